@@ -1,0 +1,24 @@
+/* What every request can reach: configuration and shared clients. */
+#ifndef BRAINSTORM_APP_H
+#define BRAINSTORM_APP_H
+
+#include <time.h>
+
+#include "brainstorm/cache.h"
+#include "brainstorm/config.h"
+#include "brainstorm/db.h"
+#include "brainstorm/http.h"
+
+struct app {
+	const struct bs_config	*cfg;
+	struct db_pool		*db;	/* thread-safe (its own lock) */
+	struct cache		*cache;	/* thread-safe (its own lock) */
+	int			 migrations_latest; /* newest version on disk */
+	struct http_limits	 limits;
+	time_t			 started;
+};
+
+/* Route, parse and run one request, then log and count it. */
+void	app_handle(struct http_ctx *ctx);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * Configuration: brainstorm.conf (key = value), every key overridable by an
+ * environment variable of the same name, defaults chosen by APP_ENV.
+ * The keys are one table in config.c; adding a key is adding a row.
+ */
+#ifndef BRAINSTORM_CONFIG_H
+#define BRAINSTORM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "brainstorm/err.h"
+#include "brainstorm/log.h"
+
+enum app_env {
+	APP_ENV_DEVELOPMENT = 0,
+	APP_ENV_STAGING,
+	APP_ENV_PRODUCTION
+};
+
+struct bs_config {
+	enum app_env	 app_env;
+	char		*listen;		/* LISTEN: unix:/path, HOST:PORT or "" */
+	long		 worker_threads;	/* WORKER_THREADS */
+	long		 shutdown_timeout_s;	/* SHUTDOWN_TIMEOUT */
+	char		*database_url;		/* DATABASE_URL */
+	long		 db_pool_min;		/* DB_POOL_MIN */
+	long		 db_pool_max;		/* DB_POOL_MAX */
+	long		 db_pool_timeout_ms;	/* DB_POOL_TIMEOUT_MS */
+	long		 db_statement_timeout_ms; /* DB_STATEMENT_TIMEOUT_MS */
+	char		*redis_url;		/* REDIS_URL ("" = no Redis) */
+	long		 redis_timeout_ms;	/* REDIS_TIMEOUT_MS */
+	char		*claude_api_key;	/* CLAUDE_API_KEY */
+	char		*claude_base_url;	/* CLAUDE_BASE_URL */
+	char		*claude_model;		/* CLAUDE_MODEL */
+	char		*jwt_secret;		/* JWT_SECRET */
+	char		*jwt_refresh_secret;	/* JWT_REFRESH_SECRET */
+	enum log_level	 log_level;		/* LOG_LEVEL */
+	char		*log_file;		/* LOG_FILE ("" = stderr) */
+	long		 max_body_bytes;	/* MAX_BODY_BYTES */
+	long		 max_json_depth;	/* MAX_JSON_DEPTH */
+	char		*migrations_dir;	/* MIGRATIONS_DIR */
+	bool		 debug_routes;		/* DEBUG_ROUTES */
+};
+
+#define CONFIG_PROBLEMS_MAX	32
+#define CONFIG_PROBLEM_LEN	256
+
+/* Everything wrong with a configuration, so --check-config can list it all. */
+struct config_problems {
+	size_t	count;
+	char	text[CONFIG_PROBLEMS_MAX][CONFIG_PROBLEM_LEN];
+};
+
+/*
+ * Load defaults, then the file at path (missing is fine unless required),
+ * then the environment; validate. Returns BS_ERR_CONFIG with problems filled
+ * when anything is wrong. cfg must be released with config_free either way.
+ */
+bs_err	config_load(struct bs_config *cfg, const char *path, bool required,
+	    struct config_problems *problems);
+void	config_free(struct bs_config *cfg);
+const char *config_app_env_name(enum app_env env);
+/* The default file: $(sysconfdir)/brainstorm/brainstorm.conf or $BRAINSTORM_CONFIG. */
+const char *config_default_path(void);
+
+/* One row of the key table, exposed for documentation checks in tests. */
+struct config_key_info {
+	const char	*name;
+	const char	*description;
+	bool		 secret;
+};
+size_t	config_keys(const struct config_key_info **out);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * PostgreSQL: a pool of libpq connections shared by the worker threads.
+ * A connection is checked out only for the queries, never across a slow call.
+ * Statements are rows of per-resource tables and are prepared lazily on each
+ * connection; every value is passed as a parameter.
+ */
+#ifndef BRAINSTORM_DB_H
+#define BRAINSTORM_DB_H
+
+#include <libpq-fe.h>
+
+#include "brainstorm/err.h"
+
+struct db_pool;
+struct db_conn;
+
+struct db_stmt {
+	const char	*name;		/* unique, used as the prepared name */
+	const char	*sql;
+	int		 nparams;
+};
+
+struct db_pool_options {
+	const char	*conninfo;
+	int		 min;
+	int		 max;
+	int		 checkout_timeout_ms;
+	int		 statement_timeout_ms;
+};
+
+bs_err	db_pool_create(const struct db_pool_options *opt, struct db_pool **out);
+void	db_pool_destroy(struct db_pool *pool);
+/* BS_ERR_POOL_TIMEOUT when every connection stays busy past the timeout,
+ * BS_ERR_DB_UNAVAILABLE when PostgreSQL cannot be reached. */
+bs_err	db_pool_checkout(struct db_pool *pool, struct db_conn **out);
+/* NULL-safe. A connection whose session broke is reset before reuse. */
+void	db_pool_release(struct db_pool *pool, struct db_conn *conn);
+void	db_pool_stats(struct db_pool *pool, int *idle, int *busy, int *max);
+
+PGconn	*db_conn_pg(struct db_conn *conn);
+/*
+ * Execute a table statement. values may contain NULLs (SQL NULL). On success
+ * *out holds the result (PGRES_TUPLES_OK or PGRES_COMMAND_OK), to PQclear.
+ * sqlstate (6 bytes, may be NULL) receives the SQLSTATE on BS_ERR_DB.
+ */
+bs_err	db_exec(struct db_conn *conn, const struct db_stmt *stmt,
+	    const char *const *values, PGresult **out, char *sqlstate);
+/* Plain command without parameters (BEGIN, COMMIT, ROLLBACK). */
+bs_err	db_command(struct db_conn *conn, const char *sql);
+
+#endif

@@ -1,0 +1,42 @@
+/* Routes are a table: method + path pattern ("/api/projects/{id}") -> handler. */
+#ifndef BRAINSTORM_ROUTER_H
+#define BRAINSTORM_ROUTER_H
+
+#include <stddef.h>
+
+#include "brainstorm/http.h"
+
+typedef void (*route_handler)(struct http_ctx *ctx);
+
+enum route_flags {
+	ROUTE_JSON_BODY	= 1 << 0,	/* body must be a JSON object */
+	ROUTE_DEBUG	= 1 << 1,	/* only with DEBUG_ROUTES outside production */
+};
+
+struct route {
+	const char	*method;
+	const char	*pattern;	/* also the metrics label */
+	route_handler	 handler;
+	unsigned	 flags;
+};
+
+enum router_result {
+	ROUTER_FOUND = 0,
+	ROUTER_NOT_FOUND,
+	ROUTER_METHOD_NOT_ALLOWED
+};
+
+/*
+ * Match path against the table. FOUND fills *route and the captures in req;
+ * METHOD_NOT_ALLOWED fills allow with the methods that match the path
+ * ("GET, POST").
+ */
+enum router_result router_match(const struct route *table, size_t n,
+	    const char *method, const char *path, struct http_request *req,
+	    const struct route **route, char *allow, size_t allowlen);
+
+/* The application's table (api_routes.c). */
+extern const struct route api_routes[];
+extern const size_t api_routes_count;
+
+#endif

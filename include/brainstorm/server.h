@@ -1,0 +1,23 @@
+/* The FastCGI front: the listen socket, the worker threads and shutdown. */
+#ifndef BRAINSTORM_SERVER_H
+#define BRAINSTORM_SERVER_H
+
+#include "brainstorm/app.h"
+#include "brainstorm/err.h"
+
+/*
+ * The listen socket, in order of preference: systemd socket activation
+ * (LISTEN_FDS), an explicit address (unix:/path or HOST:PORT), else fd 0 as
+ * spawn-fcgi leaves it. Returns the descriptor in *fd.
+ */
+bs_err	server_listen_socket(const char *listen, int *fd, char *err, size_t errlen);
+
+/*
+ * Serve until SIGTERM/SIGINT: nthreads threads accept and handle requests;
+ * on a stop signal accepting ends and in-flight requests get up to
+ * shutdown_timeout_s seconds to finish. SIGHUP reopens the log.
+ */
+bs_err	server_run(struct app *app, int listen_fd, int nthreads,
+	    int shutdown_timeout_s);
+
+#endif

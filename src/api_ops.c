@@ -1,0 +1,146 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "brainstorm/api.h"
+#include "brainstorm/app.h"
+#include "brainstorm/log.h"
+#include "brainstorm/metrics.h"
+#include "brainstorm/migrate.h"
+
+#define READY_RETRY_AFTER_S	5
+#define DEBUG_SLEEP_MAX_MS	30000
+
+/* Liveness: answers without touching anything else. */
+void
+api_ops_health(struct http_ctx *ctx)
+{
+	json_object	*body = json_object_new_object();
+
+	json_object_object_add(body, "status", json_object_new_string("ok"));
+	json_object_object_add(body, "version",
+	    json_object_new_string(PACKAGE_VERSION));
+	http_respond_json(ctx, 200, body);
+}
+
+/* "ok", or why the database is not usable for this version. */
+static const char *
+ready_database(struct app *app, const char **migrations)
+{
+	struct db_conn	*conn = NULL;
+	const char	*state = "ok";
+	char		 err[256];
+	int		 version = 0;
+	bs_err		 e;
+
+	*migrations = "unknown";
+	if ((e = db_pool_checkout(app->db, &conn)) != BS_OK) {
+		state = e == BS_ERR_POOL_TIMEOUT ? "busy" : "unreachable";
+		goto out;
+	}
+	if (migrate_db_version(db_conn_pg(conn), &version, err, sizeof(err)) != BS_OK) {
+		state = PQstatus(db_conn_pg(conn)) == CONNECTION_OK ? "error" :
+		    "unreachable";
+		goto out;
+	}
+	*migrations = version == app->migrations_latest ? "ok" :
+	    version < app->migrations_latest ? "pending" : "ahead";
+out:
+	db_pool_release(app->db, conn);
+	return state;
+}
+
+/* Readiness: PostgreSQL reachable, migrations current, Redis if configured. */
+void
+api_ops_ready(struct http_ctx *ctx)
+{
+	json_object	*body, *checks;
+	const char	*database, *migrations, *redis;
+	bool		 ready;
+
+	database = ready_database(ctx->app, &migrations);
+	if (!cache_configured(ctx->app->cache))
+		redis = "disabled";
+	else
+		redis = cache_ping(ctx->app->cache) == BS_OK ? "ok" : "down";
+	ready = strcmp(database, "ok") == 0 && strcmp(migrations, "ok") == 0;
+
+	checks = json_object_new_object();
+	json_object_object_add(checks, "database", json_object_new_string(database));
+	json_object_object_add(checks, "migrations",
+	    json_object_new_string(migrations));
+	json_object_object_add(checks, "redis", json_object_new_string(redis));
+	if (ready) {
+		body = json_object_new_object();
+		json_object_object_add(body, "status", json_object_new_string(
+		    strcmp(redis, "down") == 0 ? "degraded" : "ready"));
+		json_object_object_add(body, "checks", checks);
+		http_respond_json(ctx, 200, body);
+		return;
+	}
+	body = http_error_body("not_ready", strcmp(database, "ok") != 0 ?
+	    "The database is not reachable." :
+	    "The database schema is not at this version's migrations.",
+	    ctx->req.request_id);
+	json_object_object_add(body, "status", json_object_new_string("not_ready"));
+	json_object_object_add(body, "checks", checks);
+	http_header_add(ctx, "Retry-After", "%d", READY_RETRY_AFTER_S);
+	http_respond_json(ctx, 503, body);
+}
+
+void
+api_ops_metrics(struct http_ctx *ctx)
+{
+	struct buf	 out;
+
+	buf_init(&out, 4 * 1024 * 1024);
+	if (metrics_render(&out, ctx->app->db) != BS_OK) {
+		http_respond_error(ctx, 500, "internal_error",
+		    "The metrics could not be rendered.");
+		goto out;
+	}
+	http_respond_text(ctx, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    buf_cstr(&out), out.len);
+out:
+	buf_free(&out);
+}
+
+/* Test aid (DEBUG_ROUTES): hold a request thread for ?ms= milliseconds. */
+void
+api_ops_debug_sleep(struct http_ctx *ctx)
+{
+	const char	*v = http_query_get(&ctx->req, "ms");
+	json_object	*body;
+	struct timespec	 ts;
+	char		*end;
+	long		 ms;
+
+	errno = 0;
+	ms = v != NULL ? strtol(v, &end, 10) : -1;
+	if (v == NULL || errno != 0 || *end != '\0' || end == v || ms < 0 ||
+	    ms > DEBUG_SLEEP_MAX_MS) {
+		http_respond_error(ctx, 422, "validation_failed",
+		    "ms must be a whole number from 0 to %d.", DEBUG_SLEEP_MAX_MS);
+		return;
+	}
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	body = json_object_new_object();
+	json_object_object_add(body, "slept_ms", json_object_new_int64(ms));
+	http_respond_json(ctx, 200, body);
+}
+
+/* Test aid (DEBUG_ROUTES): answer the parsed JSON body. */
+void
+api_ops_debug_echo(struct http_ctx *ctx)
+{
+	json_object	*body = json_object_new_object();
+
+	json_object_object_add(body, "json", json_object_get(ctx->req.json));
+	http_respond_json(ctx, 200, body);
+}

@@ -1,0 +1,234 @@
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "brainstorm/cache.h"
+#include "brainstorm/log.h"
+
+#define IDLE_MAX		16
+#define RECONNECT_BACKOFF_S	1
+
+/*
+ * hiredis contexts are not thread-safe: each is used by one thread at a
+ * time, taken from and returned to the idle stack under lock.
+ */
+struct cache {
+	pthread_mutex_t	 lock;
+	redisContext	*idle[IDLE_MAX];	/* guarded by lock */
+	int		 nidle;			/* guarded by lock */
+	time_t		 down_until;		/* guarded by lock */
+	bool		 configured;
+	bool		 unix_socket;
+	char		 host[256];	/* or the socket path */
+	int		 port;
+	char		 password[256];
+	int		 db;
+	struct timeval	 timeout;
+};
+
+/* redis://[:password@]host[:port][/db] or unix:/path */
+static bs_err
+cache_url_parse(struct cache *c, const char *url)
+{
+	const char	*p, *at, *slash, *colon;
+	char		*end;
+	long		 v;
+	size_t		 n;
+
+	if (strncmp(url, "unix:", 5) == 0) {
+		if (strlen(url + 5) >= sizeof(c->host) || url[5] != '/')
+			return BS_ERR_INVALID;
+		c->unix_socket = true;
+		strcpy(c->host, url + 5);
+		return BS_OK;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+		return BS_ERR_INVALID;
+	p = url + 8;
+	if ((at = strrchr(p, '@')) != NULL) {
+		n = (size_t)(at - p);
+		if (*p == ':') {
+			p++;
+			n--;
+		} else if ((colon = memchr(p, ':', n)) != NULL) {
+			n -= (size_t)(colon + 1 - p);	/* user:password, user ignored */
+			p = colon + 1;
+		}
+		if (n >= sizeof(c->password))
+			return BS_ERR_INVALID;
+		memcpy(c->password, p, n);
+		c->password[n] = '\0';
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+	colon = memchr(p, ':', n);
+	c->port = 6379;
+	if (colon != NULL) {
+		errno = 0;
+		v = strtol(colon + 1, &end, 10);
+		if (errno != 0 || end != p + n || v < 1 || v > 65535)
+			return BS_ERR_INVALID;
+		c->port = (int)v;
+		n = (size_t)(colon - p);
+	}
+	if (n == 0 || n >= sizeof(c->host))
+		return BS_ERR_INVALID;
+	memcpy(c->host, p, n);
+	c->host[n] = '\0';
+	if (slash != NULL && slash[1] != '\0') {
+		errno = 0;
+		v = strtol(slash + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || v < 0 || v > 1000)
+			return BS_ERR_INVALID;
+		c->db = (int)v;
+	}
+	return BS_OK;
+}
+
+bs_err
+cache_create(const char *url, int timeout_ms, struct cache **out)
+{
+	struct cache	*c;
+	bs_err		 e;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return BS_ERR_NOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	c->timeout.tv_sec = timeout_ms / 1000;
+	c->timeout.tv_usec = (timeout_ms % 1000) * 1000;
+	if (url != NULL && *url != '\0') {
+		if ((e = cache_url_parse(c, url)) != BS_OK) {
+			cache_destroy(c);
+			return e;
+		}
+		c->configured = true;
+	}
+	*out = c;
+	return BS_OK;
+}
+
+void
+cache_destroy(struct cache *c)
+{
+	int	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nidle; i++)
+		redisFree(c->idle[i]);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+bool
+cache_configured(const struct cache *c)
+{
+	return c != NULL && c->configured;
+}
+
+static bool
+reply_ok(redisReply *r)
+{
+	return r != NULL && r->type != REDIS_REPLY_ERROR;
+}
+
+static redisContext *
+cache_connect(struct cache *c)
+{
+	redisContext	*ctx;
+	redisReply	*r;
+
+	ctx = c->unix_socket ? redisConnectUnixWithTimeout(c->host, c->timeout) :
+	    redisConnectWithTimeout(c->host, c->port, c->timeout);
+	if (ctx == NULL || ctx->err != 0)
+		goto fail;
+	if (redisSetTimeout(ctx, c->timeout) != REDIS_OK)
+		goto fail;
+	if (c->password[0] != '\0') {
+		r = redisCommand(ctx, "AUTH %s", c->password);
+		if (!reply_ok(r)) {
+			freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	if (c->db != 0) {
+		r = redisCommand(ctx, "SELECT %d", c->db);
+		if (!reply_ok(r)) {
+			freeReplyObject(r);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	return ctx;
+fail:
+	if (ctx != NULL)
+		redisFree(ctx);
+	return NULL;
+}
+
+/* An idle context, or a new one unless Redis failed within the backoff. */
+static redisContext *
+cache_take(struct cache *c)
+{
+	redisContext	*ctx = NULL;
+	time_t		 now = time(NULL);
+
+	pthread_mutex_lock(&c->lock);
+	if (c->nidle > 0)
+		ctx = c->idle[--c->nidle];
+	else if (now < c->down_until) {
+		pthread_mutex_unlock(&c->lock);
+		return NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (ctx != NULL)
+		return ctx;
+	if ((ctx = cache_connect(c)) == NULL) {
+		pthread_mutex_lock(&c->lock);
+		c->down_until = now + RECONNECT_BACKOFF_S;
+		pthread_mutex_unlock(&c->lock);
+	}
+	return ctx;
+}
+
+/* Return a context after use; a failed one is dropped. */
+static void
+cache_give(struct cache *c, redisContext *ctx, bool ok)
+{
+	if (ctx == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (ok && ctx->err == 0 && c->nidle < IDLE_MAX) {
+		c->idle[c->nidle++] = ctx;
+		ctx = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (ctx != NULL)
+		redisFree(ctx);
+}
+
+bs_err
+cache_ping(struct cache *c)
+{
+	redisContext	*ctx;
+	redisReply	*r;
+	bool		 ok;
+
+	if (!cache_configured(c) || (ctx = cache_take(c)) == NULL)
+		return BS_ERR_CACHE_UNAVAILABLE;
+	r = redisCommand(ctx, "PING");
+	ok = reply_ok(r);
+	freeReplyObject(r);
+	cache_give(c, ctx, ok);
+	return ok ? BS_OK : BS_ERR_CACHE_UNAVAILABLE;
+}

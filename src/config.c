@@ -1,0 +1,430 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "brainstorm/config.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/share/brainstorm"
+#endif
+
+#define DEV_JWT_SECRET		"development-only-jwt-secret-do-not-deploy"
+#define DEV_JWT_REFRESH_SECRET	"development-only-refresh-secret-do-not-deploy"
+#define SECRET_MIN_LEN		32
+#define LINE_MAX_LEN		4096
+
+enum key_type { KEY_STRING, KEY_INT, KEY_BOOL, KEY_LOG_LEVEL, KEY_APP_ENV };
+
+struct key {
+	const char	*name;
+	enum key_type	 type;
+	size_t		 offset;
+	const char	*def;		/* development default */
+	const char	*def_deployed;	/* staging/production; NULL = def */
+	long		 min, max;	/* KEY_INT bounds */
+	bool		 secret;	/* never printed */
+	const char	*description;
+};
+
+#define OFF(f)	offsetof(struct bs_config, f)
+
+/* Every key the platform reads; .env.example and brainstorm.conf(5) follow it. */
+static const struct key keys[] = {
+	{ "APP_ENV", KEY_APP_ENV, OFF(app_env), "development", NULL, 0, 0, false,
+	  "development, staging or production" },
+	{ "LISTEN", KEY_STRING, OFF(listen), "", NULL, 0, 0, false,
+	  "unix:/path or HOST:PORT; empty = inherited socket (spawn-fcgi, systemd)" },
+	{ "WORKER_THREADS", KEY_INT, OFF(worker_threads), "8", NULL, 1, 256, false,
+	  "request threads per worker process" },
+	{ "SHUTDOWN_TIMEOUT", KEY_INT, OFF(shutdown_timeout_s), "25", NULL, 0, 3600, false,
+	  "seconds in-flight requests get to finish after SIGTERM" },
+	{ "DATABASE_URL", KEY_STRING, OFF(database_url), "postgresql:///brainstorm", "", 0, 0, true,
+	  "libpq connection string or URI" },
+	{ "DB_POOL_MIN", KEY_INT, OFF(db_pool_min), "1", "2", 0, 1000, false,
+	  "connections opened at start" },
+	{ "DB_POOL_MAX", KEY_INT, OFF(db_pool_max), "8", "10", 1, 1000, false,
+	  "most connections per worker process" },
+	{ "DB_POOL_TIMEOUT_MS", KEY_INT, OFF(db_pool_timeout_ms), "2000", NULL, 1, 600000, false,
+	  "wait for a free connection before answering 503" },
+	{ "DB_STATEMENT_TIMEOUT_MS", KEY_INT, OFF(db_statement_timeout_ms), "15000", NULL, 0, 3600000, false,
+	  "PostgreSQL statement_timeout (0 = none)" },
+	{ "REDIS_URL", KEY_STRING, OFF(redis_url), "", NULL, 0, 0, true,
+	  "redis://[:password@]host[:port][/db] or unix:/path; empty = no Redis" },
+	{ "REDIS_TIMEOUT_MS", KEY_INT, OFF(redis_timeout_ms), "500", NULL, 1, 60000, false,
+	  "Redis connect and command timeout" },
+	{ "CLAUDE_API_KEY", KEY_STRING, OFF(claude_api_key), "", NULL, 0, 0, true,
+	  "Anthropic API key; empty = the offline demo model" },
+	{ "CLAUDE_BASE_URL", KEY_STRING, OFF(claude_base_url), "https://api.anthropic.com", NULL, 0, 0, false,
+	  "Messages API base URL" },
+	{ "CLAUDE_MODEL", KEY_STRING, OFF(claude_model), "claude-sonnet-4-5-20250929", NULL, 0, 0, false,
+	  "default model for the agents" },
+	{ "JWT_SECRET", KEY_STRING, OFF(jwt_secret), DEV_JWT_SECRET, "", 0, 0, true,
+	  "HS256 key for access tokens (at least 32 bytes in production)" },
+	{ "JWT_REFRESH_SECRET", KEY_STRING, OFF(jwt_refresh_secret), DEV_JWT_REFRESH_SECRET, "", 0, 0, true,
+	  "key for refresh-token hashing (at least 32 bytes in production)" },
+	{ "LOG_LEVEL", KEY_LOG_LEVEL, OFF(log_level), "debug", "info", 0, 0, false,
+	  "debug, info, warn or error" },
+	{ "LOG_FILE", KEY_STRING, OFF(log_file), "", NULL, 0, 0, false,
+	  "append logs here (reopened on SIGHUP); empty = stderr" },
+	{ "MAX_BODY_BYTES", KEY_INT, OFF(max_body_bytes), "65536", NULL, 1024, 16777216, false,
+	  "largest request body accepted (413 beyond)" },
+	{ "MAX_JSON_DEPTH", KEY_INT, OFF(max_json_depth), "32", NULL, 2, 1000, false,
+	  "deepest JSON nesting accepted (400 beyond)" },
+	{ "MIGRATIONS_DIR", KEY_STRING, OFF(migrations_dir), PKGDATADIR "/migrations", NULL, 0, 0, false,
+	  "directory of NNNN_name.up.sql/.down.sql files" },
+	{ "DEBUG_ROUTES", KEY_BOOL, OFF(debug_routes), "false", NULL, 0, 0, false,
+	  "enable /api/debug/* test routes (refused in production)" },
+};
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+static const char *const env_names[] = { "development", "staging", "production" };
+
+/* Placeholders people paste into examples; never acceptable as a secret. */
+static const char *const weak_secrets[] = {
+	DEV_JWT_SECRET, DEV_JWT_REFRESH_SECRET, "change-me", "changeme",
+	"secret", "password", "your-secret-here", "jwt-secret",
+};
+
+static void
+problem_add(struct config_problems *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+problem_add(struct config_problems *p, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (p->count >= CONFIG_PROBLEMS_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->text[p->count++], CONFIG_PROBLEM_LEN, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+config_app_env_name(enum app_env env)
+{
+	if ((unsigned)env > APP_ENV_PRODUCTION)
+		return "development";
+	return env_names[env];
+}
+
+const char *
+config_default_path(void)
+{
+	const char	*env = getenv("BRAINSTORM_CONFIG");
+
+	return env != NULL && *env != '\0' ? env :
+	    SYSCONFDIR "/brainstorm/brainstorm.conf";
+}
+
+size_t
+config_keys(const struct config_key_info **out)
+{
+	static struct config_key_info	 info[NKEYS];
+	size_t				 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		info[i].name = keys[i].name;
+		info[i].description = keys[i].description;
+		info[i].secret = keys[i].secret;
+	}
+	*out = info;
+	return NKEYS;
+}
+
+static const struct key *
+key_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static bs_err
+app_env_parse(const char *s, enum app_env *out)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++) {
+		if (strcasecmp(s, env_names[i]) == 0) {
+			*out = (enum app_env)i;
+			return BS_OK;
+		}
+	}
+	return BS_ERR_INVALID;
+}
+
+static bs_err
+bool_parse(const char *s, bool *out)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off" };
+	size_t	 i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return BS_OK;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return BS_OK;
+		}
+	}
+	return BS_ERR_INVALID;
+}
+
+/* Bounded integer parsing: the whole string, in range, no overflow. */
+static bs_err
+long_parse(const char *s, long min, long max, long *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return BS_ERR_INVALID;
+	*out = v;
+	return BS_OK;
+}
+
+/* Store value into the field of k; where names the source for problems. */
+static void
+key_set(struct bs_config *cfg, const struct key *k, const char *value,
+    const char *where, struct config_problems *p)
+{
+	char	*field = (char *)cfg + k->offset;
+	char	*copy;
+
+	switch (k->type) {
+	case KEY_STRING:
+		if ((copy = strdup(value)) == NULL) {
+			problem_add(p, "%s: out of memory", k->name);
+			return;
+		}
+		free(*(char **)(void *)field);
+		*(char **)(void *)field = copy;
+		return;
+	case KEY_INT:
+		if (long_parse(value, k->min, k->max, (long *)(void *)field) != BS_OK)
+			problem_add(p, "%s%s: must be a whole number from %ld to %ld",
+			    where, k->name, k->min, k->max);
+		return;
+	case KEY_BOOL:
+		if (bool_parse(value, (bool *)(void *)field) != BS_OK)
+			problem_add(p, "%s%s: must be true or false", where, k->name);
+		return;
+	case KEY_LOG_LEVEL:
+		if (log_level_parse(value, (enum log_level *)(void *)field) != BS_OK)
+			problem_add(p, "%s%s: must be debug, info, warn or error",
+			    where, k->name);
+		return;
+	case KEY_APP_ENV:
+		if (app_env_parse(value, (enum app_env *)(void *)field) != BS_OK)
+			problem_add(p, "%s%s: must be development, staging or production",
+			    where, k->name);
+		return;
+	}
+}
+
+static char *
+trim(char *s)
+{
+	char	*end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/*
+ * Read "KEY = value" lines. Values may be double-quoted. With only_env, the
+ * pass looks for APP_ENV alone (its value chooses the other defaults).
+ */
+static bs_err
+config_read_file(struct bs_config *cfg, const char *path, bool required,
+    bool only_env, struct config_problems *p)
+{
+	FILE		*fp;
+	char		 line[LINE_MAX_LEN], where[64];
+	char		*k, *v, *eq;
+	const struct key *key;
+	size_t		 lineno = 0, vlen;
+	bs_err		 e = BS_OK;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && !required)
+			return BS_OK;
+		if (!only_env)
+			problem_add(p, "%s: %s", path, strerror(errno));
+		return BS_ERR_IO;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		snprintf(where, sizeof(where), "line %zu: ", lineno);
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			if (!only_env)
+				problem_add(p, "%s: %sline too long", path, where);
+			e = BS_ERR_CONFIG;
+			break;
+		}
+		k = trim(line);
+		if (*k == '\0' || *k == '#')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			if (!only_env)
+				problem_add(p, "%s: %sexpected KEY = value", path, where);
+			continue;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		vlen = strlen(v);
+		if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+			v[vlen - 1] = '\0';
+			v++;
+		}
+		if ((key = key_find(k)) == NULL) {
+			if (!only_env)
+				problem_add(p, "%s: %sunknown key %s", path, where, k);
+			continue;
+		}
+		if (only_env != (key->type == KEY_APP_ENV))
+			continue;
+		key_set(cfg, key, v, where, p);
+	}
+	fclose(fp);
+	return e;
+}
+
+static bool
+secret_weak(const char *s, const char **why)
+{
+	size_t	 i, distinct = 0;
+	bool	 seen[256] = { false };
+
+	if (s == NULL || *s == '\0') {
+		*why = "is missing";
+		return true;
+	}
+	if (strlen(s) < SECRET_MIN_LEN) {
+		*why = "is shorter than 32 bytes";
+		return true;
+	}
+	for (i = 0; i < sizeof(weak_secrets) / sizeof(weak_secrets[0]); i++) {
+		if (strcasecmp(s, weak_secrets[i]) == 0) {
+			*why = "is a known placeholder";
+			return true;
+		}
+	}
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!seen[(unsigned char)s[i]]) {
+			seen[(unsigned char)s[i]] = true;
+			distinct++;
+		}
+	}
+	if (distinct < 10) {
+		*why = "has too little variety (fewer than 10 distinct characters)";
+		return true;
+	}
+	return false;
+}
+
+static void
+config_validate(const struct bs_config *cfg, struct config_problems *p)
+{
+	const char	*why;
+
+	if (cfg->db_pool_min > cfg->db_pool_max)
+		problem_add(p, "DB_POOL_MIN (%ld) is larger than DB_POOL_MAX (%ld)",
+		    cfg->db_pool_min, cfg->db_pool_max);
+	if (strncmp(cfg->listen, "unix:", 5) != 0 && *cfg->listen != '\0' &&
+	    strchr(cfg->listen, ':') == NULL)
+		problem_add(p, "LISTEN: expected unix:/path or HOST:PORT");
+	if (cfg->app_env != APP_ENV_PRODUCTION)
+		return;
+	if (*cfg->database_url == '\0')
+		problem_add(p, "DATABASE_URL is required in production");
+	if (secret_weak(cfg->jwt_secret, &why))
+		problem_add(p, "JWT_SECRET %s; production needs a random secret of "
+		    "at least 32 bytes (for example: openssl rand -base64 48)", why);
+	if (secret_weak(cfg->jwt_refresh_secret, &why))
+		problem_add(p, "JWT_REFRESH_SECRET %s; production needs a random "
+		    "secret of at least 32 bytes", why);
+	if (cfg->jwt_secret != NULL && cfg->jwt_refresh_secret != NULL &&
+	    *cfg->jwt_secret != '\0' &&
+	    strcmp(cfg->jwt_secret, cfg->jwt_refresh_secret) == 0)
+		problem_add(p, "JWT_SECRET and JWT_REFRESH_SECRET must differ");
+	if (cfg->debug_routes)
+		problem_add(p, "DEBUG_ROUTES cannot be enabled in production");
+}
+
+bs_err
+config_load(struct bs_config *cfg, const char *path, bool required,
+    struct config_problems *problems)
+{
+	struct config_problems	 scratch;
+	const char		*v;
+	size_t			 i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(problems, 0, sizeof(*problems));
+	memset(&scratch, 0, sizeof(scratch));
+
+	/* APP_ENV first: it chooses the defaults of every other key. */
+	if (path != NULL)
+		config_read_file(cfg, path, required, true, &scratch);
+	if ((v = getenv("APP_ENV")) != NULL && app_env_parse(v, &cfg->app_env) != BS_OK)
+		problem_add(problems, "APP_ENV (environment): must be development, "
+		    "staging or production");
+
+	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].type == KEY_APP_ENV)
+			continue;
+		key_set(cfg, &keys[i], cfg->app_env != APP_ENV_DEVELOPMENT &&
+		    keys[i].def_deployed != NULL ? keys[i].def_deployed :
+		    keys[i].def, "default ", problems);
+	}
+	if (path != NULL)
+		config_read_file(cfg, path, required, false, problems);
+	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].type == KEY_APP_ENV)
+			continue;
+		if ((v = getenv(keys[i].name)) != NULL)
+			key_set(cfg, &keys[i], v, "(environment) ", problems);
+	}
+	if (problems->count == 0)
+		config_validate(cfg, problems);
+	return problems->count == 0 ? BS_OK : BS_ERR_CONFIG;
+}
+
+void
+config_free(struct bs_config *cfg)
+{
+	size_t	 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].type != KEY_STRING)
+			continue;
+		free(*(char **)(void *)((char *)cfg + keys[i].offset));
+		*(char **)(void *)((char *)cfg + keys[i].offset) = NULL;
+	}
+}

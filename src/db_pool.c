@@ -1,0 +1,338 @@
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "brainstorm/db.h"
+#include "brainstorm/log.h"
+#include "brainstorm/metrics.h"
+
+#define PREPARED_MAX	256
+
+struct db_conn {
+	PGconn			*pg;		/* NULL until connected */
+	bool			 busy;
+	size_t			 nprepared;
+	const struct db_stmt	*prepared[PREPARED_MAX];
+};
+
+/*
+ * lock guards busy flags, the open count and slot ownership. A checked-out
+ * slot (busy) belongs to one thread, which may use its PGconn without the
+ * lock; connecting happens outside the lock on a slot already marked busy.
+ */
+struct db_pool {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 freed;
+	struct db_conn	*conns;
+	int		 max;
+	int		 timeout_ms;
+	char		*conninfo;
+	char		 options[64];
+};
+
+static double
+now_seconds(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bs_err
+db_conn_open(struct db_pool *pool, struct db_conn *c)
+{
+	const char *const keywords[] = { "dbname", "connect_timeout",
+	    "application_name", "options", NULL };
+	const char *const values[] = { pool->conninfo, "3", "brainstorm",
+	    pool->options, NULL };
+	json_object	*fields;
+
+	c->nprepared = 0;
+	c->pg = PQconnectdbParams(keywords, values, 1);
+	if (c->pg == NULL)
+		return BS_ERR_NOMEM;
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		fields = json_object_new_object();
+		json_object_object_add(fields, "error",
+		    json_object_new_string(PQerrorMessage(c->pg)));
+		log_write(LOG_LEVEL_WARN, "database connection failed", fields);
+		PQfinish(c->pg);
+		c->pg = NULL;
+		return BS_ERR_DB_UNAVAILABLE;
+	}
+	return BS_OK;
+}
+
+static void
+db_conn_close(struct db_conn *c)
+{
+	if (c->pg != NULL)
+		PQfinish(c->pg);
+	c->pg = NULL;
+	c->nprepared = 0;
+}
+
+/*
+ * An idle connection whose server went away has unread EOF (or a FATAL
+ * notice) waiting: consume it so PQstatus tells the truth.
+ */
+static bool
+db_conn_alive(struct db_conn *c)
+{
+	struct pollfd	 pfd;
+
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
+		return false;
+	pfd.fd = PQsocket(c->pg);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) > 0) {
+		if (!PQconsumeInput(c->pg))
+			return false;
+	}
+	return PQstatus(c->pg) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+}
+
+bs_err
+db_pool_create(const struct db_pool_options *opt, struct db_pool **out)
+{
+	struct db_pool	*pool;
+	int		 i, opened = 0;
+
+	*out = NULL;
+	if (opt->max < 1 || opt->min < 0 || opt->min > opt->max)
+		return BS_ERR_INVALID;
+	if ((pool = calloc(1, sizeof(*pool))) == NULL)
+		return BS_ERR_NOMEM;
+	pool->conns = calloc((size_t)opt->max, sizeof(*pool->conns));
+	pool->conninfo = strdup(opt->conninfo != NULL ? opt->conninfo : "");
+	if (pool->conns == NULL || pool->conninfo == NULL) {
+		free(pool->conns);
+		free(pool->conninfo);
+		free(pool);
+		return BS_ERR_NOMEM;
+	}
+	pool->max = opt->max;
+	pool->timeout_ms = opt->checkout_timeout_ms;
+	snprintf(pool->options, sizeof(pool->options), "-c statement_timeout=%d",
+	    opt->statement_timeout_ms);
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->freed, NULL);
+
+	/* PostgreSQL may be down at start: the pool fills in later. */
+	for (i = 0; i < opt->min; i++)
+		if (db_conn_open(pool, &pool->conns[i]) == BS_OK)
+			opened++;
+	if (opened < opt->min)
+		log_msgf(LOG_LEVEL_WARN, "database pool opened %d of %d connections",
+		    opened, opt->min);
+	*out = pool;
+	return BS_OK;
+}
+
+void
+db_pool_destroy(struct db_pool *pool)
+{
+	int	 i;
+
+	if (pool == NULL)
+		return;
+	for (i = 0; i < pool->max; i++)
+		db_conn_close(&pool->conns[i]);
+	pthread_cond_destroy(&pool->freed);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool->conns);
+	free(pool->conninfo);
+	free(pool);
+}
+
+bs_err
+db_pool_checkout(struct db_pool *pool, struct db_conn **out)
+{
+	struct db_conn	*c = NULL;
+	struct timespec	 deadline;
+	int		 i, rc = 0, empty = -1;
+	bs_err		 e;
+
+	*out = NULL;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += pool->timeout_ms / 1000;
+	deadline.tv_nsec += (long)(pool->timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		empty = -1;
+		for (i = 0; i < pool->max; i++) {
+			if (pool->conns[i].busy)
+				continue;
+			if (pool->conns[i].pg != NULL) {
+				c = &pool->conns[i];
+				break;
+			}
+			if (empty < 0)
+				empty = i;
+		}
+		if (c == NULL && empty >= 0)
+			c = &pool->conns[empty];
+		if (c != NULL || rc == ETIMEDOUT)
+			break;
+		rc = pthread_cond_timedwait(&pool->freed, &pool->lock, &deadline);
+	}
+	if (c != NULL)
+		c->busy = true;
+	pthread_mutex_unlock(&pool->lock);
+	if (c == NULL)
+		return BS_ERR_POOL_TIMEOUT;
+
+	if (c->pg != NULL && !db_conn_alive(c))
+		db_conn_close(c);
+	if (c->pg == NULL && (e = db_conn_open(pool, c)) != BS_OK) {
+		db_pool_release(pool, c);
+		return e;
+	}
+	*out = c;
+	return BS_OK;
+}
+
+void
+db_pool_release(struct db_pool *pool, struct db_conn *conn)
+{
+	if (conn == NULL)
+		return;
+	/* A broken session or an abandoned transaction is not handed on. */
+	if (conn->pg != NULL && (PQstatus(conn->pg) != CONNECTION_OK ||
+	    PQtransactionStatus(conn->pg) != PQTRANS_IDLE))
+		db_conn_close(conn);
+	pthread_mutex_lock(&pool->lock);
+	conn->busy = false;
+	pthread_cond_signal(&pool->freed);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void
+db_pool_stats(struct db_pool *pool, int *idle, int *busy, int *max)
+{
+	int	 i;
+
+	*idle = *busy = 0;
+	pthread_mutex_lock(&pool->lock);
+	for (i = 0; i < pool->max; i++) {
+		if (pool->conns[i].busy)
+			(*busy)++;
+		else if (pool->conns[i].pg != NULL)
+			(*idle)++;
+	}
+	*max = pool->max;
+	pthread_mutex_unlock(&pool->lock);
+}
+
+PGconn *
+db_conn_pg(struct db_conn *conn)
+{
+	return conn->pg;
+}
+
+static bool
+db_conn_prepared(const struct db_conn *c, const struct db_stmt *stmt)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nprepared; i++)
+		if (c->prepared[i] == stmt)
+			return true;
+	return false;
+}
+
+static bs_err
+db_result_check(PGresult *res, char *sqlstate, PGconn *pg)
+{
+	const char	*state;
+
+	switch (PQresultStatus(res)) {
+	case PGRES_TUPLES_OK:
+	case PGRES_COMMAND_OK:
+		return BS_OK;
+	default:
+		break;
+	}
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (sqlstate != NULL)
+		snprintf(sqlstate, 6, "%s", state != NULL ? state : "");
+	if (PQstatus(pg) != CONNECTION_OK)
+		return BS_ERR_DB_UNAVAILABLE;
+	log_msgf(LOG_LEVEL_WARN, "query failed: %s (SQLSTATE %s)",
+	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) != NULL ?
+	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "unknown",
+	    state != NULL ? state : "?");
+	return BS_ERR_DB;
+}
+
+bs_err
+db_exec(struct db_conn *conn, const struct db_stmt *stmt,
+    const char *const *values, PGresult **out, char *sqlstate)
+{
+	PGresult	*res = NULL;
+	double		 t0 = now_seconds();
+	bs_err		 e;
+
+	*out = NULL;
+	if (sqlstate != NULL)
+		sqlstate[0] = '\0';
+	if (conn->pg == NULL)
+		return BS_ERR_DB_UNAVAILABLE;
+	if (!db_conn_prepared(conn, stmt) && conn->nprepared == PREPARED_MAX) {
+		/* More statements than slots: run this one unprepared. */
+		res = PQexecParams(conn->pg, stmt->sql, stmt->nparams, NULL, values,
+		    NULL, NULL, 0);
+		if ((e = db_result_check(res, sqlstate, conn->pg)) == BS_OK) {
+			*out = res;
+			res = NULL;
+		}
+		goto out;
+	}
+	if (!db_conn_prepared(conn, stmt)) {
+		res = PQprepare(conn->pg, stmt->name, stmt->sql, stmt->nparams, NULL);
+		if ((e = db_result_check(res, sqlstate, conn->pg)) != BS_OK)
+			goto out;
+		PQclear(res);
+		res = NULL;
+		conn->prepared[conn->nprepared++] = stmt;
+	}
+	res = PQexecPrepared(conn->pg, stmt->name, stmt->nparams, values, NULL,
+	    NULL, 0);
+	if ((e = db_result_check(res, sqlstate, conn->pg)) != BS_OK)
+		goto out;
+	*out = res;
+	res = NULL;
+out:
+	PQclear(res);
+	metrics_db_observe(now_seconds() - t0);
+	return e;
+}
+
+bs_err
+db_command(struct db_conn *conn, const char *sql)
+{
+	PGresult	*res;
+	bs_err		 e;
+
+	if (conn->pg == NULL)
+		return BS_ERR_DB_UNAVAILABLE;
+	res = PQexec(conn->pg, sql);
+	e = db_result_check(res, NULL, conn->pg);
+	PQclear(res);
+	return e;
+}

@@ -1,0 +1,107 @@
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "brainstorm/http.h"
+
+bool
+utf8_valid(const char *str, size_t len)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 i = 0, n, k;
+	unsigned int		 cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			cp = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			cp = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			cp = s[i] & 0x07;
+		} else
+			return false;
+		if (len - i <= n)
+			return false;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		/* Overlong forms, surrogates and beyond U+10FFFF. */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+bs_err
+json_parse_limited(const char *text, size_t len, int max_depth,
+    json_object **out, char *reason, size_t reasonlen)
+{
+	json_tokener		*tok = NULL;
+	json_object		*obj = NULL;
+	enum json_tokener_error	 jerr;
+	bs_err			 e = BS_ERR_INVALID;
+	size_t			 off;
+
+	*out = NULL;
+	if (len > INT32_MAX) {
+		snprintf(reason, reasonlen, "document too large");
+		e = BS_ERR_TOO_LARGE;
+		goto out;
+	}
+	if (!utf8_valid(text, len)) {
+		snprintf(reason, reasonlen, "body is not valid UTF-8");
+		goto out;
+	}
+	if (memchr(text, '\0', len) != NULL) {
+		snprintf(reason, reasonlen, "body contains a NUL byte");
+		goto out;
+	}
+	if ((tok = json_tokener_new_ex(max_depth)) == NULL) {
+		snprintf(reason, reasonlen, "out of memory");
+		e = BS_ERR_NOMEM;
+		goto out;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_continue) {
+		snprintf(reason, reasonlen, "unexpected end of JSON");
+		goto out;
+	}
+	if (jerr != json_tokener_success) {
+		snprintf(reason, reasonlen, "%s at offset %zu",
+		    json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
+		goto out;
+	}
+	/* Only whitespace may follow the value. */
+	for (off = json_tokener_get_parse_end(tok); off < len; off++) {
+		if (strchr(" \t\r\n", text[off]) == NULL) {
+			snprintf(reason, reasonlen,
+			    "unexpected data after the JSON value at offset %zu", off);
+			goto out;
+		}
+	}
+	*out = obj;
+	obj = NULL;
+	e = BS_OK;
+out:
+	json_object_put(obj);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return e;
+}

@@ -1,0 +1,299 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brainstorm/db.h"
+#include "brainstorm/metrics.h"
+
+#define HTTP_SERIES_MAX		512
+#define ROUTES_MAX		128
+
+static const double buckets[] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+};
+#define NBUCKETS	(sizeof(buckets) / sizeof(buckets[0]))
+
+struct histogram {
+	unsigned long long	 counts[NBUCKETS];	/* cumulative at render */
+	unsigned long long	 count;
+	double			 sum;
+};
+
+struct http_series {
+	char			 method[16];
+	const char		*route;		/* a static route pattern */
+	int			 status;
+	unsigned long long	 count;
+};
+
+struct route_histogram {
+	const char		*route;
+	struct histogram	 h;
+};
+
+/* Every field below is guarded by metrics_lock; handlers on all threads
+ * observe, /metrics renders. */
+static pthread_mutex_t		 metrics_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct http_series	 http_series[HTTP_SERIES_MAX];
+static size_t			 http_nseries;
+static unsigned long long	 http_series_dropped;
+static struct route_histogram	 route_hist[ROUTES_MAX];
+static size_t			 route_nhist;
+static struct histogram		 db_hist;
+
+void
+metrics_init(void)
+{
+	pthread_mutex_lock(&metrics_lock);
+	memset(http_series, 0, sizeof(http_series));
+	http_nseries = 0;
+	http_series_dropped = 0;
+	memset(route_hist, 0, sizeof(route_hist));
+	route_nhist = 0;
+	memset(&db_hist, 0, sizeof(db_hist));
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+static void
+histogram_observe(struct histogram *h, double v)
+{
+	size_t	 i;
+
+	for (i = 0; i < NBUCKETS; i++) {
+		if (v <= buckets[i]) {
+			h->counts[i]++;
+			break;
+		}
+	}
+	h->count++;
+	h->sum += v;
+}
+
+void
+metrics_http_observe(const char *method, const char *route, int status,
+    double seconds)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&metrics_lock);
+	for (i = 0; i < http_nseries; i++) {
+		if (http_series[i].status == status && http_series[i].route == route &&
+		    strcmp(http_series[i].method, method) == 0)
+			break;
+	}
+	if (i == http_nseries && http_nseries < HTTP_SERIES_MAX) {
+		snprintf(http_series[i].method, sizeof(http_series[i].method), "%s",
+		    method);
+		http_series[i].route = route;
+		http_series[i].status = status;
+		http_nseries++;
+	}
+	if (i < http_nseries)
+		http_series[i].count++;
+	else
+		http_series_dropped++;
+
+	for (i = 0; i < route_nhist; i++)
+		if (route_hist[i].route == route)
+			break;
+	if (i == route_nhist && route_nhist < ROUTES_MAX)
+		route_hist[route_nhist++].route = route;
+	if (i < route_nhist)
+		histogram_observe(&route_hist[i].h, seconds);
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
+metrics_db_observe(double seconds)
+{
+	pthread_mutex_lock(&metrics_lock);
+	histogram_observe(&db_hist, seconds);
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+/* Label values: escape backslash, quote and newline. */
+static bs_err
+label_put(struct buf *out, const char *v)
+{
+	bs_err	 e = BS_OK;
+
+	for (; *v != '\0' && e == BS_OK; v++) {
+		if (*v == '\\' || *v == '"')
+			e = buf_printf(out, "\\%c", *v);
+		else if (*v == '\n')
+			e = buf_puts(out, "\\n");
+		else
+			e = buf_append(out, v, 1);
+	}
+	return e;
+}
+
+/* One histogram's series; labels is "" or `route="..."` already escaped. */
+static bs_err
+histogram_render(struct buf *out, const char *name, const char *labels,
+    const struct histogram *h)
+{
+	unsigned long long	 cum = 0;
+	size_t			 i;
+	const char		*sep = *labels != '\0' ? "," : "";
+	bs_err			 e = BS_OK;
+
+	for (i = 0; i < NBUCKETS && e == BS_OK; i++) {
+		cum += h->counts[i];
+		e = buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels,
+		    sep, buckets[i], cum);
+	}
+	if (e == BS_OK)
+		e = buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels,
+		    sep, h->count);
+	if (e == BS_OK)
+		e = buf_printf(out, "%s_sum%s%s%s %.6f\n", name, *labels ? "{" : "",
+		    labels, *labels ? "}" : "", h->sum);
+	if (e == BS_OK)
+		e = buf_printf(out, "%s_count%s%s%s %llu\n", name, *labels ? "{" : "",
+		    labels, *labels ? "}" : "", h->count);
+	return e;
+}
+
+/* /proc/self/stat fields 14, 15 (utime, stime), 22 (starttime), 24 (rss). */
+static void
+process_stat(double *cpu_s, double *start_s, double *rss_bytes)
+{
+	FILE			*fp;
+	char			 line[2048], *p;
+	unsigned long long	 utime = 0, stime = 0, start = 0;
+	long long		 rss = 0;
+	double			 ticks = (double)sysconf(_SC_CLK_TCK);
+	double			 boot = 0;
+	char			 key[32];
+	unsigned long long	 btime;
+
+	*cpu_s = *start_s = *rss_bytes = 0;
+	if ((fp = fopen("/proc/self/stat", "r")) == NULL)
+		return;
+	p = fgets(line, sizeof(line), fp);
+	fclose(fp);
+	if (p == NULL || (p = strrchr(line, ')')) == NULL)
+		return;
+	/* After ")": state(3) ... utime(14) stime(15) ... starttime(22) vsize(23) rss(24). */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+	    "%*d %*d %*d %*d %*d %*d %llu %*u %lld", &utime, &stime, &start,
+	    &rss) != 4)
+		return;
+	*cpu_s = (double)(utime + stime) / ticks;
+	*rss_bytes = (double)rss * (double)sysconf(_SC_PAGESIZE);
+	if ((fp = fopen("/proc/stat", "r")) != NULL) {
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			if (sscanf(line, "%31s %llu", key, &btime) == 2 &&
+			    strcmp(key, "btime") == 0) {
+				boot = (double)btime;
+				break;
+			}
+		}
+		fclose(fp);
+	}
+	*start_s = boot + (double)start / ticks;
+}
+
+static long
+process_open_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	long		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory stream's own descriptor */
+}
+
+bs_err
+metrics_render(struct buf *out, struct db_pool *pool)
+{
+	struct http_series	 series[HTTP_SERIES_MAX];
+	struct route_histogram	*hist = NULL;
+	struct histogram	 dbh;
+	struct buf		 labels;
+	size_t			 nseries, nhist, i;
+	double			 cpu, start, rss;
+	int			 idle = 0, busy = 0, max = 0;
+	bs_err			 e = BS_OK;
+
+	buf_init(&labels, 1024);
+	if ((hist = calloc(ROUTES_MAX, sizeof(*hist))) == NULL)
+		return BS_ERR_NOMEM;
+	/* Copy under the lock, format without it. */
+	pthread_mutex_lock(&metrics_lock);
+	nseries = http_nseries;
+	memcpy(series, http_series, nseries * sizeof(series[0]));
+	nhist = route_nhist;
+	memcpy(hist, route_hist, nhist * sizeof(hist[0]));
+	dbh = db_hist;
+	pthread_mutex_unlock(&metrics_lock);
+
+#define TRY(expr)	do { if ((e = (expr)) != BS_OK) goto out; } while (0)
+	TRY(buf_puts(out, "# HELP http_requests_total HTTP requests by method, "
+	    "route pattern and status.\n# TYPE http_requests_total counter\n"));
+	for (i = 0; i < nseries; i++) {
+		TRY(buf_printf(out, "http_requests_total{method=\"%s\",route=\"",
+		    series[i].method));
+		TRY(label_put(out, series[i].route));
+		TRY(buf_printf(out, "\",status=\"%d\"} %llu\n", series[i].status,
+		    series[i].count));
+	}
+	TRY(buf_puts(out, "# HELP http_request_duration_seconds Time from request "
+	    "to response, by route pattern.\n"
+	    "# TYPE http_request_duration_seconds histogram\n"));
+	for (i = 0; i < nhist; i++) {
+		buf_reset(&labels);
+		TRY(buf_puts(&labels, "route=\""));
+		TRY(label_put(&labels, hist[i].route));
+		TRY(buf_puts(&labels, "\""));
+		TRY(histogram_render(out, "http_request_duration_seconds",
+		    buf_cstr(&labels), &hist[i].h));
+	}
+	TRY(buf_puts(out, "# HELP db_query_duration_seconds PostgreSQL query time.\n"
+	    "# TYPE db_query_duration_seconds histogram\n"));
+	TRY(histogram_render(out, "db_query_duration_seconds", "", &dbh));
+
+	if (pool != NULL)
+		db_pool_stats(pool, &idle, &busy, &max);
+	TRY(buf_printf(out, "# HELP db_pool_connections PostgreSQL pool "
+	    "connections by state.\n# TYPE db_pool_connections gauge\n"
+	    "db_pool_connections{state=\"idle\"} %d\n"
+	    "db_pool_connections{state=\"busy\"} %d\n"
+	    "db_pool_connections{state=\"max\"} %d\n", idle, busy, max));
+
+	process_stat(&cpu, &start, &rss);
+	TRY(buf_printf(out,
+	    "# HELP process_cpu_seconds_total User and system CPU time.\n"
+	    "# TYPE process_cpu_seconds_total counter\n"
+	    "process_cpu_seconds_total %.2f\n"
+	    "# HELP process_resident_memory_bytes Resident memory size.\n"
+	    "# TYPE process_resident_memory_bytes gauge\n"
+	    "process_resident_memory_bytes %.0f\n"
+	    "# HELP process_open_fds Open file descriptors.\n"
+	    "# TYPE process_open_fds gauge\n"
+	    "process_open_fds %ld\n"
+	    "# HELP process_start_time_seconds Start time since the Unix epoch.\n"
+	    "# TYPE process_start_time_seconds gauge\n"
+	    "process_start_time_seconds %.2f\n"
+	    "# HELP brainstorm_build_info The running version.\n"
+	    "# TYPE brainstorm_build_info gauge\n"
+	    "brainstorm_build_info{version=\"%s\"} 1\n",
+	    cpu, rss, process_open_fds(), start, PACKAGE_VERSION));
+#undef TRY
+out:
+	buf_free(&labels);
+	free(hist);
+	return e;
+}

@@ -1,0 +1,303 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "brainstorm/log.h"
+#include "brainstorm/server.h"
+
+#define LISTEN_BACKLOG		1024
+#define SD_LISTEN_FDS_START	3
+#define WAKE_INTERVAL_MS	50
+
+enum worker_state { WORKER_IDLE = 0, WORKER_BUSY, WORKER_DONE };
+
+struct worker {
+	pthread_t		 tid;
+	atomic_int		 state;
+	struct app		*app;
+	int			 listen_fd;
+};
+
+static atomic_bool	 stopping;
+
+/* Signals only interrupt blocking calls; the signal thread does the work. */
+static void
+signal_noop(int sig)
+{
+	(void)sig;
+}
+
+static bs_err
+listen_from_systemd(int *fd)
+{
+	const char	*pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char		*end;
+	long		 v;
+
+	if (pid == NULL || fds == NULL)
+		return BS_ERR_NOT_FOUND;
+	errno = 0;
+	v = strtol(pid, &end, 10);
+	if (errno != 0 || *end != '\0' || v != (long)getpid())
+		return BS_ERR_NOT_FOUND;
+	v = strtol(fds, &end, 10);
+	if (*end != '\0' || v < 1)
+		return BS_ERR_NOT_FOUND;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	*fd = SD_LISTEN_FDS_START;
+	return BS_OK;
+}
+
+static bool
+fd_is_socket(int fd)
+{
+	struct stat	 st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+bs_err
+server_listen_socket(const char *listen, int *fd, char *err, size_t errlen)
+{
+	const char	*addr;
+
+	*fd = -1;
+	if (listen_from_systemd(fd) == BS_OK)
+		return BS_OK;
+	if (listen != NULL && *listen != '\0') {
+		/* libfcgi: "host:port" or ":port" is TCP, anything else a path. */
+		addr = strncmp(listen, "unix:", 5) == 0 ? listen + 5 : listen;
+		if (strncmp(listen, "unix:", 5) == 0 && addr[0] != '/') {
+			snprintf(err, errlen, "listen address %s: the socket path "
+			    "must be absolute", listen);
+			return BS_ERR_CONFIG;
+		}
+		if (addr == listen && strchr(addr, ':') == NULL) {
+			snprintf(err, errlen, "listen address %s: expected "
+			    "unix:/path or HOST:PORT", listen);
+			return BS_ERR_CONFIG;
+		}
+		if ((*fd = FCGX_OpenSocket(addr, LISTEN_BACKLOG)) < 0) {
+			snprintf(err, errlen, "cannot listen on %s: %s", listen,
+			    strerror(errno));
+			return BS_ERR_IO;
+		}
+		return BS_OK;
+	}
+	if (!fd_is_socket(0)) {
+		snprintf(err, errlen, "no listen socket: give --listen (or LISTEN), "
+		    "or start under spawn-fcgi or systemd socket activation");
+		return BS_ERR_CONFIG;
+	}
+	*fd = 0;
+	return BS_OK;
+}
+
+static long
+fcgx_write(void *arg, const char *data, size_t n)
+{
+	FCGX_Stream	*out = arg;
+	size_t		 off = 0;
+	int		 chunk, w;
+
+	while (off < n) {
+		chunk = n - off > (1 << 20) ? (1 << 20) : (int)(n - off);
+		if ((w = FCGX_PutStr(data + off, chunk, out)) < 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return (long)n;
+}
+
+static const char *
+fcgx_param(void *arg, const char *name)
+{
+	FCGX_Request	*req = arg;
+
+	return FCGX_GetParam(name, req->envp);
+}
+
+static long
+fcgx_read(void *arg, char *dst, size_t n)
+{
+	FCGX_Request	*req = arg;
+	int		 got;
+
+	got = FCGX_GetStr(dst, n > (1 << 20) ? (1 << 20) : (int)n, req->in);
+	if (got == 0 && FCGX_GetError(req->in) != 0)
+		return -1;
+	return got;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker		*w = arg;
+	FCGX_Request		 req;
+	struct http_ctx		 ctx;
+	struct http_source	 src;
+
+	if (FCGX_InitRequest(&req, w->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_msgf(LOG_LEVEL_ERROR, "FCGX_InitRequest failed");
+		goto out;
+	}
+	while (!atomic_load(&stopping)) {
+		atomic_store(&w->state, WORKER_IDLE);
+		if (FCGX_Accept_r(&req) < 0) {
+			if (atomic_load(&stopping))
+				break;
+			if (errno != EINTR) {
+				log_msgf(LOG_LEVEL_WARN, "accept failed: %s",
+				    strerror(errno));
+				usleep(10000);
+			}
+			continue;
+		}
+		atomic_store(&w->state, WORKER_BUSY);
+		src.param = fcgx_param;
+		src.read = fcgx_read;
+		src.arg = &req;
+		http_ctx_init(&ctx, w->app, &src, fcgx_write, req.out);
+		app_handle(&ctx);
+		http_ctx_free(&ctx);
+		FCGX_Finish_r(&req);
+	}
+	FCGX_Free(&req, 0);
+out:
+	atomic_store(&w->state, WORKER_DONE);
+	return NULL;
+}
+
+static void
+signals_install(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* No SA_RESTART: SIGUSR1 must interrupt a blocked accept(). */
+	sa.sa_handler = signal_noop;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static double
+monotonic_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool
+workers_done(struct worker *w, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (atomic_load(&w[i].state) != WORKER_DONE)
+			return false;
+	return true;
+}
+
+bs_err
+server_run(struct app *app, int listen_fd, int nthreads, int shutdown_timeout_s)
+{
+	struct worker	*workers;
+	sigset_t	 set;
+	struct timespec	 wake = { 0, WAKE_INTERVAL_MS * 1000000L };
+	double		 deadline;
+	int		 i, sig, started = 0;
+	bs_err		 e = BS_OK;
+
+	if ((workers = calloc((size_t)nthreads, sizeof(*workers))) == NULL)
+		return BS_ERR_NOMEM;
+	/* Ours before FCGX_Init, whose handlers only set a flag. */
+	signals_install();
+	if (FCGX_Init() != 0) {
+		e = BS_ERR_INTERNAL;
+		goto out;
+	}
+	/* Stop signals are taken by this thread alone, with sigwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	for (i = 0; i < nthreads; i++) {
+		workers[i].app = app;
+		workers[i].listen_fd = listen_fd;
+		if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0) {
+			e = BS_ERR_INTERNAL;
+			break;
+		}
+		started++;
+	}
+	if (started == 0)
+		goto out;
+	log_msgf(LOG_LEVEL_INFO, "serving with %d threads", started);
+
+	while (e == BS_OK) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			if (log_reopen() != BS_OK)
+				log_msgf(LOG_LEVEL_ERROR, "log reopen failed");
+			else
+				log_msgf(LOG_LEVEL_INFO, "log reopened");
+			continue;
+		}
+		break;
+	}
+	log_msgf(LOG_LEVEL_INFO, "stopping: draining in-flight requests "
+	    "(up to %d s)", shutdown_timeout_s);
+	atomic_store(&stopping, true);
+	FCGX_ShutdownPending();
+	deadline = monotonic_now() + shutdown_timeout_s;
+	/*
+	 * Idle threads sit in accept(): interrupt them until they leave. A
+	 * thread between its stop check and accept() misses one signal, so
+	 * the signal is repeated; busy threads finish their request first.
+	 */
+	while (!workers_done(workers, started) && monotonic_now() < deadline) {
+		for (i = 0; i < started; i++)
+			if (atomic_load(&workers[i].state) == WORKER_IDLE)
+				pthread_kill(workers[i].tid, SIGUSR1);
+		nanosleep(&wake, NULL);
+	}
+	if (!workers_done(workers, started)) {
+		log_msgf(LOG_LEVEL_WARN, "shutdown deadline passed with requests "
+		    "in flight");
+		e = BS_ERR_TIMEOUT;
+		goto out;	/* exiting ends the remaining threads */
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(workers[i].tid, NULL);
+	log_msgf(LOG_LEVEL_INFO, "stopped");
+	free(workers);
+	return e;
+out:
+	/* Threads may still run: leave their memory to process exit. */
+	if (started == 0)
+		free(workers);
+	return e;
+}
