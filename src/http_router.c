@@ -96,8 +96,8 @@ router_match(const struct route *table, size_t n, const char *method,
 		if (used < allowlen && strstr(allow, table[i].method) == NULL) {
 			w = snprintf(allow + used, allowlen - used, "%s%s",
 			    used > 0 ? ", " : "", table[i].method);
-			if (w > 0)
-				used += (size_t)w;
+			used = w < 0 || (size_t)w >= allowlen - used ? allowlen :
+			    used + (size_t)w;
 		}
 	}
 	return path_known ? ROUTER_METHOD_NOT_ALLOWED : ROUTER_NOT_FOUND;

@@ -47,6 +47,30 @@ utf8_valid(const char *str, size_t len)
 	return true;
 }
 
+/*
+ * json-c accepts single-quoted strings even in strict mode; valid JSON
+ * never has a quote character outside a double-quoted string.
+ */
+static bool
+json_single_quote_outside_strings(const char *text, size_t len)
+{
+	bool	 in_string = false;
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (text[i] == '\\')
+				i++;
+			else if (text[i] == '"')
+				in_string = false;
+		} else if (text[i] == '"')
+			in_string = true;
+		else if (text[i] == '\'')
+			return true;
+	}
+	return false;
+}
+
 bs_err
 json_parse_limited(const char *text, size_t len, int max_depth,
     json_object **out, char *reason, size_t reasonlen)
@@ -69,6 +93,10 @@ json_parse_limited(const char *text, size_t len, int max_depth,
 	}
 	if (memchr(text, '\0', len) != NULL) {
 		snprintf(reason, reasonlen, "body contains a NUL byte");
+		goto out;
+	}
+	if (json_single_quote_outside_strings(text, len)) {
+		snprintf(reason, reasonlen, "single-quoted strings are not JSON");
 		goto out;
 	}
 	if ((tok = json_tokener_new_ex(max_depth)) == NULL) {
