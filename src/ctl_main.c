@@ -1,0 +1,474 @@
+/*
+ * brainstormctl: the operator's tool. Each command is a row of ctl_commands;
+ * main only reads the global options and finds the row.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "brainstorm/config.h"
+#include "brainstorm/err.h"
+#include "brainstorm/migrate.h"
+
+#define CTL_EXIT_OK	0
+#define CTL_EXIT_FAIL	1
+#define CTL_EXIT_USAGE	2
+
+#define CTL_ERR_LEN	1024
+
+/* The global options, shared by every command. */
+struct ctl {
+	const char	*config_path;		/* --config, or NULL: the default */
+	const char	*migrations_dir;	/* --migrations, or NULL: config */
+};
+
+struct ctl_command {
+	const char	*group;		/* first word: "migrate", "check-config" */
+	const char	*name;		/* second word, or NULL */
+	const char	*args;		/* usage of what follows */
+	const char	*summary;
+	/* argv[0] is the last word of the command; returns an exit code. */
+	int		(*run)(struct ctl *ctl, const struct ctl_command *cmd,
+			    int argc, char **argv);
+};
+
+static int	ctl_migrate_up(struct ctl *, const struct ctl_command *, int,
+		    char **);
+static int	ctl_migrate_down(struct ctl *, const struct ctl_command *, int,
+		    char **);
+static int	ctl_migrate_status(struct ctl *, const struct ctl_command *,
+		    int, char **);
+static int	ctl_check_config(struct ctl *, const struct ctl_command *, int,
+		    char **);
+
+static const struct ctl_command ctl_commands[] = {
+	{ "migrate", "up", "[--to N] [--dry-run]",
+	    "apply pending migrations, up to version N", ctl_migrate_up },
+	{ "migrate", "down", "N|all [--dry-run]",
+	    "roll back the newest N applied migrations", ctl_migrate_down },
+	{ "migrate", "status", "",
+	    "list migrations: applied, pending, changed", ctl_migrate_status },
+	{ "check-config", NULL, "",
+	    "load the configuration and report every problem",
+	    ctl_check_config },
+	/* user create|disable: rows to come. */
+};
+#define CTL_NCOMMANDS (sizeof ctl_commands / sizeof ctl_commands[0])
+
+static void	ctl_errx(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+static void
+ctl_errx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("brainstormctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* libpq's message, which may span lines, without the final newline. */
+static void
+ctl_pq_errx(PGconn *conn, const char *what)
+{
+	const char	*msg = conn != NULL ? PQerrorMessage(conn) : "out of memory";
+	size_t		 len = strlen(msg);
+
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+		len--;
+	ctl_errx("%s: %.*s", what, (int)len, msg);
+}
+
+static void
+ctl_usage(FILE *f)
+{
+	size_t	i;
+	char	words[64];
+
+	fprintf(f, "usage: brainstormctl [--config FILE] [--migrations DIR] "
+	    "COMMAND\n       brainstormctl --help | --version\n\ncommands:\n");
+	for (i = 0; i < CTL_NCOMMANDS; i++) {
+		snprintf(words, sizeof words, "%s%s%s %s", ctl_commands[i].group,
+		    ctl_commands[i].name ? " " : "",
+		    ctl_commands[i].name ? ctl_commands[i].name : "",
+		    ctl_commands[i].args);
+		fprintf(f, "  %-32s %s\n", words, ctl_commands[i].summary);
+	}
+	fprintf(f, "\noptions:\n"
+	    "  --config FILE      configuration file (default %s)\n"
+	    "  --migrations DIR   migrations directory (default: "
+	    "MIGRATIONS_DIR)\n"
+	    "  --help             this text\n"
+	    "  --version          the version\n"
+	    "\nexit status: 0 success, 1 failure, 2 usage error\n",
+	    config_default_path());
+}
+
+/* One command's usage line and summary; returns the usage exit code. */
+static int
+ctl_command_usage(const struct ctl_command *cmd, FILE *f)
+{
+	fprintf(f, "usage: brainstormctl [--config FILE] [--migrations DIR] "
+	    "%s%s%s%s%s\n  %s\n", cmd->group, cmd->name ? " " : "",
+	    cmd->name ? cmd->name : "", *cmd->args ? " " : "", cmd->args,
+	    cmd->summary);
+	return CTL_EXIT_USAGE;
+}
+
+/* A whole decimal number in 1..INT_MAX. */
+static bool
+ctl_positive_parse(const char *s, int *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > INT_MAX)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+/*
+ * The command's own options: --help, and --dry-run and --to N where allowed.
+ * Leaves the operands in argv[optind..argc). Returns -1 to go on, else an
+ * exit code.
+ */
+static int
+ctl_options_parse(const struct ctl_command *cmd, int argc, char **argv,
+    int *to, bool *dry_run)
+{
+	struct option	longopts[4];
+	size_t		n = 0;
+	int		ch;
+
+	memset(longopts, 0, sizeof longopts);
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	if (dry_run != NULL)
+		longopts[n++] = (struct option){ "dry-run", no_argument, NULL,
+		    'n' };
+	if (to != NULL)
+		longopts[n++] = (struct option){ "to", required_argument, NULL,
+		    't' };
+
+	optind = 0;	/* glibc: start over on a new argv */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			ctl_command_usage(cmd, stdout);
+			return CTL_EXIT_OK;
+		case 'n':
+			*dry_run = true;
+			break;
+		case 't':
+			if (!ctl_positive_parse(optarg, to)) {
+				ctl_errx("--to %s: expected a version, 1 or more",
+				    optarg);
+				return CTL_EXIT_USAGE;
+			}
+			break;
+		case ':':
+			ctl_errx("%s needs a value", argv[optind - 1]);
+			return ctl_command_usage(cmd, stderr);
+		default:
+			/* optopt is the letter of an unknown short option. */
+			if (optopt != 0)
+				ctl_errx("%s: unknown option -%c", argv[0],
+				    optopt);
+			else
+				ctl_errx("%s: unknown option %s", argv[0],
+				    argv[optind - 1]);
+			return ctl_command_usage(cmd, stderr);
+		}
+	}
+	return -1;
+}
+
+/* Load the configuration; print every problem. */
+static bool
+ctl_config_load(const struct ctl *ctl, struct bs_config *cfg)
+{
+	struct config_problems	problems;
+	const char		*path;
+	size_t			i;
+	bs_err			rc;
+
+	memset(&problems, 0, sizeof problems);
+	path = ctl->config_path != NULL ? ctl->config_path :
+	    config_default_path();
+	/* A file named on the command line must exist; the default may not. */
+	rc = config_load(cfg, path, ctl->config_path != NULL, &problems);
+	if (rc == BS_OK)
+		return true;
+	for (i = 0; i < problems.count && i < CONFIG_PROBLEMS_MAX; i++)
+		ctl_errx("%s", problems.text[i]);
+	if (problems.count == 0)
+		ctl_errx("%s: %s", path, bs_strerror(rc));
+	return false;
+}
+
+enum ctl_migrate_op {
+	CTL_MIGRATE_UP,
+	CTL_MIGRATE_DOWN,
+	CTL_MIGRATE_STATUS
+};
+
+/* Configuration, migrations and a connection, then one runner call. */
+static int
+ctl_migrate(struct ctl *ctl, enum ctl_migrate_op op, int arg, bool dry_run)
+{
+	static const char *const	 keywords[] = {
+		"dbname", "fallback_application_name", NULL
+	};
+	const char			*values[3] = {
+		NULL, "brainstormctl", NULL
+	};
+	struct bs_config		 cfg;
+	struct migration_set		 set;
+	struct migrate_options		 opt;
+	PGconn				*conn = NULL;
+	const char			*dir;
+	char				 err[CTL_ERR_LEN];
+	int				 status = CTL_EXIT_FAIL;
+	bs_err				 rc;
+
+	memset(&cfg, 0, sizeof cfg);
+	memset(&set, 0, sizeof set);
+	if (!ctl_config_load(ctl, &cfg))
+		goto out;
+	dir = ctl->migrations_dir != NULL ? ctl->migrations_dir :
+	    cfg.migrations_dir;
+	if (dir == NULL || *dir == '\0') {
+		ctl_errx("no migrations directory: set MIGRATIONS_DIR or use "
+		    "--migrations DIR");
+		goto out;
+	}
+	if (cfg.database_url == NULL || *cfg.database_url == '\0') {
+		ctl_errx("DATABASE_URL is not set");
+		goto out;
+	}
+	rc = migrate_load_dir(dir, &set, err, sizeof err);
+	if (rc != BS_OK) {
+		ctl_errx("%s", err);
+		goto out;
+	}
+
+	/* The URL is expanded from dbname; never print it (password). */
+	values[0] = cfg.database_url;
+	conn = PQconnectdbParams(keywords, values, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		ctl_pq_errx(conn, "cannot connect to PostgreSQL");
+		goto out;
+	}
+
+	memset(&opt, 0, sizeof opt);
+	opt.dry_run = dry_run;
+	opt.lock_timeout_ms = 0;	/* an operator can see it wait and ^C */
+	opt.out = stdout;
+	switch (op) {
+	case CTL_MIGRATE_UP:
+		rc = migrate_up(conn, &set, arg, &opt, err, sizeof err);
+		break;
+	case CTL_MIGRATE_DOWN:
+		rc = migrate_down(conn, &set, arg, &opt, err, sizeof err);
+		break;
+	case CTL_MIGRATE_STATUS:
+	default:
+		rc = migrate_status(conn, &set, &opt, err, sizeof err);
+		break;
+	}
+	fflush(stdout);
+	if (rc != BS_OK) {
+		ctl_errx("%s", err[0] != '\0' ? err : bs_strerror(rc));
+		goto out;
+	}
+	status = CTL_EXIT_OK;
+out:
+	if (conn != NULL)
+		PQfinish(conn);
+	migrate_set_free(&set);
+	config_free(&cfg);
+	return status;
+}
+
+static int
+ctl_migrate_up(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+    char **argv)
+{
+	bool	dry_run = false;
+	int	to = 0, status;
+
+	status = ctl_options_parse(cmd, argc, argv, &to, &dry_run);
+	if (status != -1)
+		return status;
+	if (optind != argc) {
+		ctl_errx("migrate up: unexpected argument %s", argv[optind]);
+		return ctl_command_usage(cmd, stderr);
+	}
+	return ctl_migrate(ctl, CTL_MIGRATE_UP, to, dry_run);
+}
+
+static int
+ctl_migrate_down(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+    char **argv)
+{
+	bool	dry_run = false;
+	int	count = 0, status;
+
+	status = ctl_options_parse(cmd, argc, argv, NULL, &dry_run);
+	if (status != -1)
+		return status;
+	if (argc - optind != 1) {
+		ctl_errx("migrate down: how many migrations to roll back?");
+		return ctl_command_usage(cmd, stderr);
+	}
+	if (strcmp(argv[optind], "all") == 0)
+		count = MIGRATE_DOWN_ALL;
+	else if (!ctl_positive_parse(argv[optind], &count)) {
+		ctl_errx("migrate down %s: expected a count, 1 or more, or all",
+		    argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	return ctl_migrate(ctl, CTL_MIGRATE_DOWN, count, dry_run);
+}
+
+static int
+ctl_migrate_status(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+    char **argv)
+{
+	int	status;
+
+	status = ctl_options_parse(cmd, argc, argv, NULL, NULL);
+	if (status != -1)
+		return status;
+	if (optind != argc) {
+		ctl_errx("migrate status: unexpected argument %s", argv[optind]);
+		return ctl_command_usage(cmd, stderr);
+	}
+	return ctl_migrate(ctl, CTL_MIGRATE_STATUS, 0, false);
+}
+
+static int
+ctl_check_config(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+    char **argv)
+{
+	struct bs_config	cfg;
+	int			status;
+
+	status = ctl_options_parse(cmd, argc, argv, NULL, NULL);
+	if (status != -1)
+		return status;
+	if (optind != argc) {
+		ctl_errx("check-config: unexpected argument %s", argv[optind]);
+		return ctl_command_usage(cmd, stderr);
+	}
+	memset(&cfg, 0, sizeof cfg);
+	if (ctl_config_load(ctl, &cfg)) {
+		printf("configuration OK (APP_ENV=%s)\n",
+		    config_app_env_name(cfg.app_env));
+		status = CTL_EXIT_OK;
+	} else
+		status = CTL_EXIT_FAIL;
+	config_free(&cfg);
+	return status;
+}
+
+/* The row for argv[0] (and argv[1]); *words says how many it used. */
+static const struct ctl_command *
+ctl_command_find(int argc, char **argv, int *words, bool *group_known)
+{
+	size_t	i;
+
+	*group_known = false;
+	for (i = 0; i < CTL_NCOMMANDS; i++) {
+		if (strcmp(argv[0], ctl_commands[i].group) != 0)
+			continue;
+		*group_known = true;
+		if (ctl_commands[i].name == NULL) {
+			*words = 1;
+			return &ctl_commands[i];
+		}
+		if (argc > 1 && strcmp(argv[1], ctl_commands[i].name) == 0) {
+			*words = 2;
+			return &ctl_commands[i];
+		}
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "migrations",	required_argument,	NULL, 'm' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	const struct ctl_command	*cmd;
+	struct ctl			 ctl;
+	bool				 group_known;
+	int				 ch, words = 0;
+
+	memset(&ctl, 0, sizeof ctl);
+	opterr = 0;
+	/* "+": stop at the command; its options are its own. */
+	while ((ch = getopt_long(argc, argv, "+:c:m:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			ctl.config_path = optarg;
+			break;
+		case 'm':
+			ctl.migrations_dir = optarg;
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return CTL_EXIT_OK;
+		case 'V':
+			printf("brainstormctl (%s) %s\n", PACKAGE_NAME,
+			    PACKAGE_VERSION);
+			return CTL_EXIT_OK;
+		case ':':
+			ctl_errx("%s needs a value", argv[optind - 1]);
+			ctl_usage(stderr);
+			return CTL_EXIT_USAGE;
+		default:
+			ctl_errx("unknown option %s", argv[optind - 1]);
+			ctl_usage(stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		ctl_errx("no command");
+		ctl_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	cmd = ctl_command_find(argc, argv, &words, &group_known);
+	if (cmd == NULL) {
+		if (group_known)
+			ctl_errx("%s: unknown or missing subcommand%s%s",
+			    argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+		else
+			ctl_errx("unknown command %s", argv[0]);
+		ctl_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	return cmd->run(&ctl, cmd, argc - (words - 1), argv + (words - 1));
+}
