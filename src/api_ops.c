@@ -66,7 +66,9 @@ api_ops_ready(struct http_ctx *ctx)
 		redis = "disabled";
 	else
 		redis = cache_ping(ctx->app->cache) == BS_OK ? "ok" : "down";
-	ready = strcmp(database, "ok") == 0 && strcmp(migrations, "ok") == 0;
+	/* "ahead": a newer release migrated first; this one still serves. */
+	ready = strcmp(database, "ok") == 0 && (strcmp(migrations, "ok") == 0 ||
+	    strcmp(migrations, "ahead") == 0);
 
 	checks = json_object_new_object();
 	json_object_object_add(checks, "database", json_object_new_string(database));

@@ -359,22 +359,27 @@ config_validate(const struct bs_config *cfg, struct config_problems *p)
 	if (strncmp(cfg->listen, "unix:", 5) != 0 && *cfg->listen != '\0' &&
 	    strchr(cfg->listen, ':') == NULL)
 		problem_add(p, "LISTEN: expected unix:/path or HOST:PORT");
-	if (cfg->app_env != APP_ENV_PRODUCTION)
+	if (*cfg->redis_url != '\0' && strncmp(cfg->redis_url, "redis://", 8) != 0 &&
+	    strncmp(cfg->redis_url, "unix:/", 6) != 0)
+		problem_add(p, "REDIS_URL: expected redis://[:password@]host[:port][/db] "
+		    "or unix:/path");
+	/* Staging runs with real data and real keys: it refuses what production does. */
+	if (cfg->app_env == APP_ENV_DEVELOPMENT)
 		return;
 	if (*cfg->database_url == '\0')
-		problem_add(p, "DATABASE_URL is required in production");
+		problem_add(p, "DATABASE_URL is required outside development");
 	if (secret_weak(cfg->jwt_secret, &why))
-		problem_add(p, "JWT_SECRET %s; production needs a random secret of "
-		    "at least 32 bytes (for example: openssl rand -base64 48)", why);
+		problem_add(p, "JWT_SECRET %s; staging and production need a random "
+		    "secret of at least 32 bytes (for example: openssl rand -base64 48)", why);
 	if (secret_weak(cfg->jwt_refresh_secret, &why))
-		problem_add(p, "JWT_REFRESH_SECRET %s; production needs a random "
-		    "secret of at least 32 bytes", why);
+		problem_add(p, "JWT_REFRESH_SECRET %s; staging and production need "
+		    "a random secret of at least 32 bytes", why);
 	if (cfg->jwt_secret != NULL && cfg->jwt_refresh_secret != NULL &&
 	    *cfg->jwt_secret != '\0' &&
 	    strcmp(cfg->jwt_secret, cfg->jwt_refresh_secret) == 0)
 		problem_add(p, "JWT_SECRET and JWT_REFRESH_SECRET must differ");
 	if (cfg->debug_routes)
-		problem_add(p, "DEBUG_ROUTES cannot be enabled in production");
+		problem_add(p, "DEBUG_ROUTES cannot be enabled outside development");
 }
 
 bs_err

@@ -191,6 +191,28 @@ START_TEST(test_production_refuses_debug_routes_and_same_secrets)
 }
 END_TEST
 
+START_TEST(test_staging_refuses_like_production)
+{
+	setenv("APP_ENV", "staging", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems), BS_ERR_CONFIG);
+	ck_assert(problem_mentions("DATABASE_URL"));
+	ck_assert(problem_mentions("JWT_SECRET"));
+	unsetenv("APP_ENV");
+}
+END_TEST
+
+START_TEST(test_redis_url_format)
+{
+	setenv("REDIS_URL", "localhost:6379", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems), BS_ERR_CONFIG);
+	ck_assert(problem_mentions("REDIS_URL"));
+	config_free(&cfg);
+	setenv("REDIS_URL", "redis://:pw@127.0.0.1:6379/1", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems), BS_OK);
+	unsetenv("REDIS_URL");
+}
+END_TEST
+
 START_TEST(test_env_file_documents_every_key)
 {
 	const struct config_key_info	*keys;
@@ -236,6 +258,8 @@ config_suite(void)
 	tcase_add_test(tc, test_production_refuses_weak_secrets);
 	tcase_add_test(tc, test_production_accepts_strong_config);
 	tcase_add_test(tc, test_production_refuses_debug_routes_and_same_secrets);
+	tcase_add_test(tc, test_staging_refuses_like_production);
+	tcase_add_test(tc, test_redis_url_format);
 	tcase_add_test(tc, test_env_file_documents_every_key);
 	suite_add_tcase(s, tc);
 	return s;
