@@ -1,14 +1,98 @@
 #include "config.h"
 
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "brainstorm/api.h"
 #include "brainstorm/app.h"
+#include "brainstorm/auth.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/router.h"
+#include "brainstorm/validate.h"
 
 #define ROUTE_UNMATCHED	"unmatched"
+
+/*
+ * The one ownership check: is the caller an enabled user, and is project
+ * $2 (NULL for routes without one) theirs? One round trip per request.
+ */
+static const struct db_stmt guard_stmt = { "guard",
+	"SELECT u.disabled_at IS NULL, EXISTS (SELECT 1 FROM projects p "
+	"WHERE p.id = $2::uuid AND p.owner_id = u.id) FROM users u WHERE u.id = $1",
+	2 };
+
+static void
+respond_unauthorized(struct http_ctx *ctx, bool token_given)
+{
+	http_header_add(ctx, "WWW-Authenticate", "Bearer realm=\"brainstorm\"%s",
+	    token_given ? ", error=\"invalid_token\"" : "");
+	http_respond_error(ctx, 401, "unauthorized", token_given ?
+	    "The access token is invalid or expired." :
+	    "Sign in: this needs an access token.");
+}
+
+/*
+ * ROUTE_AUTH: a valid token of an enabled user. ROUTE_PROJECT: also the
+ * {id} project belongs to that user; anything else about it is a 404, so
+ * nobody learns which ids exist.
+ */
+static bool
+app_guard(struct http_ctx *ctx, unsigned flags)
+{
+	const char	*h, *project = NULL;
+	const char	*values[2];
+	char		 user_id[AUTH_UUID_LEN];
+	struct db_conn	*conn = NULL;
+	PGresult	*res = NULL;
+	bool		 allowed = false;
+	bs_err		 e;
+
+	h = http_header_get(&ctx->req, "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		respond_unauthorized(ctx, false);
+		return false;
+	}
+	for (h += 7; *h == ' '; h++)
+		;
+	if (auth_access_verify(ctx->app->cfg, h, user_id) != BS_OK) {
+		respond_unauthorized(ctx, true);
+		return false;
+	}
+	if (flags & ROUTE_PROJECT) {
+		project = http_param_get(&ctx->req, "id");
+		if (!uuid_valid(project)) {
+			http_respond_error(ctx, 404, "not_found", "No such project.");
+			return false;
+		}
+	}
+	values[0] = user_id;
+	values[1] = project;
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
+	    (e = db_exec(conn, &guard_stmt, values, &res, NULL)) != BS_OK) {
+		api_respond_db_error(ctx, e);
+		goto out;
+	}
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		respond_unauthorized(ctx, true);	/* deleted or disabled */
+		goto out;
+	}
+	snprintf(ctx->req.user_id, sizeof(ctx->req.user_id), "%s", user_id);
+	if (project != NULL) {
+		if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+			http_respond_error(ctx, 404, "not_found", "No such project.");
+			goto out;
+		}
+		snprintf(ctx->req.project_id, sizeof(ctx->req.project_id), "%s",
+		    project);
+	}
+	allowed = true;
+out:
+	PQclear(res);
+	db_pool_release(ctx->app->db, conn);
+	return allowed;
+}
 
 static double
 elapsed_seconds(const struct timespec *since)
@@ -84,6 +168,9 @@ app_dispatch(struct http_ctx *ctx)
 		return;
 	}
 	ctx->req.route = route;
+	if ((route->flags & (ROUTE_AUTH | ROUTE_PROJECT)) &&
+	    !app_guard(ctx, route->flags))
+		return;
 	if ((route->flags & ROUTE_JSON_BODY) &&
 	    http_request_parse_json(ctx, &app->limits) != BS_OK)
 		return;

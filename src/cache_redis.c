@@ -232,3 +232,38 @@ cache_ping(struct cache *c)
 	cache_give(c, ctx, ok);
 	return ok ? BS_OK : BS_ERR_CACHE_UNAVAILABLE;
 }
+
+bs_err
+cache_window_hit(struct cache *c, const char *key, int window_s, long *count,
+    long *ttl)
+{
+	redisContext	*ctx;
+	redisReply	*r = NULL;
+	bool		 ok = false;
+
+	if (!cache_configured(c) || (ctx = cache_take(c)) == NULL)
+		return BS_ERR_CACHE_UNAVAILABLE;
+	/* INCR, EXPIRE NX-style on the first hit, TTL: one round trip. */
+	redisAppendCommand(ctx, "INCR %s", key);
+	redisAppendCommand(ctx, "EXPIRE %s %d NX", key, window_s);
+	redisAppendCommand(ctx, "TTL %s", key);
+	if (redisGetReply(ctx, (void **)&r) != REDIS_OK || r == NULL ||
+	    r->type != REDIS_REPLY_INTEGER)
+		goto out;
+	*count = (long)r->integer;
+	freeReplyObject(r);
+	r = NULL;
+	if (redisGetReply(ctx, (void **)&r) != REDIS_OK || !reply_ok(r))
+		goto out;
+	freeReplyObject(r);
+	r = NULL;
+	if (redisGetReply(ctx, (void **)&r) != REDIS_OK || r == NULL ||
+	    r->type != REDIS_REPLY_INTEGER)
+		goto out;
+	*ttl = r->integer > 0 ? (long)r->integer : window_s;
+	ok = true;
+out:
+	freeReplyObject(r);
+	cache_give(c, ctx, ok);
+	return ok ? BS_OK : BS_ERR_CACHE_UNAVAILABLE;
+}

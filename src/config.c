@@ -84,6 +84,12 @@ static const struct key keys[] = {
 	  "directory of NNNN_name.up.sql/.down.sql files" },
 	{ "DEBUG_ROUTES", KEY_BOOL, OFF(debug_routes), "false", NULL, 0, 0, false,
 	  "enable /api/debug/* test routes (refused in production)" },
+	{ "AUTH_RATE_LIMIT_EMAIL", KEY_INT, OFF(auth_rate_limit_email), "10", NULL, 1, 100000, false,
+	  "login/register attempts per email per window" },
+	{ "AUTH_RATE_LIMIT_IP", KEY_INT, OFF(auth_rate_limit_ip), "50", NULL, 1, 1000000, false,
+	  "login/register attempts per client address per window" },
+	{ "AUTH_RATE_WINDOW", KEY_INT, OFF(auth_rate_window_s), "300", NULL, 1, 86400, false,
+	  "rate-limit window in seconds" },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 

@@ -15,9 +15,14 @@
 
 #include <libpq-fe.h>
 
+#include "brainstorm/auth.h"
 #include "brainstorm/config.h"
+#include "brainstorm/db.h"
+#include "brainstorm/db_users.h"
 #include "brainstorm/err.h"
+#include "brainstorm/http.h"
 #include "brainstorm/migrate.h"
+#include "brainstorm/validate.h"
 
 #define CTL_EXIT_OK	0
 #define CTL_EXIT_FAIL	1
@@ -49,6 +54,12 @@ static int	ctl_migrate_status(struct ctl *, const struct ctl_command *,
 		    int, char **);
 static int	ctl_check_config(struct ctl *, const struct ctl_command *, int,
 		    char **);
+static int	ctl_user_create(struct ctl *, const struct ctl_command *, int,
+		    char **);
+static int	ctl_user_disable(struct ctl *, const struct ctl_command *, int,
+		    char **);
+static int	ctl_user_enable(struct ctl *, const struct ctl_command *, int,
+		    char **);
 
 static const struct ctl_command ctl_commands[] = {
 	{ "migrate", "up", "[--to N] [--dry-run]",
@@ -60,7 +71,13 @@ static const struct ctl_command ctl_commands[] = {
 	{ "check-config", NULL, "",
 	    "load the configuration and report every problem",
 	    ctl_check_config },
-	/* user create|disable: rows to come. */
+	{ "user", "create", "EMAIL [DISPLAY_NAME]",
+	    "create an account; the password is read from standard input",
+	    ctl_user_create },
+	{ "user", "disable", "EMAIL",
+	    "disable an account and end its sessions", ctl_user_disable },
+	{ "user", "enable", "EMAIL",
+	    "enable a disabled account again", ctl_user_enable },
 };
 #define CTL_NCOMMANDS (sizeof ctl_commands / sizeof ctl_commands[0])
 
@@ -385,6 +402,170 @@ ctl_check_config(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		status = CTL_EXIT_FAIL;
 	config_free(&cfg);
 	return status;
+}
+
+/* A one-connection pool on DATABASE_URL, for the user commands. */
+static bool
+ctl_db_open(const struct bs_config *cfg, struct db_pool **pool,
+    struct db_conn **conn)
+{
+	struct db_pool_options	 opt = { 0 };
+
+	*pool = NULL;
+	*conn = NULL;
+	if (cfg->database_url == NULL || *cfg->database_url == '\0') {
+		ctl_errx("DATABASE_URL is not set");
+		return false;
+	}
+	opt.conninfo = cfg->database_url;
+	opt.min = 0;
+	opt.max = 1;
+	opt.checkout_timeout_ms = 5000;
+	opt.statement_timeout_ms = (int)cfg->db_statement_timeout_ms;
+	if (db_pool_create(&opt, pool) != BS_OK ||
+	    db_pool_checkout(*pool, conn) != BS_OK) {
+		ctl_errx("cannot connect to PostgreSQL");
+		return false;
+	}
+	return true;
+}
+
+static void
+ctl_db_close(struct db_pool *pool, struct db_conn *conn)
+{
+	if (pool != NULL)
+		db_pool_release(pool, conn);
+	db_pool_destroy(pool);
+}
+
+/* The first line of standard input, without its newline. */
+static bool
+ctl_password_read(char *buf, size_t len)
+{
+	size_t	 n;
+
+	if (fgets(buf, (int)len, stdin) == NULL)
+		return false;
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] != '\n' && !feof(stdin))
+		return false;	/* longer than the buffer */
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return true;
+}
+
+static int
+ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+    char **argv)
+{
+	struct bs_config	 cfg;
+	struct db_pool		*pool = NULL;
+	struct db_conn		*conn = NULL;
+	struct user		 u;
+	char			 email[EMAIL_MAX_LEN + 1], password[1100];
+	char			 hash[AUTH_PASSWORD_HASH_LEN];
+	const char		*name;
+	int			 status;
+	bs_err			 rc;
+
+	status = ctl_options_parse(cmd, argc, argv, NULL, NULL);
+	if (status != -1)
+		return status;
+	if (argc - optind < 1 || argc - optind > 2)
+		return ctl_command_usage(cmd, stderr);
+	if (!email_normalize(argv[optind], email)) {
+		ctl_errx("%s: not an email address", argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	name = argc - optind == 2 ? argv[optind + 1] : "";
+	if (strlen(name) > 400 || !utf8_valid(name, strlen(name))) {
+		ctl_errx("the display name must be UTF-8, at most 100 characters");
+		return CTL_EXIT_USAGE;
+	}
+	memset(&cfg, 0, sizeof cfg);
+	status = CTL_EXIT_FAIL;
+	if (!ctl_password_read(password, sizeof password) ||
+	    utf8_length(password, strlen(password)) < 10 ||
+	    strlen(password) > 1024 || strcmp(password, email) == 0) {
+		ctl_errx("give the password (10 to 1024 characters, not the email) "
+		    "on standard input");
+		goto out;
+	}
+	if (!ctl_config_load(ctl, &cfg))
+		goto out;
+	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
+		ctl_errx("cannot hash the password");
+		goto out;
+	}
+	if (!ctl_db_open(&cfg, &pool, &conn))
+		goto out;
+	rc = users_create(conn, email, hash, name, &u);
+	if (rc == BS_ERR_CONFLICT)
+		ctl_errx("an account with %s already exists", email);
+	else if (rc != BS_OK)
+		ctl_errx("cannot create the account: %s", bs_strerror(rc));
+	else {
+		printf("created %s (%s)\n", u.email, u.id);
+		status = CTL_EXIT_OK;
+	}
+out:
+	sodium_memzero(password, sizeof password);
+	ctl_db_close(pool, conn);
+	config_free(&cfg);
+	return status;
+}
+
+static int
+ctl_user_set_disabled(struct ctl *ctl, const struct ctl_command *cmd,
+    int argc, char **argv, bool disabled)
+{
+	struct bs_config	 cfg;
+	struct db_pool		*pool = NULL;
+	struct db_conn		*conn = NULL;
+	char			 email[EMAIL_MAX_LEN + 1];
+	int			 status;
+	bs_err			 rc;
+
+	status = ctl_options_parse(cmd, argc, argv, NULL, NULL);
+	if (status != -1)
+		return status;
+	if (argc - optind != 1)
+		return ctl_command_usage(cmd, stderr);
+	if (!email_normalize(argv[optind], email)) {
+		ctl_errx("%s: not an email address", argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	memset(&cfg, 0, sizeof cfg);
+	status = CTL_EXIT_FAIL;
+	if (!ctl_config_load(ctl, &cfg) || !ctl_db_open(&cfg, &pool, &conn))
+		goto out;
+	rc = users_set_disabled(conn, email, disabled);
+	if (rc == BS_ERR_NOT_FOUND)
+		ctl_errx("no account with %s", email);
+	else if (rc != BS_OK)
+		ctl_errx("cannot change the account: %s", bs_strerror(rc));
+	else {
+		printf("%s %s\n", disabled ? "disabled" : "enabled", email);
+		status = CTL_EXIT_OK;
+	}
+out:
+	ctl_db_close(pool, conn);
+	config_free(&cfg);
+	return status;
+}
+
+static int
+ctl_user_disable(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+    char **argv)
+{
+	return ctl_user_set_disabled(ctl, cmd, argc, argv, true);
+}
+
+static int
+ctl_user_enable(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+    char **argv)
+{
+	return ctl_user_set_disabled(ctl, cmd, argc, argv, false);
 }
 
 /* The row for argv[0] (and argv[1]); *words says how many it used. */

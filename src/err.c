@@ -21,6 +21,8 @@ static const char *const messages[BS_ERR__COUNT] = {
 	[BS_ERR_CHECKSUM] = "checksum mismatch",
 	[BS_ERR_CONFIG] = "invalid configuration",
 	[BS_ERR_INTERNAL] = "internal error",
+	[BS_ERR_RATE_LIMITED] = "rate limited",
+	[BS_ERR_UNAUTHORIZED] = "unauthorized",
 };
 
 const char *

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "brainstorm/app.h"
+#include "brainstorm/auth.h"
 #include "brainstorm/config.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
@@ -129,6 +130,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	metrics_init();
+	if (auth_init() != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "libsodium could not be initialised");
+		goto out;
+	}
 	app.cfg = &cfg;
 	app.started = time(NULL);
 	app.limits.max_body_bytes = (size_t)cfg.max_body_bytes;

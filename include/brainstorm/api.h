@@ -11,4 +11,34 @@ void	api_ops_metrics(struct http_ctx *ctx);
 void	api_ops_debug_sleep(struct http_ctx *ctx);
 void	api_ops_debug_echo(struct http_ctx *ctx);
 
+/* api_auth.c */
+void	api_auth_register(struct http_ctx *ctx);
+void	api_auth_login(struct http_ctx *ctx);
+void	api_auth_refresh(struct http_ctx *ctx);
+void	api_auth_logout(struct http_ctx *ctx);
+void	api_auth_me(struct http_ctx *ctx);
+
+/* api_projects.c */
+void	api_projects_list(struct http_ctx *ctx);
+void	api_projects_create(struct http_ctx *ctx);
+void	api_projects_get(struct http_ctx *ctx);
+void	api_projects_update(struct http_ctx *ctx);
+void	api_projects_delete(struct http_ctx *ctx);
+
+/* api_items.c */
+void	api_items_list(struct http_ctx *ctx);
+void	api_items_create(struct http_ctx *ctx);
+void	api_items_update(struct http_ctx *ctx);
+void	api_items_delete(struct http_ctx *ctx);
+void	api_items_history(struct http_ctx *ctx);
+
+/* api_util.c: shared answers */
+/* 422 validation_failed naming the field. */
+void	api_respond_invalid(struct http_ctx *ctx, const char *field,
+	    const char *message);
+/* 503 for an unavailable database, 500 otherwise; logs the cause. */
+void	api_respond_db_error(struct http_ctx *ctx, bs_err e);
+/* 409 version_conflict carrying the stored object (ownership taken). */
+void	api_respond_conflict(struct http_ctx *ctx, json_object *current);
+
 #endif

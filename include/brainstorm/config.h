@@ -41,6 +41,9 @@ struct bs_config {
 	long		 max_json_depth;	/* MAX_JSON_DEPTH */
 	char		*migrations_dir;	/* MIGRATIONS_DIR */
 	bool		 debug_routes;		/* DEBUG_ROUTES */
+	long		 auth_rate_limit_email;	/* AUTH_RATE_LIMIT_EMAIL */
+	long		 auth_rate_limit_ip;	/* AUTH_RATE_LIMIT_IP */
+	long		 auth_rate_window_s;	/* AUTH_RATE_WINDOW */
 };
 
 #define CONFIG_PROBLEMS_MAX	32

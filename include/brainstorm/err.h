@@ -19,6 +19,8 @@ typedef enum bs_err {
 	BS_ERR_CHECKSUM,	/* an applied migration file changed */
 	BS_ERR_CONFIG,
 	BS_ERR_INTERNAL,
+	BS_ERR_RATE_LIMITED,	/* too many attempts in the window */
+	BS_ERR_UNAUTHORIZED,	/* bad credentials or token */
 	BS_ERR__COUNT
 } bs_err;
 

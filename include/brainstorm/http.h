@@ -59,6 +59,7 @@ struct http_request {
 	json_object	*json;		/* parsed body, or NULL */
 	const struct route *route;
 	char		 user_id[40];	/* set by authentication, "" otherwise */
+	char		 project_id[40]; /* ROUTE_PROJECT: owned by user_id */
 	struct timespec	 started;
 	struct http_source src;
 };

@@ -11,6 +11,8 @@ typedef void (*route_handler)(struct http_ctx *ctx);
 enum route_flags {
 	ROUTE_JSON_BODY	= 1 << 0,	/* body must be a JSON object */
 	ROUTE_DEBUG	= 1 << 1,	/* only with DEBUG_ROUTES outside production */
+	ROUTE_AUTH	= 1 << 2,	/* a valid access token of an enabled user */
+	ROUTE_PROJECT	= 1 << 3,	/* {id} is a project the caller owns (implies AUTH) */
 };
 
 struct route {

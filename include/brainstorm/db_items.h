@@ -1,0 +1,80 @@
+/*
+ * The board's queries: items and their history. Every change of an item
+ * writes its item_events row in the same statement, so the history cannot
+ * miss a change nor record one that did not happen. Each write is a single
+ * statement: atomic on its own, and usable inside a caller's transaction
+ * (an agent turn applying several changes).
+ *
+ * project_id must already be checked to belong to the caller; every query
+ * matches it, so an item of another project is not found. Items and events
+ * come back as the API's JSON objects (docs/API.md).
+ */
+#ifndef BRAINSTORM_DB_ITEMS_H
+#define BRAINSTORM_DB_ITEMS_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "brainstorm/db.h"
+#include "brainstorm/err.h"
+
+/* Who changes an item and why, as its item_events row records it. */
+struct db_item_actor {
+	const char	*name;		/* "user" or an agent's name */
+	const char	*user_id;	/* the user behind "user", else NULL */
+	const char	*reason;	/* NULL: none */
+	const char	*turn_id;	/* the agent turn, else NULL */
+	const char	*message_id;	/* the message behind it, else NULL */
+};
+
+struct db_item_new {
+	const char	*text;
+	const char	*state;
+	const char	*user_quote;	/* NULL: "" */
+	const char	*source_message_id; /* NULL: none */
+	int		 confidence;	/* 0..100 */
+	bool		 has_position;	/* false: after the last of its state */
+	long		 position;
+};
+
+/* What a change sets; NULL and false leave a field as it is. */
+struct db_item_patch {
+	const char	*text;
+	const char	*state;		/* without a position: last of state */
+	bool		 has_position;
+	long		 position;
+};
+
+/* *out: a JSON array ordered by state, position, creation; state NULL: all. */
+bs_err	db_items_list(struct db_conn *conn, const char *project_id,
+	    const char *state, json_object **out);
+/* BS_ERR_NOT_FOUND when the item is not in the project. */
+bs_err	db_item_get(struct db_conn *conn, const char *project_id,
+	    const char *item_id, json_object **out);
+/* created_by is actor->name. BS_ERR_NOT_FOUND when the project is gone. */
+bs_err	db_item_create(struct db_conn *conn, const char *project_id,
+	    const struct db_item_new *item, const struct db_item_actor *actor,
+	    json_object **out);
+/*
+ * Apply patch and bump the version, only when the stored version is still
+ * version. BS_ERR_CONFLICT: *out holds the stored item instead;
+ * BS_ERR_NOT_FOUND: there is none. Of two concurrent changes with the same
+ * version, one succeeds and the other gets BS_ERR_CONFLICT.
+ */
+bs_err	db_item_update(struct db_conn *conn, const char *project_id,
+	    const char *item_id, long version,
+	    const struct db_item_patch *patch,
+	    const struct db_item_actor *actor, json_object **out);
+/* BS_ERR_NOT_FOUND when the item is not in the project. */
+bs_err	db_item_delete(struct db_conn *conn, const char *project_id,
+	    const char *item_id, const struct db_item_actor *actor);
+/*
+ * *out: a JSON array of the item's events, oldest first; a deleted item
+ * keeps its history. BS_ERR_NOT_FOUND when the item never was in the
+ * project.
+ */
+bs_err	db_item_history(struct db_conn *conn, const char *project_id,
+	    const char *item_id, json_object **out);
+
+#endif

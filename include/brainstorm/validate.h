@@ -1,0 +1,60 @@
+/*
+ * Request bodies are checked against a table of field rules, once, at the
+ * edge: unknown fields, wrong JSON types and out-of-range values are
+ * refused with the name of the field.
+ */
+#ifndef BRAINSTORM_VALIDATE_H
+#define BRAINSTORM_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "brainstorm/err.h"
+
+enum field_type {
+	FIELD_STRING,	/* min/max: length in characters */
+	FIELD_INT,	/* min/max: value */
+	FIELD_ENUM,	/* one of choices */
+};
+
+struct field_rule {
+	const char		*name;
+	enum field_type		 type;
+	bool			 required;
+	long			 min, max;
+	const char *const	*choices;	/* FIELD_ENUM, NULL-terminated */
+};
+
+struct field_value {
+	bool		 present;
+	const char	*str;	/* FIELD_STRING, FIELD_ENUM: owned by the JSON object */
+	long		 num;	/* FIELD_INT */
+};
+
+#define VALIDATE_MSG_LEN	256
+
+struct validate_error {
+	char	field[64];
+	char	message[VALIDATE_MSG_LEN];
+};
+
+/*
+ * Check obj against rules (n rows); out[i] receives rule i's value.
+ * BS_ERR_INVALID with err filled on the first problem.
+ */
+bs_err	validate_object(json_object *obj, const struct field_rule *rules,
+	    size_t n, struct field_value *out, struct validate_error *err);
+/* Number of characters (code points) in valid UTF-8. */
+size_t	utf8_length(const char *s, size_t len);
+#define EMAIL_MAX_LEN	254
+/*
+ * Trim and lower-case an email address into out; false unless it has one
+ * '@', a dot in the domain and no spaces or control characters.
+ */
+bool	email_normalize(const char *in, char out[EMAIL_MAX_LEN + 1]);
+/* True for a canonical textual UUID (8-4-4-4-12 hex digits). */
+bool	uuid_valid(const char *s);
+
+#endif

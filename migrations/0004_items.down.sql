@@ -1,0 +1,2 @@
+DROP TABLE item_events;
+DROP TABLE items;

@@ -1,0 +1,294 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "brainstorm/api.h"
+#include "brainstorm/app.h"
+#include "brainstorm/auth.h"
+#include "brainstorm/db_users.h"
+#include "brainstorm/log.h"
+#include "brainstorm/ratelimit.h"
+#include "brainstorm/validate.h"
+
+
+static const struct field_rule register_rules[] = {
+	{ "email", FIELD_STRING, true, 1, 320, NULL },
+	{ "password", FIELD_STRING, true, 0, 1024, NULL },
+	{ "display_name", FIELD_STRING, false, 0, 100, NULL },
+};
+static const struct field_rule login_rules[] = {
+	{ "email", FIELD_STRING, true, 1, 320, NULL },
+	{ "password", FIELD_STRING, true, 0, 1024, NULL },
+};
+static const struct field_rule refresh_rules[] = {
+	{ "refresh_token", FIELD_STRING, true, 1, 200, NULL },
+};
+
+#define NRULES(r)	(sizeof(r) / sizeof((r)[0]))
+
+/* Validate ctx's body against rules; on failure the 422 is already set. */
+static bool
+body_valid(struct http_ctx *ctx, const struct field_rule *rules, size_t n,
+    struct field_value *out)
+{
+	struct validate_error	 err;
+
+	if (validate_object(ctx->req.json, rules, n, out, &err) == BS_OK)
+		return true;
+	api_respond_invalid(ctx, err.field, err.message);
+	return false;
+}
+
+/* Count the attempt per email and per client address; 429 when over. */
+static bool
+auth_rate_allowed(struct http_ctx *ctx, const char *email)
+{
+	const struct bs_config	*cfg = ctx->app->cfg;
+	char			 key[300];
+	long			 retry = 0, retry_ip = 0;
+	bs_err			 by_email, by_ip;
+
+	snprintf(key, sizeof(key), "auth:email:%s", email);
+	by_email = ratelimit_hit(ctx->app->cache, key, cfg->auth_rate_limit_email,
+	    cfg->auth_rate_window_s, &retry);
+	snprintf(key, sizeof(key), "auth:ip:%s", ctx->req.remote_addr);
+	by_ip = ratelimit_hit(ctx->app->cache, key, cfg->auth_rate_limit_ip,
+	    cfg->auth_rate_window_s, &retry_ip);
+	if (by_email == BS_OK && by_ip == BS_OK)
+		return true;
+	if (by_ip != BS_OK && retry_ip > retry)
+		retry = retry_ip;
+	http_header_add(ctx, "Retry-After", "%ld", retry);
+	http_respond_error(ctx, 429, "rate_limited", "Too many attempts; try "
+	    "again in %ld seconds.", retry);
+	return false;
+}
+
+/*
+ * Answer a new session for user: an access token and a refresh token,
+ * family_id continuing a rotation (NULL for a new login).
+ */
+static void
+session_respond(struct http_ctx *ctx, struct db_conn *conn,
+    const struct user *u, int status, const char *refresh_token)
+{
+	char		 token[AUTH_REFRESH_LEN], hash[AUTH_HASH_HEX_LEN];
+	char		*access = NULL;
+	json_object	*body;
+	bs_err		 e;
+
+	if (refresh_token == NULL) {
+		auth_refresh_new(ctx->app->cfg, token, hash);
+		if ((e = refresh_tokens_insert(conn, u->id, NULL, hash)) != BS_OK) {
+			api_respond_db_error(ctx, e);
+			goto out;
+		}
+		refresh_token = token;
+	}
+	if (auth_access_issue(ctx->app->cfg, u->id, &access) != BS_OK) {
+		api_respond_db_error(ctx, BS_ERR_INTERNAL);
+		goto out;
+	}
+	snprintf(ctx->req.user_id, sizeof(ctx->req.user_id), "%s", u->id);
+	body = json_object_new_object();
+	json_object_object_add(body, "user", users_json(u));
+	json_object_object_add(body, "access_token", json_object_new_string(access));
+	json_object_object_add(body, "token_type", json_object_new_string("Bearer"));
+	json_object_object_add(body, "expires_in",
+	    json_object_new_int(AUTH_ACCESS_TTL_S));
+	json_object_object_add(body, "refresh_token",
+	    json_object_new_string(refresh_token));
+	json_object_object_add(body, "refresh_expires_in",
+	    json_object_new_int(AUTH_REFRESH_TTL_S));
+	http_respond_json(ctx, status, body);
+out:
+	sodium_memzero(token, sizeof(token));
+	free(access);
+}
+
+void
+api_auth_register(struct http_ctx *ctx)
+{
+	struct field_value	 f[NRULES(register_rules)];
+	struct db_conn		*conn = NULL;
+	struct user		 u;
+	char			 email[EMAIL_MAX_LEN + 1], hash[AUTH_PASSWORD_HASH_LEN];
+	const char		*password;
+	bs_err			 e;
+
+	if (!body_valid(ctx, register_rules, NRULES(register_rules), f))
+		return;
+	if (!email_normalize(f[0].str, email)) {
+		api_respond_invalid(ctx, "email", "email must be an address like "
+		    "name@example.com.");
+		return;
+	}
+	password = f[1].str;
+	if (utf8_length(password, strlen(password)) < 10) {
+		api_respond_invalid(ctx, "password",
+		    "password must be at least 10 characters long.");
+		return;
+	}
+	if (strcasecmp(password, email) == 0) {
+		api_respond_invalid(ctx, "password",
+		    "password must not be the email address.");
+		return;
+	}
+	if (!auth_rate_allowed(ctx, email))
+		return;
+	/* Hash before taking a connection: the slow part holds none. */
+	if (auth_password_hash(password, hash) != BS_OK) {
+		api_respond_db_error(ctx, BS_ERR_NOMEM);
+		return;
+	}
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK) {
+		api_respond_db_error(ctx, e);
+		goto out;
+	}
+	e = users_create(conn, email, hash, f[2].present ? f[2].str : "", &u);
+	if (e == BS_ERR_CONFLICT) {
+		http_respond_error(ctx, 409, "email_taken",
+		    "An account with this email already exists.");
+		goto out;
+	}
+	if (e != BS_OK) {
+		api_respond_db_error(ctx, e);
+		goto out;
+	}
+	session_respond(ctx, conn, &u, 201, NULL);
+out:
+	sodium_memzero(hash, sizeof(hash));
+	db_pool_release(ctx->app->db, conn);
+}
+
+void
+api_auth_login(struct http_ctx *ctx)
+{
+	struct field_value	 f[NRULES(login_rules)];
+	struct db_conn		*conn = NULL;
+	struct user		 u;
+	char			 email[EMAIL_MAX_LEN + 1];
+	bool			 found = false, ok;
+	bs_err			 e;
+
+	memset(&u, 0, sizeof(u));
+	if (!body_valid(ctx, login_rules, NRULES(login_rules), f))
+		return;
+	if (!email_normalize(f[0].str, email))
+		email[0] = '\0';	/* still costs a verification below */
+	if (!auth_rate_allowed(ctx, email[0] != '\0' ? email : "invalid"))
+		return;
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK) {
+		api_respond_db_error(ctx, e);
+		return;
+	}
+	if (email[0] != '\0') {
+		e = users_find_by_email(conn, email, &u);
+		if (e != BS_OK && e != BS_ERR_NOT_FOUND) {
+			api_respond_db_error(ctx, e);
+			goto out;
+		}
+		found = e == BS_OK;
+	}
+	/* Release during the slow hash; an unknown email costs the same. */
+	db_pool_release(ctx->app->db, conn);
+	conn = NULL;
+	ok = auth_password_verify(found ? u.password_hash : NULL, f[1].str);
+	if (!ok || u.disabled) {
+		http_respond_error(ctx, 401, "invalid_credentials",
+		    "The email or password is not right.");
+		goto out;
+	}
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK) {
+		api_respond_db_error(ctx, e);
+		goto out;
+	}
+	session_respond(ctx, conn, &u, 200, NULL);
+out:
+	sodium_memzero(u.password_hash, sizeof(u.password_hash));
+	db_pool_release(ctx->app->db, conn);
+}
+
+void
+api_auth_refresh(struct http_ctx *ctx)
+{
+	struct field_value	 f[NRULES(refresh_rules)];
+	struct db_conn		*conn = NULL;
+	struct user		 u;
+	char			 old_hash[AUTH_HASH_HEX_LEN], hash[AUTH_HASH_HEX_LEN];
+	char			 token[AUTH_REFRESH_LEN], user_id[AUTH_UUID_LEN];
+	bs_err			 e;
+
+	if (!body_valid(ctx, refresh_rules, NRULES(refresh_rules), f))
+		return;
+	if (auth_refresh_hash(ctx->app->cfg, f[0].str, old_hash) != BS_OK)
+		goto unauthorized;
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK) {
+		api_respond_db_error(ctx, e);
+		goto out;
+	}
+	auth_refresh_new(ctx->app->cfg, token, hash);
+	e = refresh_tokens_rotate(conn, old_hash, hash, user_id);
+	if (e == BS_ERR_UNAUTHORIZED)
+		goto unauthorized;
+	if (e == BS_OK)
+		e = users_find(conn, user_id, &u);
+	if (e != BS_OK) {
+		api_respond_db_error(ctx, e);
+		goto out;
+	}
+	session_respond(ctx, conn, &u, 200, token);
+	goto out;
+unauthorized:
+	http_respond_error(ctx, 401, "invalid_refresh_token",
+	    "The session has ended; sign in again.");
+out:
+	sodium_memzero(token, sizeof(token));
+	db_pool_release(ctx->app->db, conn);
+}
+
+void
+api_auth_logout(struct http_ctx *ctx)
+{
+	struct field_value	 f[NRULES(refresh_rules)];
+	struct db_conn		*conn = NULL;
+	char			 hash[AUTH_HASH_HEX_LEN];
+	bs_err			 e;
+
+	if (!body_valid(ctx, refresh_rules, NRULES(refresh_rules), f))
+		return;
+	if (auth_refresh_hash(ctx->app->cfg, f[0].str, hash) == BS_OK) {
+		if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
+		    (e = refresh_tokens_revoke_family(conn, hash)) != BS_OK) {
+			api_respond_db_error(ctx, e);
+			goto out;
+		}
+	}
+	http_respond_text(ctx, 204, NULL, "", 0);
+out:
+	db_pool_release(ctx->app->db, conn);
+}
+
+void
+api_auth_me(struct http_ctx *ctx)
+{
+	struct db_conn	*conn = NULL;
+	struct user	 u;
+	json_object	*body;
+	bs_err		 e;
+
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
+	    (e = users_find(conn, ctx->req.user_id, &u)) != BS_OK) {
+		api_respond_db_error(ctx, e);
+		goto out;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "user", users_json(&u));
+	http_respond_json(ctx, 200, body);
+out:
+	db_pool_release(ctx->app->db, conn);
+}

@@ -1,0 +1,277 @@
+/*
+ * Projects: the caller's list (newest first, cursor pages), create, read,
+ * change with optimistic concurrency, delete. Routes flagged ROUTE_PROJECT
+ * reach these handlers only for a project the caller owns.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "brainstorm/api.h"
+#include "brainstorm/app.h"
+#include "brainstorm/db_projects.h"
+#include "brainstorm/validate.h"
+
+#define PROJECTS_LIMIT_DEFAULT	20
+#define PROJECTS_LIMIT_MAX	100
+#define CURSOR_MAX		128	/* characters of an encoded cursor */
+#define CURSOR_VARIANT		sodium_base64_VARIANT_URLSAFE_NO_PADDING
+/*
+ * SQL turns the cursor's microseconds into a time through a double: exact
+ * up to 2^53 (the years 1685 to 2255), and beyond it a crafted cursor could
+ * overflow the interval. No project is created outside that span.
+ */
+#define CURSOR_US_MAX		(1LL << 53)
+
+static const char *const project_statuses[] = { "active", "archived", NULL };
+
+enum { CREATE_TITLE, CREATE_DESCRIPTION };
+static const struct field_rule project_create_rules[] = {
+	[CREATE_TITLE] =	{ "title", FIELD_STRING, true, 1, 255, NULL },
+	[CREATE_DESCRIPTION] =	{ "description", FIELD_STRING, false, 0, 10000,
+				  NULL },
+};
+#define CREATE_NRULES \
+	(sizeof(project_create_rules) / sizeof(project_create_rules[0]))
+
+enum { UPDATE_TITLE, UPDATE_DESCRIPTION, UPDATE_STATUS, UPDATE_VERSION };
+static const struct field_rule project_update_rules[] = {
+	[UPDATE_TITLE] =	{ "title", FIELD_STRING, false, 1, 255, NULL },
+	[UPDATE_DESCRIPTION] =	{ "description", FIELD_STRING, false, 0, 10000,
+				  NULL },
+	[UPDATE_STATUS] =	{ "status", FIELD_ENUM, false, 0, 0,
+				  project_statuses },
+	[UPDATE_VERSION] =	{ "version", FIELD_INT, true, 1, INT_MAX,
+				  NULL },
+};
+#define UPDATE_NRULES \
+	(sizeof(project_update_rules) / sizeof(project_update_rules[0]))
+
+/* A not-found here means the project went away after the ownership check. */
+static void
+respond_error(struct http_ctx *ctx, bs_err e)
+{
+	if (e == BS_ERR_NOT_FOUND)
+		http_respond_error(ctx, 404, "not_found", "No such project.");
+	else
+		api_respond_db_error(ctx, e);
+}
+
+/* The cursor is opaque to clients: base64url of "<created_us>:<id>". */
+static bs_err
+cursor_encode(const struct db_project_key *key, char *out, size_t outlen)
+{
+	char	 raw[64];
+	int	 n;
+
+	n = snprintf(raw, sizeof(raw), "%lld:%s", key->created_us, key->id);
+	if (n < 0 || (size_t)n >= sizeof(raw) ||
+	    outlen < sodium_base64_ENCODED_LEN((size_t)n, CURSOR_VARIANT))
+		return BS_ERR_INTERNAL;
+	sodium_bin2base64(out, outlen, (const unsigned char *)raw, (size_t)n,
+	    CURSOR_VARIANT);
+	return BS_OK;
+}
+
+static bs_err
+cursor_decode(const char *cursor, struct db_project_key *key)
+{
+	unsigned char	 raw[CURSOR_MAX];
+	const char	*colon;
+	char		*end;
+	size_t		 len = strlen(cursor), rawlen;
+	long long	 us;
+
+	if (len > CURSOR_MAX || sodium_base642bin(raw, sizeof(raw) - 1, cursor,
+	    len, NULL, &rawlen, NULL, CURSOR_VARIANT) != 0)
+		return BS_ERR_INVALID;
+	raw[rawlen] = '\0';
+	if (strlen((char *)raw) != rawlen ||
+	    (colon = strchr((char *)raw, ':')) == NULL)
+		return BS_ERR_INVALID;
+	errno = 0;
+	us = strtoll((char *)raw, &end, 10);
+	if (errno != 0 || end == (char *)raw || end != colon ||
+	    us > CURSOR_US_MAX || us < -CURSOR_US_MAX || !uuid_valid(colon + 1))
+		return BS_ERR_INVALID;
+	key->created_us = us;
+	snprintf(key->id, sizeof(key->id), "%s", colon + 1);
+	return BS_OK;
+}
+
+/* ?limit=: absent gives the default; anything but 1..100 is refused. */
+static bs_err
+query_limit(struct http_ctx *ctx, int *limit)
+{
+	const char	*v = http_query_get(&ctx->req, "limit");
+	char		*end;
+	long		 n;
+
+	*limit = PROJECTS_LIMIT_DEFAULT;
+	if (v == NULL)
+		return BS_OK;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < 1 ||
+	    n > PROJECTS_LIMIT_MAX)
+		return BS_ERR_INVALID;
+	*limit = (int)n;
+	return BS_OK;
+}
+
+void
+api_projects_list(struct http_ctx *ctx)
+{
+	struct db_conn		*conn = NULL;
+	struct db_project_key	 after, next;
+	json_object		*projects = NULL, *body;
+	const char		*cursor;
+	char			 encoded[CURSOR_MAX + 1];
+	bool			 has_after = false, has_next;
+	int			 limit;
+	bs_err			 e;
+
+	if (query_limit(ctx, &limit) != BS_OK) {
+		api_respond_invalid(ctx, "limit",
+		    "limit must be a whole number from 1 to 100.");
+		goto out;
+	}
+	/* An empty cursor is the first page: clients send "cursor=". */
+	cursor = http_query_get(&ctx->req, "cursor");
+	if (cursor != NULL && cursor[0] != '\0') {
+		if (cursor_decode(cursor, &after) != BS_OK) {
+			api_respond_invalid(ctx, "cursor",
+			    "cursor must be a next_cursor from this list.");
+			goto out;
+		}
+		has_after = true;
+	}
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
+	    (e = db_projects_list(conn, ctx->req.user_id,
+	    has_after ? &after : NULL, limit, &projects, &has_next,
+	    &next)) != BS_OK) {
+		respond_error(ctx, e);
+		goto out;
+	}
+	if (has_next && (e = cursor_encode(&next, encoded,
+	    sizeof(encoded))) != BS_OK) {
+		respond_error(ctx, e);
+		goto out;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "projects", projects);
+	projects = NULL;
+	json_object_object_add(body, "next_cursor",
+	    has_next ? json_object_new_string(encoded) : NULL);
+	http_respond_json(ctx, 200, body);
+out:
+	json_object_put(projects);
+	db_pool_release(ctx->app->db, conn);
+}
+
+void
+api_projects_create(struct http_ctx *ctx)
+{
+	struct field_value	 f[CREATE_NRULES];
+	struct validate_error	 verr;
+	struct db_conn		*conn = NULL;
+	json_object		*project;
+	bs_err			 e;
+
+	if (validate_object(ctx->req.json, project_create_rules, CREATE_NRULES,
+	    f, &verr) != BS_OK) {
+		api_respond_invalid(ctx, verr.field, verr.message);
+		goto out;
+	}
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
+	    (e = db_project_create(conn, ctx->req.user_id, f[CREATE_TITLE].str,
+	    f[CREATE_DESCRIPTION].str, &project)) != BS_OK) {
+		api_respond_db_error(ctx, e);
+		goto out;
+	}
+	http_respond_json(ctx, 201, project);
+out:
+	db_pool_release(ctx->app->db, conn);
+}
+
+void
+api_projects_get(struct http_ctx *ctx)
+{
+	struct db_conn	*conn = NULL;
+	json_object	*project;
+	bs_err		 e;
+
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
+	    (e = db_project_get(conn, ctx->req.project_id, ctx->req.user_id,
+	    &project)) != BS_OK) {
+		respond_error(ctx, e);
+		goto out;
+	}
+	http_respond_json(ctx, 200, project);
+out:
+	db_pool_release(ctx->app->db, conn);
+}
+
+void
+api_projects_update(struct http_ctx *ctx)
+{
+	struct field_value	 f[UPDATE_NRULES];
+	struct validate_error	 verr;
+	struct db_conn		*conn = NULL;
+	json_object		*project = NULL;
+	bs_err			 e;
+
+	if (validate_object(ctx->req.json, project_update_rules, UPDATE_NRULES,
+	    f, &verr) != BS_OK) {
+		api_respond_invalid(ctx, verr.field, verr.message);
+		goto out;
+	}
+	/* A bump that changes nothing would only make others' copies stale. */
+	if (!f[UPDATE_TITLE].present && !f[UPDATE_DESCRIPTION].present &&
+	    !f[UPDATE_STATUS].present) {
+		api_respond_invalid(ctx, "", "Nothing to change: give title, "
+		    "description or status.");
+		goto out;
+	}
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
+		e = db_project_update(conn, ctx->req.project_id,
+		    ctx->req.user_id, f[UPDATE_VERSION].num,
+		    f[UPDATE_TITLE].str, f[UPDATE_DESCRIPTION].str,
+		    f[UPDATE_STATUS].str, &project);
+	switch (e) {
+	case BS_OK:
+		http_respond_json(ctx, 200, project);
+		break;
+	case BS_ERR_CONFLICT:
+		api_respond_conflict(ctx, project);
+		break;
+	default:
+		respond_error(ctx, e);
+		break;
+	}
+out:
+	db_pool_release(ctx->app->db, conn);
+}
+
+void
+api_projects_delete(struct http_ctx *ctx)
+{
+	struct db_conn	*conn = NULL;
+	bs_err		 e;
+
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
+	    (e = db_project_delete(conn, ctx->req.project_id,
+	    ctx->req.user_id)) != BS_OK) {
+		respond_error(ctx, e);
+		goto out;
+	}
+	http_respond_text(ctx, 204, NULL, "", 0);
+out:
+	db_pool_release(ctx->app->db, conn);
+}

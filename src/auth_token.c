@@ -1,0 +1,164 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jwt.h>
+#include <json-c/json.h>
+
+#include "brainstorm/auth.h"
+#include "brainstorm/http.h"
+#include "brainstorm/validate.h"
+
+#define CLOCK_SKEW_S	30
+
+bs_err
+auth_access_issue(const struct bs_config *cfg, const char *user_id, char **token)
+{
+	jwt_t		*jwt = NULL;
+	unsigned char	 raw[16];
+	char		 jti[2 * sizeof(raw) + 1];
+	time_t		 now = time(NULL);
+	bs_err		 e = BS_ERR_INTERNAL;
+
+	*token = NULL;
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(jti, sizeof(jti), raw, sizeof(raw));
+	if (jwt_new(&jwt) != 0)
+		goto out;
+	if (jwt_add_grant(jwt, "sub", user_id) != 0 ||
+	    jwt_add_grant(jwt, "iss", AUTH_ISSUER) != 0 ||
+	    jwt_add_grant(jwt, "aud", AUTH_AUDIENCE) != 0 ||
+	    jwt_add_grant(jwt, "jti", jti) != 0 ||
+	    jwt_add_grant_int(jwt, "iat", (long)now) != 0 ||
+	    jwt_add_grant_int(jwt, "exp", (long)now + AUTH_ACCESS_TTL_S) != 0)
+		goto out;
+	if (jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)cfg->jwt_secret,
+	    (int)strlen(cfg->jwt_secret)) != 0)
+		goto out;
+	if ((*token = jwt_encode_str(jwt)) != NULL)
+		e = BS_OK;
+out:
+	jwt_free(jwt);
+	return e;
+}
+
+/*
+ * The header is checked before libjwt sees the token: only {"alg":"HS256"}
+ * (with an optional "typ":"JWT") is acceptable, so "none", RS256 and other
+ * algorithm confusions end here.
+ */
+static bool
+header_acceptable(const char *token)
+{
+	const char	*dot = strchr(token, '.');
+	unsigned char	 raw[512];
+	size_t		 rawlen;
+	json_object	*hdr = NULL, *v;
+	char		 reason[64];
+	bool		 ok = false;
+
+	if (dot == NULL || dot - token > 680)
+		return false;
+	if (sodium_base642bin(raw, sizeof(raw) - 1, token, (size_t)(dot - token),
+	    NULL, &rawlen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return false;
+	if (json_parse_limited((const char *)raw, rawlen, 4, &hdr, reason,
+	    sizeof(reason)) != BS_OK || !json_object_is_type(hdr, json_type_object))
+		goto out;
+	if (!json_object_object_get_ex(hdr, "alg", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "HS256") != 0)
+		goto out;
+	if (json_object_object_get_ex(hdr, "typ", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "JWT") != 0))
+		goto out;
+	ok = true;
+out:
+	json_object_put(hdr);
+	return ok;
+}
+
+static bool
+grant_int(jwt_t *jwt, const char *name, long *out)
+{
+	errno = 0;
+	*out = jwt_get_grant_int(jwt, name);
+	return errno == 0;
+}
+
+bs_err
+auth_access_verify(const struct bs_config *cfg, const char *token,
+    char user_id[AUTH_UUID_LEN])
+{
+	jwt_t		*jwt = NULL;
+	const char	*v;
+	long		 exp, iat, nbf;
+	time_t		 now = time(NULL);
+	bs_err		 e = BS_ERR_INVALID;
+
+	user_id[0] = '\0';
+	if (token == NULL || strlen(token) > AUTH_TOKEN_MAX || !header_acceptable(token))
+		goto out;
+	if (jwt_decode(&jwt, token, (const unsigned char *)cfg->jwt_secret,
+	    (int)strlen(cfg->jwt_secret)) != 0 || jwt == NULL)
+		goto out;
+	if (jwt_get_alg(jwt) != JWT_ALG_HS256)
+		goto out;
+	if ((v = jwt_get_grant(jwt, "iss")) == NULL || strcmp(v, AUTH_ISSUER) != 0)
+		goto out;
+	if ((v = jwt_get_grant(jwt, "aud")) == NULL || strcmp(v, AUTH_AUDIENCE) != 0)
+		goto out;
+	if (!grant_int(jwt, "exp", &exp) || exp <= (long)now)
+		goto out;
+	if (!grant_int(jwt, "iat", &iat) || iat > (long)now + CLOCK_SKEW_S ||
+	    exp - iat > AUTH_ACCESS_TTL_S)
+		goto out;
+	/* nbf is optional; when present it is a number and not in the future. */
+	if (jwt_get_grant(jwt, "nbf") != NULL ||
+	    (grant_int(jwt, "nbf", &nbf) && nbf > (long)now + CLOCK_SKEW_S))
+		goto out;
+	if ((v = jwt_get_grant(jwt, "sub")) == NULL || !uuid_valid(v))
+		goto out;
+	memcpy(user_id, v, AUTH_UUID_LEN);
+	e = BS_OK;
+out:
+	jwt_free(jwt);
+	return e;
+}
+
+void
+auth_refresh_new(const struct bs_config *cfg, char token[AUTH_REFRESH_LEN],
+    char hash[AUTH_HASH_HEX_LEN])
+{
+	unsigned char	 raw[32];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(token, AUTH_REFRESH_LEN, raw, sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+	auth_refresh_hash(cfg, token, hash);
+}
+
+/* HMAC-SHA-256 keyed with JWT_REFRESH_SECRET: a stolen table is useless. */
+bs_err
+auth_refresh_hash(const struct bs_config *cfg, const char *token,
+    char hash[AUTH_HASH_HEX_LEN])
+{
+	unsigned char				 mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state		 st;
+	size_t					 len = strlen(token);
+
+	hash[0] = '\0';
+	if (len == 0 || len >= AUTH_REFRESH_LEN + 16)
+		return BS_ERR_INVALID;
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)cfg->jwt_refresh_secret,
+	    strlen(cfg->jwt_refresh_secret));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)token, len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2hex(hash, AUTH_HASH_HEX_LEN, mac, sizeof(mac));
+	return BS_OK;
+}

@@ -1,0 +1,358 @@
+/*
+ * Item and item_event queries: a table of statements, each run with
+ * db_exec, every value a parameter. A write and its event are one statement
+ * (data-modifying WITH), which PostgreSQL runs atomically.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brainstorm/db_items.h"
+
+#define ISO_UTC(col) \
+	"to_char(" col " AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* The select list of an item, in the order of item_columns. */
+#define ITEM_COLUMNS \
+	"i.id, i.project_id, i.text, i.state, i.confidence, i.user_quote," \
+	" i.source_message_id, i.created_by, i.position, i.version, " \
+	ISO_UTC("i.created_at") ", " ISO_UTC("i.updated_at")
+
+/* The select list of an event, in the order of event_columns. */
+#define EVENT_COLUMNS \
+	"e.id, e.item_id, e.action, e.from_state, e.to_state, e.old_text," \
+	" e.new_text, e.actor, e.reason, e.turn_id, e.message_id, " \
+	ISO_UTC("e.created_at")
+
+/* Where a new item goes when no position is given: after the last of state. */
+#define NEXT_POSITION(project, state) \
+	"(SELECT coalesce(max(n.position) + 1, 0) FROM items n" \
+	" WHERE n.project_id = " project " AND n.state = " state ")"
+
+#define SQLSTATE_FOREIGN_KEY	"23503"
+
+/* An output column: its JSON name and whether it is a number. */
+struct column {
+	const char	*name;
+	bool		 number;
+};
+
+static const struct column item_columns[] = {
+	{ "id", false }, { "project_id", false }, { "text", false },
+	{ "state", false }, { "confidence", true }, { "user_quote", false },
+	{ "source_message_id", false }, { "created_by", false },
+	{ "position", true }, { "version", true }, { "created_at", false },
+	{ "updated_at", false },
+};
+#define ITEM_NCOLUMNS	(int)(sizeof(item_columns) / sizeof(item_columns[0]))
+
+static const struct column event_columns[] = {
+	{ "id", true }, { "item_id", false }, { "action", false },
+	{ "from_state", false }, { "to_state", false }, { "old_text", false },
+	{ "new_text", false }, { "actor", false }, { "reason", false },
+	{ "turn_id", false }, { "message_id", false }, { "created_at", false },
+};
+#define EVENT_NCOLUMNS	(int)(sizeof(event_columns) / sizeof(event_columns[0]))
+
+enum item_stmt {
+	STMT_LIST, STMT_GET, STMT_CREATE, STMT_UPDATE, STMT_DELETE, STMT_HISTORY
+};
+
+static const struct db_stmt item_stmts[] = {
+	[STMT_LIST] = { "items_list",
+	  "SELECT " ITEM_COLUMNS " FROM items i WHERE i.project_id = $1::uuid"
+	  " AND ($2::text IS NULL OR i.state = $2::text)"
+	  " ORDER BY i.state, i.position, i.created_at, i.id", 2 },
+	[STMT_GET] = { "items_get",
+	  "SELECT " ITEM_COLUMNS " FROM items i"
+	  " WHERE i.id = $2::uuid AND i.project_id = $1::uuid", 2 },
+	[STMT_CREATE] = { "items_create",
+	  "WITH i AS (INSERT INTO items (project_id, text, state, confidence,"
+	  " user_quote, source_message_id, created_by, position)"
+	  " VALUES ($1::uuid, $2::text, $3::text, $4::integer,"
+	  " coalesce($5::text, ''), $6::uuid, $7::text,"
+	  " coalesce($8::integer, " NEXT_POSITION("$1::uuid", "$3::text") "))"
+	  " RETURNING *),"
+	  " e AS (INSERT INTO item_events (project_id, item_id, action,"
+	  " to_state, new_text, actor, actor_user_id, reason, turn_id,"
+	  " message_id)"
+	  " SELECT project_id, id, 'created', state, text, $7::text, $9::uuid,"
+	  " coalesce($10::text, ''), $11::uuid, $12::uuid FROM i)"
+	  " SELECT " ITEM_COLUMNS " FROM i", 12 },
+	/*
+	 * old locks the row first, so a concurrent change with the same
+	 * version waits for the winner's commit, then finds the version moved
+	 * on and updates nothing (READ COMMITTED re-checks the WHERE). old
+	 * also keeps the state and text before the change for the event.
+	 */
+	[STMT_UPDATE] = { "items_update",
+	  "WITH old AS (SELECT id, state, text FROM items"
+	  " WHERE id = $2::uuid AND project_id = $1::uuid FOR UPDATE),"
+	  " u AS (UPDATE items t SET"
+	  " text = coalesce($4::text, t.text),"
+	  " state = coalesce($5::text, t.state),"
+	  " position = coalesce($6::integer,"
+	  " CASE WHEN $5::text IS NOT NULL AND $5::text <> t.state"
+	  " THEN " NEXT_POSITION("t.project_id", "$5::text")
+	  " ELSE t.position END),"
+	  " version = t.version + 1, updated_at = now()"
+	  " FROM old WHERE t.id = old.id AND t.version = $3::integer"
+	  " RETURNING t.*, old.state AS old_state, old.text AS old_text),"
+	  " e AS (INSERT INTO item_events (project_id, item_id, action,"
+	  " from_state, to_state, old_text, new_text, actor, actor_user_id,"
+	  " reason, turn_id, message_id)"
+	  " SELECT project_id, id,"
+	  " CASE WHEN state <> old_state THEN 'moved' ELSE 'updated' END,"
+	  " CASE WHEN state <> old_state THEN old_state END,"
+	  " CASE WHEN state <> old_state THEN state END,"
+	  " CASE WHEN text <> old_text THEN old_text END,"
+	  " CASE WHEN text <> old_text THEN text END,"
+	  " $7::text, $8::uuid, coalesce($9::text, ''), $10::uuid, $11::uuid"
+	  " FROM u)"
+	  " SELECT " ITEM_COLUMNS " FROM u i", 11 },
+	[STMT_DELETE] = { "items_delete",
+	  "WITH d AS (DELETE FROM items"
+	  " WHERE id = $2::uuid AND project_id = $1::uuid"
+	  " RETURNING project_id, id, state, text),"
+	  " e AS (INSERT INTO item_events (project_id, item_id, action,"
+	  " from_state, old_text, actor, actor_user_id, reason, turn_id,"
+	  " message_id)"
+	  " SELECT project_id, id, 'deleted', state, text, $3::text, $4::uuid,"
+	  " coalesce($5::text, ''), $6::uuid, $7::uuid FROM d)"
+	  " SELECT id FROM d", 7 },
+	[STMT_HISTORY] = { "items_history",
+	  "SELECT " EVENT_COLUMNS " FROM item_events e"
+	  " WHERE e.item_id = $2::uuid AND e.project_id = $1::uuid"
+	  " ORDER BY e.id", 2 },
+};
+
+/* Row row of res as a JSON object named by cols; SQL NULL becomes null. */
+static bs_err
+row_json(const PGresult *res, int row, const struct column *cols, int ncols,
+    json_object **out)
+{
+	json_object	*obj, *v;
+	const char	*s;
+	char		*end;
+	long long	 n;
+	int		 col;
+	bs_err		 e = BS_OK;
+
+	*out = NULL;
+	if (PQnfields(res) != ncols)
+		return BS_ERR_INTERNAL;
+	if ((obj = json_object_new_object()) == NULL)
+		return BS_ERR_NOMEM;
+	for (col = 0; col < ncols; col++) {
+		s = PQgetvalue(res, row, col);
+		if (PQgetisnull(res, row, col))
+			v = NULL;
+		else if (cols[col].number) {
+			errno = 0;
+			n = strtoll(s, &end, 10);
+			if (errno != 0 || end == s || *end != '\0') {
+				e = BS_ERR_INTERNAL;
+				goto out;
+			}
+			v = json_object_new_int64(n);
+		} else
+			v = json_object_new_string_len(s,
+			    PQgetlength(res, row, col));
+		json_object_object_add(obj, cols[col].name, v);
+	}
+out:
+	if (e != BS_OK)
+		json_object_put(obj);
+	else
+		*out = obj;
+	return e;
+}
+
+/* Every row of res as a JSON array. */
+static bs_err
+rows_json(const PGresult *res, const struct column *cols, int ncols,
+    json_object **out)
+{
+	json_object	*list, *obj;
+	int		 i;
+	bs_err		 e = BS_OK;
+
+	*out = NULL;
+	if ((list = json_object_new_array()) == NULL)
+		return BS_ERR_NOMEM;
+	for (i = 0; i < PQntuples(res); i++) {
+		if ((e = row_json(res, i, cols, ncols, &obj)) != BS_OK)
+			goto out;
+		json_object_array_add(list, obj);
+	}
+out:
+	if (e != BS_OK)
+		json_object_put(list);
+	else
+		*out = list;
+	return e;
+}
+
+/* A statement returning at most one item: the item, or BS_ERR_NOT_FOUND. */
+static bs_err
+item_one(struct db_conn *conn, enum item_stmt stmt, const char *const *values,
+    json_object **out)
+{
+	PGresult	*res = NULL;
+	char		 sqlstate[6];
+	bs_err		 e;
+
+	*out = NULL;
+	if ((e = db_exec(conn, &item_stmts[stmt], values, &res,
+	    sqlstate)) != BS_OK) {
+		/* The project went away after the caller checked it. */
+		if (e == BS_ERR_DB &&
+		    strcmp(sqlstate, SQLSTATE_FOREIGN_KEY) == 0)
+			e = BS_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		e = BS_ERR_NOT_FOUND;
+		goto out;
+	}
+	e = row_json(res, 0, item_columns, ITEM_NCOLUMNS, out);
+out:
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_items_list(struct db_conn *conn, const char *project_id, const char *state,
+    json_object **out)
+{
+	PGresult	*res = NULL;
+	const char	*values[] = { project_id, state };
+	bs_err		 e;
+
+	*out = NULL;
+	if ((e = db_exec(conn, &item_stmts[STMT_LIST], values, &res,
+	    NULL)) != BS_OK)
+		goto out;
+	e = rows_json(res, item_columns, ITEM_NCOLUMNS, out);
+out:
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_item_get(struct db_conn *conn, const char *project_id, const char *item_id,
+    json_object **out)
+{
+	const char	*values[] = { project_id, item_id };
+
+	return item_one(conn, STMT_GET, values, out);
+}
+
+bs_err
+db_item_create(struct db_conn *conn, const char *project_id,
+    const struct db_item_new *item, const struct db_item_actor *actor,
+    json_object **out)
+{
+	const char	*values[12];
+	char		 confidence[24], position[24];
+
+	snprintf(confidence, sizeof(confidence), "%d", item->confidence);
+	snprintf(position, sizeof(position), "%ld", item->position);
+	values[0] = project_id;
+	values[1] = item->text;
+	values[2] = item->state;
+	values[3] = confidence;
+	values[4] = item->user_quote;
+	values[5] = item->source_message_id;
+	values[6] = actor->name;
+	values[7] = item->has_position ? position : NULL;
+	values[8] = actor->user_id;
+	values[9] = actor->reason;
+	values[10] = actor->turn_id;
+	values[11] = actor->message_id;
+	return item_one(conn, STMT_CREATE, values, out);
+}
+
+bs_err
+db_item_update(struct db_conn *conn, const char *project_id,
+    const char *item_id, long version, const struct db_item_patch *patch,
+    const struct db_item_actor *actor, json_object **out)
+{
+	const char	*values[11];
+	char		 v[24], position[24];
+	bs_err		 e;
+
+	snprintf(v, sizeof(v), "%ld", version);
+	snprintf(position, sizeof(position), "%ld", patch->position);
+	values[0] = project_id;
+	values[1] = item_id;
+	values[2] = v;
+	values[3] = patch->text;
+	values[4] = patch->state;
+	values[5] = patch->has_position ? position : NULL;
+	values[6] = actor->name;
+	values[7] = actor->user_id;
+	values[8] = actor->reason;
+	values[9] = actor->turn_id;
+	values[10] = actor->message_id;
+	e = item_one(conn, STMT_UPDATE, values, out);
+	if (e != BS_ERR_NOT_FOUND)
+		return e;
+	/* Nothing updated: the version is stale, or the item is gone. */
+	if ((e = db_item_get(conn, project_id, item_id, out)) != BS_OK)
+		return e;
+	return BS_ERR_CONFLICT;
+}
+
+bs_err
+db_item_delete(struct db_conn *conn, const char *project_id,
+    const char *item_id, const struct db_item_actor *actor)
+{
+	PGresult	*res = NULL;
+	const char	*values[7];
+	bs_err		 e;
+
+	values[0] = project_id;
+	values[1] = item_id;
+	values[2] = actor->name;
+	values[3] = actor->user_id;
+	values[4] = actor->reason;
+	values[5] = actor->turn_id;
+	values[6] = actor->message_id;
+	if ((e = db_exec(conn, &item_stmts[STMT_DELETE], values, &res,
+	    NULL)) != BS_OK)
+		goto out;
+	if (PQntuples(res) == 0)
+		e = BS_ERR_NOT_FOUND;
+out:
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_item_history(struct db_conn *conn, const char *project_id,
+    const char *item_id, json_object **out)
+{
+	PGresult	*res = NULL;
+	json_object	*item = NULL;
+	const char	*values[] = { project_id, item_id };
+	bs_err		 e;
+
+	*out = NULL;
+	if ((e = db_exec(conn, &item_stmts[STMT_HISTORY], values, &res,
+	    NULL)) != BS_OK)
+		goto out;
+	/* No events: an item written around this module, or none at all. */
+	if (PQntuples(res) == 0 &&
+	    (e = db_item_get(conn, project_id, item_id, &item)) != BS_OK)
+		goto out;
+	e = rows_json(res, event_columns, EVENT_NCOLUMNS, out);
+out:
+	json_object_put(item);
+	PQclear(res);
+	return e;
+}

@@ -1,0 +1,305 @@
+/*
+ * Project queries: a table of statements, each run with db_exec, every value
+ * a parameter. The owner's id is part of every WHERE clause.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brainstorm/db_projects.h"
+
+#define ISO_UTC(col) \
+	"to_char(" col " AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* The select list every statement returns, in the order of project_columns. */
+#define PROJECT_COLUMNS \
+	"p.id, p.title, p.description, p.status, p.version, " \
+	ISO_UTC("p.created_at") ", " ISO_UTC("p.updated_at") ", " \
+	"c.decided, c.exploring, c.parked, c.rejected, " \
+	"(extract(epoch FROM p.created_at) * 1000000)::bigint"
+
+/* One aggregate over the project's items, not one query per project. */
+#define PROJECT_COUNTS \
+	" CROSS JOIN LATERAL (SELECT" \
+	" count(*) FILTER (WHERE i.state = 'decided') AS decided," \
+	" count(*) FILTER (WHERE i.state = 'exploring') AS exploring," \
+	" count(*) FILTER (WHERE i.state = 'parked') AS parked," \
+	" count(*) FILTER (WHERE i.state = 'rejected') AS rejected" \
+	" FROM items i WHERE i.project_id = p.id) c"
+
+enum project_column {
+	PROJECT_ID, PROJECT_TITLE, PROJECT_DESCRIPTION, PROJECT_STATUS,
+	PROJECT_VERSION, PROJECT_CREATED_AT, PROJECT_UPDATED_AT,
+	PROJECT_DECIDED, PROJECT_EXPLORING, PROJECT_PARKED, PROJECT_REJECTED,
+	PROJECT_CREATED_US,
+	PROJECT_NCOLUMNS
+};
+
+/* The top-level fields, in column order (item_counts is built apart). */
+static const struct {
+	const char	*name;
+	bool		 number;
+} project_fields[] = {
+	[PROJECT_ID] =		{ "id", false },
+	[PROJECT_TITLE] =	{ "title", false },
+	[PROJECT_DESCRIPTION] =	{ "description", false },
+	[PROJECT_STATUS] =	{ "status", false },
+	[PROJECT_VERSION] =	{ "version", true },
+	[PROJECT_CREATED_AT] =	{ "created_at", false },
+	[PROJECT_UPDATED_AT] =	{ "updated_at", false },
+};
+
+/* item_counts' keys, in the order of the count columns. */
+static const char *const project_states[] = {
+	"decided", "exploring", "parked", "rejected"
+};
+#define NSTATES	(sizeof(project_states) / sizeof(project_states[0]))
+
+enum project_stmt {
+	STMT_LIST_FIRST, STMT_LIST_AFTER, STMT_GET, STMT_CREATE,
+	STMT_UPDATE, STMT_DELETE
+};
+
+/*
+ * The list runs as two statements, so each has a plain plan over
+ * projects_owner_created_idx rather than one plan with an optional cursor.
+ */
+static const struct db_stmt project_stmts[] = {
+	[STMT_LIST_FIRST] = { "projects_list_first",
+	  "SELECT " PROJECT_COLUMNS " FROM projects p" PROJECT_COUNTS
+	  " WHERE p.owner_id = $1::uuid"
+	  " ORDER BY p.created_at DESC, p.id DESC LIMIT $2::integer", 2 },
+	[STMT_LIST_AFTER] = { "projects_list_after",
+	  "SELECT " PROJECT_COLUMNS " FROM projects p" PROJECT_COUNTS
+	  " WHERE p.owner_id = $1::uuid"
+	  " AND (p.created_at, p.id) < (timestamptz 'epoch' +"
+	  " $2::bigint * interval '1 microsecond', $3::uuid)"
+	  " ORDER BY p.created_at DESC, p.id DESC LIMIT $4::integer", 4 },
+	[STMT_GET] = { "projects_get",
+	  "SELECT " PROJECT_COLUMNS " FROM projects p" PROJECT_COUNTS
+	  " WHERE p.id = $1::uuid AND p.owner_id = $2::uuid", 2 },
+	[STMT_CREATE] = { "projects_create",
+	  "WITH p AS (INSERT INTO projects (owner_id, title, description)"
+	  " VALUES ($1::uuid, $2::text, coalesce($3::text, '')) RETURNING *)"
+	  " SELECT " PROJECT_COLUMNS " FROM p" PROJECT_COUNTS, 3 },
+	[STMT_UPDATE] = { "projects_update",
+	  "WITH p AS (UPDATE projects SET"
+	  " title = coalesce($4::text, title),"
+	  " description = coalesce($5::text, description),"
+	  " status = coalesce($6::text, status),"
+	  " version = version + 1, updated_at = now()"
+	  " WHERE id = $1::uuid AND owner_id = $2::uuid"
+	  " AND version = $3::integer"
+	  " RETURNING *)"
+	  " SELECT " PROJECT_COLUMNS " FROM p" PROJECT_COUNTS, 6 },
+	[STMT_DELETE] = { "projects_delete",
+	  "DELETE FROM projects WHERE id = $1::uuid AND owner_id = $2::uuid"
+	  " RETURNING id", 2 },
+};
+
+static bs_err
+parse_int64(const char *s, long long *out)
+{
+	char		*end;
+	long long	 n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return BS_ERR_INTERNAL;
+	*out = n;
+	return BS_OK;
+}
+
+/* Row row of a PROJECT_COLUMNS result as the API's project object. */
+static bs_err
+project_json(const PGresult *res, int row, json_object **out)
+{
+	json_object	*obj, *counts, *v;
+	const char	*s;
+	long long	 n;
+	size_t		 i;
+	int		 col;
+	bs_err		 e = BS_OK;
+
+	*out = NULL;
+	if (PQnfields(res) != PROJECT_NCOLUMNS)
+		return BS_ERR_INTERNAL;
+	if ((obj = json_object_new_object()) == NULL)
+		return BS_ERR_NOMEM;
+	for (col = 0; col < PROJECT_DECIDED; col++) {
+		s = PQgetvalue(res, row, col);
+		if (PQgetisnull(res, row, col))
+			v = NULL;
+		else if (project_fields[col].number) {
+			if ((e = parse_int64(s, &n)) != BS_OK)
+				goto out;
+			v = json_object_new_int64(n);
+		} else
+			v = json_object_new_string_len(s,
+			    PQgetlength(res, row, col));
+		json_object_object_add(obj, project_fields[col].name, v);
+	}
+	counts = json_object_new_object();
+	json_object_object_add(obj, "item_counts", counts);
+	for (i = 0; i < NSTATES; i++) {
+		col = PROJECT_DECIDED + (int)i;
+		if ((e = parse_int64(PQgetvalue(res, row, col), &n)) != BS_OK)
+			goto out;
+		json_object_object_add(counts, project_states[i],
+		    json_object_new_int64(n));
+	}
+out:
+	if (e != BS_OK)
+		json_object_put(obj);
+	else
+		*out = obj;
+	return e;
+}
+
+/* The single-project statements: one row, or BS_ERR_NOT_FOUND. */
+static bs_err
+project_one(struct db_conn *conn, const struct db_stmt *stmt,
+    const char *const *values, json_object **out)
+{
+	PGresult	*res = NULL;
+	bs_err		 e;
+
+	*out = NULL;
+	if ((e = db_exec(conn, stmt, values, &res, NULL)) != BS_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		e = BS_ERR_NOT_FOUND;
+		goto out;
+	}
+	e = project_json(res, 0, out);
+out:
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_projects_list(struct db_conn *conn, const char *owner_id,
+    const struct db_project_key *after, int limit, json_object **out,
+    bool *has_next, struct db_project_key *next)
+{
+	PGresult	*res = NULL;
+	json_object	*list = NULL, *project;
+	const char	*values[4];
+	char		 created_us[32], fetch[16];
+	long long	 us;
+	int		 i, rows;
+	bs_err		 e;
+
+	*out = NULL;
+	*has_next = false;
+	/* One row more than the page tells whether another page follows. */
+	snprintf(fetch, sizeof(fetch), "%d", limit + 1);
+	values[0] = owner_id;
+	if (after == NULL) {
+		values[1] = fetch;
+		e = db_exec(conn, &project_stmts[STMT_LIST_FIRST], values, &res,
+		    NULL);
+	} else {
+		snprintf(created_us, sizeof(created_us), "%lld",
+		    after->created_us);
+		values[1] = created_us;
+		values[2] = after->id;
+		values[3] = fetch;
+		e = db_exec(conn, &project_stmts[STMT_LIST_AFTER], values, &res,
+		    NULL);
+	}
+	if (e != BS_OK)
+		goto out;
+	if ((list = json_object_new_array()) == NULL) {
+		e = BS_ERR_NOMEM;
+		goto out;
+	}
+	rows = PQntuples(res);
+	for (i = 0; i < rows && i < limit; i++) {
+		if ((e = project_json(res, i, &project)) != BS_OK)
+			goto out;
+		json_object_array_add(list, project);
+	}
+	if (rows > limit && limit > 0) {
+		e = parse_int64(PQgetvalue(res, limit - 1, PROJECT_CREATED_US),
+		    &us);
+		if (e != BS_OK)
+			goto out;
+		next->created_us = us;
+		snprintf(next->id, sizeof(next->id), "%s",
+		    PQgetvalue(res, limit - 1, PROJECT_ID));
+		*has_next = true;
+	}
+	*out = list;
+	list = NULL;
+out:
+	json_object_put(list);
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_project_get(struct db_conn *conn, const char *project_id,
+    const char *owner_id, json_object **out)
+{
+	const char	*values[] = { project_id, owner_id };
+
+	return project_one(conn, &project_stmts[STMT_GET], values, out);
+}
+
+bs_err
+db_project_create(struct db_conn *conn, const char *owner_id,
+    const char *title, const char *description, json_object **out)
+{
+	const char	*values[] = { owner_id, title, description };
+
+	return project_one(conn, &project_stmts[STMT_CREATE], values, out);
+}
+
+bs_err
+db_project_update(struct db_conn *conn, const char *project_id,
+    const char *owner_id, long version, const char *title,
+    const char *description, const char *status, json_object **out)
+{
+	const char	*values[6];
+	char		 v[24];
+	bs_err		 e;
+
+	snprintf(v, sizeof(v), "%ld", version);
+	values[0] = project_id;
+	values[1] = owner_id;
+	values[2] = v;
+	values[3] = title;
+	values[4] = description;
+	values[5] = status;
+	e = project_one(conn, &project_stmts[STMT_UPDATE], values, out);
+	if (e != BS_ERR_NOT_FOUND)
+		return e;
+	/* No row: either the version is stale or the project is gone. */
+	if ((e = db_project_get(conn, project_id, owner_id, out)) != BS_OK)
+		return e;
+	return BS_ERR_CONFLICT;
+}
+
+bs_err
+db_project_delete(struct db_conn *conn, const char *project_id,
+    const char *owner_id)
+{
+	PGresult	*res = NULL;
+	const char	*values[] = { project_id, owner_id };
+	bs_err		 e;
+
+	if ((e = db_exec(conn, &project_stmts[STMT_DELETE], values, &res,
+	    NULL)) != BS_OK)
+		goto out;
+	if (PQntuples(res) == 0)
+		e = BS_ERR_NOT_FOUND;
+out:
+	PQclear(res);
+	return e;
+}

@@ -1,0 +1,293 @@
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brainstorm/err.h"
+#include "brainstorm/validate.h"
+
+static const char *const colours[] = { "red", "green", NULL };
+
+enum { R_TITLE, R_NOTE, R_COUNT, R_COLOUR };
+static const struct field_rule rules[] = {
+	[R_TITLE] =	{ "title", FIELD_STRING, true, 1, 3, NULL },
+	[R_NOTE] =	{ "note", FIELD_STRING, false, 0, 5, NULL },
+	[R_COUNT] =	{ "count", FIELD_INT, false, -2, 10, NULL },
+	[R_COLOUR] =	{ "colour", FIELD_ENUM, false, 0, 0, colours },
+};
+#define NRULES	(sizeof(rules) / sizeof(rules[0]))
+
+static struct field_value	 out[NRULES];
+static struct validate_error	 verr;
+static json_object		*doc;	/* owns the strings in out */
+
+static void
+teardown(void)
+{
+	json_object_put(doc);
+	doc = NULL;
+}
+
+static json_object *
+parse(const char *text)
+{
+	json_object	*obj = json_tokener_parse(text);
+
+	ck_assert_msg(obj != NULL, "test JSON does not parse: %s", text);
+	return obj;
+}
+
+/* Validate text against rules; on failure verr names the field. */
+static bs_err
+check(const char *text)
+{
+	teardown();
+	doc = parse(text);
+	memset(&verr, 0, sizeof(verr));
+	return validate_object(doc, rules, NRULES, out, &verr);
+}
+
+static void
+assert_invalid(const char *text, const char *field)
+{
+	ck_assert_int_eq(check(text), BS_ERR_INVALID);
+	ck_assert_str_eq(verr.field, field);
+	ck_assert_uint_gt(strlen(verr.message), 0);
+}
+
+START_TEST(test_valid_object_fills_values)
+{
+	json_object	*obj;
+
+	obj = parse("{\"title\":\"abc\",\"note\":\"\",\"count\":-2,"
+	    "\"colour\":\"green\"}");
+	ck_assert_int_eq(validate_object(obj, rules, NRULES, out, &verr), BS_OK);
+	ck_assert(out[R_TITLE].present);
+	ck_assert_str_eq(out[R_TITLE].str, "abc");
+	ck_assert(out[R_NOTE].present);
+	ck_assert_str_eq(out[R_NOTE].str, "");
+	ck_assert(out[R_COUNT].present);
+	ck_assert_int_eq(out[R_COUNT].num, -2);
+	ck_assert(out[R_COLOUR].present);
+	ck_assert_str_eq(out[R_COLOUR].str, "green");
+	json_object_put(obj);
+}
+END_TEST
+
+START_TEST(test_optional_fields_absent)
+{
+	ck_assert_int_eq(check("{\"title\":\"a\"}"), BS_OK);
+	ck_assert(out[R_TITLE].present);
+	ck_assert(!out[R_NOTE].present);
+	ck_assert_ptr_null(out[R_NOTE].str);
+	ck_assert(!out[R_COUNT].present);
+	ck_assert_int_eq(out[R_COUNT].num, 0);
+	ck_assert(!out[R_COLOUR].present);
+	ck_assert_ptr_null(out[R_COLOUR].str);
+}
+END_TEST
+
+START_TEST(test_unknown_field)
+{
+	assert_invalid("{\"title\":\"a\",\"owner_id\":\"x\"}", "owner_id");
+	ck_assert_ptr_nonnull(strstr(verr.message, "owner_id"));
+	/* Unknown fields are refused before missing ones are reported. */
+	assert_invalid("{\"Title\":\"a\"}", "Title");
+}
+END_TEST
+
+START_TEST(test_unknown_field_long_name_truncated)
+{
+	char	 text[512];
+	char	 key[301];
+
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	snprintf(text, sizeof(text), "{\"title\":\"a\",\"%s\":1}", key);
+	ck_assert_int_eq(check(text), BS_ERR_INVALID);
+	ck_assert_uint_eq(strlen(verr.field), sizeof(verr.field) - 1);
+	ck_assert(strncmp(verr.field, key, sizeof(verr.field) - 1) == 0);
+	ck_assert_uint_lt(strlen(verr.message), sizeof(verr.message));
+}
+END_TEST
+
+START_TEST(test_missing_required)
+{
+	assert_invalid("{}", "title");
+	assert_invalid("{\"note\":\"x\"}", "title");
+	ck_assert_ptr_nonnull(strstr(verr.message, "required"));
+}
+END_TEST
+
+START_TEST(test_wrong_types)
+{
+	assert_invalid("{\"title\":12}", "title");
+	assert_invalid("{\"title\":true}", "title");
+	assert_invalid("{\"title\":[\"a\"]}", "title");
+	assert_invalid("{\"title\":{\"a\":1}}", "title");
+	assert_invalid("{\"title\":\"a\",\"count\":\"5\"}", "count");
+	assert_invalid("{\"title\":\"a\",\"count\":1.5}", "count");
+	assert_invalid("{\"title\":\"a\",\"count\":2.0}", "count");
+	assert_invalid("{\"title\":\"a\",\"count\":false}", "count");
+	assert_invalid("{\"title\":\"a\",\"colour\":1}", "colour");
+}
+END_TEST
+
+START_TEST(test_null_values)
+{
+	assert_invalid("{\"title\":null}", "title");
+	ck_assert_ptr_nonnull(strstr(verr.message, "null"));
+	assert_invalid("{\"title\":\"a\",\"note\":null}", "note");
+	assert_invalid("{\"title\":\"a\",\"count\":null}", "count");
+	assert_invalid("{\"title\":\"a\",\"colour\":null}", "colour");
+}
+END_TEST
+
+/* Lengths count characters, not bytes: é is 2 bytes, € 3, 😀 4. */
+START_TEST(test_string_length_in_characters)
+{
+	ck_assert_int_eq(check("{\"title\":\"\xc3\xa9\xc3\xa9\xc3\xa9\"}"), BS_OK);
+	ck_assert_uint_eq(strlen(out[R_TITLE].str), 6);
+	ck_assert_int_eq(check("{\"title\":\"\xe2\x82\xac\xf0\x9f\x98\x80z\"}"),
+	    BS_OK);
+	ck_assert_int_eq(check("{\"title\":\"\\u00e9\\u20ac\\ud83d\\ude00\"}"),
+	    BS_OK);
+	assert_invalid("{\"title\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}", "title");
+	assert_invalid("{\"title\":\"abcd\"}", "title");
+	ck_assert_int_eq(check("{\"title\":\"a\",\"note\":"
+	    "\"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	    "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\"}"), BS_OK);
+	assert_invalid("{\"title\":\"a\",\"note\":\"abcdef\"}", "note");
+}
+END_TEST
+
+START_TEST(test_string_empty)
+{
+	assert_invalid("{\"title\":\"\"}", "title");
+	ck_assert_ptr_nonnull(strstr(verr.message, "empty"));
+	ck_assert_int_eq(check("{\"title\":\"a\",\"note\":\"\"}"), BS_OK);
+}
+END_TEST
+
+START_TEST(test_string_with_nul)
+{
+	assert_invalid("{\"title\":\"a\\u0000b\"}", "title");
+	assert_invalid("{\"title\":\"\\u0000\"}", "title");
+	assert_invalid("{\"title\":\"a\",\"colour\":\"red\\u0000x\"}", "colour");
+}
+END_TEST
+
+START_TEST(test_int_bounds)
+{
+	ck_assert_int_eq(check("{\"title\":\"a\",\"count\":-2}"), BS_OK);
+	ck_assert_int_eq(out[R_COUNT].num, -2);
+	ck_assert_int_eq(check("{\"title\":\"a\",\"count\":10}"), BS_OK);
+	ck_assert_int_eq(out[R_COUNT].num, 10);
+	ck_assert_int_eq(check("{\"title\":\"a\",\"count\":0}"), BS_OK);
+	assert_invalid("{\"title\":\"a\",\"count\":-3}", "count");
+	assert_invalid("{\"title\":\"a\",\"count\":11}", "count");
+	assert_invalid("{\"title\":\"a\",\"count\":4294967306}", "count");
+	assert_invalid("{\"title\":\"a\",\"count\":-9223372036854775808}", "count");
+	assert_invalid("{\"title\":\"a\",\"count\":99999999999999999999999}",
+	    "count");
+}
+END_TEST
+
+START_TEST(test_enum)
+{
+	ck_assert_int_eq(check("{\"title\":\"a\",\"colour\":\"red\"}"), BS_OK);
+	ck_assert_str_eq(out[R_COLOUR].str, "red");
+	assert_invalid("{\"title\":\"a\",\"colour\":\"blue\"}", "colour");
+	assert_invalid("{\"title\":\"a\",\"colour\":\"RED\"}", "colour");
+	assert_invalid("{\"title\":\"a\",\"colour\":\"\"}", "colour");
+	assert_invalid("{\"title\":\"a\",\"colour\":\"red \"}", "colour");
+}
+END_TEST
+
+START_TEST(test_not_an_object)
+{
+	json_object	*arr = parse("[1,2]");
+
+	ck_assert_int_eq(validate_object(arr, rules, NRULES, out, &verr),
+	    BS_ERR_INVALID);
+	ck_assert_str_eq(verr.field, "");
+	ck_assert_int_eq(validate_object(NULL, rules, NRULES, out, &verr),
+	    BS_ERR_INVALID);
+	ck_assert_str_eq(verr.field, "");
+	json_object_put(arr);
+}
+END_TEST
+
+START_TEST(test_uuid_valid)
+{
+	ck_assert(uuid_valid("123e4567-e89b-12d3-a456-426614174000"));
+	ck_assert(uuid_valid("123E4567-E89B-12D3-A456-426614174000"));
+	ck_assert(uuid_valid("00000000-0000-0000-0000-000000000000"));
+	ck_assert(!uuid_valid(NULL));
+	ck_assert(!uuid_valid(""));
+	ck_assert(!uuid_valid("123e4567-e89b-12d3-a456-42661417400"));
+	ck_assert(!uuid_valid("123e4567-e89b-12d3-a456-4266141740000"));
+	ck_assert(!uuid_valid("123e4567e89b12d3a456426614174000"));
+	ck_assert(!uuid_valid("123e4567-e89b-12d3-a456_426614174000"));
+	ck_assert(!uuid_valid("123e4567-e89b-12d3-a4566-26614174000"));
+	ck_assert(!uuid_valid("g23e4567-e89b-12d3-a456-426614174000"));
+	ck_assert(!uuid_valid("{23e4567-e89b-12d3-a456-426614174000"));
+	ck_assert(!uuid_valid(" 23e4567-e89b-12d3-a456-426614174000"));
+	ck_assert(!uuid_valid("123e4567-e89b-12d3-a456-42661417400\xc3"));
+	ck_assert(!uuid_valid("../../../../../../../../etc/passwd12"));
+}
+END_TEST
+
+START_TEST(test_utf8_length)
+{
+	ck_assert_uint_eq(utf8_length("", 0), 0);
+	ck_assert_uint_eq(utf8_length("abc", 3), 3);
+	ck_assert_uint_eq(utf8_length("\xc3\xa9", 2), 1);
+	ck_assert_uint_eq(utf8_length("\xe2\x82\xac", 3), 1);
+	ck_assert_uint_eq(utf8_length("\xf0\x9f\x98\x80", 4), 1);
+	ck_assert_uint_eq(utf8_length("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z",
+	    11), 5);
+	/* Only len bytes count, whatever follows. */
+	ck_assert_uint_eq(utf8_length("abcdef", 2), 2);
+}
+END_TEST
+
+static Suite *
+validate_suite(void)
+{
+	Suite	*s = suite_create("validate");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_valid_object_fills_values);
+	tcase_add_test(tc, test_optional_fields_absent);
+	tcase_add_test(tc, test_unknown_field);
+	tcase_add_test(tc, test_unknown_field_long_name_truncated);
+	tcase_add_test(tc, test_missing_required);
+	tcase_add_test(tc, test_wrong_types);
+	tcase_add_test(tc, test_null_values);
+	tcase_add_test(tc, test_string_length_in_characters);
+	tcase_add_test(tc, test_string_empty);
+	tcase_add_test(tc, test_string_with_nul);
+	tcase_add_test(tc, test_int_bounds);
+	tcase_add_test(tc, test_enum);
+	tcase_add_test(tc, test_not_an_object);
+	tcase_add_test(tc, test_uuid_valid);
+	tcase_add_test(tc, test_utf8_length);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(validate_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
