@@ -46,6 +46,21 @@ now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* libpq prints notices to stderr by itself; they belong in the JSON log. */
+static void
+db_notice(void *arg, const char *message)
+{
+	json_object	*fields = json_object_new_object();
+	size_t		 len = strlen(message);
+
+	(void)arg;
+	while (len > 0 && message[len - 1] == '\n')
+		len--;
+	json_object_object_add(fields, "notice",
+	    json_object_new_string_len(message, (int)len));
+	log_write(LOG_LEVEL_WARN, "database notice", fields);
+}
+
 static bs_err
 db_conn_open(struct db_pool *pool, struct db_conn *c)
 {
@@ -68,6 +83,7 @@ db_conn_open(struct db_pool *pool, struct db_conn *c)
 		c->pg = NULL;
 		return BS_ERR_DB_UNAVAILABLE;
 	}
+	PQsetNoticeProcessor(c->pg, db_notice, NULL);
 	return BS_OK;
 }
 

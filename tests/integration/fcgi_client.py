@@ -1,0 +1,156 @@
+"""A minimal FastCGI client (the responder role), to talk to a worker
+directly, without nginx. Standard library only.
+
+    status, headers, body = request(("127.0.0.1", port), "GET",
+                                    "/api/debug/sleep", "ms=100")
+"""
+
+import socket
+import struct
+
+FCGI_VERSION = 1
+FCGI_BEGIN_REQUEST = 1
+FCGI_END_REQUEST = 3
+FCGI_PARAMS = 4
+FCGI_STDIN = 5
+FCGI_STDOUT = 6
+FCGI_STDERR = 7
+FCGI_RESPONDER = 1
+FCGI_REQUEST_COMPLETE = 0
+REQUEST_ID = 1
+MAX_CONTENT = 65535
+
+
+class FastCGIError(Exception):
+    pass
+
+
+def _record(rtype, content=b""):
+    """One record: header, content, padding to a multiple of 8."""
+    padding = -len(content) % 8
+    header = struct.pack("!BBHHBx", FCGI_VERSION, rtype, REQUEST_ID,
+                         len(content), padding)
+    return header + content + b"\0" * padding
+
+
+def _stream(rtype, data):
+    """A stream (PARAMS, STDIN): records of at most 64 KiB, then an empty one."""
+    out = b""
+    for i in range(0, len(data), MAX_CONTENT):
+        out += _record(rtype, data[i:i + MAX_CONTENT])
+    return out + _record(rtype)
+
+
+def _length(n):
+    return struct.pack("!B", n) if n < 128 else struct.pack("!I", n | 0x80000000)
+
+
+def encode_params(params):
+    out = b""
+    for name, value in params.items():
+        name = name.encode()
+        value = str(value).encode()
+        out += _length(len(name)) + _length(len(value)) + name + value
+    return out
+
+
+def _read_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise FastCGIError("connection closed after %d of %d bytes"
+                               % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def parse_cgi_response(stdout):
+    """CGI response -> (status, {lower-case name: [values]}, body)."""
+    head, sep, body = stdout.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = stdout.partition(b"\n\n")
+    if not sep:
+        raise FastCGIError("no end of headers in %r" % stdout[:200])
+    status = 200
+    headers = {}
+    for line in head.decode("latin-1").splitlines():
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        value = value.strip()
+        headers.setdefault(name, []).append(value)
+        if name == "status":
+            status = int(value.split()[0])
+    return status, headers, body
+
+
+def connect(address, timeout=10.0):
+    """address: (host, port) for TCP, or a unix socket path."""
+    if isinstance(address, str):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def request(address, method, path, query="", body=b"", headers=None,
+            timeout=30.0, on_sent=None):
+    """Send one request; return (status, headers, body) of the response.
+
+    headers: extra HTTP headers as {"X-Request-Id": "..."}. on_sent, if
+    given, is called once the whole request has been written.
+    """
+    params = {
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "SERVER_SOFTWARE": "fcgi_client.py",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "50000",
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": path,
+        "DOCUMENT_URI": path,
+        "REQUEST_URI": path + ("?" + query if query else ""),
+        "QUERY_STRING": query,
+        "CONTENT_LENGTH": str(len(body)) if body else "",
+        "HTTP_HOST": "localhost",
+    }
+    for name, value in (headers or {}).items():
+        if name.lower() == "content-type":
+            params["CONTENT_TYPE"] = value
+        else:
+            params["HTTP_" + name.upper().replace("-", "_")] = value
+
+    begin = struct.pack("!HB5x", FCGI_RESPONDER, 0)
+    message = (_record(FCGI_BEGIN_REQUEST, begin)
+               + _stream(FCGI_PARAMS, encode_params(params))
+               + _stream(FCGI_STDIN, body))
+
+    stdout, stderr = b"", b""
+    with connect(address, timeout) as sock:
+        sock.sendall(message)
+        if on_sent:
+            on_sent()
+        while True:
+            version, rtype, _rid, clen, plen = struct.unpack(
+                "!BBHHBx", _read_exact(sock, 8))
+            if version != FCGI_VERSION:
+                raise FastCGIError("bad record version %d" % version)
+            content = _read_exact(sock, clen + plen)[:clen]
+            if rtype == FCGI_STDOUT:
+                stdout += content
+            elif rtype == FCGI_STDERR:
+                stderr += content
+            elif rtype == FCGI_END_REQUEST:
+                _app_status, protocol_status = struct.unpack("!IB3x", content)
+                if protocol_status != FCGI_REQUEST_COMPLETE:
+                    raise FastCGIError("protocol status %d" % protocol_status)
+                break
+    return parse_cgi_response(stdout)

@@ -1,0 +1,53 @@
+"""A slow request does not hold up the others."""
+
+import threading
+import time
+
+from helpers import request
+
+SLOW_MS = 10000
+PARALLEL = 200
+
+
+def test_slow_request_does_not_block_health():
+    slow = {}
+
+    def slow_request():
+        slow["resp"] = request("GET", "/api/debug/sleep?ms=%d" % SLOW_MS,
+                               timeout=60)
+        slow["done"] = time.monotonic()
+
+    slow_thread = threading.Thread(target=slow_request, daemon=True)
+    slow_thread.start()
+    # Let the slow request reach a worker first (it needs the head start
+    # only to be in flight; nothing below depends on how long it takes).
+    time.sleep(0.3)
+
+    barrier = threading.Barrier(PARALLEL)
+    results = [None] * PARALLEL
+
+    def health(i):
+        barrier.wait(timeout=60)
+        try:
+            results[i] = request("GET", "/api/health", timeout=60).status
+        except Exception as e:  # noqa: BLE001 - reported below
+            results[i] = repr(e)
+
+    threads = [threading.Thread(target=health, args=(i,), daemon=True)
+               for i in range(PARALLEL)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    still_in_flight = slow_thread.is_alive()
+
+    failures = [r for r in results if r != 200]
+    assert not failures, "%d of %d health requests failed: %s" % (
+        len(failures), PARALLEL, failures[:10])
+    assert still_in_flight, "the slow request finished before the %d " \
+        "health requests did" % PARALLEL
+
+    slow_thread.join(timeout=60)
+    assert not slow_thread.is_alive(), "the slow request never returned"
+    assert slow["resp"].status == 200, slow["resp"]
+    assert slow["resp"].json() == {"slept_ms": SLOW_MS}, slow["resp"]
