@@ -345,7 +345,14 @@ bs_worker_env() {
 		WORKER_THREADS="$BS_WORKER_THREADS"
 		MIGRATIONS_DIR="$BS_ROOT/migrations"
 		DEBUG_ROUTES="$BS_DEBUG_ROUTES"
+		CLAUDE_BASE_URL="$BS_CLAUDE_BASE_URL"
+		CLAUDE_API_KEY="$BS_CLAUDE_API_KEY"
 	)
+	# A caller's own signing key (script/test makes a random one);
+	# otherwise the development default applies.
+	if [ -n "${BS_JWT_SECRET:-}" ]; then
+		BS_WORKER_ENV+=(JWT_SECRET="$BS_JWT_SECRET")
+	fi
 	printf '%s\n' "${BS_WORKER_ENV[@]}" >"$BS_RUN_DIR/worker.env"
 }
 
@@ -457,6 +464,42 @@ bs_http_healthy() {
 	curl -fsS --max-time 2 -o /dev/null "$BS_BASE_URL/api/health"
 }
 
+# ---- the Claude API: the real one, or the offline double -------------------
+
+# With CLAUDE_API_KEY set (script/server) the workers talk to the real API;
+# otherwise to tools/claude-double on a free loopback port, which speaks the
+# same protocol with deterministic answers (the offline demo model).
+bs_double_start() {
+	local port_file=$BS_RUN_DIR/claude-double.port
+	if [ -n "${BS_USE_REAL_CLAUDE:-}" ]; then
+		BS_CLAUDE_BASE_URL=${CLAUDE_BASE_URL:-https://api.anthropic.com}
+		BS_CLAUDE_API_KEY=$CLAUDE_API_KEY
+		bs_log "Claude: $BS_CLAUDE_BASE_URL"
+		return 0
+	fi
+	rm -f "$port_file"
+	/usr/bin/python3 "$BS_ROOT/tools/claude-double/claude_double.py" \
+		--host 127.0.0.1 --port 0 --port-file "$port_file" --quiet \
+		--token-delay-ms "${BS_DOUBLE_TOKEN_DELAY_MS:-5}" \
+		</dev/null >>"$BS_RUN_DIR/claude-double.log" 2>&1 \
+		{BS_STDOUT_FD}>&- {BS_STDERR_FD}>&- &
+	BS_DOUBLE_PID=$!
+	echo "$BS_DOUBLE_PID" >"$BS_RUN_DIR/claude-double.pid"
+	bs_wait_until 15 "the Claude double" test -s "$port_file" ||
+		bs_die "the Claude double did not start (see $BS_RUN_DIR/claude-double.log)"
+	BS_CLAUDE_BASE_URL=http://127.0.0.1:$(<"$port_file")
+	BS_CLAUDE_API_KEY=
+	export BS_CLAUDE_BASE_URL BS_DOUBLE_PID
+	bs_log "Claude: the offline double at $BS_CLAUDE_BASE_URL"
+}
+
+bs_double_stop() {
+	if [ -n "${BS_DOUBLE_PID:-}" ]; then
+		bs_pid_stop "$BS_DOUBLE_PID" 5
+		BS_DOUBLE_PID=
+	fi
+}
+
 # ---- the whole stack -------------------------------------------------------
 
 # bs_stack_start [DATABASE...]: PostgreSQL with the application database and
@@ -473,6 +516,7 @@ bs_stack_start() {
 	bs_pg_databases_ensure "$BS_DB_NAME" "$@"
 	bs_redis_start
 	bs_migrate
+	bs_double_start
 	bs_workers_start
 	bs_nginx_start
 	bs_wait_until 20 "$BS_BASE_URL/api/health" bs_http_healthy ||
@@ -482,6 +526,7 @@ bs_stack_start() {
 bs_stack_stop() {
 	bs_nginx_stop
 	bs_workers_stop
+	bs_double_stop
 	[ -n "${BS_REDIS_DIR:-}" ] && bs_redis_stop
 	[ -n "${BS_PG_DATA:-}" ] && bs_pg_stop
 	return 0

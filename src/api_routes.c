@@ -32,6 +32,16 @@ const struct route api_routes[] = {
 	{ "GET",    "/api/projects/{id}/items/{item}/history", api_items_history,
 	    ROUTE_PROJECT },
 
+	{ "GET",    "/api/projects/{id}/messages", api_messages_list, ROUTE_PROJECT },
+	{ "POST",   "/api/projects/{id}/messages", api_messages_create,
+	    ROUTE_PROJECT | ROUTE_JSON_BODY },
+	{ "POST",   "/api/projects/{id}/turns/{turn}/retry", api_turns_retry,
+	    ROUTE_PROJECT },
+	{ "GET",    "/api/projects/{id}/events", api_events_stream, ROUTE_PROJECT },
+	{ "GET",    "/api/projects/{id}/activity", api_activity_list, ROUTE_PROJECT },
+	{ "GET",    "/api/agents",		api_agents_list,	ROUTE_AUTH },
+	{ "GET",    "/api/usage",		api_usage_get,		ROUTE_AUTH },
+
 	{ "GET",  "/api/debug/sleep",	api_ops_debug_sleep,	ROUTE_DEBUG },
 	{ "POST", "/api/debug/echo",	api_ops_debug_echo,
 	    ROUTE_DEBUG | ROUTE_JSON_BODY },

@@ -267,3 +267,184 @@ out:
 	cache_give(c, ctx, ok);
 	return ok ? BS_OK : BS_ERR_CACHE_UNAVAILABLE;
 }
+
+bs_err
+cache_stream_add(struct cache *c, const char *key, long maxlen, const char *type,
+    const char *data, char id[64])
+{
+	redisContext	*ctx;
+	redisReply	*r;
+	bool		 ok;
+
+	if (!cache_configured(c) || (ctx = cache_take(c)) == NULL)
+		return BS_ERR_CACHE_UNAVAILABLE;
+	r = redisCommand(ctx, "XADD %s MAXLEN ~ %ld * type %s data %s", key,
+	    maxlen, type, data);
+	ok = r != NULL && r->type == REDIS_REPLY_STRING;
+	if (ok)
+		snprintf(id, 64, "%s", r->str);
+	freeReplyObject(r);
+	cache_give(c, ctx, ok);
+	return ok ? BS_OK : BS_ERR_CACHE_UNAVAILABLE;
+}
+
+struct cache_reader {
+	redisContext	*ctx;
+};
+
+bs_err
+cache_reader_open(struct cache *c, int block_ms, struct cache_reader **out)
+{
+	struct cache_reader	*r;
+	struct timeval		 tv;
+
+	*out = NULL;
+	if (!cache_configured(c))
+		return BS_ERR_CACHE_UNAVAILABLE;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return BS_ERR_NOMEM;
+	if ((r->ctx = cache_connect(c)) == NULL) {
+		free(r);
+		return BS_ERR_CACHE_UNAVAILABLE;
+	}
+	/* The blocking read must end on the server's side first. */
+	tv.tv_sec = block_ms / 1000 + c->timeout.tv_sec + 1;
+	tv.tv_usec = 0;
+	redisSetTimeout(r->ctx, tv);
+	*out = r;
+	return BS_OK;
+}
+
+void
+cache_reader_close(struct cache_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->ctx != NULL)
+		redisFree(r->ctx);
+	free(r);
+}
+
+bs_err
+cache_stream_last_id(struct cache_reader *r, const char *key, char id[64])
+{
+	redisReply	*rep;
+	bs_err		 e = BS_ERR_CACHE_UNAVAILABLE;
+
+	rep = redisCommand(r->ctx, "XREVRANGE %s + - COUNT 1", key);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
+		goto out;
+	if (rep->elements == 0)
+		snprintf(id, 64, "0-0");
+	else if (rep->element[0]->type == REDIS_REPLY_ARRAY &&
+	    rep->element[0]->elements >= 1 &&
+	    rep->element[0]->element[0]->type == REDIS_REPLY_STRING)
+		snprintf(id, 64, "%s", rep->element[0]->element[0]->str);
+	else
+		goto out;
+	e = BS_OK;
+out:
+	freeReplyObject(rep);
+	return e;
+}
+
+/* One XREAD entry: [id, [field, value, ...]]. */
+static void
+stream_entry_deliver(redisReply *entry, char last_id[64], cache_stream_cb cb,
+    void *arg)
+{
+	redisReply	*fields;
+	const char	*type = NULL, *data = NULL;
+	size_t		 i;
+
+	if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+	    entry->element[0]->type != REDIS_REPLY_STRING ||
+	    entry->element[1]->type != REDIS_REPLY_ARRAY)
+		return;
+	fields = entry->element[1];
+	for (i = 0; i + 1 < fields->elements; i += 2) {
+		if (fields->element[i]->type != REDIS_REPLY_STRING ||
+		    fields->element[i + 1]->type != REDIS_REPLY_STRING)
+			continue;
+		if (strcmp(fields->element[i]->str, "type") == 0)
+			type = fields->element[i + 1]->str;
+		else if (strcmp(fields->element[i]->str, "data") == 0)
+			data = fields->element[i + 1]->str;
+	}
+	snprintf(last_id, 64, "%s", entry->element[0]->str);
+	if (type != NULL && data != NULL)
+		cb(arg, last_id, type, data);
+}
+
+bs_err
+cache_stream_read(struct cache_reader *r, const char *key, char last_id[64],
+    int block_ms, cache_stream_cb cb, void *arg)
+{
+	redisReply	*rep, *entries;
+	size_t		 i;
+	bs_err		 e = BS_ERR_CACHE_UNAVAILABLE;
+
+	rep = redisCommand(r->ctx, "XREAD COUNT 100 BLOCK %d STREAMS %s %s",
+	    block_ms, key, last_id);
+	if (rep == NULL)
+		goto out;
+	if (rep->type == REDIS_REPLY_NIL) {
+		e = BS_ERR_TIMEOUT;
+		goto out;
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 ||
+	    rep->element[0]->type != REDIS_REPLY_ARRAY ||
+	    rep->element[0]->elements != 2)
+		goto out;
+	entries = rep->element[0]->element[1];
+	if (entries->type != REDIS_REPLY_ARRAY)
+		goto out;
+	for (i = 0; i < entries->elements; i++)
+		stream_entry_deliver(entries->element[i], last_id, cb, arg);
+	e = BS_OK;
+out:
+	freeReplyObject(rep);
+	return e;
+}
+
+bs_err
+cache_get(struct cache *c, const char *key, size_t max, char **value)
+{
+	redisContext	*ctx;
+	redisReply	*r;
+	bs_err		 e = BS_ERR_CACHE_UNAVAILABLE;
+
+	*value = NULL;
+	if (!cache_configured(c) || (ctx = cache_take(c)) == NULL)
+		return BS_ERR_CACHE_UNAVAILABLE;
+	r = redisCommand(ctx, "GET %s", key);
+	if (r != NULL && r->type == REDIS_REPLY_NIL)
+		e = BS_ERR_NOT_FOUND;
+	else if (r != NULL && r->type == REDIS_REPLY_STRING) {
+		if ((size_t)r->len > max)
+			e = BS_ERR_TOO_LARGE;
+		else if ((*value = strndup(r->str, (size_t)r->len)) == NULL)
+			e = BS_ERR_NOMEM;
+		else
+			e = BS_OK;
+	}
+	cache_give(c, ctx, r != NULL && r->type != REDIS_REPLY_ERROR);
+	freeReplyObject(r);
+	return e;
+}
+
+bs_err
+cache_set(struct cache *c, const char *key, const char *value, long ttl_s)
+{
+	redisContext	*ctx;
+	redisReply	*r;
+	bool		 ok;
+
+	if (!cache_configured(c) || (ctx = cache_take(c)) == NULL)
+		return BS_ERR_CACHE_UNAVAILABLE;
+	r = redisCommand(ctx, "SET %s %s EX %ld", key, value, ttl_s);
+	ok = reply_ok(r);
+	freeReplyObject(r);
+	cache_give(c, ctx, ok);
+	return ok ? BS_OK : BS_ERR_CACHE_UNAVAILABLE;
+}

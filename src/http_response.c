@@ -207,3 +207,80 @@ out:
 	buf_free(&head);
 	return e;
 }
+
+bs_err
+http_stream_begin(struct http_ctx *ctx, int status, const char *content_type)
+{
+	struct buf	 head;
+	bs_err		 e;
+
+	if (ctx->res.sent)
+		return BS_ERR_INVALID;
+	buf_init(&head, HEADERS_MAX + 1024);
+	ctx->res.status = status;
+	ctx->res.content_type = content_type;
+	e = buf_printf(&head, "Status: %d %s\r\nContent-Type: %s\r\n"
+	    "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n"
+	    "X-Request-Id: %s\r\n", status, http_status_text(status),
+	    content_type, ctx->req.request_id);
+	if (e == BS_OK)
+		e = buf_append(&head, buf_cstr(&ctx->res.headers), ctx->res.headers.len);
+	if (e == BS_OK)
+		e = buf_puts(&head, "\r\n");
+	if (e == BS_OK) {
+		ctx->res.sent = true;
+		e = http_stream_write(ctx, head.data, head.len);
+	}
+	buf_free(&head);
+	return e;
+}
+
+bs_err
+http_stream_write(struct http_ctx *ctx, const char *data, size_t len)
+{
+	if (ctx->client_gone)
+		return BS_ERR_IO;
+	if (ctx->write(ctx->write_arg, data, len) < 0 ||
+	    (ctx->flush != NULL && ctx->flush(ctx->write_arg) < 0)) {
+		ctx->client_gone = true;
+		return BS_ERR_IO;
+	}
+	return BS_OK;
+}
+
+bs_err
+http_stream_event(struct http_ctx *ctx, const char *id, const char *event,
+    const char *data)
+{
+	struct buf	 ev;
+	const char	*p, *nl;
+	bs_err		 e = BS_OK;
+
+	buf_init(&ev, 4 * 1024 * 1024);
+	if (id != NULL)
+		e = buf_printf(&ev, "id: %s\n", id);
+	if (e == BS_OK)
+		e = buf_printf(&ev, "event: %s\n", event);
+	/* A newline in the data starts another data line. */
+	for (p = data; e == BS_OK; p = nl + 1) {
+		nl = strchr(p, '\n');
+		e = buf_printf(&ev, "data: %.*s\n", nl != NULL ? (int)(nl - p) :
+		    (int)strlen(p), p);
+		if (nl == NULL)
+			break;
+	}
+	if (e == BS_OK)
+		e = buf_puts(&ev, "\n");
+	if (e == BS_OK)
+		e = http_stream_write(ctx, ev.data, ev.len);
+	buf_free(&ev);
+	return e;
+}
+
+bool
+http_accepts_event_stream(const struct http_request *req)
+{
+	const char	*accept = http_header_get(req, "Accept");
+
+	return accept != NULL && strcasestr(accept, "text/event-stream") != NULL;
+}

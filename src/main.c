@@ -12,6 +12,8 @@
 #include "brainstorm/app.h"
 #include "brainstorm/auth.h"
 #include "brainstorm/config.h"
+#include "brainstorm/events.h"
+#include "brainstorm/llm.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/migrate.h"
@@ -31,6 +33,17 @@ usage(FILE *fp)
 	    "  -T, --check-config  load and validate the configuration, then exit\n"
 	    "  -h, --help          this text\n"
 	    "  -V, --version       the version\n", config_default_path());
+}
+
+/* Every Claude call counts in /metrics, whatever agent made it. */
+static void
+claude_observe(void *arg, const struct llm_call *call)
+{
+	(void)arg;
+	metrics_claude_request(call->req->model, llm_error_kind_name(call->kind),
+	    call->res.usage.input_tokens, call->res.usage.output_tokens,
+	    call->res.usage.cache_read_input_tokens,
+	    call->res.usage.cache_creation_input_tokens);
 }
 
 static int
@@ -59,9 +72,10 @@ main(int argc, char **argv)
 	struct config_problems	 problems;
 	struct migration_set	 migrations = { 0 };
 	struct db_pool_options	 dbopt;
+	struct llm_client_options llmopt = { 0 };
 	struct app		 app = { 0 };
 	const char		*path = NULL, *listen = NULL;
-	char			 err[512], *end;
+	char			 err[512] = "", *end;
 	long			 threads = 0;
 	int			 ch, fd = -1, status = 1;
 	bool			 check_only = false;
@@ -130,8 +144,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	metrics_init();
-	if (auth_init() != BS_OK) {
-		log_msgf(LOG_LEVEL_ERROR, "libsodium could not be initialised");
+	/* Before any thread: curl_global_init is not thread-safe. */
+	if (auth_init() != BS_OK || llm_global_init() != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "libsodium or libcurl could not be "
+		    "initialised");
 		goto out;
 	}
 	app.cfg = &cfg;
@@ -151,6 +167,18 @@ main(int argc, char **argv)
 		    "cache (check DATABASE_URL and REDIS_URL)");
 		goto out;
 	}
+	llmopt.base_url = cfg.claude_base_url;
+	llmopt.api_key = cfg.claude_api_key[0] != '\0' ? cfg.claude_api_key :
+	    "offline-demo";
+	llmopt.per_call_timeout_ms = cfg.claude_timeout_ms;
+	llmopt.max_attempts = (int)cfg.claude_max_attempts;
+	llmopt.observe = claude_observe;
+	if (events_create(app.cache, &app.events) != BS_OK ||
+	    llm_client_new(&llmopt, &app.llm, err, sizeof(err)) != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "cannot set up the Claude client: %s "
+		    "(check CLAUDE_BASE_URL)", err);
+		goto out;
+	}
 	if (server_listen_socket(cfg.listen, &fd, err, sizeof(err)) != BS_OK) {
 		log_msgf(LOG_LEVEL_ERROR, "%s", err);
 		fprintf(stderr, "brainstorm-fcgi: %s\n", err);
@@ -166,10 +194,13 @@ main(int argc, char **argv)
 	if (e == BS_OK)
 		status = 0;
 out:
+	llm_client_free(app.llm);
+	events_destroy(app.events);
 	cache_destroy(app.cache);
 	db_pool_destroy(app.db);
 	migrate_set_free(&migrations);
 	config_free(&cfg);
+	llm_global_cleanup();
 	log_close();
 	return status;
 }

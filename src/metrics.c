@@ -46,6 +46,46 @@ static struct route_histogram	 route_hist[ROUTES_MAX];
 static size_t			 route_nhist;
 static struct histogram		 db_hist;
 
+/* Labelled counters of the agents and the model, one table. */
+enum counter_family {
+	COUNTER_AGENT_RUNS = 0,
+	COUNTER_CLAUDE_REQUESTS,
+	COUNTER_CLAUDE_TOKENS,
+	COUNTER_TURNS,
+	COUNTER__COUNT
+};
+
+static const struct {
+	const char	*name;
+	const char	*help;
+} counter_families[COUNTER__COUNT] = {
+	{ "agent_runs_total", "Agent calls by agent and status (ok, error, cached)." },
+	{ "claude_requests_total", "Claude Messages API calls by model and status." },
+	{ "claude_tokens_total", "Claude tokens by model and kind (input, output, "
+	    "cache_read, cache_write)." },
+	{ "turns_total", "Turns by intent and status." },
+};
+
+#define COUNTER_SERIES_MAX	1024
+#define AGENTS_MAX		32
+
+struct counter_series {
+	enum counter_family	 family;
+	char			 labels[192];	/* already escaped */
+	double			 value;
+};
+
+struct agent_histogram {
+	char			 agent[64];
+	struct histogram	 h;
+};
+
+/* Guarded by metrics_lock, like everything above. */
+static struct counter_series	 counters[COUNTER_SERIES_MAX];
+static size_t			 ncounters;
+static struct agent_histogram	 agent_hist[AGENTS_MAX];
+static size_t			 nagent_hist;
+
 void
 metrics_init(void)
 {
@@ -56,6 +96,8 @@ metrics_init(void)
 	memset(route_hist, 0, sizeof(route_hist));
 	route_nhist = 0;
 	memset(&db_hist, 0, sizeof(db_hist));
+	ncounters = 0;
+	nagent_hist = 0;
 	pthread_mutex_unlock(&metrics_lock);
 }
 
@@ -114,6 +156,86 @@ metrics_db_observe(double seconds)
 	pthread_mutex_lock(&metrics_lock);
 	histogram_observe(&db_hist, seconds);
 	pthread_mutex_unlock(&metrics_lock);
+}
+
+/* A label value safe inside quotes: printable, no quote or backslash. */
+static void
+label_clean(char *dst, size_t len, const char *v)
+{
+	size_t	 i;
+
+	for (i = 0; i + 1 < len && v[i] != '\0'; i++)
+		dst[i] = (v[i] == '"' || v[i] == '\\' || (unsigned char)v[i] < ' ') ?
+		    '_' : v[i];
+	dst[i] = '\0';
+}
+
+/* Add v to the series of family with labels (formatted, cleaned values). */
+static void
+counter_add(enum counter_family family, const char *k1, const char *v1,
+    const char *k2, const char *v2, double v)
+{
+	char	 a[80], b[80], labels[192];
+	size_t	 i;
+
+	label_clean(a, sizeof(a), v1);
+	label_clean(b, sizeof(b), v2);
+	snprintf(labels, sizeof(labels), "%s=\"%s\",%s=\"%s\"", k1, a, k2, b);
+	pthread_mutex_lock(&metrics_lock);
+	for (i = 0; i < ncounters; i++)
+		if (counters[i].family == family &&
+		    strcmp(counters[i].labels, labels) == 0)
+			break;
+	if (i == ncounters && ncounters < COUNTER_SERIES_MAX) {
+		counters[i].family = family;
+		memcpy(counters[i].labels, labels, sizeof(labels));
+		counters[i].value = 0;
+		ncounters++;
+	}
+	if (i < ncounters)
+		counters[i].value += v;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
+metrics_agent_run(const char *agent, const char *status, double seconds)
+{
+	size_t	 i;
+
+	counter_add(COUNTER_AGENT_RUNS, "agent", agent, "status", status, 1);
+	pthread_mutex_lock(&metrics_lock);
+	for (i = 0; i < nagent_hist; i++)
+		if (strcmp(agent_hist[i].agent, agent) == 0)
+			break;
+	if (i == nagent_hist && nagent_hist < AGENTS_MAX) {
+		label_clean(agent_hist[i].agent, sizeof(agent_hist[i].agent), agent);
+		memset(&agent_hist[i].h, 0, sizeof(agent_hist[i].h));
+		nagent_hist++;
+	}
+	if (i < nagent_hist)
+		histogram_observe(&agent_hist[i].h, seconds);
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
+metrics_claude_request(const char *model, const char *status, long input,
+    long output, long cache_read, long cache_write)
+{
+	counter_add(COUNTER_CLAUDE_REQUESTS, "model", model, "status", status, 1);
+	counter_add(COUNTER_CLAUDE_TOKENS, "model", model, "kind", "input",
+	    (double)input);
+	counter_add(COUNTER_CLAUDE_TOKENS, "model", model, "kind", "output",
+	    (double)output);
+	counter_add(COUNTER_CLAUDE_TOKENS, "model", model, "kind", "cache_read",
+	    (double)cache_read);
+	counter_add(COUNTER_CLAUDE_TOKENS, "model", model, "kind", "cache_write",
+	    (double)cache_write);
+}
+
+void
+metrics_turn(const char *intent, const char *status)
+{
+	counter_add(COUNTER_TURNS, "intent", intent, "status", status, 1);
 }
 
 /* Label values: escape backslash, quote and newline. */
@@ -222,6 +344,9 @@ metrics_render(struct buf *out, struct db_pool *pool)
 	struct http_series	 series[HTTP_SERIES_MAX];
 	struct route_histogram	*hist = NULL;
 	struct histogram	 dbh;
+	struct counter_series	*cs = NULL;
+	struct agent_histogram	 ah[AGENTS_MAX];
+	size_t			 ncs, nah, f;
 	struct buf		 labels;
 	size_t			 nseries, nhist, i;
 	double			 cpu, start, rss;
@@ -229,8 +354,11 @@ metrics_render(struct buf *out, struct db_pool *pool)
 	bs_err			 e = BS_OK;
 
 	buf_init(&labels, 1024);
-	if ((hist = calloc(ROUTES_MAX, sizeof(*hist))) == NULL)
+	if ((hist = calloc(ROUTES_MAX, sizeof(*hist))) == NULL ||
+	    (cs = calloc(COUNTER_SERIES_MAX, sizeof(*cs))) == NULL) {
+		free(hist);
 		return BS_ERR_NOMEM;
+	}
 	/* Copy under the lock, format without it. */
 	pthread_mutex_lock(&metrics_lock);
 	nseries = http_nseries;
@@ -238,6 +366,10 @@ metrics_render(struct buf *out, struct db_pool *pool)
 	nhist = route_nhist;
 	memcpy(hist, route_hist, nhist * sizeof(hist[0]));
 	dbh = db_hist;
+	ncs = ncounters;
+	memcpy(cs, counters, ncs * sizeof(cs[0]));
+	nah = nagent_hist;
+	memcpy(ah, agent_hist, nah * sizeof(ah[0]));
 	pthread_mutex_unlock(&metrics_lock);
 
 #define TRY(expr)	do { if ((e = (expr)) != BS_OK) goto out; } while (0)
@@ -264,6 +396,24 @@ metrics_render(struct buf *out, struct db_pool *pool)
 	TRY(buf_puts(out, "# HELP db_query_duration_seconds PostgreSQL query time.\n"
 	    "# TYPE db_query_duration_seconds histogram\n"));
 	TRY(histogram_render(out, "db_query_duration_seconds", "", &dbh));
+
+	for (f = 0; f < COUNTER__COUNT; f++) {
+		TRY(buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n",
+		    counter_families[f].name, counter_families[f].help,
+		    counter_families[f].name));
+		for (i = 0; i < ncs; i++)
+			if (cs[i].family == f)
+				TRY(buf_printf(out, "%s{%s} %.0f\n",
+				    counter_families[f].name, cs[i].labels, cs[i].value));
+	}
+	TRY(buf_puts(out, "# HELP agent_run_duration_seconds Agent call time, "
+	    "retries included.\n# TYPE agent_run_duration_seconds histogram\n"));
+	for (i = 0; i < nah; i++) {
+		buf_reset(&labels);
+		TRY(buf_printf(&labels, "agent=\"%s\"", ah[i].agent));
+		TRY(histogram_render(out, "agent_run_duration_seconds",
+		    buf_cstr(&labels), &ah[i].h));
+	}
 
 	if (pool != NULL)
 		db_pool_stats(pool, &idle, &busy, &max);
@@ -295,5 +445,6 @@ metrics_render(struct buf *out, struct db_pool *pool)
 out:
 	buf_free(&labels);
 	free(hist);
+	free(cs);
 	return e;
 }

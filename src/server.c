@@ -38,6 +38,12 @@ signal_noop(int sig)
 	(void)sig;
 }
 
+bool
+server_stopping(void)
+{
+	return atomic_load(&stopping);
+}
+
 static bs_err
 listen_from_systemd(int *fd)
 {
@@ -122,6 +128,12 @@ fcgx_write(void *arg, const char *data, size_t n)
 	return (long)n;
 }
 
+static int
+fcgx_flush(void *arg)
+{
+	return FCGX_FFlush((FCGX_Stream *)arg);
+}
+
 static const char *
 fcgx_param(void *arg, const char *name)
 {
@@ -171,6 +183,7 @@ worker_main(void *arg)
 		src.read = fcgx_read;
 		src.arg = &req;
 		http_ctx_init(&ctx, w->app, &src, fcgx_write, req.out);
+		ctx.flush = fcgx_flush;
 		app_handle(&ctx);
 		http_ctx_free(&ctx);
 		FCGX_Finish_r(&req);

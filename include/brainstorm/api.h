@@ -32,6 +32,15 @@ void	api_items_update(struct http_ctx *ctx);
 void	api_items_delete(struct http_ctx *ctx);
 void	api_items_history(struct http_ctx *ctx);
 
+/* api_messages.c: the conversation, the agents, live events */
+void	api_messages_create(struct http_ctx *ctx);
+void	api_messages_list(struct http_ctx *ctx);
+void	api_turns_retry(struct http_ctx *ctx);
+void	api_events_stream(struct http_ctx *ctx);
+void	api_agents_list(struct http_ctx *ctx);
+void	api_activity_list(struct http_ctx *ctx);
+void	api_usage_get(struct http_ctx *ctx);
+
 /* api_util.c: shared answers */
 /* 422 validation_failed naming the field. */
 void	api_respond_invalid(struct http_ctx *ctx, const char *field,

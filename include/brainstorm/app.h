@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "brainstorm/cache.h"
+#include "brainstorm/events.h"
 #include "brainstorm/config.h"
 #include "brainstorm/db.h"
 #include "brainstorm/http.h"
@@ -13,6 +14,8 @@ struct app {
 	const struct bs_config	*cfg;
 	struct db_pool		*db;	/* thread-safe (its own lock) */
 	struct cache		*cache;	/* thread-safe (its own lock) */
+	struct events		*events; /* thread-safe (its own lock) */
+	struct llm_client	*llm;	/* read-only once made */
 	int			 migrations_latest; /* newest version on disk */
 	struct http_limits	 limits;
 	time_t			 started;

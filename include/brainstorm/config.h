@@ -44,6 +44,15 @@ struct bs_config {
 	long		 auth_rate_limit_email;	/* AUTH_RATE_LIMIT_EMAIL */
 	long		 auth_rate_limit_ip;	/* AUTH_RATE_LIMIT_IP */
 	long		 auth_rate_window_s;	/* AUTH_RATE_WINDOW */
+	char		*claude_model_fast;	/* CLAUDE_MODEL_FAST */
+	long		 claude_timeout_ms;	/* CLAUDE_TIMEOUT_MS */
+	long		 claude_max_attempts;	/* CLAUDE_MAX_ATTEMPTS */
+	long		 turn_budget_ms;	/* TURN_BUDGET_MS */
+	long		 turn_stale_s;		/* TURN_STALE_AFTER */
+	long		 agent_cache_ttl_s;	/* AGENT_CACHE_TTL */
+	long		 message_rate_limit;	/* MESSAGE_RATE_LIMIT */
+	long		 context_messages;	/* CONTEXT_MESSAGES */
+	long		 context_token_budget;	/* CONTEXT_TOKEN_BUDGET */
 };
 
 #define CONFIG_PROBLEMS_MAX	32

@@ -78,7 +78,10 @@ struct http_ctx {
 	struct http_response	 res;
 	/* Writes raw response bytes (headers and body); -1 on a gone client. */
 	long	(*write)(void *arg, const char *data, size_t n);
+	/* Pushes written bytes to the client now (streams); -1 on a gone client. */
+	int	(*flush)(void *arg);
 	void	*write_arg;
+	bool	 client_gone;	/* a stream write failed: stop writing */
 };
 
 void	http_ctx_init(struct http_ctx *ctx, struct app *app,
@@ -130,5 +133,19 @@ json_object *http_error_body(const char *code, const char *message,
 	    const char *request_id);
 /* Write status, headers and body through ctx->write (once). */
 bs_err	http_response_send(struct http_ctx *ctx);
+
+/*
+ * A streamed response (Server-Sent Events): status and headers go out now,
+ * without Content-Length; then each write is pushed to the client at once.
+ * After the client goes away writes return BS_ERR_IO and client_gone is set;
+ * the caller may go on with its work.
+ */
+bs_err	http_stream_begin(struct http_ctx *ctx, int status, const char *content_type);
+bs_err	http_stream_write(struct http_ctx *ctx, const char *data, size_t len);
+/* One SSE event: "id:" (when id is not NULL), "event:", "data:" lines. */
+bs_err	http_stream_event(struct http_ctx *ctx, const char *id, const char *event,
+	    const char *data);
+/* True when the request asks for text/event-stream. */
+bool	http_accepts_event_stream(const struct http_request *req);
 
 #endif

@@ -11,6 +11,12 @@ void	metrics_init(void);
 void	metrics_http_observe(const char *method, const char *route, int status,
 	    double seconds);
 void	metrics_db_observe(double seconds);
+/* One agent call of a turn: status ok, error or cached. */
+void	metrics_agent_run(const char *agent, const char *status, double seconds);
+/* One Claude Messages API call and its tokens. */
+void	metrics_claude_request(const char *model, const char *status,
+	    long input, long output, long cache_read, long cache_write);
+void	metrics_turn(const char *intent, const char *status);
 /* Render the text exposition format (version 0.0.4). */
 bs_err	metrics_render(struct buf *out, struct db_pool *pool);
 

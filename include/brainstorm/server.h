@@ -2,6 +2,8 @@
 #ifndef BRAINSTORM_SERVER_H
 #define BRAINSTORM_SERVER_H
 
+#include <stdbool.h>
+
 #include "brainstorm/app.h"
 #include "brainstorm/err.h"
 
@@ -19,5 +21,8 @@ bs_err	server_listen_socket(const char *listen, int *fd, char *err, size_t errle
  */
 bs_err	server_run(struct app *app, int listen_fd, int nthreads,
 	    int shutdown_timeout_s);
+
+/* True once a stop signal came: long requests (event streams) end early. */
+bool	server_stopping(void);
 
 #endif

@@ -198,3 +198,245 @@ def wait_until(what, predicate, timeout=30.0, interval=0.2):
             raise AssertionError("timed out after %.0fs waiting for %s; "
                                  "last: %r" % (timeout, what, last))
         time.sleep(interval)
+
+
+# ---- accounts, projects and the board --------------------------------------
+# Shared by test_accounts, test_authz, test_jwt, test_projects, test_board,
+# test_ratelimit_auth and test_zz_log_secrets (which checks that nothing
+# remembered here reached a log).
+
+import base64
+import hashlib
+import hmac
+import itertools
+import random
+import secrets
+import threading
+import uuid
+
+DEV_JWT_SECRET = "development-only-jwt-secret-do-not-deploy"
+
+# Every password, access token and refresh token the tests used, by kind;
+# test_zz_log_secrets looks for each of them in the logs.
+SECRETS = {"password": set(), "access_token": set(), "refresh_token": set()}
+_secrets_lock = threading.Lock()
+
+
+def remember_secret(kind, value):
+    if isinstance(value, str) and value:
+        with _secrets_lock:
+            SECRETS[kind].add(value)
+    return value
+
+
+def remembered_secrets():
+    """[(kind, value)] of everything remember_secret was given."""
+    with _secrets_lock:
+        return [(kind, v) for kind, values in SECRETS.items() for v in values]
+
+
+# Loopback source addresses that no other request of this run uses: nginx's
+# limit_req on /api/auth/ and the workers' per-address login limit count per
+# address, so a test that sends from its own address is not limited by the
+# others. 127.0.0.0/24 is left to the tests that pick addresses by hand.
+_source_lock = threading.Lock()
+_source_second = random.randrange(16, 250)
+_source_counter = itertools.count(1)
+
+
+def fresh_source():
+    with _source_lock:
+        n = next(_source_counter)
+    return "127.%d.%d.%d" % (_source_second, (n // 250) % 250 + 1, n % 250 + 1)
+
+
+def new_email(tag="user"):
+    return "%s-%s@example.com" % (tag, uuid.uuid4().hex)
+
+
+def new_password():
+    """A password that appears nowhere by chance (for the log check)."""
+    return remember_secret("password", "Pw-" + secrets.token_urlsafe(18))
+
+
+def bearer(token):
+    return {"Authorization": "Bearer " + token}
+
+
+def _remember_session(resp):
+    if resp.status in (200, 201):
+        try:
+            doc = json.loads(resp.body)
+        except ValueError:
+            return
+        if isinstance(doc, dict):
+            remember_secret("access_token", doc.get("access_token"))
+            remember_secret("refresh_token", doc.get("refresh_token"))
+
+
+def auth_post(path, body, source=None, **kwargs):
+    """POST to /api/auth/...; from a fresh source address unless given.
+    Remembers the tokens of a session it answers."""
+    if source is None:
+        source = fresh_source()
+    if isinstance(body, dict) and isinstance(body.get("password"), str):
+        remember_secret("password", body["password"])
+    resp = request("POST", path, body=body, source=source, **kwargs)
+    _remember_session(resp)
+    return resp
+
+
+def api(method, path, token=None, body=None, headers=None, **kwargs):
+    """A request with the access token (if any) as a Bearer header."""
+    headers = dict(headers or {})
+    if token is not None:
+        headers["Authorization"] = "Bearer " + token
+    return request(method, path, body=body, headers=headers, **kwargs)
+
+
+class User:
+    """A registered account and its latest session."""
+
+    def __init__(self, email, password, session):
+        self.email = email
+        self.password = password
+        self.session = session
+        self.id = session["user"]["id"]
+
+    @property
+    def token(self):
+        return self.session["access_token"]
+
+    @property
+    def refresh_token(self):
+        return self.session["refresh_token"]
+
+    def headers(self):
+        return bearer(self.token)
+
+
+def register_user(tag="user", display_name=None, source=None):
+    email = new_email(tag)
+    password = new_password()
+    body = {"email": email, "password": password}
+    if display_name is not None:
+        body["display_name"] = display_name
+    resp = auth_post("/api/auth/register", body, source=source)
+    assert resp.status == 201, "register %s: %r" % (email, resp)
+    return User(email, password, resp.json())
+
+
+def login(email, password, source=None):
+    return auth_post("/api/auth/login", {"email": email, "password": password},
+                     source=source)
+
+
+def refresh(refresh_token, source=None):
+    return auth_post("/api/auth/refresh", {"refresh_token": refresh_token},
+                     source=source)
+
+
+def logout(refresh_token, source=None):
+    return auth_post("/api/auth/logout", {"refresh_token": refresh_token},
+                     source=source)
+
+
+def create_project(token, title=None, description=None):
+    body = {"title": title if title is not None else
+            "project %s" % uuid.uuid4().hex[:8]}
+    if description is not None:
+        body["description"] = description
+    resp = api("POST", "/api/projects", token, body)
+    assert resp.status == 201, "create project: %r" % resp
+    return resp.json()
+
+
+def create_item(token, project_id, text=None, **fields):
+    body = {"text": text if text is not None else
+            "idea %s" % uuid.uuid4().hex[:8]}
+    body.update(fields)
+    resp = api("POST", "/api/projects/%s/items" % project_id, token, body)
+    assert resp.status == 201, "create item: %r" % resp
+    return resp.json()
+
+
+def expect_invalid(resp, field):
+    """A 422 validation_failed naming field."""
+    err = expect_error(resp, 422, "validation_failed")
+    assert err.get("field") == field, \
+        "expected error.field %r, got %r: %r" % (field, err.get("field"), resp)
+    return err
+
+
+def expect_unauthorized(resp, token_given):
+    """A 401 unauthorized with its WWW-Authenticate challenge."""
+    expect_error(resp, 401, "unauthorized")
+    challenges = resp.header_all("WWW-Authenticate")
+    assert len(challenges) == 1, "WWW-Authenticate: %r" % challenges
+    want = 'Bearer realm="brainstorm"'
+    if token_given:
+        want += ', error="invalid_token"'
+    assert challenges[0] == want, \
+        "WWW-Authenticate %r, expected %r" % (challenges[0], want)
+
+
+def jwt_secret():
+    """The key the workers sign access tokens with."""
+    return worker_env().get("JWT_SECRET") or DEV_JWT_SECRET
+
+
+def b64url(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_encode(header, claims, key):
+    """header.claims.HMAC-SHA-256(key); key None leaves the signature empty."""
+    signing_input = "%s.%s" % (
+        b64url(json.dumps(header, separators=(",", ":"))),
+        b64url(json.dumps(claims, separators=(",", ":"))))
+    if key is None:
+        return signing_input + "."
+    if isinstance(key, str):
+        key = key.encode()
+    mac = hmac.new(key, signing_input.encode("ascii"), hashlib.sha256)
+    return signing_input + "." + b64url(mac.digest())
+
+
+def jwt_claims(token):
+    return json.loads(b64url_decode(token.split(".")[1]))
+
+
+def brainstormctl(*args, stdin=None):
+    """Run brainstormctl with the workers' environment; the finished process
+    (stdout and stderr as text)."""
+    root = os.path.dirname(env("BS_WORKER_BIN"))
+    wenv = worker_env()
+    migrations = wenv.get("MIGRATIONS_DIR") or os.path.join(root, "migrations")
+    return subprocess.run(
+        [os.path.join(root, "brainstormctl"), "--config", "/dev/null",
+         "--migrations", migrations] + list(args),
+        input=stdin if stdin is not None else "", env=wenv, cwd=root,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        timeout=120, check=False)
+
+
+def psql(sql, **variables):
+    """Rows (lists of strings) of sql on BS_DATABASE_URL. :'name' in sql is
+    variables[name], quoted by psql."""
+    command = ["psql", env("BS_DATABASE_URL"), "-X", "-q", "-A", "-t",
+               "-F", "\t", "-v", "ON_ERROR_STOP=1"]
+    for name, value in variables.items():
+        command += ["-v", "%s=%s" % (name, value)]
+    done = subprocess.run(command, input=sql, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=60,
+                          check=False)
+    if done.returncode != 0:
+        raise AssertionError("psql failed (%d): %s" % (done.returncode,
+                                                       done.stderr))
+    return [line.split("\t") for line in done.stdout.splitlines() if line]

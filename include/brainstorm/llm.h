@@ -1,0 +1,256 @@
+/*
+ * The Claude Messages API (docs: CLAUDE-API.md): an incremental parser of
+ * the Server-Sent Events stream, the assembler that turns Claude's events
+ * into one answer, and the client that runs a batch of calls in parallel on
+ * one curl multi handle, with retries inside the batch's time budget.
+ */
+#ifndef BRAINSTORM_LLM_H
+#define BRAINSTORM_LLM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "brainstorm/buf.h"
+#include "brainstorm/err.h"
+
+#define LLM_ID_MAX		128	/* message ids, model names, tool names */
+#define LLM_STOP_REASON_MAX	64
+#define LLM_ERROR_MAX		256	/* human error text, always terminated */
+
+/* Defaults for options left 0. */
+#define LLM_DEFAULT_MAX_LINE		(256 * 1024)
+#define LLM_DEFAULT_MAX_TOTAL		(4 * 1024 * 1024)
+#define LLM_DEFAULT_JSON_DEPTH		64
+#define LLM_DEFAULT_CALL_TIMEOUT_MS	120000
+#define LLM_DEFAULT_CONNECT_TIMEOUT_MS	10000
+#define LLM_DEFAULT_MAX_ATTEMPTS	3
+#define LLM_DEFAULT_BACKOFF_BASE_MS	500
+#define LLM_DEFAULT_BACKOFF_MAX_MS	8000
+
+/*
+ * Why a call failed. The names (llm_error_kind_name) are stable and short,
+ * fit for metric labels; LLM_ERR_NONE is "ok".
+ */
+enum llm_error_kind {
+	LLM_ERR_NONE = 0,
+	LLM_ERR_TIMEOUT,	/* an attempt exceeded per_call_timeout_ms */
+	LLM_ERR_RATE_LIMITED,	/* 429, rate_limit_error */
+	LLM_ERR_OVERLOADED,	/* 529, overloaded_error (also mid-stream) */
+	LLM_ERR_SERVER,		/* 500 and other 5xx, api_error */
+	LLM_ERR_BAD_REQUEST,	/* 400, 404, other 4xx: our request is wrong */
+	LLM_ERR_AUTH,		/* 401, 403 */
+	LLM_ERR_MALFORMED,	/* a 200 answer that breaks the protocol */
+	LLM_ERR_NETWORK,	/* connect, send, receive, truncated stream */
+	LLM_ERR_TOO_LARGE,	/* 413, or an answer over max_response_bytes */
+	LLM_ERR_BUDGET,		/* the batch's total deadline ended the call */
+	LLM_ERR__COUNT
+};
+
+const char *llm_error_kind_name(enum llm_error_kind kind);
+
+struct llm_usage {
+	long	input_tokens;
+	long	output_tokens;
+	long	cache_creation_input_tokens;
+	long	cache_read_input_tokens;
+};
+
+/*
+ * One answer, from a stream or a JSON body. text concatenates the text
+ * blocks; the first tool_use block (the only one under a forced tool)
+ * fills tool_name, tool_id and tool_input (a JSON object, owned).
+ */
+struct llm_response {
+	char		 id[LLM_ID_MAX];
+	char		 model[LLM_ID_MAX];
+	char		 stop_reason[LLM_STOP_REASON_MAX];	/* "" until known */
+	struct buf	 text;
+	char		 tool_name[LLM_ID_MAX];			/* "" without tool_use */
+	char		 tool_id[LLM_ID_MAX];
+	json_object	*tool_input;
+	struct llm_usage usage;
+};
+
+/* max_text caps the reply text; crossing it is BS_ERR_TOO_LARGE. */
+void	llm_response_init(struct llm_response *res, size_t max_text);
+/* Empty it for another attempt, keeping the cap. */
+void	llm_response_reset(struct llm_response *res);
+void	llm_response_free(struct llm_response *res);
+/*
+ * Fill res from a non-streamed 200 body. BS_ERR_INVALID with err set when
+ * the body is not a Claude message (bad JSON, wrong types, oversized ids),
+ * BS_ERR_TOO_LARGE when the text exceeds res's cap.
+ */
+bs_err	llm_response_parse_json(struct llm_response *res, const char *body,
+	    size_t len, int max_depth, char *err, size_t errlen);
+
+/*
+ * The SSE layer (the WHATWG event-stream format): bytes in any chunking,
+ * complete events out. "event" is "message" when the event named none;
+ * data is the data lines joined with "\n", NUL-terminated. A callback
+ * error stops the parser and is returned by every later call.
+ */
+typedef bs_err (*llm_sse_event_fn)(void *arg, const char *event,
+	    const char *data, size_t datalen);
+
+struct llm_sse_options {
+	size_t	max_line;	/* longest line, without its end; 0 = default */
+	size_t	max_total;	/* bytes in the whole stream; 0 = default */
+};
+
+struct llm_sse;
+
+bs_err	llm_sse_new(const struct llm_sse_options *opt, llm_sse_event_fn fn,
+	    void *arg, struct llm_sse **out);
+void	llm_sse_free(struct llm_sse *p);
+/* BS_ERR_TOO_LARGE past a cap (after emitting what came before it). */
+bs_err	llm_sse_feed(struct llm_sse *p, const char *bytes, size_t len);
+/* End of stream: BS_ERR_IO ("truncated stream") when an event is unfinished. */
+bs_err	llm_sse_finish(struct llm_sse *p);
+/* The parser's own error text, "" when none (callback errors are the caller's). */
+const char *llm_sse_error(const struct llm_sse *p);
+
+/*
+ * The assembler: Claude's events into a struct llm_response. on_text sees
+ * each text delta as it arrives (the turn forwards them as reply.delta).
+ * Errors: BS_ERR_INVALID for a protocol violation (bad JSON, events out of
+ * order), BS_ERR_TOO_LARGE past a cap, BS_ERR_IO for an error event or a
+ * truncated stream; llm_stream_error_kind says which, and whether a retry
+ * may help (llm_error_retryable).
+ */
+struct llm_stream_options {
+	size_t	 max_line;		/* 0 = LLM_DEFAULT_MAX_LINE */
+	size_t	 max_total;		/* 0 = LLM_DEFAULT_MAX_TOTAL */
+	int	 max_json_depth;	/* 0 = LLM_DEFAULT_JSON_DEPTH */
+	void	(*on_text)(void *arg, const char *text, size_t len);
+	void	*on_text_arg;
+};
+
+struct llm_stream;
+
+/* res is filled in place; it belongs to the caller and outlives the stream. */
+bs_err	llm_stream_new(const struct llm_stream_options *opt,
+	    struct llm_response *res, struct llm_stream **out);
+void	llm_stream_free(struct llm_stream *st);
+bs_err	llm_stream_feed(struct llm_stream *st, const char *bytes, size_t len);
+/* BS_OK only after message_stop. */
+bs_err	llm_stream_finish(struct llm_stream *st);
+enum llm_error_kind llm_stream_error_kind(const struct llm_stream *st);
+const char *llm_stream_error(const struct llm_stream *st);
+/* True once on_text has been called: the caller has shown some of the reply. */
+bool	llm_stream_text_delivered(const struct llm_stream *st);
+
+/* May another attempt succeed after this kind of failure? */
+bool	llm_error_retryable(enum llm_error_kind kind);
+/* The kind for an API error.type ("overloaded_error"...); unknown types are server errors. */
+enum llm_error_kind llm_error_kind_from_type(const char *type);
+/*
+ * An API error body {"type":"error","error":{"type","message"}}: *kind from
+ * error.type and msg "type: message" (printable ASCII, at most 200 bytes of
+ * the API's text). When the body is not that, BS_ERR_INVALID, *kind
+ * untouched, and msg a cleaned excerpt of at most 200 bytes of the body.
+ */
+bs_err	llm_error_body_parse(const char *body, size_t len,
+	    enum llm_error_kind *kind, char *msg, size_t msglen);
+
+/* The request. Nothing in it is modified, so it may be shared read-only. */
+struct llm_message {
+	const char	*role;		/* "user" or "assistant" */
+	const char	*content;	/* text */
+};
+
+struct llm_tool {
+	const char	*name;
+	const char	*description;
+	json_object	*input_schema;	/* deep-copied into each request body */
+};
+
+struct llm_request {
+	const char			*model;
+	int				 max_tokens;
+	const char			*system;	/* NULL = none */
+	bool				 system_cache;	/* cache_control ephemeral on it */
+	const struct llm_message	*messages;
+	size_t				 nmessages;
+	bool				 has_temperature;
+	double				 temperature;	/* 0..1 */
+	const struct llm_tool		*tool;		/* forced when set */
+	bool				 stream;
+	/* Streams only; called from the thread running the batch. */
+	void				(*on_text)(void *arg, const char *text,
+					    size_t len);
+	void				*on_text_arg;
+	const char			*user_id;	/* metadata.user_id, NULL = none */
+};
+
+/*
+ * The JSON body of a request (also a stable cache key for identical
+ * calls). BS_ERR_INVALID with err set when the request is incomplete.
+ */
+bs_err	llm_request_body(const struct llm_request *req, struct buf *out,
+	    char *err, size_t errlen);
+
+/* One call of a batch: the request in, the outcome out. */
+struct llm_call {
+	const struct llm_request *req;
+	bs_err			 err;		/* BS_OK when the call succeeded */
+	enum llm_error_kind	 kind;
+	int			 http_status;	/* of the last attempt, 0 = none */
+	int			 attempts;
+	long			 latency_ms;	/* from batch start to the outcome */
+	struct llm_response	 res;		/* usage of the last attempt */
+	char			 request_id[LLM_ID_MAX]; /* request-id header */
+	char			 error[LLM_ERROR_MAX];	/* "" when ok; never the key */
+};
+
+void	llm_call_init(struct llm_call *call, const struct llm_request *req);
+void	llm_call_free(struct llm_call *call);
+
+struct llm_client_options {
+	const char	*base_url;		/* CLAUDE_BASE_URL, http(s)://host[:port] */
+	const char	*api_key;		/* sent as x-api-key, never logged */
+	long		 per_call_timeout_ms;	/* one attempt, 0 = default */
+	long		 connect_timeout_ms;	/* 0 = default */
+	int		 max_attempts;		/* first try included, 0 = default */
+	long		 backoff_base_ms;	/* 0 = default */
+	long		 backoff_max_ms;	/* 0 = default */
+	size_t		 max_response_bytes;	/* body or stream, 0 = default */
+	int		 max_json_depth;	/* 0 = default */
+	/*
+	 * Called once per finished call (success or failure), from the
+	 * thread running the batch: the place for metrics_claude_observe.
+	 */
+	void		(*observe)(void *arg, const struct llm_call *call);
+	void		*observe_arg;
+};
+
+/*
+ * Shared read-only by every thread once made; each batch (its multi
+ * handle and easy handles) belongs to the thread that runs it.
+ */
+struct llm_client;
+
+/*
+ * curl_global_init and sodium_init: call once in main before any thread
+ * starts (curl_global_init is not thread-safe); llm_global_cleanup at exit.
+ */
+bs_err	llm_global_init(void);
+void	llm_global_cleanup(void);
+
+bs_err	llm_client_new(const struct llm_client_options *opt,
+	    struct llm_client **out, char *err, size_t errlen);
+void	llm_client_free(struct llm_client *client);
+
+/*
+ * Run n calls in parallel on one curl multi handle, retrying each as its
+ * failure allows, all within deadline_ms from now. Every call gets its
+ * outcome (err, kind, attempts...). Returns BS_OK when the batch could
+ * run, even if calls failed; otherwise the error (each call then carries
+ * it too).
+ */
+bs_err	llm_batch_run(const struct llm_client *client, struct llm_call *calls,
+	    size_t n, long deadline_ms);
+
+#endif

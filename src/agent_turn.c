@@ -1,0 +1,936 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "brainstorm/agent.h"
+#include "brainstorm/db_items.h"
+#include "brainstorm/db_turns.h"
+#include "brainstorm/llm.h"
+#include "brainstorm/log.h"
+#include "brainstorm/metrics.h"
+#include "brainstorm/turn.h"
+#include "brainstorm/validate.h"
+
+#define STAGE_MAX		8
+#define CONTEXT_MAX		(512 * 1024)
+#define REPLY_MAX		(256 * 1024)
+#define CACHED_ANSWER_MAX	(256 * 1024)
+#define CHARS_PER_TOKEN		4	/* the estimate the budget uses */
+#define ITEM_TEXT_MAX		300	/* characters of an item in the context */
+
+/* One agent's call within a stage. */
+struct agent_call {
+	const struct agent	*agent;
+	struct llm_message	 message;
+	struct llm_tool		 tool;
+	struct llm_request	 req;
+	struct llm_call		 call;
+	char			*prompt;	/* the context message, owned */
+	char			 cache_key[80];	/* "" when not cacheable */
+	const char		*status;	/* ok, error, cached */
+	json_object		*answer;	/* validated tool input, owned */
+	char			 error[LLM_ERROR_MAX];
+	long			 latency_ms;
+};
+
+struct turn {
+	struct app			*app;
+	const struct bs_config		*cfg;
+	const struct turn_input		*in;
+	const struct turn_sink		*sink;
+	char				 turn_id[DB_ID_LEN];
+	char				 message_id[DB_ID_LEN];
+	char				*content;	/* the user's message */
+	char				*context;	/* board and recent talk */
+	enum intent			 intent;
+	int				 confidence;
+	struct buf			 reply;
+	json_object			*message;	/* the stored user message */
+	json_object			*items;		/* changed items */
+	json_object			*questions;
+	json_object			*notes;		/* what did not go to plan */
+	json_object			*ids;		/* short id iN -> uuid */
+	struct agent_call		 calls[2][STAGE_MAX];
+	size_t				 ncalls[2];
+};
+
+static double
+now_seconds(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+emit(struct turn *t, const char *type, json_object *data)
+{
+	json_object_object_add(data, "turn_id", json_object_new_string(t->turn_id));
+	t->sink->emit(t->sink->arg, type, data);
+	json_object_put(data);
+}
+
+static void
+note(struct turn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+note(struct turn *t, const char *fmt, ...)
+{
+	char	 text[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	json_object_array_add(t->notes, json_object_new_string(text));
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static long
+jint(json_object *o, const char *key, long def)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return def;
+	return (long)json_object_get_int64(v);
+}
+
+/*
+ * The context every agent reads, in the tagged layout the prompts describe
+ * (agent_registry.c): <board> with short per-turn ids (i1, i2...; models
+ * copy them more reliably than uuids), then as much of <conversation> as
+ * the token budget leaves (newest kept first, printed oldest first), then
+ * the new <message>.
+ */
+static bs_err
+context_build(struct turn *t, json_object *board, json_object *history)
+{
+	static const char *const states[] = { "decided", "exploring", "parked" };
+	struct buf	 b;
+	size_t		 budget, i, k, n, first, used, shown;
+	json_object	*it, *m;
+	const char	*text, *role;
+	bs_err		 e = BS_OK;
+
+	budget = (size_t)t->cfg->context_token_budget * CHARS_PER_TOKEN;
+	buf_init(&b, CONTEXT_MAX);
+	e = buf_puts(&b, "<board>\n");
+	n = board != NULL ? json_object_array_length(board) : 0;
+	for (i = 0; i < 3 && e == BS_OK; i++) {
+		e = buf_printf(&b, "%s:\n", states[i]);
+		for (k = 0, shown = 0; k < n && e == BS_OK; k++) {
+			it = json_object_array_get_idx(board, k);
+			if ((text = jstr(it, "state")) == NULL ||
+			    strcmp(text, states[i]) != 0)
+				continue;
+			if (b.len > budget / 2) {
+				e = buf_puts(&b, "(more items left out)\n");
+				break;
+			}
+			json_object_array_add(t->ids, json_object_new_string(jstr(it, "id")));
+			e = buf_printf(&b, "[i%zu] %.*s (confidence %ld)\n",
+			    json_object_array_length(t->ids), ITEM_TEXT_MAX,
+			    jstr(it, "text"), jint(it, "confidence", 0));
+			shown++;
+		}
+		if (e == BS_OK && shown == 0)
+			e = buf_puts(&b, "(none)\n");
+	}
+	n = history != NULL ? json_object_array_length(history) : 0;
+	used = b.len;
+	for (first = n; first > 0; first--) {
+		m = json_object_array_get_idx(history, first - 1);
+		text = jstr(m, "content");
+		if (used + (text != NULL ? strlen(text) : 0) + 32 > budget)
+			break;
+		used += (text != NULL ? strlen(text) : 0) + 32;
+	}
+	if (e == BS_OK)
+		e = buf_puts(&b, "</board>\n<conversation>\n");
+	for (i = first; i < n && e == BS_OK; i++) {
+		m = json_object_array_get_idx(history, i);
+		role = jstr(m, "role");
+		e = buf_printf(&b, "%s: %s\n", role != NULL &&
+		    strcmp(role, "user") == 0 ? "person" : "assistant",
+		    jstr(m, "content"));
+	}
+	if (e == BS_OK)
+		e = buf_printf(&b, "</conversation>\n<message>\n%s\n</message>\n",
+		    t->content);
+	if (e == BS_OK)
+		t->context = strdup(buf_cstr(&b));
+	buf_free(&b);
+	if (e == BS_OK && t->context == NULL)
+		e = BS_ERR_NOMEM;
+	return e;
+}
+
+/* The uuid behind a short id of the context ("i3"), or NULL. */
+static const char *
+item_uuid(struct turn *t, const char *short_id)
+{
+	char	*end;
+	long	 n;
+
+	if (short_id == NULL || short_id[0] != 'i')
+		return uuid_valid(short_id) ? short_id : NULL;
+	n = strtol(short_id + 1, &end, 10);
+	if (*end != '\0' || n < 1 || (size_t)n > json_object_array_length(t->ids))
+		return NULL;
+	return json_object_get_string(json_object_array_get_idx(t->ids,
+	    (size_t)n - 1));
+}
+
+static void
+reply_delta(void *arg, const char *text, size_t len)
+{
+	struct turn	*t = arg;
+	json_object	*d;
+
+	if (buf_append(&t->reply, text, len) != BS_OK)
+		return;
+	d = json_object_new_object();
+	json_object_object_add(d, "text", json_object_new_string_len(text, (int)len));
+	emit(t, "reply.delta", d);
+}
+
+/* The request of agent a on prompt (owned by the call from now on). */
+static bs_err
+call_prepare(struct turn *t, struct agent_call *c, const struct agent *a,
+    char *prompt)
+{
+	struct buf	 body;
+	unsigned char	 hash[crypto_hash_sha256_BYTES];
+	char		 err[128];
+	bs_err		 e = BS_OK;
+
+	memset(c, 0, sizeof(*c));
+	c->agent = a;
+	c->prompt = prompt;
+	c->message.role = "user";
+	c->message.content = prompt;
+	c->req.model = a->model == AGENT_MODEL_FAST ? t->cfg->claude_model_fast :
+	    t->cfg->claude_model;
+	c->req.max_tokens = a->max_tokens;
+	c->req.system = a->system_prompt;
+	c->req.system_cache = true;
+	c->req.messages = &c->message;
+	c->req.nmessages = 1;
+	c->req.has_temperature = true;
+	c->req.temperature = a->temperature;
+	c->req.user_id = t->in->user_id;
+	if (a->tool_name != NULL) {
+		c->tool.name = a->tool_name;
+		c->tool.description = a->tool_description;
+		c->tool.input_schema = agent_schema(a);
+		c->req.tool = &c->tool;
+	} else {
+		c->req.stream = true;
+		c->req.on_text = reply_delta;
+		c->req.on_text_arg = t;
+	}
+	llm_call_init(&c->call, &c->req);
+	c->status = "error";
+	if (!a->cacheable || t->cfg->agent_cache_ttl_s == 0 ||
+	    !cache_configured(t->app->cache))
+		return BS_OK;
+	/* Identical deterministic calls share an answer: key by the body. */
+	buf_init(&body, 4 * 1024 * 1024);
+	if ((e = llm_request_body(&c->req, &body, err, sizeof(err))) == BS_OK) {
+		crypto_hash_sha256(hash, (const unsigned char *)body.data, body.len);
+		memcpy(c->cache_key, "agent:", 6);
+		sodium_bin2hex(c->cache_key + 6, sizeof(c->cache_key) - 6, hash, 32);
+	}
+	buf_free(&body);
+	return e;
+}
+
+static void
+call_free(struct agent_call *c)
+{
+	llm_call_free(&c->call);
+	json_object_put(c->answer);
+	free(c->prompt);
+	memset(c, 0, sizeof(*c));
+}
+
+/* An answer from the cache, when there is a valid one. */
+static bool
+call_from_cache(struct turn *t, struct agent_call *c)
+{
+	char		*text = NULL, reason[128];
+	json_object	*answer = NULL;
+
+	if (c->cache_key[0] == '\0' || cache_get(t->app->cache, c->cache_key,
+	    CACHED_ANSWER_MAX, &text) != BS_OK)
+		return false;
+	if (json_parse_limited(text, strlen(text), 64, &answer, reason,
+	    sizeof(reason)) == BS_OK && json_schema_validate(agent_schema(c->agent),
+	    answer, reason, sizeof(reason)) == BS_OK) {
+		c->answer = answer;
+		c->status = "cached";
+	} else
+		json_object_put(answer);
+	free(text);
+	return c->answer != NULL;
+}
+
+/* Check a finished call's answer against the agent's schema. */
+static void
+call_conclude(struct turn *t, struct agent_call *c)
+{
+	const struct llm_response	*res = &c->call.res;
+	char				 reason[LLM_ERROR_MAX - 32];
+
+	c->latency_ms = c->call.latency_ms;
+	if (c->call.err != BS_OK) {
+		snprintf(c->error, sizeof(c->error), "%s: %.200s",
+		    llm_error_kind_name(c->call.kind), c->call.error);
+		return;
+	}
+	if (c->agent->tool_name == NULL) {
+		c->status = "ok";
+		return;
+	}
+	if (res->tool_input == NULL || strcmp(res->tool_name, c->agent->tool_name) != 0) {
+		snprintf(c->error, sizeof(c->error), "invalid answer: no %s tool call",
+		    c->agent->tool_name);
+		return;
+	}
+	if (json_schema_validate(agent_schema(c->agent), res->tool_input, reason,
+	    sizeof(reason)) != BS_OK) {
+		snprintf(c->error, sizeof(c->error), "invalid answer: %s", reason);
+		return;
+	}
+	c->answer = json_object_get(res->tool_input);
+	c->status = "ok";
+	if (c->cache_key[0] != '\0')
+		cache_set(t->app->cache, c->cache_key,
+		    json_object_to_json_string_ext(c->answer, JSON_C_TO_STRING_PLAIN),
+		    t->cfg->agent_cache_ttl_s);
+}
+
+static void
+agent_event(struct turn *t, const char *type, const struct agent_call *c)
+{
+	json_object	*d = json_object_new_object();
+	json_object	*tokens;
+
+	json_object_object_add(d, "agent", json_object_new_string(c->agent->name));
+	if (strcmp(type, "agent.finished") == 0) {
+		json_object_object_add(d, "status", json_object_new_string(c->status));
+		json_object_object_add(d, "latency_ms",
+		    json_object_new_int64(c->latency_ms));
+		tokens = json_object_new_object();
+		json_object_object_add(tokens, "input",
+		    json_object_new_int64(c->call.res.usage.input_tokens));
+		json_object_object_add(tokens, "output",
+		    json_object_new_int64(c->call.res.usage.output_tokens));
+		json_object_object_add(tokens, "cache_read",
+		    json_object_new_int64(c->call.res.usage.cache_read_input_tokens));
+		json_object_object_add(tokens, "cache_write",
+		    json_object_new_int64(c->call.res.usage.cache_creation_input_tokens));
+		json_object_object_add(d, "tokens", tokens);
+		if (c->error[0] != '\0')
+			json_object_object_add(d, "error", json_object_new_string(c->error));
+	}
+	emit(t, type, d);
+}
+
+/* Run a stage's calls in parallel within what is left of the budget. */
+static void
+stage_run(struct turn *t, int stage, double deadline)
+{
+	struct llm_call	 batch[STAGE_MAX];
+	size_t		 i, n = 0, map[STAGE_MAX];
+	double		 left;
+
+	for (i = 0; i < t->ncalls[stage]; i++) {
+		agent_event(t, "agent.started", &t->calls[stage][i]);
+		if (call_from_cache(t, &t->calls[stage][i]))
+			continue;
+		map[n] = i;
+		batch[n++] = t->calls[stage][i].call;
+	}
+	left = (deadline - now_seconds()) * 1000.0;
+	if (n > 0)
+		llm_batch_run(t->app->llm, batch, n, left > 1 ? (long)left : 1);
+	for (i = 0; i < n; i++)
+		t->calls[stage][map[i]].call = batch[i];
+	for (i = 0; i < t->ncalls[stage]; i++) {
+		struct agent_call *c = &t->calls[stage][i];
+
+		if (strcmp(c->status, "cached") != 0)
+			call_conclude(t, c);
+		metrics_agent_run(c->agent->name, c->status,
+		    (double)c->latency_ms / 1000.0);
+		agent_event(t, "agent.finished", c);
+	}
+}
+
+static struct agent_call *
+call_of(struct turn *t, int stage, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->ncalls[stage]; i++)
+		if (strcmp(t->calls[stage][i].agent->name, name) == 0)
+			return &t->calls[stage][i];
+	return NULL;
+}
+
+static json_object *
+answer_array(struct turn *t, int stage, const char *agent, const char *key)
+{
+	struct agent_call	*c = call_of(t, stage, agent);
+	json_object		*v;
+
+	if (c == NULL || c->answer == NULL ||
+	    !json_object_object_get_ex(c->answer, key, &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
+/* Stage B's context: stage A's, the intent and the proposed changes. */
+static char *
+stage_b_prompt(struct turn *t)
+{
+	json_object	*changes = answer_array(t, 0, "recorder", "changes");
+	struct buf	 b;
+	size_t		 i, n;
+	char		*out = NULL;
+	const char	*id;
+	bs_err		 e;
+
+	buf_init(&b, CONTEXT_MAX);
+	e = buf_printf(&b, "%s<intent>\n%s (confidence %d)\n</intent>\n<changes>\n",
+	    t->context, intent_name(t->intent), t->confidence);
+	n = changes != NULL ? json_object_array_length(changes) : 0;
+	if (e == BS_OK && n == 0)
+		e = buf_puts(&b, "(none)\n");
+	for (i = 0; i < n && e == BS_OK; i++) {
+		json_object *ch = json_object_array_get_idx(changes, i);
+
+		id = jstr(ch, "item_id");
+		e = buf_printf(&b, "%zu. %s%s%s -> %s: %s\n   quote: \"%s\" "
+		    "(confidence %ld)\n", i, jstr(ch, "action"),
+		    id != NULL && *id != '\0' ? " " : "",
+		    id != NULL ? id : "", jstr(ch, "state"), jstr(ch, "text"),
+		    jstr(ch, "user_quote"), jint(ch, "confidence", 0));
+	}
+	if (e == BS_OK)
+		e = buf_puts(&b, "</changes>\n");
+	if (e == BS_OK)
+		out = strdup(buf_cstr(&b));
+	buf_free(&b);
+	return out;
+}
+
+/* Why change index i may not be decided yet ("" when nothing holds it). */
+static void
+change_hold_reason(struct turn *t, size_t i, char *reason, size_t len)
+{
+	static const struct { const char *agent, *key, *what; } checks[] = {
+		{ "consistency_guardian", "conflicts", "conflicts with a decision" },
+		{ "quality_auditor", "findings", "rests on an unverified assumption" },
+	};
+	json_object	*list, *f;
+	const char	*sev, *kind;
+	size_t		 k, j;
+
+	reason[0] = '\0';
+	for (k = 0; k < sizeof(checks) / sizeof(checks[0]); k++) {
+		if ((list = answer_array(t, 1, checks[k].agent, checks[k].key)) == NULL)
+			continue;
+		for (j = 0; j < json_object_array_length(list); j++) {
+			f = json_object_array_get_idx(list, j);
+			sev = jstr(f, "severity");
+			kind = jstr(f, "kind");
+			if (jint(f, "change_index", -1) != (long)i || sev == NULL ||
+			    strcmp(sev, "low") == 0)
+				continue;
+			if (kind != NULL && strcmp(kind, "assumption") != 0 &&
+			    strcmp(kind, "unverified_claim") != 0)
+				continue;
+			snprintf(reason, len, "Held in exploring: %s (%s): %s",
+			    checks[k].what, checks[k].agent, jstr(f, "explanation"));
+			return;
+		}
+	}
+}
+
+/* Apply one recorder change; the changed item joins t->items. */
+static bs_err
+change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i)
+{
+	struct db_item_actor	 actor = { 0 };
+	struct db_item_new	 add = { 0 };
+	struct db_item_patch	 patch = { 0 };
+	json_object		*item = NULL, *current = NULL;
+	const char		*action = jstr(ch, "action"), *state = jstr(ch, "state");
+	const char		*quote = jstr(ch, "user_quote");
+	const char		*id = item_uuid(t, jstr(ch, "item_id"));
+	char			 reason[600];
+	bs_err			 e;
+
+	if (quote == NULL || *quote == '\0' || strstr(t->content, quote) == NULL) {
+		note(t, "recorder: change %zu dropped: its quote is not in the message", i);
+		return BS_OK;
+	}
+	reason[0] = '\0';
+	if (state != NULL && strcmp(state, "decided") == 0) {
+		change_hold_reason(t, i, reason, sizeof(reason));
+		if (reason[0] != '\0')
+			state = "exploring";
+	}
+	actor.name = "recorder";
+	actor.reason = reason[0] != '\0' ? reason : NULL;
+	actor.turn_id = t->turn_id;
+	actor.message_id = t->message_id;
+	if (strcmp(action, "add") == 0) {
+		add.text = jstr(ch, "text");
+		add.state = state;
+		add.user_quote = quote;
+		add.source_message_id = t->message_id;
+		add.confidence = (int)jint(ch, "confidence", 50);
+		e = db_item_create(conn, t->in->project_id, &add, &actor, &item);
+	} else {
+		if (id == NULL || db_item_get(conn, t->in->project_id, id,
+		    &current) != BS_OK) {
+			note(t, "recorder: change %zu dropped: no item %s on the board",
+			    i, jstr(ch, "item_id") != NULL ? jstr(ch, "item_id") : "");
+			return BS_OK;
+		}
+		patch.state = state;
+		if (strcmp(action, "modify") == 0)
+			patch.text = jstr(ch, "text");
+		e = db_item_update(conn, t->in->project_id, id,
+		    jint(current, "version", 0), &patch, &actor, &item);
+		json_object_put(current);
+		if (e == BS_ERR_CONFLICT) {
+			note(t, "recorder: change %zu skipped: the item changed meanwhile", i);
+			json_object_put(item);
+			return BS_OK;
+		}
+	}
+	if (e == BS_OK)
+		json_object_array_add(t->items, item);
+	return e;
+}
+
+/* Questions and written results of stage B become messages of the turn. */
+static bs_err
+stage_b_messages(struct turn *t, struct db_conn *conn)
+{
+	json_object	*list, *q, *msg;
+	struct buf	 b;
+	size_t		 i;
+	bs_err		 e = BS_OK;
+
+	if ((list = answer_array(t, 1, "gap_detector", "gaps")) != NULL) {
+		for (i = 0; i < json_object_array_length(list) && e == BS_OK; i++) {
+			q = json_object_array_get_idx(list, i);
+			if (strcmp(jstr(q, "severity"), "critical") != 0 &&
+			    strcmp(jstr(q, "severity"), "high") != 0)
+				continue;
+			e = db_message_add(conn, t->in->project_id, t->turn_id,
+			    "gap_detector", jstr(q, "question"), &msg);
+			if (e == BS_OK) {
+				json_object_object_add(msg, "severity",
+				    json_object_new_string(jstr(q, "severity")));
+				json_object_array_add(t->questions, msg);
+			}
+		}
+	}
+	if ((list = answer_array(t, 1, "questioner", "questions")) != NULL) {
+		for (i = 0; i < json_object_array_length(list) && e == BS_OK; i++) {
+			q = json_object_array_get_idx(list, i);
+			e = db_message_add(conn, t->in->project_id, t->turn_id,
+			    "questioner", jstr(q, "question"), &msg);
+			if (e == BS_OK)
+				json_object_array_add(t->questions, msg);
+		}
+	}
+	/* The reviewer, the prioritizer and the planner write to the person. */
+	buf_init(&b, CONTEXT_MAX);
+	for (i = 0; i < t->ncalls[1] && e == BS_OK; i++) {
+		struct agent_call *c = &t->calls[1][i];
+		const char *name = c->agent->name;
+
+		if (c->answer == NULL || (strcmp(name, "reviewer") != 0 &&
+		    strcmp(name, "prioritizer") != 0 &&
+		    strcmp(name, "strategic_planner") != 0))
+			continue;
+		buf_reset(&b);
+		if (strcmp(name, "reviewer") == 0)
+			e = buf_puts(&b, jstr(c->answer, "summary"));
+		else {
+			list = answer_array(t, 1, name, strcmp(name, "prioritizer") == 0 ?
+			    "priorities" : "steps");
+			for (size_t k = 0; list != NULL &&
+			    k < json_object_array_length(list) && e == BS_OK; k++) {
+				q = json_object_array_get_idx(list, k);
+				e = buf_printf(&b, "%zu. %s%s%s\n", k + 1,
+				    jstr(q, "title") != NULL ? jstr(q, "title") :
+				    jstr(q, "rationale"),
+				    jstr(q, "detail") != NULL ? " — " : "",
+				    jstr(q, "detail") != NULL ? jstr(q, "detail") : "");
+			}
+		}
+		if (e == BS_OK && b.len > 0)
+			e = db_message_add(conn, t->in->project_id, t->turn_id, name,
+			    buf_cstr(&b), NULL);
+	}
+	buf_free(&b);
+	return e;
+}
+
+static bs_err
+runs_record(struct turn *t, struct db_conn *conn)
+{
+	struct db_agent_run	 r;
+	size_t			 s, i;
+	bs_err			 e = BS_OK;
+
+	for (s = 0; s < 2; s++) {
+		for (i = 0; i < t->ncalls[s] && e == BS_OK; i++) {
+			struct agent_call *c = &t->calls[s][i];
+
+			memset(&r, 0, sizeof(r));
+			r.agent = c->agent->name;
+			r.model = c->req.model;
+			r.status = c->status;
+			r.latency_ms = c->latency_ms;
+			r.attempts = c->call.attempts;
+			r.input_tokens = c->call.res.usage.input_tokens;
+			r.output_tokens = c->call.res.usage.output_tokens;
+			r.cache_read_tokens = c->call.res.usage.cache_read_input_tokens;
+			r.cache_write_tokens = c->call.res.usage.cache_creation_input_tokens;
+			r.error = c->error[0] != '\0' ? c->error : NULL;
+			e = db_agent_run_add(conn, t->turn_id, t->in->project_id,
+			    t->in->user_id, &r);
+		}
+	}
+	return e;
+}
+
+/* Everything the turn decided, in one transaction. */
+static bs_err
+turn_apply(struct turn *t, struct db_conn *conn, bool reply_ok,
+    json_object **reply_message)
+{
+	json_object	*changes;
+	struct agent_call *reply = call_of(t, 0, "conversation");
+	char		 error[LLM_ERROR_MAX + 64];
+	size_t		 i;
+	bs_err		 e;
+
+	*reply_message = NULL;
+	if ((e = db_command(conn, "BEGIN")) != BS_OK)
+		return e;
+	if (reply_ok) {
+		changes = answer_array(t, 0, "recorder", "changes");
+		for (i = 0; changes != NULL && i < json_object_array_length(changes) &&
+		    e == BS_OK; i++)
+			e = change_apply(t, conn, json_object_array_get_idx(changes, i), i);
+		if (e == BS_OK)
+			e = db_message_add(conn, t->in->project_id, t->turn_id,
+			    "conversation", buf_cstr(&t->reply), reply_message);
+		if (e == BS_OK)
+			e = stage_b_messages(t, conn);
+	}
+	if (e == BS_OK)
+		e = runs_record(t, conn);
+	snprintf(error, sizeof(error), "The reply could not be produced (%s).",
+	    reply != NULL ? reply->error : "no conversation agent");
+	if (e == BS_OK)
+		e = db_turn_finish(conn, t->turn_id, intent_name(t->intent),
+		    t->confidence, reply_ok ? "done" : "failed",
+		    reply_ok ? NULL : error);
+	if (e == BS_OK)
+		e = db_command(conn, "COMMIT");
+	if (e != BS_OK) {
+		db_command(conn, "ROLLBACK");
+		json_object_put(*reply_message);
+		*reply_message = NULL;
+	}
+	return e;
+}
+
+/* Load the board and the recent messages, then build the context. */
+static bs_err
+turn_context(struct turn *t, struct db_conn *conn)
+{
+	json_object	*board = NULL, *history = NULL;
+	bs_err		 e;
+
+	if ((e = db_items_list(conn, t->in->project_id, NULL, &board)) == BS_OK &&
+	    (e = db_messages_recent(conn, t->in->project_id, t->message_id,
+	    (int)t->cfg->context_messages, &history)) == BS_OK)
+		e = context_build(t, board, history);
+	json_object_put(board);
+	json_object_put(history);
+	return e;
+}
+
+/* Store the message (or reopen the turn) and load the context. */
+static bs_err
+turn_begin(struct turn *t)
+{
+	struct db_conn	*conn = NULL;
+	bs_err		 e;
+
+	if ((e = db_pool_checkout(t->app->db, &conn)) != BS_OK)
+		return e;
+	db_turns_fail_stale(conn, t->in->project_id, t->cfg->turn_stale_s);
+	if (t->in->retry_turn_id != NULL) {
+		e = db_turn_reopen(conn, t->in->project_id, t->in->retry_turn_id,
+		    t->message_id, &t->content);
+		snprintf(t->turn_id, sizeof(t->turn_id), "%s", t->in->retry_turn_id);
+	} else {
+		if ((t->content = strdup(t->in->content)) == NULL)
+			e = BS_ERR_NOMEM;
+		else
+			e = db_turn_open(conn, t->in->project_id, t->content,
+			    t->message_id, t->turn_id, &t->message);
+	}
+	if (e == BS_OK && turn_context(t, conn) != BS_OK)
+		e = BS_ERR_DB;
+	db_pool_release(t->app->db, conn);
+	return e;
+}
+
+static bs_err
+stage_a_prepare(struct turn *t)
+{
+	size_t	 i;
+	char	*prompt;
+	bs_err	 e = BS_OK;
+
+	for (i = 0; i < agent_count && e == BS_OK; i++) {
+		if (agent_table[i].stage != AGENT_STAGE_A || t->ncalls[0] == STAGE_MAX)
+			continue;
+		if ((prompt = strdup(t->context)) == NULL)
+			return BS_ERR_NOMEM;
+		e = call_prepare(t, &t->calls[0][t->ncalls[0]++], &agent_table[i],
+		    prompt);
+	}
+	return e;
+}
+
+static bs_err
+stage_b_prepare(struct turn *t)
+{
+	size_t	 i;
+	char	*prompt;
+	bs_err	 e = BS_OK;
+
+	for (i = 0; i < agent_count && e == BS_OK; i++) {
+		if (agent_table[i].stage != AGENT_STAGE_B ||
+		    !(agent_table[i].intents & INTENT_BIT(t->intent)) ||
+		    t->ncalls[1] == STAGE_MAX)
+			continue;
+		if ((prompt = stage_b_prompt(t)) == NULL)
+			return BS_ERR_NOMEM;
+		e = call_prepare(t, &t->calls[1][t->ncalls[1]++], &agent_table[i],
+		    prompt);
+	}
+	return e;
+}
+
+/* The intent from the context manager, or "general" without one. */
+static void
+turn_intent(struct turn *t)
+{
+	struct agent_call	*c = call_of(t, 0, "context_manager");
+
+	t->intent = INTENT_GENERAL;
+	t->confidence = 0;
+	if (c == NULL || c->answer == NULL ||
+	    intent_parse(jstr(c->answer, "intent"), &t->intent) != BS_OK) {
+		note(t, "context_manager: no intent; the turn runs as general");
+		return;
+	}
+	t->confidence = (int)jint(c->answer, "confidence", 0);
+}
+
+static json_object *
+turn_result(struct turn *t, json_object *reply_message, const char *status)
+{
+	json_object	*r = json_object_new_object(), *agents, *a;
+	size_t		 s, i;
+
+	json_object_object_add(r, "turn_id", json_object_new_string(t->turn_id));
+	json_object_object_add(r, "status", json_object_new_string(status));
+	json_object_object_add(r, "intent",
+	    json_object_new_string(intent_name(t->intent)));
+	json_object_object_add(r, "confidence", json_object_new_int(t->confidence));
+	json_object_object_add(r, "message", json_object_get(t->message));
+	json_object_object_add(r, "reply", reply_message);
+	json_object_object_add(r, "items", json_object_get(t->items));
+	json_object_object_add(r, "questions", json_object_get(t->questions));
+	agents = json_object_new_array();
+	for (s = 0; s < 2; s++) {
+		for (i = 0; i < t->ncalls[s]; i++) {
+			a = json_object_new_object();
+			json_object_object_add(a, "agent",
+			    json_object_new_string(t->calls[s][i].agent->name));
+			json_object_object_add(a, "status",
+			    json_object_new_string(t->calls[s][i].status));
+			json_object_object_add(a, "latency_ms",
+			    json_object_new_int64(t->calls[s][i].latency_ms));
+			if (t->calls[s][i].error[0] != '\0')
+				json_object_object_add(a, "error",
+				    json_object_new_string(t->calls[s][i].error));
+			json_object_array_add(agents, a);
+		}
+	}
+	json_object_object_add(r, "agents", agents);
+	json_object_object_add(r, "notes", json_object_get(t->notes));
+	return r;
+}
+
+/* The events after the transaction: what changed, what is asked, the end. */
+static void
+turn_announce(struct turn *t, const char *status, const char *error)
+{
+	json_object	*d;
+	size_t		 i;
+
+	if (json_object_array_length(t->items) > 0) {
+		d = json_object_new_object();
+		json_object_object_add(d, "items", json_object_get(t->items));
+		emit(t, "items.changed", d);
+	}
+	for (i = 0; i < json_object_array_length(t->questions); i++) {
+		d = json_object_new_object();
+		json_object_object_add(d, "message",
+		    json_object_get(json_object_array_get_idx(t->questions, i)));
+		emit(t, "question", d);
+	}
+	if (error != NULL) {
+		d = json_object_new_object();
+		json_object_object_add(d, "code", json_object_new_string("turn_failed"));
+		json_object_object_add(d, "message", json_object_new_string(error));
+		emit(t, "error", d);
+	}
+	d = json_object_new_object();
+	json_object_object_add(d, "status", json_object_new_string(status));
+	json_object_object_add(d, "intent",
+	    json_object_new_string(intent_name(t->intent)));
+	json_object_object_add(d, "confidence", json_object_new_int(t->confidence));
+	json_object_object_add(d, "notes", json_object_get(t->notes));
+	emit(t, "turn.done", d);
+}
+
+bs_err
+turn_run(struct app *app, const struct turn_input *in,
+    const struct turn_sink *sink, json_object **result)
+{
+	struct turn	 t;
+	struct db_conn	*conn = NULL;
+	json_object	*reply_message = NULL, *d;
+	struct agent_call *reply;
+	double		 deadline;
+	const char	*status = "failed";
+	char		 error[LLM_ERROR_MAX + 64];
+	size_t		 s, i;
+	bool		 reply_ok;
+	bs_err		 e;
+
+	*result = NULL;
+	memset(&t, 0, sizeof(t));
+	t.app = app;
+	t.cfg = app->cfg;
+	t.in = in;
+	t.sink = sink;
+	t.intent = INTENT_GENERAL;
+	buf_init(&t.reply, REPLY_MAX);
+	t.items = json_object_new_array();
+	t.questions = json_object_new_array();
+	t.notes = json_object_new_array();
+	t.ids = json_object_new_array();
+	deadline = now_seconds() + (double)t.cfg->turn_budget_ms / 1000.0;
+
+	if ((e = turn_begin(&t)) != BS_OK)
+		goto out;
+	d = json_object_new_object();
+	json_object_object_add(d, "message", json_object_get(t.message));
+	json_object_object_add(d, "retry", json_object_new_boolean(in->retry_turn_id != NULL));
+	emit(&t, "turn.started", d);
+
+	/* Stage A: the reply streams while intent and changes are worked out. */
+	if (stage_a_prepare(&t) == BS_OK)
+		stage_run(&t, 0, deadline);
+	reply = call_of(&t, 0, "conversation");
+	reply_ok = reply != NULL && strcmp(reply->status, "ok") == 0;
+	if (reply_ok) {
+		d = json_object_new_object();
+		json_object_object_add(d, "text", json_object_new_string(buf_cstr(&t.reply)));
+		emit(&t, "reply.done", d);
+		turn_intent(&t);
+		/* Stage B: the intent's workflow checks and asks. */
+		if (stage_b_prepare(&t) == BS_OK && t.ncalls[1] > 0)
+			stage_run(&t, 1, deadline);
+	}
+	for (s = 0; s < 2; s++)
+		for (i = 0; i < t.ncalls[s]; i++)
+			if (strcmp(t.calls[s][i].status, "error") == 0)
+				note(&t, "%s failed: %s", t.calls[s][i].agent->name,
+				    t.calls[s][i].error);
+
+	snprintf(error, sizeof(error), "The reply could not be produced (%s).",
+	    reply != NULL ? reply->error : "no conversation agent");
+	if ((e = db_pool_checkout(app->db, &conn)) == BS_OK)
+		e = turn_apply(&t, conn, reply_ok, &reply_message);
+	if (e != BS_OK) {
+		/* The changes are lost; the turn at least says so. */
+		snprintf(error, sizeof(error), "The turn's results could not be saved "
+		    "(%s).", bs_strerror(e));
+		reply_ok = false;
+		if (conn != NULL)
+			db_turn_finish(conn, t.turn_id, intent_name(t.intent),
+			    t.confidence, "failed", error);
+		json_object_put(t.items);
+		t.items = json_object_new_array();
+	}
+	db_pool_release(app->db, conn);
+	status = reply_ok ? "done" : "failed";
+	metrics_turn(intent_name(t.intent), status);
+	turn_announce(&t, status, reply_ok ? NULL : error);
+	*result = turn_result(&t, reply_message, status);
+	if (!reply_ok)
+		json_object_object_add(*result, "error", json_object_new_string(error));
+	e = BS_OK;
+out:
+	for (s = 0; s < 2; s++)
+		for (i = 0; i < t.ncalls[s]; i++)
+			call_free(&t.calls[s][i]);
+	buf_free(&t.reply);
+	free(t.content);
+	free(t.context);
+	json_object_put(t.message);
+	json_object_put(t.items);
+	json_object_put(t.questions);
+	json_object_put(t.notes);
+	json_object_put(t.ids);
+	return e;
+}

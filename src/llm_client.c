@@ -1,0 +1,1094 @@
+/*
+ * The Claude Messages API client. A batch of calls runs on one curl multi
+ * handle in the calling thread (a turn's agents wait on the network, not on
+ * threads), each call on its own easy handle, retried with backoff as its
+ * failure allows, and the whole batch bounded by one deadline.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <sodium.h>
+
+#include "brainstorm/http.h"
+#include "brainstorm/llm.h"
+#include "brainstorm/log.h"
+
+#define LLM_API_VERSION		"2023-06-01"
+#define LLM_MESSAGES_PATH	"/v1/messages"
+#define LLM_ERROR_BODY_MAX	(64 * 1024)	/* an error body is small */
+#define LLM_REQUEST_BODY_MAX	(32 * 1024 * 1024) /* the API's own limit */
+#define LLM_RETRY_AFTER_MAX_S	86400
+#define LLM_ATTEMPTS_MAX	10
+#define LLM_POLL_MAX_MS		1000
+#define LLM_KEY_REDACTED	"[redacted]"
+#define LLM_KEY_PREFIX_MIN	8	/* a cut-off key tail this long is hidden too */
+#define LLM_REQUEST_ID_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+				"0123456789_-."
+
+/* Read-only once made: shared by every thread without a lock. */
+struct llm_client {
+	char			*url;
+	char			*api_key;	/* kept only to scrub it from errors */
+	struct curl_slist	*headers;	/* read, never changed, by curl */
+	long			 per_call_timeout_ms;
+	long			 connect_timeout_ms;
+	int			 max_attempts;
+	long			 backoff_base_ms;
+	long			 backoff_max_ms;
+	size_t			 max_response_bytes;
+	int			 max_json_depth;
+	void			(*observe)(void *, const struct llm_call *);
+	void			*observe_arg;
+};
+
+enum llm_slot_state {
+	LLM_SLOT_WAITING = 0,	/* for start_at: the first try or a retry */
+	LLM_SLOT_RUNNING,
+	LLM_SLOT_DONE
+};
+
+/* One call's machinery inside a batch; the batch's thread owns it all. */
+struct llm_slot {
+	const struct llm_client	*client;
+	struct llm_call		*call;
+	CURL			*easy;
+	enum llm_slot_state	 state;
+	long long		 start_at;	/* ms, monotonic */
+	struct buf		 body;		/* the request, sent by every attempt */
+	bool			 delivered;	/* text went to the caller: no retry */
+	char			 last[LLM_ERROR_MAX]; /* the failure a retry follows */
+	/* One attempt. */
+	struct buf		 answer;	/* non-streamed or error body */
+	struct llm_stream	*stream;	/* a streamed 200 */
+	bool			 writing;	/* the body has begun */
+	bool			 error_body;	/* a non-200 body, read for its message */
+	bool			 event_stream;	/* content-type text/event-stream */
+	long			 retry_after_ms;	/* -1: no usable header */
+	enum llm_error_kind	 local_kind;	/* our own abort of the transfer */
+	char			 local[LLM_ERROR_MAX];
+	char			 curl_err[CURL_ERROR_SIZE];
+};
+
+static long long
+llm_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bs_err
+llm_global_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return BS_ERR_INTERNAL;
+	if (sodium_init() < 0)
+		return BS_ERR_INTERNAL;
+	return BS_OK;
+}
+
+void
+llm_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+static void
+llm_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+llm_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* json_object_object_add that owns v either way; false when v is NULL (no memory). */
+static bool
+json_add(json_object *obj, const char *key, json_object *v)
+{
+	if (v == NULL)
+		return false;
+	if (json_object_object_add(obj, key, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+static bool
+json_push(json_object *arr, json_object *v)
+{
+	if (v == NULL)
+		return false;
+	if (json_object_array_add(arr, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+static bool
+llm_text_ok(const char *s)
+{
+	return s != NULL && utf8_valid(s, strlen(s));
+}
+
+static bs_err
+llm_request_check(const struct llm_request *req, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	if (req == NULL || req->model == NULL || req->model[0] == '\0' ||
+	    !llm_text_ok(req->model)) {
+		llm_errf(err, errlen, "the request has no model");
+		return BS_ERR_INVALID;
+	}
+	if (req->max_tokens < 1) {
+		llm_errf(err, errlen, "max_tokens must be at least 1");
+		return BS_ERR_INVALID;
+	}
+	if (req->nmessages == 0 || req->messages == NULL) {
+		llm_errf(err, errlen, "the request has no messages");
+		return BS_ERR_INVALID;
+	}
+	for (i = 0; i < req->nmessages; i++) {
+		const struct llm_message *m = &req->messages[i];
+
+		if (m->role == NULL || (strcmp(m->role, "user") != 0 &&
+		    strcmp(m->role, "assistant") != 0) ||
+		    (i == 0 && strcmp(m->role, "user") != 0)) {
+			llm_errf(err, errlen, "message %zu: the role must be "
+			    "user or assistant, and the first user", i);
+			return BS_ERR_INVALID;
+		}
+		if (!llm_text_ok(m->content)) {
+			llm_errf(err, errlen, "message %zu: content missing or "
+			    "not UTF-8", i);
+			return BS_ERR_INVALID;
+		}
+	}
+	if (req->system != NULL && !llm_text_ok(req->system)) {
+		llm_errf(err, errlen, "the system prompt is not UTF-8");
+		return BS_ERR_INVALID;
+	}
+	if (req->has_temperature && !(req->temperature >= 0.0 &&
+	    req->temperature <= 1.0)) {
+		llm_errf(err, errlen, "temperature must be within 0..1");
+		return BS_ERR_INVALID;
+	}
+	if (req->tool != NULL && (req->tool->name == NULL ||
+	    req->tool->name[0] == '\0' || !llm_text_ok(req->tool->name) ||
+	    (req->tool->description != NULL &&
+	    !llm_text_ok(req->tool->description)) ||
+	    !json_object_is_type(req->tool->input_schema, json_type_object))) {
+		llm_errf(err, errlen, "the tool needs a name and an object "
+		    "input_schema");
+		return BS_ERR_INVALID;
+	}
+	if (req->user_id != NULL && !llm_text_ok(req->user_id)) {
+		llm_errf(err, errlen, "metadata user_id is not UTF-8");
+		return BS_ERR_INVALID;
+	}
+	return BS_OK;
+}
+
+static bool
+llm_body_system(json_object *root, const struct llm_request *req)
+{
+	json_object	*arr, *block, *cache;
+
+	if (req->system == NULL)
+		return true;
+	if (!req->system_cache)
+		return json_add(root, "system", json_object_new_string(req->system));
+	/* The long stable prompt is the cached prefix: one block, marked. */
+	if ((arr = json_object_new_array()) == NULL ||
+	    !json_add(root, "system", arr))
+		return false;
+	if ((block = json_object_new_object()) == NULL || !json_push(arr, block))
+		return false;
+	if (!json_add(block, "type", json_object_new_string("text")) ||
+	    !json_add(block, "text", json_object_new_string(req->system)))
+		return false;
+	if ((cache = json_object_new_object()) == NULL ||
+	    !json_add(block, "cache_control", cache))
+		return false;
+	return json_add(cache, "type", json_object_new_string("ephemeral"));
+}
+
+static bool
+llm_body_messages(json_object *root, const struct llm_request *req)
+{
+	json_object	*arr, *m;
+	size_t		 i;
+
+	if ((arr = json_object_new_array()) == NULL ||
+	    !json_add(root, "messages", arr))
+		return false;
+	for (i = 0; i < req->nmessages; i++) {
+		if ((m = json_object_new_object()) == NULL || !json_push(arr, m))
+			return false;
+		if (!json_add(m, "role", json_object_new_string(
+		    req->messages[i].role)) ||
+		    !json_add(m, "content", json_object_new_string(
+		    req->messages[i].content)))
+			return false;
+	}
+	return true;
+}
+
+static bool
+llm_body_tool(json_object *root, const struct llm_request *req)
+{
+	json_object	*tools, *tool, *schema = NULL, *choice;
+
+	if (req->tool == NULL)
+		return true;
+	if ((tools = json_object_new_array()) == NULL ||
+	    !json_add(root, "tools", tools))
+		return false;
+	if ((tool = json_object_new_object()) == NULL || !json_push(tools, tool))
+		return false;
+	if (!json_add(tool, "name", json_object_new_string(req->tool->name)))
+		return false;
+	if (req->tool->description != NULL && !json_add(tool, "description",
+	    json_object_new_string(req->tool->description)))
+		return false;
+	/*
+	 * A copy, not a reference: taking a reference would write the shared
+	 * schema's refcount from many threads.
+	 */
+	if (json_object_deep_copy(req->tool->input_schema, &schema, NULL) != 0 ||
+	    !json_add(tool, "input_schema", schema))
+		return false;
+	if ((choice = json_object_new_object()) == NULL ||
+	    !json_add(root, "tool_choice", choice))
+		return false;
+	return json_add(choice, "type", json_object_new_string("tool")) &&
+	    json_add(choice, "name", json_object_new_string(req->tool->name));
+}
+
+bs_err
+llm_request_body(const struct llm_request *req, struct buf *out, char *err,
+    size_t errlen)
+{
+	json_object	*root = NULL, *meta;
+	const char	*text;
+	char		 num[32];
+	bs_err		 e;
+
+	if ((e = llm_request_check(req, err, errlen)) != BS_OK)
+		goto out;
+	e = BS_ERR_NOMEM;
+	if ((root = json_object_new_object()) == NULL ||
+	    !json_add(root, "model", json_object_new_string(req->model)) ||
+	    !json_add(root, "max_tokens", json_object_new_int(req->max_tokens)) ||
+	    !llm_body_system(root, req) || !llm_body_messages(root, req) ||
+	    !llm_body_tool(root, req))
+		goto nomem;
+	if (req->stream && !json_add(root, "stream",
+	    json_object_new_boolean(1)))
+		goto nomem;
+	if (req->has_temperature) {
+		/* %.17g would send 0.69999999999999996 for 0.7. */
+		snprintf(num, sizeof(num), "%.6g", req->temperature);
+		if (!json_add(root, "temperature",
+		    json_object_new_double_s(req->temperature, num)))
+			goto nomem;
+	}
+	if (req->user_id != NULL) {
+		if ((meta = json_object_new_object()) == NULL ||
+		    !json_add(root, "metadata", meta) ||
+		    !json_add(meta, "user_id", json_object_new_string(req->user_id)))
+			goto nomem;
+	}
+	if ((text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL)
+		goto nomem;
+	buf_reset(out);
+	if ((e = buf_puts(out, text)) != BS_OK)
+		llm_errf(err, errlen, "the request body exceeds %zu bytes",
+		    out->max);
+	goto out;
+nomem:
+	llm_errf(err, errlen, "out of memory");
+out:
+	json_object_put(root);
+	return e;
+}
+
+void
+llm_call_init(struct llm_call *call, const struct llm_request *req)
+{
+	memset(call, 0, sizeof(*call));
+	call->req = req;
+	llm_response_init(&call->res, LLM_DEFAULT_MAX_TOTAL);
+}
+
+void
+llm_call_free(struct llm_call *call)
+{
+	if (call == NULL)
+		return;
+	llm_response_free(&call->res);
+}
+
+static bool
+llm_header_value_ok(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strpbrk(s, "\r\n") == NULL;
+}
+
+bs_err
+llm_client_new(const struct llm_client_options *opt, struct llm_client **out,
+    char *err, size_t errlen)
+{
+	struct llm_client	*c = NULL;
+	struct curl_slist	*h;
+	struct buf		 line;
+	size_t			 blen;
+	bs_err			 e = BS_ERR_INVALID;
+
+	*out = NULL;
+	buf_init(&line, 8192);
+	if (opt == NULL || opt->base_url == NULL ||
+	    (strncmp(opt->base_url, "http://", 7) != 0 &&
+	    strncmp(opt->base_url, "https://", 8) != 0) ||
+	    !llm_header_value_ok(opt->base_url) ||
+	    strpbrk(opt->base_url, " \t") != NULL) {
+		llm_errf(err, errlen, "CLAUDE_BASE_URL must be an http:// or "
+		    "https:// URL");
+		goto out;
+	}
+	if (!llm_header_value_ok(opt->api_key)) {
+		llm_errf(err, errlen, "the Claude API key is missing or has a "
+		    "line break");
+		goto out;
+	}
+	if (opt->per_call_timeout_ms < 0 || opt->connect_timeout_ms < 0 ||
+	    opt->max_attempts < 0 || opt->max_attempts > LLM_ATTEMPTS_MAX ||
+	    opt->backoff_base_ms < 0 || opt->backoff_max_ms < 0 ||
+	    opt->max_json_depth < 0) {
+		llm_errf(err, errlen, "negative timeout, attempts over %d, or "
+		    "negative backoff", LLM_ATTEMPTS_MAX);
+		goto out;
+	}
+	if (sodium_init() < 0) {	/* idempotent and thread-safe */
+		llm_errf(err, errlen, "libsodium failed to initialise");
+		e = BS_ERR_INTERNAL;
+		goto out;
+	}
+	e = BS_ERR_NOMEM;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto nomem;
+	blen = strlen(opt->base_url);
+	while (blen > 0 && opt->base_url[blen - 1] == '/')
+		blen--;
+	if (buf_append(&line, opt->base_url, blen) != BS_OK ||
+	    buf_puts(&line, LLM_MESSAGES_PATH) != BS_OK ||
+	    (c->url = strdup(buf_cstr(&line))) == NULL ||
+	    (c->api_key = strdup(opt->api_key)) == NULL)
+		goto nomem;
+	buf_reset(&line);
+	if (buf_printf(&line, "x-api-key: %s", opt->api_key) != BS_OK ||
+	    (h = curl_slist_append(NULL, buf_cstr(&line))) == NULL)
+		goto nomem;
+	c->headers = h;
+	/* "Expect:" stops curl waiting for a 100 Continue on large bodies. */
+	if (curl_slist_append(h, "anthropic-version: " LLM_API_VERSION) == NULL ||
+	    curl_slist_append(h, "content-type: application/json") == NULL ||
+	    curl_slist_append(h, "Expect:") == NULL)
+		goto nomem;
+	c->per_call_timeout_ms = opt->per_call_timeout_ms > 0 ?
+	    opt->per_call_timeout_ms : LLM_DEFAULT_CALL_TIMEOUT_MS;
+	c->connect_timeout_ms = opt->connect_timeout_ms > 0 ?
+	    opt->connect_timeout_ms : LLM_DEFAULT_CONNECT_TIMEOUT_MS;
+	c->max_attempts = opt->max_attempts > 0 ? opt->max_attempts :
+	    LLM_DEFAULT_MAX_ATTEMPTS;
+	c->backoff_base_ms = opt->backoff_base_ms > 0 ? opt->backoff_base_ms :
+	    LLM_DEFAULT_BACKOFF_BASE_MS;
+	c->backoff_max_ms = opt->backoff_max_ms > 0 ? opt->backoff_max_ms :
+	    LLM_DEFAULT_BACKOFF_MAX_MS;
+	if (c->backoff_max_ms < c->backoff_base_ms)
+		c->backoff_max_ms = c->backoff_base_ms;
+	c->max_response_bytes = opt->max_response_bytes > 0 ?
+	    opt->max_response_bytes : LLM_DEFAULT_MAX_TOTAL;
+	c->max_json_depth = opt->max_json_depth > 0 ? opt->max_json_depth :
+	    LLM_DEFAULT_JSON_DEPTH;
+	c->observe = opt->observe;
+	c->observe_arg = opt->observe_arg;
+	*out = c;
+	c = NULL;
+	e = BS_OK;
+	goto out;
+nomem:
+	llm_errf(err, errlen, "out of memory");
+out:
+	/* The header line held the key: wipe it before it goes back. */
+	if (line.data != NULL)
+		sodium_memzero(line.data, line.cap);
+	buf_free(&line);
+	llm_client_free(c);
+	return e;
+}
+
+void
+llm_client_free(struct llm_client *c)
+{
+	if (c == NULL)
+		return;
+	curl_slist_free_all(c->headers);
+	if (c->api_key != NULL)
+		sodium_memzero(c->api_key, strlen(c->api_key));
+	free(c->api_key);
+	free(c->url);
+	free(c);
+}
+
+/*
+ * Hide the key wherever a server or library echoed it, and a tail that is
+ * the start of the key (an echo cut off by a length cap).
+ */
+static void
+llm_redact(const struct llm_client *c, char *msg, size_t msglen)
+{
+	size_t	 klen = strlen(c->api_key), len, i, tail, off = 0;
+	char	*p, out[LLM_ERROR_MAX];
+
+	if (klen == 0 || msglen == 0)
+		return;
+	while ((p = strstr(msg + off, c->api_key)) != NULL) {
+		off = (size_t)(p - msg) + strlen(LLM_KEY_REDACTED);
+		snprintf(out, sizeof(out), "%.*s%s%s", (int)(p - msg), msg,
+		    LLM_KEY_REDACTED, p + klen);
+		snprintf(msg, msglen, "%s", out);
+		if (off >= strlen(msg))
+			break;
+	}
+	len = strlen(msg);
+	for (i = len > klen ? len - klen : 0; i < len; i++) {
+		tail = len - i;
+		if (tail >= LLM_KEY_PREFIX_MIN && memcmp(msg + i, c->api_key,
+		    tail) == 0) {
+			snprintf(msg + i, msglen - i, "%s", LLM_KEY_REDACTED);
+			break;
+		}
+	}
+}
+
+/* Scrub the key from a body before anything is read out of it. */
+static void
+llm_redact_buf(const struct llm_client *c, struct buf *b)
+{
+	size_t	 klen = strlen(c->api_key), i;
+
+	if (klen == 0 || b->len < klen)
+		return;
+	for (i = 0; i + klen <= b->len; i++)
+		if (memcmp(b->data + i, c->api_key, klen) == 0)
+			memset(b->data + i, '*', klen);
+}
+
+static size_t
+llm_header_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct llm_slot	*s = arg;
+	size_t		 len = size * nmemb, nlen, vlen;
+	const char	*colon, *v;
+	char		 value[LLM_ID_MAX], *end;
+	long		 n;
+
+	/* A new status line (after a 100 Continue) starts a new header set. */
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		s->retry_after_ms = -1;
+		s->event_stream = false;
+		s->call->request_id[0] = '\0';
+		return len;
+	}
+	if ((colon = memchr(data, ':', len)) == NULL)
+		return len;
+	nlen = (size_t)(colon - data);
+	v = colon + 1;
+	vlen = len - nlen - 1;
+	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen > 0 && strchr(" \t\r\n", v[vlen - 1]) != NULL)
+		vlen--;
+	if (vlen >= sizeof(value))
+		return len;		/* none of ours is that long */
+	memcpy(value, v, vlen);
+	value[vlen] = '\0';
+	if (nlen == 11 && strncasecmp(data, "retry-after", nlen) == 0) {
+		/* Seconds; an HTTP-date is left to our own backoff. */
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno == 0 && end != value && *end == '\0' && n >= 0 &&
+		    n <= LLM_RETRY_AFTER_MAX_S)
+			s->retry_after_ms = n * 1000;
+	} else if (nlen == 12 && strncasecmp(data, "content-type", nlen) == 0)
+		s->event_stream = strncasecmp(value, "text/event-stream", 17) == 0;
+	else if (nlen == 10 && strncasecmp(data, "request-id", nlen) == 0 &&
+	    strspn(value, LLM_REQUEST_ID_CHARS) == vlen)
+		memcpy(s->call->request_id, value, vlen + 1);	/* safe to log */
+	return len;
+}
+
+static size_t
+llm_local_fail(struct llm_slot *s, enum llm_error_kind kind, const char *msg)
+{
+	s->local_kind = kind;
+	snprintf(s->local, sizeof(s->local), "%s", msg);
+	return 0;	/* any short count makes curl abort the transfer */
+}
+
+static size_t
+llm_write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct llm_slot			*s = arg;
+	const struct llm_request	*req = s->call->req;
+	struct llm_stream_options	 so;
+	size_t				 len = size * nmemb;
+	long				 status = 0;
+	char				 msg[LLM_ERROR_MAX];
+
+	if (!s->writing) {
+		s->writing = true;
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (req->stream && status == 200) {
+			if (!s->event_stream)
+				return llm_local_fail(s, LLM_ERR_MALFORMED,
+				    "a streamed call was not answered with "
+				    "text/event-stream");
+			memset(&so, 0, sizeof(so));
+			so.max_total = s->client->max_response_bytes;
+			so.max_json_depth = s->client->max_json_depth;
+			so.on_text = req->on_text;
+			so.on_text_arg = req->on_text_arg;
+			if (llm_stream_new(&so, &s->call->res, &s->stream) != BS_OK)
+				return llm_local_fail(s, LLM_ERR_NETWORK,
+				    "out of memory");
+		} else if (status != 200) {
+			/* An error body: small, and only read for its message. */
+			s->error_body = true;
+			s->answer.max = LLM_ERROR_BODY_MAX;
+		}
+	}
+	if (s->stream != NULL) {
+		if (llm_stream_feed(s->stream, data, len) != BS_OK) {
+			snprintf(msg, sizeof(msg), "%s",
+			    llm_stream_error(s->stream));
+			return llm_local_fail(s, llm_stream_error_kind(s->stream),
+			    msg);
+		}
+		return len;
+	}
+	if (buf_append(&s->answer, data, len) != BS_OK) {
+		if (s->error_body)
+			return len;	/* the message is in the first bytes */
+		snprintf(msg, sizeof(msg), "the answer exceeds %zu bytes",
+		    s->answer.max);
+		return llm_local_fail(s, LLM_ERR_TOO_LARGE, msg);
+	}
+	return len;
+}
+
+static bs_err
+llm_slot_easy(struct llm_slot *s)
+{
+	const struct llm_client	*c = s->client;
+	CURL			*h;
+
+	if ((h = curl_easy_init()) == NULL)
+		return BS_ERR_NOMEM;
+	s->easy = h;
+	if (curl_easy_setopt(h, CURLOPT_URL, c->url) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, s->body.data) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)s->body.len) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USERAGENT,
+	    PACKAGE_NAME "/" PACKAGE_VERSION) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->per_call_timeout_ms) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    c->connect_timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)c->max_response_bytes) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, llm_header_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HEADERDATA, s) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, llm_write_cb) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEDATA, s) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->curl_err) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_PRIVATE, s) != CURLE_OK)
+		return BS_ERR_INTERNAL;
+	return BS_OK;
+}
+
+static bs_err
+llm_attempt_start(CURLM *multi, struct llm_slot *s)
+{
+	bs_err	 e;
+
+	llm_stream_free(s->stream);
+	s->stream = NULL;
+	buf_free(&s->answer);
+	buf_init(&s->answer, s->client->max_response_bytes);
+	llm_response_reset(&s->call->res);
+	s->call->http_status = 0;
+	s->call->request_id[0] = '\0';
+	s->writing = false;
+	s->error_body = false;
+	s->event_stream = false;
+	s->retry_after_ms = -1;
+	s->local_kind = LLM_ERR_NONE;
+	s->local[0] = '\0';
+	s->curl_err[0] = '\0';
+	if (s->easy == NULL && (e = llm_slot_easy(s)) != BS_OK)
+		return e;
+	if (curl_multi_add_handle(multi, s->easy) != CURLM_OK)
+		return BS_ERR_INTERNAL;
+	s->call->attempts++;
+	s->state = LLM_SLOT_RUNNING;
+	return BS_OK;
+}
+
+static bs_err
+llm_kind_err(enum llm_error_kind kind)
+{
+	switch (kind) {
+	case LLM_ERR_NONE:
+		return BS_OK;
+	case LLM_ERR_TIMEOUT:
+	case LLM_ERR_BUDGET:
+		return BS_ERR_TIMEOUT;
+	case LLM_ERR_RATE_LIMITED:
+		return BS_ERR_RATE_LIMITED;
+	case LLM_ERR_AUTH:
+		return BS_ERR_UNAUTHORIZED;
+	case LLM_ERR_BAD_REQUEST:
+	case LLM_ERR_MALFORMED:
+		return BS_ERR_INVALID;
+	case LLM_ERR_TOO_LARGE:
+		return BS_ERR_TOO_LARGE;
+	default:
+		return BS_ERR_IO;
+	}
+}
+
+static enum llm_error_kind
+llm_status_kind(long status)
+{
+	switch (status) {
+	case 401:
+	case 403:
+		return LLM_ERR_AUTH;
+	case 413:
+		return LLM_ERR_TOO_LARGE;
+	case 429:
+		return LLM_ERR_RATE_LIMITED;
+	case 529:
+		return LLM_ERR_OVERLOADED;
+	default:
+		break;
+	}
+	if (status >= 400 && status < 500)
+		return LLM_ERR_BAD_REQUEST;
+	if (status >= 500 && status < 600)
+		return LLM_ERR_SERVER;
+	return LLM_ERR_MALFORMED;	/* 1xx, 3xx, a 2xx other than 200 */
+}
+
+/* Transport failures that another connection may not repeat. */
+static bool
+llm_curl_transient(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_OPERATION_TIMEDOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A finished 200: the whole answer, checked against what was asked. */
+static enum llm_error_kind
+llm_answer_check(struct llm_slot *s, char *msg, size_t msglen)
+{
+	const struct llm_request	*req = s->call->req;
+	struct llm_response		*res = &s->call->res;
+	char				 reason[LLM_ERROR_MAX];
+
+	if (req->stream) {
+		if (s->stream == NULL) {
+			llm_errf(msg, msglen, "%s", s->event_stream ?
+			    "truncated stream (empty)" : "a streamed call was "
+			    "not answered with text/event-stream");
+			return s->event_stream ? LLM_ERR_NETWORK :
+			    LLM_ERR_MALFORMED;
+		}
+		if (llm_stream_finish(s->stream) != BS_OK) {
+			llm_errf(msg, msglen, "%s", llm_stream_error(s->stream));
+			return llm_stream_error_kind(s->stream);
+		}
+	} else if (llm_response_parse_json(res, buf_cstr(&s->answer),
+	    s->answer.len, s->client->max_json_depth, reason,
+	    sizeof(reason)) != BS_OK) {
+		llm_errf(msg, msglen, "%s", reason);
+		return LLM_ERR_MALFORMED;
+	}
+	if (req->tool != NULL && strcmp(res->tool_name, req->tool->name) != 0) {
+		llm_errf(msg, msglen, "the answer did not call the tool %s "
+		    "(stop_reason %s)", req->tool->name,
+		    res->stop_reason[0] != '\0' ? res->stop_reason : "none");
+		return LLM_ERR_MALFORMED;
+	}
+	return LLM_ERR_NONE;
+}
+
+/* What one attempt came to; *retry says whether another may do better. */
+static enum llm_error_kind
+llm_attempt_classify(struct llm_slot *s, CURLcode rc, bool *retry, char *msg,
+    size_t msglen)
+{
+	enum llm_error_kind	 kind, api_kind;
+	long			 status = 0;
+	char			 api[LLM_ERROR_MAX];
+
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+	s->call->http_status = (int)status;
+	if (s->stream != NULL && llm_stream_text_delivered(s->stream))
+		s->delivered = true;
+	*retry = false;
+	if (s->local_kind != LLM_ERR_NONE) {
+		kind = s->local_kind;
+		llm_errf(msg, msglen, "%s", s->local);
+		*retry = llm_error_retryable(kind);
+		return kind;
+	}
+	/* An oversized error body still has a status that says more. */
+	if (rc == CURLE_FILESIZE_EXCEEDED && status >= 300)
+		rc = CURLE_OK;
+	if (rc != CURLE_OK) {
+		if (rc == CURLE_FILESIZE_EXCEEDED) {
+			llm_errf(msg, msglen, "the answer exceeds %zu bytes",
+			    s->client->max_response_bytes);
+			return LLM_ERR_TOO_LARGE;
+		}
+		kind = rc == CURLE_OPERATION_TIMEDOUT ? LLM_ERR_TIMEOUT :
+		    LLM_ERR_NETWORK;
+		llm_errf(msg, msglen, "%s", s->curl_err[0] != '\0' ?
+		    s->curl_err : curl_easy_strerror(rc));
+		*retry = llm_curl_transient(rc);
+		return kind;
+	}
+	if (status == 200) {
+		kind = llm_answer_check(s, msg, msglen);
+		*retry = kind == LLM_ERR_NETWORK;	/* a truncated stream */
+		return kind;
+	}
+	kind = llm_status_kind(status);
+	llm_redact_buf(s->client, &s->answer);
+	/* The status decides the kind; the body's error.type is for people. */
+	llm_error_body_parse(buf_cstr(&s->answer), s->answer.len, &api_kind,
+	    api, sizeof(api));
+	llm_errf(msg, msglen, "HTTP %ld: %s", status, api[0] != '\0' ? api :
+	    "no error message");
+	*retry = llm_error_retryable(kind);
+	return kind;
+}
+
+static void
+llm_call_finish(struct llm_slot *s, enum llm_error_kind kind, const char *msg,
+    long long t0)
+{
+	struct llm_call	*call = s->call;
+
+	call->kind = kind;
+	call->err = llm_kind_err(kind);
+	snprintf(call->error, sizeof(call->error), "%s", msg);
+	llm_redact(s->client, call->error, sizeof(call->error));
+	call->latency_ms = (long)(llm_now_ms() - t0);
+	s->state = LLM_SLOT_DONE;
+	if (s->client->observe != NULL)
+		s->client->observe(s->client->observe_arg, call);
+}
+
+/* Full jitter: uniform in [0, min(max, base * 2^(failures - 1))]. */
+static long
+llm_backoff_ms(const struct llm_client *c, int failures)
+{
+	long	 cap = c->backoff_base_ms;
+	int	 i;
+
+	for (i = 1; i < failures && cap < c->backoff_max_ms; i++)
+		cap *= 2;
+	if (cap > c->backoff_max_ms)
+		cap = c->backoff_max_ms;
+	if (cap >= (long)UINT32_MAX)
+		cap = (long)UINT32_MAX - 1;
+	return (long)randombytes_uniform((uint32_t)cap + 1);
+}
+
+/* No message text: ids, numbers and the kind are enough to follow a retry. */
+static void
+llm_log_retry(const struct llm_slot *s, enum llm_error_kind kind, long wait)
+{
+	json_object	*f;
+
+	if (!log_enabled(LOG_LEVEL_INFO) ||
+	    (f = json_object_new_object()) == NULL)
+		return;
+	json_object_object_add(f, "model", json_object_new_string(
+	    s->call->req->model));
+	json_object_object_add(f, "attempt", json_object_new_int(
+	    s->call->attempts));
+	json_object_object_add(f, "kind", json_object_new_string(
+	    llm_error_kind_name(kind)));
+	json_object_object_add(f, "http_status", json_object_new_int(
+	    s->call->http_status));
+	json_object_object_add(f, "wait_ms", json_object_new_int64(wait));
+	if (s->call->request_id[0] != '\0')
+		json_object_object_add(f, "claude_request_id",
+		    json_object_new_string(s->call->request_id));
+	log_write(LOG_LEVEL_INFO, "claude call retried", f);
+}
+
+static void
+llm_attempt_done(CURLM *multi, struct llm_slot *s, CURLcode rc,
+    long long t0, long long deadline)
+{
+	enum llm_error_kind	 kind;
+	char			 msg[LLM_ERROR_MAX], full[LLM_ERROR_MAX + 64];
+	long long		 now;
+	long			 wait;
+	bool			 retry;
+
+	curl_multi_remove_handle(multi, s->easy);
+	kind = llm_attempt_classify(s, rc, &retry, msg, sizeof(msg));
+	llm_stream_free(s->stream);
+	s->stream = NULL;
+	if (kind == LLM_ERR_NONE) {
+		llm_call_finish(s, kind, "", t0);
+		return;
+	}
+	if (retry && s->delivered) {
+		/* The caller has shown those tokens: a retry would repeat them. */
+		snprintf(full, sizeof(full), "%s; not retried: part of the "
+		    "reply was already streamed", msg);
+		llm_call_finish(s, kind, full, t0);
+		return;
+	}
+	if (!retry || s->call->attempts >= s->client->max_attempts) {
+		llm_call_finish(s, kind, msg, t0);
+		return;
+	}
+	wait = s->retry_after_ms >= 0 ? s->retry_after_ms :
+	    llm_backoff_ms(s->client, s->call->attempts);
+	now = llm_now_ms();
+	if (now + wait >= deadline) {
+		snprintf(full, sizeof(full), "%s; no time left to retry", msg);
+		llm_call_finish(s, kind, full, t0);
+		return;
+	}
+	snprintf(s->last, sizeof(s->last), "%s", msg);
+	s->start_at = now + wait;
+	s->state = LLM_SLOT_WAITING;
+	llm_log_retry(s, kind, wait);
+}
+
+/* The deadline: whatever runs is cut off, whatever waits will not start. */
+static void
+llm_batch_expire(CURLM *multi, struct llm_slot *slots, size_t n, long long t0,
+    long deadline_ms)
+{
+	char	 msg[LLM_ERROR_MAX + 64];
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		struct llm_slot *s = &slots[i];
+
+		if (s->state == LLM_SLOT_RUNNING) {
+			curl_multi_remove_handle(multi, s->easy);
+			llm_stream_free(s->stream);
+			s->stream = NULL;
+			snprintf(msg, sizeof(msg), "no answer within the batch's "
+			    "%ld ms", deadline_ms);
+		} else if (s->state == LLM_SLOT_WAITING) {
+			snprintf(msg, sizeof(msg), "%s%sno time left within the "
+			    "batch's %ld ms", s->last, s->last[0] != '\0' ?
+			    "; " : "", deadline_ms);
+		} else
+			continue;
+		llm_call_finish(s, LLM_ERR_BUDGET, msg, t0);
+	}
+}
+
+bs_err
+llm_batch_run(const struct llm_client *client, struct llm_call *calls,
+    size_t n, long deadline_ms)
+{
+	struct llm_slot	*slots = NULL;
+	CURLM		*multi = NULL;
+	CURLMsg		*m;
+	struct llm_slot	*s;
+	long long	 t0 = llm_now_ms(), deadline, now, next;
+	char		 msg[LLM_ERROR_MAX];
+	size_t		 i, active;
+	int		 running, queued;
+	bool		 due;
+	bs_err		 e = BS_OK;
+
+	if (client == NULL || (calls == NULL && n > 0))
+		return BS_ERR_INVALID;
+	deadline = t0 + (deadline_ms > 0 ? deadline_ms : 0);
+	for (i = 0; i < n; i++) {
+		calls[i].err = BS_OK;
+		calls[i].kind = LLM_ERR_NONE;
+		calls[i].http_status = 0;
+		calls[i].attempts = 0;
+		calls[i].latency_ms = 0;
+		calls[i].request_id[0] = '\0';
+		calls[i].error[0] = '\0';
+	}
+	if (n == 0)
+		return BS_OK;
+	if ((slots = calloc(n, sizeof(*slots))) == NULL) {
+		e = BS_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		s = &slots[i];
+		s->client = client;
+		s->call = &calls[i];
+		s->start_at = t0;
+		buf_init(&s->body, LLM_REQUEST_BODY_MAX);
+		buf_init(&s->answer, client->max_response_bytes);
+	}
+	if ((multi = curl_multi_init()) == NULL) {
+		e = BS_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (llm_request_body(calls[i].req, &slots[i].body, msg,
+		    sizeof(msg)) != BS_OK)
+			llm_call_finish(&slots[i], LLM_ERR_BAD_REQUEST, msg, t0);
+	}
+
+	for (;;) {
+		now = llm_now_ms();
+		if (now >= deadline) {
+			llm_batch_expire(multi, slots, n, t0, deadline_ms);
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			s = &slots[i];
+			if (s->state != LLM_SLOT_WAITING || s->start_at > now)
+				continue;
+			if ((e = llm_attempt_start(multi, s)) != BS_OK) {
+				llm_call_finish(s, LLM_ERR_NETWORK,
+				    "could not start the transfer", t0);
+				e = BS_OK;	/* that call's failure, not the batch's */
+			}
+		}
+		if (curl_multi_perform(multi, &running) != CURLM_OK) {
+			e = BS_ERR_INTERNAL;
+			goto out;
+		}
+		while ((m = curl_multi_info_read(multi, &queued)) != NULL) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			s = NULL;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &s);
+			if (s != NULL && s->state == LLM_SLOT_RUNNING)
+				llm_attempt_done(multi, s, m->data.result, t0,
+				    deadline);
+		}
+		/* Sleep until curl has work, a retry is due, or the deadline. */
+		active = 0;
+		due = false;
+		next = deadline;
+		now = llm_now_ms();
+		for (i = 0; i < n; i++) {
+			if (slots[i].state == LLM_SLOT_DONE)
+				continue;
+			active++;
+			if (slots[i].state == LLM_SLOT_WAITING) {
+				if (slots[i].start_at <= now)
+					due = true;
+				else if (slots[i].start_at < next)
+					next = slots[i].start_at;
+			}
+		}
+		if (active == 0)
+			break;
+		if (due)
+			continue;
+		if (next - now > LLM_POLL_MAX_MS)
+			next = now + LLM_POLL_MAX_MS;
+		if (curl_multi_poll(multi, NULL, 0, next > now ? (int)(next - now) :
+		    0, NULL) != CURLM_OK) {
+			e = BS_ERR_INTERNAL;
+			goto out;
+		}
+	}
+out:
+	for (i = 0; slots != NULL && i < n; i++) {
+		s = &slots[i];
+		if (s->state != LLM_SLOT_DONE) {
+			if (s->state == LLM_SLOT_RUNNING)
+				curl_multi_remove_handle(multi, s->easy);
+			snprintf(msg, sizeof(msg), "the batch failed: %s",
+			    bs_strerror(e));
+			llm_call_finish(s, LLM_ERR_NETWORK, msg, t0);
+			s->call->err = e;
+		}
+		if (s->easy != NULL)
+			curl_easy_cleanup(s->easy);
+		llm_stream_free(s->stream);
+		buf_free(&s->body);
+		buf_free(&s->answer);
+	}
+	for (i = 0; slots == NULL && i < n; i++) {
+		calls[i].err = e;
+		calls[i].kind = LLM_ERR_NETWORK;
+		snprintf(calls[i].error, sizeof(calls[i].error),
+		    "the batch failed: %s", bs_strerror(e));
+	}
+	if (multi != NULL)
+		curl_multi_cleanup(multi);
+	free(slots);
+	return e;
+}

@@ -1,0 +1,1023 @@
+/*
+ * The Claude stream: an incremental Server-Sent Events parser (bytes in any
+ * chunking, complete events out) and the assembler that turns Claude's
+ * events into a struct llm_response. Everything here reads untrusted bytes
+ * from the network, so every size is capped and every event checked against
+ * the order the protocol promises.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "brainstorm/http.h"
+#include "brainstorm/llm.h"
+
+#define LLM_EVENT_NAME_MAX	256	/* "content_block_delta" is 19 */
+#define LLM_API_TEXT_MAX	200	/* bytes of server text we repeat */
+#define LLM_ERROR_BODY_DEPTH	16
+
+static const char *const llm_kind_names[LLM_ERR__COUNT] = {
+	[LLM_ERR_NONE] = "ok",
+	[LLM_ERR_TIMEOUT] = "timeout",
+	[LLM_ERR_RATE_LIMITED] = "rate_limited",
+	[LLM_ERR_OVERLOADED] = "overloaded",
+	[LLM_ERR_SERVER] = "server",
+	[LLM_ERR_BAD_REQUEST] = "bad_request",
+	[LLM_ERR_AUTH] = "auth",
+	[LLM_ERR_MALFORMED] = "malformed",
+	[LLM_ERR_NETWORK] = "network",
+	[LLM_ERR_TOO_LARGE] = "too_large",
+	[LLM_ERR_BUDGET] = "budget",
+};
+
+const char *
+llm_error_kind_name(enum llm_error_kind kind)
+{
+	if ((unsigned)kind >= LLM_ERR__COUNT)
+		return "unknown";
+	return llm_kind_names[kind];
+}
+
+bool
+llm_error_retryable(enum llm_error_kind kind)
+{
+	switch (kind) {
+	case LLM_ERR_TIMEOUT:
+	case LLM_ERR_RATE_LIMITED:
+	case LLM_ERR_OVERLOADED:
+	case LLM_ERR_SERVER:
+	case LLM_ERR_NETWORK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+enum llm_error_kind
+llm_error_kind_from_type(const char *type)
+{
+	static const struct {
+		const char		*type;
+		enum llm_error_kind	 kind;
+	} map[] = {
+		{ "invalid_request_error",	LLM_ERR_BAD_REQUEST },
+		{ "not_found_error",		LLM_ERR_BAD_REQUEST },
+		{ "authentication_error",	LLM_ERR_AUTH },
+		{ "permission_error",		LLM_ERR_AUTH },
+		{ "request_too_large",		LLM_ERR_TOO_LARGE },
+		{ "rate_limit_error",		LLM_ERR_RATE_LIMITED },
+		{ "api_error",			LLM_ERR_SERVER },
+		{ "overloaded_error",		LLM_ERR_OVERLOADED },
+		{ "timeout_error",		LLM_ERR_TIMEOUT },
+	};
+	size_t	 i;
+
+	for (i = 0; type != NULL && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(type, map[i].type) == 0)
+			return map[i].kind;
+	/* A type we do not know yet is the server's problem, worth a retry. */
+	return LLM_ERR_SERVER;
+}
+
+/*
+ * Copy server text for an error message: printable ASCII only, so it is
+ * safe in a log line and a JSON string whatever the server sent.
+ */
+static void
+llm_text_clean(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	size_t	 i, n = 0;
+
+	if (dstlen == 0)
+		return;
+	if (len > LLM_API_TEXT_MAX)
+		len = LLM_API_TEXT_MAX;
+	for (i = 0; i < len && n + 1 < dstlen; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	dst[n] = '\0';
+}
+
+static void
+llm_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+llm_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A member that must be a string when present; *s is NULL when absent or null. */
+static bool
+json_string_member(json_object *obj, const char *key, const char **s,
+    size_t *len)
+{
+	json_object	*v;
+
+	*s = NULL;
+	*len = 0;
+	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+		return true;
+	if (!json_object_is_type(v, json_type_string))
+		return false;
+	*s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
+	return true;
+}
+
+/* An id-like string into a fixed field: too long is an error, not a cut. */
+static bool
+json_copy_id(json_object *obj, const char *key, bool required, char *dst,
+    size_t dstlen)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (!json_string_member(obj, key, &s, &len))
+		return false;
+	if (s == NULL)
+		return !required;
+	if (len >= dstlen || memchr(s, '\0', len) != NULL)
+		return false;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return true;
+}
+
+static json_object *
+json_object_member(json_object *obj, const char *key)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_object))
+		return NULL;
+	return v;
+}
+
+/* Token counts present in usage replace ours; absent or null ones stay. */
+static bool
+llm_usage_read(json_object *usage, struct llm_usage *u)
+{
+	const char *const names[] = { "input_tokens", "output_tokens",
+	    "cache_creation_input_tokens", "cache_read_input_tokens" };
+	long *const	 dst[] = { &u->input_tokens, &u->output_tokens,
+	    &u->cache_creation_input_tokens, &u->cache_read_input_tokens };
+	json_object	*v;
+	int64_t		 n;
+	size_t		 i;
+
+	if (usage == NULL)
+		return true;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!json_object_object_get_ex(usage, names[i], &v) || v == NULL)
+			continue;
+		if (!json_object_is_type(v, json_type_int))
+			return false;
+		n = json_object_get_int64(v);
+		if (n < 0)
+			return false;
+		*dst[i] = (long)n;
+	}
+	return true;
+}
+
+/* {"type":"...","message":"..."} of an error body or event. */
+static void
+llm_api_error_read(json_object *error, enum llm_error_kind *kind, char *msg,
+    size_t msglen)
+{
+	const char	*type = NULL, *text = NULL;
+	size_t		 tlen = 0, mlen = 0;
+	char		 tclean[LLM_API_TEXT_MAX + 1], mclean[LLM_API_TEXT_MAX + 1];
+
+	if (error != NULL) {
+		if (!json_string_member(error, "type", &type, &tlen))
+			type = NULL;
+		if (!json_string_member(error, "message", &text, &mlen))
+			text = NULL;
+	}
+	*kind = llm_error_kind_from_type(type);
+	llm_text_clean(tclean, sizeof(tclean), type != NULL ? type : "unknown",
+	    type != NULL ? tlen : 7);
+	llm_text_clean(mclean, sizeof(mclean), text != NULL ? text : "", mlen);
+	llm_errf(msg, msglen, "%s: %s", tclean,
+	    mclean[0] != '\0' ? mclean : "no message");
+}
+
+bs_err
+llm_error_body_parse(const char *body, size_t len, enum llm_error_kind *kind,
+    char *msg, size_t msglen)
+{
+	json_object	*root = NULL, *error;
+	const char	*type;
+	size_t		 tlen;
+	char		 reason[128];
+	bs_err		 e = BS_ERR_INVALID;
+
+	if (json_parse_limited(body, len, LLM_ERROR_BODY_DEPTH, &root, reason,
+	    sizeof(reason)) != BS_OK || !json_object_is_type(root, json_type_object))
+		goto out;
+	if (!json_string_member(root, "type", &type, &tlen) || type == NULL ||
+	    strcmp(type, "error") != 0)
+		goto out;
+	if ((error = json_object_member(root, "error")) == NULL)
+		goto out;
+	llm_api_error_read(error, kind, msg, msglen);
+	e = BS_OK;
+out:
+	if (e != BS_OK)
+		llm_text_clean(msg, msglen, body, len);
+	json_object_put(root);
+	return e;
+}
+
+void
+llm_response_init(struct llm_response *res, size_t max_text)
+{
+	memset(res, 0, sizeof(*res));
+	buf_init(&res->text, max_text);
+}
+
+void
+llm_response_reset(struct llm_response *res)
+{
+	size_t	 max = res->text.max;
+
+	llm_response_free(res);
+	llm_response_init(res, max);
+}
+
+void
+llm_response_free(struct llm_response *res)
+{
+	buf_free(&res->text);
+	json_object_put(res->tool_input);
+	res->tool_input = NULL;
+}
+
+bs_err
+llm_response_parse_json(struct llm_response *res, const char *body,
+    size_t len, int max_depth, char *err, size_t errlen)
+{
+	json_object	*root = NULL, *content, *block, *input;
+	const char	*s;
+	size_t		 slen, i, n;
+	char		 reason[128];
+	bool		 tool_seen = false;
+	bs_err		 e = BS_ERR_INVALID;
+
+	llm_response_reset(res);
+	if (max_depth <= 0)
+		max_depth = LLM_DEFAULT_JSON_DEPTH;
+	if ((e = json_parse_limited(body, len, max_depth, &root, reason,
+	    sizeof(reason))) != BS_OK) {
+		llm_errf(err, errlen, "the answer is not JSON: %s", reason);
+		goto out;
+	}
+	e = BS_ERR_INVALID;
+	if (!json_object_is_type(root, json_type_object) ||
+	    !json_string_member(root, "type", &s, &slen) || s == NULL ||
+	    strcmp(s, "message") != 0) {
+		llm_errf(err, errlen, "the answer is not a message object");
+		goto out;
+	}
+	if (!json_copy_id(root, "id", false, res->id, sizeof(res->id)) ||
+	    !json_copy_id(root, "model", false, res->model, sizeof(res->model)) ||
+	    !json_copy_id(root, "stop_reason", false, res->stop_reason,
+	    sizeof(res->stop_reason))) {
+		llm_errf(err, errlen, "bad id, model or stop_reason");
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "usage", &block) && block != NULL &&
+	    (!json_object_is_type(block, json_type_object) ||
+	    !llm_usage_read(block, &res->usage))) {
+		llm_errf(err, errlen, "bad usage");
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "content", &content) ||
+	    !json_object_is_type(content, json_type_array)) {
+		llm_errf(err, errlen, "the answer has no content array");
+		goto out;
+	}
+	n = json_object_array_length(content);
+	for (i = 0; i < n; i++) {
+		block = json_object_array_get_idx(content, i);
+		if (!json_object_is_type(block, json_type_object) ||
+		    !json_string_member(block, "type", &s, &slen) || s == NULL) {
+			llm_errf(err, errlen, "content block %zu has no type", i);
+			goto out;
+		}
+		if (strcmp(s, "text") == 0) {
+			if (!json_string_member(block, "text", &s, &slen) ||
+			    s == NULL) {
+				llm_errf(err, errlen,
+				    "text block %zu has no text", i);
+				goto out;
+			}
+			if ((e = buf_append(&res->text, s, slen)) != BS_OK) {
+				llm_errf(err, errlen,
+				    "the answer's text exceeds %zu bytes",
+				    res->text.max);
+				goto out;
+			}
+			e = BS_ERR_INVALID;
+		} else if (strcmp(s, "tool_use") == 0 && !tool_seen) {
+			tool_seen = true;
+			if (!json_copy_id(block, "id", true, res->tool_id,
+			    sizeof(res->tool_id)) ||
+			    !json_copy_id(block, "name", true, res->tool_name,
+			    sizeof(res->tool_name)) ||
+			    (input = json_object_member(block, "input")) == NULL) {
+				llm_errf(err, errlen,
+				    "tool_use block %zu needs id, name and an "
+				    "object input", i);
+				goto out;
+			}
+			res->tool_input = json_object_get(input);
+		}
+		/* Other block types (and later tool_use blocks) are not ours. */
+	}
+	e = BS_OK;
+out:
+	json_object_put(root);
+	if (e != BS_OK)
+		llm_response_reset(res);
+	return e;
+}
+
+/*
+ * The SSE parser. Bytes are scanned for line ends; a line is complete only
+ * when its end has arrived, so chunk boundaries (inside a line, a "\r\n" or
+ * a UTF-8 sequence) never change what is emitted.
+ */
+struct llm_sse {
+	llm_sse_event_fn fn;
+	void		*arg;
+	struct buf	 line;		/* the unfinished line, capped at max_line */
+	struct buf	 event;		/* the event field */
+	struct buf	 data;		/* data lines, each followed by "\n" */
+	size_t		 total;		/* bytes fed */
+	size_t		 max_total;
+	bool		 cr_seen;	/* the last byte was a "\r" */
+	bool		 first_line;	/* a byte-order mark may open it */
+	bool		 finished;
+	bs_err		 failed;	/* sticky */
+	char		 err[128];
+};
+
+bs_err
+llm_sse_new(const struct llm_sse_options *opt, llm_sse_event_fn fn, void *arg,
+    struct llm_sse **out)
+{
+	struct llm_sse	*p;
+	size_t		 max_line, max_total;
+
+	*out = NULL;
+	if (fn == NULL)
+		return BS_ERR_INVALID;
+	max_line = opt != NULL && opt->max_line > 0 ? opt->max_line :
+	    LLM_DEFAULT_MAX_LINE;
+	max_total = opt != NULL && opt->max_total > 0 ? opt->max_total :
+	    LLM_DEFAULT_MAX_TOTAL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return BS_ERR_NOMEM;
+	p->fn = fn;
+	p->arg = arg;
+	buf_init(&p->line, max_line);
+	buf_init(&p->event, LLM_EVENT_NAME_MAX);
+	buf_init(&p->data, max_total);
+	p->max_total = max_total;
+	p->first_line = true;
+	*out = p;
+	return BS_OK;
+}
+
+void
+llm_sse_free(struct llm_sse *p)
+{
+	if (p == NULL)
+		return;
+	buf_free(&p->line);
+	buf_free(&p->event);
+	buf_free(&p->data);
+	free(p);
+}
+
+const char *
+llm_sse_error(const struct llm_sse *p)
+{
+	return p->err;
+}
+
+static bs_err
+llm_sse_fail(struct llm_sse *p, bs_err e, const char *msg)
+{
+	p->failed = e;
+	if (msg != NULL)
+		snprintf(p->err, sizeof(p->err), "%s", msg);
+	return e;
+}
+
+/* A blank line: hand over the event, if it has data (the spec drops it otherwise). */
+static bs_err
+llm_sse_dispatch(struct llm_sse *p)
+{
+	const char	*name;
+	bs_err		 e = BS_OK;
+
+	if (p->data.len > 0) {
+		p->data.len--;		/* the last line's "\n" */
+		p->data.data[p->data.len] = '\0';
+		name = p->event.len > 0 ? buf_cstr(&p->event) : "message";
+		e = p->fn(p->arg, name, buf_cstr(&p->data), p->data.len);
+	}
+	buf_reset(&p->data);
+	buf_reset(&p->event);
+	return e;
+}
+
+static bs_err
+llm_sse_line(struct llm_sse *p, const char *line, size_t len)
+{
+	const char	*colon, *value;
+	size_t		 namelen, vlen;
+	bs_err		 e;
+
+	if (p->first_line) {
+		p->first_line = false;
+		if (len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+			line += 3;
+			len -= 3;
+		}
+	}
+	if (len == 0)
+		return llm_sse_dispatch(p);
+	if (line[0] == ':')
+		return BS_OK;		/* a comment: keep-alives, ": ping" */
+	if ((colon = memchr(line, ':', len)) != NULL) {
+		namelen = (size_t)(colon - line);
+		value = colon + 1;
+		vlen = len - namelen - 1;
+		if (vlen > 0 && value[0] == ' ') {
+			value++;
+			vlen--;
+		}
+	} else {
+		namelen = len;
+		value = "";
+		vlen = 0;
+	}
+	if (namelen == 5 && memcmp(line, "event", 5) == 0) {
+		buf_reset(&p->event);
+		if (buf_append(&p->event, value, vlen) != BS_OK)
+			return llm_sse_fail(p, BS_ERR_TOO_LARGE,
+			    "event name too long");
+	} else if (namelen == 4 && memcmp(line, "data", 4) == 0) {
+		if ((e = buf_append(&p->data, value, vlen)) != BS_OK ||
+		    (e = buf_append(&p->data, "\n", 1)) != BS_OK)
+			return llm_sse_fail(p, e, e == BS_ERR_TOO_LARGE ?
+			    "event data too large" : "out of memory");
+	}
+	/* id, retry and unknown fields: we never reconnect, so nothing to keep. */
+	return BS_OK;
+}
+
+static bs_err
+llm_sse_scan(struct llm_sse *p, const char *s, size_t n)
+{
+	size_t	 i = 0, j;
+	bs_err	 e;
+
+	if (n > 0 && p->cr_seen && s[0] == '\n')
+		i = 1;			/* the rest of a "\r\n" cut in two */
+	if (n > 0)
+		p->cr_seen = false;
+	while (i < n) {
+		for (j = i; j < n && s[j] != '\n' && s[j] != '\r'; j++)
+			;
+		if ((e = buf_append(&p->line, s + i, j - i)) != BS_OK) {
+			if (e == BS_ERR_TOO_LARGE)
+				snprintf(p->err, sizeof(p->err),
+				    "line longer than %zu bytes", p->line.max);
+			return llm_sse_fail(p, e, e == BS_ERR_TOO_LARGE ?
+			    NULL : "out of memory");
+		}
+		if (j == n)
+			break;
+		if (s[j] == '\r') {
+			if (j + 1 < n && s[j + 1] == '\n')
+				j++;
+			else if (j + 1 == n)
+				p->cr_seen = true;
+		}
+		e = llm_sse_line(p, buf_cstr(&p->line), p->line.len);
+		buf_reset(&p->line);
+		if (e != BS_OK)
+			return p->failed = e;
+		i = j + 1;
+	}
+	return BS_OK;
+}
+
+bs_err
+llm_sse_feed(struct llm_sse *p, const char *bytes, size_t len)
+{
+	size_t	 take;
+	bs_err	 e;
+
+	if (p->failed != BS_OK)
+		return p->failed;
+	if (p->finished)
+		return llm_sse_fail(p, BS_ERR_INVALID, "stream already finished");
+	/* Up to the cap, so what precedes it is emitted whatever the chunking. */
+	take = len;
+	if (take > p->max_total - p->total)
+		take = p->max_total - p->total;
+	p->total += take;
+	if ((e = llm_sse_scan(p, bytes, take)) != BS_OK)
+		return e;
+	if (take < len) {
+		snprintf(p->err, sizeof(p->err), "stream larger than %zu bytes",
+		    p->max_total);
+		return llm_sse_fail(p, BS_ERR_TOO_LARGE, NULL);
+	}
+	return BS_OK;
+}
+
+bs_err
+llm_sse_finish(struct llm_sse *p)
+{
+	if (p->failed != BS_OK)
+		return p->failed;
+	p->finished = true;
+	if (p->line.len > 0 || p->data.len > 0 || p->event.len > 0)
+		return llm_sse_fail(p, BS_ERR_IO, "truncated stream");
+	return BS_OK;
+}
+
+/*
+ * The assembler. Claude promises an order: message_start, then per block
+ * start, deltas, stop (indexes counting up from 0), then message_delta and
+ * message_stop, with pings and an error anywhere. Anything else is a
+ * protocol violation, reported rather than guessed around.
+ */
+enum llm_stream_state {
+	LLM_STREAM_START = 0,	/* waiting for message_start */
+	LLM_STREAM_MESSAGE,
+	LLM_STREAM_DONE		/* message_stop seen */
+};
+
+enum llm_block_type {
+	LLM_BLOCK_TEXT,
+	LLM_BLOCK_TOOL,
+	LLM_BLOCK_OTHER		/* thinking and types to come: skipped */
+};
+
+struct llm_stream {
+	struct llm_sse		*sse;
+	struct llm_response	*res;
+	int			 max_depth;
+	void			(*on_text)(void *, const char *, size_t);
+	void			*on_text_arg;
+	enum llm_stream_state	 state;
+	long			 nblocks;	/* blocks started: the next index */
+	long			 open;		/* the open block's index, -1 none */
+	enum llm_block_type	 open_type;
+	bool			 tool_keep;	/* the open tool_use block is res's */
+	struct buf		 tool_json;	/* its input_json_delta pieces */
+	json_object		*tool_start;	/* its content_block_start input */
+	bool			 delivered;
+	enum llm_error_kind	 kind;
+	bs_err			 failed;
+	char			 err[LLM_ERROR_MAX];
+};
+
+static bs_err
+llm_stream_fail(struct llm_stream *st, bs_err e, enum llm_error_kind kind,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static bs_err
+llm_stream_fail(struct llm_stream *st, bs_err e, enum llm_error_kind kind,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (st->failed != BS_OK)
+		return st->failed;
+	st->failed = e;
+	st->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof(st->err), fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+static bool
+json_index_member(json_object *obj, long *index)
+{
+	json_object	*v;
+	int64_t		 n;
+
+	if (!json_object_object_get_ex(obj, "index", &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return false;
+	n = json_object_get_int64(v);
+	if (n < 0 || n > 1000000)
+		return false;
+	*index = (long)n;
+	return true;
+}
+
+static bs_err
+llm_stream_text(struct llm_stream *st, const char *s, size_t len)
+{
+	if (len == 0)
+		return BS_OK;
+	if (buf_append(&st->res->text, s, len) != BS_OK)
+		return llm_stream_fail(st, BS_ERR_TOO_LARGE, LLM_ERR_TOO_LARGE,
+		    "the reply text exceeds %zu bytes", st->res->text.max);
+	if (st->on_text != NULL) {
+		st->delivered = true;
+		st->on_text(st->on_text_arg, s, len);
+	}
+	return BS_OK;
+}
+
+static bs_err
+llm_stream_message_start(struct llm_stream *st, json_object *ev)
+{
+	json_object	*msg;
+
+	if (st->state != LLM_STREAM_START)
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "message_start out of order");
+	if ((msg = json_object_member(ev, "message")) == NULL ||
+	    !json_copy_id(msg, "id", false, st->res->id, sizeof(st->res->id)) ||
+	    !json_copy_id(msg, "model", false, st->res->model,
+	    sizeof(st->res->model)) ||
+	    !llm_usage_read(json_object_member(msg, "usage"), &st->res->usage))
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "message_start: bad message, id, model or usage");
+	st->state = LLM_STREAM_MESSAGE;
+	return BS_OK;
+}
+
+static bs_err
+llm_stream_block_start(struct llm_stream *st, json_object *ev)
+{
+	json_object	*block, *input;
+	const char	*type, *text;
+	size_t		 len;
+	long		 index;
+
+	if (st->state != LLM_STREAM_MESSAGE || st->open >= 0 ||
+	    !json_index_member(ev, &index) || index != st->nblocks)
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "content_block_start out of order (block %ld expected)",
+		    st->nblocks);
+	if ((block = json_object_member(ev, "content_block")) == NULL ||
+	    !json_string_member(block, "type", &type, &len) || type == NULL)
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "content_block_start without a typed content_block");
+	st->open = index;
+	st->nblocks++;
+	if (strcmp(type, "text") == 0) {
+		st->open_type = LLM_BLOCK_TEXT;
+		if (!json_string_member(block, "text", &text, &len))
+			return llm_stream_fail(st, BS_ERR_INVALID,
+			    LLM_ERR_MALFORMED, "text block with a bad text");
+		return text != NULL ? llm_stream_text(st, text, len) : BS_OK;
+	}
+	if (strcmp(type, "tool_use") == 0) {
+		st->open_type = LLM_BLOCK_TOOL;
+		/* Only the first tool_use is the answer (a forced tool gives one). */
+		st->tool_keep = st->res->tool_name[0] == '\0';
+		if (!st->tool_keep)
+			return BS_OK;
+		if (!json_copy_id(block, "id", true, st->res->tool_id,
+		    sizeof(st->res->tool_id)) ||
+		    !json_copy_id(block, "name", true, st->res->tool_name,
+		    sizeof(st->res->tool_name)) || st->res->tool_name[0] == '\0')
+			return llm_stream_fail(st, BS_ERR_INVALID,
+			    LLM_ERR_MALFORMED, "tool_use block needs id and name");
+		if ((input = json_object_member(block, "input")) != NULL)
+			st->tool_start = json_object_get(input);
+		buf_reset(&st->tool_json);
+		return BS_OK;
+	}
+	st->open_type = LLM_BLOCK_OTHER;
+	return BS_OK;
+}
+
+static bs_err
+llm_stream_block_delta(struct llm_stream *st, json_object *ev)
+{
+	json_object	*delta;
+	const char	*type, *s;
+	size_t		 len;
+	long		 index;
+
+	if (st->state != LLM_STREAM_MESSAGE || !json_index_member(ev, &index) ||
+	    index != st->open)
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "content_block_delta out of order");
+	if ((delta = json_object_member(ev, "delta")) == NULL ||
+	    !json_string_member(delta, "type", &type, &len) || type == NULL)
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "content_block_delta without a typed delta");
+	if (strcmp(type, "text_delta") == 0) {
+		if (st->open_type == LLM_BLOCK_OTHER)
+			return BS_OK;
+		if (st->open_type != LLM_BLOCK_TEXT ||
+		    !json_string_member(delta, "text", &s, &len) || s == NULL)
+			return llm_stream_fail(st, BS_ERR_INVALID,
+			    LLM_ERR_MALFORMED, "bad text_delta for block %ld",
+			    index);
+		return llm_stream_text(st, s, len);
+	}
+	if (strcmp(type, "input_json_delta") == 0) {
+		if (st->open_type == LLM_BLOCK_OTHER)
+			return BS_OK;
+		if (st->open_type != LLM_BLOCK_TOOL ||
+		    !json_string_member(delta, "partial_json", &s, &len) ||
+		    s == NULL)
+			return llm_stream_fail(st, BS_ERR_INVALID,
+			    LLM_ERR_MALFORMED, "bad input_json_delta for block %ld",
+			    index);
+		if (st->tool_keep && buf_append(&st->tool_json, s, len) != BS_OK)
+			return llm_stream_fail(st, BS_ERR_TOO_LARGE,
+			    LLM_ERR_TOO_LARGE, "the tool input exceeds %zu bytes",
+			    st->tool_json.max);
+		return BS_OK;
+	}
+	return BS_OK;	/* thinking_delta, citations and deltas to come */
+}
+
+static bs_err
+llm_stream_block_stop(struct llm_stream *st, json_object *ev)
+{
+	json_object	*input = NULL;
+	char		 reason[128];
+	long		 index;
+
+	if (st->state != LLM_STREAM_MESSAGE || !json_index_member(ev, &index) ||
+	    index != st->open)
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "content_block_stop out of order");
+	st->open = -1;
+	if (st->open_type != LLM_BLOCK_TOOL || !st->tool_keep)
+		return BS_OK;
+	st->tool_keep = false;
+	if (st->tool_json.len > 0) {
+		if (json_parse_limited(st->tool_json.data, st->tool_json.len,
+		    st->max_depth, &input, reason, sizeof(reason)) != BS_OK)
+			return llm_stream_fail(st, BS_ERR_INVALID,
+			    LLM_ERR_MALFORMED, "tool input is not JSON: %s",
+			    reason);
+	} else if (st->tool_start != NULL)
+		input = json_object_get(st->tool_start);	/* no deltas: {} */
+	else
+		input = json_object_new_object();
+	json_object_put(st->tool_start);
+	st->tool_start = NULL;
+	buf_reset(&st->tool_json);
+	if (input == NULL || !json_object_is_type(input, json_type_object)) {
+		json_object_put(input);
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "tool input is not a JSON object");
+	}
+	st->res->tool_input = input;
+	return BS_OK;
+}
+
+static bs_err
+llm_stream_message_delta(struct llm_stream *st, json_object *ev)
+{
+	json_object	*delta;
+
+	if (st->state != LLM_STREAM_MESSAGE || st->open >= 0)
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "message_delta out of order");
+	if ((delta = json_object_member(ev, "delta")) != NULL &&
+	    !json_copy_id(delta, "stop_reason", false, st->res->stop_reason,
+	    sizeof(st->res->stop_reason)))
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "message_delta: bad stop_reason");
+	if (!llm_usage_read(json_object_member(ev, "usage"), &st->res->usage))
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "message_delta: bad usage");
+	return BS_OK;
+}
+
+static bs_err
+llm_stream_message_stop(struct llm_stream *st, json_object *ev)
+{
+	(void)ev;
+	if (st->state != LLM_STREAM_MESSAGE || st->open >= 0)
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "message_stop out of order");
+	st->state = LLM_STREAM_DONE;
+	return BS_OK;
+}
+
+static bs_err
+llm_stream_error_event(struct llm_stream *st, json_object *ev)
+{
+	enum llm_error_kind	 kind;
+	char			 msg[LLM_ERROR_MAX];
+
+	llm_api_error_read(json_object_member(ev, "error"), &kind, msg,
+	    sizeof(msg));
+	return llm_stream_fail(st, BS_ERR_IO, kind, "%s", msg);
+}
+
+static const struct {
+	const char	*name;
+	bs_err		(*fn)(struct llm_stream *, json_object *);
+} llm_stream_events[] = {
+	{ "message_start",	 llm_stream_message_start },
+	{ "content_block_start", llm_stream_block_start },
+	{ "content_block_delta", llm_stream_block_delta },
+	{ "content_block_stop",	 llm_stream_block_stop },
+	{ "message_delta",	 llm_stream_message_delta },
+	{ "message_stop",	 llm_stream_message_stop },
+	{ "error",		 llm_stream_error_event },
+};
+
+static int
+llm_stream_event_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(llm_stream_events) / sizeof(llm_stream_events[0]);
+	    i++)
+		if (strcmp(name, llm_stream_events[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bs_err
+llm_stream_event(void *arg, const char *event, const char *data, size_t len)
+{
+	struct llm_stream	*st = arg;
+	json_object		*ev = NULL;
+	const char		*type;
+	size_t			 tlen;
+	char			 reason[128];
+	bool			 unnamed = strcmp(event, "message") == 0;
+	int			 i = -1;
+	bs_err			 e = BS_OK;
+
+	if (strcmp(event, "ping") == 0)
+		goto out;
+	/* A named event we do not know is from a newer API: skip it unread. */
+	if (!unnamed && (i = llm_stream_event_find(event)) < 0)
+		goto out;
+	if (json_parse_limited(data, len, st->max_depth, &ev, reason,
+	    sizeof(reason)) != BS_OK) {
+		e = llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "%s event: %s", unnamed ? "unnamed" : event, reason);
+		goto out;
+	}
+	if (!json_object_is_type(ev, json_type_object) ||
+	    !json_string_member(ev, "type", &type, &tlen) || type == NULL ||
+	    (!unnamed && strcmp(type, event) != 0)) {
+		e = llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "%s event: data is not an object of that type",
+		    unnamed ? "unnamed" : event);
+		goto out;
+	}
+	if (unnamed && (i = llm_stream_event_find(type)) < 0)
+		goto out;		/* ping, or a type to come */
+	if (st->state == LLM_STREAM_DONE && llm_stream_events[i].fn !=
+	    llm_stream_error_event) {
+		e = llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "%s after message_stop", llm_stream_events[i].name);
+		goto out;
+	}
+	e = llm_stream_events[i].fn(st, ev);
+out:
+	json_object_put(ev);
+	return e;
+}
+
+bs_err
+llm_stream_new(const struct llm_stream_options *opt, struct llm_response *res,
+    struct llm_stream **out)
+{
+	struct llm_stream	*st;
+	struct llm_sse_options	 so = { 0, 0 };
+	bs_err			 e;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return BS_ERR_NOMEM;
+	if (opt != NULL) {
+		so.max_line = opt->max_line;
+		so.max_total = opt->max_total;
+		st->max_depth = opt->max_json_depth;
+		st->on_text = opt->on_text;
+		st->on_text_arg = opt->on_text_arg;
+	}
+	if (st->max_depth <= 0)
+		st->max_depth = LLM_DEFAULT_JSON_DEPTH;
+	if ((e = llm_sse_new(&so, llm_stream_event, st, &st->sse)) != BS_OK) {
+		free(st);
+		return e;
+	}
+	/* The tool input is part of the stream, so the stream's cap bounds it. */
+	buf_init(&st->tool_json, so.max_total > 0 ? so.max_total :
+	    LLM_DEFAULT_MAX_TOTAL);
+	st->res = res;
+	st->open = -1;
+	*out = st;
+	return BS_OK;
+}
+
+void
+llm_stream_free(struct llm_stream *st)
+{
+	if (st == NULL)
+		return;
+	llm_sse_free(st->sse);
+	buf_free(&st->tool_json);
+	json_object_put(st->tool_start);
+	free(st);
+}
+
+/* The SSE layer's own failures (caps, truncation) in the assembler's terms. */
+static bs_err
+llm_stream_sse_failed(struct llm_stream *st, bs_err e)
+{
+	if (st->failed != BS_OK)
+		return st->failed;
+	if (e == BS_ERR_TOO_LARGE)
+		return llm_stream_fail(st, e, LLM_ERR_TOO_LARGE, "%s",
+		    llm_sse_error(st->sse));
+	if (e == BS_ERR_IO)
+		return llm_stream_fail(st, e, LLM_ERR_NETWORK, "%s",
+		    llm_sse_error(st->sse));
+	return llm_stream_fail(st, e, LLM_ERR_MALFORMED, "%s",
+	    llm_sse_error(st->sse)[0] != '\0' ? llm_sse_error(st->sse) :
+	    bs_strerror(e));
+}
+
+bs_err
+llm_stream_feed(struct llm_stream *st, const char *bytes, size_t len)
+{
+	bs_err	 e;
+
+	if (st->failed != BS_OK)
+		return st->failed;
+	if ((e = llm_sse_feed(st->sse, bytes, len)) != BS_OK)
+		return llm_stream_sse_failed(st, e);
+	return BS_OK;
+}
+
+bs_err
+llm_stream_finish(struct llm_stream *st)
+{
+	bs_err	 e;
+
+	if (st->failed != BS_OK)
+		return st->failed;
+	if ((e = llm_sse_finish(st->sse)) != BS_OK)
+		return llm_stream_sse_failed(st, e);
+	if (st->state != LLM_STREAM_DONE)
+		return llm_stream_fail(st, BS_ERR_IO, LLM_ERR_NETWORK,
+		    "truncated stream (no message_stop)");
+	return BS_OK;
+}
+
+enum llm_error_kind
+llm_stream_error_kind(const struct llm_stream *st)
+{
+	return st->kind;
+}
+
+const char *
+llm_stream_error(const struct llm_stream *st)
+{
+	return st->err;
+}
+
+bool
+llm_stream_text_delivered(const struct llm_stream *st)
+{
+	return st->delivered;
+}

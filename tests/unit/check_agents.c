@@ -1,0 +1,978 @@
+#include "config.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "brainstorm/agent.h"
+#include "brainstorm/err.h"
+#include "brainstorm/http.h"
+#include "brainstorm/validate.h"
+
+#define PROMPT_MIN		1500	/* characters, every prompt */
+#define PROMPT_STAGE_A_MIN	5000	/* every turn: worth caching */
+
+/* The agents as PRODUCT.md section 4 and the brief describe them. */
+static const struct {
+	const char	*name;
+	enum agent_stage stage;
+	enum agent_model model;
+	const char	*tool;
+	bool		 cacheable;
+} expected[] = {
+	{ "conversation", AGENT_STAGE_A, AGENT_MODEL_DEFAULT, NULL, false },
+	{ "context_manager", AGENT_STAGE_A, AGENT_MODEL_FAST,
+	  "classify_intent", true },
+	{ "recorder", AGENT_STAGE_A, AGENT_MODEL_DEFAULT, "record_changes",
+	  false },
+	{ "quality_auditor", AGENT_STAGE_B, AGENT_MODEL_FAST, "audit_quality",
+	  true },
+	{ "consistency_guardian", AGENT_STAGE_B, AGENT_MODEL_FAST,
+	  "check_consistency", true },
+	{ "gap_detector", AGENT_STAGE_B, AGENT_MODEL_FAST, "detect_gaps",
+	  true },
+	{ "questioner", AGENT_STAGE_B, AGENT_MODEL_DEFAULT, "ask_questions",
+	  false },
+	{ "reviewer", AGENT_STAGE_B, AGENT_MODEL_DEFAULT, "review_board",
+	  false },
+	{ "prioritizer", AGENT_STAGE_B, AGENT_MODEL_DEFAULT, "prioritize",
+	  true },
+	{ "strategic_planner", AGENT_STAGE_B, AGENT_MODEL_DEFAULT,
+	  "plan_next_steps", false },
+};
+#define NEXPECTED	(sizeof(expected) / sizeof(expected[0]))
+
+/* For each intent, exactly the stage B agents that run. */
+static const struct {
+	enum intent	 intent;
+	const char	*agents[3];	/* NULL-terminated */
+} routes[] = {
+	{ INTENT_BRAINSTORMING, { "gap_detector", NULL } },
+	{ INTENT_DECIDING, { "quality_auditor", "consistency_guardian",
+	    NULL } },
+	{ INTENT_MODIFYING, { "quality_auditor", "consistency_guardian",
+	    NULL } },
+	{ INTENT_EXPLORING, { "questioner", NULL } },
+	{ INTENT_PARKING, { NULL } },
+	{ INTENT_REVIEWING, { "reviewer", "prioritizer", NULL } },
+	{ INTENT_DEVELOPMENT, { "strategic_planner", NULL } },
+	{ INTENT_GENERAL, { NULL } },
+};
+#define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+
+static const char *const intent_names_expected[] = {
+	"brainstorming", "deciding", "modifying", "exploring", "parking",
+	"reviewing", "development", "general",
+};
+
+static bool
+name_plain(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 64)
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+		if ((s[i] < 'a' || s[i] > 'z') && s[i] != '_')
+			return false;
+	return true;
+}
+
+static json_object *
+member(json_object *obj, const char *key)
+{
+	json_object	*v = NULL;
+
+	if (!json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	return v;
+}
+
+START_TEST(test_table_matches_spec)
+{
+	const struct agent	*a;
+	size_t			 i;
+
+	ck_assert_uint_eq(agent_count, NEXPECTED);
+	for (i = 0; i < NEXPECTED; i++) {
+		a = &agent_table[i];
+		ck_assert_str_eq(a->name, expected[i].name);
+		ck_assert_int_eq(a->stage, expected[i].stage);
+		ck_assert_int_eq(a->model, expected[i].model);
+		ck_assert_int_eq(a->cacheable, expected[i].cacheable);
+		if (expected[i].tool == NULL)
+			ck_assert_ptr_null(a->tool_name);
+		else
+			ck_assert_str_eq(a->tool_name, expected[i].tool);
+		ck_assert_msg(a->role != NULL && strlen(a->role) > 10 &&
+		    strlen(a->role) < 80, "%s: role", a->name);
+		ck_assert_msg(a->max_tokens >= 256 && a->max_tokens <= 4096,
+		    "%s: max_tokens %d", a->name, a->max_tokens);
+		ck_assert_msg(a->temperature >= 0.0 && a->temperature <= 1.0,
+		    "%s: temperature", a->name);
+		/* A cached answer must be the answer the model would repeat. */
+		if (a->cacheable)
+			ck_assert_msg(a->temperature == 0.0 &&
+			    a->tool_name != NULL, "%s: cacheable", a->name);
+		if (a->stage == AGENT_STAGE_A)
+			ck_assert_uint_eq(a->intents, INTENT_ALL);
+		else
+			ck_assert_msg(a->intents != 0 &&
+			    (a->intents & ~INTENT_ALL) == 0, "%s: intents",
+			    a->name);
+	}
+}
+END_TEST
+
+START_TEST(test_stage_a_settings)
+{
+	const struct agent	*a;
+
+	a = agent_find("conversation");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_null(a->tool_name);
+	ck_assert_ptr_null(a->tool_description);
+	ck_assert_ptr_null(a->input_schema);
+	ck_assert_ptr_null(agent_schema(a));
+	ck_assert(a->temperature > 0.5 && a->temperature < 0.9);
+	ck_assert(a->max_tokens >= 800 && a->max_tokens <= 1500);
+
+	a = agent_find("context_manager");
+	ck_assert_ptr_nonnull(a);
+	ck_assert(a->temperature == 0.0);
+	ck_assert(a->max_tokens <= 500);
+
+	a = agent_find("recorder");
+	ck_assert_ptr_nonnull(a);
+	ck_assert(a->temperature == 0.0);
+	ck_assert(a->max_tokens >= 1000);
+}
+END_TEST
+
+START_TEST(test_names_and_tools_unique)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < agent_count; i++) {
+		ck_assert_msg(name_plain(agent_table[i].name), "name %s",
+		    agent_table[i].name);
+		if (agent_table[i].tool_name == NULL)
+			continue;
+		ck_assert_msg(name_plain(agent_table[i].tool_name),
+		    "tool %s", agent_table[i].tool_name);
+		ck_assert_msg(agent_table[i].tool_description != NULL &&
+		    strlen(agent_table[i].tool_description) > 30,
+		    "%s: tool_description", agent_table[i].name);
+		ck_assert_ptr_nonnull(agent_table[i].input_schema);
+		for (j = 0; j < i; j++) {
+			ck_assert_str_ne(agent_table[i].name,
+			    agent_table[j].name);
+			if (agent_table[j].tool_name != NULL)
+				ck_assert_str_ne(agent_table[i].tool_name,
+				    agent_table[j].tool_name);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_agent_find)
+{
+	size_t	 i;
+
+	for (i = 0; i < agent_count; i++)
+		ck_assert_ptr_eq(agent_find(agent_table[i].name),
+		    &agent_table[i]);
+	ck_assert_ptr_null(agent_find(NULL));
+	ck_assert_ptr_null(agent_find(""));
+	ck_assert_ptr_null(agent_find("Recorder"));
+	ck_assert_ptr_null(agent_find("recorder "));
+	ck_assert_ptr_null(agent_find("nobody"));
+}
+END_TEST
+
+START_TEST(test_intents)
+{
+	enum intent	 in;
+	size_t		 i;
+
+	ck_assert_uint_eq(INTENT__COUNT, 8);
+	for (i = 0; i < INTENT__COUNT; i++) {
+		ck_assert_str_eq(intent_name((enum intent)i),
+		    intent_names_expected[i]);
+		in = INTENT__COUNT;
+		ck_assert_int_eq(intent_parse(intent_names_expected[i], &in),
+		    BS_OK);
+		ck_assert_int_eq(in, (enum intent)i);
+	}
+	ck_assert_int_eq(intent_parse("Deciding", &in), BS_OK);
+	ck_assert_int_eq(in, INTENT_DECIDING);
+	ck_assert_str_eq(intent_name(INTENT__COUNT), "general");
+	ck_assert_int_eq(intent_parse(NULL, &in), BS_ERR_INVALID);
+	ck_assert_int_eq(intent_parse("", &in), BS_ERR_INVALID);
+	ck_assert_int_eq(intent_parse("decide", &in), BS_ERR_INVALID);
+	ck_assert_int_eq(intent_parse("general ", &in), BS_ERR_INVALID);
+}
+END_TEST
+
+/* The classifier's enum is exactly the intents, in their order. */
+START_TEST(test_classifier_enum_is_intents)
+{
+	json_object	*schema, *values;
+	size_t		 i;
+
+	schema = agent_schema(agent_find("context_manager"));
+	ck_assert_ptr_nonnull(schema);
+	values = member(member(member(schema, "properties"), "intent"),
+	    "enum");
+	ck_assert_ptr_nonnull(values);
+	ck_assert_uint_eq(json_object_array_length(values), INTENT__COUNT);
+	for (i = 0; i < INTENT__COUNT; i++)
+		ck_assert_str_eq(json_object_get_string(
+		    json_object_array_get_idx(values, i)),
+		    intent_name((enum intent)i));
+}
+END_TEST
+
+/* Stage B points into the recorder's changes: the bounds must agree. */
+START_TEST(test_change_index_bounds)
+{
+	static const char *const checkers[][2] = {
+		{ "quality_auditor", "findings" },
+		{ "consistency_guardian", "conflicts" },
+	};
+	json_object	*changes, *index;
+	int64_t		 max_changes;
+	size_t		 i;
+
+	changes = member(member(agent_schema(agent_find("recorder")),
+	    "properties"), "changes");
+	ck_assert_ptr_nonnull(changes);
+	max_changes = json_object_get_int64(member(changes, "maxItems"));
+	ck_assert_int_eq(max_changes, 8);
+	for (i = 0; i < 2; i++) {
+		index = member(member(member(member(member(
+		    agent_schema(agent_find(checkers[i][0])), "properties"),
+		    checkers[i][1]), "items"), "properties"), "change_index");
+		ck_assert_ptr_nonnull(index);
+		ck_assert_int_eq(json_object_get_int64(member(index,
+		    "minimum")), 0);
+		ck_assert_int_eq(json_object_get_int64(member(index,
+		    "maximum")), max_changes - 1);
+	}
+}
+END_TEST
+
+START_TEST(test_routing)
+{
+	const struct agent	*a;
+	size_t			 r, i, k;
+	bool			 listed, serves;
+
+	ck_assert_uint_eq(NROUTES, INTENT__COUNT);
+	for (r = 0; r < NROUTES; r++) {
+		for (k = 0; routes[r].agents[k] != NULL; k++) {
+			a = agent_find(routes[r].agents[k]);
+			ck_assert_msg(a != NULL && a->stage == AGENT_STAGE_B,
+			    "%s", routes[r].agents[k]);
+		}
+		for (i = 0; i < agent_count; i++) {
+			a = &agent_table[i];
+			serves = (a->intents & INTENT_BIT(routes[r].intent)) != 0;
+			if (a->stage == AGENT_STAGE_A) {
+				ck_assert(serves);
+				continue;
+			}
+			listed = false;
+			for (k = 0; routes[r].agents[k] != NULL; k++)
+				if (strcmp(routes[r].agents[k], a->name) == 0)
+					listed = true;
+			ck_assert_msg(serves == listed, "%s for %s: %d",
+			    a->name, intent_name(routes[r].intent), serves);
+		}
+	}
+}
+END_TEST
+
+static const char *const schema_keywords[] = {
+	"type", "properties", "required", "additionalProperties", "enum",
+	"minimum", "maximum", "minLength", "maxLength", "items", "minItems",
+	"maxItems", "description", NULL,
+};
+
+/*
+ * Every node typed, every keyword in the supported subset, every object
+ * closed with its required names among its properties, every array
+ * bounded.
+ */
+static void
+schema_walk(json_object *node, const char *where, int depth)
+{
+	json_object	*type, *props, *req, *extra, *items;
+	const char	*t;
+	size_t		 i, k;
+	bool		 known;
+	char		 sub[256];
+
+	ck_assert_msg(depth < 8, "%s: too deep", where);
+	ck_assert_msg(json_object_is_type(node, json_type_object),
+	    "%s: not an object", where);
+	json_object_object_foreach(node, kw, kwval) {
+		(void)kwval;
+		known = false;
+		for (k = 0; schema_keywords[k] != NULL; k++)
+			if (strcmp(kw, schema_keywords[k]) == 0)
+				known = true;
+		ck_assert_msg(known, "%s: keyword %s", where, kw);
+	}
+	type = member(node, "type");
+	ck_assert_msg(json_object_is_type(type, json_type_string),
+	    "%s: no type", where);
+	t = json_object_get_string(type);
+	if (strcmp(t, "object") == 0) {
+		props = member(node, "properties");
+		req = member(node, "required");
+		extra = member(node, "additionalProperties");
+		ck_assert_msg(json_object_is_type(props, json_type_object),
+		    "%s: properties", where);
+		ck_assert_msg(json_object_is_type(req, json_type_array) &&
+		    json_object_array_length(req) > 0, "%s: required", where);
+		ck_assert_msg(json_object_is_type(extra, json_type_boolean) &&
+		    !json_object_get_boolean(extra),
+		    "%s: additionalProperties must be false", where);
+		for (i = 0; i < json_object_array_length(req); i++)
+			ck_assert_msg(member(props, json_object_get_string(
+			    json_object_array_get_idx(req, i))) != NULL,
+			    "%s: required names an unknown property", where);
+		json_object_object_foreach(props, pname, psub) {
+			snprintf(sub, sizeof(sub), "%s.%s", where, pname);
+			schema_walk(psub, sub, depth + 1);
+		}
+	} else if (strcmp(t, "array") == 0) {
+		items = member(node, "items");
+		ck_assert_msg(json_object_is_type(member(node, "maxItems"),
+		    json_type_int), "%s: unbounded array", where);
+		snprintf(sub, sizeof(sub), "%s[]", where);
+		schema_walk(items, sub, depth + 1);
+	} else if (strcmp(t, "string") == 0) {
+		ck_assert_msg(member(node, "enum") != NULL ||
+		    member(node, "maxLength") != NULL, "%s: unbounded string",
+		    where);
+	} else if (strcmp(t, "integer") == 0) {
+		ck_assert_msg(member(node, "minimum") != NULL &&
+		    member(node, "maximum") != NULL, "%s: unbounded integer",
+		    where);
+	} else
+		ck_abort_msg("%s: unexpected type %s", where, t);
+}
+
+START_TEST(test_schemas_parse_and_are_closed)
+{
+	const struct agent	*a;
+	json_object		*schema;
+	size_t			 i;
+
+	for (i = 0; i < agent_count; i++) {
+		a = &agent_table[i];
+		if (a->tool_name == NULL)
+			continue;
+		schema = agent_schema(a);
+		ck_assert_msg(schema != NULL, "%s: schema does not parse",
+		    a->name);
+		ck_assert_str_eq(json_object_get_string(member(schema, "type")),
+		    "object");
+		schema_walk(schema, a->tool_name, 0);
+		/* Parsed once: the same object every time. */
+		ck_assert_ptr_eq(agent_schema(a), schema);
+	}
+	ck_assert_ptr_null(agent_schema(NULL));
+}
+END_TEST
+
+#define SCHEMA_THREADS	8
+
+static void *
+schema_thread(void *arg)
+{
+	json_object	**out = arg;
+	size_t		  i;
+
+	for (i = 0; i < agent_count; i++)
+		out[i] = agent_schema(&agent_table[i]);
+	return NULL;
+}
+
+/* Each test runs in its own process, so this is the first use. */
+START_TEST(test_schemas_shared_between_threads)
+{
+	pthread_t	 th[SCHEMA_THREADS];
+	json_object	*seen[SCHEMA_THREADS][16];
+	size_t		 t, i;
+
+	ck_assert_uint_le(agent_count, 16);
+	for (t = 0; t < SCHEMA_THREADS; t++)
+		ck_assert_int_eq(pthread_create(&th[t], NULL, schema_thread,
+		    seen[t]), 0);
+	for (t = 0; t < SCHEMA_THREADS; t++)
+		ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+	for (i = 0; i < agent_count; i++) {
+		ck_assert((seen[0][i] == NULL) ==
+		    (agent_table[i].tool_name == NULL));
+		for (t = 1; t < SCHEMA_THREADS; t++)
+			ck_assert_ptr_eq(seen[t][i], seen[0][i]);
+	}
+}
+END_TEST
+
+START_TEST(test_prompts)
+{
+	const struct agent	*a;
+	const char		*p;
+	size_t			 i, len, chars;
+	char			 call[128];
+
+	for (i = 0; i < agent_count; i++) {
+		a = &agent_table[i];
+		p = a->system_prompt;
+		ck_assert_ptr_nonnull(p);
+		len = strlen(p);
+		ck_assert_msg(utf8_valid(p, len), "%s: UTF-8", a->name);
+		chars = utf8_length(p, len);
+		ck_assert_msg(chars > PROMPT_MIN, "%s: prompt of %zu characters",
+		    a->name, chars);
+		if (a->stage == AGENT_STAGE_A)
+			ck_assert_msg(chars >= PROMPT_STAGE_A_MIN,
+			    "%s: stage A prompt of %zu characters", a->name,
+			    chars);
+		/* The input layout the orchestrator builds. */
+		ck_assert_msg(strstr(p, "<board>") != NULL &&
+		    strstr(p, "<conversation>") != NULL &&
+		    strstr(p, "<message>") != NULL, "%s: layout", a->name);
+		ck_assert_msg((strstr(p, "<changes>") != NULL &&
+		    strstr(p, "<intent>") != NULL) ==
+		    (a->stage == AGENT_STAGE_B), "%s: stage B layout",
+		    a->name);
+		ck_assert_msg(strchr(p, '\t') == NULL, "%s: tab", a->name);
+		if (a->tool_name == NULL) {
+			ck_assert_ptr_null(strstr(p, "tool"));
+			continue;
+		}
+		/* The output contract names the forced tool. */
+		snprintf(call, sizeof(call), "Answer only by calling the %s "
+		    "tool", a->tool_name);
+		ck_assert_msg(strstr(p, call) != NULL, "%s: contract",
+		    a->name);
+	}
+	ck_assert_ptr_nonnull(strstr(agent_find("recorder")->system_prompt,
+	    "verbatim"));
+	ck_assert_ptr_nonnull(strstr(agent_find("conversation")->system_prompt,
+	    "at most one question"));
+}
+END_TEST
+
+/* json_schema_validate */
+
+static const char recorder_ok[] =
+	"{\"changes\":["
+	"{\"action\":\"modify\",\"item_id\":\"b7\",\"text\":\"Pricing: flat "
+	"15 euros per month\",\"state\":\"decided\",\"user_quote\":\"Let's do "
+	"a flat 15 euros a month.\",\"confidence\":90,\"reason\":\"Replaces "
+	"per-seat pricing.\"},"
+	"{\"action\":\"add\",\"item_id\":\"\",\"text\":\"Mobile app after "
+	"launch\",\"state\":\"parked\",\"user_quote\":\"Mobile can wait\","
+	"\"confidence\":85},"
+	"{\"action\":\"add\",\"text\":\"Intégration Slack \xe2\x9c\xa8\","
+	"\"state\":\"exploring\",\"user_quote\":\"Peut-être Slack ?\","
+	"\"confidence\":0}]}";
+
+/* One realistic answer per tool. */
+static const struct {
+	const char	*agent;
+	const char	*json;
+} valid_answers[] = {
+	{ "context_manager", "{\"intent\":\"deciding\",\"confidence\":92,"
+	    "\"rationale\":\"'Per seat it is' fixes a choice.\"}" },
+	{ "context_manager", "{\"intent\":\"general\",\"confidence\":30}" },
+	{ "recorder", "{\"changes\":[]}" },
+	{ "recorder", recorder_ok },
+	{ "quality_auditor", "{\"findings\":[{\"change_index\":0,"
+	    "\"kind\":\"assumption\",\"severity\":\"high\",\"explanation\":"
+	    "\"Assumes 1,000 paying users by March.\"},{\"change_index\":7,"
+	    "\"kind\":\"unverified_claim\",\"severity\":\"low\","
+	    "\"explanation\":\"No source.\"}]}" },
+	{ "quality_auditor", "{\"findings\":[]}" },
+	{ "consistency_guardian", "{\"conflicts\":[{\"change_index\":1,"
+	    "\"item_id\":\"d3\",\"severity\":\"medium\",\"explanation\":"
+	    "\"Over the decided budget.\"},{\"change_index\":2,\"item_id\":"
+	    "\"\",\"severity\":\"high\",\"explanation\":\"Contradicts change "
+	    "1.\"}]}" },
+	{ "gap_detector", "{\"gaps\":[{\"gap\":\"Who pays\",\"severity\":"
+	    "\"critical\",\"question\":\"Who would pay: students or "
+	    "schools?\"}]}" },
+	{ "questioner", "{\"questions\":[{\"question\":\"How many seats does "
+	    "a typical agency need?\",\"why\":\"It decides the price.\"},"
+	    "{\"question\":\"What do they pay today?\"}]}" },
+	{ "reviewer", "{\"summary\":\"Pricing is decided; the customer is "
+	    "not.\",\"strengths\":[\"A clear price.\"],\"weaknesses\":[]}" },
+	{ "prioritizer", "{\"priorities\":[{\"item_id\":\"e4\",\"rank\":1,"
+	    "\"rationale\":\"Everything depends on it.\"}]}" },
+	{ "strategic_planner", "{\"steps\":[{\"title\":\"Interview five "
+	    "agencies\",\"detail\":\"\",\"horizon\":\"now\"},{\"title\":"
+	    "\"Build the prototype\",\"horizon\":\"next\"}]}" },
+};
+#define NVALID	(sizeof(valid_answers) / sizeof(valid_answers[0]))
+
+static json_object *
+parse(const char *text)
+{
+	json_object	*obj = json_tokener_parse(text);
+
+	ck_assert_msg(obj != NULL || strcmp(text, "null") == 0,
+	    "test JSON does not parse: %s", text);
+	return obj;
+}
+
+static bs_err
+check_text(json_object *schema, const char *text, char *err, size_t errlen)
+{
+	json_object	*value = parse(text);
+	bs_err		 e;
+
+	e = json_schema_validate(schema, value, err, errlen);
+	json_object_put(value);
+	return e;
+}
+
+/* text is refused against the agent's schema with exactly want. */
+static void
+assert_refused(json_object *schema, const char *text, const char *want)
+{
+	char	 err[256];
+
+	memset(err, 'x', sizeof(err));
+	ck_assert_msg(check_text(schema, text, err, sizeof(err)) ==
+	    BS_ERR_INVALID, "accepted: %s", text);
+	ck_assert_str_eq(err, want);
+}
+
+static json_object *
+recorder_schema(void)
+{
+	return agent_schema(agent_find("recorder"));
+}
+
+/* A recorder answer whose one change has field set to raw JSON value. */
+static const char *
+one_change(const char *field, const char *value)
+{
+	static const char *const base[][2] = {
+		{ "action", "\"add\"" },
+		{ "item_id", "\"\"" },
+		{ "text", "\"Slack integration\"" },
+		{ "state", "\"exploring\"" },
+		{ "user_quote", "\"Maybe Slack?\"" },
+		{ "confidence", "80" },
+	};
+	static char	 out[16384];
+	size_t		 i, used;
+	bool		 replaced = false;
+
+	used = (size_t)snprintf(out, sizeof(out), "{\"changes\":[{");
+	for (i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+		if (strcmp(base[i][0], field) == 0) {
+			replaced = true;
+			if (value == NULL)
+				continue;
+			used += (size_t)snprintf(out + used, sizeof(out) - used,
+			    "\"%s\":%s,", field, value);
+		} else
+			used += (size_t)snprintf(out + used, sizeof(out) - used,
+			    "\"%s\":%s,", base[i][0], base[i][1]);
+	}
+	if (!replaced && value != NULL)
+		used += (size_t)snprintf(out + used, sizeof(out) - used,
+		    "\"%s\":%s,", field, value);
+	ck_assert_uint_lt(used, sizeof(out) - 4);
+	out[used - 1] = '\0';	/* the last comma */
+	strcat(out, "}]}");
+	return out;
+}
+
+/* A JSON string of n copies of the UTF-8 character ch. */
+static const char *
+repeated(const char *ch, size_t n)
+{
+	static char	 out[8192];
+	size_t		 i, len = strlen(ch);
+
+	ck_assert_uint_lt(n * len + 3, sizeof(out));
+	out[0] = '"';
+	for (i = 0; i < n; i++)
+		memcpy(out + 1 + i * len, ch, len);
+	out[1 + n * len] = '"';
+	out[2 + n * len] = '\0';
+	return out;
+}
+
+START_TEST(test_validate_accepts_valid_answers)
+{
+	char	 err[256];
+	size_t	 i;
+
+	for (i = 0; i < NVALID; i++) {
+		memset(err, 'x', sizeof(err));
+		ck_assert_msg(check_text(agent_schema(agent_find(
+		    valid_answers[i].agent)), valid_answers[i].json, err,
+		    sizeof(err)) == BS_OK, "%s: %s", valid_answers[i].agent,
+		    err);
+		ck_assert_str_eq(err, "");
+	}
+	ck_assert_int_eq(check_text(recorder_schema(),
+	    one_change("reason", NULL), err, sizeof(err)), BS_OK);
+}
+END_TEST
+
+START_TEST(test_validate_wrong_type)
+{
+	json_object	*s = recorder_schema();
+
+	assert_refused(s, "[]", "input: must be an object, not an array");
+	assert_refused(s, "null", "input: must be an object, not null");
+	assert_refused(s, "{\"changes\":{}}",
+	    "changes: must be an array, not an object");
+	assert_refused(s, one_change("confidence", "\"80\""),
+	    "changes[0].confidence: must be an integer, not a string");
+	/* "integer" means a JSON integer: 80.0 is a number, refused. */
+	assert_refused(s, one_change("confidence", "80.0"),
+	    "changes[0].confidence: must be an integer, not a number");
+	assert_refused(s, one_change("confidence", "true"),
+	    "changes[0].confidence: must be an integer, not a boolean");
+	assert_refused(s, one_change("text", "null"),
+	    "changes[0].text: must be a string, not null");
+	assert_refused(s, one_change("text", "[\"a\"]"),
+	    "changes[0].text: must be a string, not an array");
+	assert_refused(s, "{\"changes\":[\"add\"]}",
+	    "changes[0]: must be an object, not a string");
+}
+END_TEST
+
+START_TEST(test_validate_missing_required)
+{
+	json_object	*s = recorder_schema();
+	char		 text[512];
+
+	assert_refused(s, "{}", "changes: is required");
+	assert_refused(s, one_change("user_quote", NULL),
+	    "changes[0].user_quote: is required");
+	assert_refused(s, one_change("confidence", NULL),
+	    "changes[0].confidence: is required");
+	/* The second item of three. */
+	snprintf(text, sizeof(text), "{\"changes\":[{\"action\":\"add\","
+	    "\"text\":\"a\",\"state\":\"parked\",\"user_quote\":\"a\","
+	    "\"confidence\":1},{\"action\":\"add\",\"text\":\"b\","
+	    "\"state\":\"parked\",\"confidence\":1},{}]}");
+	assert_refused(s, text, "changes[1].user_quote: is required");
+	/* item_id and reason are optional. */
+	ck_assert_int_eq(check_text(s, one_change("item_id", NULL), NULL, 0),
+	    BS_OK);
+}
+END_TEST
+
+START_TEST(test_validate_unknown_key)
+{
+	json_object	*s = recorder_schema();
+
+	assert_refused(s, "{\"changes\":[],\"mood\":\"happy\"}",
+	    "mood: unknown property");
+	assert_refused(s, one_change("extra", "1"),
+	    "changes[0].extra: unknown property");
+	/* A model's key is shown printable and short. */
+	assert_refused(s, "{\"changes\":[],\"a\\nb\\u00e9"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\":1}",
+	    "a?b??xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx: unknown property");
+}
+END_TEST
+
+START_TEST(test_validate_enum)
+{
+	json_object	*s = recorder_schema();
+	char		 text[1024];
+
+	snprintf(text, sizeof(text), "{\"changes\":["
+	    "{\"action\":\"add\",\"text\":\"a\",\"state\":\"parked\","
+	    "\"user_quote\":\"a\",\"confidence\":1},"
+	    "{\"action\":\"move\",\"item_id\":\"i1\",\"text\":\"b\","
+	    "\"state\":\"decided\",\"user_quote\":\"b\",\"confidence\":1},"
+	    "{\"action\":\"add\",\"text\":\"c\",\"state\":\"rejected\","
+	    "\"user_quote\":\"c\",\"confidence\":1}]}");
+	assert_refused(s, text,
+	    "changes[2].state: must be one of decided, exploring, parked");
+	assert_refused(s, one_change("action", "\"Add\""),
+	    "changes[0].action: must be one of add, move, modify");
+	assert_refused(s, one_change("action", "1"),
+	    "changes[0].action: must be a string, not an integer");
+	assert_refused(agent_schema(agent_find("context_manager")),
+	    "{\"intent\":\"planning\",\"confidence\":50}",
+	    "intent: must be one of brainstorming, deciding, modifying, "
+	    "exploring, parking, reviewing, development, general");
+}
+END_TEST
+
+START_TEST(test_validate_min_max)
+{
+	json_object	*s = recorder_schema();
+
+	ck_assert_int_eq(check_text(s, one_change("confidence", "0"), NULL,
+	    0), BS_OK);
+	ck_assert_int_eq(check_text(s, one_change("confidence", "100"), NULL,
+	    0), BS_OK);
+	assert_refused(s, one_change("confidence", "101"),
+	    "changes[0].confidence: must be from 0 to 100");
+	assert_refused(s, one_change("confidence", "-1"),
+	    "changes[0].confidence: must be from 0 to 100");
+	assert_refused(s, one_change("confidence",
+	    "99999999999999999999999"),
+	    "changes[0].confidence: must be from 0 to 100");
+	assert_refused(agent_schema(agent_find("quality_auditor")),
+	    "{\"findings\":[{\"change_index\":8,\"kind\":\"risk\","
+	    "\"severity\":\"low\",\"explanation\":\"x\"}]}",
+	    "findings[0].change_index: must be from 0 to 7");
+	assert_refused(agent_schema(agent_find("prioritizer")),
+	    "{\"priorities\":[{\"item_id\":\"a\",\"rank\":0,"
+	    "\"rationale\":\"x\"}]}",
+	    "priorities[0].rank: must be from 1 to 100");
+}
+END_TEST
+
+/* Lengths count characters, not bytes. */
+START_TEST(test_validate_string_length)
+{
+	json_object	*s = recorder_schema();
+	char		 want[128];
+
+	/* 64 two-byte, three-byte and four-byte characters fit. */
+	ck_assert_int_eq(check_text(s, one_change("item_id",
+	    repeated("\xc3\xa9", 64)), NULL, 0), BS_OK);
+	ck_assert_int_eq(check_text(s, one_change("item_id",
+	    repeated("\xe2\x82\xac", 64)), NULL, 0), BS_OK);
+	ck_assert_int_eq(check_text(s, one_change("item_id",
+	    repeated("\xf0\x9f\x98\x80", 64)), NULL, 0), BS_OK);
+	assert_refused(s, one_change("item_id", repeated("\xc3\xa9", 65)),
+	    "changes[0].item_id: must be at most 64 characters long, "
+	    "not 65");
+	assert_refused(s, one_change("reason", repeated("a", 301)),
+	    "changes[0].reason: must be at most 300 characters long, "
+	    "not 301");
+	ck_assert_int_eq(check_text(s, one_change("reason",
+	    repeated("\xf0\x9f\x98\x80", 300)), NULL, 0), BS_OK);
+	ck_assert_int_eq(check_text(s, one_change("text",
+	    repeated("\xe2\x82\xac", 2000)), NULL, 0), BS_OK);
+	snprintf(want, sizeof(want), "changes[0].text: must be 1 to 2000 "
+	    "characters long, not 2001");
+	assert_refused(s, one_change("text", repeated("\xe2\x82\xac", 2001)),
+	    want);
+	assert_refused(s, one_change("text", "\"\""),
+	    "changes[0].text: must not be empty");
+	assert_refused(s, one_change("user_quote", "\"a\\u0000b\""),
+	    "changes[0].user_quote: must not contain NUL characters");
+	assert_refused(s, one_change("user_quote", "\"a\xff\""),
+	    "changes[0].user_quote: must be valid UTF-8");
+}
+END_TEST
+
+START_TEST(test_validate_array_bounds)
+{
+	json_object	*s = recorder_schema();
+	char		 text[4096];
+	size_t		 used, i;
+
+	for (i = 8; i <= 9; i++) {
+		size_t	 k;
+
+		used = (size_t)snprintf(text, sizeof(text), "{\"changes\":[");
+		for (k = 0; k < i; k++)
+			used += (size_t)snprintf(text + used,
+			    sizeof(text) - used, "%s{\"action\":\"add\","
+			    "\"text\":\"t\",\"state\":\"exploring\","
+			    "\"user_quote\":\"q\",\"confidence\":50}",
+			    k == 0 ? "" : ",");
+		snprintf(text + used, sizeof(text) - used, "]}");
+		if (i == 8)
+			ck_assert_int_eq(check_text(s, text, NULL, 0), BS_OK);
+		else
+			assert_refused(s, text,
+			    "changes: must have at most 8 items, not 9");
+	}
+	assert_refused(agent_schema(agent_find("reviewer")),
+	    "{\"summary\":\"s\",\"strengths\":[\"a\",\"b\",\"c\",\"d\","
+	    "\"e\",\"f\",\"g\"],\"weaknesses\":[]}",
+	    "strengths: must have at most 6 items, not 7");
+	assert_refused(agent_schema(agent_find("reviewer")),
+	    "{\"summary\":\"s\",\"strengths\":[],\"weaknesses\":[\"\"]}",
+	    "weaknesses[0]: must not be empty");
+}
+END_TEST
+
+/* Keywords the agent schemas do not use yet. */
+START_TEST(test_validate_other_keywords)
+{
+	json_object	*s;
+
+	s = parse("{\"type\":\"object\",\"properties\":{"
+	    "\"n\":{\"type\":\"number\",\"minimum\":0.5},"
+	    "\"m\":{\"type\":\"integer\",\"maximum\":3},"
+	    "\"list\":{\"type\":\"array\",\"minItems\":2,"
+	     "\"items\":{\"type\":[\"string\",\"null\"],\"minLength\":2}},"
+	    "\"level\":{\"enum\":[1,2,3]},"
+	    "\"deep\":{\"type\":\"object\",\"properties\":{\"a\":{"
+	     "\"type\":\"object\",\"properties\":{\"b\":{\"type\":"
+	     "\"boolean\"}}}}},"
+	    "\"open\":{\"type\":\"object\"}},"
+	    "\"additionalProperties\":false}");
+	ck_assert_int_eq(check_text(s, "{\"n\":0.5,\"m\":-7,\"list\":"
+	    "[\"ab\",null],\"level\":2,\"deep\":{\"a\":{\"b\":true,\"c\":1}},"
+	    "\"open\":{\"x\":1}}", NULL, 0), BS_OK);
+	ck_assert_int_eq(check_text(s, "{\"n\":7}", NULL, 0), BS_OK);
+	assert_refused(s, "{\"n\":0.25}", "n: must be at least 0.5");
+	assert_refused(s, "{\"n\":\"1\"}", "n: must be a number, not a string");
+	assert_refused(s, "{\"m\":4}", "m: must be at most 3");
+	assert_refused(s, "{\"list\":[\"ab\"]}",
+	    "list: must have at least 2 items, not 1");
+	assert_refused(s, "{\"list\":[\"ab\",\"c\"]}",
+	    "list[1]: must be at least 2 characters long, not 1");
+	assert_refused(s, "{\"list\":[\"ab\",3]}",
+	    "list[1]: must be a string or null, not an integer");
+	assert_refused(s, "{\"level\":4}", "level: must be one of 1, 2, 3");
+	assert_refused(s, "{\"level\":\"2\"}", "level: must be one of 1, 2, 3");
+	assert_refused(s, "{\"deep\":{\"a\":{\"b\":1}}}",
+	    "deep.a.b: must be a boolean, not an integer");
+	json_object_put(s);
+}
+END_TEST
+
+START_TEST(test_validate_schema_problems)
+{
+	json_object	*s, *v;
+	char		 err[256];
+
+	v = parse("{\"a\":\"x\"}");
+	s = parse("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+	    "\"string\",\"pattern\":\"^x$\"}}}");
+	ck_assert_int_eq(json_schema_validate(s, v, err, sizeof(err)),
+	    BS_ERR_INTERNAL);
+	ck_assert_str_eq(err, "a: schema keyword pattern is not supported");
+	json_object_put(s);
+	s = parse("{\"type\":\"text\"}");
+	ck_assert_int_eq(json_schema_validate(s, v, err, sizeof(err)),
+	    BS_ERR_INTERNAL);
+	json_object_put(s);
+	s = parse("{\"type\":\"object\",\"additionalProperties\":{}}");
+	ck_assert_int_eq(json_schema_validate(s, v, err, sizeof(err)),
+	    BS_ERR_INTERNAL);
+	json_object_put(s);
+	s = parse("{\"type\":\"object\",\"properties\":{\"a\":{"
+	    "\"maxLength\":-1}}}");
+	ck_assert_int_eq(json_schema_validate(s, v, err, sizeof(err)),
+	    BS_ERR_INTERNAL);
+	json_object_put(s);
+	ck_assert_int_eq(json_schema_validate(NULL, v, err, sizeof(err)),
+	    BS_ERR_INTERNAL);
+	json_object_put(v);
+}
+END_TEST
+
+/* Recursion follows the schema and stops at a fixed depth. */
+START_TEST(test_validate_depth_limit)
+{
+	json_object	*schema, *value, *inner;
+	char		 err[256];
+	int		 i;
+
+	schema = json_object_new_object();
+	json_object_object_add(schema, "type", json_object_new_string("null"));
+	value = NULL;
+	for (i = 0; i < 40; i++) {
+		inner = schema;
+		schema = json_object_new_object();
+		json_object_object_add(schema, "type",
+		    json_object_new_string("array"));
+		json_object_object_add(schema, "items", inner);
+		inner = value;
+		value = json_object_new_array();
+		json_object_array_add(value, inner);
+	}
+	ck_assert_int_eq(json_schema_validate(schema, value, err, sizeof(err)),
+	    BS_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "nested deeper than"));
+	json_object_put(schema);
+	json_object_put(value);
+}
+END_TEST
+
+START_TEST(test_validate_error_buffer)
+{
+	json_object	*s = recorder_schema();
+	char		 err[8];
+
+	memset(err, 'x', sizeof(err));
+	ck_assert_int_eq(check_text(s, one_change("state", "\"nope\""), err,
+	    sizeof(err)), BS_ERR_INVALID);
+	ck_assert_str_eq(err, "changes");
+	ck_assert_int_eq(check_text(s, one_change("state", "\"nope\""), NULL,
+	    0), BS_ERR_INVALID);
+	ck_assert_int_eq(check_text(s, one_change("state", "\"nope\""), err,
+	    0), BS_ERR_INVALID);
+}
+END_TEST
+
+static Suite *
+agents_suite(void)
+{
+	Suite	*s = suite_create("agents");
+	TCase	*tc;
+
+	tc = tcase_create("registry");
+	tcase_add_test(tc, test_table_matches_spec);
+	tcase_add_test(tc, test_stage_a_settings);
+	tcase_add_test(tc, test_names_and_tools_unique);
+	tcase_add_test(tc, test_agent_find);
+	tcase_add_test(tc, test_intents);
+	tcase_add_test(tc, test_classifier_enum_is_intents);
+	tcase_add_test(tc, test_change_index_bounds);
+	tcase_add_test(tc, test_routing);
+	tcase_add_test(tc, test_schemas_parse_and_are_closed);
+	tcase_add_test(tc, test_schemas_shared_between_threads);
+	tcase_add_test(tc, test_prompts);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("json_schema");
+	tcase_add_test(tc, test_validate_accepts_valid_answers);
+	tcase_add_test(tc, test_validate_wrong_type);
+	tcase_add_test(tc, test_validate_missing_required);
+	tcase_add_test(tc, test_validate_unknown_key);
+	tcase_add_test(tc, test_validate_enum);
+	tcase_add_test(tc, test_validate_min_max);
+	tcase_add_test(tc, test_validate_string_length);
+	tcase_add_test(tc, test_validate_array_bounds);
+	tcase_add_test(tc, test_validate_other_keywords);
+	tcase_add_test(tc, test_validate_schema_problems);
+	tcase_add_test(tc, test_validate_depth_limit);
+	tcase_add_test(tc, test_validate_error_buffer);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(agents_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

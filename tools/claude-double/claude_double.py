@@ -1,0 +1,1777 @@
+#!/usr/bin/python3
+"""claude_double: a faithful local test double of the Claude Messages API.
+
+No machine in this project reaches the real API, so the C client is tested
+against this server.  It speaks the protocol of docs/CLAUDE-API.md exactly
+(headers, validation, error shapes, the SSE event order), answers
+deterministically so tests can predict what each agent returns, and lets
+tests script failures (rate limits, overload, dropped and hung connections)
+through a control API, without restarting it.
+
+Standard library only; runs with Debian's /usr/bin/python3.  See README.md
+next to this file for the command line, the control API and the directives
+a user message can carry.
+"""
+
+import argparse
+import collections
+import dataclasses
+import datetime
+import functools
+import hashlib
+import http.server
+import json
+import math
+import os
+import re
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+
+API_VERSION = "2023-06-01"
+MAX_BODY_BYTES = 32 * 1024 * 1024
+MAX_OUTPUT_TOKENS = 128000
+MAX_CACHE_BREAKPOINTS = 4
+CACHE_TTL_SECONDS = 300
+CACHE_MIN_TOKENS = 1024
+CACHE_MIN_TOKENS_HAIKU = 2048
+PING_EVERY_DELTAS = 8
+RATE_LIMIT_REQUESTS = 4000
+RATE_LIMIT_TOKENS = 400000
+RECENT_REQUESTS_KEPT = 100
+RECENT_BODY_MAX_BYTES = 256 * 1024
+IDLE_CONNECTION_SECONDS = 300
+GENERATED_ITEMS_MAX = 100         # caps on what a hostile schema can make us build
+GENERATED_STRING_MAX = 100000
+TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+KNOWN_BODY_FIELDS = frozenset({
+    "model", "max_tokens", "messages", "system", "tools", "tool_choice",
+    "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata",
+    "thinking", "service_tier",
+})
+
+INTENTS = ("brainstorming", "deciding", "modifying", "exploring", "parking",
+           "reviewing", "development", "general")
+
+# First row that matches wins, so the order is the priority.  Phrases match
+# whole words, case-insensitively, with ’ read as '.
+INTENT_KEYWORDS = (
+    ("deciding", ("decide", "decided", "decides", "decision", "let's go with",
+                  "we will", "settled on")),
+    ("modifying", ("change", "changed", "changes", "instead", "modify",
+                   "rename", "replace")),
+    ("exploring", ("what if", "explore", "wonder", "alternative",
+                   "alternatives")),
+    ("parking", ("park", "parked", "later", "someday", "backlog")),
+    ("reviewing", ("review", "summarize", "summary", "recap")),
+    ("development", ("build", "implement", "develop", "code", "deploy")),
+    ("brainstorming", ("idea", "ideas", "brainstorm", "could", "maybe")),
+)
+
+DECIDED_PHRASES = ("decide", "decided", "decides", "decision", "we will",
+                   "let's go with")
+PARKED_PHRASES = ("park", "parked", "parking", "later")
+
+REPLY_SENTENCES = (
+    "The core of it is worth stating plainly before we add anything else to the board.",
+    "One way forward is to pick the smallest version that still proves the point.",
+    "It may help to name who benefits first and what they would do differently.",
+    "There is a risk hiding in the assumptions, so it is worth writing them down.",
+    "A quick comparison with the alternatives would show what we give up by choosing this.",
+    "If this holds, the next step is a short experiment with a clear yes or no answer.",
+    "We should also agree on what evidence would make us drop the idea entirely.",
+    "Keeping the board current will make these trade-offs much easier to see later.",
+)
+
+FAULT_KINDS = ("rate_limit", "overloaded", "server_error", "bad_request",
+               "malformed", "stream_error", "drop", "hang", "delay")
+FAULT_MATCH_KEYS = ("tool", "model", "stream")
+DIRECTIVE_FAULT_DELAY_MS = 1000
+
+MESSAGE_OPEN, MESSAGE_CLOSE = "<message>", "</message>"
+BOARD_ID_RE = re.compile(r"(?m)^[ \t]*(?:[-*][ \t]*)?\[([A-Za-z0-9_-]{1,64})\]")
+DIRECTIVE_RE = re.compile(
+    r"\[(intent|fault-agent|fault):([A-Za-z0-9_-]+(?::[0-9]+)?)\]"
+    r"|\[(no-changes|no-findings)\]")
+
+
+# ---------------------------------------------------------------------------
+# Errors
+
+class ApiError(Exception):
+    """An error answer in the API's shape, raised before any header is sent."""
+
+    def __init__(self, status, error_type, message, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self):
+        return error_body(self.error_type, self.message)
+
+
+def error_body(error_type, message):
+    return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+def invalid(message):
+    """The 400 every validation failure answers, like the real API."""
+    return ApiError(400, "invalid_request_error", message)
+
+
+# ---------------------------------------------------------------------------
+# Small deterministic helpers
+
+def stable_hash(*parts):
+    """A hash stable across processes (Python's hash() is salted per run)."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8"))
+    return int.from_bytes(digest.digest()[:8], "big")
+
+
+def base62(number, length):
+    out = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        out.append(BASE62[digit])
+    return "".join(out)
+
+
+def random_id(prefix):
+    """Unique ids (message, request) look like the real ones: prefix_01 + 22."""
+    return prefix + "_01" + base62(secrets.randbits(132), 22)
+
+
+def word_count(text):
+    return len(text.split())
+
+
+def collapse_spaces(text):
+    return " ".join(text.split())
+
+
+def normalise_for_matching(text):
+    return collapse_spaces(text.replace("\u2019", "'").lower())
+
+
+@functools.lru_cache(maxsize=None)
+def phrase_regex(phrases):
+    return re.compile(r"\b(?:%s)\b" % "|".join(re.escape(p) for p in phrases))
+
+
+def rfc3339(epoch_seconds):
+    moment = datetime.datetime.fromtimestamp(epoch_seconds, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------------
+# Request validation: parse once, at the edge, into a typed request
+
+@dataclasses.dataclass
+class MessagesRequest:
+    """A validated POST /v1/messages body."""
+    body: dict
+    model: str
+    max_tokens: int
+    messages: list
+    system_blocks: list
+    tools: list
+    forced_tool: dict
+    stream: bool
+    stop_sequences: list
+
+    @property
+    def tool_label(self):
+        """The agent a call belongs to: the forced tool's name, or "text"."""
+        return self.forced_tool["name"] if self.forced_tool else "text"
+
+
+def parse_json_body(raw):
+    def reject_constant(name):
+        raise ValueError("invalid JSON constant " + name)
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise invalid("request body is not valid JSON: %s" % exc) from None
+
+
+def validate_messages_request(body):
+    """Checks a body the way the real API does; raises ApiError on the first fault."""
+    if not isinstance(body, dict):
+        raise invalid("request body must be a JSON object")
+    for key in body:
+        if key not in KNOWN_BODY_FIELDS:
+            raise invalid("%s: Extra inputs are not permitted" % key)
+    model = _validate_model(body)
+    max_tokens = _validate_max_tokens(body)
+    messages = _validate_messages(body.get("messages"))
+    system_blocks = _validate_system(body["system"]) if "system" in body else []
+    tools = _validate_tools(body["tools"]) if "tools" in body else []
+    forced_tool = _validate_tool_choice(body.get("tool_choice"), tools)
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise invalid("stream: Input should be a valid boolean")
+    _validate_sampling(body)
+    _validate_metadata(body.get("metadata"))
+    stop_sequences = _validate_stop_sequences(body.get("stop_sequences"))
+    _validate_breakpoint_count(system_blocks, messages, tools)
+    if not model.startswith("claude-"):
+        raise ApiError(404, "not_found_error", "model: %s" % model)
+    return MessagesRequest(body, model, max_tokens, messages, system_blocks,
+                           tools, forced_tool, stream, stop_sequences)
+
+
+def _validate_model(body):
+    if "model" not in body:
+        raise invalid("model: Field required")
+    model = body["model"]
+    if not isinstance(model, str) or not model.strip():
+        raise invalid("model: Input should be a non-empty string")
+    return model
+
+
+def _validate_max_tokens(body):
+    if "max_tokens" not in body:
+        raise invalid("max_tokens: Field required")
+    value = body["max_tokens"]
+    if not is_int(value):
+        raise invalid("max_tokens: Input should be a valid integer")
+    if value < 1:
+        raise invalid("max_tokens: Input should be greater than or equal to 1")
+    if value > MAX_OUTPUT_TOKENS:
+        raise invalid("max_tokens: %d > %d, which is the maximum allowed"
+                      % (value, MAX_OUTPUT_TOKENS))
+    return value
+
+
+def _validate_messages(messages):
+    if messages is None:
+        raise invalid("messages: Field required")
+    if not isinstance(messages, list) or not messages:
+        raise invalid("messages: at least one message is required")
+    expected = "user"
+    for index, message in enumerate(messages):
+        where = "messages.%d" % index
+        if not isinstance(message, dict):
+            raise invalid("%s: Input should be an object" % where)
+        for key in message:
+            if key not in ("role", "content"):
+                raise invalid("%s.%s: Extra inputs are not permitted" % (where, key))
+        role = message.get("role")
+        if role not in ("user", "assistant"):
+            raise invalid("%s.role: Input should be 'user' or 'assistant'" % where)
+        if role != expected:
+            if index == 0:
+                raise invalid("messages: first message must use the \"user\" role")
+            raise invalid("messages: roles must alternate between \"user\" and "
+                          "\"assistant\", but found multiple \"%s\" roles in a row"
+                          % role)
+        expected = "assistant" if role == "user" else "user"
+        if "content" not in message:
+            raise invalid("%s.content: Field required" % where)
+        _validate_content(message["content"], where + ".content", role)
+    return messages
+
+
+def _validate_content(content, where, role):
+    if isinstance(content, str):
+        if not content:
+            raise invalid("%s: text content must be non-empty" % where)
+        return
+    if not isinstance(content, list) or not content:
+        raise invalid("%s: Input should be a string or a non-empty list of blocks"
+                      % where)
+    for index, block in enumerate(content):
+        _validate_content_block(block, "%s.%d" % (where, index), role)
+
+
+def _validate_content_block(block, where, role):
+    if not isinstance(block, dict):
+        raise invalid("%s: Input should be an object" % where)
+    kind = block.get("type")
+    allowed = {
+        "text": ("type", "text", "cache_control", "citations"),
+        "tool_use": ("type", "id", "name", "input", "cache_control"),
+        "tool_result": ("type", "tool_use_id", "content", "is_error", "cache_control"),
+    }
+    if not isinstance(kind, str) or kind not in allowed:
+        raise invalid("%s.type: Input tag '%s' found using 'type' does not match "
+                      "any of the expected tags: 'text', 'tool_use', 'tool_result'"
+                      % (where, kind))
+    for key in block:
+        if key not in allowed[kind]:
+            raise invalid("%s.%s: Extra inputs are not permitted" % (where, key))
+    if "cache_control" in block:
+        _validate_cache_control(block["cache_control"], where + ".cache_control")
+    if kind == "text":
+        text = block.get("text")
+        if not isinstance(text, str) or not text:
+            raise invalid("%s.text: text content blocks must be non-empty" % where)
+    elif kind == "tool_use":
+        if role != "assistant":
+            raise invalid("%s: tool_use blocks are only allowed in assistant messages"
+                          % where)
+        if not isinstance(block.get("id"), str) or not isinstance(block.get("name"), str):
+            raise invalid("%s: tool_use needs string id and name" % where)
+        if not isinstance(block.get("input"), dict):
+            raise invalid("%s.input: Input should be an object" % where)
+    else:
+        if role != "user":
+            raise invalid("%s: tool_result blocks are only allowed in user messages"
+                          % where)
+        if not isinstance(block.get("tool_use_id"), str):
+            raise invalid("%s.tool_use_id: Field required" % where)
+        inner = block.get("content", "")
+        if not isinstance(inner, str):
+            _validate_text_blocks(inner, where + ".content", allow_empty=True)
+
+
+def _validate_text_blocks(blocks, where, allow_empty=False):
+    if not isinstance(blocks, list) or (not blocks and not allow_empty):
+        raise invalid("%s: Input should be a list of text blocks" % where)
+    for index, block in enumerate(blocks):
+        at = "%s.%d" % (where, index)
+        if not isinstance(block, dict) or block.get("type") != "text":
+            raise invalid("%s.type: Input should be 'text'" % at)
+        for key in block:
+            if key not in ("type", "text", "cache_control", "citations"):
+                raise invalid("%s.%s: Extra inputs are not permitted" % (at, key))
+        if not isinstance(block.get("text"), str) or not block["text"]:
+            raise invalid("%s.text: text content blocks must be non-empty" % at)
+        if "cache_control" in block:
+            _validate_cache_control(block["cache_control"], at + ".cache_control")
+
+
+def _validate_cache_control(value, where):
+    if not isinstance(value, dict) or value.get("type") != "ephemeral":
+        raise invalid("%s.type: Input should be 'ephemeral'" % where)
+    for key in value:
+        if key not in ("type", "ttl"):
+            raise invalid("%s.%s: Extra inputs are not permitted" % (where, key))
+    if "ttl" in value and value["ttl"] not in ("5m", "1h"):
+        raise invalid("%s.ttl: Input should be '5m' or '1h'" % where)
+
+
+def _validate_system(system):
+    if isinstance(system, str):
+        return [{"type": "text", "text": system}] if system else []
+    _validate_text_blocks(system, "system")
+    return system
+
+
+def _validate_tools(tools):
+    if not isinstance(tools, list):
+        raise invalid("tools: Input should be a valid list")
+    names = set()
+    for index, tool in enumerate(tools):
+        where = "tools.%d" % index
+        if not isinstance(tool, dict):
+            raise invalid("%s: Input should be an object" % where)
+        for key in tool:
+            if key not in ("name", "description", "input_schema", "cache_control", "type"):
+                raise invalid("%s.%s: Extra inputs are not permitted" % (where, key))
+        name = tool.get("name")
+        if not isinstance(name, str) or not TOOL_NAME_RE.match(name):
+            raise invalid("%s.name: String should match pattern "
+                          "'^[a-zA-Z0-9_-]{1,64}$'" % where)
+        if name in names:
+            raise invalid("tools: Tool names must be unique.")
+        names.add(name)
+        if "description" in tool and not isinstance(tool["description"], str):
+            raise invalid("%s.description: Input should be a valid string" % where)
+        if tool.get("type", "custom") != "custom":
+            raise invalid("%s.type: only custom tools are supported by the double" % where)
+        schema = tool.get("input_schema")
+        if not isinstance(schema, dict):
+            raise invalid("%s.input_schema: Field required" % where)
+        if schema.get("type") != "object":
+            raise invalid("%s.input_schema.type: Input should be 'object'" % where)
+        if "cache_control" in tool:
+            _validate_cache_control(tool["cache_control"], where + ".cache_control")
+    return tools
+
+
+def _validate_tool_choice(choice, tools):
+    """Returns the tool the answer must call, or None for a text answer."""
+    if choice is None:
+        return None
+    if not isinstance(choice, dict):
+        raise invalid("tool_choice: Input should be an object")
+    kind = choice.get("type")
+    allowed = {"auto": ("type", "disable_parallel_tool_use"),
+               "any": ("type", "disable_parallel_tool_use"),
+               "tool": ("type", "name", "disable_parallel_tool_use"),
+               "none": ("type",)}
+    if not isinstance(kind, str) or kind not in allowed:
+        raise invalid("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+    for key in choice:
+        if key not in allowed[kind]:
+            raise invalid("tool_choice.%s: Extra inputs are not permitted" % key)
+    if "disable_parallel_tool_use" in choice and \
+            not isinstance(choice["disable_parallel_tool_use"], bool):
+        raise invalid("tool_choice.disable_parallel_tool_use: Input should be a valid boolean")
+    if kind in ("auto", "none"):
+        return None
+    if not tools:
+        raise invalid("tool_choice may only be specified while providing tools.")
+    if kind == "any":
+        return tools[0]
+    for tool in tools:
+        if tool["name"] == choice.get("name"):
+            return tool
+    raise invalid("tool_choice.name: tool '%s' not found in tools" % choice.get("name"))
+
+
+def _validate_sampling(body):
+    for name in ("temperature", "top_p"):
+        if name in body:
+            value = body[name]
+            if not is_number(value) or not 0 <= value <= 1:
+                raise invalid("%s: Input should be a number between 0 and 1" % name)
+    if "top_k" in body and (not is_int(body["top_k"]) or body["top_k"] < 0):
+        raise invalid("top_k: Input should be a non-negative integer")
+    if "thinking" in body and not isinstance(body["thinking"], dict):
+        raise invalid("thinking: Input should be an object")
+    if "service_tier" in body and body["service_tier"] not in ("auto", "standard_only"):
+        raise invalid("service_tier: Input should be 'auto' or 'standard_only'")
+
+
+def _validate_metadata(metadata):
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise invalid("metadata: Input should be an object")
+    for key, value in metadata.items():
+        if key != "user_id":
+            raise invalid("metadata.%s: Extra inputs are not permitted" % key)
+        if value is not None and (not isinstance(value, str) or len(value) > 256):
+            raise invalid("metadata.user_id: Input should be a string of at most "
+                          "256 characters")
+
+
+def _validate_stop_sequences(stops):
+    if stops is None:
+        return []
+    if not isinstance(stops, list):
+        raise invalid("stop_sequences: Input should be a valid list")
+    for stop in stops:
+        if not isinstance(stop, str) or not stop.strip():
+            raise invalid("stop_sequences: each stop sequence must contain "
+                          "non-whitespace")
+    return stops
+
+
+def _validate_breakpoint_count(system_blocks, messages, tools):
+    count = sum(1 for block in system_blocks if "cache_control" in block)
+    count += sum(1 for tool in tools if "cache_control" in tool)
+    for message in messages:
+        if isinstance(message["content"], list):
+            count += sum(1 for block in message["content"] if "cache_control" in block)
+    if count > MAX_CACHE_BREAKPOINTS:
+        raise invalid("A maximum of %d blocks with cache_control may be provided. "
+                      "Found %d." % (MAX_CACHE_BREAKPOINTS, count))
+
+
+# ---------------------------------------------------------------------------
+# What the user said: the last user message, its directives, its sentences
+
+@dataclasses.dataclass
+class Directives:
+    """The [..] markers a test can put in a user message to steer the double."""
+    intent: str = None
+    no_changes: bool = False
+    no_findings: bool = False
+    fault_kind: str = None
+    fault_times: int = 0          # 0: every matching call fails
+    fault_agents: tuple = ()
+
+
+@dataclasses.dataclass
+class UserText:
+    """The last user message: as sent, with directives blanked, and cleaned.
+    board_ids are the item ids listed around the <message> section."""
+    original: str
+    masked: str
+    clean: str
+    directives: Directives
+    board_ids: tuple = ()
+
+
+def content_text(content):
+    if isinstance(content, str):
+        return content
+    return "\n".join(block["text"] for block in content if block.get("type") == "text")
+
+
+def message_section(text):
+    """(the inside of the last <message>...</message> section, the rest).
+
+    The product's orchestrator wraps the person's words in tagged sections
+    (<board>, <conversation>, <message>, ...); only <message> is what the
+    person just said, so keywords, sentences and directives come from it.
+    Without a <message> section the whole text is the message."""
+    start = text.rfind(MESSAGE_OPEN)
+    if start < 0:
+        return text, ""
+    inner = start + len(MESSAGE_OPEN)
+    end = text.find(MESSAGE_CLOSE, inner)
+    if end < 0:
+        return text[inner:], text[:start]
+    return text[inner:end], text[:start] + text[end + len(MESSAGE_CLOSE):]
+
+
+def read_user_text(messages):
+    """Everything the answer derives from: the text of the LAST user message."""
+    original, context = "", ""
+    for message in reversed(messages):
+        if message["role"] == "user":
+            original, context = message_section(content_text(message["content"]))
+            break
+    masked = DIRECTIVE_RE.sub(lambda m: " " * len(m.group(0)), original)
+    board_ids = tuple(dict.fromkeys(BOARD_ID_RE.findall(context)))
+    return UserText(original, masked, collapse_spaces(masked), parse_directives(original),
+                    board_ids)
+
+
+def parse_directives(text):
+    found = Directives()
+    agents = []
+    for match in DIRECTIVE_RE.finditer(text):
+        name, value, flag = match.group(1), match.group(2), match.group(3)
+        if flag == "no-changes":
+            found.no_changes = True
+        elif flag == "no-findings":
+            found.no_findings = True
+        elif name == "intent" and value in INTENTS and found.intent is None:
+            found.intent = value
+        elif name == "fault-agent":
+            agents.append(value)
+        elif name == "fault" and found.fault_kind is None:
+            kind, _, times = value.partition(":")
+            if kind in FAULT_KINDS:
+                found.fault_kind = kind
+                found.fault_times = int(times) if times else 0
+    found.fault_agents = tuple(agents)
+    return found
+
+
+@dataclasses.dataclass
+class Sentence:
+    text: str        # directive-free, whitespace collapsed, without terminator
+    quote: str       # exactly as in the user's text, terminator included
+    is_question: bool
+
+
+def split_sentences(user):
+    """Sentences end at . ! ? or a line break; quotes are slices of the original."""
+    sentences = []
+    for match in re.finditer(r"[^.!?\n]+[.!?]*", user.masked):
+        start, end = match.span()
+        while start < end and user.masked[start].isspace():
+            start += 1
+        while end > start and user.masked[end - 1].isspace():
+            end -= 1
+        body_end = end
+        while body_end > start and user.masked[body_end - 1] in ".!?":
+            body_end -= 1
+        text = collapse_spaces(user.masked[start:body_end])
+        if text:
+            sentences.append(Sentence(text, user.original[start:end],
+                                      "?" in user.masked[body_end:end]))
+    return sentences
+
+
+def idea_sentences(user):
+    """The sentences the recorder turns into board changes."""
+    return [s for s in split_sentences(user)
+            if not s.is_question and word_count(s.text) >= 3]
+
+
+def classify_intent(user):
+    """(intent, confidence): a directive wins, then the keyword table."""
+    seed = stable_hash("intent", user.original)
+    if user.directives.intent:
+        return user.directives.intent, 95
+    text = normalise_for_matching(user.clean)
+    for intent, phrases in INTENT_KEYWORDS:
+        if phrase_regex(phrases).search(text):
+            return intent, 60 + seed % 36
+    return "general", 40 + seed % 20
+
+
+def sentence_state(sentence):
+    text = normalise_for_matching(sentence)
+    if phrase_regex(DECIDED_PHRASES).search(text):
+        return "decided"
+    if phrase_regex(PARKED_PHRASES).search(text):
+        return "parked"
+    return "exploring"
+
+
+# ---------------------------------------------------------------------------
+# A JSON Schema walker that produces valid, readable values
+
+def schema_type(schema):
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        names = [k for k in kind if isinstance(k, str)]
+        non_null = [k for k in names if k != "null"]
+        return non_null[0] if non_null else "null"
+    if isinstance(kind, str):
+        return kind
+    if "properties" in schema:
+        return "object"
+    if "items" in schema:
+        return "array"
+    return "string"
+
+
+def schema_properties(schema):
+    properties = schema.get("properties")
+    return properties if isinstance(properties, dict) else {}
+
+
+def schema_required(schema):
+    required = schema.get("required")
+    return [r for r in required if isinstance(r, str)] if isinstance(required, list) else []
+
+
+def humanize(name):
+    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name)).replace("_", " ").replace("-", " ")
+    words = collapse_spaces(words)
+    return words[:1].upper() + words[1:] if words else "Value"
+
+
+def singular(name):
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    if name.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return name[:-2]
+    if name.endswith("s") and not name.endswith("ss"):
+        return name[:-1]
+    return name
+
+
+def is_id_like(name):
+    return name == "id" or name.endswith("_id") or name.endswith("Id")
+
+
+def numeric_bounds(schema):
+    """(low, high) inclusive, from minimum/maximum and their exclusive forms."""
+    low, high = schema.get("minimum"), schema.get("maximum")
+    is_integer = schema_type(schema) == "integer"
+    step = 1 if is_integer else 1e-6
+    if is_number(schema.get("exclusiveMinimum")):
+        low = schema["exclusiveMinimum"] + step
+    if is_number(schema.get("exclusiveMaximum")):
+        high = schema["exclusiveMaximum"] - step
+    if is_integer:
+        low = math.ceil(low) if is_number(low) else None
+        high = math.floor(high) if is_number(high) else None
+    return (low if is_number(low) else None, high if is_number(high) else None)
+
+
+def clamp_number(value, schema):
+    low, high = numeric_bounds(schema)
+    if low is not None and value < low:
+        value = low
+    if high is not None and value > high:
+        value = high
+    return value
+
+
+def fit_string(value, schema):
+    low = schema.get("minLength") if is_int(schema.get("minLength")) else 0
+    low = min(low, GENERATED_STRING_MAX)
+    high = schema.get("maxLength") if is_int(schema.get("maxLength")) else None
+    if high is not None:
+        value = value[:high]
+    if len(value) < low:
+        value = value + "." * (low - len(value))
+    return value
+
+
+class SchemaFiller:
+    """Builds a value that satisfies a JSON Schema, with readable strings.
+
+    The product validates every agent answer against the tool's schema, so a
+    double whose answers merely look right would hide client bugs; values are
+    derived from the user's text so tests can predict them."""
+
+    MAX_DEPTH = 24
+
+    def __init__(self, root, user):
+        self.root = root
+        self.user = user
+        self.snippet = user.clean[:60].rstrip()
+
+    def fill(self, schema, name="value", depth=0, index=0, overrides=None):
+        schema = self.resolve(schema, depth)
+        if depth > self.MAX_DEPTH or not isinstance(schema, dict):
+            return None
+        if "const" in schema:
+            return schema["const"]
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            # The first value, so tests can predict it; array items step through.
+            return schema["enum"][index % len(schema["enum"])]
+        for key in ("anyOf", "oneOf"):
+            if isinstance(schema.get(key), list) and schema[key]:
+                return self.fill(schema[key][0], name, depth + 1, index, overrides)
+        if isinstance(schema.get("allOf"), list):
+            schema = self._merge_all_of(schema, depth)
+        kind = schema_type(schema)
+        filler = getattr(self, "_fill_" + kind, None)
+        if filler is None:
+            return None
+        if kind == "object":
+            return filler(schema, name, depth, index, overrides or {})
+        return filler(schema, name, depth, index)
+
+    def resolve(self, schema, depth):
+        """Follows local $refs (#/$defs/x, #/definitions/x), bounded by depth."""
+        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) \
+                and depth <= self.MAX_DEPTH:
+            target = self.root
+            ref = schema["$ref"]
+            if not ref.startswith("#"):
+                return {}
+            for part in [p for p in ref[1:].split("/") if p]:
+                target = target.get(part) if isinstance(target, dict) else None
+            schema = target if isinstance(target, dict) else {}
+            depth += 1
+        return schema
+
+    def _merge_all_of(self, schema, depth):
+        merged = {k: v for k, v in schema.items() if k != "allOf"}
+        properties = dict(schema_properties(merged))
+        required = schema_required(merged)
+        for part in schema["allOf"]:
+            part = self.resolve(part, depth + 1)
+            if isinstance(part, dict):
+                properties.update(schema_properties(part))
+                required += [r for r in schema_required(part) if r not in required]
+                for key, value in part.items():
+                    merged.setdefault(key, value)
+        merged["properties"], merged["required"] = properties, required
+        return merged
+
+    def _fill_object(self, schema, name, depth, index, overrides):
+        properties = schema_properties(schema)
+        required = schema_required(schema)
+        keys = [k for k in properties if k in required or not is_id_like(k)]
+        keys += [k for k in required if k not in keys]
+        keys += [k for k in overrides if k not in keys]
+        out = {}
+        for key in keys:
+            sub = properties.get(key)
+            if sub is None:
+                extra = schema.get("additionalProperties")
+                sub = extra if isinstance(extra, dict) else {"type": "string"}
+            if key in overrides:
+                out[key] = self.fit(overrides[key], sub, key, depth + 1)
+            else:
+                out[key] = self.fill(sub, key, depth + 1, index)
+        return out
+
+    def fit(self, value, schema, name, depth):
+        """Adapts a meaningful value to its schema, else falls back to fill()."""
+        schema = self.resolve(schema, depth)
+        if not isinstance(schema, dict):
+            return value
+        if isinstance(schema.get("enum"), list):
+            return value if value in schema["enum"] else self.fill(schema, name, depth)
+        kind = schema_type(schema)
+        if kind == "string" and isinstance(value, str):
+            return fit_string(value, schema)
+        if kind in ("integer", "number") and is_number(value):
+            return clamp_number(value, schema)
+        if kind == "array" and isinstance(value, list):
+            return value
+        if kind == "object" and isinstance(value, dict):
+            return value
+        return self.fill(schema, name, depth)
+
+    def _fill_array(self, schema, name, depth, index):
+        low = schema.get("minItems") if is_int(schema.get("minItems")) else 0
+        high = schema.get("maxItems") if is_int(schema.get("maxItems")) else None
+        count = 0 if self.user.directives.no_findings else 1
+        count = min(max(count, low), GENERATED_ITEMS_MAX)
+        if high is not None:
+            count = min(count, high)
+        items = schema.get("items", {})
+        item_name = singular(str(name))
+        out = []
+        for i in range(count):
+            item_schema = items[min(i, len(items) - 1)] if isinstance(items, list) and items \
+                else items
+            out.append(self.fill(item_schema, item_name, depth + 1, i))
+        return out
+
+    def _fill_string(self, schema, name, depth, index):
+        formats = {"date-time": "2025-01-01T00:00:00Z", "date": "2025-01-01",
+                   "email": "double@example.com", "uri": "https://example.com/double"}
+        form = schema.get("format") if isinstance(schema.get("format"), str) else None
+        if form == "uuid":
+            digits = "%032x" % (stable_hash("uuid", name, index, self.user.original) << 64
+                                | stable_hash("uuid2", name, index, self.user.original))
+            value = "%s-%s-4%s-8%s-%s" % (digits[:8], digits[8:12], digits[13:16],
+                                          digits[17:20], digits[20:32])
+        elif form in formats:
+            value = formats[form]
+        elif is_id_like(str(name)):
+            value = self.user.board_ids[0] if self.user.board_ids else ""
+        else:
+            label = humanize(name) + (" %d" % (index + 1) if index else "")
+            value = "%s in: %s" % (label, self.snippet) if self.snippet else label
+        return fit_string(value, schema)
+
+    def _fill_integer(self, schema, name, depth, index):
+        return clamp_number(self._pick_number(name, index), schema)
+
+    def _fill_number(self, schema, name, depth, index):
+        return clamp_number(self._pick_number(name, index), schema)
+
+    def _pick_number(self, name, index):
+        """Confidences look confident; indexes point at the first change;
+        ranks follow the item order; anything else is small."""
+        name = str(name).lower()
+        seed = stable_hash("number", name, index, self.user.original)
+        if "confidence" in name:
+            return 60 + seed % 36
+        if name.endswith("index"):
+            return 0
+        if name == "rank":
+            return index + 1
+        return 1 + seed % 5
+
+    def _fill_boolean(self, schema, name, depth, index):
+        return False
+
+    def _fill_null(self, schema, name, depth, index):
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Agent answers
+
+def is_intent_schema(properties):
+    intent = properties.get("intent")
+    return isinstance(intent, dict) and isinstance(intent.get("enum"), list) \
+        and any(isinstance(value, str) and value in INTENTS for value in intent["enum"])
+
+
+def recorder_changes(array_schema, user, filler):
+    """One "add" per idea sentence, quoting the user's words exactly."""
+    array_schema = filler.resolve(array_schema, 0)
+    items_schema = filler.resolve(array_schema.get("items", {}), 1)
+    item_properties = items_schema.get("properties") if isinstance(items_schema, dict) else None
+    low = array_schema.get("minItems") if is_int(array_schema.get("minItems")) else 0
+    low = min(low, GENERATED_ITEMS_MAX)
+    high = array_schema.get("maxItems") if is_int(array_schema.get("maxItems")) else None
+    sentences = [] if user.directives.no_changes else idea_sentences(user)
+    if high is not None:
+        sentences = sentences[:high]
+    changes = []
+    for index, sentence in enumerate(sentences):
+        known = {"action": "add", "text": sentence.text,
+                 "state": sentence_state(sentence.text),
+                 "user_quote": sentence.quote,
+                 "confidence": 60 + stable_hash("change", sentence.quote) % 36}
+        if isinstance(item_properties, dict):
+            known = {k: v for k, v in known.items() if k in item_properties}
+        changes.append(filler.fill(items_schema, "change", 2, index, known))
+    while len(changes) < low:
+        changes.append(filler.fill(items_schema, "change", 2, len(changes)))
+    return changes
+
+
+def build_tool_input(tool, user):
+    """The forced tool's input: valid for its schema, meaningful for known agents."""
+    schema = tool["input_schema"]
+    filler = SchemaFiller(schema, user)
+    properties = schema_properties(schema)
+    overrides = {}
+    if is_intent_schema(properties):
+        intent, confidence = classify_intent(user)
+        overrides["intent"] = intent
+        if "confidence" in properties:
+            overrides["confidence"] = confidence
+    changes = properties.get("changes")
+    if isinstance(changes, dict) and schema_type(filler.resolve(changes, 0)) == "array":
+        overrides["changes"] = recorder_changes(changes, user, filler)
+    return filler.fill(schema, tool["name"], 0, 0, overrides)
+
+
+def reply_text(user):
+    """The conversation agent's reply: 40-80 words, chosen by the user's text."""
+    seed = stable_hash("reply", user.original)
+    count = len(REPLY_SENTENCES)
+    start, step = seed % count, (1, 3, 5, 7)[(seed // count) % 4]
+    chosen = [REPLY_SENTENCES[(start + k * step) % count] for k in range(4)]
+    return 'Thinking about "%s": %s' % (user.clean[:80], " ".join(chosen))
+
+
+def tool_use_id(name, serialized):
+    digest = hashlib.sha256(("%s\x1f%s" % (name, serialized)).encode("utf-8")).digest()
+    return "toolu_01" + base62(int.from_bytes(digest, "big"), 22)
+
+
+def split_text_deltas(text, seed):
+    """Text deltas of one to three words each; they concatenate to the text."""
+    words = re.findall(r"\s*\S+\s*$|\s*\S+", text)
+    if "".join(words) != text:
+        return [text] if text else []
+    pieces, position, turn = [], 0, 0
+    while position < len(words):
+        size = 1 + stable_hash("delta", seed, turn) % 3
+        pieces.append("".join(words[position:position + size]))
+        position += size
+        turn += 1
+    return pieces
+
+
+def split_json_deltas(serialized, seed):
+    """input_json_delta pieces of 5-20 characters, after the real API's empty one."""
+    pieces, position, turn = [""], 0, 0
+    while position < len(serialized):
+        size = 5 + stable_hash("json", seed, turn) % 16
+        pieces.append(serialized[position:position + size])
+        position += size
+        turn += 1
+    return pieces
+
+
+def cut_text(full, stop_sequences, max_tokens):
+    """(text, stop_reason, stop_sequence): the stop that comes first wins."""
+    text, reason, matched = full, "end_turn", None
+    hits = [(full.find(s), s) for s in stop_sequences if s in full]
+    if hits:
+        position, matched = min(hits)
+        text, reason = full[:position], "stop_sequence"
+    words = re.findall(r"\s*\S+", text)
+    if len(words) > max_tokens:
+        return "".join(words[:max_tokens]).lstrip(), "max_tokens", None
+    return text, reason, matched
+
+
+@dataclasses.dataclass
+class Answer:
+    """One model answer, ready to send whole or as a stream."""
+    content: list        # the content blocks of the JSON answer
+    starts: list         # per block: the content_block of content_block_start
+    deltas: list         # per block: its delta objects
+    stop_reason: str
+    stop_sequence: str
+    output_tokens: int
+
+
+def compose_text_answer(req, user):
+    text, reason, matched = cut_text(reply_text(user), req.stop_sequences, req.max_tokens)
+    deltas = [{"type": "text_delta", "text": piece}
+              for piece in split_text_deltas(text, user.original)]
+    return Answer([{"type": "text", "text": text}], [{"type": "text", "text": ""}],
+                  [deltas], reason, matched, max(1, word_count(text)))
+
+
+def compose_tool_answer(req, user):
+    tool = req.forced_tool
+    tool_input = build_tool_input(tool, user)
+    serialized = json.dumps(tool_input, ensure_ascii=False)
+    block_id = tool_use_id(tool["name"], serialized)
+    tokens = max(1, math.ceil(len(serialized) / 4))
+    reason = "tool_use"
+    if tokens > req.max_tokens:
+        # Out of tokens mid-call: the input never closes, like the real API.
+        serialized, tool_input, tokens = serialized[:req.max_tokens * 4], {}, req.max_tokens
+        reason = "max_tokens"
+    block = {"type": "tool_use", "id": block_id, "name": tool["name"], "input": tool_input}
+    start = {"type": "tool_use", "id": block_id, "name": tool["name"], "input": {}}
+    deltas = [{"type": "input_json_delta", "partial_json": piece}
+              for piece in split_json_deltas(serialized, block_id)]
+    return Answer([block], [start], [deltas], reason, None, tokens)
+
+
+def compose_answer(req):
+    user = read_user_text(req.messages)
+    if req.forced_tool:
+        return compose_tool_answer(req, user)
+    return compose_text_answer(req, user)
+
+
+# ---------------------------------------------------------------------------
+# Usage and prompt caching
+
+def input_token_estimate(req):
+    """1 token ~ 1 word over system, messages and the tools' JSON."""
+    total = sum(word_count(block["text"]) for block in req.system_blocks)
+    for message in req.messages:
+        content = message["content"]
+        if isinstance(content, str):
+            total += word_count(content)
+            continue
+        for block in content:
+            if block["type"] == "text":
+                total += word_count(block["text"])
+            elif block["type"] == "tool_use":
+                total += word_count(json.dumps(block["input"]))
+            else:
+                inner = block.get("content", "")
+                total += word_count(inner if isinstance(inner, str) else content_text(inner))
+    if req.tools:
+        total += word_count(json.dumps(req.tools))
+    return max(1, total)
+
+
+def cache_prefix(req):
+    """(tokens, key) of the system prefix up to the last cache_control, or (0, None)."""
+    last = None
+    for index, block in enumerate(req.system_blocks):
+        if "cache_control" in block:
+            last = index
+    if last is None:
+        return 0, None
+    prefix = [block["text"] for block in req.system_blocks[:last + 1]]
+    tokens = sum(word_count(text) for text in prefix)
+    minimum = CACHE_MIN_TOKENS_HAIKU if "haiku" in req.model else CACHE_MIN_TOKENS
+    if tokens < minimum:
+        return 0, None
+    key = hashlib.sha256(json.dumps([req.model, prefix]).encode("utf-8")).hexdigest()
+    return tokens, key
+
+
+class PromptCache:
+    """Which prompt prefixes this process has seen in the last 5 minutes."""
+
+    def __init__(self):
+        self._lock = threading.Lock()   # guards _seen, shared by all handler threads
+        self._seen = {}
+
+    def touch(self, key, now):
+        """True when the prefix was cached (a read); either way it is fresh now."""
+        with self._lock:
+            seen = self._seen.get(key)
+            hit = seen is not None and now - seen < CACHE_TTL_SECONDS
+            self._seen[key] = now
+            return hit
+
+    def clear(self):
+        with self._lock:
+            self._seen.clear()
+
+
+def compute_usage(req, output_tokens, cache):
+    total = input_token_estimate(req)
+    prefix_tokens, key = cache_prefix(req)
+    creation = read = 0
+    if key is not None:
+        if cache.touch(key, time.monotonic()):
+            read = prefix_tokens
+        else:
+            creation = prefix_tokens
+    return {"input_tokens": max(0, total - creation - read),
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": creation,
+            "cache_read_input_tokens": read}
+
+
+# ---------------------------------------------------------------------------
+# Faults
+
+@dataclasses.dataclass
+class Fault:
+    """One scripted failure; `count` is how many more calls it will hit."""
+    kind: str
+    count: int = 1
+    match: dict = dataclasses.field(default_factory=dict)
+    retry_after: int = 1
+    seconds: float = 300.0
+    ms: int = 0
+
+    def matches(self, req):
+        call = {"tool": req.tool_label, "model": req.model, "stream": req.stream}
+        return all(call[key] == value for key, value in self.match.items())
+
+
+def parse_fault(spec, where):
+    """A fault from the control API, validated like any other input."""
+    if not isinstance(spec, dict):
+        raise invalid("%s: Input should be an object" % where)
+    known = ("kind", "count", "match", "retry_after", "seconds", "ms")
+    for key in spec:
+        if key not in known:
+            raise invalid("%s.%s: unknown field" % (where, key))
+    if spec.get("kind") not in FAULT_KINDS:
+        raise invalid("%s.kind: one of %s" % (where, ", ".join(FAULT_KINDS)))
+    fault = Fault(spec["kind"])
+    count = spec.get("count", 1)
+    if not is_int(count) or count < 1:
+        raise invalid("%s.count: an integer >= 1" % where)
+    fault.count = count
+    match = spec.get("match", {})
+    if not isinstance(match, dict) or any(k not in FAULT_MATCH_KEYS for k in match):
+        raise invalid("%s.match: an object with tool, model and/or stream" % where)
+    if "stream" in match and not isinstance(match["stream"], bool):
+        raise invalid("%s.match.stream: a boolean" % where)
+    for key in ("tool", "model"):
+        if key in match and not isinstance(match[key], str):
+            raise invalid("%s.match.%s: a string" % (where, key))
+    fault.match = dict(match)
+    if "retry_after" in spec:
+        if not is_int(spec["retry_after"]) or spec["retry_after"] < 0:
+            raise invalid("%s.retry_after: an integer >= 0" % where)
+        fault.retry_after = spec["retry_after"]
+    if "seconds" in spec:
+        if not is_number(spec["seconds"]) or spec["seconds"] <= 0:
+            raise invalid("%s.seconds: a number > 0" % where)
+        fault.seconds = float(spec["seconds"])
+    if "ms" in spec:
+        if not is_int(spec["ms"]) or spec["ms"] < 0:
+            raise invalid("%s.ms: an integer >= 0" % where)
+        fault.ms = spec["ms"]
+    return fault
+
+
+def fault_error(fault, streaming):
+    """The HTTP error a fault of an error kind answers, or None for other kinds."""
+    if fault.kind == "rate_limit":
+        return ApiError(429, "rate_limit_error",
+                        "Number of request tokens has exceeded your per-minute rate limit",
+                        {"retry-after": str(fault.retry_after),
+                         "anthropic-ratelimit-requests-remaining": "0"})
+    if fault.kind == "server_error":
+        return ApiError(500, "api_error", "Internal server error")
+    if fault.kind == "bad_request":
+        return ApiError(400, "invalid_request_error", "Injected bad request")
+    if fault.kind == "overloaded" or (fault.kind == "stream_error" and not streaming):
+        return ApiError(529, "overloaded_error", "Overloaded")
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Shared state: counters, pace, faults, cache
+
+class DoubleState:
+    """Everything the handler threads share.  One lock guards all of it
+    except the prompt cache, which has its own; release_event is swapped on
+    reset so that hung requests wake up."""
+
+    def __init__(self, latency_ms, token_delay_ms):
+        self.lock = threading.Lock()
+        self.latency_ms = latency_ms
+        self.token_delay_ms = token_delay_ms
+        self.in_flight = 0
+        self.cache = PromptCache()
+        self.release_event = threading.Event()
+        self._zero()
+
+    def _zero(self):
+        self.requests = 0
+        self.max_in_flight = self.in_flight
+        self.by_model = collections.Counter()
+        self.by_tool = collections.Counter()
+        self.by_status = collections.Counter()
+        self.faults_injected = collections.Counter()
+        self.faults = []
+        self.directive_calls = collections.Counter()
+        self.recent = collections.deque(maxlen=RECENT_REQUESTS_KEPT)
+        self.window_start = 0
+        self.window_requests = 0
+        self.window_tokens = 0
+
+    def begin_request(self):
+        with self.lock:
+            self.requests += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def end_request(self, record):
+        with self.lock:
+            self.in_flight -= 1
+            self.by_status[str(record["status"])] += 1
+            if record.get("fault"):
+                self.faults_injected[record["fault"]] += 1
+            self.recent.append(record)
+
+    def note_call(self, req):
+        with self.lock:
+            self.by_model[req.model] += 1
+            self.by_tool[req.tool_label] += 1
+
+    def take_fault(self, req):
+        """The first queued fault matching this call, consumed once."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(req):
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self.faults.remove(fault)
+                    return dataclasses.replace(fault, count=1)
+        return None
+
+    def directive_fault(self, req, user):
+        """The fault a [fault:KIND] in the user's text asks for, if it hits this call."""
+        wanted = user.directives
+        if wanted.fault_kind is None:
+            return None
+        if wanted.fault_agents and req.tool_label not in wanted.fault_agents:
+            return None
+        if wanted.fault_times:
+            key = (hashlib.sha256(user.original.encode("utf-8")).hexdigest(), req.tool_label)
+            with self.lock:
+                self.directive_calls[key] += 1
+                if self.directive_calls[key] > wanted.fault_times:
+                    return None
+        fault = Fault(wanted.fault_kind)
+        if fault.kind == "delay":
+            fault.ms = DIRECTIVE_FAULT_DELAY_MS
+        return fault
+
+    def add_faults(self, faults):
+        with self.lock:
+            self.faults.extend(faults)
+            return sum(f.count for f in self.faults)
+
+    def pace(self):
+        with self.lock:
+            return self.latency_ms, self.token_delay_ms, self.release_event
+
+    def configure(self, latency_ms=None, token_delay_ms=None):
+        with self.lock:
+            if latency_ms is not None:
+                self.latency_ms = latency_ms
+            if token_delay_ms is not None:
+                self.token_delay_ms = token_delay_ms
+            return self.config()
+
+    def config(self):
+        return {"latency_ms": self.latency_ms, "token_delay_ms": self.token_delay_ms}
+
+    def reset(self):
+        with self.lock:
+            self._zero()
+            self.release_event.set()
+            self.release_event = threading.Event()
+        self.cache.clear()
+
+    def stats(self):
+        with self.lock:
+            return {"requests": self.requests,
+                    "in_flight": self.in_flight,
+                    "max_in_flight": self.max_in_flight,
+                    "by_model": dict(self.by_model),
+                    "by_tool": dict(self.by_tool),
+                    "by_status": dict(self.by_status),
+                    "faults_injected": dict(self.faults_injected),
+                    "faults_pending": sum(f.count for f in self.faults)}
+
+    def recent_requests(self):
+        with self.lock:
+            return list(self.recent)
+
+    def rate_limit_headers(self, tokens):
+        """Per-minute budgets, as the real API reports them on every answer."""
+        now = time.time()
+        with self.lock:
+            window = int(now // 60) * 60
+            if window != self.window_start:
+                self.window_start, self.window_requests, self.window_tokens = window, 0, 0
+            self.window_requests += 1
+            self.window_tokens += tokens
+            requests_left = max(0, RATE_LIMIT_REQUESTS - self.window_requests)
+            tokens_left = max(0, RATE_LIMIT_TOKENS - self.window_tokens)
+        reset = rfc3339(window + 60)
+        return {"anthropic-ratelimit-requests-limit": str(RATE_LIMIT_REQUESTS),
+                "anthropic-ratelimit-requests-remaining": str(requests_left),
+                "anthropic-ratelimit-requests-reset": reset,
+                "anthropic-ratelimit-tokens-limit": str(RATE_LIMIT_TOKENS),
+                "anthropic-ratelimit-tokens-remaining": str(tokens_left),
+                "anthropic-ratelimit-tokens-reset": reset}
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+
+class ConnectionDropped(Exception):
+    """The answer ends by closing the connection on purpose; args[0] says how
+    (dropped, hung, stream_error) for the log and the stats."""
+
+
+class DoubleHandler(http.server.BaseHTTPRequestHandler):
+    """One connection; HTTP/1.1 keep-alive, one request at a time."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "claude-double/1.0"
+    sys_version = ""
+    timeout = IDLE_CONNECTION_SECONDS
+
+    def version_string(self):
+        return self.server_version
+
+    # -- routing ----------------------------------------------------------
+
+    def do_POST(self):
+        self._route("POST")
+
+    def do_GET(self):
+        self._route("GET")
+
+    def do_PUT(self):
+        self._route("PUT")
+
+    def do_DELETE(self):
+        self._route("DELETE")
+
+    def do_PATCH(self):
+        self._route("PATCH")
+
+    def _route(self, method):
+        path = self.path.split("?", 1)[0]
+        routes = {
+            "/v1/messages": {"POST": self._handle_messages},
+            "/_double/stats": {"GET": self._handle_stats},
+            "/_double/reset": {"POST": self._handle_reset},
+            "/_double/config": {"GET": self._handle_config, "POST": self._handle_config},
+            "/_double/faults": {"POST": self._handle_faults},
+            "/_double/requests": {"GET": self._handle_requests},
+        }
+        if path not in routes:
+            self._answer_simple(ApiError(404, "not_found_error", "Not found: %s" % path))
+        elif method not in routes[path]:
+            self._answer_simple(ApiError(405, "invalid_request_error",
+                                         "Method %s not allowed on %s" % (method, path)))
+        else:
+            routes[path][method]()
+
+    def log_message(self, fmt, *args):
+        """Silences http.server's own log; _log writes one line per request."""
+
+    def _log(self, status, tool="-", stream="-", fault="-", started=None):
+        if self.server.quiet:
+            return
+        elapsed = "" if started is None else " %dms" % ((time.monotonic() - started) * 1000)
+        sys.stderr.write("claude-double: %s %s %s tool=%s stream=%s fault=%s%s\n"
+                         % (self.command, self.path, status, tool, stream, fault, elapsed))
+        sys.stderr.flush()
+
+    # -- bodies -----------------------------------------------------------
+
+    def _read_body(self):
+        """The request body, capped at 32 MB (413 beyond, like the real API)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked_body()
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            return b""
+        try:
+            length = int(length_text)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise invalid("invalid Content-Length")
+        if length > MAX_BODY_BYTES:
+            self._discard_after = length
+            raise ApiError(413, "request_too_large",
+                           "Request exceeds the maximum allowed number of bytes.")
+        return self.rfile.read(length)
+
+    def handle_expect_100(self):
+        """No 100 Continue for a body we will refuse: the client then need not send it."""
+        try:
+            if int(self.headers.get("Content-Length", "0")) > MAX_BODY_BYTES:
+                return True
+        except ValueError:
+            pass
+        return super().handle_expect_100()
+
+    def _read_chunked_body(self):
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise invalid("malformed chunked request body") from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return bytes(body)
+            if len(body) + size > MAX_BODY_BYTES:
+                self.close_connection = True
+                raise ApiError(413, "request_too_large",
+                               "Request exceeds the maximum allowed number of bytes.")
+            body += self.rfile.read(size)
+            self.rfile.readline(1024)
+
+    def _discard_body(self, length):
+        """Reads an oversized body we refused, so closing does not reset the
+        connection before the client has read our 413."""
+        self.close_connection = True
+        try:
+            self.connection.settimeout(1.0)
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 20))
+                if not chunk:
+                    break
+                length -= len(chunk)
+        except OSError:
+            pass
+
+    def _read_control_body(self):
+        raw = self._read_body()
+        if not raw.strip():
+            return {}
+        body = parse_json_body(raw)
+        if not isinstance(body, dict):
+            raise invalid("body must be a JSON object")
+        return body
+
+    # -- writing ----------------------------------------------------------
+
+    def _send_json(self, status, payload, headers=None):
+        data = json.dumps(payload).encode("utf-8")
+        self._send_bytes(status, data, "application/json", headers)
+
+    def _send_bytes(self, status, data, content_type, headers=None):
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _send_error(self, error, headers=None):
+        """An error body; a connection whose request body was not (fully) read
+        is closed, after draining what the client still sends."""
+        headers = dict(headers or {})
+        if self._discard_after or self.close_connection:
+            headers["connection"] = "close"
+        self._send_json(error.status, error.body(), headers)
+        if self._discard_after:
+            self._discard_body(self._discard_after)
+
+    def _answer_simple(self, error):
+        """Unknown routes and methods: read the body, answer, log."""
+        self._discard_after = None
+        try:
+            self._read_body()
+        except ApiError:
+            pass
+        self._send_error(error)
+        self._log(error.status)
+
+    def _write_chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _write_event(self, name, payload):
+        data = "event: %s\ndata: %s\n\n" % (name, json.dumps(payload, ensure_ascii=False))
+        self._write_chunk(data.encode("utf-8"))
+
+    def _abort_connection(self, how):
+        """Closes without a proper end, as a failing network would."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        raise ConnectionDropped(how)
+
+    # -- control API ------------------------------------------------------
+
+    def _control(self, action):
+        self._discard_after = None
+        try:
+            body = self._read_control_body()
+            status, payload = action(body)
+        except ApiError as error:
+            self._send_error(error)
+            self._log(error.status)
+            return
+        self._send_json(status, payload)
+        self._log(status)
+
+    def _handle_stats(self):
+        self._control(lambda body: (200, self.server.state.stats()))
+
+    def _handle_requests(self):
+        self._control(lambda body: (200, {"requests": self.server.state.recent_requests()}))
+
+    def _handle_reset(self):
+        def reset(body):
+            self.server.state.reset()
+            return 200, {"reset": True}
+        self._control(reset)
+
+    def _handle_config(self):
+        def config(body):
+            values = {}
+            for key in ("latency_ms", "token_delay_ms"):
+                if key in body:
+                    if not is_int(body[key]) or body[key] < 0:
+                        raise invalid("%s: an integer >= 0" % key)
+                    values[key] = body[key]
+            unknown = [k for k in body if k not in ("latency_ms", "token_delay_ms")]
+            if unknown:
+                raise invalid("%s: unknown field" % unknown[0])
+            return 200, self.server.state.configure(**values)
+        self._control(config)
+
+    def _handle_faults(self):
+        def faults(body):
+            specs = body.get("faults")
+            if not isinstance(specs, list):
+                raise invalid("faults: a list of faults")
+            parsed = [parse_fault(spec, "faults.%d" % i) for i, spec in enumerate(specs)]
+            pending = self.server.state.add_faults(parsed)
+            return 200, {"queued": len(parsed), "faults_pending": pending}
+        self._control(faults)
+
+    # -- POST /v1/messages ------------------------------------------------
+
+    def _handle_messages(self):
+        state = self.server.state
+        started = time.monotonic()
+        record = {"time": rfc3339(time.time()), "status": None, "tool": None,
+                  "model": None, "stream": None, "fault": None, "body": None}
+        self._discard_after = None
+        state.begin_request()
+        try:
+            self._serve_messages(record)
+        except ApiError as error:
+            record["status"] = error.status
+            self._send_api_error(error)
+        except ConnectionDropped as how:
+            record["status"] = str(how)
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            record["status"] = "client-gone"
+            self.close_connection = True
+        except Exception:  # a bug in the double must not kill the connection thread
+            traceback.print_exc()
+            record["status"] = 500
+            self._send_api_error(ApiError(500, "api_error", "Internal error in the double"))
+        finally:
+            state.end_request(record)
+            self._log(record["status"], record["tool"] or "-",
+                      "-" if record["stream"] is None else str(record["stream"]).lower(),
+                      record["fault"] or "-", started)
+
+    def _send_api_error(self, error):
+        headers = {"request-id": random_id("req"), "x-should-retry":
+                   "true" if error.status in (429, 500, 529) else "false"}
+        headers.update(self.server.state.rate_limit_headers(0))
+        headers.update(error.headers)
+        try:
+            self._send_error(error, headers)
+        except OSError:
+            self.close_connection = True
+
+    def _check_headers(self):
+        key = self.headers.get("x-api-key", "")
+        if not key:
+            raise ApiError(401, "authentication_error", "x-api-key header is required")
+        expected = self.server.api_key
+        if expected is not None and not secrets.compare_digest(key, expected):
+            raise ApiError(401, "authentication_error", "invalid x-api-key")
+        version = self.headers.get("anthropic-version")
+        if version is None:
+            raise invalid("anthropic-version: header is required")
+        if version != API_VERSION:
+            raise invalid("anthropic-version: %s is not a valid version" % version)
+        content_type = self.headers.get("content-type", "")
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            raise invalid("content-type: must be application/json")
+
+    def _serve_messages(self, record):
+        state = self.server.state
+        raw = self._read_body()
+        self._check_headers()
+        body = parse_json_body(raw)
+        record["body"] = body if len(raw) <= RECENT_BODY_MAX_BYTES else {"omitted_bytes": len(raw)}
+        req = validate_messages_request(body)
+        record.update(tool=req.tool_label, model=req.model, stream=req.stream)
+        state.note_call(req)
+        fault = state.take_fault(req) or state.directive_fault(req, read_user_text(req.messages))
+        latency_ms, token_delay_ms, release = state.pace()
+        if fault:
+            record["fault"] = fault.kind
+            latency_ms += fault.ms if fault.kind == "delay" else 0
+        if latency_ms:
+            time.sleep(latency_ms / 1000.0)
+        if fault:
+            self._apply_fault_before_answer(fault, req.stream, release)
+        answer = compose_answer(req)
+        usage = compute_usage(req, answer.output_tokens, state.cache)
+        headers = {"request-id": random_id("req")}
+        headers.update(state.rate_limit_headers(usage["input_tokens"] + usage["output_tokens"]))
+        message = {"id": random_id("msg"), "type": "message", "role": "assistant",
+                   "model": req.model}
+        fault_kind = fault.kind if fault else None
+        record["status"] = 200
+        if req.stream:
+            self._stream_answer(message, answer, usage, headers, token_delay_ms, fault_kind)
+        else:
+            self._send_answer(message, answer, usage, headers, fault_kind)
+
+    def _apply_fault_before_answer(self, fault, streaming, release):
+        """Faults that replace the answer: errors, drops, hangs."""
+        error = fault_error(fault, streaming)
+        if error is not None:
+            raise error
+        if fault.kind == "drop" and not streaming:
+            self._abort_connection("dropped")
+        if fault.kind == "hang":
+            release.wait(fault.seconds)
+            self._abort_connection("hung")
+
+    def _send_answer(self, message, answer, usage, headers, fault_kind):
+        message.update(content=answer.content, stop_reason=answer.stop_reason,
+                       stop_sequence=answer.stop_sequence, usage=usage)
+        data = json.dumps(message, ensure_ascii=False).encode("utf-8")
+        if fault_kind == "malformed":
+            data = data[:len(data) // 2]
+        self._send_bytes(200, data, "application/json", headers)
+
+    def _stream_answer(self, message, answer, usage, headers, token_delay_ms, fault_kind):
+        """The SSE sequence of docs/CLAUDE-API.md, one chunk per event."""
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        start_usage = dict(usage, output_tokens=1)
+        message.update(content=[], stop_reason=None, stop_sequence=None, usage=start_usage)
+        self._write_event("message_start", {"type": "message_start", "message": message})
+        self._write_event("ping", {"type": "ping"})
+        sent = 0
+        fail_at = min(3, sum(len(d) for d in answer.deltas) // 2)
+        for index, (start, deltas) in enumerate(zip(answer.starts, answer.deltas)):
+            self._write_event("content_block_start", {"type": "content_block_start",
+                                                      "index": index, "content_block": start})
+            if fault_kind == "malformed":
+                self._write_chunk(b'event: content_block_delta\ndata: {"type": '
+                                  b'"content_block_delta", "index": %d, "delta": {"ty\n\n'
+                                  % index)
+            for delta in deltas:
+                if sent and sent % PING_EVERY_DELTAS == 0:
+                    self._write_event("ping", {"type": "ping"})
+                if sent == fail_at and fault_kind in ("stream_error", "drop"):
+                    self._fail_stream(fault_kind)
+                if token_delay_ms:
+                    time.sleep(token_delay_ms / 1000.0)
+                self._write_event("content_block_delta", {"type": "content_block_delta",
+                                                          "index": index, "delta": delta})
+                sent += 1
+            self._write_event("content_block_stop", {"type": "content_block_stop",
+                                                     "index": index})
+        self._write_event("message_delta", {
+            "type": "message_delta",
+            "delta": {"stop_reason": answer.stop_reason,
+                      "stop_sequence": answer.stop_sequence},
+            "usage": {"output_tokens": answer.output_tokens}})
+        self._write_event("message_stop", {"type": "message_stop"})
+        self._write_chunk(b"")
+
+    def _fail_stream(self, fault_kind):
+        """Ends a stream that has started: an error event, or a cut connection."""
+        if fault_kind == "stream_error":
+            self._write_event("error", error_body("overloaded_error", "Overloaded"))
+            self._write_chunk(b"")
+            self.close_connection = True
+            raise ConnectionDropped("stream_error")
+        self._abort_connection("dropped")
+
+    def handle_one_request(self):
+        """Like the base class, but a socket error ends only this connection."""
+        try:
+            super().handle_one_request()
+        except (ConnectionError, socket.timeout):
+            self.close_connection = True
+
+
+class DoubleServer(http.server.ThreadingHTTPServer):
+    """Hundreds of concurrent streams: one daemon thread each, a deep backlog."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+    allow_reuse_address = True
+
+    def __init__(self, address, state, api_key=None, quiet=False):
+        super().__init__(address, DoubleHandler)
+        self.state = state
+        self.api_key = api_key
+        self.quiet = quiet
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="A local test double of the Claude Messages API.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--latency-ms", type=int, default=0,
+                        help="wait this long before answering each request")
+    parser.add_argument("--token-delay-ms", type=int, default=0,
+                        help="wait this long between streamed deltas")
+    parser.add_argument("--api-key", default=None,
+                        help="the only x-api-key accepted (default: any non-empty key)")
+    parser.add_argument("--port-file", default=None,
+                        help="write the chosen port to this file")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no per-request log lines on stderr")
+    args = parser.parse_args(argv)
+    if args.latency_ms < 0 or args.token_delay_ms < 0:
+        parser.error("delays must be >= 0")
+    return args
+
+
+def write_port_file(path, port):
+    """Written atomically, so a script polling for the file never reads half of it."""
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    with open(temporary, "w", encoding="ascii") as handle:
+        handle.write("%d\n" % port)
+    os.replace(temporary, path)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    state = DoubleState(args.latency_ms, args.token_delay_ms)
+    server = DoubleServer((args.host, args.port), state, args.api_key, args.quiet)
+    port = server.server_address[1]
+    if args.port_file:
+        write_port_file(args.port_file, port)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    print("listening on %s:%d" % (args.host, port), flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
