@@ -251,9 +251,15 @@ call_prepare(struct turn *t, struct agent_call *c, const struct agent *a,
 	if (!a->cacheable || t->cfg->agent_cache_ttl_s == 0 ||
 	    !cache_configured(t->app->cache))
 		return BS_OK;
-	/* Identical deterministic calls share an answer: key by the body. */
+	/*
+	 * Identical deterministic calls share an answer: key by the body,
+	 * without the caller's metadata (the same question from anyone).
+	 */
 	buf_init(&body, 4 * 1024 * 1024);
-	if ((e = llm_request_body(&c->req, &body, err, sizeof(err))) == BS_OK) {
+	c->req.user_id = NULL;
+	e = llm_request_body(&c->req, &body, err, sizeof(err));
+	c->req.user_id = t->in->user_id;
+	if (e == BS_OK) {
 		crypto_hash_sha256(hash, (const unsigned char *)body.data, body.len);
 		memcpy(c->cache_key, "agent:", 6);
 		sodium_bin2hex(c->cache_key + 6, sizeof(c->cache_key) - 6, hash, 32);
