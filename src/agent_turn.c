@@ -823,7 +823,9 @@ turn_announce(struct turn *t, const char *status, const char *error)
 
 	if (json_object_array_length(t->items) > 0) {
 		d = json_object_new_object();
+		json_object_object_add(d, "actor", json_object_new_string("recorder"));
 		json_object_object_add(d, "items", json_object_get(t->items));
+		json_object_object_add(d, "removed", json_object_new_array());
 		emit(t, "items.changed", d);
 	}
 	for (i = 0; i < json_object_array_length(t->questions); i++) {

@@ -67,6 +67,28 @@ respond_error(struct http_ctx *ctx, bs_err e)
 		api_respond_db_error(ctx, e);
 }
 
+/*
+ * Tell the project's live subscribers (other tabs, other people) what the
+ * user changed: the item as it is now, or the id of a removed one.
+ */
+static void
+board_publish(struct http_ctx *ctx, json_object *item, const char *removed_id)
+{
+	json_object	*d = json_object_new_object(), *list;
+
+	json_object_object_add(d, "actor", json_object_new_string(ITEM_ACTOR_USER));
+	list = json_object_new_array();
+	if (item != NULL)
+		json_object_array_add(list, json_object_get(item));
+	json_object_object_add(d, "items", list);
+	list = json_object_new_array();
+	if (removed_id != NULL)
+		json_object_array_add(list, json_object_new_string(removed_id));
+	json_object_object_add(d, "removed", list);
+	events_publish(ctx->app->events, ctx->req.project_id, "items.changed", d);
+	json_object_put(d);
+}
+
 /* {item} as a UUID, or NULL: a malformed id names no item (404, not 422). */
 static const char *
 item_param(struct http_ctx *ctx)
@@ -149,6 +171,7 @@ api_items_create(struct http_ctx *ctx)
 			api_respond_db_error(ctx, e);
 		goto out;
 	}
+	board_publish(ctx, created, NULL);
 	http_respond_json(ctx, 201, created);
 out:
 	db_pool_release(ctx->app->db, conn);
@@ -197,6 +220,7 @@ api_items_update(struct http_ctx *ctx)
 		    f[UPDATE_VERSION].num, &patch, &actor, &item);
 	switch (e) {
 	case BS_OK:
+		board_publish(ctx, item, NULL);
 		http_respond_json(ctx, 200, item);
 		break;
 	case BS_ERR_CONFLICT:
@@ -231,6 +255,7 @@ api_items_delete(struct http_ctx *ctx)
 		respond_error(ctx, e);
 		goto out;
 	}
+	board_publish(ctx, NULL, item_id);
 	http_respond_text(ctx, 204, NULL, "", 0);
 out:
 	db_pool_release(ctx->app->db, conn);

@@ -200,7 +200,7 @@ struct llm_call {
 	int			 http_status;	/* of the last attempt, 0 = none */
 	int			 attempts;
 	long			 latency_ms;	/* from batch start to the outcome */
-	struct llm_response	 res;		/* usage of the last attempt */
+	struct llm_response	 res;		/* the last attempt's (partial on failure) */
 	char			 request_id[LLM_ID_MAX]; /* request-id header */
 	char			 error[LLM_ERROR_MAX];	/* "" when ok; never the key */
 };

@@ -404,3 +404,31 @@ def test_agents_usage_and_metrics():
                  "claude_requests_total{", "claude_tokens_total{",
                  "turns_total{"):
         assert name in text, name
+
+
+def test_board_changes_by_people_are_live_events():
+    auth, project = user_and_project()
+    run_dir = helpers.env("BS_RUN_DIR")
+    sock = sorted(p for p in os.listdir(run_dir) if p.startswith("fcgi-")
+                  and p.endswith(".sock"))[-1]
+    sub = FcgiSubscriber(os.path.join(run_dir, sock),
+                         "/api/projects/%s/events" % project, auth)
+    sub.start()
+    try:
+        import time
+        time.sleep(0.5)
+        r = request("POST", "/api/projects/%s/items" % project,
+                    {"text": "Live card"}, headers=auth)
+        assert r.status == 201, r
+        item = r.json()
+        r = request("DELETE", "/api/projects/%s/items/%s" % (project, item["id"]),
+                    headers=auth)
+        assert r.status == 204, r
+        seen = sub.wait_for("items.changed")
+        created = json.loads(seen[-1][2])
+        assert created["actor"] == "user" and \
+            created["items"][0]["id"] == item["id"], created
+        removed = json.loads(sub.wait_for("items.changed")[-1][2])
+        assert removed["removed"] == [item["id"]], removed
+    finally:
+        sub.close()

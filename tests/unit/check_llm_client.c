@@ -1,0 +1,1258 @@
+/*
+ * The Claude client against a scripted HTTP server that runs inside the
+ * test, in threads: each request gets the next step of the script (status,
+ * headers, body pieces with delays, or a dropped or hung connection). The
+ * server counts open requests itself, so parallelism is observed without
+ * timing anything.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "brainstorm/llm.h"
+#include "brainstorm/log.h"
+
+#define API_KEY		"sk-ant-api03-test-KEY-0123456789abcdefghij"
+#define PIECES_MAX	8
+#define REQUESTS_MAX	16
+#define CONNS_MAX	64
+#define HOLD_MAX_S	10	/* a hold that never fills fails the test, not hangs it */
+
+enum action {
+	ACT_REPLY = 0,
+	ACT_DROP,		/* read the request, close without a word */
+	ACT_HANG,		/* read the request, answer nothing until the client leaves */
+	ACT_DROP_MID		/* send headers and pieces, then close mid-body */
+};
+
+struct step {
+	int		 status;
+	const char	*headers;	/* extra lines, each ending "\r\n" */
+	const char	*pieces[PIECES_MAX];
+	int		 delay_ms;	/* before each piece after the first */
+	bool		 stream;	/* text/event-stream, chunked */
+	enum action	 action;
+	int		 hold;		/* answer once this many requests are open */
+};
+
+/* lock guards everything below it; the script is read-only. */
+struct server {
+	int			 lfd;
+	int			 port;
+	int			 wake[2];
+	pthread_t		 acceptor;
+	const struct step	*steps;
+	size_t			 nsteps;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 changed;
+	bool			 stop;
+	pthread_t		 conns[CONNS_MAX];
+	size_t			 nconns;
+	int			 nreq;
+	int			 active;
+	int			 max_active;
+	char			*req[REQUESTS_MAX];	/* raw requests, in order */
+};
+
+static struct server	 srv;
+
+static void
+msleep(int ms)
+{
+	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static bool
+send_all(int fd, const char *p, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Headers up to the blank line, then Content-Length bytes of body. */
+static char *
+read_request(int fd)
+{
+	struct buf	 b;
+	char		 chunk[4096], *end, *lower = NULL, *cl;
+	size_t		 head = 0, want = 0, i;
+	ssize_t		 n;
+
+	buf_init(&b, 1 << 20);
+	for (;;) {
+		if (head == 0 && (end = strstr(buf_cstr(&b), "\r\n\r\n")) != NULL) {
+			head = (size_t)(end - b.data) + 4;
+			lower = strndup(b.data, head);
+			for (i = 0; lower != NULL && lower[i] != '\0'; i++)
+				lower[i] = (char)tolower((unsigned char)lower[i]);
+			if (lower != NULL &&
+			    (cl = strstr(lower, "\r\ncontent-length:")) != NULL)
+				want = strtoul(cl + 17, NULL, 10);
+			free(lower);
+		}
+		if (head > 0 && b.len >= head + want)
+			return b.data;
+		n = recv(fd, chunk, sizeof(chunk), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || buf_append(&b, chunk, (size_t)n) != BS_OK)
+			break;
+	}
+	buf_free(&b);
+	return NULL;
+}
+
+static bool
+server_stopping(void)
+{
+	bool	 stop;
+
+	pthread_mutex_lock(&srv.lock);
+	stop = srv.stop;
+	pthread_mutex_unlock(&srv.lock);
+	return stop;
+}
+
+/* Until the client closes its end, or the server stops. */
+static void
+hang(int fd)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	char		 c;
+
+	while (!server_stopping()) {
+		if (poll(&pfd, 1, 20) > 0 && recv(fd, &c, 1, 0) <= 0)
+			return;
+	}
+}
+
+static void
+reply(int fd, const struct step *st)
+{
+	struct buf	 out;
+	size_t		 i, total = 0;
+	char		 size[32];
+
+	buf_init(&out, 1 << 20);
+	for (i = 0; i < PIECES_MAX && st->pieces[i] != NULL; i++)
+		total += strlen(st->pieces[i]);
+	buf_printf(&out, "HTTP/1.1 %d Scripted\r\nrequest-id: req_%d\r\n"
+	    "Connection: close\r\nContent-Type: %s\r\n%s", st->status,
+	    st->status, st->stream ? "text/event-stream; charset=utf-8" :
+	    "application/json", st->headers != NULL ? st->headers : "");
+	if (st->stream)
+		buf_puts(&out, "Transfer-Encoding: chunked\r\n\r\n");
+	else
+		buf_printf(&out, "Content-Length: %zu\r\n\r\n", total);
+	if (!send_all(fd, out.data, out.len))
+		goto out;
+	for (i = 0; i < PIECES_MAX && st->pieces[i] != NULL; i++) {
+		if (i > 0 && st->delay_ms > 0)
+			msleep(st->delay_ms);
+		if (st->stream) {
+			snprintf(size, sizeof(size), "%zx\r\n", strlen(st->pieces[i]));
+			if (!send_all(fd, size, strlen(size)))
+				goto out;
+		}
+		if (!send_all(fd, st->pieces[i], strlen(st->pieces[i])) ||
+		    (st->stream && !send_all(fd, "\r\n", 2)))
+			goto out;
+	}
+	if (st->stream && st->action != ACT_DROP_MID)
+		send_all(fd, "0\r\n\r\n", 5);
+out:
+	buf_free(&out);
+}
+
+static void *
+serve_conn(void *arg)
+{
+	int			 fd = (int)(intptr_t)arg;
+	const struct step	*st;
+	struct timespec		 until;
+	char			*req;
+	int			 idx;
+
+	if ((req = read_request(fd)) == NULL)
+		goto out;
+	pthread_mutex_lock(&srv.lock);
+	idx = srv.nreq++;
+	if (idx < REQUESTS_MAX)
+		srv.req[idx] = req;
+	else
+		free(req);
+	if (++srv.active > srv.max_active)
+		srv.max_active = srv.active;
+	pthread_cond_broadcast(&srv.changed);
+	st = &srv.steps[(size_t)idx < srv.nsteps ? (size_t)idx : srv.nsteps - 1];
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += HOLD_MAX_S;
+	/* max_active, not active: the first answered may already have left. */
+	while (st->hold > 0 && srv.max_active < st->hold && !srv.stop &&
+	    pthread_cond_timedwait(&srv.changed, &srv.lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&srv.lock);
+
+	switch (st->action) {
+	case ACT_DROP:
+		break;
+	case ACT_HANG:
+		hang(fd);
+		break;
+	default:
+		reply(fd, st);
+		break;
+	}
+	pthread_mutex_lock(&srv.lock);
+	srv.active--;
+	pthread_cond_broadcast(&srv.changed);
+	pthread_mutex_unlock(&srv.lock);
+out:
+	close(fd);
+	return NULL;
+}
+
+static void *
+serve(void *arg)
+{
+	struct pollfd	 pfd[2];
+	pthread_t	 t;
+	int		 fd;
+
+	(void)arg;
+	pfd[0].fd = srv.lfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = srv.wake[0];
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents != 0)
+			break;
+		if ((pfd[0].revents & POLLIN) == 0)
+			continue;
+		if ((fd = accept(srv.lfd, NULL, NULL)) < 0)
+			continue;
+		pthread_mutex_lock(&srv.lock);
+		if (srv.nconns < CONNS_MAX &&
+		    pthread_create(&t, NULL, serve_conn, (void *)(intptr_t)fd) == 0)
+			srv.conns[srv.nconns++] = t;
+		else
+			close(fd);
+		pthread_mutex_unlock(&srv.lock);
+	}
+	return NULL;
+}
+
+static void
+server_start(const struct step *steps, size_t nsteps)
+{
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof(sa);
+	int			 one = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.steps = steps;
+	srv.nsteps = nsteps;
+	pthread_mutex_init(&srv.lock, NULL);
+	pthread_cond_init(&srv.changed, NULL);
+	ck_assert_int_eq(pipe(srv.wake), 0);
+	ck_assert_int_ge(srv.lfd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	setsockopt(srv.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(srv.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(srv.lfd, 64), 0);
+	ck_assert_int_eq(getsockname(srv.lfd, (struct sockaddr *)&sa, &len), 0);
+	srv.port = ntohs(sa.sin_port);
+	ck_assert_int_eq(pthread_create(&srv.acceptor, NULL, serve, NULL), 0);
+}
+
+static void
+server_stop(void)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&srv.lock);
+	srv.stop = true;
+	pthread_cond_broadcast(&srv.changed);
+	pthread_mutex_unlock(&srv.lock);
+	ck_assert_int_eq(write(srv.wake[1], "x", 1), 1);
+	pthread_join(srv.acceptor, NULL);
+	/* The acceptor is gone: nconns no longer changes. */
+	for (i = 0; i < srv.nconns; i++)
+		pthread_join(srv.conns[i], NULL);
+	for (i = 0; i < REQUESTS_MAX; i++)
+		free(srv.req[i]);
+	close(srv.lfd);
+	close(srv.wake[0]);
+	close(srv.wake[1]);
+	pthread_cond_destroy(&srv.changed);
+	pthread_mutex_destroy(&srv.lock);
+}
+
+/* A counter the server threads write, read under their lock. */
+static int
+srv_read(const int *field)
+{
+	int	 v;
+
+	pthread_mutex_lock(&srv.lock);
+	v = *field;
+	pthread_mutex_unlock(&srv.lock);
+	return v;
+}
+
+/* The body of the server's idx-th request, parsed. */
+static json_object *
+request_json(int idx)
+{
+	const char	*body;
+
+	ck_assert_ptr_nonnull(srv.req[idx]);
+	ck_assert_ptr_nonnull(body = strstr(srv.req[idx], "\r\n\r\n"));
+	return json_tokener_parse(body + 4);
+}
+
+static const char *
+jpath_str(json_object *o, const char *a, const char *b)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(o, a, &v))
+		return NULL;
+	if (b != NULL && !json_object_object_get_ex(v, b, &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Observed calls, for the metrics hook. */
+static int	 observed;
+static char	 observed_kinds[256];
+
+static void
+observe(void *arg, const struct llm_call *call)
+{
+	(void)arg;
+	observed++;
+	strncat(observed_kinds, llm_error_kind_name(call->kind),
+	    sizeof(observed_kinds) - strlen(observed_kinds) - 2);
+	strcat(observed_kinds, ",");
+}
+
+static struct llm_client *
+client_new(long per_call_ms, size_t max_response)
+{
+	struct llm_client_options	 opt;
+	struct llm_client		*c;
+	char				 url[64], err[256];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
+	memset(&opt, 0, sizeof(opt));
+	opt.base_url = url;
+	opt.api_key = API_KEY;
+	opt.per_call_timeout_ms = per_call_ms;
+	opt.connect_timeout_ms = 2000;
+	opt.max_attempts = 3;
+	opt.backoff_base_ms = 10;
+	opt.backoff_max_ms = 40;
+	opt.max_response_bytes = max_response;
+	opt.observe = observe;
+	observed = 0;
+	observed_kinds[0] = '\0';
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_OK);
+	return c;
+}
+
+static const struct llm_message	 hello[] = {
+	{ "user", "Let us brainstorm a name." },
+	{ "assistant", "Sure." },
+	{ "user", "Go on, caf\xc3\xa9 \xe2\x9c\x93" },
+};
+
+static void
+request_init(struct llm_request *req, bool stream)
+{
+	memset(req, 0, sizeof(*req));
+	req->model = "claude-sonnet-4-5-20250929";
+	req->max_tokens = 1024;
+	req->system = "You are the conversation agent.";
+	req->system_cache = true;
+	req->messages = hello;
+	req->nmessages = 3;
+	req->stream = stream;
+}
+
+/* One call through a fresh client; the caller frees call. */
+static void
+run_one(const struct llm_request *req, struct llm_call *call, long per_call_ms,
+    long budget_ms)
+{
+	struct llm_client	*c = client_new(per_call_ms, 1 << 20);
+
+	llm_call_init(call, req);
+	ck_assert_int_eq(llm_batch_run(c, call, 1, budget_ms), BS_OK);
+	ck_assert_int_eq(observed, 1);
+	llm_client_free(c);
+}
+
+#define OK_TEXT	"{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\"," \
+	"\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[{\"type\":\"text\"," \
+	"\"text\":\"Call it Ember.\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null," \
+	"\"usage\":{\"input_tokens\":1500,\"output_tokens\":6," \
+	"\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":1400}}"
+#define ERR_BODY(t, m)	"{\"type\":\"error\",\"error\":{\"type\":\"" t "\",\"message\":\"" m "\"}}"
+
+#define EV(name, json)	"event: " name "\ndata: " json "\n\n"
+#define S_START		EV("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\"," \
+			    "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\"," \
+			    "\"stop_reason\":null,\"usage\":{\"input_tokens\":11,\"output_tokens\":1}}}")
+#define S_TEXT0		EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0," \
+			    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}")
+#define S_DELTA(t)	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0," \
+			    "\"delta\":{\"type\":\"text_delta\",\"text\":\"" t "\"}}")
+#define S_PING		EV("ping", "{\"type\": \"ping\"}")
+#define S_END		EV("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}") \
+			EV("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":" \
+			    "\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":7}}") \
+			EV("message_stop", "{\"type\":\"message_stop\"}")
+#define S_OVERLOADED	EV("error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"," \
+			    "\"message\":\"Overloaded\"}}")
+
+static const struct step	 step_ok = { 200, NULL, { OK_TEXT }, 0, false, ACT_REPLY, 0 };
+
+START_TEST(test_text_answer)
+{
+	static const struct step	 steps[] = { step_ok };
+	struct llm_request		 req;
+	struct llm_call			 call;
+	json_object			*body, *v;
+
+	server_start(steps, 1);
+	request_init(&req, false);
+	req.has_temperature = true;
+	req.temperature = 0.7;
+	req.user_id = "u-42";
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.err, BS_OK);
+	ck_assert_int_eq(call.kind, LLM_ERR_NONE);
+	ck_assert_int_eq(call.http_status, 200);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_str_eq(call.error, "");
+	ck_assert_str_eq(call.request_id, "req_200");
+	ck_assert_str_eq(buf_cstr(&call.res.text), "Call it Ember.");
+	ck_assert_str_eq(call.res.id, "msg_01");
+	ck_assert_str_eq(call.res.stop_reason, "end_turn");
+	ck_assert_int_eq(call.res.usage.input_tokens, 1500);
+	ck_assert_int_eq(call.res.usage.cache_read_input_tokens, 1400);
+	ck_assert_str_eq(observed_kinds, "ok,");
+
+	/* What went over the wire. */
+	ck_assert_int_eq(srv_read(&srv.nreq), 1);
+	ck_assert_ptr_nonnull(strstr(srv.req[0], "POST /v1/messages HTTP/1.1\r\n"));
+	ck_assert_ptr_nonnull(strcasestr(srv.req[0], "\r\nx-api-key: " API_KEY "\r\n"));
+	ck_assert_ptr_nonnull(strcasestr(srv.req[0],
+	    "\r\nanthropic-version: 2023-06-01\r\n"));
+	ck_assert_ptr_nonnull(strcasestr(srv.req[0],
+	    "\r\ncontent-type: application/json\r\n"));
+	ck_assert_ptr_nonnull(body = request_json(0));
+	ck_assert_str_eq(jpath_str(body, "model", NULL), "claude-sonnet-4-5-20250929");
+	ck_assert_str_eq(jpath_str(body, "max_tokens", NULL), "1024");
+	ck_assert_str_eq(jpath_str(body, "temperature", NULL), "0.7");
+	ck_assert_str_eq(jpath_str(body, "metadata", "user_id"), "u-42");
+	ck_assert(!json_object_object_get_ex(body, "stream", NULL));
+	ck_assert(!json_object_object_get_ex(body, "tools", NULL));
+	ck_assert(json_object_object_get_ex(body, "system", &v));
+	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+	    "[{\"type\":\"text\",\"text\":\"You are the conversation agent.\","
+	    "\"cache_control\":{\"type\":\"ephemeral\"}}]");
+	ck_assert(json_object_object_get_ex(body, "messages", &v));
+	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE),
+	    "[{\"role\":\"user\",\"content\":\"Let us brainstorm a name.\"},"
+	    "{\"role\":\"assistant\",\"content\":\"Sure.\"},"
+	    "{\"role\":\"user\",\"content\":\"Go on, caf\xc3\xa9 \xe2\x9c\x93\"}]");
+	json_object_put(body);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_forced_tool)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { "{\"id\":\"msg_t\",\"type\":\"message\",\"role\":\"assistant\","
+		    "\"model\":\"claude-haiku-4-5-20251001\",\"content\":[{\"type\":\"tool_use\","
+		    "\"id\":\"toolu_9\",\"name\":\"classify_intent\",\"input\":{\"intent\":"
+		    "\"deciding\",\"confidence\":91}}],\"stop_reason\":\"tool_use\","
+		    "\"usage\":{\"input_tokens\":300,\"output_tokens\":20}}" }, 0, false,
+		    ACT_REPLY, 0 },
+	};
+	struct llm_tool		 tool;
+	struct llm_request	 req;
+	struct llm_call		 call;
+	json_object		*schema, *body, *v;
+
+	server_start(steps, 1);
+	schema = json_tokener_parse("{\"type\":\"object\",\"properties\":{\"intent\":"
+	    "{\"type\":\"string\"},\"confidence\":{\"type\":\"integer\"}},"
+	    "\"required\":[\"intent\",\"confidence\"]}");
+	tool.name = "classify_intent";
+	tool.description = "Classify the user's intent.";
+	tool.input_schema = schema;
+	request_init(&req, false);
+	req.system_cache = false;
+	req.tool = &tool;
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.err, BS_OK);
+	ck_assert_str_eq(call.res.tool_name, "classify_intent");
+	ck_assert_str_eq(call.res.tool_id, "toolu_9");
+	ck_assert_str_eq(json_object_to_json_string_ext(call.res.tool_input,
+	    JSON_C_TO_STRING_PLAIN), "{\"intent\":\"deciding\",\"confidence\":91}");
+
+	ck_assert_ptr_nonnull(body = request_json(0));
+	ck_assert_str_eq(jpath_str(body, "system", NULL),
+	    "You are the conversation agent.");
+	ck_assert_str_eq(jpath_str(body, "tool_choice", "type"), "tool");
+	ck_assert_str_eq(jpath_str(body, "tool_choice", "name"), "classify_intent");
+	ck_assert(json_object_object_get_ex(body, "tools", &v));
+	ck_assert_int_eq(json_object_array_length(v), 1);
+	v = json_object_array_get_idx(v, 0);
+	ck_assert_str_eq(jpath_str(v, "name", NULL), "classify_intent");
+	ck_assert_str_eq(jpath_str(v, "description", NULL),
+	    "Classify the user's intent.");
+	ck_assert(json_object_object_get_ex(v, "input_schema", &v));
+	ck_assert(json_object_equal(v, schema));
+	json_object_put(body);
+	/* The caller's schema was copied, not referenced. */
+	ck_assert_int_eq(json_object_put(schema), 1);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+/* A tool was forced but the answer is plain text: the caller cannot use it. */
+START_TEST(test_forced_tool_missing)
+{
+	static const struct step	 steps[] = { step_ok };
+	struct llm_tool		 tool = { "record", NULL, NULL };
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 1);
+	tool.input_schema = json_object_new_object();
+	request_init(&req, false);
+	req.tool = &tool;
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.err, BS_ERR_INVALID);
+	ck_assert_int_eq(call.kind, LLM_ERR_MALFORMED);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_str_eq(call.error, "the answer did not call the tool record "
+	    "(stop_reason end_turn)");
+	json_object_put(tool.input_schema);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+static void
+collect_text(void *arg, const char *text, size_t len)
+{
+	struct buf	*b = arg;
+
+	ck_assert_int_eq(buf_append(b, text, len), BS_OK);
+	ck_assert_int_eq(buf_append(b, "|", 1), BS_OK);
+}
+
+START_TEST(test_stream_in_pieces)
+{
+	/* Cut mid-line, mid-event and inside the two bytes of "é". */
+	static const struct step	 steps[] = {
+		{ 200, NULL, { S_START S_TEXT0 "event: content_block_delta\ndata: {\"type\":"
+		    "\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+		    "\"text\":\"Hel\"}}\n", "\n" S_PING "event: content_block_delta\n"
+		    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+		    "{\"type\":\"text_delta\",\"text\":\"lo, caf\xc3",
+		    "\xa9\"}}\n\n" S_DELTA(" world"), S_END }, 20, true, ACT_REPLY, 0 },
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+	struct buf		 seen;
+	json_object		*body;
+
+	server_start(steps, 1);
+	buf_init(&seen, 4096);
+	request_init(&req, true);
+	req.on_text = collect_text;
+	req.on_text_arg = &seen;
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_msg(call.err == BS_OK, "%s", call.error);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_str_eq(buf_cstr(&seen), "Hel|lo, caf\xc3\xa9| world|");
+	ck_assert_str_eq(buf_cstr(&call.res.text), "Hello, caf\xc3\xa9 world");
+	ck_assert_str_eq(call.res.stop_reason, "end_turn");
+	ck_assert_int_eq(call.res.usage.input_tokens, 11);
+	ck_assert_int_eq(call.res.usage.output_tokens, 7);
+	ck_assert_ptr_nonnull(body = request_json(0));
+	ck_assert_str_eq(jpath_str(body, "stream", NULL), "true");
+	json_object_put(body);
+	buf_free(&seen);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_429_retry_after)
+{
+	static const struct step	 steps[] = {
+		{ 429, "retry-after: 1\r\n", { ERR_BODY("rate_limit_error",
+		    "Number of requests has exceeded your rate limit") }, 0, false,
+		    ACT_REPLY, 0 },
+		step_ok,
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	char			 path[] = "/tmp/check_llm_client.XXXXXX", line[1024];
+	FILE			*fp;
+	bool			 logged = false;
+	int			 fd;
+
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	close(fd);
+	ck_assert_int_eq(log_open(LOG_LEVEL_INFO, path), BS_OK);
+	server_start(steps, 2);
+	request_init(&req, false);
+	run_one(&req, &call, 5000, 10000);
+	log_open(LOG_LEVEL_ERROR, NULL);
+	ck_assert_int_eq(call.err, BS_OK);
+	ck_assert_int_eq(call.attempts, 2);
+	ck_assert_int_eq(call.http_status, 200);
+	ck_assert_int_eq(srv_read(&srv.nreq), 2);
+
+	/* The retry was logged, with the server's wait and never the key. */
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		ck_assert_ptr_null(strstr(line, "sk-ant"));
+		if (strstr(line, "claude call retried") != NULL) {
+			logged = true;
+			ck_assert_ptr_nonnull(strstr(line, "\"wait_ms\":1000"));
+			ck_assert_ptr_nonnull(strstr(line, "\"kind\":\"rate_limited\""));
+		}
+	}
+	fclose(fp);
+	unlink(path);
+	ck_assert(logged);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+/* A retry-after beyond the budget: the retry could not start in time. */
+START_TEST(test_429_beyond_budget)
+{
+	static const struct step	 steps[] = {
+		{ 429, "retry-after: 30\r\n", { ERR_BODY("rate_limit_error",
+		    "slow down") }, 0, false, ACT_REPLY, 0 },
+		step_ok,
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 2);
+	request_init(&req, false);
+	run_one(&req, &call, 5000, 2000);
+	ck_assert_int_eq(call.err, BS_ERR_RATE_LIMITED);
+	ck_assert_int_eq(call.kind, LLM_ERR_RATE_LIMITED);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_str_eq(call.error, "HTTP 429: rate_limit_error: slow down; "
+	    "no time left to retry");
+	ck_assert_int_eq(srv_read(&srv.nreq), 1);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_529_then_ok)
+{
+	static const struct step	 steps[] = {
+		{ 529, NULL, { ERR_BODY("overloaded_error", "Overloaded") }, 0, false,
+		    ACT_REPLY, 0 },
+		step_ok,
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 2);
+	request_init(&req, false);
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.err, BS_OK);
+	ck_assert_int_eq(call.attempts, 2);
+	ck_assert_str_eq(buf_cstr(&call.res.text), "Call it Ember.");
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_500_until_attempts_run_out)
+{
+	static const struct step	 steps[] = {
+		{ 500, NULL, { ERR_BODY("api_error", "Internal server error") }, 0,
+		    false, ACT_REPLY, 0 },
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 1);
+	request_init(&req, false);
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.err, BS_ERR_IO);
+	ck_assert_int_eq(call.kind, LLM_ERR_SERVER);
+	ck_assert_int_eq(call.attempts, 3);
+	ck_assert_int_eq(call.http_status, 500);
+	ck_assert_int_eq(srv_read(&srv.nreq), 3);
+	ck_assert_str_eq(call.error, "HTTP 500: api_error: Internal server error");
+	ck_assert_str_eq(observed_kinds, "server,");
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_400_not_retried)
+{
+	static const struct step	 steps[] = {
+		{ 400, NULL, { ERR_BODY("invalid_request_error",
+		    "messages: roles must alternate") }, 0, false, ACT_REPLY, 0 },
+		step_ok,
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 2);
+	request_init(&req, false);
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.err, BS_ERR_INVALID);
+	ck_assert_int_eq(call.kind, LLM_ERR_BAD_REQUEST);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_int_eq(call.http_status, 400);
+	ck_assert_str_eq(call.error, "HTTP 400: invalid_request_error: messages: "
+	    "roles must alternate");
+	ck_assert_int_eq(srv_read(&srv.nreq), 1);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_401_hides_the_key)
+{
+	/* A server that echoes the key back, whole and cut off. */
+	static const struct step	 steps[] = {
+		{ 401, NULL, { ERR_BODY("authentication_error",
+		    "invalid x-api-key " API_KEY) }, 0, false, ACT_REPLY, 0 },
+		{ 403, NULL, { "<html>" API_KEY API_KEY "</html>" }, 0, false,
+		    ACT_REPLY, 0 },
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 2);
+	request_init(&req, false);
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.err, BS_ERR_UNAUTHORIZED);
+	ck_assert_int_eq(call.kind, LLM_ERR_AUTH);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_ptr_null(strstr(call.error, API_KEY));
+	ck_assert_ptr_null(strstr(call.error, "sk-ant-api03"));
+	ck_assert_ptr_nonnull(strstr(call.error, "authentication_error"));
+	llm_call_free(&call);
+
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.kind, LLM_ERR_AUTH);
+	ck_assert_int_eq(call.http_status, 403);
+	ck_assert_ptr_null(strstr(call.error, "sk-ant-api03"));
+	ck_assert_ptr_null(strstr(call.error, "KEY-0123"));
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_malformed_200_not_retried)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { "{\"id\":\"msg\",\"type\":\"message\",\"content\":" }, 0,
+		    false, ACT_REPLY, 0 },
+		step_ok,
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 2);
+	request_init(&req, false);
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.err, BS_ERR_INVALID);
+	ck_assert_int_eq(call.kind, LLM_ERR_MALFORMED);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_int_eq(srv_read(&srv.nreq), 1);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_dropped_connection_retried)
+{
+	static const struct step	 steps[] = {
+		{ 0, NULL, { NULL }, 0, false, ACT_DROP, 0 },
+		step_ok,
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 2);
+	request_init(&req, false);
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_msg(call.err == BS_OK, "%s", call.error);
+	ck_assert_int_eq(call.attempts, 2);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_stream_cut_mid_body_retried)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { S_START S_TEXT0, "event: content_block_delta\ndata: {" },
+		    0, true, ACT_DROP_MID, 0 },
+		{ 200, NULL, { S_START S_TEXT0 S_DELTA("again") S_END }, 0, true,
+		    ACT_REPLY, 0 },
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+	struct buf		 seen;
+
+	server_start(steps, 2);
+	buf_init(&seen, 4096);
+	request_init(&req, true);
+	req.on_text = collect_text;
+	req.on_text_arg = &seen;
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_msg(call.err == BS_OK, "%s", call.error);
+	ck_assert_int_eq(call.attempts, 2);
+	ck_assert_str_eq(buf_cstr(&seen), "again|");
+	ck_assert_str_eq(buf_cstr(&call.res.text), "again");
+	buf_free(&seen);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_hang_hits_the_budget)
+{
+	static const struct step	 steps[] = {
+		{ 0, NULL, { NULL }, 0, false, ACT_HANG, 0 },
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 1);
+	request_init(&req, false);
+	run_one(&req, &call, 60000, 500);
+	ck_assert_int_eq(call.err, BS_ERR_TIMEOUT);
+	ck_assert_int_eq(call.kind, LLM_ERR_BUDGET);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_str_eq(call.error, "no answer within the batch's 500 ms");
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+/* The per-call timeout is retried; the attempts run out before the budget. */
+START_TEST(test_hang_hits_the_call_timeout)
+{
+	static const struct step	 steps[] = {
+		{ 0, NULL, { NULL }, 0, false, ACT_HANG, 0 },
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 1);
+	request_init(&req, false);
+	run_one(&req, &call, 150, 30000);
+	ck_assert_int_eq(call.err, BS_ERR_TIMEOUT);
+	ck_assert_int_eq(call.kind, LLM_ERR_TIMEOUT);
+	ck_assert_int_eq(call.attempts, 3);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_overloaded_before_text_retried)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { S_START S_TEXT0 S_PING, S_OVERLOADED }, 10, true,
+		    ACT_REPLY, 0 },
+		{ 200, NULL, { S_START S_TEXT0 S_DELTA("second"), S_END }, 10, true,
+		    ACT_REPLY, 0 },
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+	struct buf		 seen;
+
+	server_start(steps, 2);
+	buf_init(&seen, 4096);
+	request_init(&req, true);
+	req.on_text = collect_text;
+	req.on_text_arg = &seen;
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_msg(call.err == BS_OK, "%s", call.error);
+	ck_assert_int_eq(call.attempts, 2);
+	ck_assert_str_eq(buf_cstr(&seen), "second|");
+	ck_assert_str_eq(buf_cstr(&call.res.text), "second");
+	buf_free(&seen);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_overloaded_after_text_not_retried)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { S_START S_TEXT0 S_DELTA("shown"), S_OVERLOADED }, 10,
+		    true, ACT_REPLY, 0 },
+		{ 200, NULL, { S_START S_TEXT0 S_DELTA("never") S_END }, 0, true,
+		    ACT_REPLY, 0 },
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+	struct buf		 seen;
+
+	server_start(steps, 2);
+	buf_init(&seen, 4096);
+	request_init(&req, true);
+	req.on_text = collect_text;
+	req.on_text_arg = &seen;
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.err, BS_ERR_IO);
+	ck_assert_int_eq(call.kind, LLM_ERR_OVERLOADED);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_int_eq(srv_read(&srv.nreq), 1);
+	ck_assert_str_eq(buf_cstr(&seen), "shown|");
+	ck_assert_str_eq(call.error, "overloaded_error: Overloaded; not retried: "
+	    "part of the reply was already streamed");
+	buf_free(&seen);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_parallel_batch)
+{
+	/* Nobody is answered until five requests are open at once. */
+	static const struct step	 steps[] = {
+		{ 200, NULL, { OK_TEXT }, 0, false, ACT_REPLY, 5 },
+	};
+	struct llm_client	*c;
+	struct llm_request	 req;
+	struct llm_call		 calls[5];
+	size_t			 i;
+
+	server_start(steps, 1);
+	c = client_new(15000, 1 << 20);
+	request_init(&req, false);
+	for (i = 0; i < 5; i++)
+		llm_call_init(&calls[i], &req);
+	ck_assert_int_eq(llm_batch_run(c, calls, 5, 20000), BS_OK);
+	for (i = 0; i < 5; i++) {
+		ck_assert_msg(calls[i].err == BS_OK, "%s", calls[i].error);
+		ck_assert_int_eq(calls[i].attempts, 1);
+		ck_assert_str_eq(buf_cstr(&calls[i].res.text), "Call it Ember.");
+		llm_call_free(&calls[i]);
+	}
+	ck_assert_int_eq(srv_read(&srv.max_active), 5);
+	ck_assert_int_eq(srv_read(&srv.nreq), 5);
+	ck_assert_int_eq(observed, 5);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+/* One call of a batch failing fails only itself. */
+START_TEST(test_batch_mixed)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { OK_TEXT }, 0, false, ACT_REPLY, 2 },
+	};
+	struct llm_client	*c;
+	struct llm_request	 good, bad;
+	struct llm_call		 calls[3];
+	size_t			 i;
+
+	server_start(steps, 1);
+	c = client_new(15000, 1 << 20);
+	request_init(&good, false);
+	request_init(&bad, false);
+	bad.model = NULL;
+	llm_call_init(&calls[0], &good);
+	llm_call_init(&calls[1], &bad);
+	llm_call_init(&calls[2], &good);
+	ck_assert_int_eq(llm_batch_run(c, calls, 3, 20000), BS_OK);
+	ck_assert_int_eq(calls[0].err, BS_OK);
+	ck_assert_int_eq(calls[2].err, BS_OK);
+	ck_assert_int_eq(calls[1].err, BS_ERR_INVALID);
+	ck_assert_int_eq(calls[1].kind, LLM_ERR_BAD_REQUEST);
+	ck_assert_int_eq(calls[1].attempts, 0);
+	ck_assert_str_eq(calls[1].error, "the request has no model");
+	ck_assert_int_eq(srv_read(&srv.nreq), 2);
+	ck_assert_int_eq(observed, 3);
+	for (i = 0; i < 3; i++)
+		llm_call_free(&calls[i]);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_answer_too_large)
+{
+	static const struct step	 steps[] = { step_ok };
+	static const struct step	 stream_steps[] = {
+		{ 200, NULL, { S_START S_TEXT0, S_DELTA("0123456789") S_END }, 0,
+		    true, ACT_REPLY, 0 },
+	};
+	struct llm_client	*c;
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 1);
+	c = client_new(5000, 64);
+	request_init(&req, false);
+	llm_call_init(&call, &req);
+	ck_assert_int_eq(llm_batch_run(c, &call, 1, 10000), BS_OK);
+	ck_assert_int_eq(call.err, BS_ERR_TOO_LARGE);
+	ck_assert_int_eq(call.kind, LLM_ERR_TOO_LARGE);
+	ck_assert_int_eq(call.attempts, 1);
+	llm_call_free(&call);
+	llm_client_free(c);
+	server_stop();
+
+	server_start(stream_steps, 1);
+	c = client_new(5000, 300);
+	request_init(&req, true);
+	llm_call_init(&call, &req);
+	ck_assert_int_eq(llm_batch_run(c, &call, 1, 10000), BS_OK);
+	ck_assert_int_eq(call.kind, LLM_ERR_TOO_LARGE);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_str_eq(call.error, "stream larger than 300 bytes");
+	llm_call_free(&call);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_connection_refused_retried)
+{
+	static const struct step	 steps[] = { step_ok };
+	struct llm_client	*c;
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	/* A port that was just free: nothing listens on it now. */
+	server_start(steps, 1);
+	c = client_new(5000, 1 << 20);
+	server_stop();
+	request_init(&req, false);
+	llm_call_init(&call, &req);
+	ck_assert_int_eq(llm_batch_run(c, &call, 1, 10000), BS_OK);
+	ck_assert_int_eq(call.err, BS_ERR_IO);
+	ck_assert_int_eq(call.kind, LLM_ERR_NETWORK);
+	ck_assert_int_eq(call.attempts, 3);
+	ck_assert_int_eq(call.http_status, 0);
+	llm_call_free(&call);
+	llm_client_free(c);
+}
+END_TEST
+
+START_TEST(test_stream_wrong_content_type)
+{
+	static const struct step	 steps[] = { step_ok };
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 1);
+	request_init(&req, true);
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.kind, LLM_ERR_MALFORMED);
+	ck_assert_int_eq(call.attempts, 1);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_request_body)
+{
+	static const struct llm_message	 alone[] = { { "assistant", "hi" } };
+	static const struct llm_message	 badutf[] = { { "user", "\xc3(" } };
+	struct llm_request	 req;
+	struct buf		 out;
+	char			 err[256];
+
+	buf_init(&out, 1 << 20);
+	request_init(&req, true);
+	req.system_cache = false;
+	ck_assert_int_eq(llm_request_body(&req, &out, err, sizeof(err)), BS_OK);
+	ck_assert_str_eq(buf_cstr(&out), "{\"model\":\"claude-sonnet-4-5-20250929\","
+	    "\"max_tokens\":1024,\"system\":\"You are the conversation agent.\","
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"Let us brainstorm a name.\"},"
+	    "{\"role\":\"assistant\",\"content\":\"Sure.\"},{\"role\":\"user\","
+	    "\"content\":\"Go on, caf\xc3\xa9 \xe2\x9c\x93\"}],\"stream\":true}");
+
+	req.max_tokens = 0;
+	ck_assert_int_eq(llm_request_body(&req, &out, err, sizeof(err)),
+	    BS_ERR_INVALID);
+	request_init(&req, false);
+	req.messages = alone;
+	req.nmessages = 1;
+	ck_assert_int_eq(llm_request_body(&req, &out, err, sizeof(err)),
+	    BS_ERR_INVALID);
+	req.messages = badutf;
+	ck_assert_int_eq(llm_request_body(&req, &out, err, sizeof(err)),
+	    BS_ERR_INVALID);
+	request_init(&req, false);
+	req.has_temperature = true;
+	req.temperature = 1.5;
+	ck_assert_int_eq(llm_request_body(&req, &out, err, sizeof(err)),
+	    BS_ERR_INVALID);
+	buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_client_options)
+{
+	struct llm_client_options	 opt;
+	struct llm_client		*c = NULL;
+	char				 err[256];
+
+	memset(&opt, 0, sizeof(opt));
+	opt.api_key = API_KEY;
+	opt.base_url = "ftp://example.org";
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_ERR_INVALID);
+	ck_assert_ptr_null(c);
+	opt.base_url = "https://api.anthropic.com";
+	opt.api_key = "key\r\nx-evil: 1";
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_ERR_INVALID);
+	ck_assert_ptr_null(strstr(err, "evil"));
+	opt.api_key = "";
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_ERR_INVALID);
+	opt.api_key = API_KEY;
+	opt.max_attempts = 100;
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_ERR_INVALID);
+	opt.max_attempts = 0;
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_OK);
+	llm_client_free(c);
+}
+END_TEST
+
+/* A zero budget starts nothing. */
+START_TEST(test_zero_budget)
+{
+	static const struct step	 steps[] = { step_ok };
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 1);
+	request_init(&req, false);
+	run_one(&req, &call, 5000, 0);
+	ck_assert_int_eq(call.err, BS_ERR_TIMEOUT);
+	ck_assert_int_eq(call.kind, LLM_ERR_BUDGET);
+	ck_assert_int_eq(call.attempts, 0);
+	ck_assert_int_eq(srv_read(&srv.nreq), 0);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+static Suite *
+llm_client_suite(void)
+{
+	Suite	*s = suite_create("llm_client");
+	TCase	*tc = tcase_create("client");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_text_answer);
+	tcase_add_test(tc, test_forced_tool);
+	tcase_add_test(tc, test_forced_tool_missing);
+	tcase_add_test(tc, test_stream_in_pieces);
+	tcase_add_test(tc, test_429_retry_after);
+	tcase_add_test(tc, test_429_beyond_budget);
+	tcase_add_test(tc, test_529_then_ok);
+	tcase_add_test(tc, test_500_until_attempts_run_out);
+	tcase_add_test(tc, test_400_not_retried);
+	tcase_add_test(tc, test_401_hides_the_key);
+	tcase_add_test(tc, test_malformed_200_not_retried);
+	tcase_add_test(tc, test_dropped_connection_retried);
+	tcase_add_test(tc, test_stream_cut_mid_body_retried);
+	tcase_add_test(tc, test_hang_hits_the_budget);
+	tcase_add_test(tc, test_hang_hits_the_call_timeout);
+	tcase_add_test(tc, test_overloaded_before_text_retried);
+	tcase_add_test(tc, test_overloaded_after_text_not_retried);
+	tcase_add_test(tc, test_parallel_batch);
+	tcase_add_test(tc, test_batch_mixed);
+	tcase_add_test(tc, test_answer_too_large);
+	tcase_add_test(tc, test_connection_refused_retried);
+	tcase_add_test(tc, test_stream_wrong_content_type);
+	tcase_add_test(tc, test_request_body);
+	tcase_add_test(tc, test_client_options);
+	tcase_add_test(tc, test_zero_budget);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	if (llm_global_init() != BS_OK)
+		return EXIT_FAILURE;
+	/* Retries log at info; the tests check them through their outcomes. */
+	log_open(LOG_LEVEL_ERROR, NULL);
+	sr = srunner_create(llm_client_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	llm_global_cleanup();
+	log_close();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
