@@ -348,6 +348,7 @@ bs_worker_env() {
 		CLAUDE_BASE_URL="$BS_CLAUDE_BASE_URL"
 		CLAUDE_API_KEY="$BS_CLAUDE_API_KEY"
 		CLAUDE_TIMEOUT_MS="${BS_CLAUDE_TIMEOUT_MS:-60000}"
+		${BS_WORKER_EXTRA_ENV[@]+"${BS_WORKER_EXTRA_ENV[@]}"}
 	)
 	# A caller's own signing key (script/test makes a random one);
 	# otherwise the development default applies.
