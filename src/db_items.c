@@ -12,21 +12,17 @@
 
 #include "brainstorm/db_items.h"
 
-#define ISO_UTC(col) \
-	"to_char(" col " AT TIME ZONE 'UTC', " \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
 /* The select list of an item, in the order of item_columns. */
 #define ITEM_COLUMNS \
 	"i.id, i.project_id, i.text, i.state, i.confidence, i.user_quote," \
 	" i.source_message_id, i.created_by, i.position, i.version, " \
-	ISO_UTC("i.created_at") ", " ISO_UTC("i.updated_at")
+	DB_ISO_UTC("i.created_at") ", " DB_ISO_UTC("i.updated_at")
 
 /* The select list of an event, in the order of event_columns. */
 #define EVENT_COLUMNS \
 	"e.id, e.item_id, e.action, e.from_state, e.to_state, e.old_text," \
 	" e.new_text, e.actor, e.reason, e.turn_id, e.message_id, " \
-	ISO_UTC("e.created_at")
+	DB_ISO_UTC("e.created_at")
 
 /* Where a new item goes when no position is given: after the last of state. */
 #define NEXT_POSITION(project, state) \
@@ -35,13 +31,7 @@
 
 #define SQLSTATE_FOREIGN_KEY	"23503"
 
-/* An output column: its JSON name and whether it is a number. */
-struct column {
-	const char	*name;
-	bool		 number;
-};
-
-static const struct column item_columns[] = {
+static const struct db_column item_columns[] = {
 	{ "id", false }, { "project_id", false }, { "text", false },
 	{ "state", false }, { "confidence", true }, { "user_quote", false },
 	{ "source_message_id", false }, { "created_by", false },
@@ -50,7 +40,7 @@ static const struct column item_columns[] = {
 };
 #define ITEM_NCOLUMNS	(int)(sizeof(item_columns) / sizeof(item_columns[0]))
 
-static const struct column event_columns[] = {
+static const struct db_column event_columns[] = {
 	{ "id", true }, { "item_id", false }, { "action", false },
 	{ "from_state", false }, { "to_state", false }, { "old_text", false },
 	{ "new_text", false }, { "actor", false }, { "reason", false },
@@ -130,73 +120,6 @@ static const struct db_stmt item_stmts[] = {
 	  " ORDER BY e.id", 2 },
 };
 
-/* Row row of res as a JSON object named by cols; SQL NULL becomes null. */
-static bs_err
-row_json(const PGresult *res, int row, const struct column *cols, int ncols,
-    json_object **out)
-{
-	json_object	*obj, *v;
-	const char	*s;
-	char		*end;
-	long long	 n;
-	int		 col;
-	bs_err		 e = BS_OK;
-
-	*out = NULL;
-	if (PQnfields(res) != ncols)
-		return BS_ERR_INTERNAL;
-	if ((obj = json_object_new_object()) == NULL)
-		return BS_ERR_NOMEM;
-	for (col = 0; col < ncols; col++) {
-		s = PQgetvalue(res, row, col);
-		if (PQgetisnull(res, row, col))
-			v = NULL;
-		else if (cols[col].number) {
-			errno = 0;
-			n = strtoll(s, &end, 10);
-			if (errno != 0 || end == s || *end != '\0') {
-				e = BS_ERR_INTERNAL;
-				goto out;
-			}
-			v = json_object_new_int64(n);
-		} else
-			v = json_object_new_string_len(s,
-			    PQgetlength(res, row, col));
-		json_object_object_add(obj, cols[col].name, v);
-	}
-out:
-	if (e != BS_OK)
-		json_object_put(obj);
-	else
-		*out = obj;
-	return e;
-}
-
-/* Every row of res as a JSON array. */
-static bs_err
-rows_json(const PGresult *res, const struct column *cols, int ncols,
-    json_object **out)
-{
-	json_object	*list, *obj;
-	int		 i;
-	bs_err		 e = BS_OK;
-
-	*out = NULL;
-	if ((list = json_object_new_array()) == NULL)
-		return BS_ERR_NOMEM;
-	for (i = 0; i < PQntuples(res); i++) {
-		if ((e = row_json(res, i, cols, ncols, &obj)) != BS_OK)
-			goto out;
-		json_object_array_add(list, obj);
-	}
-out:
-	if (e != BS_OK)
-		json_object_put(list);
-	else
-		*out = list;
-	return e;
-}
-
 /* A statement returning at most one item: the item, or BS_ERR_NOT_FOUND. */
 static bs_err
 item_one(struct db_conn *conn, enum item_stmt stmt, const char *const *values,
@@ -219,7 +142,7 @@ item_one(struct db_conn *conn, enum item_stmt stmt, const char *const *values,
 		e = BS_ERR_NOT_FOUND;
 		goto out;
 	}
-	e = row_json(res, 0, item_columns, ITEM_NCOLUMNS, out);
+	e = db_row_json(res, 0, item_columns, ITEM_NCOLUMNS, out);
 out:
 	PQclear(res);
 	return e;
@@ -237,7 +160,7 @@ db_items_list(struct db_conn *conn, const char *project_id, const char *state,
 	if ((e = db_exec(conn, &item_stmts[STMT_LIST], values, &res,
 	    NULL)) != BS_OK)
 		goto out;
-	e = rows_json(res, item_columns, ITEM_NCOLUMNS, out);
+	e = db_rows_json(res, item_columns, ITEM_NCOLUMNS, out);
 out:
 	PQclear(res);
 	return e;
@@ -350,7 +273,7 @@ db_item_history(struct db_conn *conn, const char *project_id,
 	if (PQntuples(res) == 0 &&
 	    (e = db_item_get(conn, project_id, item_id, &item)) != BS_OK)
 		goto out;
-	e = rows_json(res, event_columns, EVENT_NCOLUMNS, out);
+	e = db_rows_json(res, event_columns, EVENT_NCOLUMNS, out);
 out:
 	json_object_put(item);
 	PQclear(res);

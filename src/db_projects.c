@@ -11,14 +11,10 @@
 
 #include "brainstorm/db_projects.h"
 
-#define ISO_UTC(col) \
-	"to_char(" col " AT TIME ZONE 'UTC', " \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
 /* The select list every statement returns, in the order of project_columns. */
 #define PROJECT_COLUMNS \
 	"p.id, p.title, p.description, p.status, p.version, " \
-	ISO_UTC("p.created_at") ", " ISO_UTC("p.updated_at") ", " \
+	DB_ISO_UTC("p.created_at") ", " DB_ISO_UTC("p.updated_at") ", " \
 	"c.decided, c.exploring, c.parked, c.rejected, " \
 	"(extract(epoch FROM p.created_at) * 1000000)::bigint"
 
@@ -40,10 +36,7 @@ enum project_column {
 };
 
 /* The top-level fields, in column order (item_counts is built apart). */
-static const struct {
-	const char	*name;
-	bool		 number;
-} project_fields[] = {
+static const struct db_column project_fields[] = {
 	[PROJECT_ID] =		{ "id", false },
 	[PROJECT_TITLE] =	{ "title", false },
 	[PROJECT_DESCRIPTION] =	{ "description", false },
@@ -101,54 +94,26 @@ static const struct db_stmt project_stmts[] = {
 	  " RETURNING id", 2 },
 };
 
-static bs_err
-parse_int64(const char *s, long long *out)
-{
-	char		*end;
-	long long	 n;
-
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0')
-		return BS_ERR_INTERNAL;
-	*out = n;
-	return BS_OK;
-}
-
 /* Row row of a PROJECT_COLUMNS result as the API's project object. */
 static bs_err
 project_json(const PGresult *res, int row, json_object **out)
 {
-	json_object	*obj, *counts, *v;
-	const char	*s;
+	json_object	*obj = NULL, *counts;
 	long long	 n;
 	size_t		 i;
-	int		 col;
-	bs_err		 e = BS_OK;
+	bs_err		 e;
 
 	*out = NULL;
 	if (PQnfields(res) != PROJECT_NCOLUMNS)
 		return BS_ERR_INTERNAL;
-	if ((obj = json_object_new_object()) == NULL)
-		return BS_ERR_NOMEM;
-	for (col = 0; col < PROJECT_DECIDED; col++) {
-		s = PQgetvalue(res, row, col);
-		if (PQgetisnull(res, row, col))
-			v = NULL;
-		else if (project_fields[col].number) {
-			if ((e = parse_int64(s, &n)) != BS_OK)
-				goto out;
-			v = json_object_new_int64(n);
-		} else
-			v = json_object_new_string_len(s,
-			    PQgetlength(res, row, col));
-		json_object_object_add(obj, project_fields[col].name, v);
-	}
+	if ((e = db_row_json(res, row, project_fields, PROJECT_DECIDED,
+	    &obj)) != BS_OK)
+		return e;
 	counts = json_object_new_object();
 	json_object_object_add(obj, "item_counts", counts);
 	for (i = 0; i < NSTATES; i++) {
-		col = PROJECT_DECIDED + (int)i;
-		if ((e = parse_int64(PQgetvalue(res, row, col), &n)) != BS_OK)
+		if ((e = db_int64(PQgetvalue(res, row, PROJECT_DECIDED + (int)i),
+		    &n)) != BS_OK)
 			goto out;
 		json_object_object_add(counts, project_states[i],
 		    json_object_new_int64(n));
@@ -226,7 +191,7 @@ db_projects_list(struct db_conn *conn, const char *owner_id,
 		json_object_array_add(list, project);
 	}
 	if (rows > limit && limit > 0) {
-		e = parse_int64(PQgetvalue(res, limit - 1, PROJECT_CREATED_US),
+		e = db_int64(PQgetvalue(res, limit - 1, PROJECT_CREATED_US),
 		    &us);
 		if (e != BS_OK)
 			goto out;

@@ -6,10 +6,8 @@
 
 #include "brainstorm/db_turns.h"
 
-#define TS(col)	"to_char(" col " AT TIME ZONE 'UTC', " \
-		"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define MESSAGE_COLUMNS	"m.id, m.project_id, m.role, m.agent, m.content, " \
-			"m.turn_id, " TS("m.created_at")
+			"m.turn_id, " DB_ISO_UTC("m.created_at")
 
 /*
  * The message and its turn point at each other: both ids are made first
@@ -61,7 +59,7 @@ static const struct db_stmt agent_run_insert = { "agent_run_insert",
 static const struct db_stmt activity_list = { "activity_list",
 	"SELECT r.turn_id, r.agent, r.model, r.status, r.latency_ms, r.attempts, "
 	"r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, "
-	"r.error, " TS("r.created_at") ", t.intent FROM agent_runs r "
+	"r.error, " DB_ISO_UTC("r.created_at") ", t.intent FROM agent_runs r "
 	"JOIN turns t ON t.id = r.turn_id WHERE r.project_id = $1 "
 	"ORDER BY r.id DESC LIMIT $2", 2 };
 static const struct db_stmt usage_list = { "usage_list",
@@ -70,50 +68,31 @@ static const struct db_stmt usage_list = { "usage_list",
 	"sum(cache_read_tokens), sum(cache_write_tokens) FROM agent_runs "
 	"WHERE user_id = $1 AND created_at > now() - make_interval(days => $2) "
 	"GROUP BY 1, 2 ORDER BY 1 DESC, 2", 2 };
-static const struct db_stmt turn_get = { "turn_get",
-	"SELECT t.id, t.user_message_id, t.intent, t.confidence, t.status, t.error, "
-	TS("t.started_at") ", " TS("t.finished_at") " FROM turns t "
-	"WHERE t.id = $2::uuid AND t.project_id = $1", 2 };
 
-static json_object *
-column_json(const PGresult *res, int row, int col)
-{
-	if (PQgetisnull(res, row, col))
-		return NULL;
-	return json_object_new_string(PQgetvalue(res, row, col));
-}
+static const struct db_column message_columns[] = {
+	{ "id", false }, { "project_id", false }, { "role", false },
+	{ "agent", false }, { "content", false }, { "turn_id", false },
+	{ "created_at", false },
+};
+#define MESSAGE_NCOLUMNS \
+	(int)(sizeof(message_columns) / sizeof(message_columns[0]))
 
-static json_object *
-column_int(const PGresult *res, int row, int col)
-{
-	if (PQgetisnull(res, row, col))
-		return NULL;
-	return json_object_new_int64(strtoll(PQgetvalue(res, row, col), NULL, 10));
-}
+static const struct db_column activity_columns[] = {
+	{ "turn_id", false }, { "agent", false }, { "model", false },
+	{ "status", false }, { "latency_ms", true }, { "attempts", true },
+	{ "input_tokens", true }, { "output_tokens", true },
+	{ "cache_read_tokens", true }, { "cache_write_tokens", true },
+	{ "error", false }, { "created_at", false }, { "intent", false },
+};
 
-static json_object *
-message_json(const PGresult *res, int row)
-{
-	static const char *const names[] = { "id", "project_id", "role", "agent",
-	    "content", "turn_id", "created_at" };
-	json_object	*o = json_object_new_object();
-	size_t		 i;
+static const struct db_column usage_columns[] = {
+	{ "day", false }, { "model", false }, { "calls", true },
+	{ "input_tokens", true }, { "output_tokens", true },
+	{ "cache_read_tokens", true }, { "cache_write_tokens", true },
+};
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		json_object_object_add(o, names[i], column_json(res, row, (int)i));
-	return o;
-}
 
-static json_object *
-messages_json(const PGresult *res)
-{
-	json_object	*a = json_object_new_array();
-	int		 i;
-
-	for (i = 0; i < PQntuples(res); i++)
-		json_object_array_add(a, message_json(res, i));
-	return a;
-}
+#define NCOLS(c)	(int)(sizeof(c) / sizeof((c)[0]))
 
 bs_err
 db_turn_open(struct db_conn *c, const char *project_id, const char *content,
@@ -132,7 +111,7 @@ db_turn_open(struct db_conn *c, const char *project_id, const char *content,
 	}
 	snprintf(message_id, DB_ID_LEN, "%s", PQgetvalue(res, 0, 0));
 	snprintf(turn_id, DB_ID_LEN, "%s", PQgetvalue(res, 0, 5));
-	*message = message_json(res, 0);
+	e = db_row_json(res, 0, message_columns, MESSAGE_NCOLUMNS, message);
 out:
 	PQclear(res);
 	return e;
@@ -209,8 +188,8 @@ db_message_add(struct db_conn *c, const char *project_id, const char *turn_id,
 	if (message != NULL)
 		*message = NULL;
 	if ((e = db_exec(c, &message_insert, v, &res, NULL)) == BS_OK &&
-	    message != NULL && PQntuples(res) == 1)
-		*message = message_json(res, 0);
+	    message != NULL)
+		e = db_row_json(res, 0, message_columns, MESSAGE_NCOLUMNS, message);
 	PQclear(res);
 	return e;
 }
@@ -237,7 +216,7 @@ db_messages_list(struct db_conn *c, const char *project_id, const char *before,
 		res = NULL;
 	}
 	if ((e = db_exec(c, &messages_page, v, &res, NULL)) == BS_OK)
-		*out = messages_json(res);
+		e = db_rows_json(res, message_columns, MESSAGE_NCOLUMNS, out);
 out:
 	PQclear(res);
 	return e;
@@ -255,7 +234,7 @@ db_messages_recent(struct db_conn *c, const char *project_id,
 	*out = NULL;
 	snprintf(lim, sizeof(lim), "%d", limit);
 	if ((e = db_exec(c, &messages_recent, v, &res, NULL)) == BS_OK)
-		*out = messages_json(res);
+		e = db_rows_json(res, message_columns, MESSAGE_NCOLUMNS, out);
 	PQclear(res);
 	return e;
 }
@@ -297,33 +276,15 @@ bs_err
 db_activity_list(struct db_conn *c, const char *project_id, int limit,
     json_object **out)
 {
-	static const char *const names[] = { "turn_id", "agent", "model", "status",
-	    "latency_ms", "attempts", "input_tokens", "output_tokens",
-	    "cache_read_tokens", "cache_write_tokens", "error", "created_at",
-	    "intent" };
-	static const bool numeric[] = { false, false, false, false, true, true,
-	    true, true, true, true, false, false, false };
 	char		 lim[16];
 	const char	*v[] = { project_id, lim };
 	PGresult	*res = NULL;
-	json_object	*o;
-	int		 i;
-	size_t		 k;
 	bs_err		 e;
 
 	*out = NULL;
 	snprintf(lim, sizeof(lim), "%d", limit);
-	if ((e = db_exec(c, &activity_list, v, &res, NULL)) != BS_OK)
-		goto out;
-	*out = json_object_new_array();
-	for (i = 0; i < PQntuples(res); i++) {
-		o = json_object_new_object();
-		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-			json_object_object_add(o, names[k], numeric[k] ?
-			    column_int(res, i, (int)k) : column_json(res, i, (int)k));
-		json_object_array_add(*out, o);
-	}
-out:
+	if ((e = db_exec(c, &activity_list, v, &res, NULL)) == BS_OK)
+		e = db_rows_json(res, activity_columns, NCOLS(activity_columns), out);
 	PQclear(res);
 	return e;
 }
@@ -331,57 +292,15 @@ out:
 bs_err
 db_usage_list(struct db_conn *c, const char *user_id, int days, json_object **out)
 {
-	static const char *const names[] = { "day", "model", "calls",
-	    "input_tokens", "output_tokens", "cache_read_tokens",
-	    "cache_write_tokens" };
 	char		 d[16];
 	const char	*v[] = { user_id, d };
 	PGresult	*res = NULL;
-	json_object	*o;
-	int		 i;
-	size_t		 k;
 	bs_err		 e;
 
 	*out = NULL;
 	snprintf(d, sizeof(d), "%d", days);
-	if ((e = db_exec(c, &usage_list, v, &res, NULL)) != BS_OK)
-		goto out;
-	*out = json_object_new_array();
-	for (i = 0; i < PQntuples(res); i++) {
-		o = json_object_new_object();
-		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-			json_object_object_add(o, names[k], k < 2 ?
-			    column_json(res, i, (int)k) : column_int(res, i, (int)k));
-		json_object_array_add(*out, o);
-	}
-out:
-	PQclear(res);
-	return e;
-}
-
-bs_err
-db_turn_get(struct db_conn *c, const char *project_id, const char *turn_id,
-    json_object **out)
-{
-	static const char *const names[] = { "id", "user_message_id", "intent",
-	    "confidence", "status", "error", "started_at", "finished_at" };
-	const char	*v[] = { project_id, turn_id };
-	PGresult	*res = NULL;
-	size_t		 k;
-	bs_err		 e;
-
-	*out = NULL;
-	if ((e = db_exec(c, &turn_get, v, &res, NULL)) != BS_OK)
-		goto out;
-	if (PQntuples(res) != 1) {
-		e = BS_ERR_NOT_FOUND;
-		goto out;
-	}
-	*out = json_object_new_object();
-	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		json_object_object_add(*out, names[k], k == 3 ?
-		    column_int(res, 0, (int)k) : column_json(res, 0, (int)k));
-out:
+	if ((e = db_exec(c, &usage_list, v, &res, NULL)) == BS_OK)
+		e = db_rows_json(res, usage_columns, NCOLS(usage_columns), out);
 	PQclear(res);
 	return e;
 }

@@ -5,9 +5,7 @@
 
 #include "brainstorm/db_users.h"
 
-#define TS(col)	"to_char(" col " AT TIME ZONE 'UTC', " \
-		"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define USER_COLUMNS	"id, email, display_name, " TS("created_at") ", " \
+#define USER_COLUMNS	"id, email, display_name, " DB_ISO_UTC("created_at") ", " \
 			"disabled_at IS NOT NULL, password_hash"
 
 static const struct db_stmt user_insert = { "user_insert",

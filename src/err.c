@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "brainstorm/err.h"
 
@@ -31,4 +33,16 @@ bs_strerror(bs_err err)
 	if ((unsigned)err >= BS_ERR__COUNT || messages[err] == NULL)
 		return "unknown error";
 	return messages[err];
+}
+
+void
+bs_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -104,22 +104,6 @@ llm_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-static void
-llm_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-llm_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* json_object_object_add that owns v either way; false when v is NULL (no memory). */
 static bool
 json_add(json_object *obj, const char *key, json_object *v)
@@ -158,15 +142,15 @@ llm_request_check(const struct llm_request *req, char *err, size_t errlen)
 
 	if (req == NULL || req->model == NULL || req->model[0] == '\0' ||
 	    !llm_text_ok(req->model)) {
-		llm_errf(err, errlen, "the request has no model");
+		bs_errf(err, errlen, "the request has no model");
 		return BS_ERR_INVALID;
 	}
 	if (req->max_tokens < 1) {
-		llm_errf(err, errlen, "max_tokens must be at least 1");
+		bs_errf(err, errlen, "max_tokens must be at least 1");
 		return BS_ERR_INVALID;
 	}
 	if (req->nmessages == 0 || req->messages == NULL) {
-		llm_errf(err, errlen, "the request has no messages");
+		bs_errf(err, errlen, "the request has no messages");
 		return BS_ERR_INVALID;
 	}
 	for (i = 0; i < req->nmessages; i++) {
@@ -175,23 +159,23 @@ llm_request_check(const struct llm_request *req, char *err, size_t errlen)
 		if (m->role == NULL || (strcmp(m->role, "user") != 0 &&
 		    strcmp(m->role, "assistant") != 0) ||
 		    (i == 0 && strcmp(m->role, "user") != 0)) {
-			llm_errf(err, errlen, "message %zu: the role must be "
+			bs_errf(err, errlen, "message %zu: the role must be "
 			    "user or assistant, and the first user", i);
 			return BS_ERR_INVALID;
 		}
 		if (!llm_text_ok(m->content)) {
-			llm_errf(err, errlen, "message %zu: content missing or "
+			bs_errf(err, errlen, "message %zu: content missing or "
 			    "not UTF-8", i);
 			return BS_ERR_INVALID;
 		}
 	}
 	if (req->system != NULL && !llm_text_ok(req->system)) {
-		llm_errf(err, errlen, "the system prompt is not UTF-8");
+		bs_errf(err, errlen, "the system prompt is not UTF-8");
 		return BS_ERR_INVALID;
 	}
 	if (req->has_temperature && !(req->temperature >= 0.0 &&
 	    req->temperature <= 1.0)) {
-		llm_errf(err, errlen, "temperature must be within 0..1");
+		bs_errf(err, errlen, "temperature must be within 0..1");
 		return BS_ERR_INVALID;
 	}
 	if (req->tool != NULL && (req->tool->name == NULL ||
@@ -199,12 +183,12 @@ llm_request_check(const struct llm_request *req, char *err, size_t errlen)
 	    (req->tool->description != NULL &&
 	    !llm_text_ok(req->tool->description)) ||
 	    !json_object_is_type(req->tool->input_schema, json_type_object))) {
-		llm_errf(err, errlen, "the tool needs a name and an object "
+		bs_errf(err, errlen, "the tool needs a name and an object "
 		    "input_schema");
 		return BS_ERR_INVALID;
 	}
 	if (req->user_id != NULL && !llm_text_ok(req->user_id)) {
-		llm_errf(err, errlen, "metadata user_id is not UTF-8");
+		bs_errf(err, errlen, "metadata user_id is not UTF-8");
 		return BS_ERR_INVALID;
 	}
 	return BS_OK;
@@ -325,11 +309,11 @@ llm_request_body(const struct llm_request *req, struct buf *out, char *err,
 		goto nomem;
 	buf_reset(out);
 	if ((e = buf_puts(out, text)) != BS_OK)
-		llm_errf(err, errlen, "the request body exceeds %zu bytes",
+		bs_errf(err, errlen, "the request body exceeds %zu bytes",
 		    out->max);
 	goto out;
 nomem:
-	llm_errf(err, errlen, "out of memory");
+	bs_errf(err, errlen, "out of memory");
 out:
 	json_object_put(root);
 	return e;
@@ -374,12 +358,12 @@ llm_client_new(const struct llm_client_options *opt, struct llm_client **out,
 	    strncmp(opt->base_url, "https://", 8) != 0) ||
 	    !llm_header_value_ok(opt->base_url) ||
 	    strpbrk(opt->base_url, " \t") != NULL) {
-		llm_errf(err, errlen, "CLAUDE_BASE_URL must be an http:// or "
+		bs_errf(err, errlen, "CLAUDE_BASE_URL must be an http:// or "
 		    "https:// URL");
 		goto out;
 	}
 	if (!llm_header_value_ok(opt->api_key)) {
-		llm_errf(err, errlen, "the Claude API key is missing or has a "
+		bs_errf(err, errlen, "the Claude API key is missing or has a "
 		    "line break");
 		goto out;
 	}
@@ -387,12 +371,12 @@ llm_client_new(const struct llm_client_options *opt, struct llm_client **out,
 	    opt->max_attempts < 0 || opt->max_attempts > LLM_ATTEMPTS_MAX ||
 	    opt->backoff_base_ms < 0 || opt->backoff_max_ms < 0 ||
 	    opt->max_json_depth < 0) {
-		llm_errf(err, errlen, "negative timeout, attempts over %d, or "
+		bs_errf(err, errlen, "negative timeout, attempts over %d, or "
 		    "negative backoff", LLM_ATTEMPTS_MAX);
 		goto out;
 	}
 	if (sodium_init() < 0) {	/* idempotent and thread-safe */
-		llm_errf(err, errlen, "libsodium failed to initialise");
+		bs_errf(err, errlen, "libsodium failed to initialise");
 		e = BS_ERR_INTERNAL;
 		goto out;
 	}
@@ -440,7 +424,7 @@ llm_client_new(const struct llm_client_options *opt, struct llm_client **out,
 	e = BS_OK;
 	goto out;
 nomem:
-	llm_errf(err, errlen, "out of memory");
+	bs_errf(err, errlen, "out of memory");
 out:
 	/* The header line held the key: wipe it before it goes back. */
 	if (line.data != NULL)
@@ -753,24 +737,24 @@ llm_answer_check(struct llm_slot *s, char *msg, size_t msglen)
 
 	if (req->stream) {
 		if (s->stream == NULL) {
-			llm_errf(msg, msglen, "%s", s->event_stream ?
+			bs_errf(msg, msglen, "%s", s->event_stream ?
 			    "truncated stream (empty)" : "a streamed call was "
 			    "not answered with text/event-stream");
 			return s->event_stream ? LLM_ERR_NETWORK :
 			    LLM_ERR_MALFORMED;
 		}
 		if (llm_stream_finish(s->stream) != BS_OK) {
-			llm_errf(msg, msglen, "%s", llm_stream_error(s->stream));
+			bs_errf(msg, msglen, "%s", llm_stream_error(s->stream));
 			return llm_stream_error_kind(s->stream);
 		}
 	} else if (llm_response_parse_json(res, buf_cstr(&s->answer),
 	    s->answer.len, s->client->max_json_depth, reason,
 	    sizeof(reason)) != BS_OK) {
-		llm_errf(msg, msglen, "%s", reason);
+		bs_errf(msg, msglen, "%s", reason);
 		return LLM_ERR_MALFORMED;
 	}
 	if (req->tool != NULL && strcmp(res->tool_name, req->tool->name) != 0) {
-		llm_errf(msg, msglen, "the answer did not call the tool %s "
+		bs_errf(msg, msglen, "the answer did not call the tool %s "
 		    "(stop_reason %s)", req->tool->name,
 		    res->stop_reason[0] != '\0' ? res->stop_reason : "none");
 		return LLM_ERR_MALFORMED;
@@ -794,7 +778,7 @@ llm_attempt_classify(struct llm_slot *s, CURLcode rc, bool *retry, char *msg,
 	*retry = false;
 	if (s->local_kind != LLM_ERR_NONE) {
 		kind = s->local_kind;
-		llm_errf(msg, msglen, "%s", s->local);
+		bs_errf(msg, msglen, "%s", s->local);
 		*retry = llm_error_retryable(kind);
 		return kind;
 	}
@@ -803,13 +787,13 @@ llm_attempt_classify(struct llm_slot *s, CURLcode rc, bool *retry, char *msg,
 		rc = CURLE_OK;
 	if (rc != CURLE_OK) {
 		if (rc == CURLE_FILESIZE_EXCEEDED) {
-			llm_errf(msg, msglen, "the answer exceeds %zu bytes",
+			bs_errf(msg, msglen, "the answer exceeds %zu bytes",
 			    s->client->max_response_bytes);
 			return LLM_ERR_TOO_LARGE;
 		}
 		kind = rc == CURLE_OPERATION_TIMEDOUT ? LLM_ERR_TIMEOUT :
 		    LLM_ERR_NETWORK;
-		llm_errf(msg, msglen, "%s", s->curl_err[0] != '\0' ?
+		bs_errf(msg, msglen, "%s", s->curl_err[0] != '\0' ?
 		    s->curl_err : curl_easy_strerror(rc));
 		*retry = llm_curl_transient(rc);
 		return kind;
@@ -824,7 +808,7 @@ llm_attempt_classify(struct llm_slot *s, CURLcode rc, bool *retry, char *msg,
 	/* The status decides the kind; the body's error.type is for people. */
 	llm_error_body_parse(buf_cstr(&s->answer), s->answer.len, &api_kind,
 	    api, sizeof(api));
-	llm_errf(msg, msglen, "HTTP %ld: %s", status, api[0] != '\0' ? api :
+	bs_errf(msg, msglen, "HTTP %ld: %s", status, api[0] != '\0' ? api :
 	    "no error message");
 	*retry = llm_error_retryable(kind);
 	return kind;

@@ -105,22 +105,6 @@ llm_text_clean(char *dst, size_t dstlen, const char *src, size_t len)
 	dst[n] = '\0';
 }
 
-static void
-llm_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-llm_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A member that must be a string when present; *s is NULL when absent or null. */
 static bool
 json_string_member(json_object *obj, const char *key, const char **s,
@@ -215,7 +199,7 @@ llm_api_error_read(json_object *error, enum llm_error_kind *kind, char *msg,
 	llm_text_clean(tclean, sizeof(tclean), type != NULL ? type : "unknown",
 	    type != NULL ? tlen : 7);
 	llm_text_clean(mclean, sizeof(mclean), text != NULL ? text : "", mlen);
-	llm_errf(msg, msglen, "%s: %s", tclean,
+	bs_errf(msg, msglen, "%s: %s", tclean,
 	    mclean[0] != '\0' ? mclean : "no message");
 }
 
@@ -286,32 +270,32 @@ llm_response_parse_json(struct llm_response *res, const char *body,
 		max_depth = LLM_DEFAULT_JSON_DEPTH;
 	if ((e = json_parse_limited(body, len, max_depth, &root, reason,
 	    sizeof(reason))) != BS_OK) {
-		llm_errf(err, errlen, "the answer is not JSON: %s", reason);
+		bs_errf(err, errlen, "the answer is not JSON: %s", reason);
 		goto out;
 	}
 	e = BS_ERR_INVALID;
 	if (!json_object_is_type(root, json_type_object) ||
 	    !json_string_member(root, "type", &s, &slen) || s == NULL ||
 	    strcmp(s, "message") != 0) {
-		llm_errf(err, errlen, "the answer is not a message object");
+		bs_errf(err, errlen, "the answer is not a message object");
 		goto out;
 	}
 	if (!json_copy_id(root, "id", false, res->id, sizeof(res->id)) ||
 	    !json_copy_id(root, "model", false, res->model, sizeof(res->model)) ||
 	    !json_copy_id(root, "stop_reason", false, res->stop_reason,
 	    sizeof(res->stop_reason))) {
-		llm_errf(err, errlen, "bad id, model or stop_reason");
+		bs_errf(err, errlen, "bad id, model or stop_reason");
 		goto out;
 	}
 	if (json_object_object_get_ex(root, "usage", &block) && block != NULL &&
 	    (!json_object_is_type(block, json_type_object) ||
 	    !llm_usage_read(block, &res->usage))) {
-		llm_errf(err, errlen, "bad usage");
+		bs_errf(err, errlen, "bad usage");
 		goto out;
 	}
 	if (!json_object_object_get_ex(root, "content", &content) ||
 	    !json_object_is_type(content, json_type_array)) {
-		llm_errf(err, errlen, "the answer has no content array");
+		bs_errf(err, errlen, "the answer has no content array");
 		goto out;
 	}
 	n = json_object_array_length(content);
@@ -319,18 +303,18 @@ llm_response_parse_json(struct llm_response *res, const char *body,
 		block = json_object_array_get_idx(content, i);
 		if (!json_object_is_type(block, json_type_object) ||
 		    !json_string_member(block, "type", &s, &slen) || s == NULL) {
-			llm_errf(err, errlen, "content block %zu has no type", i);
+			bs_errf(err, errlen, "content block %zu has no type", i);
 			goto out;
 		}
 		if (strcmp(s, "text") == 0) {
 			if (!json_string_member(block, "text", &s, &slen) ||
 			    s == NULL) {
-				llm_errf(err, errlen,
+				bs_errf(err, errlen,
 				    "text block %zu has no text", i);
 				goto out;
 			}
 			if ((e = buf_append(&res->text, s, slen)) != BS_OK) {
-				llm_errf(err, errlen,
+				bs_errf(err, errlen,
 				    "the answer's text exceeds %zu bytes",
 				    res->text.max);
 				goto out;
@@ -343,7 +327,7 @@ llm_response_parse_json(struct llm_response *res, const char *body,
 			    !json_copy_id(block, "name", true, res->tool_name,
 			    sizeof(res->tool_name)) ||
 			    (input = json_object_member(block, "input")) == NULL) {
-				llm_errf(err, errlen,
+				bs_errf(err, errlen,
 				    "tool_use block %zu needs id, name and an "
 				    "object input", i);
 				goto out;

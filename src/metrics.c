@@ -349,6 +349,7 @@ metrics_render(struct buf *out, struct db_pool *pool)
 	size_t			 ncs, nah, f;
 	struct buf		 labels;
 	size_t			 nseries, nhist, i;
+	unsigned long long	 dropped;
 	double			 cpu, start, rss;
 	int			 idle = 0, busy = 0, max = 0;
 	bs_err			 e = BS_OK;
@@ -363,6 +364,7 @@ metrics_render(struct buf *out, struct db_pool *pool)
 	pthread_mutex_lock(&metrics_lock);
 	nseries = http_nseries;
 	memcpy(series, http_series, nseries * sizeof(series[0]));
+	dropped = http_series_dropped;
 	nhist = route_nhist;
 	memcpy(hist, route_hist, nhist * sizeof(hist[0]));
 	dbh = db_hist;
@@ -382,6 +384,10 @@ metrics_render(struct buf *out, struct db_pool *pool)
 		TRY(buf_printf(out, "\",status=\"%d\"} %llu\n", series[i].status,
 		    series[i].count));
 	}
+	TRY(buf_printf(out, "# HELP brainstorm_metrics_series_dropped_total "
+	    "Observations not counted because the series table was full.\n"
+	    "# TYPE brainstorm_metrics_series_dropped_total counter\n"
+	    "brainstorm_metrics_series_dropped_total %llu\n", dropped));
 	TRY(buf_puts(out, "# HELP http_request_duration_seconds Time from request "
 	    "to response, by route pattern.\n"
 	    "# TYPE http_request_duration_seconds histogram\n"));

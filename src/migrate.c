@@ -96,22 +96,8 @@ migrate_init_once(void)
 	memcpy(&migrate_lock_key_value, &key, sizeof migrate_lock_key_value);
 }
 
-static void	migrate_errf(char *err, size_t errlen, const char *fmt, ...)
-		    __attribute__((format(printf, 3, 4)));
 static void	migrate_printf(const struct migrate_options *opt,
 		    const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-migrate_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void
 migrate_printf(const struct migrate_options *opt, const char *fmt, ...)
@@ -130,7 +116,7 @@ migrate_init(char *err, size_t errlen)
 {
 	pthread_once(&migrate_once, migrate_init_once);
 	if (migrate_sodium_status < 0) {
-		migrate_errf(err, errlen, "libsodium failed to initialise");
+		bs_errf(err, errlen, "libsodium failed to initialise");
 		return BS_ERR_INTERNAL;
 	}
 	return BS_OK;
@@ -248,19 +234,19 @@ migrate_file_read(const char *dir, const char *file, char **out,
 	buf_init(&b, MIGRATE_FILE_MAX);
 	len = snprintf(path, sizeof path, "%s/%s", dir, file);
 	if (len < 0 || (size_t)len >= sizeof path) {
-		migrate_errf(err, errlen, "%s/%s: path too long", dir, file);
+		bs_errf(err, errlen, "%s/%s: path too long", dir, file);
 		rc = BS_ERR_INVALID;
 		goto out;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
-		migrate_errf(err, errlen, "cannot open %s: %s", path,
+		bs_errf(err, errlen, "cannot open %s: %s", path,
 		    strerror(errno));
 		rc = BS_ERR_IO;
 		goto out;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		migrate_errf(err, errlen, "%s is not a regular file", path);
+		bs_errf(err, errlen, "%s is not a regular file", path);
 		rc = BS_ERR_INVALID;
 		goto out;
 	}
@@ -269,7 +255,7 @@ migrate_file_read(const char *dir, const char *file, char **out,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			migrate_errf(err, errlen, "cannot read %s: %s", path,
+			bs_errf(err, errlen, "cannot read %s: %s", path,
 			    strerror(errno));
 			rc = BS_ERR_IO;
 			goto out;
@@ -278,24 +264,24 @@ migrate_file_read(const char *dir, const char *file, char **out,
 			break;
 		rc = buf_append(&b, chunk, (size_t)n);
 		if (rc == BS_ERR_TOO_LARGE) {
-			migrate_errf(err, errlen, "%s is larger than %d bytes",
+			bs_errf(err, errlen, "%s is larger than %d bytes",
 			    path, MIGRATE_FILE_MAX);
 			goto out;
 		}
 		if (rc != BS_OK) {
-			migrate_errf(err, errlen, "cannot read %s: %s", path,
+			bs_errf(err, errlen, "cannot read %s: %s", path,
 			    bs_strerror(rc));
 			goto out;
 		}
 	}
 	if (memchr(buf_cstr(&b), '\0', b.len) != NULL) {
-		migrate_errf(err, errlen, "%s contains a NUL byte", path);
+		bs_errf(err, errlen, "%s contains a NUL byte", path);
 		rc = BS_ERR_INVALID;
 		goto out;
 	}
 	*out = strdup(buf_cstr(&b));
 	if (*out == NULL) {
-		migrate_errf(err, errlen, "out of memory reading %s", path);
+		bs_errf(err, errlen, "out of memory reading %s", path);
 		rc = BS_ERR_NOMEM;
 		goto out;
 	}
@@ -329,7 +315,7 @@ migrate_dir_scan(const char *dir, struct migrate_entry **out, size_t *nout,
 
 	dp = opendir(dir);
 	if (dp == NULL) {
-		migrate_errf(err, errlen, "cannot open migrations directory %s: %s",
+		bs_errf(err, errlen, "cannot open migrations directory %s: %s",
 		    dir, strerror(errno));
 		rc = BS_ERR_IO;
 		goto out;
@@ -344,7 +330,7 @@ migrate_dir_scan(const char *dir, struct migrate_entry **out, size_t *nout,
 			continue;
 		memset(&e, 0, sizeof e);
 		if (!migrate_file_name_parse(de->d_name, &e)) {
-			migrate_errf(err, errlen, "bad migration file name %s/%s: "
+			bs_errf(err, errlen, "bad migration file name %s/%s: "
 			    "expected NNNN_name.up.sql or NNNN_name.down.sql "
 			    "(NNNN: %d to %d digits, not all zero; name: "
 			    "lowercase letters, digits and _)", dir, de->d_name,
@@ -354,7 +340,7 @@ migrate_dir_scan(const char *dir, struct migrate_entry **out, size_t *nout,
 		}
 		if (n == cap) {
 			if (cap >= 2 * MIGRATE_SET_MAX) {
-				migrate_errf(err, errlen, "%s has more than %d "
+				bs_errf(err, errlen, "%s has more than %d "
 				    "migrations", dir, MIGRATE_SET_MAX);
 				rc = BS_ERR_TOO_LARGE;
 				goto out;
@@ -362,7 +348,7 @@ migrate_dir_scan(const char *dir, struct migrate_entry **out, size_t *nout,
 			cap = cap ? cap * 2 : 16;
 			grown = realloc(entries, cap * sizeof *entries);
 			if (grown == NULL) {
-				migrate_errf(err, errlen, "out of memory");
+				bs_errf(err, errlen, "out of memory");
 				rc = BS_ERR_NOMEM;
 				goto out;
 			}
@@ -370,14 +356,14 @@ migrate_dir_scan(const char *dir, struct migrate_entry **out, size_t *nout,
 		}
 		e.file = strdup(de->d_name);
 		if (e.file == NULL) {
-			migrate_errf(err, errlen, "out of memory");
+			bs_errf(err, errlen, "out of memory");
 			rc = BS_ERR_NOMEM;
 			goto out;
 		}
 		entries[n++] = e;
 	}
 	if (errno != 0) {
-		migrate_errf(err, errlen, "cannot read migrations directory %s: %s",
+		bs_errf(err, errlen, "cannot read migrations directory %s: %s",
 		    dir, strerror(errno));
 		rc = BS_ERR_IO;
 		goto out;
@@ -420,7 +406,7 @@ migrate_load_dir(const char *dir, struct migration_set *set, char *err,
 	set->dir = strdup(dir);
 	set->items = calloc(n ? n : 1, sizeof *set->items);
 	if (set->dir == NULL || set->items == NULL) {
-		migrate_errf(err, errlen, "out of memory");
+		bs_errf(err, errlen, "out of memory");
 		rc = BS_ERR_NOMEM;
 		goto out;
 	}
@@ -432,7 +418,7 @@ migrate_load_dir(const char *dir, struct migration_set *set, char *err,
 
 			slot = entries[j].up ? &up : &down;
 			if (*slot != NULL) {
-				migrate_errf(err, errlen, "duplicate migration "
+				bs_errf(err, errlen, "duplicate migration "
 				    "version %04d in %s: %s and %s",
 				    entries[j].version, dir, (*slot)->file,
 				    entries[j].file);
@@ -442,21 +428,21 @@ migrate_load_dir(const char *dir, struct migration_set *set, char *err,
 			*slot = &entries[j];
 		}
 		if (up == NULL) {
-			migrate_errf(err, errlen, "%s/%s has no up file "
+			bs_errf(err, errlen, "%s/%s has no up file "
 			    "(expected %04d_%s.up.sql)", dir, down->file,
 			    down->version, down->name);
 			rc = BS_ERR_INVALID;
 			goto out;
 		}
 		if (down != NULL && strcmp(up->name, down->name) != 0) {
-			migrate_errf(err, errlen, "%s/%s and %s have the same "
+			bs_errf(err, errlen, "%s/%s and %s have the same "
 			    "version but different names", dir, up->file,
 			    down->file);
 			rc = BS_ERR_INVALID;
 			goto out;
 		}
 		if (set->count >= MIGRATE_SET_MAX) {
-			migrate_errf(err, errlen, "%s has more than %d migrations",
+			bs_errf(err, errlen, "%s has more than %d migrations",
 			    dir, MIGRATE_SET_MAX);
 			rc = BS_ERR_TOO_LARGE;
 			goto out;
@@ -469,7 +455,7 @@ migrate_load_dir(const char *dir, struct migration_set *set, char *err,
 		m->down_file = down != NULL ? strdup(down->file) : NULL;
 		if (m->name == NULL || m->up_file == NULL ||
 		    (down != NULL && m->down_file == NULL)) {
-			migrate_errf(err, errlen, "out of memory");
+			bs_errf(err, errlen, "out of memory");
 			rc = BS_ERR_NOMEM;
 			goto out;
 		}
@@ -556,7 +542,7 @@ migrate_pq_errf(PGconn *conn, const PGresult *res, const char *what,
 	len = strlen(msg);
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
 		len--;
-	migrate_errf(err, errlen, "%s: %.*s", what, (int)len, msg);
+	bs_errf(err, errlen, "%s: %.*s", what, (int)len, msg);
 }
 
 /*
@@ -600,7 +586,7 @@ migrate_conn_check(PGconn *conn, const struct migration_set *set,
     char *err, size_t errlen)
 {
 	if (conn == NULL || set == NULL) {
-		migrate_errf(err, errlen, "no connection or no migration set");
+		bs_errf(err, errlen, "no connection or no migration set");
 		return BS_ERR_INVALID;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
@@ -609,7 +595,7 @@ migrate_conn_check(PGconn *conn, const struct migration_set *set,
 		return BS_ERR_DB_UNAVAILABLE;
 	}
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
-		migrate_errf(err, errlen, "the connection is inside a "
+		bs_errf(err, errlen, "the connection is inside a "
 		    "transaction; migrations need a connection of their own");
 		return BS_ERR_INVALID;
 	}
@@ -643,7 +629,7 @@ migrate_lock(PGconn *conn, int timeout_ms, char *err, size_t errlen)
 	PQclear(res);
 	res = NULL;
 	if (previous == NULL) {
-		migrate_errf(err, errlen, "out of memory");
+		bs_errf(err, errlen, "out of memory");
 		rc = BS_ERR_NOMEM;
 		goto out;
 	}
@@ -659,7 +645,7 @@ migrate_lock(PGconn *conn, int timeout_ms, char *err, size_t errlen)
 	    params, NULL, sqlstate, "taking the migration lock", err, errlen);
 	if (rc == BS_ERR_DB &&
 	    strcmp(sqlstate, MIGRATE_SQLSTATE_LOCK_NOT_AVAILABLE) == 0) {
-		migrate_errf(err, errlen, "another migrator holds the migration "
+		bs_errf(err, errlen, "another migrator holds the migration "
 		    "lock (pg_advisory_lock %s, \"%s\"); gave up after %d ms",
 		    key, MIGRATE_LOCK_NAME, timeout_ms);
 		rc = BS_ERR_LOCKED;
@@ -741,14 +727,14 @@ migrate_state_load(PGconn *conn, struct migrate_state *st, char *err,
 	n = PQntuples(res);
 	st->rows = calloc(n > 0 ? (size_t)n : 1, sizeof *st->rows);
 	if (st->rows == NULL) {
-		migrate_errf(err, errlen, "out of memory");
+		bs_errf(err, errlen, "out of memory");
 		rc = BS_ERR_NOMEM;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		a = &st->rows[st->count++];
 		if (!migrate_int_parse(PQgetvalue(res, i, 0), &a->version)) {
-			migrate_errf(err, errlen, "schema_migrations has a bad "
+			bs_errf(err, errlen, "schema_migrations has a bad "
 			    "version \"%s\"", PQgetvalue(res, i, 0));
 			rc = BS_ERR_INTERNAL;
 			goto out;
@@ -758,7 +744,7 @@ migrate_state_load(PGconn *conn, struct migrate_state *st, char *err,
 		a->applied_at = strdup(PQgetvalue(res, i, 3));
 		if (a->name == NULL || a->checksum == NULL ||
 		    a->applied_at == NULL) {
-			migrate_errf(err, errlen, "out of memory");
+			bs_errf(err, errlen, "out of memory");
 			rc = BS_ERR_NOMEM;
 			goto out;
 		}
@@ -808,7 +794,7 @@ migrate_state_check(const struct migration_set *set,
 		a = &st->rows[i];
 		m = migrate_set_find(set, a->version);
 		if (m != NULL && strcmp(m->checksum, a->checksum) != 0) {
-			migrate_errf(err, errlen, "migration %04d: %s/%s changed "
+			bs_errf(err, errlen, "migration %04d: %s/%s changed "
 			    "after it was applied (checksum %.12s in the "
 			    "database, %.12s on disk); restore the file and put "
 			    "the change in a new migration", a->version, set->dir,
@@ -819,7 +805,7 @@ migrate_state_check(const struct migration_set *set,
 	for (i = 0; i < st->count; i++) {
 		a = &st->rows[i];
 		if (migrate_set_find(set, a->version) == NULL) {
-			migrate_errf(err, errlen, "migration %04d (%s) is applied "
+			bs_errf(err, errlen, "migration %04d (%s) is applied "
 			    "in the database but %s has no file for it; is this "
 			    "an older release than the database?", a->version,
 			    a->name, set->dir);
@@ -832,7 +818,7 @@ migrate_state_check(const struct migration_set *set,
 		m = &set->items[i];
 		if (m->version < newest &&
 		    migrate_state_find(st, m->version) == NULL) {
-			migrate_errf(err, errlen, "migration %04d (%s) is pending "
+			bs_errf(err, errlen, "migration %04d (%s) is pending "
 			    "but the newer migration %04d is already applied; "
 			    "renumber it after %04d", m->version, m->up_file,
 			    newest, newest);
@@ -891,7 +877,7 @@ migrate_run_one(PGconn *conn, const struct migration *m, bool up,
 	if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT ||
 	    status == PGRES_COPY_BOTH) {
 		migrate_copy_abort(conn, status);
-		migrate_errf(err, errlen, "%s: COPY is not supported in "
+		bs_errf(err, errlen, "%s: COPY is not supported in "
 		    "migrations", what);
 		rc = BS_ERR_INVALID;
 		goto out;
@@ -905,7 +891,7 @@ migrate_run_one(PGconn *conn, const struct migration *m, bool up,
 	}
 	if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
 		/* A COMMIT or ROLLBACK in the file ended our transaction. */
-		migrate_errf(err, errlen, "%s: the file ended the transaction "
+		bs_errf(err, errlen, "%s: the file ended the transaction "
 		    "itself (COMMIT or ROLLBACK in it?); check the schema by "
 		    "hand", what);
 		in_transaction = false;
@@ -925,7 +911,7 @@ migrate_run_one(PGconn *conn, const struct migration *m, bool up,
 		rc = migrate_sql_exec(conn, migrate_sql_delete, 1, params, &res,
 		    NULL, what, err, errlen);
 		if (rc == BS_OK && strcmp(PQcmdTuples(res), "1") != 0) {
-			migrate_errf(err, errlen, "%s: schema_migrations has no "
+			bs_errf(err, errlen, "%s: schema_migrations has no "
 			    "row for it", what);
 			rc = BS_ERR_CONFLICT;
 		}
@@ -975,7 +961,7 @@ migrate_begin(PGconn *conn, const struct migration_set *set,
 	if (rc != BS_OK)
 		return rc;
 	if (opt->lock_timeout_ms < 0) {
-		migrate_errf(err, errlen, "lock timeout %d ms: must be 0 "
+		bs_errf(err, errlen, "lock timeout %d ms: must be 0 "
 		    "(wait forever) or more", opt->lock_timeout_ms);
 		return BS_ERR_INVALID;
 	}
@@ -1030,13 +1016,13 @@ migrate_up(PGconn *conn, const struct migration_set *set, int to,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (to < 0) {
-		migrate_errf(err, errlen, "cannot migrate up to %d: the version "
+		bs_errf(err, errlen, "cannot migrate up to %d: the version "
 		    "must be 1 or more (0: the latest)", to);
 		rc = BS_ERR_INVALID;
 		goto out;
 	}
 	if (to > 0 && set != NULL && migrate_set_find(set, to) == NULL) {
-		migrate_errf(err, errlen, "cannot migrate up to %d: there is no "
+		bs_errf(err, errlen, "cannot migrate up to %d: there is no "
 		    "migration %04d in %s", to, to, set->dir);
 		rc = BS_ERR_INVALID;
 		goto out;
@@ -1103,7 +1089,7 @@ migrate_down(PGconn *conn, const struct migration_set *set, int count,
 	if (count == 0 || count < MIGRATE_DOWN_ALL) {
 		if (err != NULL && errlen > 0)
 			err[0] = '\0';
-		migrate_errf(err, errlen, "cannot roll back %d migrations: the "
+		bs_errf(err, errlen, "cannot roll back %d migrations: the "
 		    "count must be 1 or more", count);
 		return BS_ERR_INVALID;
 	}
@@ -1117,7 +1103,7 @@ migrate_down(PGconn *conn, const struct migration_set *set, int count,
 
 	n = count == MIGRATE_DOWN_ALL ? st.count : (size_t)count;
 	if (n > st.count) {
-		migrate_errf(err, errlen, "cannot roll back %d migration%s: only "
+		bs_errf(err, errlen, "cannot roll back %d migration%s: only "
 		    "%zu %s applied", count, count == 1 ? "" : "s", st.count,
 		    st.count == 1 ? "is" : "are");
 		rc = BS_ERR_INVALID;
@@ -1127,7 +1113,7 @@ migrate_down(PGconn *conn, const struct migration_set *set, int count,
 	for (i = st.count - n; i < st.count; i++) {
 		m = migrate_set_find(set, st.rows[i].version);
 		if (m->down_sql == NULL) {
-			migrate_errf(err, errlen, "migration %04d (%s) has no down "
+			bs_errf(err, errlen, "migration %04d (%s) has no down "
 			    "file %s/%04d_%s.down.sql; nothing was rolled back",
 			    m->version, m->up_file, set->dir, m->version,
 			    m->name);
@@ -1251,7 +1237,7 @@ migrate_db_version(PGconn *conn, int *version, char *err, size_t errlen)
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		migrate_errf(err, errlen, "not connected to PostgreSQL");
+		bs_errf(err, errlen, "not connected to PostgreSQL");
 		rc = BS_ERR_DB_UNAVAILABLE;
 		goto out;
 	}
@@ -1264,7 +1250,7 @@ migrate_db_version(PGconn *conn, int *version, char *err, size_t errlen)
 	if (rc != BS_OK)
 		goto out;
 	if (!migrate_int_parse(PQgetvalue(res, 0, 0), version)) {
-		migrate_errf(err, errlen, "schema_migrations has a bad version "
+		bs_errf(err, errlen, "schema_migrations has a bad version "
 		    "\"%s\"", PQgetvalue(res, 0, 0));
 		rc = BS_ERR_INTERNAL;
 	}

@@ -300,17 +300,15 @@ server_run(struct app *app, int listen_fd, int nthreads, int shutdown_timeout_s)
 	if (!workers_done(workers, started)) {
 		log_msgf(LOG_LEVEL_WARN, "shutdown deadline passed with requests "
 		    "in flight");
-		e = BS_ERR_TIMEOUT;
-		goto out;	/* exiting ends the remaining threads */
+		e = BS_ERR_TIMEOUT;	/* exiting ends the remaining threads */
+		goto out;
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(workers[i].tid, NULL);
 	log_msgf(LOG_LEVEL_INFO, "stopped");
-	free(workers);
-	return e;
 out:
-	/* Threads may still run: leave their memory to process exit. */
-	if (started == 0)
+	/* Threads that still run keep their memory until the process exits. */
+	if (e != BS_ERR_TIMEOUT)
 		free(workers);
 	return e;
 }

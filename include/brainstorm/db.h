@@ -7,9 +7,17 @@
 #ifndef BRAINSTORM_DB_H
 #define BRAINSTORM_DB_H
 
+#include <stdbool.h>
+
+#include <json-c/json.h>
 #include <libpq-fe.h>
 
 #include "brainstorm/err.h"
+
+/* A timestamp column as the API writes it: ISO 8601, UTC, milliseconds. */
+#define DB_ISO_UTC(col) \
+	"to_char(" col " AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 struct db_pool;
 struct db_conn;
@@ -47,5 +55,24 @@ bs_err	db_exec(struct db_conn *conn, const struct db_stmt *stmt,
 	    const char *const *values, PGresult **out, char *sqlstate);
 /* Plain command without parameters (BEGIN, COMMIT, ROLLBACK). */
 bs_err	db_command(struct db_conn *conn, const char *sql);
+
+/* A result column as a JSON member: its name, and whether it is a number. */
+struct db_column {
+	const char	*name;
+	bool		 number;
+};
+
+/*
+ * The first ncols columns of a row as a JSON object named by cols (a result
+ * may have more columns); SQL NULL becomes null, numbers are parsed whole.
+ * BS_ERR_INTERNAL when the result does not fit cols.
+ */
+bs_err	db_row_json(const PGresult *res, int row, const struct db_column *cols,
+	    int ncols, json_object **out);
+/* Every row as a JSON array of such objects. */
+bs_err	db_rows_json(const PGresult *res, const struct db_column *cols,
+	    int ncols, json_object **out);
+/* A whole decimal number from a result value. */
+bs_err	db_int64(const char *s, long long *out);
 
 #endif

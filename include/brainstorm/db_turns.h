@@ -65,8 +65,5 @@ bs_err	db_activity_list(struct db_conn *c, const char *project_id, int limit,
 /* The user's tokens by day and model over the last days. */
 bs_err	db_usage_list(struct db_conn *c, const char *user_id, int days,
 	    json_object **out);
-/* One turn with its runs, for the JSON answer of a finished turn. */
-bs_err	db_turn_get(struct db_conn *c, const char *project_id,
-	    const char *turn_id, json_object **out);
 
 #endif

@@ -2,6 +2,8 @@
 #ifndef BRAINSTORM_ERR_H
 #define BRAINSTORM_ERR_H
 
+#include <stddef.h>
+
 typedef enum bs_err {
 	BS_OK = 0,
 	BS_ERR_NOMEM,		/* allocation failed */
@@ -25,5 +27,8 @@ typedef enum bs_err {
 } bs_err;
 
 const char *bs_strerror(bs_err err);
+/* Write a sentence for a human into err (NULL-safe, always terminated). */
+void	bs_errf(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 #endif
