@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# The systemd units (systemd/): rendered as the build renders them
+# (@sbindir@ and @sysconfdir@ replaced; here by a staging directory whose
+# sbin/ holds the built binaries), checked with `systemd-analyze verify` and
+# `systemd-analyze security --offline`, checked for what operations rely on
+# (socket path and permissions, stop timeout above SHUTDOWN_TIMEOUT, the
+# migration unit), and the worker started the way the socket unit starts it
+# (systemd-socket-activate) and asked for /api/health over FastCGI
+# (cgi-fcgi). Needs no running systemd.
+#
+#   tests/ops/systemd_test.sh
+#
+# Needs systemd (systemd-analyze, systemd-socket-activate); the run checks
+# also the built brainstorm-fcgi and cgi-fcgi (libfcgi-bin). Prints
+# "N passed, N failed" last; exits non-zero on any failure.
+# The checks are functions that check() calls.
+# shellcheck disable=SC2317
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+UNITS=$ROOT/systemd
+passed=0
+failed=0
+skipped=0
+
+pass() { printf 'PASS %s\n' "$1"; passed=$((passed + 1)); }
+fail() {
+	printf 'FAIL %s\n' "$1"
+	[ $# -gt 1 ] && printf '%s\n' "$2" | head -n 30 | sed 's/^/    /'
+	failed=$((failed + 1))
+}
+skip() { printf 'SKIP %s (%s)\n' "$1" "$2"; skipped=$((skipped + 1)); }
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
+}
+finish() {
+	printf '%d passed, %d failed' "$passed" "$failed"
+	[ "$skipped" -gt 0 ] && printf ', %d skipped' "$skipped"
+	printf '\n'
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+	fail "systemd-analyze" "not installed (the Debian package systemd; script/bootstrap)"
+	finish
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/bs-systemd.XXXXXX")
+ACT_PID=
+cleanup() {
+	if [ -n "$ACT_PID" ]; then
+		kill -TERM "$ACT_PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$ACT_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$ACT_PID" 2>/dev/null
+		wait "$ACT_PID" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- render, as the Makefile does ------------------------------------------
+
+SBIN=$TMP/stage/sbin
+ETC=$TMP/stage/etc
+OUT=$TMP/units
+mkdir -p "$SBIN" "$ETC/brainstorm" "$OUT"
+BUILT=1
+for prog in brainstorm-fcgi brainstormctl; do
+	if [ -x "$ROOT/$prog" ]; then
+		ln -s "$ROOT/$prog" "$SBIN/$prog"
+	else
+		# Not built: a stand-in, so verify still checks the units.
+		printf '#!/bin/sh\nexit 0\n' >"$SBIN/$prog"
+		chmod 755 "$SBIN/$prog"
+		BUILT=0
+	fi
+done
+
+# The same substitution as the Makefile.am rule (sed on @sbindir@,
+# @sysconfdir@).
+for src in "$UNITS"/*.socket "$UNITS"/*.service.in; do
+	name=${src##*/}
+	name=${name%.in}
+	sed -e "s|@sbindir[@]|$SBIN|g" -e "s|@sysconfdir[@]|$ETC|g" "$src" >"$OUT/$name"
+done
+SOCKET=$OUT/brainstorm-fcgi.socket
+SERVICE=$OUT/brainstorm-fcgi.service
+MIGRATE=$OUT/brainstorm-migrate.service
+
+units_exist() {
+	local f
+	for f in "$SOCKET" "$SERVICE" "$MIGRATE"; do
+		[ -s "$f" ] || { echo "missing ${f##*/}"; return 1; }
+	done
+}
+no_placeholders() {
+	! grep -n '@[a-z_]*@' "$OUT"/*
+}
+check "units exist" units_exist
+check "no placeholders left after rendering" no_placeholders
+
+# ---- systemd-analyze -------------------------------------------------------
+
+# verify prints warnings (an unknown key, a bad value) and still exits 0: any
+# output is a failure. Documentation= man pages are looked up in the tree's
+# man/ when man is installed.
+verify() {
+	local out rc=0 man=no
+	if command -v man >/dev/null 2>&1; then
+		man=yes
+		mkdir -p "$TMP/man/man5" "$TMP/man/man8"
+		cp "$ROOT"/man/*.5 "$TMP/man/man5/"
+		cp "$ROOT"/man/*.8 "$TMP/man/man8/"
+	fi
+	out=$(cd "$OUT" && MANPATH=$TMP/man SYSTEMD_LOG_COLOR=0 \
+		systemd-analyze verify --man="$man" "$@" 2>&1) || rc=$?
+	[ "$rc" -eq 0 ] && [ -z "$out" ] && return 0
+	echo "exit $rc"
+	echo "$out"
+	return 1
+}
+check "systemd-analyze verify (socket, service, migrate)" \
+	verify ./brainstorm-fcgi.socket ./brainstorm-fcgi.service ./brainstorm-migrate.service
+
+# Exposure at most 2.0 of 10 ("OK") for both services.
+security() {
+	local out
+	out=$(cd "$OUT" && SYSTEMD_LOG_COLOR=0 systemd-analyze security --offline=yes \
+		--threshold=20 --no-pager "$1" 2>&1) || { echo "$out" | tail -n 5; return 1; }
+	echo "$out" | tail -n 1
+}
+if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
+	check "security exposure <= 2.0: brainstorm-fcgi" security ./brainstorm-fcgi.service
+	check "security exposure <= 2.0: brainstorm-migrate" security ./brainstorm-migrate.service
+else
+	skip "security exposure" "systemd-analyze has no --offline"
+fi
+
+# ---- what the rest of the system relies on ---------------------------------
+
+# value FILE KEY: the last assignment of KEY.
+value() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
+has() {
+	local file=$1 line
+	shift
+	for line in "$@"; do
+		grep -qxF -- "$line" "$file" || { echo "${file##*/} lacks: $line"; return 1; }
+	done
+}
+
+socket_for_nginx() {
+	local listen upstream
+	listen=$(value "$SOCKET" ListenStream)
+	[ "$listen" = /run/brainstorm/fcgi.sock ] || { echo "ListenStream=$listen"; return 1; }
+	# nginx (www-data) connects through the group.
+	has "$SOCKET" SocketGroup=www-data SocketMode=0660 SocketUser=brainstorm || return 1
+	upstream=$(sed -n 's/^[[:space:]]*\(server unix:[^ ;]*\).*/\1/p' "$ROOT/nginx/brainstorm.conf" | head -n 1)
+	[ "$upstream" = "server unix:$listen" ] ||
+		{ echo "nginx/brainstorm.conf's first upstream server is '$upstream', not $listen"; return 1; }
+}
+check "socket path and permissions match nginx" socket_for_nginx
+
+stop_timeout() {
+	local t shutdown
+	t=$(value "$SERVICE" TimeoutStopSec)
+	t=${t%s}
+	shutdown=$(grep -o '"SHUTDOWN_TIMEOUT", *KEY_INT, *OFF([a-z_]*), *"[0-9]*"' "$ROOT/src/config.c" |
+		grep -o '"[0-9]*"$' | tr -d '"')
+	[ -n "$shutdown" ] || shutdown=$(sed -n 's/^SHUTDOWN_TIMEOUT=//p' "$ROOT/.env.example")
+	[[ $t =~ ^[0-9]+$ ]] || { echo "TimeoutStopSec=$t is not in seconds"; return 1; }
+	[ -n "$shutdown" ] || { echo "SHUTDOWN_TIMEOUT default not found"; return 1; }
+	[ "$t" -gt "$shutdown" ] || { echo "TimeoutStopSec=$t <= SHUTDOWN_TIMEOUT=$shutdown"; return 1; }
+	has "$SERVICE" KillSignal=SIGTERM
+}
+check "stop timeout above SHUTDOWN_TIMEOUT, SIGTERM" stop_timeout
+
+service_basics() {
+	has "$SERVICE" Type=simple User=brainstorm Restart=on-failure \
+		Requires=brainstorm-fcgi.socket \
+		Wants=brainstorm-migrate.service After=brainstorm-migrate.service \
+		"EnvironmentFile=-$ETC/brainstorm/brainstorm.env" \
+		"ExecStart=$SBIN/brainstorm-fcgi" \
+		"ExecReload=/bin/kill -HUP \$MAINPID" || return 1
+	# Socket activation: the worker must not be told where to listen.
+	! grep -E '^ExecStart=.*(--listen|-l )' "$SERVICE" || return 1
+	# A service RuntimeDirectory would be removed on stop, socket and all.
+	! grep -E '^RuntimeDirectory=' "$SERVICE" || { echo "RuntimeDirectory= in the service"; return 1; }
+}
+check "service: socket activation, migrations first, restart" service_basics
+
+hardening() {
+	local f
+	for f in "$SERVICE" "$MIGRATE"; do
+		has "$f" NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \
+			PrivateTmp=yes PrivateDevices=yes \
+			"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" \
+			SystemCallFilter=@system-service CapabilityBoundingSet= \
+			LockPersonality=yes MemoryDenyWriteExecute=yes \
+			ProtectKernelTunables=yes ProtectKernelModules=yes ProtectKernelLogs=yes \
+			ProtectControlGroups=yes RestrictNamespaces=yes RestrictRealtime=yes ||
+			return 1
+	done
+}
+check "hardening in both services" hardening
+
+migrate_unit() {
+	has "$MIGRATE" Type=oneshot User=brainstorm \
+		"ExecStart=$SBIN/brainstormctl migrate up" \
+		"EnvironmentFile=-$ETC/brainstorm/brainstorm.env" || return 1
+	# Runs again on every start of the worker: not RemainAfterExit.
+	! grep -qx 'RemainAfterExit=yes' "$MIGRATE" || { echo "RemainAfterExit=yes"; return 1; }
+}
+check "migration unit: oneshot brainstormctl migrate up" migrate_unit
+
+# ---- the worker as the socket unit starts it -------------------------------
+
+# ExecStart of the rendered service, run by systemd-socket-activate on a
+# socket of its own (fd 3, LISTEN_FDS, LISTEN_PID), asked over FastCGI.
+socket_activation() {
+	local exec sock=$TMP/fcgi.sock out
+	exec=$(value "$SERVICE" ExecStart)
+	# shellcheck disable=SC2086 # ExecStart is a command line
+	systemd-socket-activate -l "$sock" \
+		-E APP_ENV=development -E BRAINSTORM_CONFIG=/dev/null \
+		-E DATABASE_URL=postgresql://bs@127.0.0.1:1/none -E DB_POOL_MIN=0 \
+		-E MIGRATIONS_DIR="$ROOT/migrations" -E LOG_LEVEL=warn -E WORKER_THREADS=2 \
+		$exec </dev/null >"$TMP/worker.log" 2>&1 &
+	ACT_PID=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	[ -S "$sock" ] || { echo "no socket"; cat "$TMP/worker.log"; return 1; }
+	out=$(env -i REQUEST_METHOD=GET DOCUMENT_URI=/api/health REQUEST_URI=/api/health \
+		SERVER_PROTOCOL=HTTP/1.1 HTTP_X_REQUEST_ID=systemd-test \
+		timeout 10 cgi-fcgi -bind -connect "$sock" 2>&1)
+	if ! grep -q '^Status: 200' <<<"$out" || ! grep -q '"status":"ok"' <<<"$out"; then
+		echo "$out"
+		cat "$TMP/worker.log"
+		return 1
+	fi
+	# SIGTERM (KillSignal) stops it cleanly, exit status 0.
+	kill -TERM "$ACT_PID"
+	local rc=0
+	wait "$ACT_PID" || rc=$?
+	ACT_PID=
+	[ "$rc" -eq 0 ] || { echo "exit status $rc after SIGTERM"; cat "$TMP/worker.log"; return 1; }
+}
+check_config() {
+	local pre
+	pre=$(value "$SERVICE" ExecStartPre)
+	# shellcheck disable=SC2086 # ExecStartPre is a command line
+	env -i PATH="$PATH" APP_ENV=development BRAINSTORM_CONFIG=/dev/null \
+		MIGRATIONS_DIR="$ROOT/migrations" $pre || return 1
+	# And production refuses a configuration without secrets.
+	# shellcheck disable=SC2086
+	! env -i PATH="$PATH" APP_ENV=production BRAINSTORM_CONFIG=/dev/null \
+		MIGRATIONS_DIR="$ROOT/migrations" $pre
+}
+if [ "$BUILT" = 0 ]; then
+	skip "socket activation" "brainstorm-fcgi is not built"
+	skip "ExecStartPre check-config" "brainstorm-fcgi is not built"
+elif ! command -v systemd-socket-activate >/dev/null 2>&1 || ! command -v cgi-fcgi >/dev/null 2>&1; then
+	fail "socket activation" "needs systemd-socket-activate (systemd) and cgi-fcgi (libfcgi-bin)"
+else
+	check "socket activation: ExecStart serves /api/health, SIGTERM exits 0" socket_activation
+	check "ExecStartPre --check-config: dev passes, production without secrets fails" check_config
+fi
+
+finish
