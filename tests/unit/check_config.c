@@ -227,7 +227,10 @@ START_TEST(test_env_file_documents_every_key)
 	fp = fopen(envpath, "r");
 	ck_assert_msg(fp != NULL, "cannot open %s", envpath);
 	while (fgets(line, sizeof(line), fp) != NULL) {
-		text = realloc(text, len + strlen(line) + 1);
+		char	*grown = realloc(text, len + strlen(line) + 1);
+
+		ck_assert_ptr_nonnull(grown);
+		text = grown;
 		strcpy(text + len, line);
 		len += strlen(line);
 	}
