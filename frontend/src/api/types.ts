@@ -1,0 +1,202 @@
+// The shapes of docs/API.md, the one contract between the app and the workers.
+
+export interface User {
+  id: string;
+  email: string;
+  display_name: string;
+  created_at: string;
+}
+
+export interface Session {
+  user: User;
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  refresh_token: string;
+  refresh_expires_in: number;
+}
+
+export type ProjectStatus = "active" | "archived";
+
+export interface ItemCounts {
+  decided: number;
+  exploring: number;
+  parked: number;
+  rejected: number;
+}
+
+export interface Project {
+  id: string;
+  title: string;
+  description: string;
+  status: ProjectStatus;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  item_counts: ItemCounts;
+}
+
+export interface ProjectPage {
+  projects: Project[];
+  next_cursor: string | null;
+}
+
+export type ItemState = "decided" | "exploring" | "parked" | "rejected";
+
+export interface Item {
+  id: string;
+  project_id: string;
+  text: string;
+  state: ItemState;
+  confidence: number;
+  user_quote: string;
+  source_message_id: string | null;
+  created_by: string;
+  position: number;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ItemEvent {
+  id: string;
+  item_id: string;
+  action: "created" | "updated" | "moved" | "deleted";
+  from_state: ItemState | null;
+  to_state: ItemState | null;
+  old_text: string | null;
+  new_text: string | null;
+  actor: string;
+  reason: string | null;
+  turn_id: string | null;
+  message_id: string | null;
+  created_at: string;
+}
+
+export interface Message {
+  id: string;
+  project_id: string;
+  role: "user" | "assistant" | "system";
+  agent: string | null;
+  content: string;
+  turn_id: string | null;
+  created_at: string;
+}
+
+export interface Agent {
+  name: string;
+  role: string;
+  stage: "A" | "B";
+  model: string;
+  max_tokens: number;
+  cacheable: boolean;
+  workflows: string[];
+}
+
+export interface AgentsResponse {
+  agents: Agent[];
+  demo_model: boolean;
+}
+
+export interface AgentRun {
+  turn_id: string;
+  agent: string;
+  model: string;
+  status: "ok" | "error" | "cached";
+  latency_ms: number;
+  attempts: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  error: string | null;
+  created_at: string;
+  intent: string | null;
+}
+
+export interface UsageRow {
+  day: string;
+  model: string;
+  calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cost_usd: number;
+}
+
+export interface UsageResponse {
+  days: number;
+  usage: UsageRow[];
+  total_cost_usd: number;
+}
+
+export interface TurnResult {
+  turn_id: string;
+  status: "done" | "failed";
+  intent: string | null;
+  confidence: number | null;
+  message: Message;
+  reply: Message | null;
+  items: Item[];
+  questions: Message[];
+  agents: { agent: string; status: string; latency_ms: number; error?: string }[];
+  notes: string[];
+  error?: string;
+}
+
+// ---- the events of a turn (and of the live /events stream) -----------------
+
+export interface TokenCounts {
+  input: number;
+  output: number;
+  cache_read: number;
+  cache_write: number;
+}
+
+export interface TurnEventMap {
+  "turn.started": { turn_id: string; message: Message; retry?: boolean };
+  "agent.started": { turn_id: string; agent: string };
+  "reply.delta": { turn_id: string; text: string };
+  "reply.done": { turn_id: string; text: string };
+  "agent.finished": {
+    turn_id: string;
+    agent: string;
+    status: "ok" | "error" | "cached";
+    latency_ms: number;
+    tokens?: TokenCounts;
+    error?: string;
+  };
+  "items.changed": { turn_id?: string; actor: string; items: Item[]; removed: string[] };
+  question: { turn_id: string; message: Message };
+  error: { turn_id?: string; code: string; message: string };
+  "turn.done": {
+    turn_id: string;
+    status: "done" | "failed";
+    intent: string | null;
+    confidence: number | null;
+    notes: string[];
+  };
+}
+
+export type TurnEventName = keyof TurnEventMap;
+
+export type TurnEvent = {
+  [K in TurnEventName]: { type: K; data: TurnEventMap[K]; id?: string };
+}[TurnEventName];
+
+export const TURN_EVENT_NAMES: readonly TurnEventName[] = [
+  "turn.started",
+  "agent.started",
+  "reply.delta",
+  "reply.done",
+  "agent.finished",
+  "items.changed",
+  "question",
+  "error",
+  "turn.done",
+];
+
+export function isTurnEventName(name: string): name is TurnEventName {
+  return (TURN_EVENT_NAMES as readonly string[]).includes(name);
+}
