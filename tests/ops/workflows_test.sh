@@ -21,25 +21,8 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WF=$ROOT/.github/workflows
-passed=0
-failed=0
-
-pass() { printf 'PASS %s\n' "$1"; passed=$((passed + 1)); }
-fail() {
-	printf 'FAIL %s\n' "$1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | head -n 40 | sed 's/^/    /'
-	failed=$((failed + 1))
-}
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
-}
-finish() {
-	printf '%d passed, %d failed\n' "$passed" "$failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
+# shellcheck source=tests/ops/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 for tool in node npm; do
 	command -v "$tool" >/dev/null 2>&1 ||
