@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Entry point of the web image: renders nginx/nginx.conf.in (installed as
+# /usr/share/brainstorm-web/nginx.conf.in) with the placeholders that
+# script/lib.sh's bs_nginx_render fills, then runs the command:
+#
+#   brainstorm-web-entrypoint nginx [ARGS...]   nginx in the foreground
+#   brainstorm-web-entrypoint OTHER...          any other command, as is
+#
+# Environment (defaults in brackets):
+#   BRAINSTORM_UPSTREAM  the workers' FastCGI addresses, HOST:PORT separated
+#                        by spaces or commas [app:9000]; a name that resolves
+#                        to several addresses (compose --scale) gives each
+#   WEB_PORT             the site's port, on every address [8080]
+#   METRICS_PORT         a port that serves only /metrics, for Prometheus
+#                        inside the private network; never publish it [9145]
+#   METRICS_ALLOW        the client networks allowed there [loopback and the
+#                        private ranges]
+#   WEB_ROOT             the web app's files [/usr/share/brainstorm-web/html]
+#   WEB_RUN_DIR          pid, temporary files, the rendered config
+#                        [/run/brainstorm-web]
+# Logs go to the container's output: access log (JSON lines) on stdout,
+# errors on stderr.
+set -euo pipefail
+
+template=/usr/share/brainstorm-web/nginx.conf.in
+upstream=${BRAINSTORM_UPSTREAM:-app:9000}
+port=${WEB_PORT:-8080}
+metrics_port=${METRICS_PORT:-9145}
+metrics_allow=${METRICS_ALLOW:-127.0.0.1 ::1 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7}
+root=${WEB_ROOT:-/usr/share/brainstorm-web/html}
+run=${WEB_RUN_DIR:-/run/brainstorm-web}
+
+die() { echo "brainstorm-web-entrypoint: $*" >&2; exit 1; }
+
+render() {
+	local conf servers="" allow="" addr
+	for addr in ${upstream//,/ }; do
+		[[ $addr == *:* ]] || die "BRAINSTORM_UPSTREAM: '$addr' is not HOST:PORT"
+		[ -n "$servers" ] && servers+=$'\n        '
+		servers+="server $addr max_fails=3 fail_timeout=10s;"
+	done
+	[ -n "$servers" ] || die "BRAINSTORM_UPSTREAM is empty"
+	for addr in $metrics_allow; do
+		allow+="allow $addr; "
+	done
+	conf=$(<"$template")
+	# The template listens on 127.0.0.1 (script/server); in a container the
+	# site listens on every address of the container's own network.
+	[[ $conf == *"listen 127.0.0.1:@PORT@ "* ]] ||
+		die "$template: no 'listen 127.0.0.1:@PORT@' line to adapt"
+	conf=${conf//listen 127.0.0.1:@PORT@ /listen @PORT@ }
+	# "user" means something only to a master started as root.
+	if [ "$(id -u)" -ne 0 ]; then
+		conf=${conf//user @USER@;/# user: the master does not run as root}
+	fi
+	conf=${conf//@PREFIX@/$run}
+	conf=${conf//@PORT@/$port}
+	conf=${conf//@ROOT@/$root}
+	conf=${conf//@USER@/$(id -un) $(id -gn)}
+	conf=${conf//@UPSTREAM_SERVERS@/$servers}
+	# One more server inside the http block (the template's last brace):
+	# /metrics for Prometheus on the internal port.
+	[[ $conf == *"}" ]] || die "$template does not end with the http block's brace"
+	conf=${conf%\}}
+	cat >"$run/nginx.conf" <<-CONF
+	$conf
+	    # Added by brainstorm-web-entrypoint: the workers' /metrics for
+	    # Prometheus, from the private network only, on a port that is
+	    # never published.
+	    server {
+	        listen $metrics_port;
+	        server_name _;
+	        access_log off;
+	        location = /metrics {
+	            $allow
+	            deny all;
+	            fastcgi_param QUERY_STRING      \$query_string;
+	            fastcgi_param REQUEST_METHOD    \$request_method;
+	            fastcgi_param CONTENT_TYPE      \$content_type;
+	            fastcgi_param CONTENT_LENGTH    \$content_length;
+	            fastcgi_param SCRIPT_NAME       \$fastcgi_script_name;
+	            fastcgi_param REQUEST_URI       \$request_uri;
+	            fastcgi_param DOCUMENT_URI      \$document_uri;
+	            fastcgi_param SERVER_PROTOCOL   \$server_protocol;
+	            fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+	            fastcgi_param SERVER_SOFTWARE   nginx;
+	            fastcgi_param REMOTE_ADDR       \$remote_addr;
+	            fastcgi_param REMOTE_PORT       \$remote_port;
+	            fastcgi_param SERVER_ADDR       \$server_addr;
+	            fastcgi_param SERVER_PORT       \$server_port;
+	            fastcgi_param SERVER_NAME       \$server_name;
+	            fastcgi_param HTTP_HOST         \$host;
+	            fastcgi_param HTTP_X_REQUEST_ID \$request_id;
+	            fastcgi_param HTTP_PROXY        "";
+	            fastcgi_pass brainstorm_workers;
+	        }
+	        location / {
+	            return 404;
+	        }
+	    }
+	}
+	CONF
+}
+
+mkdir -p "$run/logs" "$run/tmp"
+# Logs to the container's output (the template names files).
+ln -sfn /dev/stdout "$run/logs/access.log"
+ln -sfn /dev/stderr "$run/logs/error.log"
+render
+
+if [ "${1:-}" = nginx ]; then
+	shift
+	exec nginx -c "$run/nginx.conf" -p "$run" -e stderr -g 'daemon off;' "$@"
+fi
+exec "$@"
