@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "brainstorm/agent.h"
+#include "brainstorm/config.h"
 #include "brainstorm/http.h"
 #include "brainstorm/log.h"
 
@@ -1325,4 +1326,28 @@ intent_parse(const char *s, enum intent *out)
 		}
 	}
 	return BS_ERR_INVALID;
+}
+
+const char *
+agent_model(const struct bs_config *cfg, const struct agent *a, char *buf,
+    size_t len)
+{
+	const char	*p = cfg->agent_models, *end;
+	size_t		 n = strlen(a->name), m;
+
+	/* "name=model,name=model": validated when the configuration loads. */
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, ',');
+		if (strncmp(p, a->name, n) == 0 && p[n] == '=') {
+			m = (size_t)((end != NULL ? end : p + strlen(p)) - (p + n + 1));
+			if (m < len) {
+				memcpy(buf, p + n + 1, m);
+				buf[m] = '\0';
+				return buf;
+			}
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return a->model == AGENT_MODEL_FAST ? cfg->claude_model_fast :
+	    cfg->claude_model;
 }

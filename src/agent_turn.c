@@ -32,6 +32,7 @@ struct agent_call {
 	struct llm_call		 call;
 	char			*prompt;	/* the context message, owned */
 	char			 cache_key[80];	/* "" when not cacheable */
+	char			 model[132];	/* from AGENT_MODELS, else "" */
 	const char		*status;	/* ok, error, cached */
 	json_object		*answer;	/* validated tool input, owned */
 	char			 error[LLM_ERROR_MAX];
@@ -226,8 +227,7 @@ call_prepare(struct turn *t, struct agent_call *c, const struct agent *a,
 	c->prompt = prompt;
 	c->message.role = "user";
 	c->message.content = prompt;
-	c->req.model = a->model == AGENT_MODEL_FAST ? t->cfg->claude_model_fast :
-	    t->cfg->claude_model;
+	c->req.model = agent_model(t->cfg, a, c->model, sizeof(c->model));
 	c->req.max_tokens = a->max_tokens;
 	c->req.system = a->system_prompt;
 	c->req.system_cache = true;

@@ -198,6 +198,7 @@ api_agents_list(struct http_ctx *ctx)
 	static const char *const stages[] = { "A", "B" };
 	json_object	*body, *list, *a, *wf;
 	const struct bs_config *cfg = ctx->app->cfg;
+	char		 model[132];
 	size_t		 i;
 	int		 k;
 
@@ -209,8 +210,7 @@ api_agents_list(struct http_ctx *ctx)
 		json_object_object_add(a, "stage",
 		    json_object_new_string(stages[agent_table[i].stage]));
 		json_object_object_add(a, "model", json_object_new_string(
-		    agent_table[i].model == AGENT_MODEL_FAST ? cfg->claude_model_fast :
-		    cfg->claude_model));
+		    agent_model(cfg, &agent_table[i], model, sizeof(model))));
 		json_object_object_add(a, "max_tokens",
 		    json_object_new_int(agent_table[i].max_tokens));
 		json_object_object_add(a, "cacheable",

@@ -92,6 +92,8 @@ static const struct key keys[] = {
 	  "rate-limit window in seconds" },
 	{ "CLAUDE_MODEL_FAST", KEY_STRING, OFF(claude_model_fast), "claude-haiku-4-5-20251001", NULL, 0, 0, false,
 	  "model for classification and checks" },
+	{ "AGENT_MODELS", KEY_STRING, OFF(agent_models), "", NULL, 0, 0, false,
+	  "per-agent models, e.g. recorder=claude-opus-4-1,reviewer=claude-sonnet-4-5" },
 	{ "CLAUDE_TIMEOUT_MS", KEY_INT, OFF(claude_timeout_ms), "60000", NULL, 1000, 600000, false,
 	  "one Claude call attempt at most" },
 	{ "CLAUDE_MAX_ATTEMPTS", KEY_INT, OFF(claude_max_attempts), "3", NULL, 1, 10, false,
@@ -372,6 +374,30 @@ secret_weak(const char *s, const char **why)
 	return false;
 }
 
+/* "name=model[,name=model...]": names [a-z_], models [A-Za-z0-9._:-]. */
+static bool
+agent_models_valid(const char *s)
+{
+	size_t	 name, model;
+
+	for (;;) {
+		name = strspn(s, "abcdefghijklmnopqrstuvwxyz_");
+		if (name == 0 || s[name] != '=')
+			return false;
+		s += name + 1;
+		model = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789._:-");
+		if (model == 0 || model > 128)
+			return false;
+		s += model;
+		if (*s == '\0')
+			return true;
+		if (*s != ',')
+			return false;
+		s++;
+	}
+}
+
 static void
 config_validate(const struct bs_config *cfg, struct config_problems *p)
 {
@@ -387,6 +413,9 @@ config_validate(const struct bs_config *cfg, struct config_problems *p)
 	    strncmp(cfg->redis_url, "unix:/", 6) != 0)
 		problem_add(p, "REDIS_URL: expected redis://[:password@]host[:port][/db] "
 		    "or unix:/path");
+	if (*cfg->agent_models != '\0' && !agent_models_valid(cfg->agent_models))
+		problem_add(p, "AGENT_MODELS: expected agent=model pairs separated by "
+		    "commas, e.g. recorder=claude-sonnet-4-5-20250929");
 	/* Staging runs with real data and real keys: it refuses what production does. */
 	if (cfg->app_env == APP_ENV_DEVELOPMENT)
 		return;

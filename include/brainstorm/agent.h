@@ -58,6 +58,13 @@ extern const struct agent	agent_table[];
 extern const size_t		agent_count;
 
 const struct agent *agent_find(const char *name);
+/*
+ * The model agent a calls: its entry in AGENT_MODELS (copied into buf),
+ * else CLAUDE_MODEL_FAST or CLAUDE_MODEL by its class.
+ */
+struct bs_config;
+const char	*agent_model(const struct bs_config *cfg, const struct agent *a,
+		    char *buf, size_t len);
 const char	*intent_name(enum intent intent);
 bs_err		 intent_parse(const char *s, enum intent *out);
 

@@ -45,6 +45,7 @@ struct bs_config {
 	long		 auth_rate_limit_ip;	/* AUTH_RATE_LIMIT_IP */
 	long		 auth_rate_window_s;	/* AUTH_RATE_WINDOW */
 	char		*claude_model_fast;	/* CLAUDE_MODEL_FAST */
+	char		*agent_models;		/* AGENT_MODELS: agent=model,... */
 	long		 claude_timeout_ms;	/* CLAUDE_TIMEOUT_MS */
 	long		 claude_max_attempts;	/* CLAUDE_MAX_ATTEMPTS */
 	long		 turn_budget_ms;	/* TURN_BUDGET_MS */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "brainstorm/agent.h"
 #include "brainstorm/config.h"
 
 static struct bs_config		 cfg;
@@ -213,6 +214,31 @@ START_TEST(test_redis_url_format)
 }
 END_TEST
 
+START_TEST(test_agent_models)
+{
+	static const char *const bad[] = { "recorder", "recorder=", "=model",
+	    "recorder=a b", "Recorder=x", "recorder=x,", "recorder=x;y=z" };
+	const struct agent	*rec = agent_find("recorder");
+	const struct agent	*gap = agent_find("gap_detector");
+	char			 buf[132];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_free(&cfg);
+		setenv("AGENT_MODELS", bad[i], 1);
+		ck_assert_msg(config_load(&cfg, NULL, false, &problems) ==
+		    BS_ERR_CONFIG, "accepted %s", bad[i]);
+	}
+	config_free(&cfg);
+	setenv("AGENT_MODELS", "recorder=claude-opus-x,questioner=claude-y", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems), BS_OK);
+	ck_assert_str_eq(agent_model(&cfg, rec, buf, sizeof(buf)), "claude-opus-x");
+	ck_assert_str_eq(agent_model(&cfg, gap, buf, sizeof(buf)),
+	    cfg.claude_model_fast);
+	unsetenv("AGENT_MODELS");
+}
+END_TEST
+
 START_TEST(test_env_file_documents_every_key)
 {
 	const struct config_key_info	*keys;
@@ -263,6 +289,7 @@ config_suite(void)
 	tcase_add_test(tc, test_production_refuses_debug_routes_and_same_secrets);
 	tcase_add_test(tc, test_staging_refuses_like_production);
 	tcase_add_test(tc, test_redis_url_format);
+	tcase_add_test(tc, test_agent_models);
 	tcase_add_test(tc, test_env_file_documents_every_key);
 	suite_add_tcase(s, tc);
 	return s;
