@@ -718,8 +718,12 @@ turn_begin(struct turn *t)
 			e = db_turn_open(conn, t->in->project_id, t->content,
 			    t->message_id, t->turn_id, &t->message);
 	}
-	if (e == BS_OK && turn_context(t, conn) != BS_OK)
+	if (e == BS_OK && turn_context(t, conn) != BS_OK) {
+		/* The message stays; the turn says why it went no further. */
+		db_turn_finish(conn, t->turn_id, intent_name(INTENT_GENERAL), 0,
+		    "failed", "The conversation could not be loaded.");
 		e = BS_ERR_DB;
+	}
 	db_pool_release(t->app->db, conn);
 	return e;
 }
