@@ -638,21 +638,22 @@ runs_record(struct turn *t, struct db_conn *conn)
 	return e;
 }
 
-/* Everything the turn decided, in one transaction. */
+/*
+ * Everything the turn decided, in one transaction. error is NULL when the
+ * reply came; otherwise the turn is stored failed with it.
+ */
 static bs_err
-turn_apply(struct turn *t, struct db_conn *conn, bool reply_ok,
+turn_apply(struct turn *t, struct db_conn *conn, const char *error,
     json_object **reply_message)
 {
 	json_object	*changes;
-	struct agent_call *reply = call_of(t, 0, "conversation");
-	char		 error[LLM_ERROR_MAX + 64];
 	size_t		 i;
 	bs_err		 e;
 
 	*reply_message = NULL;
 	if ((e = db_command(conn, "BEGIN")) != BS_OK)
 		return e;
-	if (reply_ok) {
+	if (error == NULL) {
 		changes = answer_array(t, 0, "recorder", "changes");
 		for (i = 0; changes != NULL && i < json_object_array_length(changes) &&
 		    e == BS_OK; i++)
@@ -665,12 +666,9 @@ turn_apply(struct turn *t, struct db_conn *conn, bool reply_ok,
 	}
 	if (e == BS_OK)
 		e = runs_record(t, conn);
-	snprintf(error, sizeof(error), "The reply could not be produced (%s).",
-	    reply != NULL ? reply->error : "no conversation agent");
 	if (e == BS_OK)
 		e = db_turn_finish(conn, t->turn_id, intent_name(t->intent),
-		    t->confidence, reply_ok ? "done" : "failed",
-		    reply_ok ? NULL : error);
+		    t->confidence, error == NULL ? "done" : "failed", error);
 	if (e == BS_OK)
 		e = db_command(conn, "COMMIT");
 	if (e != BS_OK) {
@@ -912,7 +910,7 @@ turn_run(struct app *app, const struct turn_input *in,
 	snprintf(error, sizeof(error), "The reply could not be produced (%s).",
 	    reply != NULL ? reply->error : "no conversation agent");
 	if ((e = db_pool_checkout(app->db, &conn)) == BS_OK)
-		e = turn_apply(&t, conn, reply_ok, &reply_message);
+		e = turn_apply(&t, conn, reply_ok ? NULL : error, &reply_message);
 	if (e != BS_OK) {
 		/* The changes are lost; the turn at least says so. */
 		snprintf(error, sizeof(error), "The turn's results could not be saved "

@@ -340,6 +340,18 @@ out:
 }
 
 bs_err
+db_run(struct db_conn *conn, const struct db_stmt *stmt,
+    const char *const *values)
+{
+	PGresult	*res = NULL;
+	bs_err		 e;
+
+	e = db_exec(conn, stmt, values, &res, NULL);
+	PQclear(res);
+	return e;
+}
+
+bs_err
 db_command(struct db_conn *conn, const char *sql)
 {
 	PGresult	*res;

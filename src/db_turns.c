@@ -153,13 +153,9 @@ db_turns_fail_stale(struct db_conn *c, const char *project_id, long stale_s)
 {
 	char		 secs[32];
 	const char	*v[] = { project_id, secs };
-	PGresult	*res = NULL;
-	bs_err		 e;
 
 	snprintf(secs, sizeof(secs), "%ld", stale_s);
-	e = db_exec(c, &turns_fail_stale, v, &res, NULL);
-	PQclear(res);
-	return e;
+	return db_run(c, &turns_fail_stale, v);
 }
 
 bs_err
@@ -168,13 +164,9 @@ db_turn_finish(struct db_conn *c, const char *turn_id, const char *intent,
 {
 	char		 conf[16];
 	const char	*v[] = { turn_id, intent, conf, status, error };
-	PGresult	*res = NULL;
-	bs_err		 e;
 
 	snprintf(conf, sizeof(conf), "%d", confidence);
-	e = db_exec(c, &turn_finish, v, &res, NULL);
-	PQclear(res);
-	return e;
+	return db_run(c, &turn_finish, v);
 }
 
 bs_err
@@ -245,8 +237,6 @@ db_agent_run_add(struct db_conn *c, const char *turn_id, const char *project_id,
 {
 	char		 n[6][24];
 	const char	*v[13];
-	PGresult	*res = NULL;
-	bs_err		 e;
 
 	snprintf(n[0], sizeof(n[0]), "%ld", r->latency_ms);
 	snprintf(n[1], sizeof(n[1]), "%d", r->attempts);
@@ -267,9 +257,7 @@ db_agent_run_add(struct db_conn *c, const char *turn_id, const char *project_id,
 	v[10] = n[4];
 	v[11] = n[5];
 	v[12] = r->error;
-	e = db_exec(c, &agent_run_insert, v, &res, NULL);
-	PQclear(res);
-	return e;
+	return db_run(c, &agent_run_insert, v);
 }
 
 bs_err

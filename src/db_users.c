@@ -242,10 +242,6 @@ bs_err
 refresh_tokens_revoke_family(struct db_conn *c, const char *hash)
 {
 	const char	*v[] = { hash };
-	PGresult	*res = NULL;
-	bs_err		 e;
 
-	e = db_exec(c, &family_revoke_by_hash, v, &res, NULL);
-	PQclear(res);
-	return e;
+	return db_run(c, &family_revoke_by_hash, v);
 }

@@ -53,6 +53,9 @@ PGconn	*db_conn_pg(struct db_conn *conn);
  */
 bs_err	db_exec(struct db_conn *conn, const struct db_stmt *stmt,
 	    const char *const *values, PGresult **out, char *sqlstate);
+/* db_exec for a statement whose result is not needed. */
+bs_err	db_run(struct db_conn *conn, const struct db_stmt *stmt,
+	    const char *const *values);
 /* Plain command without parameters (BEGIN, COMMIT, ROLLBACK). */
 bs_err	db_command(struct db_conn *conn, const char *sql);
 
