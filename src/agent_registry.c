@@ -1143,81 +1143,148 @@ static const char schema_plan_next_steps[] =
 #define STAGE_B_DECISIONS	(INTENT_BIT(INTENT_DECIDING) | \
 				 INTENT_BIT(INTENT_MODIFYING))
 
-/* One row per agent; agent_runs.agent and GET /api/agents use the names. */
+/* The finding kinds of the quality auditor that may hold a decision. */
+static const char *const hold_assumptions[] = {
+	"assumption", "unverified_claim", NULL
+};
+/* The gaps worth a question to the person. */
+static const char *const ask_serious[] = { "critical", "high", NULL };
+
+static bs_err render_summary(const struct agent *, json_object *, struct buf *);
+static bs_err render_numbered(const struct agent *, json_object *, struct buf *);
+
+/*
+ * One row per agent; agent_runs.agent and GET /api/agents use the names.
+ * Thinking: the reply streams without up-front thinking where the model
+ * allows (between_tools) so its first token comes quickly; classification
+ * runs without thinking; the others think adaptively at the effort their
+ * job needs, with headroom for it on top of the answer's size.
+ */
 const struct agent agent_table[] = {
-	{ "conversation",
-	  "Replies to the person as a brainstorming partner, streamed.",
-	  AGENT_STAGE_A, AGENT_MODEL_DEFAULT, 1024, 0.7,
-	  prompt_conversation, NULL, NULL, NULL, INTENT_ALL, false },
-	{ "context_manager",
-	  "Classifies what the person is doing with their message.",
-	  AGENT_STAGE_A, AGENT_MODEL_FAST, 300, 0.0,
-	  prompt_context_manager, "classify_intent",
-	  "Report what the person is doing in their new message: one of "
-	  "eight intents, a confidence from 0 to 100 and a one-sentence "
-	  "rationale.",
-	  schema_classify_intent, INTENT_ALL, true },
-	{ "recorder",
-	  "Proposes board changes, each with the person's exact words.",
-	  AGENT_STAGE_A, AGENT_MODEL_DEFAULT, 1500, 0.0,
-	  prompt_recorder, "record_changes",
-	  "Propose the board changes the person's new message justifies: "
-	  "add, move or modify items, each with the person's verbatim words "
-	  "as user_quote. Call it with an empty list when nothing should "
-	  "change.",
-	  schema_record_changes, INTENT_ALL, false },
-	{ "quality_auditor",
-	  "Flags assumptions, unverified claims, vague or risky decisions.",
-	  AGENT_STAGE_B, AGENT_MODEL_FAST, 1500, 0.0,
-	  prompt_quality_auditor, "audit_quality",
-	  "Report assumptions, unverified claims, vague wording and "
-	  "unacknowledged risks in the proposed board changes, by change "
-	  "number. An empty list when the changes are sound.",
-	  schema_audit_quality, STAGE_B_DECISIONS, true },
-	{ "consistency_guardian",
-	  "Finds conflicts between new changes and decided items.",
-	  AGENT_STAGE_B, AGENT_MODEL_FAST, 1500, 0.0,
-	  prompt_consistency_guardian, "check_consistency",
-	  "Report conflicts between the proposed board changes and the "
-	  "decided items, or between the proposed changes themselves. An "
-	  "empty list when nothing conflicts.",
-	  schema_check_consistency, STAGE_B_DECISIONS, true },
-	{ "gap_detector",
-	  "Spots what a brainstorm is missing and asks about it.",
-	  AGENT_STAGE_B, AGENT_MODEL_FAST, 1200, 0.0,
-	  prompt_gap_detector, "detect_gaps",
-	  "Report the important matters the brainstorm has not touched, "
-	  "each with a severity and one question for the person. An empty "
-	  "list when nothing important is missing.",
-	  schema_detect_gaps, INTENT_BIT(INTENT_BRAINSTORMING), true },
-	{ "questioner",
-	  "Asks the questions that move an exploration forward.",
-	  AGENT_STAGE_B, AGENT_MODEL_DEFAULT, 600, 0.5,
-	  prompt_questioner, "ask_questions",
-	  "Propose at most three open questions that would most advance "
-	  "what the person is exploring.",
-	  schema_ask_questions, INTENT_BIT(INTENT_EXPLORING), false },
-	{ "reviewer",
-	  "Reviews the board: summary, strengths and weaknesses.",
-	  AGENT_STAGE_B, AGENT_MODEL_DEFAULT, 1600, 0.3,
-	  prompt_reviewer, "review_board",
-	  "Give an honest review of the board: a summary of where the idea "
-	  "stands, its strengths and its weaknesses.",
-	  schema_review_board, INTENT_BIT(INTENT_REVIEWING), false },
-	{ "prioritizer",
-	  "Ranks board items by what needs attention next.",
-	  AGENT_STAGE_B, AGENT_MODEL_DEFAULT, 1200, 0.0,
-	  prompt_prioritizer, "prioritize",
-	  "Rank board items by what deserves the person's attention next, "
-	  "each with a one-sentence rationale.",
-	  schema_prioritize, INTENT_BIT(INTENT_REVIEWING), true },
-	{ "strategic_planner",
-	  "Turns the decisions into concrete next steps.",
-	  AGENT_STAGE_B, AGENT_MODEL_DEFAULT, 2500, 0.4,
-	  prompt_strategic_planner, "plan_next_steps",
-	  "Propose concrete next steps from the person's decisions, in "
-	  "order, each with a horizon: now, next or later.",
-	  schema_plan_next_steps, INTENT_BIT(INTENT_DEVELOPMENT), false },
+	{ .name = "conversation",
+	  .role = "Replies to the person as a brainstorming partner, streamed.",
+	  .stage = AGENT_STAGE_A, .output = AGENT_OUTPUT_REPLY,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 1024,
+	  .thinking = { LLM_THINKING_BETWEEN_TOOLS, LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 1024, .effort = "low", .temperature = 0.7,
+	  .system_prompt = prompt_conversation, .intents = INTENT_ALL },
+	{ .name = "context_manager",
+	  .role = "Classifies what the person is doing with their message.",
+	  .stage = AGENT_STAGE_A, .output = AGENT_OUTPUT_INTENT,
+	  .model = AGENT_MODEL_FAST, .max_tokens = 300,
+	  .thinking = { LLM_THINKING_DISABLED, LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 512, .effort = "low",
+	  .system_prompt = prompt_context_manager,
+	  .answer_name = "classify_intent",
+	  .answer_description = "Report what the person is doing in their new "
+	  "message: one of eight intents, a confidence from 0 to 100 and a "
+	  "one-sentence rationale.",
+	  .answer_schema = schema_classify_intent, .intents = INTENT_ALL,
+	  .cacheable = true },
+	{ .name = "recorder",
+	  .role = "Proposes board changes, each with the person's exact words.",
+	  .stage = AGENT_STAGE_A, .output = AGENT_OUTPUT_CHANGES,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 1500,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 4096, .effort = "medium",
+	  .system_prompt = prompt_recorder, .answer_name = "record_changes",
+	  .answer_description = "Propose the board changes the person's new "
+	  "message justifies: add, move or modify items, each with the "
+	  "person's verbatim words as user_quote. An empty list when nothing "
+	  "should change.",
+	  .answer_schema = schema_record_changes, .intents = INTENT_ALL,
+	  .list_key = "changes" },
+	{ .name = "quality_auditor",
+	  .role = "Flags assumptions, unverified claims, vague or risky decisions.",
+	  .stage = AGENT_STAGE_B, .output = AGENT_OUTPUT_FINDINGS,
+	  .model = AGENT_MODEL_FAST, .max_tokens = 1500,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 2048, .effort = "medium",
+	  .system_prompt = prompt_quality_auditor,
+	  .answer_name = "audit_quality",
+	  .answer_description = "Report assumptions, unverified claims, vague "
+	  "wording and unacknowledged risks in the proposed board changes, by "
+	  "change number. An empty list when the changes are sound.",
+	  .answer_schema = schema_audit_quality, .intents = STAGE_B_DECISIONS,
+	  .cacheable = true, .list_key = "findings",
+	  .finding_says = "rests on an unverified assumption",
+	  .hold_kinds = hold_assumptions },
+	{ .name = "consistency_guardian",
+	  .role = "Finds conflicts between new changes and decided items.",
+	  .stage = AGENT_STAGE_B, .output = AGENT_OUTPUT_FINDINGS,
+	  .model = AGENT_MODEL_FAST, .max_tokens = 1500,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 2048, .effort = "medium",
+	  .system_prompt = prompt_consistency_guardian,
+	  .answer_name = "check_consistency",
+	  .answer_description = "Report conflicts between the proposed board "
+	  "changes and the decided items, or between the proposed changes "
+	  "themselves. An empty list when nothing conflicts.",
+	  .answer_schema = schema_check_consistency,
+	  .intents = STAGE_B_DECISIONS, .cacheable = true,
+	  .list_key = "conflicts",
+	  .finding_says = "conflicts with a decision" },
+	{ .name = "gap_detector",
+	  .role = "Spots what a brainstorm is missing and asks about it.",
+	  .stage = AGENT_STAGE_B, .output = AGENT_OUTPUT_QUESTIONS,
+	  .model = AGENT_MODEL_FAST, .max_tokens = 1200,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 1024, .effort = "low",
+	  .system_prompt = prompt_gap_detector, .answer_name = "detect_gaps",
+	  .answer_description = "Report the important matters the brainstorm "
+	  "has not touched, each with a severity and one question for the "
+	  "person. An empty list when nothing important is missing.",
+	  .answer_schema = schema_detect_gaps,
+	  .intents = INTENT_BIT(INTENT_BRAINSTORMING), .cacheable = true,
+	  .list_key = "gaps", .ask_severities = ask_serious },
+	{ .name = "questioner",
+	  .role = "Asks the questions that move an exploration forward.",
+	  .stage = AGENT_STAGE_B, .output = AGENT_OUTPUT_QUESTIONS,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 600,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 1024, .effort = "low", .temperature = 0.5,
+	  .system_prompt = prompt_questioner, .answer_name = "ask_questions",
+	  .answer_description = "Propose at most three open questions that "
+	  "would most advance what the person is exploring.",
+	  .answer_schema = schema_ask_questions,
+	  .intents = INTENT_BIT(INTENT_EXPLORING), .list_key = "questions" },
+	{ .name = "reviewer",
+	  .role = "Reviews the board: summary, strengths and weaknesses.",
+	  .stage = AGENT_STAGE_B, .output = AGENT_OUTPUT_MESSAGE,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 1600,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 2048, .effort = "medium", .temperature = 0.3,
+	  .system_prompt = prompt_reviewer, .answer_name = "review_board",
+	  .answer_description = "Give an honest review of the board: a summary "
+	  "of where the idea stands, its strengths and its weaknesses.",
+	  .answer_schema = schema_review_board,
+	  .intents = INTENT_BIT(INTENT_REVIEWING), .list_key = "summary",
+	  .render = render_summary },
+	{ .name = "prioritizer",
+	  .role = "Ranks board items by what needs attention next.",
+	  .stage = AGENT_STAGE_B, .output = AGENT_OUTPUT_MESSAGE,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 1200,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 1024, .effort = "low",
+	  .system_prompt = prompt_prioritizer, .answer_name = "prioritize",
+	  .answer_description = "Rank board items by what deserves the "
+	  "person's attention next, each with a one-sentence rationale.",
+	  .answer_schema = schema_prioritize,
+	  .intents = INTENT_BIT(INTENT_REVIEWING), .cacheable = true,
+	  .list_key = "priorities", .render = render_numbered },
+	{ .name = "strategic_planner",
+	  .role = "Turns the decisions into concrete next steps.",
+	  .stage = AGENT_STAGE_B, .output = AGENT_OUTPUT_MESSAGE,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 2500,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 4096, .effort = "medium", .temperature = 0.4,
+	  .system_prompt = prompt_strategic_planner,
+	  .answer_name = "plan_next_steps",
+	  .answer_description = "Propose concrete next steps from the person's "
+	  "decisions, in order, each with a horizon: now, next or later.",
+	  .answer_schema = schema_plan_next_steps,
+	  .intents = INTENT_BIT(INTENT_DEVELOPMENT), .list_key = "steps",
+	  .render = render_numbered },
 };
 #define NAGENTS	(sizeof(agent_table) / sizeof(agent_table[0]))
 
@@ -1241,7 +1308,7 @@ static const char *const intent_names[INTENT__COUNT] = {
  * are shared read-only and never freed, so callers must not change them:
  * no json_object_get/put (json-c's reference counts are not atomic) and no
  * json_object_to_json_string (it caches its text inside the object). To
- * embed a schema in a request, parse input_schema or json_object_deep_copy.
+ * embed a schema in a request, parse answer_schema or json_object_deep_copy.
  */
 static pthread_once_t	 schema_once = PTHREAD_ONCE_INIT;
 static json_object	*schemas[NAGENTS];
@@ -1256,18 +1323,18 @@ schema_init(void)
 
 	for (i = 0; i < NAGENTS; i++) {
 		a = &agent_table[i];
-		if (a->input_schema == NULL)
+		if (a->answer_schema == NULL)
 			continue;
 		obj = NULL;
-		if (json_parse_limited(a->input_schema,
-		    strlen(a->input_schema), SCHEMA_PARSE_DEPTH, &obj, reason,
+		if (json_parse_limited(a->answer_schema,
+		    strlen(a->answer_schema), SCHEMA_PARSE_DEPTH, &obj, reason,
 		    sizeof(reason)) != BS_OK) {
-			log_msgf(LOG_LEVEL_ERROR, "agent %s: input_schema: %s",
+			log_msgf(LOG_LEVEL_ERROR, "agent %s: answer_schema: %s",
 			    a->name, reason);
 			continue;
 		}
 		if (!json_object_is_type(obj, json_type_object)) {
-			log_msgf(LOG_LEVEL_ERROR, "agent %s: input_schema is "
+			log_msgf(LOG_LEVEL_ERROR, "agent %s: answer_schema is "
 			    "not an object", a->name);
 			json_object_put(obj);
 			continue;
@@ -1281,7 +1348,7 @@ agent_schema(const struct agent *a)
 {
 	size_t	 i;
 
-	if (a == NULL || a->input_schema == NULL)
+	if (a == NULL || a->answer_schema == NULL)
 		return NULL;
 	pthread_once(&schema_once, schema_init);
 	for (i = 0; i < NAGENTS; i++)
@@ -1328,26 +1395,98 @@ intent_parse(const char *s, enum intent *out)
 	return BS_ERR_INVALID;
 }
 
-const char *
-agent_model(const struct bs_config *cfg, const struct agent *a, char *buf,
-    size_t len)
+size_t
+agent_index(const struct agent *a)
 {
-	const char	*p = cfg->agent_models, *end;
-	size_t		 n = strlen(a->name), m;
+	return (size_t)(a - agent_table);
+}
 
-	/* "name=model,name=model": validated when the configuration loads. */
-	while (p != NULL && *p != '\0') {
-		end = strchr(p, ',');
-		if (strncmp(p, a->name, n) == 0 && p[n] == '=') {
-			m = (size_t)((end != NULL ? end : p + strlen(p)) - (p + n + 1));
-			if (m < len) {
-				memcpy(buf, p + n + 1, m);
-				buf[m] = '\0';
-				return buf;
-			}
+bs_err
+agent_models_parse(char *text, const char **out, char *err, size_t errlen)
+{
+	const struct agent	*a;
+	const char		*seen[NAGENTS] = { NULL };
+	char			*pair, *next, *eq;
+	size_t			 i, mlen;
+
+	for (i = 0; out != NULL && i < NAGENTS; i++)
+		out[i] = NULL;
+	for (pair = text; pair != NULL && *text != '\0'; pair = next) {
+		if ((next = strchr(pair, ',')) != NULL)
+			*next++ = '\0';
+		if (*pair == '\0') {
+			bs_errf(err, errlen, "an empty pair (a comma too many)");
+			return BS_ERR_INVALID;
 		}
-		p = end != NULL ? end + 1 : NULL;
+		if ((eq = strchr(pair, '=')) == NULL) {
+			bs_errf(err, errlen, "\"%.40s\" is not agent=model", pair);
+			return BS_ERR_INVALID;
+		}
+		*eq = '\0';
+		if ((a = agent_find(pair)) == NULL) {
+			bs_errf(err, errlen, "no agent is called \"%.40s\" "
+			    "(see GET /api/agents)", pair);
+			return BS_ERR_INVALID;
+		}
+		mlen = strspn(eq + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789._:-");
+		if (mlen == 0 || mlen >= LLM_ID_MAX || eq[1 + mlen] != '\0') {
+			bs_errf(err, errlen, "%s: \"%.40s\" is not a model id",
+			    a->name, eq + 1);
+			return BS_ERR_INVALID;
+		}
+		if (seen[agent_index(a)] != NULL) {
+			bs_errf(err, errlen, "%s is named twice", a->name);
+			return BS_ERR_INVALID;
+		}
+		seen[agent_index(a)] = eq + 1;
 	}
-	return a->model == AGENT_MODEL_FAST ? cfg->claude_model_fast :
-	    cfg->claude_model;
+	for (i = 0; out != NULL && i < NAGENTS; i++)
+		out[i] = seen[i];
+	return BS_OK;
+}
+
+static const char *
+answer_string(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* The reviewer: its summary, as written. */
+static bs_err
+render_summary(const struct agent *a, json_object *answer, struct buf *out)
+{
+	const char	*s = answer_string(answer, a->list_key);
+
+	return s != NULL ? buf_puts(out, s) : BS_OK;
+}
+
+/* A ranking or a plan: "1. title - detail", one line each. */
+static bs_err
+render_numbered(const struct agent *a, json_object *answer, struct buf *out)
+{
+	json_object	*list, *q;
+	const char	*head, *detail;
+	size_t		 k;
+	bs_err		 e = BS_OK;
+
+	if (!json_object_object_get_ex(answer, a->list_key, &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return BS_OK;
+	for (k = 0; k < json_object_array_length(list) && e == BS_OK; k++) {
+		q = json_object_array_get_idx(list, k);
+		if ((head = answer_string(q, "title")) == NULL &&
+		    (head = answer_string(q, "rationale")) == NULL)
+			continue;
+		detail = answer_string(q, "detail");
+		e = buf_printf(out, "%zu. %s%s%s\n", k + 1, head,
+		    detail != NULL && *detail != '\0' ? " — " : "",
+		    detail != NULL ? detail : "");
+	}
+	return e;
 }

@@ -21,18 +21,18 @@
 #define REPLY_MAX		(256 * 1024)
 #define CACHED_ANSWER_MAX	(256 * 1024)
 #define CHARS_PER_TOKEN		4	/* the estimate the budget uses */
-#define ITEM_TEXT_MAX		300	/* characters of an item in the context */
+#define ITEM_TEXT_MAX		300	/* bytes of an item in the context, whole characters */
 
 /* One agent's call within a stage. */
 struct agent_call {
 	const struct agent	*agent;
+	const struct agent_plan	*plan;
 	struct llm_message	 message;
 	struct llm_tool		 tool;
 	struct llm_request	 req;
 	struct llm_call		 call;
 	char			*prompt;	/* the context message, owned */
 	char			 cache_key[80];	/* "" when not cacheable */
-	char			 model[132];	/* from AGENT_MODELS, else "" */
 	const char		*status;	/* ok, error, cached */
 	json_object		*answer;	/* validated tool input, owned */
 	char			 error[LLM_ERROR_MAX];
@@ -89,6 +89,7 @@ note(struct turn *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	utf8_trim(text);	/* a cut may have split a character */
 	json_object_array_add(t->notes, json_object_new_string(text));
 }
 
@@ -146,9 +147,11 @@ context_build(struct turn *t, json_object *board, json_object *history)
 				break;
 			}
 			json_object_array_add(t->ids, json_object_new_string(jstr(it, "id")));
+			text = jstr(it, "text") != NULL ? jstr(it, "text") : "";
 			e = buf_printf(&b, "[i%zu] %.*s (confidence %ld)\n",
-			    json_object_array_length(t->ids), ITEM_TEXT_MAX,
-			    jstr(it, "text"), jint(it, "confidence", 0));
+			    json_object_array_length(t->ids),
+			    (int)utf8_prefix(text, ITEM_TEXT_MAX), text,
+			    jint(it, "confidence", 0));
 			shown++;
 		}
 		if (e == BS_OK && shown == 0)
@@ -212,34 +215,44 @@ reply_delta(void *arg, const char *text, size_t len)
 	emit(t, "reply.delta", d);
 }
 
-/* The request of agent a on prompt (owned by the call from now on). */
+/*
+ * The request of plan's agent on prompt (owned by the call from now on),
+ * shaped as the plan says the model takes it.
+ */
 static bs_err
-call_prepare(struct turn *t, struct agent_call *c, const struct agent *a,
+call_prepare(struct turn *t, struct agent_call *c, const struct agent_plan *p,
     char *prompt)
 {
+	const struct agent *a = p->agent;
 	struct buf	 body;
 	unsigned char	 hash[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state st;
 	char		 err[128];
 	bs_err		 e = BS_OK;
 
 	memset(c, 0, sizeof(*c));
 	c->agent = a;
+	c->plan = p;
 	c->prompt = prompt;
 	c->message.role = "user";
 	c->message.content = prompt;
-	c->req.model = agent_model(t->cfg, a, c->model, sizeof(c->model));
-	c->req.max_tokens = a->max_tokens;
+	c->req.model = p->model;
+	c->req.max_tokens = p->max_tokens;
 	c->req.system = a->system_prompt;
 	c->req.system_cache = true;
 	c->req.messages = &c->message;
 	c->req.nmessages = 1;
-	c->req.has_temperature = true;
+	c->req.has_temperature = p->has_temperature;
 	c->req.temperature = a->temperature;
+	c->req.thinking = p->thinking;
+	c->req.thinking_budget = p->thinking_budget;
+	c->req.effort = p->effort;
+	c->req.answer = p->answer;
 	c->req.user_id = t->in->user_id;
-	if (a->tool_name != NULL) {
-		c->tool.name = a->tool_name;
-		c->tool.description = a->tool_description;
-		c->tool.input_schema = agent_schema(a);
+	if (p->answer != LLM_ANSWER_TEXT) {
+		c->tool.name = a->answer_name;
+		c->tool.description = a->answer_description;
+		c->tool.input_schema = p->schema;
 		c->req.tool = &c->tool;
 	} else {
 		c->req.stream = true;
@@ -252,18 +265,24 @@ call_prepare(struct turn *t, struct agent_call *c, const struct agent *a,
 	    !cache_configured(t->app->cache))
 		return BS_OK;
 	/*
-	 * Identical deterministic calls share an answer: key by the body,
-	 * without the caller's metadata (the same question from anyone).
+	 * Identical deterministic calls of one person share an answer. The
+	 * key is scoped by the caller: nobody learns from a cache hit what
+	 * somebody else wrote.
 	 */
 	buf_init(&body, 4 * 1024 * 1024);
-	c->req.user_id = NULL;
 	e = llm_request_body(&c->req, &body, err, sizeof(err));
-	c->req.user_id = t->in->user_id;
 	if (e == BS_OK) {
-		crypto_hash_sha256(hash, (const unsigned char *)body.data, body.len);
+		crypto_hash_sha256_init(&st);
+		crypto_hash_sha256_update(&st, (const unsigned char *)t->in->user_id,
+		    strlen(t->in->user_id) + 1);
+		crypto_hash_sha256_update(&st, (const unsigned char *)body.data,
+		    body.len);
+		crypto_hash_sha256_final(&st, hash);
 		memcpy(c->cache_key, "agent:", 6);
 		sodium_bin2hex(c->cache_key + 6, sizeof(c->cache_key) - 6, hash, 32);
-	}
+	} else
+		log_msgf(LOG_LEVEL_ERROR, "agent %s: the request cannot be built: "
+		    "%s", a->name, err);
 	buf_free(&body);
 	return e;
 }
@@ -298,7 +317,32 @@ call_from_cache(struct turn *t, struct agent_call *c)
 	return c->answer != NULL;
 }
 
-/* Check a finished call's answer against the agent's schema. */
+/* Why a call failed, in words the person can act on where there are some. */
+static void
+call_error(struct agent_call *c)
+{
+	switch (c->call.kind) {
+	case LLM_ERR_SPEND_CAP:
+		snprintf(c->error, sizeof(c->error), "spend_cap: the Claude "
+		    "spending limit of this workspace is reached");
+		break;
+	case LLM_ERR_REFUSAL:
+		snprintf(c->error, sizeof(c->error), "refusal: %.200s",
+		    c->call.res.stop_details[0] != '\0' ?
+		    c->call.res.stop_details : "the model declined to answer");
+		break;
+	default:
+		snprintf(c->error, sizeof(c->error), "%s: %.200s",
+		    llm_error_kind_name(c->call.kind), c->call.error);
+	}
+}
+
+/*
+ * A finished call: its answer checked against the agent's whole schema
+ * (the ranges the API's schema subset cannot say included). A reply cut
+ * at max_tokens keeps what the person already read; a cut structured
+ * answer is an error.
+ */
 static void
 call_conclude(struct turn *t, struct agent_call *c)
 {
@@ -306,26 +350,32 @@ call_conclude(struct turn *t, struct agent_call *c)
 	char				 reason[LLM_ERROR_MAX - 32];
 
 	c->latency_ms = c->call.latency_ms;
+	if (c->agent->output == AGENT_OUTPUT_REPLY) {
+		if (c->call.err == BS_OK || (c->call.kind == LLM_ERR_TRUNCATED &&
+		    res->text.len > 0)) {
+			c->status = "ok";
+			if (c->call.kind == LLM_ERR_TRUNCATED)
+				note(t, "%s: the reply was cut at %d tokens",
+				    c->agent->name, c->req.max_tokens);
+		} else
+			call_error(c);
+		return;
+	}
 	if (c->call.err != BS_OK) {
-		snprintf(c->error, sizeof(c->error), "%s: %.200s",
-		    llm_error_kind_name(c->call.kind), c->call.error);
+		call_error(c);
 		return;
 	}
-	if (c->agent->tool_name == NULL) {
-		c->status = "ok";
+	if (res->output == NULL) {
+		snprintf(c->error, sizeof(c->error), "invalid answer: no %s",
+		    c->agent->answer_name);
 		return;
 	}
-	if (res->tool_input == NULL || strcmp(res->tool_name, c->agent->tool_name) != 0) {
-		snprintf(c->error, sizeof(c->error), "invalid answer: no %s tool call",
-		    c->agent->tool_name);
-		return;
-	}
-	if (json_schema_validate(agent_schema(c->agent), res->tool_input, reason,
+	if (json_schema_validate(agent_schema(c->agent), res->output, reason,
 	    sizeof(reason)) != BS_OK) {
 		snprintf(c->error, sizeof(c->error), "invalid answer: %s", reason);
 		return;
 	}
-	c->answer = json_object_get(res->tool_input);
+	c->answer = json_object_get(res->output);
 	c->status = "ok";
 	if (c->cache_key[0] != '\0')
 		cache_set(t->app->cache, c->cache_key,
@@ -391,35 +441,43 @@ stage_run(struct turn *t, int stage, double deadline)
 	}
 }
 
+/* The call of a stage that produces output (one per kind in stage A). */
 static struct agent_call *
-call_of(struct turn *t, int stage, const char *name)
+call_producing(struct turn *t, int stage, enum agent_output output)
 {
 	size_t	 i;
 
 	for (i = 0; i < t->ncalls[stage]; i++)
-		if (strcmp(t->calls[stage][i].agent->name, name) == 0)
+		if (t->calls[stage][i].agent->output == output)
 			return &t->calls[stage][i];
 	return NULL;
 }
 
+/* The array c's agent answers under its list_key, or NULL. */
 static json_object *
-answer_array(struct turn *t, int stage, const char *agent, const char *key)
+call_list(const struct agent_call *c)
 {
-	struct agent_call	*c = call_of(t, stage, agent);
-	json_object		*v;
+	json_object	*v;
 
-	if (c == NULL || c->answer == NULL ||
-	    !json_object_object_get_ex(c->answer, key, &v) ||
+	if (c == NULL || c->answer == NULL || c->agent->list_key == NULL ||
+	    !json_object_object_get_ex(c->answer, c->agent->list_key, &v) ||
 	    !json_object_is_type(v, json_type_array))
 		return NULL;
 	return v;
+}
+
+/* The recorder's proposed changes. */
+static json_object *
+turn_changes(struct turn *t)
+{
+	return call_list(call_producing(t, 0, AGENT_OUTPUT_CHANGES));
 }
 
 /* Stage B's context: stage A's, the intent and the proposed changes. */
 static char *
 stage_b_prompt(struct turn *t)
 {
-	json_object	*changes = answer_array(t, 0, "recorder", "changes");
+	json_object	*changes = turn_changes(t);
 	struct buf	 b;
 	size_t		 i, n;
 	char		*out = NULL;
@@ -450,42 +508,58 @@ stage_b_prompt(struct turn *t)
 	return out;
 }
 
-/* Why change index i may not be decided yet ("" when nothing holds it). */
-static void
-change_hold_reason(struct turn *t, size_t i, char *reason, size_t len)
+static bool
+name_listed(const char *const *list, const char *s)
 {
-	static const struct { const char *agent, *key, *what; } checks[] = {
-		{ "consistency_guardian", "conflicts", "conflicts with a decision" },
-		{ "quality_auditor", "findings", "rests on an unverified assumption" },
-	};
-	json_object	*list, *f;
-	const char	*sev, *kind;
-	size_t		 k, j;
-
-	reason[0] = '\0';
-	for (k = 0; k < sizeof(checks) / sizeof(checks[0]); k++) {
-		if ((list = answer_array(t, 1, checks[k].agent, checks[k].key)) == NULL)
-			continue;
-		for (j = 0; j < json_object_array_length(list); j++) {
-			f = json_object_array_get_idx(list, j);
-			sev = jstr(f, "severity");
-			kind = jstr(f, "kind");
-			if (jint(f, "change_index", -1) != (long)i || sev == NULL ||
-			    strcmp(sev, "low") == 0)
-				continue;
-			if (kind != NULL && strcmp(kind, "assumption") != 0 &&
-			    strcmp(kind, "unverified_claim") != 0)
-				continue;
-			snprintf(reason, len, "Held in exploring: %s (%s): %s",
-			    checks[k].what, checks[k].agent, jstr(f, "explanation"));
-			return;
-		}
-	}
+	for (; list != NULL && *list != NULL; list++)
+		if (s != NULL && strcmp(*list, s) == 0)
+			return true;
+	return false;
 }
 
-/* Apply one recorder change; the changed item joins t->items. */
+/*
+ * Stage B's findings, as the gate reads them; *n of them. The strings
+ * point into the answers, which outlive the array.
+ */
+static struct gate_finding *
+turn_findings(struct turn *t, size_t *n)
+{
+	struct gate_finding	*f = NULL, *g;
+	json_object		*list, *x;
+	size_t			 i, k, total = 0;
+
+	*n = 0;
+	for (i = 0; i < t->ncalls[1]; i++)
+		if (t->calls[1][i].agent->output == AGENT_OUTPUT_FINDINGS &&
+		    (list = call_list(&t->calls[1][i])) != NULL)
+			total += json_object_array_length(list);
+	if (total == 0 || (f = calloc(total, sizeof(*f))) == NULL)
+		return NULL;
+	for (i = 0; i < t->ncalls[1]; i++) {
+		const struct agent *a = t->calls[1][i].agent;
+
+		if (a->output != AGENT_OUTPUT_FINDINGS ||
+		    (list = call_list(&t->calls[1][i])) == NULL)
+			continue;
+		for (k = 0; k < json_object_array_length(list) && *n < total; k++) {
+			x = json_object_array_get_idx(list, k);
+			g = &f[(*n)++];
+			g->change_index = jint(x, "change_index", -1);
+			g->severity = jstr(x, "severity");
+			g->kind_holds = a->hold_kinds == NULL ||
+			    name_listed(a->hold_kinds, jstr(x, "kind"));
+			g->agent = a->name;
+			g->says = a->finding_says;
+			g->explanation = jstr(x, "explanation");
+		}
+	}
+	return f;
+}
+
+/* Apply one recorder change the gate let through; it joins t->items. */
 static bs_err
-change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i)
+change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i,
+    const struct gate_finding *findings, size_t nfindings)
 {
 	struct db_item_actor	 actor = { 0 };
 	struct db_item_new	 add = { 0 };
@@ -494,21 +568,21 @@ change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i)
 	const char		*action = jstr(ch, "action"), *state = jstr(ch, "state");
 	const char		*quote = jstr(ch, "user_quote");
 	const char		*id = item_uuid(t, jstr(ch, "item_id"));
-	char			 reason[600];
+	char			 reason[1024];
+	enum gate_verdict	 verdict;
 	bs_err			 e;
 
-	if (quote == NULL || *quote == '\0' || strstr(t->content, quote) == NULL) {
-		note(t, "recorder: change %zu dropped: its quote is not in the message", i);
+	verdict = agent_gate(t->content, i, state, quote, findings, nfindings,
+	    reason, sizeof(reason));
+	utf8_trim(reason);
+	if (verdict == GATE_DROP) {
+		note(t, "recorder: change %zu dropped: %s", i, reason);
 		return BS_OK;
 	}
-	reason[0] = '\0';
-	if (state != NULL && strcmp(state, "decided") == 0) {
-		change_hold_reason(t, i, reason, sizeof(reason));
-		if (reason[0] != '\0')
-			state = "exploring";
-	}
+	if (verdict == GATE_HOLD)
+		state = "exploring";
 	actor.name = "recorder";
-	actor.reason = reason[0] != '\0' ? reason : NULL;
+	actor.reason = verdict == GATE_HOLD ? reason : NULL;
 	actor.turn_id = t->turn_id;
 	actor.message_id = t->message_id;
 	if (strcmp(action, "add") == 0) {
@@ -542,68 +616,82 @@ change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i)
 	return e;
 }
 
+/* The recorder's changes, each through the gate, then onto the board. */
+static bs_err
+changes_apply(struct turn *t, struct db_conn *conn)
+{
+	json_object		*changes = turn_changes(t);
+	struct gate_finding	*findings;
+	size_t			 i, n = 0;
+	bs_err			 e = BS_OK;
+
+	if (changes == NULL)
+		return BS_OK;
+	findings = turn_findings(t, &n);
+	for (i = 0; i < json_object_array_length(changes) && e == BS_OK; i++)
+		e = change_apply(t, conn, json_object_array_get_idx(changes, i), i,
+		    findings, n);
+	free(findings);
+	return e;
+}
+
+/* A QUESTIONS agent's questions, each its own message of the turn. */
+static bs_err
+questions_add(struct turn *t, struct db_conn *conn, const struct agent_call *c)
+{
+	json_object	*list = call_list(c), *q, *msg;
+	const char	*severity;
+	size_t		 i;
+	bs_err		 e = BS_OK;
+
+	for (i = 0; list != NULL && i < json_object_array_length(list) &&
+	    e == BS_OK; i++) {
+		q = json_object_array_get_idx(list, i);
+		severity = jstr(q, "severity");
+		if (c->agent->ask_severities != NULL &&
+		    !name_listed(c->agent->ask_severities, severity))
+			continue;
+		e = db_message_add(conn, t->in->project_id, t->turn_id,
+		    c->agent->name, jstr(q, "question"), &msg);
+		if (e != BS_OK)
+			break;
+		if (severity != NULL)
+			json_object_object_add(msg, "severity",
+			    json_object_new_string(severity));
+		json_object_array_add(t->questions, msg);
+	}
+	return e;
+}
+
 /* Questions and written results of stage B become messages of the turn. */
 static bs_err
 stage_b_messages(struct turn *t, struct db_conn *conn)
 {
-	json_object	*list, *q, *msg;
 	struct buf	 b;
 	size_t		 i;
 	bs_err		 e = BS_OK;
 
-	if ((list = answer_array(t, 1, "gap_detector", "gaps")) != NULL) {
-		for (i = 0; i < json_object_array_length(list) && e == BS_OK; i++) {
-			q = json_object_array_get_idx(list, i);
-			if (strcmp(jstr(q, "severity"), "critical") != 0 &&
-			    strcmp(jstr(q, "severity"), "high") != 0)
-				continue;
-			e = db_message_add(conn, t->in->project_id, t->turn_id,
-			    "gap_detector", jstr(q, "question"), &msg);
-			if (e == BS_OK) {
-				json_object_object_add(msg, "severity",
-				    json_object_new_string(jstr(q, "severity")));
-				json_object_array_add(t->questions, msg);
-			}
-		}
-	}
-	if ((list = answer_array(t, 1, "questioner", "questions")) != NULL) {
-		for (i = 0; i < json_object_array_length(list) && e == BS_OK; i++) {
-			q = json_object_array_get_idx(list, i);
-			e = db_message_add(conn, t->in->project_id, t->turn_id,
-			    "questioner", jstr(q, "question"), &msg);
-			if (e == BS_OK)
-				json_object_array_add(t->questions, msg);
-		}
-	}
-	/* The reviewer, the prioritizer and the planner write to the person. */
 	buf_init(&b, CONTEXT_MAX);
 	for (i = 0; i < t->ncalls[1] && e == BS_OK; i++) {
 		struct agent_call *c = &t->calls[1][i];
-		const char *name = c->agent->name;
 
-		if (c->answer == NULL || (strcmp(name, "reviewer") != 0 &&
-		    strcmp(name, "prioritizer") != 0 &&
-		    strcmp(name, "strategic_planner") != 0))
+		if (c->answer == NULL)
 			continue;
-		buf_reset(&b);
-		if (strcmp(name, "reviewer") == 0)
-			e = buf_puts(&b, jstr(c->answer, "summary"));
-		else {
-			list = answer_array(t, 1, name, strcmp(name, "prioritizer") == 0 ?
-			    "priorities" : "steps");
-			for (size_t k = 0; list != NULL &&
-			    k < json_object_array_length(list) && e == BS_OK; k++) {
-				q = json_object_array_get_idx(list, k);
-				e = buf_printf(&b, "%zu. %s%s%s\n", k + 1,
-				    jstr(q, "title") != NULL ? jstr(q, "title") :
-				    jstr(q, "rationale"),
-				    jstr(q, "detail") != NULL ? " — " : "",
-				    jstr(q, "detail") != NULL ? jstr(q, "detail") : "");
-			}
+		switch (c->agent->output) {
+		case AGENT_OUTPUT_QUESTIONS:
+			e = questions_add(t, conn, c);
+			break;
+		case AGENT_OUTPUT_MESSAGE:
+			buf_reset(&b);
+			if (c->agent->render != NULL)
+				e = c->agent->render(c->agent, c->answer, &b);
+			if (e == BS_OK && b.len > 0)
+				e = db_message_add(conn, t->in->project_id,
+				    t->turn_id, c->agent->name, buf_cstr(&b), NULL);
+			break;
+		default:
+			break;	/* findings work through the gate */
 		}
-		if (e == BS_OK && b.len > 0)
-			e = db_message_add(conn, t->in->project_id, t->turn_id, name,
-			    buf_cstr(&b), NULL);
 	}
 	buf_free(&b);
 	return e;
@@ -630,6 +718,9 @@ runs_record(struct turn *t, struct db_conn *conn)
 			r.output_tokens = c->call.res.usage.output_tokens;
 			r.cache_read_tokens = c->call.res.usage.cache_read_input_tokens;
 			r.cache_write_tokens = c->call.res.usage.cache_creation_input_tokens;
+			r.cache_write_1h_tokens = c->call.res.usage.cache_creation_1h_tokens;
+			r.thinking_tokens = c->call.res.usage.thinking_tokens;
+			r.stop_reason = c->call.res.stop_reason;
 			r.error = c->error[0] != '\0' ? c->error : NULL;
 			e = db_agent_run_add(conn, t->turn_id, t->in->project_id,
 			    t->in->user_id, &r);
@@ -646,18 +737,13 @@ static bs_err
 turn_apply(struct turn *t, struct db_conn *conn, const char *error,
     json_object **reply_message)
 {
-	json_object	*changes;
-	size_t		 i;
 	bs_err		 e;
 
 	*reply_message = NULL;
 	if ((e = db_command(conn, "BEGIN")) != BS_OK)
 		return e;
 	if (error == NULL) {
-		changes = answer_array(t, 0, "recorder", "changes");
-		for (i = 0; changes != NULL && i < json_object_array_length(changes) &&
-		    e == BS_OK; i++)
-			e = change_apply(t, conn, json_object_array_get_idx(changes, i), i);
+		e = changes_apply(t, conn);
 		if (e == BS_OK)
 			e = db_message_add(conn, t->in->project_id, t->turn_id,
 			    "conversation", buf_cstr(&t->reply), reply_message);
@@ -738,8 +824,8 @@ stage_a_prepare(struct turn *t)
 			continue;
 		if ((prompt = strdup(t->context)) == NULL)
 			return BS_ERR_NOMEM;
-		e = call_prepare(t, &t->calls[0][t->ncalls[0]++], &agent_table[i],
-		    prompt);
+		e = call_prepare(t, &t->calls[0][t->ncalls[0]++],
+		    &t->app->plans->plan[i], prompt);
 	}
 	return e;
 }
@@ -758,8 +844,8 @@ stage_b_prepare(struct turn *t)
 			continue;
 		if ((prompt = stage_b_prompt(t)) == NULL)
 			return BS_ERR_NOMEM;
-		e = call_prepare(t, &t->calls[1][t->ncalls[1]++], &agent_table[i],
-		    prompt);
+		e = call_prepare(t, &t->calls[1][t->ncalls[1]++],
+		    &t->app->plans->plan[i], prompt);
 	}
 	return e;
 }
@@ -768,7 +854,7 @@ stage_b_prepare(struct turn *t)
 static void
 turn_intent(struct turn *t)
 {
-	struct agent_call	*c = call_of(t, 0, "context_manager");
+	struct agent_call	*c = call_producing(t, 0, AGENT_OUTPUT_INTENT);
 
 	t->intent = INTENT_GENERAL;
 	t->confidence = 0;
@@ -818,7 +904,8 @@ turn_result(struct turn *t, json_object *reply_message, const char *status)
 
 /* The events after the transaction: what changed, what is asked, the end. */
 static void
-turn_announce(struct turn *t, const char *status, const char *error)
+turn_announce(struct turn *t, const char *status, const char *code,
+    const char *error)
 {
 	json_object	*d;
 	size_t		 i;
@@ -838,7 +925,7 @@ turn_announce(struct turn *t, const char *status, const char *error)
 	}
 	if (error != NULL) {
 		d = json_object_new_object();
-		json_object_object_add(d, "code", json_object_new_string("turn_failed"));
+		json_object_object_add(d, "code", json_object_new_string(code));
 		json_object_object_add(d, "message", json_object_new_string(error));
 		emit(t, "error", d);
 	}
@@ -851,6 +938,67 @@ turn_announce(struct turn *t, const char *status, const char *error)
 	emit(t, "turn.done", d);
 }
 
+/*
+ * Why the reply did not come, for the person: a refusal and a spending
+ * limit are said as such (with the code the web app shows them by).
+ */
+static const char *
+turn_failure(const struct agent_call *reply, char *error, size_t len)
+{
+	if (reply == NULL) {
+		snprintf(error, len, "The turn could not be prepared.");
+		return "turn_failed";
+	}
+	switch (reply->call.kind) {
+	case LLM_ERR_REFUSAL:
+		snprintf(error, len, "Claude declined to answer this message%s%s%s",
+		    reply->call.res.stop_details[0] != '\0' ? " (" : "",
+		    reply->call.res.stop_details,
+		    reply->call.res.stop_details[0] != '\0' ? ")." : ".");
+		return "refused";
+	case LLM_ERR_SPEND_CAP:
+		snprintf(error, len, "The Claude spending limit of this workspace "
+		    "is reached, so no agent could answer. Your message is saved: "
+		    "retry the turn once an operator has raised the limit.");
+		return "spend_cap";
+	default:
+		snprintf(error, len, "The reply could not be produced (%s).",
+		    reply->error);
+		return "turn_failed";
+	}
+}
+
+/*
+ * The turn's results could not be saved: mark it failed, on a fresh
+ * connection when its own broke, so that it does not stay running until
+ * it goes stale. Logged either way.
+ */
+static void
+turn_fail_unsaved(struct turn *t, struct db_conn **conn, bs_err why,
+    const char *error)
+{
+	bs_err	 e = BS_ERR_DB_UNAVAILABLE;
+	int	 attempt;
+
+	log_msgf(LOG_LEVEL_ERROR, "turn %s: the results could not be saved: %s",
+	    t->turn_id, bs_strerror(why));
+	for (attempt = 0; attempt < 2 && e != BS_OK; attempt++) {
+		if (attempt > 0) {
+			db_pool_release(t->app->db, *conn);	/* drops a broken one */
+			*conn = NULL;
+			if (db_pool_checkout(t->app->db, conn) != BS_OK)
+				break;
+		}
+		if (*conn != NULL)
+			e = db_turn_finish(*conn, t->turn_id, intent_name(t->intent),
+			    t->confidence, "failed", error);
+	}
+	if (e != BS_OK)
+		log_msgf(LOG_LEVEL_ERROR, "turn %s: could not be marked failed "
+		    "either (%s); it fails as stale after TURN_STALE_AFTER",
+		    t->turn_id, bs_strerror(e));
+}
+
 bs_err
 turn_run(struct app *app, const struct turn_input *in,
     const struct turn_sink *sink, json_object **result)
@@ -860,8 +1008,8 @@ turn_run(struct app *app, const struct turn_input *in,
 	json_object	*reply_message = NULL, *d;
 	struct agent_call *reply;
 	double		 deadline;
-	const char	*status = "failed";
-	char		 error[LLM_ERROR_MAX + 64];
+	const char	*status = "failed", *code = "turn_failed";
+	char		 error[LLM_STOP_DETAILS_MAX + LLM_ERROR_MAX];
 	size_t		 s, i;
 	bool		 reply_ok;
 	bs_err		 e;
@@ -880,17 +1028,23 @@ turn_run(struct app *app, const struct turn_input *in,
 	t.ids = json_object_new_array();
 	deadline = now_seconds() + (double)t.cfg->turn_budget_ms / 1000.0;
 
-	if ((e = turn_begin(&t)) != BS_OK)
+	if ((e = turn_begin(&t)) != BS_OK) {
+		log_msgf(LOG_LEVEL_WARN, "turn of project %s did not start: %s",
+		    in->project_id, bs_strerror(e));
 		goto out;
+	}
 	d = json_object_new_object();
 	json_object_object_add(d, "message", json_object_get(t.message));
 	json_object_object_add(d, "retry", json_object_new_boolean(in->retry_turn_id != NULL));
 	emit(&t, "turn.started", d);
 
 	/* Stage A: the reply streams while intent and changes are worked out. */
-	if (stage_a_prepare(&t) == BS_OK)
+	if ((e = stage_a_prepare(&t)) == BS_OK)
 		stage_run(&t, 0, deadline);
-	reply = call_of(&t, 0, "conversation");
+	else
+		log_msgf(LOG_LEVEL_ERROR, "turn %s: stage A could not be prepared: "
+		    "%s", t.turn_id, bs_strerror(e));
+	reply = e == BS_OK ? call_producing(&t, 0, AGENT_OUTPUT_REPLY) : NULL;
 	reply_ok = reply != NULL && strcmp(reply->status, "ok") == 0;
 	if (reply_ok) {
 		d = json_object_new_object();
@@ -898,7 +1052,10 @@ turn_run(struct app *app, const struct turn_input *in,
 		emit(&t, "reply.done", d);
 		turn_intent(&t);
 		/* Stage B: the intent's workflow checks and asks. */
-		if (stage_b_prepare(&t) == BS_OK && t.ncalls[1] > 0)
+		if ((e = stage_b_prepare(&t)) != BS_OK)
+			log_msgf(LOG_LEVEL_ERROR, "turn %s: stage B could not be "
+			    "prepared: %s", t.turn_id, bs_strerror(e));
+		else if (t.ncalls[1] > 0)
 			stage_run(&t, 1, deadline);
 	}
 	for (s = 0; s < 2; s++)
@@ -907,25 +1064,23 @@ turn_run(struct app *app, const struct turn_input *in,
 				note(&t, "%s failed: %s", t.calls[s][i].agent->name,
 				    t.calls[s][i].error);
 
-	snprintf(error, sizeof(error), "The reply could not be produced (%s).",
-	    reply != NULL ? reply->error : "no conversation agent");
+	if (!reply_ok)
+		code = turn_failure(reply, error, sizeof(error));
 	if ((e = db_pool_checkout(app->db, &conn)) == BS_OK)
 		e = turn_apply(&t, conn, reply_ok ? NULL : error, &reply_message);
 	if (e != BS_OK) {
 		/* The changes are lost; the turn at least says so. */
 		snprintf(error, sizeof(error), "The turn's results could not be saved "
 		    "(%s).", bs_strerror(e));
+		code = "turn_failed";
 		reply_ok = false;
-		if (conn != NULL)
-			db_turn_finish(conn, t.turn_id, intent_name(t.intent),
-			    t.confidence, "failed", error);
+		turn_fail_unsaved(&t, &conn, e, error);
 		json_object_put(t.items);
 		t.items = json_object_new_array();
-	}
-	db_pool_release(app->db, conn);
+	}	db_pool_release(app->db, conn);
 	status = reply_ok ? "done" : "failed";
 	metrics_turn(intent_name(t.intent), status);
-	turn_announce(&t, status, reply_ok ? NULL : error);
+	turn_announce(&t, status, code, reply_ok ? NULL : error);
 	*result = turn_result(&t, reply_message, status);
 	if (!reply_ok)
 		json_object_object_add(*result, "error", json_object_new_string(error));

@@ -196,23 +196,38 @@ void
 api_agents_list(struct http_ctx *ctx)
 {
 	static const char *const stages[] = { "A", "B" };
+	static const char *const outputs[] = {
+		[AGENT_OUTPUT_REPLY] = "reply",
+		[AGENT_OUTPUT_INTENT] = "intent",
+		[AGENT_OUTPUT_CHANGES] = "changes",
+		[AGENT_OUTPUT_FINDINGS] = "findings",
+		[AGENT_OUTPUT_QUESTIONS] = "questions",
+		[AGENT_OUTPUT_MESSAGE] = "message",
+	};
 	json_object	*body, *list, *a, *wf;
 	const struct bs_config *cfg = ctx->app->cfg;
-	char		 model[132];
+	const struct agent_plan *p;
 	size_t		 i;
 	int		 k;
 
 	list = json_object_new_array();
 	for (i = 0; i < agent_count; i++) {
+		p = &ctx->app->plans->plan[i];
 		a = json_object_new_object();
 		json_object_object_add(a, "name", json_object_new_string(agent_table[i].name));
 		json_object_object_add(a, "role", json_object_new_string(agent_table[i].role));
 		json_object_object_add(a, "stage",
 		    json_object_new_string(stages[agent_table[i].stage]));
-		json_object_object_add(a, "model", json_object_new_string(
-		    agent_model(cfg, &agent_table[i], model, sizeof(model))));
+		json_object_object_add(a, "produces",
+		    json_object_new_string(outputs[agent_table[i].output]));
+		json_object_object_add(a, "model", json_object_new_string(p->model));
 		json_object_object_add(a, "max_tokens",
-		    json_object_new_int(agent_table[i].max_tokens));
+		    json_object_new_int(p->max_tokens));
+		json_object_object_add(a, "thinking", json_object_new_string(
+		    llm_thinking_name(p->thinking)));
+		if (p->effort != NULL)
+			json_object_object_add(a, "effort",
+			    json_object_new_string(p->effort));
 		json_object_object_add(a, "cacheable",
 		    json_object_new_boolean(agent_table[i].cacheable));
 		wf = json_object_new_array();
@@ -252,37 +267,34 @@ api_activity_list(struct http_ctx *ctx)
 	db_pool_release(ctx->app->db, conn);
 }
 
-/* US dollars per million tokens: input, output, cache write, cache read. */
-static const struct {
-	const char	*model_prefix;
-	double		 in, out, cache_write, cache_read;
-} prices[] = {
-	{ "claude-opus", 15.0, 75.0, 18.75, 1.50 },
-	{ "claude-sonnet", 3.0, 15.0, 3.75, 0.30 },
-	{ "claude-haiku", 1.0, 5.0, 1.25, 0.10 },
-};
+static long
+row_tokens(json_object *row, const char *key)
+{
+	return (long)json_object_get_int64(json_object_object_get(row, key));
+}
 
+/*
+ * The cost of one usage row at its exact model's prices (llm_models.c);
+ * 0 for a model without a known price. Cache writes kept for an hour cost
+ * more than five-minute ones.
+ */
 static double
 usage_cost(json_object *row)
 {
-	const char	*model = json_object_get_string(
-	    json_object_object_get(row, "model"));
-	size_t		 i;
+	struct llm_price p;
+	long		 write = row_tokens(row, "cache_write_tokens");
+	long		 write_1h = row_tokens(row, "cache_write_1h_tokens");
 
-	for (i = 0; i < sizeof(prices) / sizeof(prices[0]); i++) {
-		if (model == NULL || strncmp(model, prices[i].model_prefix,
-		    strlen(prices[i].model_prefix)) != 0)
-			continue;
-		return (prices[i].in * (double)json_object_get_int64(
-		    json_object_object_get(row, "input_tokens")) +
-		    prices[i].out * (double)json_object_get_int64(
-		    json_object_object_get(row, "output_tokens")) +
-		    prices[i].cache_write * (double)json_object_get_int64(
-		    json_object_object_get(row, "cache_write_tokens")) +
-		    prices[i].cache_read * (double)json_object_get_int64(
-		    json_object_object_get(row, "cache_read_tokens"))) / 1e6;
-	}
-	return 0;
+	if (!llm_price_of(json_object_get_string(json_object_object_get(row,
+	    "model")), &p))
+		return 0;
+	if (write_1h > write)
+		write_1h = write;
+	return (p.in * (double)row_tokens(row, "input_tokens") +
+	    p.out * (double)row_tokens(row, "output_tokens") +
+	    p.cache_write_5m * (double)(write - write_1h) +
+	    p.cache_write_1h * (double)write_1h +
+	    p.cache_read * (double)row_tokens(row, "cache_read_tokens")) / 1e6;
 }
 
 void

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "brainstorm/agent.h"
 #include "brainstorm/config.h"
+#include "brainstorm/llm.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -66,8 +68,10 @@ static const struct key keys[] = {
 	  "Anthropic API key; empty = the offline demo model" },
 	{ "CLAUDE_BASE_URL", KEY_STRING, OFF(claude_base_url), "https://api.anthropic.com", NULL, 0, 0, false,
 	  "Messages API base URL" },
-	{ "CLAUDE_MODEL", KEY_STRING, OFF(claude_model), "claude-sonnet-4-5-20250929", NULL, 0, 0, false,
-	  "default model for the agents" },
+	{ "CLAUDE_MODEL", KEY_STRING, OFF(claude_model), "claude-sonnet-5-5", NULL, 0, 0, false,
+	  "default model for the agents (the streamed reply among them)" },
+	{ "CLAUDE_API_VERSION", KEY_STRING, OFF(claude_api_version), LLM_API_VERSION_CURRENT, NULL, 0, 0, false,
+	  "anthropic-version: 2026-10-21 (Authorization: Bearer) or 2023-06-01 (x-api-key)" },
 	{ "JWT_SECRET", KEY_STRING, OFF(jwt_secret), DEV_JWT_SECRET, "", 0, 0, true,
 	  "HS256 key for access tokens (at least 32 bytes in production)" },
 	{ "JWT_REFRESH_SECRET", KEY_STRING, OFF(jwt_refresh_secret), DEV_JWT_REFRESH_SECRET, "", 0, 0, true,
@@ -90,10 +94,10 @@ static const struct key keys[] = {
 	  "login/register attempts per client address per window" },
 	{ "AUTH_RATE_WINDOW", KEY_INT, OFF(auth_rate_window_s), "300", NULL, 1, 86400, false,
 	  "rate-limit window in seconds" },
-	{ "CLAUDE_MODEL_FAST", KEY_STRING, OFF(claude_model_fast), "claude-haiku-4-5-20251001", NULL, 0, 0, false,
+	{ "CLAUDE_MODEL_FAST", KEY_STRING, OFF(claude_model_fast), "claude-haiku-5-5", NULL, 0, 0, false,
 	  "model for classification and checks" },
 	{ "AGENT_MODELS", KEY_STRING, OFF(agent_models), "", NULL, 0, 0, false,
-	  "per-agent models, e.g. recorder=claude-opus-4-1,reviewer=claude-sonnet-4-5" },
+	  "per-agent models, e.g. recorder=claude-opus-5-5,reviewer=claude-fable-5-2" },
 	{ "CLAUDE_TIMEOUT_MS", KEY_INT, OFF(claude_timeout_ms), "60000", NULL, 1000, 600000, false,
 	  "one Claude call attempt at most" },
 	{ "CLAUDE_MAX_ATTEMPTS", KEY_INT, OFF(claude_max_attempts), "3", NULL, 1, 10, false,
@@ -374,34 +378,11 @@ secret_weak(const char *s, const char **why)
 	return false;
 }
 
-/* "name=model[,name=model...]": names [a-z_], models [A-Za-z0-9._:-]. */
-static bool
-agent_models_valid(const char *s)
-{
-	size_t	 name, model;
-
-	for (;;) {
-		name = strspn(s, "abcdefghijklmnopqrstuvwxyz_");
-		if (name == 0 || s[name] != '=')
-			return false;
-		s += name + 1;
-		model = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789._:-");
-		if (model == 0 || model > 128)
-			return false;
-		s += model;
-		if (*s == '\0')
-			return true;
-		if (*s != ',')
-			return false;
-		s++;
-	}
-}
-
 static void
 config_validate(const struct bs_config *cfg, struct config_problems *p)
 {
 	const char	*why;
+	char		*copy, why_buf[128];
 
 	if (cfg->db_pool_min > cfg->db_pool_max)
 		problem_add(p, "DB_POOL_MIN (%ld) is larger than DB_POOL_MAX (%ld)",
@@ -413,9 +394,24 @@ config_validate(const struct bs_config *cfg, struct config_problems *p)
 	    strncmp(cfg->redis_url, "unix:/", 6) != 0)
 		problem_add(p, "REDIS_URL: expected redis://[:password@]host[:port][/db] "
 		    "or unix:/path");
-	if (*cfg->agent_models != '\0' && !agent_models_valid(cfg->agent_models))
-		problem_add(p, "AGENT_MODELS: expected agent=model pairs separated by "
-		    "commas, e.g. recorder=claude-sonnet-4-5-20250929");
+	if (*cfg->agent_models != '\0') {
+		if ((copy = strdup(cfg->agent_models)) == NULL ||
+		    agent_models_parse(copy, NULL, why_buf, sizeof(why_buf)) != BS_OK)
+			problem_add(p, "AGENT_MODELS: %s; expected agent=model pairs "
+			    "separated by commas, e.g. recorder=claude-opus-5-5",
+			    copy != NULL ? why_buf : "out of memory");
+		free(copy);
+	}
+	if (strcmp(cfg->claude_api_version, LLM_API_VERSION_CURRENT) != 0 &&
+	    strcmp(cfg->claude_api_version, LLM_API_VERSION_LEGACY) != 0)
+		problem_add(p, "CLAUDE_API_VERSION: expected %s or %s",
+		    LLM_API_VERSION_CURRENT, LLM_API_VERSION_LEGACY);
+	/* A turn still inside its budget must never look abandoned. */
+	if (cfg->turn_budget_ms / 1000 + TURN_SAVE_MARGIN_S >= cfg->turn_stale_s)
+		problem_add(p, "TURN_STALE_AFTER (%ld s) must exceed TURN_BUDGET_MS "
+		    "(%ld ms) by more than %d s, or running turns are failed as "
+		    "abandoned", cfg->turn_stale_s, cfg->turn_budget_ms,
+		    TURN_SAVE_MARGIN_S);
 	/* Staging runs with real data and real keys: it refuses what production does. */
 	if (cfg->app_env == APP_ENV_DEVELOPMENT)
 		return;

@@ -54,18 +54,21 @@ static const struct db_stmt messages_recent = { "messages_recent",
 static const struct db_stmt agent_run_insert = { "agent_run_insert",
 	"INSERT INTO agent_runs (turn_id, project_id, user_id, agent, model, status, "
 	"latency_ms, attempts, input_tokens, output_tokens, cache_read_tokens, "
-	"cache_write_tokens, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-	"$10, $11, $12, $13)", 13 };
+	"cache_write_tokens, error, stop_reason, thinking_tokens, "
+	"cache_write_1h_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+	"$10, $11, $12, $13, $14, $15, $16)", 16 };
 static const struct db_stmt activity_list = { "activity_list",
 	"SELECT r.turn_id, r.agent, r.model, r.status, r.latency_ms, r.attempts, "
 	"r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, "
-	"r.error, " DB_ISO_UTC("r.created_at") ", t.intent FROM agent_runs r "
+	"r.error, " DB_ISO_UTC("r.created_at") ", t.intent, r.stop_reason, "
+	"r.thinking_tokens FROM agent_runs r "
 	"JOIN turns t ON t.id = r.turn_id WHERE r.project_id = $1 "
 	"ORDER BY r.id DESC LIMIT $2", 2 };
 static const struct db_stmt usage_list = { "usage_list",
 	"SELECT to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), "
 	"'YYYY-MM-DD'), model, count(*), sum(input_tokens), sum(output_tokens), "
-	"sum(cache_read_tokens), sum(cache_write_tokens) FROM agent_runs "
+	"sum(cache_read_tokens), sum(cache_write_tokens), "
+	"sum(cache_write_1h_tokens), sum(thinking_tokens) FROM agent_runs "
 	"WHERE user_id = $1 AND created_at > now() - make_interval(days => $2) "
 	"GROUP BY 1, 2 ORDER BY 1 DESC, 2", 2 };
 
@@ -83,12 +86,14 @@ static const struct db_column activity_columns[] = {
 	{ "input_tokens", true }, { "output_tokens", true },
 	{ "cache_read_tokens", true }, { "cache_write_tokens", true },
 	{ "error", false }, { "created_at", false }, { "intent", false },
+	{ "stop_reason", false }, { "thinking_tokens", true },
 };
 
 static const struct db_column usage_columns[] = {
 	{ "day", false }, { "model", false }, { "calls", true },
 	{ "input_tokens", true }, { "output_tokens", true },
 	{ "cache_read_tokens", true }, { "cache_write_tokens", true },
+	{ "cache_write_1h_tokens", true }, { "thinking_tokens", true },
 };
 
 
@@ -235,8 +240,8 @@ bs_err
 db_agent_run_add(struct db_conn *c, const char *turn_id, const char *project_id,
     const char *user_id, const struct db_agent_run *r)
 {
-	char		 n[6][24];
-	const char	*v[13];
+	char		 n[8][24];
+	const char	*v[16];
 
 	snprintf(n[0], sizeof(n[0]), "%ld", r->latency_ms);
 	snprintf(n[1], sizeof(n[1]), "%d", r->attempts);
@@ -257,6 +262,12 @@ db_agent_run_add(struct db_conn *c, const char *turn_id, const char *project_id,
 	v[10] = n[4];
 	v[11] = n[5];
 	v[12] = r->error;
+	v[13] = r->stop_reason != NULL && r->stop_reason[0] != '\0' ?
+	    r->stop_reason : NULL;
+	snprintf(n[6], sizeof(n[6]), "%ld", r->thinking_tokens);
+	snprintf(n[7], sizeof(n[7]), "%ld", r->cache_write_1h_tokens);
+	v[14] = n[6];
+	v[15] = n[7];
 	return db_run(c, &agent_run_insert, v);
 }
 

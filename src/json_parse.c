@@ -71,6 +71,40 @@ json_single_quote_outside_strings(const char *text, size_t len)
 	return false;
 }
 
+size_t
+utf8_prefix(const char *s, size_t max)
+{
+	size_t	 n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return n;
+	/* s[max] is the first byte left out: never a continuation of the kept part. */
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+void
+utf8_trim(char *s)
+{
+	size_t	 len = strlen(s), start = len, need;
+	unsigned char c;
+
+	/* Back to the lead byte of the last character, at most 3 steps. */
+	while (start > 0 && len - start < 4 &&
+	    ((unsigned char)s[start - 1] & 0xc0) == 0x80)
+		start--;
+	if (start == 0)
+		return;
+	c = (unsigned char)s[start - 1];
+	if (c < 0x80)
+		return;
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (len - (start - 1) < need)
+		s[start - 1] = '\0';
+}
+
 bs_err
 json_parse_limited(const char *text, size_t len, int max_depth,
     json_object **out, char *reason, size_t reasonlen)

@@ -603,3 +603,166 @@ json_schema_validate(json_object *schema, json_object *value, char *err,
 	}
 	return check_node(schema, value, 0, &w);
 }
+
+/*
+ * The structured-output subset (CLAUDE-API.md section 3, the official SDK's
+ * transformJSONSchema): what the API enforces stays, what it does not take
+ * is written into the description so the model still reads it, and
+ * json_schema_validate checks all of it on the answer.
+ */
+static const char *const strict_formats[] = {
+	"date-time", "time", "date", "duration", "email", "hostname", "uri",
+	"ipv4", "ipv6", "uuid",
+};
+
+static json_object *strict_node(json_object *src, int depth);
+
+/* Take key out of src into dst (owned by dst from now on). */
+static bool
+strict_move(json_object *src, json_object *dst, const char *key)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(src, key, &v))
+		return true;
+	json_object_get(v);
+	json_object_object_del(src, key);
+	if (json_object_object_add(dst, key, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+static bool
+strict_format_known(const char *f)
+{
+	size_t	 i;
+
+	for (i = 0; f != NULL && i < sizeof(strict_formats) /
+	    sizeof(strict_formats[0]); i++)
+		if (strcmp(f, strict_formats[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Whatever is left in src goes into dst's description as {key: value, ...}. */
+static bool
+strict_describe_rest(json_object *src, json_object *dst)
+{
+	json_object	*d;
+	struct buf	 b;
+	const char	*old = NULL;
+	bool		 first = true, ok;
+	bs_err		 e = BS_OK;
+
+	if (json_object_object_length(src) == 0)
+		return true;
+	buf_init(&b, 64 * 1024);
+	if (json_object_object_get_ex(dst, "description", &d) &&
+	    json_object_is_type(d, json_type_string))
+		old = json_object_get_string(d);
+	if (old != NULL)
+		e = buf_printf(&b, "%s\n\n", old);
+	if (e == BS_OK)
+		e = buf_puts(&b, "{");
+	json_object_object_foreach(src, key, val) {
+		if (e != BS_OK)
+			break;
+		e = buf_printf(&b, "%s%s: %s", first ? "" : ", ", key,
+		    json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		first = false;
+	}
+	if (e == BS_OK)
+		e = buf_puts(&b, "}");
+	ok = e == BS_OK && json_object_object_add(dst, "description",
+	    json_object_new_string(buf_cstr(&b))) == 0;
+	buf_free(&b);
+	return ok;
+}
+
+/* src is a private copy: it is emptied as its keywords move to the result. */
+static json_object *
+strict_node(json_object *src, int depth)
+{
+	json_object	*dst, *type = NULL, *props, *nprops, *v;
+	const char	*t = NULL;
+	bool		 literals, ok = true;
+
+	if (depth > SCHEMA_DEPTH_MAX || !json_object_is_type(src,
+	    json_type_object) || (dst = json_object_new_object()) == NULL)
+		return NULL;
+	literals = json_object_object_get_ex(src, "enum", NULL) ||
+	    json_object_object_get_ex(src, "const", NULL);
+	ok = strict_move(src, dst, "enum") && strict_move(src, dst, "const");
+	if (json_object_object_get_ex(src, "type", &type)) {
+		t = json_object_get_string(type);
+		if (!literals && !strict_move(src, dst, "type"))
+			ok = false;
+		else if (literals)
+			json_object_object_del(src, "type");
+	}
+	ok = ok && strict_move(src, dst, "description") &&
+	    strict_move(src, dst, "title");
+	if (ok && t != NULL && strcmp(t, "object") == 0) {
+		if ((nprops = json_object_new_object()) == NULL ||
+		    json_object_object_add(dst, "properties", nprops) != 0)
+			ok = false;
+		if (ok && json_object_object_get_ex(src, "properties", &props)) {
+			json_object_object_foreach(props, key, sub) {
+				if ((v = strict_node(sub, depth + 1)) == NULL ||
+				    json_object_object_add(nprops, key, v) != 0) {
+					json_object_put(v);
+					ok = false;
+					break;
+				}
+			}
+		}
+		json_object_object_del(src, "properties");
+		json_object_object_del(src, "additionalProperties");
+		ok = ok && json_object_object_add(dst, "additionalProperties",
+		    json_object_new_boolean(0)) == 0 &&
+		    strict_move(src, dst, "required");
+	} else if (ok && t != NULL && strcmp(t, "string") == 0 &&
+	    json_object_object_get_ex(src, "format", &v) &&
+	    strict_format_known(json_object_get_string(v)))
+		ok = strict_move(src, dst, "format");
+	else if (ok && t != NULL && strcmp(t, "array") == 0) {
+		if (json_object_object_get_ex(src, "items", &v)) {
+			json_object *items = strict_node(v, depth + 1);
+
+			json_object_object_del(src, "items");
+			ok = items != NULL && json_object_object_add(dst,
+			    "items", items) == 0;
+		}
+		if (ok && json_object_object_get_ex(src, "minItems", &v) &&
+		    json_object_is_type(v, json_type_int) &&
+		    json_object_get_int64(v) >= 0 && json_object_get_int64(v) <= 1)
+			ok = strict_move(src, dst, "minItems");
+	}
+	if (ok)
+		ok = strict_describe_rest(src, dst);
+	if (!ok) {
+		json_object_put(dst);
+		return NULL;
+	}
+	return dst;
+}
+
+json_object *
+json_schema_to_strict(json_object *schema, const char *title)
+{
+	json_object	*copy = NULL, *out;
+
+	if (schema == NULL || json_object_deep_copy(schema, &copy, NULL) != 0)
+		return NULL;
+	out = strict_node(copy, 0);
+	json_object_put(copy);
+	if (out != NULL && title != NULL && json_object_object_add(out,
+	    "title", json_object_new_string(title)) != 0) {
+		json_object_put(out);
+		out = NULL;
+	}
+	return out;
+}

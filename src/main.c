@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "brainstorm/agent.h"
 #include "brainstorm/app.h"
 #include "brainstorm/auth.h"
 #include "brainstorm/config.h"
@@ -24,13 +25,15 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: brainstorm-fcgi [--config FILE] [--listen ADDRESS] [--threads N]\n"
-	    "                       [--check-config] [--help] [--version]\n"
+	    "                       [--check-config [--online]] [--help] [--version]\n"
 	    "\n"
 	    "  -c, --config FILE   configuration file (default %s)\n"
 	    "  -l, --listen ADDR   unix:/path or HOST:PORT (default: the socket on\n"
 	    "                      fd 0 from spawn-fcgi, or systemd's LISTEN_FDS)\n"
 	    "  -t, --threads N     request threads (WORKER_THREADS)\n"
 	    "  -T, --check-config  load and validate the configuration, then exit\n"
+	    "  -O, --online        with --check-config: also ask the Claude Models\n"
+	    "                      API about every configured model\n"
 	    "  -h, --help          this text\n"
 	    "  -V, --version       the version\n", config_default_path());
 }
@@ -44,6 +47,64 @@ claude_observe(void *arg, const struct llm_call *call)
 	    call->res.usage.input_tokens, call->res.usage.output_tokens,
 	    call->res.usage.cache_read_input_tokens,
 	    call->res.usage.cache_creation_input_tokens);
+}
+
+/* What the model check found, and where it goes. */
+struct model_report {
+	bool	 to_stderr;	/* --check-config; else the log */
+	int	 refused, unreachable;
+};
+
+static void
+model_problem(void *arg, enum plan_problem kind, const char *text)
+{
+	struct model_report	*r = arg;
+
+	if (kind == PLAN_REFUSED)
+		r->refused++;
+	else if (kind == PLAN_UNREACHABLE)
+		r->unreachable++;
+	if (r->to_stderr)
+		fprintf(stderr, "brainstorm-fcgi: %s\n", text);
+	else
+		log_msgf(kind == PLAN_REFUSED ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN,
+		    "%s", text);
+}
+
+/*
+ * The Claude client and each agent's plan from what the Models API says
+ * of the configured models (docs/CLAUDE.md). An unknown or retired model
+ * refuses the start outside development; online (--check-config --online)
+ * an API that cannot be asked fails too.
+ */
+static bs_err
+claude_setup(const struct bs_config *cfg, bool online, struct model_report *r,
+    struct llm_client **client, struct agent_plans *plans)
+{
+	struct llm_client_options opt = { 0 };
+	char			 err[512];
+	bool			 refuse = false;
+	bs_err			 e;
+
+	opt.base_url = cfg->claude_base_url;
+	opt.api_key = cfg->claude_api_key[0] != '\0' ? cfg->claude_api_key :
+	    "offline-demo";
+	opt.api_version = cfg->claude_api_version;
+	opt.per_call_timeout_ms = cfg->claude_timeout_ms;
+	opt.max_attempts = (int)cfg->claude_max_attempts;
+	opt.observe = claude_observe;
+	if ((e = llm_client_new(&opt, client, err, sizeof(err))) != BS_OK) {
+		model_problem(r, PLAN_REFUSED, err);
+		return e;
+	}
+	if ((e = agent_plans_make(cfg, *client, plans, &refuse, model_problem,
+	    r)) != BS_OK)
+		return e;
+	if (refuse && (online || cfg->app_env != APP_ENV_DEVELOPMENT))
+		return BS_ERR_CONFIG;
+	if (online && r->unreachable > 0)
+		return BS_ERR_IO;
+	return BS_OK;
 }
 
 static int
@@ -64,6 +125,7 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "check-config", no_argument, NULL, 'T' },
+		{ "online", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -72,16 +134,17 @@ main(int argc, char **argv)
 	struct config_problems	 problems;
 	struct migration_set	 migrations = { 0 };
 	struct db_pool_options	 dbopt;
-	struct llm_client_options llmopt = { 0 };
+	struct agent_plans	 plans = { 0 };
+	struct model_report	 report = { 0 };
 	struct app		 app = { 0 };
 	const char		*path = NULL, *listen = NULL;
 	char			 err[512] = "", *end;
 	long			 threads = 0;
 	int			 ch, fd = -1, status = 1;
-	bool			 check_only = false;
+	bool			 check_only = false, online = false;
 	bs_err			 e;
 
-	while ((ch = getopt_long(argc, argv, "c:l:t:ThV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:l:t:TOhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -100,6 +163,9 @@ main(int argc, char **argv)
 		case 'T':
 			check_only = true;
 			break;
+		case 'O':
+			online = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -111,7 +177,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (online && !check_only)) {
 		usage(stderr);
 		return 2;
 	}
@@ -131,6 +197,17 @@ main(int argc, char **argv)
 	}
 	if (problems_print(&problems) || e != BS_OK)
 		goto out;
+	if (check_only && online) {
+		report.to_stderr = true;
+		if (llm_global_init() != BS_OK || claude_setup(&cfg, true, &report,
+		    &app.llm, &plans) != BS_OK)
+			goto out;
+		printf("configuration OK (APP_ENV=%s); every model is available "
+		    "at %s\n", config_app_env_name(cfg.app_env),
+		    cfg.claude_base_url);
+		status = 0;
+		goto out;
+	}
 	if (check_only) {
 		printf("configuration OK (APP_ENV=%s)\n",
 		    config_app_env_name(cfg.app_env));
@@ -167,18 +244,19 @@ main(int argc, char **argv)
 		    "cache (check DATABASE_URL and REDIS_URL)");
 		goto out;
 	}
-	llmopt.base_url = cfg.claude_base_url;
-	llmopt.api_key = cfg.claude_api_key[0] != '\0' ? cfg.claude_api_key :
-	    "offline-demo";
-	llmopt.per_call_timeout_ms = cfg.claude_timeout_ms;
-	llmopt.max_attempts = (int)cfg.claude_max_attempts;
-	llmopt.observe = claude_observe;
-	if (events_create(app.cache, &app.events) != BS_OK ||
-	    llm_client_new(&llmopt, &app.llm, err, sizeof(err)) != BS_OK) {
-		log_msgf(LOG_LEVEL_ERROR, "cannot set up the Claude client: %s "
-		    "(check CLAUDE_BASE_URL)", err);
+	if (events_create(app.cache, &app.events) != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "cannot set up the live events");
 		goto out;
 	}
+	if (claude_setup(&cfg, false, &report, &app.llm, &plans) != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "the Claude models are not usable "
+		    "(check CLAUDE_BASE_URL, CLAUDE_MODEL, CLAUDE_MODEL_FAST and "
+		    "AGENT_MODELS); not starting");
+		fprintf(stderr, "brainstorm-fcgi: the Claude models are not "
+		    "usable; see the log\n");
+		goto out;
+	}
+	app.plans = &plans;
 	if (server_listen_socket(cfg.listen, &fd, err, sizeof(err)) != BS_OK) {
 		log_msgf(LOG_LEVEL_ERROR, "%s", err);
 		fprintf(stderr, "brainstorm-fcgi: %s\n", err);
@@ -194,6 +272,7 @@ main(int argc, char **argv)
 	if (e == BS_OK)
 		status = 0;
 out:
+	agent_plans_free(&plans);
 	llm_client_free(app.llm);
 	events_destroy(app.events);
 	cache_destroy(app.cache);

@@ -1,7 +1,9 @@
 /*
- * The agents: one table, one row per agent (name, role, model, limits,
- * system prompt, the JSON schema of its answer, the workflows it serves).
- * Adding an agent is adding a row in agent_registry.c.
+ * The agents: one table, one row per agent (name, role, what it produces,
+ * model class, thinking and effort, system prompt, the JSON schema of its
+ * answer, the workflows it serves). Adding an agent is adding a row in
+ * agent_registry.c. Also the plans that shape each agent's requests on its
+ * model, and the gate that decides what a turn keeps.
  */
 #ifndef BRAINSTORM_AGENT_H
 #define BRAINSTORM_AGENT_H
@@ -11,7 +13,9 @@
 
 #include <json-c/json.h>
 
+#include "brainstorm/buf.h"
 #include "brainstorm/err.h"
+#include "brainstorm/llm.h"
 
 enum intent {
 	INTENT_BRAINSTORMING = 0,
@@ -38,33 +42,146 @@ enum agent_model {
 	AGENT_MODEL_FAST		/* CLAUDE_MODEL_FAST: classification, checks */
 };
 
+/*
+ * What an agent's answer is for; the turn dispatches on this, never on a
+ * name. Stage A holds the reply, the intent and the changes; stage B the
+ * rest.
+ */
+enum agent_output {
+	AGENT_OUTPUT_REPLY = 0,	/* streamed text to the person */
+	AGENT_OUTPUT_INTENT,	/* {intent, confidence}: chooses stage B */
+	AGENT_OUTPUT_CHANGES,	/* {changes[]}: board changes, gated, applied */
+	AGENT_OUTPUT_FINDINGS,	/* findings on the changes: may hold a decision */
+	AGENT_OUTPUT_QUESTIONS,	/* questions to the person, one message each */
+	AGENT_OUTPUT_MESSAGE	/* one written message: review, ranking, plan */
+};
+
+#define AGENT_THINKING_PREFS	3
+
+struct agent;
+/* Render a MESSAGE agent's answer as the text of its message. */
+typedef bs_err (*agent_render_fn)(const struct agent *a, json_object *answer,
+	    struct buf *out);
+
 struct agent {
 	const char	*name;		/* "recorder"; also agent_runs.agent */
 	const char	*role;		/* one line for GET /api/agents */
 	enum agent_stage stage;
+	enum agent_output output;
 	enum agent_model model;
-	int		 max_tokens;
-	double		 temperature;
+	int		 max_tokens;	/* the answer itself, thinking not included */
+	/* Thinking types by preference; the first the model accepts is sent. */
+	enum llm_thinking thinking[AGENT_THINKING_PREFS];
+	int		 thinking_headroom; /* tokens added to max_tokens when it thinks */
+	const char	*effort;	/* output_config.effort wanted */
+	double		 temperature;	/* only where the model takes sampling */
 	const char	*system_prompt;	/* long and stable: sent with cache_control */
-	/* The forced tool; NULL tool_name for the streamed conversation reply. */
-	const char	*tool_name;
-	const char	*tool_description;
-	const char	*input_schema;	/* JSON Schema text of the tool input */
+	/* The structured answer; NULL answer_name for the streamed reply. */
+	const char	*answer_name;	/* schema title, tool name */
+	const char	*answer_description;
+	const char	*answer_schema;	/* JSON Schema text, ranges included */
 	unsigned	 intents;	/* INTENT_BIT mask of the workflows it serves */
 	bool		 cacheable;	/* deterministic: answered from the cache */
+	/* Where its list lives in the answer (FINDINGS, QUESTIONS, MESSAGE). */
+	const char	*list_key;
+	/* FINDINGS: what a holding finding says; the kinds that hold (NULL = all). */
+	const char	*finding_says;
+	const char *const *hold_kinds;
+	/* QUESTIONS: the severities asked (NULL = every question). */
+	const char *const *ask_severities;
+	agent_render_fn	 render;	/* MESSAGE */
 };
 
 extern const struct agent	agent_table[];
 extern const size_t		agent_count;
 
 const struct agent *agent_find(const char *name);
+/* The row number of a, for arrays kept beside the table. */
+size_t		 agent_index(const struct agent *a);
+
 /*
- * The model agent a calls: its entry in AGENT_MODELS (copied into buf),
- * else CLAUDE_MODEL_FAST or CLAUDE_MODEL by its class.
+ * AGENT_MODELS ("agent=model,..."), checked: BS_ERR_INVALID with err naming
+ * the first unknown agent, a repeated agent or a malformed pair. With out
+ * non-NULL, out[agent_index(a)] points into text (a copy the caller keeps)
+ * for each named agent and NULL for the others.
+ */
+bs_err		 agent_models_parse(char *text, const char **out, char *err,
+		    size_t errlen);
+
+/*
+ * How one agent's requests are shaped on its model: decided once, at
+ * start-up, from the model's capabilities (docs/CLAUDE.md), then shared
+ * read-only by every thread.
+ */
+struct agent_plan {
+	const struct agent *agent;
+	const char	*model;		/* the model id (points into the config) */
+	struct llm_model info;
+	enum llm_answer	 answer;
+	enum llm_thinking thinking;
+	int		 thinking_budget;
+	const char	*effort;	/* NULL = not sent */
+	int		 max_tokens;
+	bool		 has_temperature;
+	json_object	*schema;	/* the strict subset sent; read-only */
+};
+
+/* Shape a's requests for a model described by info. A pure function. */
+void		 agent_plan_make(const struct agent *a, const char *model,
+		    const struct llm_model *info, const char *api_version,
+		    struct agent_plan *out);
+void		 agent_plan_free(struct agent_plan *p);
+
+/*
+ * The plans of every agent, by row: each agent's model (AGENT_MODELS, else
+ * its class's CLAUDE_MODEL_FAST or CLAUDE_MODEL) asked of the Models API
+ * when client is non-NULL (once per distinct model), else the built-in
+ * assumptions. problems gets one line per model that is unknown, retired,
+ * deprecated or could not be asked; *refuse is set when one is unknown or
+ * retired. BS_ERR_INVALID for a bad AGENT_MODELS.
  */
 struct bs_config;
-const char	*agent_model(const struct bs_config *cfg, const struct agent *a,
-		    char *buf, size_t len);
+struct llm_client;
+enum plan_problem {
+	PLAN_DEPRECATED = 0,	/* a warning */
+	PLAN_UNREACHABLE,	/* the API could not be asked: assumptions used */
+	PLAN_REFUSED		/* unknown or retired model, bad AGENT_MODELS */
+};
+struct agent_plans {
+	struct agent_plan	*plan;		/* agent_count rows */
+	char			*models_text;	/* AGENT_MODELS copy */
+};
+bs_err		 agent_plans_make(const struct bs_config *cfg,
+		    const struct llm_client *client, struct agent_plans *out,
+		    bool *refuse, void (*problem)(void *arg, enum plan_problem kind,
+		    const char *text), void *arg);
+void		 agent_plans_free(struct agent_plans *p);
+
+/*
+ * The gate: what becomes of one proposed change (PRODUCT.md section 4). A
+ * pure function of the person's message, the change and stage B's findings.
+ */
+enum gate_verdict {
+	GATE_KEEP = 0,	/* applied as proposed */
+	GATE_HOLD,	/* a "decided" change goes to exploring, with the reason */
+	GATE_DROP	/* not applied: its quote is not the person's words */
+};
+
+struct gate_finding {
+	long		 change_index;
+	const char	*severity;	/* low, medium, high (critical counts as high) */
+	bool		 kind_holds;	/* its kind may hold a decision */
+	const char	*agent;
+	const char	*says;		/* "conflicts with a decision" */
+	const char	*explanation;
+};
+
+enum gate_verdict agent_gate(const char *message, size_t index,
+		    const char *state, const char *quote,
+		    const struct gate_finding *findings, size_t nfindings,
+		    char *reason, size_t reasonlen);
+const char	*gate_verdict_name(enum gate_verdict v);
+
 const char	*intent_name(enum intent intent);
 bs_err		 intent_parse(const char *s, enum intent *out);
 
@@ -75,7 +192,15 @@ bs_err		 intent_parse(const char *s, enum intent *out);
 json_object	*agent_schema(const struct agent *a);
 
 /*
- * Check a model's tool input against a JSON Schema (the subset the agent
+ * The structured-output subset of schema (as the official SDK's
+ * transformJSONSchema): keywords the API does not take move into the
+ * description, every object gets additionalProperties false, and title is
+ * set at the root. A new object (owned); NULL without memory.
+ */
+json_object	*json_schema_to_strict(json_object *schema, const char *title);
+
+/*
+ * Check a model's answer against a JSON Schema (the subset the agent
  * schemas use: type, properties, required, additionalProperties false, enum,
  * minimum/maximum, minLength/maxLength in characters, items,
  * minItems/maxItems). BS_ERR_INVALID with a path and reason in err.

@@ -10,12 +10,16 @@
 #include "brainstorm/db.h"
 #include "brainstorm/http.h"
 
+struct agent_plans;
+
 struct app {
 	const struct bs_config	*cfg;
 	struct db_pool		*db;	/* thread-safe (its own lock) */
 	struct cache		*cache;	/* thread-safe (its own lock) */
 	struct events		*events; /* thread-safe (its own lock) */
 	struct llm_client	*llm;	/* read-only once made */
+	/* How each agent's requests are shaped; read-only once made. */
+	const struct agent_plans *plans;
 	int			 migrations_latest; /* newest version on disk */
 	struct http_limits	 limits;
 	time_t			 started;

@@ -33,6 +33,7 @@ struct bs_config {
 	char		*claude_api_key;	/* CLAUDE_API_KEY */
 	char		*claude_base_url;	/* CLAUDE_BASE_URL */
 	char		*claude_model;		/* CLAUDE_MODEL */
+	char		*claude_api_version;	/* CLAUDE_API_VERSION */
 	char		*jwt_secret;		/* JWT_SECRET */
 	char		*jwt_refresh_secret;	/* JWT_REFRESH_SECRET */
 	enum log_level	 log_level;		/* LOG_LEVEL */
@@ -55,6 +56,13 @@ struct bs_config {
 	long		 context_messages;	/* CONTEXT_MESSAGES */
 	long		 context_token_budget;	/* CONTEXT_TOKEN_BUDGET */
 };
+
+/*
+ * Seconds a turn gets after TURN_BUDGET_MS to save its results; a running
+ * turn older than TURN_STALE_AFTER is taken as abandoned, so the two keys
+ * must leave at least this much between them.
+ */
+#define TURN_SAVE_MARGIN_S	30
 
 #define CONFIG_PROBLEMS_MAX	32
 #define CONFIG_PROBLEM_LEN	256

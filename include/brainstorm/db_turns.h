@@ -53,6 +53,9 @@ struct db_agent_run {
 	int		 attempts;
 	long		 input_tokens, output_tokens;
 	long		 cache_read_tokens, cache_write_tokens;
+	long		 cache_write_1h_tokens;	/* part of cache_write_tokens */
+	long		 thinking_tokens;	/* part of output_tokens */
+	const char	*stop_reason;	/* "" or NULL when none came */
 	const char	*error;		/* NULL when ok */
 };
 

@@ -117,6 +117,13 @@ bs_err	json_parse_limited(const char *text, size_t len, int max_depth,
 	    json_object **out, char *reason, size_t reasonlen);
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 bool	utf8_valid(const char *s, size_t len);
+/*
+ * The length of the longest prefix of UTF-8 text s that is at most max
+ * bytes and ends on a character boundary.
+ */
+size_t	utf8_prefix(const char *s, size_t max);
+/* Cut a partial character off the end of s (a snprintf may have split one). */
+void	utf8_trim(char *s);
 
 /* Response helpers: the status text, headers and the PRODUCT.md error shape. */
 const char *http_status_text(int status);

@@ -92,32 +92,57 @@ member(json_object *obj, const char *key)
 	return v;
 }
 
-START_TEST(test_table_matches_spec)
+/* Every row carries a coherent contract; what it produces decides the rest. */
+START_TEST(test_agent_contracts)
 {
 	const struct agent	*a;
-	size_t			 i;
+	size_t			 i, k, per_output[AGENT_OUTPUT_MESSAGE + 1] = { 0 };
 
 	ck_assert_uint_eq(agent_count, NEXPECTED);
-	for (i = 0; i < NEXPECTED; i++) {
+	for (i = 0; i < agent_count; i++) {
 		a = &agent_table[i];
 		ck_assert_str_eq(a->name, expected[i].name);
 		ck_assert_int_eq(a->stage, expected[i].stage);
 		ck_assert_int_eq(a->model, expected[i].model);
-		ck_assert_int_eq(a->cacheable, expected[i].cacheable);
-		if (expected[i].tool == NULL)
-			ck_assert_ptr_null(a->tool_name);
-		else
-			ck_assert_str_eq(a->tool_name, expected[i].tool);
 		ck_assert_msg(a->role != NULL && strlen(a->role) > 10 &&
 		    strlen(a->role) < 80, "%s: role", a->name);
 		ck_assert_msg(a->max_tokens >= 256 && a->max_tokens <= 4096,
 		    "%s: max_tokens %d", a->name, a->max_tokens);
+		ck_assert_msg(llm_effort_parse(a->effort) >= 0, "%s: effort",
+		    a->name);
+		ck_assert_msg(a->thinking_headroom >= 256 &&
+		    a->thinking_headroom <= 16384, "%s: headroom", a->name);
+		ck_assert_msg(a->thinking[0] != LLM_THINKING_OMIT,
+		    "%s: no thinking preference", a->name);
+		for (k = 0; k < AGENT_THINKING_PREFS; k++)
+			ck_assert(a->thinking[k] <= LLM_THINKING_ENABLED);
 		ck_assert_msg(a->temperature >= 0.0 && a->temperature <= 1.0,
 		    "%s: temperature", a->name);
+		ck_assert((unsigned)a->output <= AGENT_OUTPUT_MESSAGE);
+		per_output[a->output]++;
+		/* Stage A makes the reply, the intent and the changes; B the rest. */
+		ck_assert_msg((a->stage == AGENT_STAGE_A) ==
+		    (a->output == AGENT_OUTPUT_REPLY ||
+		    a->output == AGENT_OUTPUT_INTENT ||
+		    a->output == AGENT_OUTPUT_CHANGES), "%s: stage", a->name);
+		/* Only the reply is text; everything else is a checked answer. */
+		ck_assert_msg((a->output == AGENT_OUTPUT_REPLY) ==
+		    (a->answer_name == NULL), "%s: answer", a->name);
+		if (a->output != AGENT_OUTPUT_REPLY)
+			ck_assert_msg(agent_schema(a) != NULL, "%s: schema",
+			    a->name);
+		if (a->output >= AGENT_OUTPUT_CHANGES)
+			ck_assert_msg(a->list_key != NULL && json_object_object_get_ex(
+			    member(agent_schema(a), "properties"), a->list_key, NULL),
+			    "%s: list_key not in its schema", a->name);
+		if (a->output == AGENT_OUTPUT_FINDINGS)
+			ck_assert_msg(a->finding_says != NULL, "%s: says", a->name);
+		ck_assert_msg((a->output == AGENT_OUTPUT_MESSAGE) ==
+		    (a->render != NULL), "%s: render", a->name);
 		/* A cached answer must be the answer the model would repeat. */
 		if (a->cacheable)
 			ck_assert_msg(a->temperature == 0.0 &&
-			    a->tool_name != NULL, "%s: cacheable", a->name);
+			    a->answer_name != NULL, "%s: cacheable", a->name);
 		if (a->stage == AGENT_STAGE_A)
 			ck_assert_uint_eq(a->intents, INTENT_ALL);
 		else
@@ -125,6 +150,11 @@ START_TEST(test_table_matches_spec)
 			    (a->intents & ~INTENT_ALL) == 0, "%s: intents",
 			    a->name);
 	}
+	/* The turn looks these up by what they produce: one of each. */
+	ck_assert_uint_eq(per_output[AGENT_OUTPUT_REPLY], 1);
+	ck_assert_uint_eq(per_output[AGENT_OUTPUT_INTENT], 1);
+	ck_assert_uint_eq(per_output[AGENT_OUTPUT_CHANGES], 1);
+	ck_assert_uint_ge(per_output[AGENT_OUTPUT_FINDINGS], 1);
 }
 END_TEST
 
@@ -134,17 +164,23 @@ START_TEST(test_stage_a_settings)
 
 	a = agent_find("conversation");
 	ck_assert_ptr_nonnull(a);
-	ck_assert_ptr_null(a->tool_name);
-	ck_assert_ptr_null(a->tool_description);
-	ck_assert_ptr_null(a->input_schema);
+	ck_assert_ptr_null(a->answer_name);
+	ck_assert_ptr_null(a->answer_description);
+	ck_assert_ptr_null(a->answer_schema);
 	ck_assert_ptr_null(agent_schema(a));
-	ck_assert(a->temperature > 0.5 && a->temperature < 0.9);
+	ck_assert_int_eq(a->output, AGENT_OUTPUT_REPLY);
 	ck_assert(a->max_tokens >= 800 && a->max_tokens <= 1500);
+	/* The first token comes quickly: no up-front thinking where allowed. */
+	ck_assert_int_eq(a->thinking[0], LLM_THINKING_BETWEEN_TOOLS);
+	ck_assert_str_eq(a->effort, "low");
 
 	a = agent_find("context_manager");
 	ck_assert_ptr_nonnull(a);
 	ck_assert(a->temperature == 0.0);
 	ck_assert(a->max_tokens <= 500);
+	/* Classification is cheap and fast. */
+	ck_assert_int_eq(a->thinking[0], LLM_THINKING_DISABLED);
+	ck_assert_str_eq(a->effort, "low");
 
 	a = agent_find("recorder");
 	ck_assert_ptr_nonnull(a);
@@ -160,20 +196,20 @@ START_TEST(test_names_and_tools_unique)
 	for (i = 0; i < agent_count; i++) {
 		ck_assert_msg(name_plain(agent_table[i].name), "name %s",
 		    agent_table[i].name);
-		if (agent_table[i].tool_name == NULL)
+		if (agent_table[i].answer_name == NULL)
 			continue;
-		ck_assert_msg(name_plain(agent_table[i].tool_name),
-		    "tool %s", agent_table[i].tool_name);
-		ck_assert_msg(agent_table[i].tool_description != NULL &&
-		    strlen(agent_table[i].tool_description) > 30,
+		ck_assert_msg(name_plain(agent_table[i].answer_name),
+		    "tool %s", agent_table[i].answer_name);
+		ck_assert_msg(agent_table[i].answer_description != NULL &&
+		    strlen(agent_table[i].answer_description) > 30,
 		    "%s: tool_description", agent_table[i].name);
-		ck_assert_ptr_nonnull(agent_table[i].input_schema);
+		ck_assert_ptr_nonnull(agent_table[i].answer_schema);
 		for (j = 0; j < i; j++) {
 			ck_assert_str_ne(agent_table[i].name,
 			    agent_table[j].name);
-			if (agent_table[j].tool_name != NULL)
-				ck_assert_str_ne(agent_table[i].tool_name,
-				    agent_table[j].tool_name);
+			if (agent_table[j].answer_name != NULL)
+				ck_assert_str_ne(agent_table[i].answer_name,
+				    agent_table[j].answer_name);
 		}
 	}
 }
@@ -377,14 +413,14 @@ START_TEST(test_schemas_parse_and_are_closed)
 
 	for (i = 0; i < agent_count; i++) {
 		a = &agent_table[i];
-		if (a->tool_name == NULL)
+		if (a->answer_name == NULL)
 			continue;
 		schema = agent_schema(a);
 		ck_assert_msg(schema != NULL, "%s: schema does not parse",
 		    a->name);
 		ck_assert_str_eq(json_object_get_string(member(schema, "type")),
 		    "object");
-		schema_walk(schema, a->tool_name, 0);
+		schema_walk(schema, a->answer_name, 0);
 		/* Parsed once: the same object every time. */
 		ck_assert_ptr_eq(agent_schema(a), schema);
 	}
@@ -420,7 +456,7 @@ START_TEST(test_schemas_shared_between_threads)
 		ck_assert_int_eq(pthread_join(th[t], NULL), 0);
 	for (i = 0; i < agent_count; i++) {
 		ck_assert((seen[0][i] == NULL) ==
-		    (agent_table[i].tool_name == NULL));
+		    (agent_table[i].answer_name == NULL));
 		for (t = 1; t < SCHEMA_THREADS; t++)
 			ck_assert_ptr_eq(seen[t][i], seen[0][i]);
 	}
@@ -456,13 +492,13 @@ START_TEST(test_prompts)
 		    (a->stage == AGENT_STAGE_B), "%s: stage B layout",
 		    a->name);
 		ck_assert_msg(strchr(p, '\t') == NULL, "%s: tab", a->name);
-		if (a->tool_name == NULL) {
+		if (a->answer_name == NULL) {
 			ck_assert_ptr_null(strstr(p, "tool"));
 			continue;
 		}
 		/* The output contract names the forced tool. */
 		snprintf(call, sizeof(call), "Answer only by calling the %s "
-		    "tool", a->tool_name);
+		    "tool", a->answer_name);
 		ck_assert_msg(strstr(p, call) != NULL, "%s: contract",
 		    a->name);
 	}
@@ -616,6 +652,295 @@ repeated(const char *ch, size_t n)
 	out[2 + n * len] = '\0';
 	return out;
 }
+
+/* A ModelInfo body as GET /v1/models/{id} answers it. */
+static void
+model_info(struct llm_model *m, const char *id, const char *thinking,
+    const char *efforts, bool structured)
+{
+	static const char *const types[] = { "adaptive", "between_tools",
+	    "disabled", "enabled" };
+	static const char *const levels[] = { "low", "medium", "high", "xhigh",
+	    "max" };
+	char	 body[4096], t[512] = "", e[512] = "", err[128], word[32];
+	char	 have_t[256], have_e[256];
+	size_t	 i;
+
+	/* Whole words: "xhigh" does not say "high". */
+	snprintf(have_t, sizeof(have_t), " %s ", thinking);
+	snprintf(have_e, sizeof(have_e), " %s ", efforts != NULL ? efforts : "");
+
+	for (i = 0; i < 4; i++)
+		snprintf(t + strlen(t), sizeof(t) - strlen(t),
+		    "%s\"%s\":{\"supported\":%s}", i > 0 ? "," : "", types[i],
+		    (snprintf(word, sizeof(word), " %s ", types[i]),
+		    strstr(have_t, word) != NULL) ? "true" : "false");
+	for (i = 0; i < 5; i++)
+		snprintf(e + strlen(e), sizeof(e) - strlen(e),
+		    ",\"%s\":{\"supported\":%s}", levels[i],
+		    (snprintf(word, sizeof(word), " %s ", levels[i]),
+		    strstr(have_e, word) != NULL) ? "true" : "false");
+	snprintf(body, sizeof(body), "{\"type\":\"model\",\"id\":\"%s\","
+	    "\"display_name\":\"x\",\"created_at\":\"2026-10-07T00:00:00Z\","
+	    "\"lifecycle\":\"active\",\"deprecated_at\":null,"
+	    "\"retires_at\":null,\"line\":null,\"max_input_tokens\":1000000,"
+	    "\"max_tokens\":%d,\"capabilities\":{"
+	    "\"structured_outputs\":{\"supported\":%s},"
+	    "\"thinking\":{\"supported\":true,\"types\":{%s}},"
+	    "\"effort\":{\"supported\":%s%s}}}", id,
+	    strstr(id, "4-5") != NULL ? 64000 : 128000,
+	    structured ? "true" : "false", t, efforts != NULL ? "true" : "false",
+	    e);
+	ck_assert_msg(llm_model_parse(id, body, strlen(body), m, err,
+	    sizeof(err)) == BS_OK, "%s", err);
+}
+
+static struct agent_plan
+plan_of(const char *agent, const struct llm_model *m, const char *version)
+{
+	struct agent_plan	 p;
+
+	agent_plan_make(agent_find(agent), m->id, m, version, &p);
+	return p;
+}
+
+/* What each agent sends on each model class (docs/CLAUDE.md). */
+START_TEST(test_plans_by_model)
+{
+	static const char all[] = "low medium high xhigh max";
+	static const struct {
+		const char	*model, *thinking, *efforts;
+		bool		 structured;
+		const char	*agent;
+		enum llm_answer	 answer;
+		enum llm_thinking think;
+		const char	*effort;
+		int		 max_tokens;
+		bool		 temperature_legacy;
+	} rows[] = {
+		{ "claude-sonnet-5-5", "adaptive between_tools", all, true,
+		  "conversation", LLM_ANSWER_TEXT, LLM_THINKING_BETWEEN_TOOLS,
+		  "low", 1024 + 1024, false },
+		{ "claude-sonnet-5-5", "adaptive between_tools", all, true,
+		  "recorder", LLM_ANSWER_JSON_SCHEMA, LLM_THINKING_ADAPTIVE,
+		  "medium", 1500 + 4096, false },
+		{ "claude-sonnet-5-5", "adaptive between_tools", all, true,
+		  "context_manager", LLM_ANSWER_JSON_SCHEMA,
+		  LLM_THINKING_ADAPTIVE, "low", 300 + 512, false },
+		{ "claude-haiku-5-5", "adaptive disabled", all, true,
+		  "context_manager", LLM_ANSWER_JSON_SCHEMA,
+		  LLM_THINKING_DISABLED, "low", 300, false },
+		{ "claude-haiku-5-5", "adaptive disabled", all, true,
+		  "conversation", LLM_ANSWER_TEXT, LLM_THINKING_ADAPTIVE, "low",
+		  2048, false },
+		{ "claude-opus-5-5", "adaptive", all, true, "context_manager",
+		  LLM_ANSWER_JSON_SCHEMA, LLM_THINKING_ADAPTIVE, "low", 812,
+		  false },
+		{ "claude-fable-5-2", "adaptive", "medium high xhigh max", true,
+		  "gap_detector", LLM_ANSWER_JSON_SCHEMA, LLM_THINKING_ADAPTIVE,
+		  "medium", 1200 + 1024, false },
+		/* Haiku 4.5: no effort, thinking off unless enabled, sampling. */
+		{ "claude-haiku-4-5-20251001", "enabled disabled", NULL, true,
+		  "context_manager", LLM_ANSWER_JSON_SCHEMA,
+		  LLM_THINKING_DISABLED, NULL, 300, true },
+		{ "claude-haiku-4-5-20251001", "enabled disabled", NULL, true,
+		  "conversation", LLM_ANSWER_TEXT, LLM_THINKING_OMIT, NULL,
+		  1024, true },
+		/* Without structured outputs: a forced tool, without thinking. */
+		{ "claude-haiku-4-5-20251001", "enabled disabled", NULL, false,
+		  "recorder", LLM_ANSWER_FORCED_TOOL, LLM_THINKING_OMIT,
+		  NULL, 1500, true },
+		/* Neither: a strict tool the model chooses to call. */
+		{ "claude-sonnet-5-5", "adaptive", all, false, "recorder",
+		  LLM_ANSWER_STRICT_TOOL, LLM_THINKING_ADAPTIVE, "medium",
+		  1500 + 4096, false },
+	};
+	struct llm_model	 m;
+	struct agent_plan	 p;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		model_info(&m, rows[i].model, rows[i].thinking, rows[i].efforts,
+		    rows[i].structured);
+		p = plan_of(rows[i].agent, &m, LLM_API_VERSION_CURRENT);
+		ck_assert_msg(p.answer == rows[i].answer, "row %zu: answer %d",
+		    i, p.answer);
+		ck_assert_msg(p.thinking == rows[i].think, "row %zu: thinking %d",
+		    i, p.thinking);
+		ck_assert_msg(rows[i].effort == NULL ? p.effort == NULL :
+		    p.effort != NULL && strcmp(p.effort, rows[i].effort) == 0,
+		    "row %zu: effort %s", i, p.effort != NULL ? p.effort : "none");
+		ck_assert_msg(p.max_tokens == rows[i].max_tokens,
+		    "row %zu: max_tokens %d", i, p.max_tokens);
+		/* No sampling parameter ever goes out on 2026-10-21. */
+		ck_assert_msg(!p.has_temperature, "row %zu: temperature", i);
+		ck_assert((p.schema != NULL) == (p.answer != LLM_ANSWER_TEXT));
+		agent_plan_free(&p);
+		p = plan_of(rows[i].agent, &m, LLM_API_VERSION_LEGACY);
+		ck_assert_msg(p.has_temperature == rows[i].temperature_legacy,
+		    "row %zu: temperature on 2023-06-01", i);
+		agent_plan_free(&p);
+	}
+}
+END_TEST
+
+/* Disabled thinking never goes with an effort above high. */
+START_TEST(test_plan_effort_caps)
+{
+	struct llm_model	 m;
+	struct agent_plan	 p;
+
+	model_info(&m, "claude-haiku-5-5", "adaptive disabled", "xhigh max",
+	    true);
+	p = plan_of("context_manager", &m, LLM_API_VERSION_CURRENT);
+	ck_assert_int_eq(p.thinking, LLM_THINKING_DISABLED);
+	ck_assert_ptr_null(p.effort);
+	agent_plan_free(&p);
+	/* The nearest lower level the model has. */
+	model_info(&m, "claude-opus-5-5", "adaptive", "low high", true);
+	p = plan_of("recorder", &m, LLM_API_VERSION_CURRENT);
+	ck_assert_str_eq(p.effort, "low");
+	agent_plan_free(&p);
+	/* Nothing lower: the nearest higher one. */
+	model_info(&m, "claude-opus-5-5", "adaptive", "high max", true);
+	p = plan_of("recorder", &m, LLM_API_VERSION_CURRENT);
+	ck_assert_str_eq(p.effort, "high");
+	agent_plan_free(&p);
+	/* max_tokens never exceeds the model's. */
+	model_info(&m, "claude-haiku-4-5-20251001", "adaptive", "low medium high xhigh max",
+	    true);
+	m.max_tokens = 1000;
+	p = plan_of("strategic_planner", &m, LLM_API_VERSION_CURRENT);
+	ck_assert_int_eq(p.max_tokens, 1000);
+	agent_plan_free(&p);
+}
+END_TEST
+
+static const char *const strict_keywords[] = {
+	"type", "enum", "const", "anyOf", "allOf", "$ref", "$defs",
+	"description", "title", "properties", "required",
+	"additionalProperties", "format", "items", "minItems",
+};
+
+static void
+strict_walk(json_object *node, const char *where)
+{
+	json_object	*v;
+	size_t		 k;
+	bool		 known;
+
+	ck_assert_msg(json_object_is_type(node, json_type_object), "%s", where);
+	json_object_object_foreach(node, key, val) {
+		known = false;
+		for (k = 0; k < sizeof(strict_keywords) /
+		    sizeof(strict_keywords[0]); k++)
+			known = known || strcmp(key, strict_keywords[k]) == 0;
+		ck_assert_msg(known, "%s: %s is outside the subset", where, key);
+		(void)val;
+	}
+	if (json_object_object_get_ex(node, "minItems", &v))
+		ck_assert(json_object_get_int(v) <= 1);
+	if (json_object_object_get_ex(node, "type", &v) &&
+	    strcmp(json_object_get_string(v), "object") == 0) {
+		ck_assert_msg(json_object_object_get_ex(node,
+		    "additionalProperties", &v) && !json_object_get_boolean(v),
+		    "%s: additionalProperties", where);
+		json_object_object_foreach(member(node, "properties"), pk, pv)
+			strict_walk(pv, pk);
+	}
+	if (json_object_object_get_ex(node, "items", &v))
+		strict_walk(v, where);
+}
+
+/* What is sent stays in the API's schema subset; the ranges stay readable. */
+START_TEST(test_strict_schemas)
+{
+	struct llm_model	 m;
+	struct agent_plan	 p;
+	json_object		*conf;
+	size_t			 i;
+
+	llm_model_defaults("claude-sonnet-5-5", &m);
+	for (i = 0; i < agent_count; i++) {
+		if (agent_table[i].answer_name == NULL)
+			continue;
+		agent_plan_make(&agent_table[i], m.id, &m,
+		    LLM_API_VERSION_CURRENT, &p);
+		ck_assert_ptr_nonnull(p.schema);
+		ck_assert_str_eq(json_object_get_string(member(p.schema,
+		    "title")), agent_table[i].answer_name);
+		strict_walk(p.schema, agent_table[i].name);
+		agent_plan_free(&p);
+	}
+	agent_plan_make(agent_find("context_manager"), m.id, &m,
+	    LLM_API_VERSION_CURRENT, &p);
+	conf = member(member(p.schema, "properties"), "confidence");
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(member(conf,
+	    "description")), "maximum: 100"));
+	agent_plan_free(&p);
+	/* The original, with its ranges, is untouched for the client's check. */
+	ck_assert_ptr_nonnull(member(member(member(agent_schema(agent_find(
+	    "context_manager")), "properties"), "confidence"), "maximum"));
+}
+END_TEST
+
+/* The built-in table knows today's lineup and prices the exact ids. */
+START_TEST(test_model_table)
+{
+	static const char *const current[] = { "claude-sonnet-5-5",
+	    "claude-haiku-5-5", "claude-opus-5-5", "claude-fable-5-2" };
+	struct llm_price	 price;
+	struct llm_model	 m;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(current) / sizeof(current[0]); i++) {
+		ck_assert_msg(llm_price_of(current[i], &price), "%s", current[i]);
+		ck_assert(price.in > 0 && price.out > price.in &&
+		    price.cache_read < price.in &&
+		    price.cache_write_1h > price.cache_write_5m);
+		llm_model_defaults(current[i], &m);
+		ck_assert(!m.forced_tool && !m.sampling && m.thinks_by_default);
+	}
+	ck_assert(llm_price_of("claude-haiku-5-5", &price));
+	ck_assert(price.in == 0.10 && price.out == 0.50);
+	ck_assert(!llm_price_of("claude-sonnet", &price));
+	ck_assert(!llm_price_of("claude-sonnet-4-5-20250929-x", &price));
+	llm_model_defaults("claude-unknown-9", &m);
+	ck_assert(!m.forced_tool && !m.sampling && !m.structured_outputs);
+	ck_assert_int_eq(llm_effort_parse("xhigh"), 3);
+	ck_assert_int_eq(llm_effort_parse("ultra"), -1);
+}
+END_TEST
+
+/* ModelInfo: lifecycle, retirement, capabilities; garbage is refused. */
+START_TEST(test_model_parse)
+{
+	static const char retired[] = "{\"type\":\"model\",\"id\":"
+	    "\"claude-sonnet-4-5-20250929\",\"lifecycle\":\"retired\","
+	    "\"retires_at\":\"2026-11-30T00:00:00Z\",\"max_tokens\":64000,"
+	    "\"capabilities\":null}";
+	static const char deprecated[] = "{\"id\":\"claude-opus-4-5-20251101\","
+	    "\"lifecycle\":\"deprecated\",\"retires_at\":"
+	    "\"2027-01-22T00:00:00Z\"}";
+	static const char *const bad[] = { "[]", "{\"id\":7}", "{",
+	    "{\"id\":\"a b\"}", "{\"id\":\"x\",\"retires_at\":5}" };
+	struct llm_model	 m;
+	char			 err[128];
+	size_t			 i;
+
+	ck_assert_int_eq(llm_model_parse("claude-sonnet-4-5-20250929", retired,
+	    strlen(retired), &m, err, sizeof(err)), BS_OK);
+	ck_assert_int_eq(m.lifecycle, LLM_LIFECYCLE_RETIRED);
+	ck_assert_str_eq(m.retires_at, "2026-11-30T00:00:00Z");
+	ck_assert_int_eq(llm_model_parse("claude-opus-4-5", deprecated,
+	    strlen(deprecated), &m, err, sizeof(err)), BS_OK);
+	ck_assert_int_eq(m.lifecycle, LLM_LIFECYCLE_DEPRECATED);
+	ck_assert_str_eq(m.resolved, "claude-opus-4-5-20251101");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(llm_model_parse("x", bad[i], strlen(bad[i]), &m,
+		    err, sizeof(err)) == BS_ERR_INVALID, "%s", bad[i]);
+}
+END_TEST
 
 START_TEST(test_validate_accepts_valid_answers)
 {
@@ -935,10 +1260,15 @@ agents_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("registry");
-	tcase_add_test(tc, test_table_matches_spec);
+	tcase_add_test(tc, test_agent_contracts);
 	tcase_add_test(tc, test_stage_a_settings);
 	tcase_add_test(tc, test_names_and_tools_unique);
 	tcase_add_test(tc, test_agent_find);
+	tcase_add_test(tc, test_plans_by_model);
+	tcase_add_test(tc, test_plan_effort_caps);
+	tcase_add_test(tc, test_strict_schemas);
+	tcase_add_test(tc, test_model_table);
+	tcase_add_test(tc, test_model_parse);
 	tcase_add_test(tc, test_intents);
 	tcase_add_test(tc, test_classifier_enum_is_intents);
 	tcase_add_test(tc, test_change_index_bounds);

@@ -217,10 +217,13 @@ END_TEST
 START_TEST(test_agent_models)
 {
 	static const char *const bad[] = { "recorder", "recorder=", "=model",
-	    "recorder=a b", "Recorder=x", "recorder=x,", "recorder=x;y=z" };
+	    "recorder=a b", "Recorder=x", "recorder=x,", "recorder=x;y=z",
+	    "nobody=claude-haiku-5-5", "recorder=x,recorder=y",
+	    "recorder=claude-opus-5-5,reviewr=claude-fable-5-2" };
 	const struct agent	*rec = agent_find("recorder");
 	const struct agent	*gap = agent_find("gap_detector");
-	char			 buf[132];
+	const char		*named[16];
+	char			 text[128], err[128];
 	size_t			 i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -228,14 +231,53 @@ START_TEST(test_agent_models)
 		setenv("AGENT_MODELS", bad[i], 1);
 		ck_assert_msg(config_load(&cfg, NULL, false, &problems) ==
 		    BS_ERR_CONFIG, "accepted %s", bad[i]);
+		ck_assert(problem_mentions("AGENT_MODELS"));
 	}
+	/* An unknown agent is named, so that a typo is found at once. */
+	ck_assert(problem_mentions("reviewr"));
 	config_free(&cfg);
-	setenv("AGENT_MODELS", "recorder=claude-opus-x,questioner=claude-y", 1);
+	setenv("AGENT_MODELS", "recorder=claude-opus-5-5,questioner=claude-y", 1);
 	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems), BS_OK);
-	ck_assert_str_eq(agent_model(&cfg, rec, buf, sizeof(buf)), "claude-opus-x");
-	ck_assert_str_eq(agent_model(&cfg, gap, buf, sizeof(buf)),
-	    cfg.claude_model_fast);
 	unsetenv("AGENT_MODELS");
+
+	ck_assert_uint_le(agent_count, sizeof(named) / sizeof(named[0]));
+	snprintf(text, sizeof(text), "recorder=claude-opus-5-5,"
+	    "questioner=claude-y");
+	ck_assert_int_eq(agent_models_parse(text, named, err, sizeof(err)),
+	    BS_OK);
+	ck_assert_str_eq(named[agent_index(rec)], "claude-opus-5-5");
+	ck_assert_ptr_null(named[agent_index(gap)]);
+	ck_assert_str_eq(named[agent_index(agent_find("questioner"))],
+	    "claude-y");
+}
+END_TEST
+
+START_TEST(test_api_version_and_turn_times)
+{
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems), BS_OK);
+	ck_assert_str_eq(cfg.claude_api_version, "2026-10-21");
+	ck_assert_str_eq(cfg.claude_model, "claude-sonnet-5-5");
+	ck_assert_str_eq(cfg.claude_model_fast, "claude-haiku-5-5");
+	config_free(&cfg);
+	setenv("CLAUDE_API_VERSION", "2023-06-01", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems), BS_OK);
+	config_free(&cfg);
+	setenv("CLAUDE_API_VERSION", "2024-01-01", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems),
+	    BS_ERR_CONFIG);
+	ck_assert(problem_mentions("CLAUDE_API_VERSION"));
+	unsetenv("CLAUDE_API_VERSION");
+	config_free(&cfg);
+	/* A turn within its budget must not be failed as abandoned. */
+	setenv("TURN_BUDGET_MS", "600000", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems),
+	    BS_ERR_CONFIG);
+	ck_assert(problem_mentions("TURN_STALE_AFTER"));
+	config_free(&cfg);
+	setenv("TURN_STALE_AFTER", "631", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems), BS_OK);
+	unsetenv("TURN_BUDGET_MS");
+	unsetenv("TURN_STALE_AFTER");
 }
 END_TEST
 
@@ -290,6 +332,7 @@ config_suite(void)
 	tcase_add_test(tc, test_staging_refuses_like_production);
 	tcase_add_test(tc, test_redis_url_format);
 	tcase_add_test(tc, test_agent_models);
+	tcase_add_test(tc, test_api_version_and_turn_times);
 	tcase_add_test(tc, test_env_file_documents_every_key);
 	suite_add_tcase(s, tc);
 	return s;
