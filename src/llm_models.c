@@ -307,6 +307,12 @@ llm_model_fetch(const struct llm_client *client, const char *id,
 		m->lifecycle = LLM_LIFECYCLE_UNKNOWN;
 		goto out;
 	}
+	if (status == 401 || status == 403) {
+		bs_errf(err, errlen, "the API refused the key (HTTP %d): check "
+		    "CLAUDE_API_KEY and CLAUDE_API_VERSION", status);
+		e = BS_ERR_UNAUTHORIZED;
+		goto out;
+	}
 	if (status != 200) {
 		bs_errf(err, errlen, "GET %s answered HTTP %d", path, status);
 		e = BS_ERR_IO;

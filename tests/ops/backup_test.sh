@@ -145,8 +145,8 @@ INSERT INTO item_events (project_id, item_id, action, from_state, to_state, old_
   ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000d9', 'deleted', 'parked', NULL, 'gone', NULL, 'user', '00000000-0000-4000-8000-000000000001', '', NULL, NULL);
 
 INSERT INTO agent_runs (turn_id, project_id, user_id, agent, model, status, latency_ms, input_tokens, output_tokens, error) VALUES
-  ('00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-000000000001', 'conversation', 'claude-sonnet-4-5-20250929', 'ok', 2100, 1200, 300, NULL),
-  ('00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-000000000001', 'gap_detector', 'claude-haiku-4-5-20251001', 'error', 60000, 0, 0, 'timeout');
+  ('00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-000000000001', 'conversation', 'claude-sonnet-5-5', 'ok', 2100, 1200, 300, NULL),
+  ('00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-000000000001', 'gap_detector', 'claude-haiku-5-5', 'error', 60000, 0, 0, 'timeout');
 EOF
 }
 check "populate users, projects, items, events, messages, turns" populate

@@ -21,6 +21,19 @@ import { formatCompact, formatLatency, formatTime } from "../lib/format";
 import { IconAlert, IconCheck, IconQuestion, IconSend, IconSparkle, IconX } from "./icons";
 import { Alert, Button, EmptyState, LiveAnnouncer, Skeleton, Spinner, cx } from "./ui";
 
+
+/* A refusal and a spending limit are not faults to retry at once: say so. */
+function failureTitle(code: string | undefined): string {
+  switch (code) {
+    case "refused":
+      return "Claude declined to answer";
+    case "spend_cap":
+      return "The Claude spending limit is reached";
+    default:
+      return "This turn did not finish";
+  }
+}
+
 export const MAX_MESSAGE = 8000;
 
 const EXAMPLES = [
@@ -266,7 +279,7 @@ function Block({
       {failed && live && (
         <Alert
           tone="error"
-          title="This turn did not finish"
+          title={failureTitle(live.error?.code)}
           action={
             canRetry && block.turnId ? (
               <Button size="sm" onClick={() => onRetryTurn(block.turnId as string)}>
