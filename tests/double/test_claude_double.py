@@ -28,8 +28,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DOUBLE = os.path.join(ROOT, "tools", "claude-double", "claude_double.py")
 API_KEY = "test-key-123"
-SONNET = "claude-sonnet-4-5-20250929"
-HAIKU = "claude-haiku-4-5-20251001"
+# The catalogue (see tools/claude-double/README.md).  LEGACY is the default of
+# body_for: it does not think unless asked and accepts forced tools and
+# temperature, so the answers of the older tests are one plain block.
+LEGACY = "claude-haiku-4-5-20251001"
+OPUS45 = "claude-opus-4-5-20251101"
+RETIRED = "claude-sonnet-4-5-20250929"
+SONNET = "claude-sonnet-5-5"
+HAIKU = "claude-haiku-5-5"
+OPUS = "claude-opus-5-5"
+FABLE = "claude-fable-5-2"
+OPUS5 = "claude-opus-5"
+SONNET5 = "claude-sonnet-5"
+NEW_VERSION = "2026-10-21"
 
 
 # ---------------------------------------------------------------------------
@@ -121,7 +132,7 @@ def api_headers(extra=None):
     return headers
 
 
-def body_for(text="Hello there, let us talk about the plan.", model=SONNET, max_tokens=1024,
+def body_for(text="Hello there, let us talk about the plan.", model=LEGACY, max_tokens=1024,
              **extra):
     body = {"model": model, "max_tokens": max_tokens,
             "messages": [{"role": "user", "content": text}]}
@@ -182,11 +193,47 @@ def read_stream_until_failure(double, body):
 
 def error_type(payload):
     answer = json.loads(payload)
-    check(answer.get("type") == "error" and set(answer) == {"type", "error"},
+    check(answer.get("type") == "error" and set(answer) == {"type", "error", "request_id"},
           "not an error body: %s" % answer)
-    check(set(answer["error"]) == {"type", "message"}, "error fields: %s" % answer)
+    check(re.fullmatch(r"req_\w+", answer["request_id"]), "request_id %s" % answer)
+    check(set(answer["error"]) in ({"type", "message"}, {"type", "message", "details"}),
+          "error fields: %s" % answer)
     check(isinstance(answer["error"]["message"], str) and answer["error"]["message"], "message")
     return answer["error"]["type"]
+
+
+def error_message(payload):
+    return json.loads(payload)["error"]["message"]
+
+
+def refused(double, body, *needles, headers=None):
+    """Checks a 400 invalid_request_error whose message has every needle."""
+    status, _, payload = double.messages(body, headers)
+    check(status == 400 and error_type(payload) == "invalid_request_error",
+          "expected 400, got %d %s" % (status, payload[:300]))
+    message = error_message(payload)
+    for needle in needles:
+        check(needle in message, "%r not in %r" % (needle, message))
+    return message
+
+
+def accepted(double, body, headers=None):
+    """The parsed 200 answer of a request that must be accepted."""
+    status, _, payload = double.messages(body, headers)
+    check(status == 200, "expected 200, got %d %s" % (status, payload[:300]))
+    return json.loads(payload)
+
+
+def new_api(extra=None):
+    """The headers of SDK 1.x: Bearer and anthropic-version 2026-10-21."""
+    headers = {"x-api-key": None, "authorization": "Bearer " + API_KEY,
+               "anthropic-version": NEW_VERSION}
+    headers.update(extra or {})
+    return headers
+
+
+def blocks_of(answer, kind):
+    return [block for block in answer["content"] if block["type"] == kind]
 
 
 # ---------------------------------------------------------------------------
@@ -465,7 +512,7 @@ def test_valid_optional_fields_are_accepted(double):
     body = body_for(system=[{"type": "text", "text": "You are helpful.",
                              "cache_control": {"type": "ephemeral"}}],
                     temperature=0.2, metadata={"user_id": "opaque-123"},
-                    stop_sequences=["\n\nHuman:"], top_p=0.9, top_k=5)
+                    stop_sequences=["\n\nHuman:"], top_k=5)
     body["messages"] = [{"role": "user", "content": [{"type": "text", "text": "First."}]},
                         {"role": "assistant", "content": "Noted."},
                         {"role": "user", "content": [{"type": "text", "text": "Second part"},
@@ -478,8 +525,14 @@ def test_valid_optional_fields_are_accepted(double):
 
 @test
 def test_unknown_model_is_404(double):
-    status, _, payload = double.messages(body_for(model="gpt-4"))
-    check(status == 404 and error_type(payload) == "not_found_error", "status %d" % status)
+    for model in ("gpt-4", "claude-3-opus-20240229", "claude-sonnet-4-20250514"):
+        status, _, payload = double.messages(body_for(model=model))
+        check(status == 404 and error_type(payload) == "not_found_error",
+              "%s: status %d" % (model, status))
+    for model in (RETIRED, "claude-sonnet-4-5"):
+        status, _, payload = double.messages(body_for(model=model))
+        check(status == 404 and error_type(payload) == "not_found_error", "retired %d" % status)
+        check("retired" in error_message(payload), "says retired: %s" % payload)
 
 
 @test
@@ -523,9 +576,10 @@ def test_non_stream_text_answer(double):
     check(status == 200, "status %d" % status)
     answer = json.loads(payload)
     check(set(answer) == {"id", "type", "role", "model", "content", "stop_reason",
-                          "stop_sequence", "usage"}, "fields %s" % sorted(answer))
+                          "stop_sequence", "stop_details", "usage"}, "fields %s" % sorted(answer))
+    check(answer["stop_details"] is None, "stop_details")
     check(answer["id"].startswith("msg_") and answer["type"] == "message", "id/type")
-    check(answer["role"] == "assistant" and answer["model"] == SONNET, "role/model")
+    check(answer["role"] == "assistant" and answer["model"] == LEGACY, "role/model")
     check(answer["stop_reason"] == "end_turn" and answer["stop_sequence"] is None, "stop")
     check(len(answer["content"]) == 1 and answer["content"][0]["type"] == "text", "content")
     reply = answer["content"][0]["text"]
@@ -533,7 +587,11 @@ def test_non_stream_text_answer(double):
     check(40 <= len(reply.split()) <= 80, "reply has %d words" % len(reply.split()))
     usage = answer["usage"]
     check(set(usage) == {"input_tokens", "output_tokens", "cache_creation_input_tokens",
-                         "cache_read_input_tokens"}, "usage fields")
+                         "cache_read_input_tokens", "cache_creation", "output_tokens_details"},
+          "usage fields")
+    check(usage["cache_creation"] == {"ephemeral_5m_input_tokens": 0,
+                                      "ephemeral_1h_input_tokens": 0}, "cache_creation")
+    check(usage["output_tokens_details"] == {"thinking_tokens": 0}, "no thinking")
     check(usage["input_tokens"] == len(text.split()), "input tokens %s" % usage)
     check(usage["output_tokens"] == len(reply.split()), "output tokens %s" % usage)
     check(usage["cache_creation_input_tokens"] == 0 == usage["cache_read_input_tokens"], "cache")
@@ -560,11 +618,15 @@ def test_tool_choice_any_auto_none(double):
     answer = json.loads(double.messages(body_for(tools=tools, tool_choice={"type": "any"}))[2])
     check(answer["content"][0]["name"] == "first_tool" and answer["stop_reason"] == "tool_use",
           "any forces the first tool: %s" % answer["content"])
-    for choice in ({"type": "auto"}, {"type": "none"}, None):
+    for choice in ({"type": "auto"}, {"type": "auto", "disable_parallel_tool_use": True},
+                   None):
         body = body_for(tools=tools, tool_choice=choice) if choice else body_for(tools=tools)
         answer = json.loads(double.messages(body)[2])
-        check(answer["content"][0]["type"] == "text", "%s answers text" % choice)
-    check(double.stats()["by_tool"] == {"first_tool": 1, "text": 3}, "by_tool")
+        check(answer["content"][0]["name"] == "first_tool" and
+              answer["stop_reason"] == "tool_use", "%s calls the first tool" % choice)
+    answer = json.loads(double.messages(body_for(tools=tools, tool_choice={"type": "none"}))[2])
+    check(answer["content"][0]["type"] == "text", "none answers text")
+    check(double.idle_stats()["by_tool"] == {"first_tool": 4, "text": 1}, "by_tool")
 
 
 @test
@@ -817,7 +879,8 @@ def test_stream_text_events_and_reassembly(double):
     check(all(1 <= len(d["text"].split()) <= 3 for d in deltas), "one to three words each")
     check("".join(d["text"] for d in deltas) == expected["content"][0]["text"], "reassembly")
     final = [d for n, d in events if n == "message_delta"][0]
-    check(final["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}, "message_delta")
+    check(final["delta"] == {"stop_reason": "end_turn", "stop_sequence": None,
+                             "stop_details": None}, "message_delta")
     check(final["usage"]["output_tokens"] == expected["usage"]["output_tokens"], "output tokens")
 
 
@@ -864,10 +927,12 @@ def test_stream_max_tokens(double):
 # ---------------------------------------------------------------------------
 # Prompt caching
 
-def cached_body(words, model=SONNET, text="Hello", cache=True):
+def cached_body(words, model=SONNET, text="Hello", cache=True, ttl=None):
     block = {"type": "text", "text": " ".join("rule%d" % i for i in range(words))}
     if cache:
         block["cache_control"] = {"type": "ephemeral"}
+        if ttl:
+            block["cache_control"]["ttl"] = ttl
     return body_for(text, model=model,
                     system=[block, {"type": "text", "text": "Volatile tail here."}])
 
@@ -890,15 +955,20 @@ def test_cache_creation_then_read(double):
 
 @test
 def test_cache_minimums_and_absence(double):
-    for body, label in ((cached_body(500), "short prefix"),
-                        (cached_body(1500, model=HAIKU), "haiku under 2048"),
+    # The minimum prefix per model: 512, 1024 on Sonnet 5, 4096 on the 4.5 models.
+    for body, label in ((cached_body(500), "sonnet 5.5 under 512"),
+                        (cached_body(1000, model=SONNET5), "sonnet 5 under 1024"),
+                        (cached_body(4000, model=LEGACY), "haiku 4.5 under 4096"),
+                        (cached_body(4000, model=OPUS45), "opus 4.5 under 4096"),
                         (cached_body(1500, cache=False), "no cache_control")):
         for _ in range(2):
             usage = json.loads(double.messages(body)[2])["usage"]
             check(usage["cache_creation_input_tokens"] == 0 == usage["cache_read_input_tokens"],
                   "%s: %s" % (label, usage))
-    usage = json.loads(double.messages(cached_body(2100, model=HAIKU))[2])["usage"]
-    check(usage["cache_creation_input_tokens"] == 2100, "haiku over 2048: %s" % usage)
+    for model, words in ((LEGACY, 4100), (SONNET5, 1030), (HAIKU, 520), (OPUS, 520),
+                         (FABLE, 520), (OPUS5, 520), ("claude-fable-5", 520)):
+        usage = json.loads(double.messages(cached_body(words, model=model))[2])["usage"]
+        check(usage["cache_creation_input_tokens"] == words, "%s over: %s" % (model, usage))
 
 
 # ---------------------------------------------------------------------------
@@ -1101,7 +1171,7 @@ def test_stats_counts(double):
     double.messages(body_for(max_tokens=0))
     stats = double.idle_stats()
     check(stats["requests"] == 4, "requests %s" % stats)
-    check(stats["by_model"] == {SONNET: 2, HAIKU: 1}, "by_model %s" % stats["by_model"])
+    check(stats["by_model"] == {LEGACY: 2, HAIKU: 1}, "by_model %s" % stats["by_model"])
     check(stats["by_tool"] == {"text": 2, "recorder": 1}, "by_tool %s" % stats["by_tool"])
     # A thread finishes its bookkeeping just after the client has its answer,
     # so even sequential requests may briefly overlap: no exact max_in_flight.
@@ -1145,6 +1215,869 @@ def test_config_endpoint(double):
         check(status == 400, "%s → %d" % (bad, status))
     check(double.control("GET", "config")[1] == {"latency_ms": 5, "token_delay_ms": 2},
           "bad config changed nothing")
+
+
+# ---------------------------------------------------------------------------
+# API versions, auth, error bodies
+
+@test
+def test_both_versions_and_both_auth_headers(double):
+    for version in ("2023-06-01", NEW_VERSION):
+        for auth in ({"x-api-key": API_KEY},
+                     {"x-api-key": None, "authorization": "Bearer " + API_KEY},
+                     {"authorization": "Bearer " + API_KEY}):
+            headers = dict(auth, **{"anthropic-version": version})
+            accepted(double, body_for(), headers)
+    cases = [({"x-api-key": None, "authorization": "Bearer wrong"}, "wrong bearer"),
+             ({"x-api-key": None, "authorization": "Basic " + API_KEY}, "not bearer"),
+             ({"x-api-key": None, "authorization": "Bearer"}, "empty bearer"),
+             ({"authorization": "Bearer wrong"}, "one of two keys wrong"),
+             ({"x-api-key": "wrong", "authorization": "Bearer " + API_KEY}, "x-api-key wrong")]
+    for headers, label in cases:
+        status, _, payload = double.messages(body_for(), headers)
+        check(status == 401 and error_type(payload) == "authentication_error",
+              "%s → %d" % (label, status))
+    for version in ("2024-01-01", "2026-10-22", ""):
+        refused(double, body_for(), "anthropic-version", headers={"anthropic-version": version})
+    logged = [(r["version"], r["auth"]) for r in double.control("GET", "requests")[1]["requests"]
+              if r["status"] == 200]
+    check(logged == [(v, a) for v in ("2023-06-01", NEW_VERSION)
+                     for a in ("x-api-key", "bearer", "x-api-key+bearer")],
+          "the log says how each request came: %s" % logged)
+
+
+@test
+def test_error_bodies_carry_the_request_id(double):
+    double.faults({"kind": "overloaded"})
+    requests = [("POST", "/v1/messages", body_for(), api_headers()),             # fault 529
+                ("POST", "/v1/messages", body_for(), api_headers({"x-api-key": None})),
+                ("POST", "/v1/messages", body_for(max_tokens=0), api_headers()),
+                ("POST", "/v1/messages", body_for(model=RETIRED), api_headers()),
+                ("GET", "/v1/models/claude-3-opus-20240229", None, api_headers()),
+                ("GET", "/v1/nothing", None, {}),
+                ("POST", "/_double/faults", {"faults": "x"}, {})]
+    for method, path, body, headers in requests:
+        status, response_headers, payload = double.request(method, path, body, headers)
+        check(status >= 400, "%s %s: %d" % (method, path, status))
+        error_type(payload)
+        check(json.loads(payload)["request_id"] == response_headers["request-id"],
+              "%s %s: body and header differ" % (method, path))
+
+
+# ---------------------------------------------------------------------------
+# The model catalogue: GET /v1/models and /v1/models/{id}
+
+MODEL_INFO_KEYS = {"id", "type", "display_name", "created_at", "lifecycle", "deprecated_at",
+                   "retires_at", "line", "max_input_tokens", "max_tokens", "capabilities"}
+CAPABILITY_KEYS = {"batch", "citations", "code_execution", "context_management", "effort",
+                   "image_input", "pdf_input", "server_tools", "structured_outputs",
+                   "thinking"}
+NOT_RETIRED = [FABLE, HAIKU, SONNET, "claude-fable-5-1", OPUS, SONNET5, "claude-fable-5",
+               OPUS5, OPUS45, LEGACY]
+
+
+def get_json(double, path, headers=None):
+    status, _, payload = double.request("GET", path, headers=api_headers(headers))
+    return status, json.loads(payload)
+
+
+def check_model_info(info):
+    check(set(info) == MODEL_INFO_KEYS and info["type"] == "model", "keys %s" % sorted(info))
+    capabilities = info["capabilities"]
+    check(set(capabilities) == CAPABILITY_KEYS, "capabilities %s" % sorted(capabilities))
+    check(set(capabilities["effort"]) == {"supported", "low", "medium", "high", "xhigh", "max"},
+          "effort keys")
+    check(set(capabilities["thinking"]["types"]) ==
+          {"adaptive", "between_tools", "disabled", "enabled"}, "thinking types")
+    for key in ("batch", "citations", "code_execution", "image_input", "pdf_input",
+                "structured_outputs"):
+        check(set(capabilities[key]) == {"supported"}, key)
+    for stamp in ("created_at", "deprecated_at", "retires_at"):
+        if info[stamp] is not None:
+            datetime.datetime.strptime(info[stamp], "%Y-%m-%dT%H:%M:%SZ")
+
+
+@test
+def test_models_list_newest_first_without_retired(double):
+    status, page = get_json(double, "/v1/models")
+    check(status == 200 and set(page) == {"data", "has_more", "first_id", "last_id"}, "page")
+    ids = [info["id"] for info in page["data"]]
+    check(ids == NOT_RETIRED, "ids %s" % ids)
+    check(page["has_more"] is False and page["first_id"] == FABLE and page["last_id"] == LEGACY,
+          "cursors %s" % {k: page[k] for k in ("has_more", "first_id", "last_id")})
+    for info in page["data"]:
+        check_model_info(info)
+    stamps = [info["created_at"] for info in page["data"]]
+    check(stamps == sorted(stamps, reverse=True), "newest first")
+
+
+@test
+def test_models_list_paging(double):
+    _, first = get_json(double, "/v1/models?limit=3")
+    check([i["id"] for i in first["data"]] == NOT_RETIRED[:3] and first["has_more"], "page 1")
+    _, second = get_json(double, "/v1/models?limit=3&after_id=" + first["last_id"])
+    check([i["id"] for i in second["data"]] == NOT_RETIRED[3:6] and second["has_more"], "page 2")
+    _, last = get_json(double, "/v1/models?limit=5&after_id=" + NOT_RETIRED[6])
+    check([i["id"] for i in last["data"]] == NOT_RETIRED[7:] and not last["has_more"], "last")
+    _, back = get_json(double, "/v1/models?limit=2&before_id=" + NOT_RETIRED[4])
+    check([i["id"] for i in back["data"]] == NOT_RETIRED[2:4] and back["has_more"], "before_id")
+    _, top = get_json(double, "/v1/models?limit=2&before_id=" + NOT_RETIRED[2])
+    check([i["id"] for i in top["data"]] == NOT_RETIRED[:2] and not top["has_more"], "top")
+    _, one = get_json(double, "/v1/models?limit=1000")
+    check(len(one["data"]) == len(NOT_RETIRED), "limit 1000")
+    for query in ("limit=0", "limit=1001", "limit=x", "after_id=claude-nothing",
+                  "after_id=%s&before_id=%s" % (FABLE, LEGACY), "lifecycle=bogus",
+                  "after_id=" + RETIRED):
+        status, answer = get_json(double, "/v1/models?" + query)
+        check(status == 400 and answer["error"]["type"] == "invalid_request_error",
+              "%s → %d" % (query, status))
+
+
+@test
+def test_models_list_lifecycle_filter(double):
+    for query, expected in (("lifecycle=retired", [RETIRED]),
+                            ("lifecycle[]=retired", [RETIRED]),
+                            ("lifecycle[]=deprecated", [OPUS45]),
+                            ("lifecycle[]=active&lifecycle[]=retired",
+                             [m for m in NOT_RETIRED if m != OPUS45] + [RETIRED]),
+                            ("lifecycle=active,deprecated,retired", NOT_RETIRED + [RETIRED])):
+        status, page = get_json(double, "/v1/models?" + query)
+        check(status == 200, "%s → %d" % (query, status))
+        ids = [info["id"] for info in page["data"]]
+        check(ids == expected, "%s: %s" % (query, ids))
+
+
+@test
+def test_models_retrieve(double):
+    status, info = get_json(double, "/v1/models/" + FABLE)
+    check(status == 200, "status %d" % status)
+    check_model_info(info)
+    check(info == dict(info, display_name="Claude Fable 5.2", line="fable",
+                       created_at="2026-11-09T00:00:00Z", lifecycle="active",
+                       deprecated_at=None, retires_at=None, max_input_tokens=1000000,
+                       max_tokens=128000), "fable %s" % info)
+    status, info = get_json(double, "/v1/models/claude-haiku-4-5")
+    check(status == 200 and info["id"] == LEGACY, "alias resolves: %s" % info.get("id"))
+    check(info["max_input_tokens"] == 200000 and info["max_tokens"] == 64000, "haiku 4.5 sizes")
+    status, info = get_json(double, "/v1/models/" + OPUS45)
+    check(info["lifecycle"] == "deprecated" and info["retires_at"] == "2027-01-22T00:00:00Z"
+          and info["deprecated_at"].startswith("2026-"), "opus 4.5 %s" % info)
+    status, info = get_json(double, "/v1/models/" + RETIRED)
+    check(status == 200 and info["lifecycle"] == "retired" and
+          info["retires_at"] == "2026-11-30T00:00:00Z", "retired %s" % info)
+    for name in ("claude-3-opus-20240229", "gpt-4", "claude-sonnet-5-5-20260922"):
+        status, _, payload = double.request("GET", "/v1/models/" + name, headers=api_headers())
+        check(status == 404 and error_type(payload) == "not_found_error", "%s → %d" % (name, status))
+
+
+@test
+def test_models_need_auth_and_version(double):
+    for path in ("/v1/models", "/v1/models/" + SONNET):
+        status, _, payload = double.request("GET", path, headers=api_headers({"x-api-key": None}))
+        check(status == 401 and error_type(payload) == "authentication_error", "%s auth" % path)
+        status, _, payload = double.request("GET", path,
+                                            headers=api_headers({"anthropic-version": None}))
+        check(status == 400 and error_type(payload) == "invalid_request_error", "%s ver" % path)
+        status, _, _ = double.request("GET", path,
+                                      headers=api_headers(new_api({"content-type": None})))
+        check(status == 200, "%s with the SDK's headers: %d" % (path, status))
+        status, _, _ = double.request("POST", path, {}, api_headers())
+        check(status == 405, "%s POST: %d" % (path, status))
+
+
+# (model, thinking types, effort levels, default thinking tokens)
+CATALOGUE_RULES = [
+    (FABLE, {"adaptive"}, "low medium high xhigh max", 512),
+    (OPUS, {"adaptive"}, "low medium high xhigh max", 128),
+    (SONNET, {"adaptive", "between_tools"}, "low medium high xhigh max", 512),
+    (HAIKU, {"adaptive", "disabled"}, "low medium high xhigh max", 128),
+    ("claude-fable-5-1", {"adaptive"}, "low medium high xhigh max", 512),
+    ("claude-fable-5", {"adaptive"}, "low medium high xhigh max", 512),
+    (OPUS5, {"adaptive", "disabled", "enabled"}, "low medium high xhigh max", 512),
+    (SONNET5, {"adaptive", "disabled", "enabled"}, "low medium high xhigh max", 512),
+    (LEGACY, {"disabled", "enabled"}, "", 0),
+    (OPUS45, {"disabled", "enabled"}, "low medium high", 0),
+]
+
+
+@test
+def test_catalogue_capabilities_match_the_rules(double):
+    for model, types, efforts, default_tokens in CATALOGUE_RULES:
+        _, info = get_json(double, "/v1/models/" + model)
+        thinking = info["capabilities"]["thinking"]
+        got = {kind for kind, flag in thinking["types"].items() if flag["supported"]}
+        check(got == types, "%s thinking %s" % (model, got))
+        effort = info["capabilities"]["effort"]
+        levels = [level for level in ("low", "medium", "high", "xhigh", "max")
+                  if effort[level]["supported"]]
+        check(" ".join(levels) == efforts and effort["supported"] == bool(efforts),
+              "%s effort %s" % (model, levels))
+        check(info["capabilities"]["structured_outputs"]["supported"], "structured outputs")
+        # Every type the catalogue lists is accepted; every other one is a 400.
+        for kind in ("adaptive", "between_tools", "disabled", "enabled"):
+            thinking_param = {"type": kind}
+            if kind == "enabled":
+                thinking_param["budget_tokens"] = 2048
+            body = body_for(model=model, max_tokens=4096, thinking=thinking_param)
+            if kind in types:
+                accepted(double, body)
+            else:
+                refused(double, body, '"thinking.type.%s" is not supported for this model.' % kind)
+        usage = accepted(double, body_for(model=model))["usage"]
+        check(usage["output_tokens_details"]["thinking_tokens"] == default_tokens,
+              "%s default thinking %s" % (model, usage))
+
+
+# ---------------------------------------------------------------------------
+# Per-model rules on /v1/messages
+
+@test
+def test_aliases_resolve_on_messages(double):
+    answer = accepted(double, body_for(model="claude-haiku-4-5"))
+    check(answer["model"] == LEGACY, "model %s" % answer["model"])
+    double.faults({"kind": "server_error", "match": {"model": "claude-haiku-4-5"}})
+    check(double.messages(body_for(model=LEGACY))[0] == 200, "match by alias only")
+    check(double.messages(body_for(model="claude-haiku-4-5"))[0] == 500, "alias matched")
+    check(double.idle_stats()["by_model"] == {LEGACY: 3}, "stats by id")
+
+
+@test
+def test_max_tokens_per_model(double):
+    refused(double, body_for(model=LEGACY, max_tokens=64001), "max_tokens", "64000")
+    refused(double, body_for(model=OPUS45, max_tokens=64001), "max_tokens")
+    refused(double, body_for(model=SONNET, max_tokens=128001), "max_tokens", "128000")
+    accepted(double, body_for(model=LEGACY, max_tokens=64000))
+    check(stream(double, body_for(model=SONNET, max_tokens=128000))[0] == 200, "stream 128000")
+
+
+@test
+def test_sampling_parameters_on_2026_10_21(double):
+    for name, value in (("temperature", 1.0), ("top_p", 0.99), ("top_k", 5),
+                        ("temperature", 0.2)):
+        for model in (LEGACY, SONNET, OPUS45):
+            message = refused(double, body_for(model=model, **{name: value}), headers=new_api())
+            check(message == "%s: Extra inputs are not permitted" % name, message)
+
+
+@test
+def test_sampling_parameters_on_2023_06_01(double):
+    for model in (SONNET, HAIKU, FABLE, OPUS5):
+        accepted(double, body_for(model=model, temperature=1.0))
+        accepted(double, body_for(model=model, temperature=1))
+        accepted(double, body_for(model=model, top_p=0.99))
+        refused(double, body_for(model=model, temperature=0.7), "temperature")
+        refused(double, body_for(model=model, temperature=0), "temperature")
+        refused(double, body_for(model=model, top_p=0.9), "top_p")
+        refused(double, body_for(model=model, top_k=1), "top_k")
+    for model in (LEGACY, OPUS45):
+        accepted(double, body_for(model=model, temperature=0.3))
+        accepted(double, body_for(model=model, top_p=0.5, top_k=10))
+        refused(double, body_for(model=model, temperature=0.3, top_p=0.9), "temperature", "top_p")
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    refused(double, body_for(temperature=0.5, thinking=thinking, max_tokens=4096), "temperature")
+    refused(double, body_for(top_k=5, thinking=thinking, max_tokens=4096), "top_k")
+    refused(double, body_for(top_p=0.9, thinking=thinking, max_tokens=4096), "top_p")
+    accepted(double, body_for(temperature=1, thinking=thinking, max_tokens=4096))
+
+
+@test
+def test_forced_tool_choice_per_model(double):
+    tools = [{"name": "classify_intent", "input_schema": INTENT_SCHEMA}]
+    off = {"type": "disabled"}
+    cases = [(SONNET, None, 400), (OPUS, None, 400), (FABLE, None, 400),
+             ("claude-fable-5-1", None, 400), ("claude-fable-5", None, 400),
+             (HAIKU, None, 400), (HAIKU, off, 200), (HAIKU, {"type": "adaptive"}, 400),
+             (OPUS5, None, 400), (OPUS5, off, 200), (SONNET5, None, 400), (SONNET5, off, 200),
+             (LEGACY, None, 200), (LEGACY, {"type": "enabled", "budget_tokens": 1024}, 400),
+             (OPUS45, None, 200), (OPUS45, off, 200)]
+    for model, thinking, expected in cases:
+        for choice in ({"type": "any"}, {"type": "tool", "name": "classify_intent"},
+                       {"type": "tool", "name": "classify_intent",
+                        "disable_parallel_tool_use": True}):
+            body = body_for("Let's go with it.", model=model, tools=tools, tool_choice=choice,
+                            max_tokens=2048)
+            if thinking:
+                body["thinking"] = thinking
+            if expected == 200:
+                answer = accepted(double, body)
+                check(blocks_of(answer, "tool_use")[0]["input"]["intent"] == "deciding",
+                      "%s answer %s" % (model, answer))
+            else:
+                refused(double, body, "tool_choice")
+    auto = body_for(model=SONNET, tools=tools, tool_choice={"type": "auto"})
+    check(accepted(double, auto)["stop_reason"] == "tool_use", "auto is fine on sonnet 5.5")
+
+
+@test
+def test_thinking_config_shape(double):
+    bad = [({"type": "enabled"}, "budget_tokens"),
+           ({"type": "enabled", "budget_tokens": 1023}, "budget_tokens"),
+           ({"type": "enabled", "budget_tokens": "2000"}, "budget_tokens"),
+           ({"type": "adaptive", "display": "full"}, "display"),
+           ({"type": "adaptive", "budget_tokens": 2000}, "budget_tokens"),
+           ({"type": "disabled", "display": "omitted"}, "display"),
+           ({"type": "sometimes"}, "thinking.type"),
+           ("adaptive", "thinking"), (None, "thinking")]
+    for thinking, needle in bad:
+        refused(double, body_for(model=SONNET5, thinking=thinking), needle)
+    refused(double, body_for(model=SONNET5, max_tokens=2048,
+                             thinking={"type": "enabled", "budget_tokens": 2048}),
+            "max_tokens", "budget_tokens")
+    for display in ("summarized", "omitted", None):
+        accepted(double, body_for(model=SONNET5, thinking={"type": "adaptive", "display": display}))
+        accepted(double, body_for(model=SONNET5, max_tokens=4096,
+                                  thinking={"type": "enabled", "budget_tokens": 2048,
+                                            "display": display}))
+
+
+def effort_body(model, effort, thinking=None, **extra):
+    body = body_for(model=model, output_config={"effort": effort}, **extra)
+    if thinking:
+        body["thinking"] = {"type": thinking}
+    return body
+
+
+@test
+def test_effort_levels_per_model(double):
+    for model in (SONNET, HAIKU, OPUS, FABLE, OPUS5):
+        for level in ("low", "medium", "high", "xhigh", "max"):
+            accepted(double, effort_body(model, level))
+    refused(double, effort_body(LEGACY, "low"), "output_config.effort", "not supported")
+    refused(double, effort_body(LEGACY, "high", "disabled"), "output_config.effort")
+    accepted(double, effort_body(OPUS45, "low"))
+    for level in ("xhigh", "max"):
+        refused(double, effort_body(OPUS45, level), "output_config.effort", level)
+    for bad in ("extreme", "", 3):
+        refused(double, effort_body(SONNET, bad), "output_config.effort")
+    accepted(double, body_for(model=SONNET, output_config={"effort": None}))
+    refused(double, body_for(model=SONNET, output_config={"effort": "low", "speed": "x"}),
+            "output_config.speed")
+    refused(double, body_for(model=SONNET, output_config="low"), "output_config")
+
+
+@test
+def test_thinking_off_limits_effort(double):
+    for model, off in ((HAIKU, "disabled"), (SONNET, "between_tools"), (OPUS5, "disabled")):
+        for level in ("low", "medium", "high"):
+            accepted(double, effort_body(model, level, off))
+        for level in ("xhigh", "max"):
+            refused(double, effort_body(model, level, off), "output_config.effort", level, off)
+        accepted(double, body_for(model=model, thinking={"type": off}))   # default effort
+        accepted(double, effort_body(model, "max"))                       # thinking on
+    for level in ("xhigh", "max"):
+        accepted(double, effort_body(SONNET5, level, "disabled"))
+
+
+@test
+def test_no_assistant_prefill_on_5x(double):
+    messages = [{"role": "user", "content": "Name a colour."},
+                {"role": "assistant", "content": "The colour is"}]
+    for model in (SONNET, HAIKU, OPUS, FABLE, OPUS5, SONNET5):
+        refused(double, dict(body_for(model=model), messages=messages), "prefill")
+    for model in (LEGACY, OPUS45):
+        answer = accepted(double, dict(body_for(model=model), messages=messages))
+        check(answer["content"][0]["text"].startswith('Thinking about "Name a colour."'),
+              "prefilled answer %s" % answer["content"])
+
+
+@test
+def test_context_window(double):
+    long_text = "word " * 200001
+    refused(double, body_for(long_text, model=LEGACY), "prompt is too long", "200000")
+    accepted(double, body_for(long_text, model=SONNET, max_tokens=100))
+
+
+@test
+def test_citations_in_user_messages_on_2026_10_21(double):
+    block = {"type": "text", "text": "Quoted.", "citations": [
+        {"type": "char_location", "cited_text": "x", "document_index": 0,
+         "start_char_index": 0, "end_char_index": 1}]}
+    body = dict(body_for(), messages=[{"role": "user", "content": [block]}])
+    refused(double, body, "citations", headers=new_api())
+    accepted(double, body)                          # 2023-06-01
+    block["citations"] = []
+    accepted(double, body, new_api())
+
+
+@test
+def test_tool_use_and_tool_result_pairing(double):
+    tools = [{"name": "lookup", "input_schema": {"type": "object"}}]
+    use = {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}
+    result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "found it"}
+    good = [{"role": "user", "content": "Look it up."},
+            {"role": "assistant", "content": [use]},
+            {"role": "user", "content": [result]}]
+    answer = accepted(double, dict(body_for(tools=tools), messages=good))
+    check(answer["content"][-1]["type"] == "text" and answer["stop_reason"] == "end_turn",
+          "after a tool result the model answers: %s" % answer["content"])
+    missing = good[:2] + [{"role": "user", "content": "Go on."}]
+    refused(double, dict(body_for(tools=tools), messages=missing), "toolu_1", "tool_result")
+    stray = [{"role": "user", "content": [dict(result, tool_use_id="toolu_9")]}]
+    refused(double, dict(body_for(tools=tools), messages=stray), "toolu_9")
+
+
+# ---------------------------------------------------------------------------
+# Structured outputs: output_config.format and strict tools
+
+def schema_body(schema, model=SONNET, text="We will use PostgreSQL. Maybe Redis later!",
+                **extra):
+    return body_for(text, model=model,
+                    output_config={"format": {"type": "json_schema", "schema": schema}}, **extra)
+
+
+STRICT_INTENT = {
+    "type": "object", "title": "classify_intent",
+    "properties": {
+        "intent": {"type": "string", "enum": ["brainstorming", "deciding", "modifying",
+                                              "exploring", "parking", "reviewing",
+                                              "development", "general"]},
+        "confidence": {"type": "integer", "description": "0 to 100"}},
+    "required": ["intent", "confidence"], "additionalProperties": False}
+
+STRICT_RECORDER = {
+    "type": "object", "title": "record_changes",
+    "$defs": {"state": {"type": "string", "enum": ["decided", "exploring", "parked"]}},
+    "properties": {"changes": {"type": "array", "minItems": 0, "items": {
+        "type": "object",
+        "properties": {"action": {"const": "add"}, "text": {"type": "string"},
+                       "state": {"$ref": "#/$defs/state", "description": "where it goes"},
+                       "user_quote": {"type": "string"}, "when": {"type": ["string", "null"],
+                                                               "format": "date"},
+                       "either": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+                       "extra": {"allOf": [{"type": "object", "properties": {},
+                                            "additionalProperties": False}]}},
+        "required": ["action", "text", "state", "user_quote"],
+        "additionalProperties": False}}},
+    "required": ["changes"], "additionalProperties": False}
+
+
+@test
+def test_json_schema_answer(double):
+    answer = accepted(double, schema_body(STRICT_INTENT))
+    check([b["type"] for b in answer["content"]] == ["thinking", "text"], "blocks %s"
+          % answer["content"])
+    check(answer["stop_reason"] == "end_turn", "stop_reason %s" % answer["stop_reason"])
+    value = json.loads(blocks_of(answer, "text")[0]["text"])
+    check(value["intent"] == "deciding" and 60 <= value["confidence"] <= 95, "value %s" % value)
+    check(not schema_errors(value, STRICT_INTENT), "valid")
+    answer = accepted(double, schema_body(STRICT_RECORDER))
+    value = json.loads(blocks_of(answer, "text")[0]["text"])
+    check(not schema_errors(value, STRICT_RECORDER), "valid %s" % schema_errors(value, STRICT_RECORDER))
+    check([(c["user_quote"], c["state"]) for c in value["changes"]] ==
+          [("We will use PostgreSQL.", "decided"), ("Maybe Redis later!", "parked")],
+          "recorder %s" % value)
+    text = json.loads(double.messages(schema_body(STRICT_RECORDER, model=LEGACY))[2])
+    check(text["content"][0]["type"] == "text" and json.loads(text["content"][0]["text"]) == value,
+          "same JSON on another model")
+    stats = double.idle_stats()
+    check(stats["by_tool"] == {"classify_intent": 1, "record_changes": 2}, "labels %s"
+          % stats["by_tool"])
+    untitled = dict(STRICT_INTENT)
+    del untitled["title"]
+    accepted(double, schema_body(untitled))
+    check(double.idle_stats()["by_tool"].get("text") == 1, "no title: text")
+
+
+@test
+def test_json_schema_stream_is_text_deltas(double):
+    body = schema_body(STRICT_RECORDER, model=HAIKU)
+    expected = blocks_of(accepted(double, body), "text")[0]["text"]
+    status, _, events = stream(double, body)
+    check(status == 200, "status %d" % status)
+    check_event_sequence(events)
+    starts = [d["content_block"] for n, d in events if n == "content_block_start"]
+    check(starts == [{"type": "thinking", "thinking": "", "signature": ""},
+                     {"type": "text", "text": ""}], "starts %s" % starts)
+    pieces = [d["delta"] for n, d in events if n == "content_block_delta" and d["index"] == 1]
+    check(all(p["type"] == "text_delta" for p in pieces), "text deltas")
+    check("".join(p["text"] for p in pieces) == expected, "reassembles")
+
+
+@test
+def test_json_schema_labels_for_faults(double):
+    text = "We will break only the intent. [fault:server_error] [fault-agent:classify_intent]"
+    check(double.messages(schema_body(STRICT_INTENT, text=text))[0] == 500, "classify fails")
+    check(double.messages(schema_body(STRICT_RECORDER, text=text))[0] == 200, "recorder fine")
+    check(double.messages(body_for(text, model=SONNET))[0] == 200, "text fine")
+    double.faults({"kind": "overloaded", "match": {"tool": "record_changes"}})
+    check(double.messages(schema_body(STRICT_INTENT))[0] == 200, "intent not matched")
+    check(double.messages(schema_body(STRICT_RECORDER))[0] == 529, "record_changes matched")
+
+
+@test
+def test_json_schema_cut_by_max_tokens(double):
+    body = schema_body(STRICT_RECORDER, model=HAIKU, max_tokens=128 + 5,
+                       thinking={"type": "adaptive"})
+    answer = accepted(double, body)
+    check(answer["stop_reason"] == "max_tokens", "stop %s" % answer["stop_reason"])
+    text = blocks_of(answer, "text")[0]["text"]
+    check(len(text) == 20 and answer["usage"]["output_tokens"] == 133, "cut %r %s"
+          % (text, answer["usage"]))
+    try:
+        json.loads(text)
+        raise Failure("cut JSON parsed")
+    except ValueError:
+        pass
+
+
+BAD_SCHEMAS = [
+    ({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}},
+      "additionalProperties": False}, "properties.n.minimum"),
+    ({"type": "object", "properties": {"n": {"type": "number", "maximum": 5}},
+      "additionalProperties": False}, "properties.n.maximum"),
+    ({"type": "object", "properties": {"s": {"type": "string", "minLength": 1}},
+      "additionalProperties": False}, "properties.s.minLength"),
+    ({"type": "object", "properties": {"s": {"type": "string", "maxLength": 9}},
+      "additionalProperties": False}, "properties.s.maxLength"),
+    ({"type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}},
+      "additionalProperties": False}, "properties.s.pattern"),
+    ({"type": "object", "properties": {"a": {"type": "array", "maxItems": 3}},
+      "additionalProperties": False}, "properties.a.maxItems"),
+    ({"type": "object", "properties": {"a": {"type": "array", "minItems": 2}},
+      "additionalProperties": False}, "properties.a.minItems"),
+    ({"type": "object", "properties": {"a": {"type": "array", "uniqueItems": True}},
+      "additionalProperties": False}, "properties.a.uniqueItems"),
+    ({"type": "object", "properties": {"x": {"oneOf": [{"type": "string"}]}},
+      "additionalProperties": False}, "properties.x.oneOf"),
+    ({"type": "object", "properties": {}}, "additionalProperties"),
+    ({"type": "object", "properties": {}, "additionalProperties": True}, "additionalProperties"),
+    ({"type": "object", "properties": {"o": {"type": "object", "properties": {}}},
+      "additionalProperties": False}, "properties.o.additionalProperties"),
+    ({"type": "object", "properties": {"s": {"type": "string", "format": "binary"}},
+      "additionalProperties": False}, "properties.s.format"),
+    ({"type": "object", "properties": {"s": {"type": "string", "default": "x"}},
+      "additionalProperties": False}, "properties.s.default"),
+    ({"type": "object", "properties": {"e": {"enum": [{"a": 1}]}},
+      "additionalProperties": False}, "properties.e.enum"),
+    ({"type": "object", "properties": {"r": {"$ref": "#/definitions/x"}},
+      "definitions": {"x": {"type": "string"}}, "additionalProperties": False}, "definitions"),
+    ({"type": "object", "properties": {"r": {"$ref": "#/$defs/missing"}},
+      "additionalProperties": False}, "properties.r.$ref"),
+    ({"type": "object", "$defs": {"n": {"type": "object", "properties": {
+        "next": {"$ref": "#/$defs/n"}}, "additionalProperties": False}},
+      "properties": {"r": {"$ref": "#/$defs/n"}}, "additionalProperties": False}, "recursive"),
+    ({"type": "object", "properties": {"x": {"description": "no type"}},
+      "additionalProperties": False}, "properties.x"),
+    ({"type": "object", "properties": {"x": {"type": "date"}},
+      "additionalProperties": False}, "properties.x.type"),
+    ({"type": "object", "$schema": "https://json-schema.org/draft/2020-12/schema",
+      "properties": {}, "additionalProperties": False}, "$schema"),
+    ({"type": "string"}, "type"),
+]
+
+
+@test
+def test_structured_output_schema_subset(double):
+    for schema, needle in BAD_SCHEMAS:
+        message = refused(double, schema_body(schema), needle)
+        check("output_config.format.schema" in message, "path in %r" % message)
+    tool = {"name": "record_changes", "strict": True, "input_schema": BAD_SCHEMAS[0][0]}
+    refused(double, body_for(model=SONNET, tools=[tool]), "tools.0.input_schema.properties.n")
+    tool["strict"] = "yes"
+    refused(double, body_for(model=SONNET, tools=[tool]), "tools.0.strict")
+    tool["strict"] = False
+    accepted(double, body_for(model=SONNET, tools=[tool]))    # not strict: any schema
+    accepted(double, body_for(model=SONNET, tools=[dict(tool, strict=True,
+                                                        input_schema=STRICT_RECORDER)]))
+    for bad in ({"type": "json"}, {"type": "json_schema"}, {"type": "json_schema", "schema": 5},
+                {"type": "json_schema", "schema": STRICT_INTENT, "strict": True}, "json"):
+        refused(double, body_for(model=SONNET, output_config={"format": bad}),
+                "output_config.format")
+    accepted(double, body_for(model=SONNET, output_config={"format": None}))
+    refused(double, dict(body_for(model=SONNET), output_format={"type": "json_schema"}),
+            "output_format")
+
+
+@test
+def test_structured_outputs_need_the_capability(double):
+    """No catalogue model lacks structured outputs, so this checks the rule
+    in-process, with a made-up model."""
+    sys.path.insert(0, os.path.dirname(DOUBLE))
+    import claude_double
+    import dataclasses
+    spec = dataclasses.replace(claude_double.MODELS_BY_NAME[SONNET], id="claude-test-no-so",
+                               structured_outputs=False)
+    claude_double.MODELS_BY_NAME[spec.id] = spec
+    try:
+        for body, needle in ((schema_body(STRICT_INTENT, model=spec.id), "output_config.format"),
+                             (body_for(model=spec.id, tools=[{
+                                 "name": "t", "strict": True, "input_schema": STRICT_INTENT}]),
+                              "tools.0.strict")):
+            try:
+                claude_double.validate_messages_request(body, "2023-06-01")
+                raise Failure("accepted %s" % needle)
+            except claude_double.ApiError as error:
+                check(error.status == 400 and needle in error.message, error.message)
+        claude_double.validate_messages_request(body_for(model=spec.id), "2023-06-01")
+    finally:
+        del claude_double.MODELS_BY_NAME[spec.id]
+
+
+# ---------------------------------------------------------------------------
+# Thinking blocks
+
+@test
+def test_thinking_blocks_and_tokens_by_effort(double):
+    for model, effort, tokens in ((SONNET, None, 512), (HAIKU, None, 128), (OPUS, None, 128),
+                                  (SONNET, "low", 32), (SONNET, "medium", 128),
+                                  (SONNET, "xhigh", 1024), (SONNET, "max", 2048)):
+        body = body_for(model=model, max_tokens=4096)
+        if effort:
+            body["output_config"] = {"effort": effort}
+        answer = accepted(double, body)
+        thinking = answer["content"][0]
+        check(thinking["type"] == "thinking" and thinking["thinking"] == "" and
+              thinking["signature"], "thinking block %s" % thinking)
+        text = answer["content"][1]["text"]
+        usage = answer["usage"]
+        check(usage["output_tokens_details"] == {"thinking_tokens": tokens} and
+              usage["output_tokens"] == tokens + len(text.split()), "%s %s: %s"
+              % (model, effort, usage))
+    answer = accepted(double, body_for(max_tokens=4096,
+                                       thinking={"type": "enabled", "budget_tokens": 2000}))
+    check(answer["content"][0]["type"] == "thinking" and
+          answer["usage"]["output_tokens_details"]["thinking_tokens"] == 512, "enabled")
+    answer = accepted(double, body_for(model=LEGACY, max_tokens=4096,
+                                       thinking={"type": "enabled", "budget_tokens": 1024}))
+    check(answer["usage"]["output_tokens_details"]["thinking_tokens"] == 512, "min(budget, 512)")
+    for model, off in ((HAIKU, "disabled"), (SONNET, "between_tools"), (LEGACY, None)):
+        body = body_for(model=model)
+        if off:
+            body["thinking"] = {"type": off}
+        answer = accepted(double, body)
+        check([b["type"] for b in answer["content"]] == ["text"] and
+              answer["usage"]["output_tokens_details"]["thinking_tokens"] == 0,
+              "%s %s: %s" % (model, off, answer["content"]))
+
+
+@test
+def test_thinking_display_summarized(double):
+    body = body_for("Pick a database.", model=SONNET,
+                    thinking={"type": "adaptive", "display": "summarized"})
+    first, second = accepted(double, body), accepted(double, body)
+    thinking = first["content"][0]["thinking"]
+    check(thinking.startswith('About "Pick a database."') and "high effort" in thinking,
+          "summary %r" % thinking)
+    check(first["content"] == second["content"], "deterministic")
+    omitted = accepted(double, dict(body, thinking={"type": "adaptive", "display": "omitted"}))
+    check(omitted["content"][0]["thinking"] == "", "omitted")
+    check(omitted["usage"]["output_tokens"] == first["usage"]["output_tokens"], "same tokens")
+
+
+@test
+def test_thinking_stream_events(double):
+    for display in ("summarized", "omitted"):
+        body = body_for("Stream the thinking.", model=SONNET,
+                        thinking={"type": "adaptive", "display": display})
+        expected = accepted(double, body)
+        status, _, events = stream(double, body)
+        check(status == 200, "status %d" % status)
+        check_event_sequence(events)
+        names = [n for n, _ in events if n != "ping"]
+        start = [d for n, d in events if n == "content_block_start"][0]
+        check(start["content_block"] == {"type": "thinking", "thinking": "", "signature": ""},
+              "thinking start %s" % start)
+        deltas = [d["delta"] for n, d in events if n == "content_block_delta" and d["index"] == 0]
+        kinds = [d["type"] for d in deltas]
+        if display == "omitted":
+            check(kinds == ["signature_delta"], "omitted: only the signature %s" % kinds)
+        else:
+            check(kinds[-1] == "signature_delta" and len(kinds) > 1 and
+                  set(kinds[:-1]) == {"thinking_delta"}, "summarized %s" % kinds)
+        check(names[names.index("content_block_stop") - 1] == "content_block_delta",
+              "signature just before stop")
+        thinking = "".join(d.get("thinking", "") for d in deltas)
+        check(thinking == expected["content"][0]["thinking"] and
+              deltas[-1]["signature"] == expected["content"][0]["signature"], "same block")
+        final = [d for n, d in events if n == "message_delta"][0]
+        check(final["usage"]["output_tokens_details"] == {"thinking_tokens": 512} and
+              final["usage"]["output_tokens"] == expected["usage"]["output_tokens"],
+              "usage %s" % final["usage"])
+
+
+@test
+def test_thinking_counts_toward_max_tokens(double):
+    answer = accepted(double, body_for("Cut me short.", model=SONNET, max_tokens=520))
+    check(answer["stop_reason"] == "max_tokens" and answer["usage"]["output_tokens"] == 520,
+          "stop %s %s" % (answer["stop_reason"], answer["usage"]))
+    check(len(answer["content"][1]["text"].split()) == 8, "8 words left")
+    answer = accepted(double, body_for("No room at all.", model=SONNET, max_tokens=100))
+    check([b["type"] for b in answer["content"]] == ["thinking"] and
+          answer["stop_reason"] == "max_tokens" and answer["usage"]["output_tokens"] == 100 and
+          answer["usage"]["output_tokens_details"]["thinking_tokens"] == 100,
+          "only thinking %s" % answer)
+    status, _, events = stream(double, body_for("No room at all.", model=SONNET, max_tokens=100))
+    check(status == 200 and [d["content_block"]["type"] for n, d in events
+                             if n == "content_block_start"] == ["thinking"], "stream too")
+    tools = [{"name": "recorder", "input_schema": RECORDER_SCHEMA}]
+    answer = accepted(double, body_for("We will ship it.", model=HAIKU, max_tokens=130, tools=tools,
+                                       tool_choice={"type": "auto"}))
+    check(answer["stop_reason"] == "max_tokens" and answer["content"][1]["input"] == {},
+          "tool cut %s" % answer)
+
+
+@test
+def test_redacted_thinking_directive(double):
+    body = body_for("[redacted-thinking] Keep it secret.", model=SONNET)
+    answer = accepted(double, body)
+    block = answer["content"][0]
+    check(set(block) == {"type", "data"} and block["type"] == "redacted_thinking" and
+          block["data"], "redacted %s" % block)
+    check(answer["content"][1]["text"].startswith('Thinking about "Keep it secret."'),
+          "directive removed from the text")
+    _, _, events = stream(double, body)
+    check_event_sequence(events)
+    start = [d for n, d in events if n == "content_block_start"][0]
+    check(start["content_block"] == block, "streamed whole")
+    check(not [d for n, d in events if n == "content_block_delta" and d["index"] == 0],
+          "no deltas")
+    plain = accepted(double, body_for("[redacted-thinking] Keep it secret."))   # no thinking
+    check([b["type"] for b in plain["content"]] == ["text"], "ignored without thinking")
+
+
+@test
+def test_thinking_blocks_sent_back_must_be_unchanged(double):
+    first = accepted(double, body_for("First question.", model=SONNET,
+                                      thinking={"type": "adaptive", "display": "summarized"}))
+    redacted = accepted(double, body_for("[redacted-thinking] Hidden.", model=SONNET))
+
+    def follow_up(assistant_content):
+        return dict(body_for(model=SONNET), messages=[
+            {"role": "user", "content": "First question."},
+            {"role": "assistant", "content": assistant_content},
+            {"role": "user", "content": "And then?"}])
+    accepted(double, follow_up(first["content"]))
+    accepted(double, follow_up(redacted["content"]))
+    edited = json.loads(json.dumps(first["content"]))
+    edited[0]["thinking"] += " (edited)"
+    refused(double, follow_up(edited), "signature")
+    forged = json.loads(json.dumps(first["content"]))
+    forged[0]["signature"] = "c2lnbmF0dXJl"
+    refused(double, follow_up(forged), "signature")
+    bogus = [{"type": "redacted_thinking", "data": "bm90IG91cnM="}] + first["content"][1:]
+    refused(double, follow_up(bogus), "data")
+    wrong_role = dict(body_for(model=SONNET), messages=[{"role": "user",
+                                                         "content": first["content"][:1]}])
+    refused(double, wrong_role, "thinking")
+
+
+# ---------------------------------------------------------------------------
+# Usage: cache writes by ttl
+
+@test
+def test_cache_creation_by_ttl(double):
+    usage = accepted(double, cached_body(600, ttl="1h"))["usage"]
+    check(usage["cache_creation"] == {"ephemeral_5m_input_tokens": 0,
+                                      "ephemeral_1h_input_tokens": 600}, "1h %s" % usage)
+    usage = accepted(double, cached_body(600, ttl="1h"))["usage"]
+    check(usage["cache_read_input_tokens"] == 600 and
+          usage["cache_creation"]["ephemeral_1h_input_tokens"] == 0, "read %s" % usage)
+    usage = accepted(double, cached_body(700, ttl="5m"))["usage"]
+    check(usage["cache_creation"] == {"ephemeral_5m_input_tokens": 700,
+                                      "ephemeral_1h_input_tokens": 0}, "5m %s" % usage)
+    body = body_for(model=SONNET, system=[
+        {"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}},
+        {"type": "text", "text": "b", "cache_control": {"type": "ephemeral", "ttl": "1h"}}])
+    refused(double, body, "ttl")
+    body["system"].reverse()
+    accepted(double, body)
+
+
+# ---------------------------------------------------------------------------
+# Faults: stop reasons, the new HTTP errors, retry headers
+
+@test
+def test_fault_refusal(double):
+    double.faults({"kind": "refusal"})
+    answer = accepted(double, body_for("Tell me something."))
+    check(answer["stop_reason"] == "refusal" and answer["content"] == [], "refusal %s" % answer)
+    details = answer["stop_details"]
+    check(set(details) == {"type", "category", "explanation"} and details["type"] == "refusal"
+          and details["category"] == "cyber" and details["explanation"], "details %s" % details)
+    double.faults({"kind": "refusal"})
+    status, _, events = stream(double, body_for("Tell me something longer, please.", model=SONNET))
+    check(status == 200, "status %d" % status)
+    check_event_sequence(events)
+    text = "".join(d["delta"].get("text", "") for n, d in events if n == "content_block_delta")
+    check(0 < len(text.split()) < 12, "partial text %r" % text)
+    final = [d for n, d in events if n == "message_delta"][0]
+    check(final["delta"]["stop_reason"] == "refusal" and final["delta"]["stop_details"] == details,
+          "final %s" % final)
+    answer = accepted(double, body_for("[fault:refusal] Directive refusal.", model=SONNET))
+    check(answer["stop_reason"] == "refusal" and
+          [b["type"] for b in answer["content"]] == ["thinking"], "directive %s" % answer)
+
+
+@test
+def test_fault_context_exceeded_and_pause_turn(double):
+    full = accepted(double, body_for("How long is this?"))
+    double.faults({"kind": "context_exceeded"}, {"kind": "pause_turn"})
+    answer = accepted(double, body_for("How long is this?"))
+    check(answer["stop_reason"] == "model_context_window_exceeded", "stop %s" % answer)
+    words = len(answer["content"][0]["text"].split())
+    check(words == len(full["content"][0]["text"].split()) // 2, "half the answer: %d" % words)
+    answer = accepted(double, body_for("How long is this?"))
+    check(answer["stop_reason"] == "pause_turn" and answer["content"] == [], "pause %s" % answer)
+    status, _, events = stream(double, body_for("[fault:pause_turn] Pause.", model=SONNET))
+    final = [d for n, d in events if n == "message_delta"][0]
+    check(final["delta"]["stop_reason"] == "pause_turn", "streamed pause %s" % final)
+    stats = double.idle_stats()
+    check(stats["faults_injected"] == {"context_exceeded": 1, "pause_turn": 2}, "stats %s" % stats)
+
+
+@test
+def test_fault_new_http_errors(double):
+    expected = [("payment_required", 402, "billing_error", "false"),
+                ("request_timeout", 408, "timeout_error", "true"),
+                ("conflict", 409, "conflict_error", "true"),
+                ("timeout", 504, "timeout_error", "true"),
+                ("spend_cap", 429, "rate_limit_error", "false"),
+                ("bad_request", 400, "invalid_request_error", "false"),
+                ("overloaded", 529, "overloaded_error", "true")]
+    double.faults(*[{"kind": kind} for kind, _, _, _ in expected])
+    for kind, status_wanted, type_wanted, retry in expected:
+        status, headers, payload = double.messages(body_for())
+        check(status == status_wanted and error_type(payload) == type_wanted,
+              "%s: %d %s" % (kind, status, payload))
+        check(headers.get("x-should-retry") == retry, "%s x-should-retry %s"
+              % (kind, headers.get("x-should-retry")))
+        error = json.loads(payload)["error"]
+        if kind == "spend_cap":
+            check(error["details"] == {"error_code": "enforced_spend_limit_reached"}, "details")
+            check("retry-after" not in headers and "retry-after-ms" not in headers, "no wait")
+        else:
+            check("details" not in error, "%s: no details" % kind)
+    text = "[fault:spend_cap] Over budget."
+    status, headers, payload = double.messages(body_for(text))
+    check(status == 429 and headers["x-should-retry"] == "false", "directive spend_cap")
+
+
+@test
+def test_fault_retry_headers(double):
+    double.faults({"kind": "server_error", "x_should_retry": False},
+                  {"kind": "bad_request", "x_should_retry": True},
+                  {"kind": "rate_limit", "retry_after_ms": 10, "retry_after": 2},
+                  {"kind": "overloaded", "retry_after_ms": 25},
+                  {"kind": "malformed", "x_should_retry": False})
+    status, headers, _ = double.messages(body_for())
+    check(status == 500 and headers["x-should-retry"] == "false", "500 not retried")
+    status, headers, _ = double.messages(body_for())
+    check(status == 400 and headers["x-should-retry"] == "true", "400 retried")
+    status, headers, _ = double.messages(body_for())
+    check(status == 429 and headers["retry-after-ms"] == "10" and headers["retry-after"] == "2",
+          "waits %s" % headers)
+    status, headers, _ = double.messages(body_for())
+    check(status == 529 and headers["retry-after-ms"] == "25" and "retry-after" not in headers,
+          "529 wait %s" % headers)
+    status, headers, _ = double.messages(body_for())
+    check(status == 200 and headers.get("x-should-retry") == "false", "on a 200 too")
+    status, headers, _ = double.messages(body_for())
+    check(status == 200 and "x-should-retry" not in headers, "a plain answer has none")
+    for bad in ({"kind": "overloaded", "x_should_retry": "no"},
+                {"kind": "overloaded", "retry_after_ms": -1},
+                {"kind": "overloaded", "retry_after_ms": 1.5}):
+        status, answer = double.control("POST", "faults", {"faults": [bad]})
+        check(status == 400, "%s → %d" % (bad, status))
 
 
 # ---------------------------------------------------------------------------

@@ -2,11 +2,15 @@
 """claude_double: a faithful local test double of the Claude Messages API.
 
 No machine in this project reaches the real API, so the C client is tested
-against this server.  It speaks the protocol of docs/CLAUDE-API.md exactly
-(headers, validation, error shapes, the SSE event order), answers
-deterministically so tests can predict what each agent returns, and lets
-tests script failures (rate limits, overload, dropped and hung connections)
-through a control API, without restarting it.
+against this server.  It speaks the protocol of ../shared/docs/CLAUDE-API.md
+(headers, validation, error shapes, the SSE event order) and is as strict as
+the real API: a model catalogue with lifecycles (GET /v1/models), and per
+model the thinking types, effort levels, max_tokens, forced tool_choice,
+sampling parameters, prefill and the structured-output schema subset.  It
+answers deterministically so tests can predict what each agent returns
+(thinking blocks included), and lets tests script failures (HTTP errors,
+refusals, dropped and hung connections) through a control API, without
+restarting it.
 
 Standard library only; runs with Debian's /usr/bin/python3.  See README.md
 next to this file for the command line, the control API and the directives
@@ -14,11 +18,13 @@ a user message can carry.
 """
 
 import argparse
+import base64
 import collections
 import dataclasses
 import datetime
 import functools
 import hashlib
+import hmac
 import http.server
 import json
 import math
@@ -31,14 +37,13 @@ import sys
 import threading
 import time
 import traceback
+import urllib.parse
 
-API_VERSION = "2023-06-01"
+API_VERSIONS = ("2023-06-01", "2026-10-21")
+VERSION_WITHOUT_SAMPLING = "2026-10-21"   # temperature, top_p, top_k removed
 MAX_BODY_BYTES = 32 * 1024 * 1024
-MAX_OUTPUT_TOKENS = 128000
 MAX_CACHE_BREAKPOINTS = 4
-CACHE_TTL_SECONDS = 300
-CACHE_MIN_TOKENS = 1024
-CACHE_MIN_TOKENS_HAIKU = 2048
+CACHE_TTL_SECONDS = {"5m": 300, "1h": 3600}
 PING_EVERY_DELTAS = 8
 RATE_LIMIT_REQUESTS = 4000
 RATE_LIMIT_TOKENS = 400000
@@ -47,14 +52,19 @@ RECENT_BODY_MAX_BYTES = 256 * 1024
 IDLE_CONNECTION_SECONDS = 300
 GENERATED_ITEMS_MAX = 100         # caps on what a hostile schema can make us build
 GENERATED_STRING_MAX = 100000
+SCHEMA_DEPTH_MAX = 64
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# Signs the thinking blocks the double hands out, so that a client that sends
+# one back edited gets the 400 the real API gives.  Not a secret: a test aid.
+THINKING_SIGNING_KEY = b"claude-double thinking signature"
 
 KNOWN_BODY_FIELDS = frozenset({
     "model", "max_tokens", "messages", "system", "tools", "tool_choice",
-    "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata",
-    "thinking", "service_tier",
+    "stream", "stop_sequences", "metadata", "thinking", "service_tier",
+    "output_config",
 })
+SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
 
 INTENTS = ("brainstorming", "deciding", "modifying", "exploring", "parking",
            "reviewing", "development", "general")
@@ -89,16 +99,39 @@ REPLY_SENTENCES = (
     "Keeping the board current will make these trade-offs much easier to see later.",
 )
 
-FAULT_KINDS = ("rate_limit", "overloaded", "server_error", "bad_request",
-               "malformed", "stream_error", "drop", "hang", "delay")
+# HTTP errors: (status, error.type, message).  Each is a fault kind.
+ERROR_FAULTS = {
+    "rate_limit": (429, "rate_limit_error",
+                   "Number of request tokens has exceeded your per-minute rate limit"),
+    "overloaded": (529, "overloaded_error", "Overloaded"),
+    "server_error": (500, "api_error", "Internal server error"),
+    "bad_request": (400, "invalid_request_error", "Injected bad request"),
+    "payment_required": (402, "billing_error",
+                         "Your credit balance is too low to access the Claude API."),
+    "request_timeout": (408, "timeout_error", "Request timed out"),
+    "conflict": (409, "conflict_error", "Conflict: the request collided with another one"),
+    "timeout": (504, "timeout_error", "Gateway timeout"),
+    "spend_cap": (429, "rate_limit_error",
+                  "You have reached your API usage limits. You will regain access on "
+                  "the first day of next month."),
+}
+# Answers that end early with a special stop_reason (HTTP 200).
+STOP_FAULTS = {"refusal": "refusal", "context_exceeded": "model_context_window_exceeded",
+               "pause_turn": "pause_turn"}
+FAULT_KINDS = tuple(ERROR_FAULTS) + ("malformed", "stream_error", "drop", "hang",
+                                     "delay") + tuple(STOP_FAULTS)
 FAULT_MATCH_KEYS = ("tool", "model", "stream")
 DIRECTIVE_FAULT_DELAY_MS = 1000
+SPEND_CAP_ERROR_CODE = "enforced_spend_limit_reached"
+REFUSAL_CATEGORY = "cyber"
+REFUSAL_EXPLANATION = ("The request could enable cyber harm, so the model declined to "
+                       "continue. (claude-double: injected refusal)")
 
 MESSAGE_OPEN, MESSAGE_CLOSE = "<message>", "</message>"
 BOARD_ID_RE = re.compile(r"(?m)^[ \t]*(?:[-*][ \t]*)?\[([A-Za-z0-9_-]{1,64})\]")
 DIRECTIVE_RE = re.compile(
     r"\[(intent|fault-agent|fault):([A-Za-z0-9_-]+(?::[0-9]+)?)\]"
-    r"|\[(no-changes|no-findings)\]")
+    r"|\[(no-changes|no-findings|redacted-thinking)\]")
 
 
 # ---------------------------------------------------------------------------
@@ -107,24 +140,36 @@ DIRECTIVE_RE = re.compile(
 class ApiError(Exception):
     """An error answer in the API's shape, raised before any header is sent."""
 
-    def __init__(self, status, error_type, message, headers=None):
+    def __init__(self, status, error_type, message, headers=None, details=None):
         super().__init__(message)
         self.status = status
         self.error_type = error_type
         self.message = message
         self.headers = headers or {}
+        self.details = details
 
-    def body(self):
-        return error_body(self.error_type, self.message)
+    def body(self, request_id):
+        return error_body(self.error_type, self.message, request_id, self.details)
 
 
-def error_body(error_type, message):
-    return {"type": "error", "error": {"type": error_type, "message": message}}
+def error_body(error_type, message, request_id=None, details=None):
+    """{"type":"error","error":{...},"request_id":...}, as the real API answers."""
+    error = {"type": error_type, "message": message}
+    if details is not None:
+        error["details"] = details
+    body = {"type": "error", "error": error}
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body
 
 
 def invalid(message):
     """The 400 every validation failure answers, like the real API."""
     return ApiError(400, "invalid_request_error", message)
+
+
+def not_found(message):
+    return ApiError(404, "not_found_error", message)
 
 
 # ---------------------------------------------------------------------------
@@ -179,26 +224,303 @@ def is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def thinking_nonce(*parts):
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()[:16]
+
+
+def _sign(tag, nonce, payload):
+    mac = hmac.new(THINKING_SIGNING_KEY, tag + nonce + payload, "sha256").digest()
+    return base64.b64encode(tag + nonce + mac).decode("ascii")
+
+
+def _signed_nonce(tag, signed):
+    """The nonce inside a value _sign made with this tag, or None."""
+    try:
+        raw = base64.b64decode(signed.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, ValueError):
+        return None
+    if len(raw) != len(tag) + 16 + 32 or not raw.startswith(tag):
+        return None
+    return raw[len(tag):len(tag) + 16]
+
+
+def thinking_signature(nonce, thinking):
+    """The signature of a thinking block: it covers the thinking text."""
+    return _sign(b"S1", nonce, thinking.encode("utf-8"))
+
+
+def signature_is_valid(signature, thinking):
+    nonce = _signed_nonce(b"S1", signature)
+    return nonce is not None and hmac.compare_digest(thinking_signature(nonce, thinking),
+                                                     signature)
+
+
+def redacted_data(nonce):
+    return _sign(b"R1", nonce, b"")
+
+
+def redacted_data_is_valid(data):
+    nonce = _signed_nonce(b"R1", data)
+    return nonce is not None and hmac.compare_digest(redacted_data(nonce), data)
+
+
+# ---------------------------------------------------------------------------
+# The model catalogue: what GET /v1/models serves and what each model accepts
+
+EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
+THINKING_TYPES = ("adaptive", "between_tools", "disabled", "enabled")
+THINKING_OFF = ("disabled", "between_tools")
+# Thinking tokens a thinking model spends, by effort; "enabled" spends
+# min(budget_tokens, ENABLED_THINKING_TOKENS).
+THINKING_TOKENS = {"low": 32, "medium": 128, "high": 512, "xhigh": 1024, "max": 2048}
+ENABLED_THINKING_TOKENS = 512
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """One catalogue entry: its ModelInfo facts and the rules /v1/messages enforces.
+
+    forced_tool: "never" (a forced tool_choice is a 400), or "thinking_off"
+    (only with thinking disabled).  sampling (on 2023-06-01 only): "fixed"
+    (temperature 1.0, top_p >= 0.99, no top_k) or "free" (any, but not
+    temperature and top_p together).  thinking_off_max_effort: the highest
+    effort allowed with thinking disabled or between_tools (None: any)."""
+    id: str
+    display_name: str
+    line: str
+    created: str                          # YYYY-MM-DD
+    status: str = "current"               # the double's own note: current, older, legacy
+    lifecycle: str = "active"
+    deprecated: str = None
+    retires: str = None
+    aliases: tuple = ()
+    max_input_tokens: int = 1000000
+    max_tokens: int = 128000
+    thinking_types: tuple = ("adaptive",)
+    default_thinking: str = "adaptive"
+    efforts: tuple = EFFORT_LEVELS
+    default_effort: str = "high"
+    thinking_off_max_effort: str = None
+    forced_tool: str = "never"
+    sampling: str = "fixed"
+    prefill: bool = False
+    structured_outputs: bool = True
+    cache_min_tokens: int = 512
+    compaction: bool = True               # capabilities.context_management.compact_20260112
+
+
+def _five(model_id, name, line, created, **rules):
+    """A Claude 5.x model: 1M input, 128K output, thinks by default, no prefill."""
+    return ModelSpec(model_id, name, line, created, **rules)
+
+
+def _four_five(model_id, name, line, created, **rules):
+    """A Claude 4.5 model: 200K input, 64K output, budget thinking off by default."""
+    defaults = dict(max_input_tokens=200000, max_tokens=64000,
+                    thinking_types=("disabled", "enabled"), default_thinking="disabled",
+                    forced_tool="thinking_off", sampling="free", prefill=True,
+                    cache_min_tokens=4096, status="legacy", compaction=False)
+    defaults.update(rules)
+    return ModelSpec(model_id, name, line, created, **defaults)
+
+
+CATALOGUE = (
+    _five("claude-fable-5-2", "Claude Fable 5.2", "fable", "2026-11-09"),
+    _five("claude-haiku-5-5", "Claude Haiku 5.5", "haiku", "2026-10-07",
+          thinking_types=("adaptive", "disabled"), default_effort="medium",
+          thinking_off_max_effort="high", forced_tool="thinking_off"),
+    _five("claude-sonnet-5-5", "Claude Sonnet 5.5", "sonnet", "2026-09-22",
+          thinking_types=("adaptive", "between_tools"), thinking_off_max_effort="high"),
+    _five("claude-fable-5-1", "Claude Fable 5.1", "fable", "2026-09-01", status="older"),
+    _five("claude-opus-5-5", "Claude Opus 5.5", "opus", "2026-08-18",
+          default_effort="medium"),
+    _five("claude-sonnet-5", "Claude Sonnet 5", "sonnet", "2026-06-09", status="legacy",
+          thinking_types=("adaptive", "disabled", "enabled"), forced_tool="thinking_off",
+          cache_min_tokens=1024),
+    _five("claude-fable-5", "Claude Fable 5", "fable", "2026-05-19", status="older"),
+    _five("claude-opus-5", "Claude Opus 5", "opus", "2026-05-05", status="legacy",
+          thinking_types=("adaptive", "disabled", "enabled"), forced_tool="thinking_off",
+          thinking_off_max_effort="high"),
+    _four_five("claude-opus-4-5-20251101", "Claude Opus 4.5", "opus", "2025-11-24",
+               aliases=("claude-opus-4-5",), lifecycle="deprecated",
+               deprecated="2026-07-22", retires="2027-01-22",
+               efforts=("low", "medium", "high"), default_effort="high"),
+    _four_five("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "haiku", "2025-10-15",
+               aliases=("claude-haiku-4-5",), efforts=(), default_effort=None),
+    _four_five("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "sonnet", "2025-09-29",
+               aliases=("claude-sonnet-4-5",), lifecycle="retired",
+               deprecated="2026-05-29", retires="2026-11-30",
+               efforts=(), default_effort=None),
+)
+MODELS_BY_NAME = {name: spec for spec in CATALOGUE for name in (spec.id,) + spec.aliases}
+LIFECYCLES = ("active", "deprecated", "retired")
+
+
+def find_model(name):
+    """The catalogue entry for an id or alias; 404 for anything else."""
+    spec = MODELS_BY_NAME.get(name)
+    if spec is None:
+        raise not_found("model: %s" % name)
+    return spec
+
+
+def model_for_messages(name):
+    """Like find_model, but a retired model is gone for inference too."""
+    spec = find_model(name)
+    if spec.lifecycle == "retired":
+        raise not_found("model: %s was retired on %s and is no longer available; "
+                        "see GET /v1/models for the current models" % (name, spec.retires))
+    return spec
+
+
+def day(date):
+    return None if date is None else date + "T00:00:00Z"
+
+
+def supported(flag):
+    return {"supported": bool(flag)}
+
+
+def model_capabilities(spec):
+    """Every key of the SDK's ModelCapabilities, always present."""
+    return {
+        "batch": supported(True),
+        "citations": supported(True),
+        "code_execution": supported(True),
+        "context_management": {"supported": True,
+                               "clear_thinking_20251015": supported(True),
+                               "clear_tool_uses_20250919": supported(True),
+                               "compact_20260112": supported(spec.compaction)},
+        "effort": dict({"supported": bool(spec.efforts)},
+                       **{level: supported(level in spec.efforts) for level in EFFORT_LEVELS}),
+        "image_input": supported(True),
+        "pdf_input": supported(True),
+        "server_tools": {"supported": True, "code_execution": supported(True),
+                         "web_search": supported(True)},
+        "structured_outputs": supported(spec.structured_outputs),
+        "thinking": {"supported": True,
+                     "types": {kind: supported(kind in spec.thinking_types)
+                               for kind in THINKING_TYPES}},
+    }
+
+
+def model_info(spec):
+    """The SDK's ModelInfo for one catalogue entry."""
+    return {"id": spec.id, "type": "model", "display_name": spec.display_name,
+            "created_at": day(spec.created), "lifecycle": spec.lifecycle,
+            "deprecated_at": day(spec.deprecated), "retires_at": day(spec.retires),
+            "line": spec.line, "max_input_tokens": spec.max_input_tokens,
+            "max_tokens": spec.max_tokens, "capabilities": model_capabilities(spec)}
+
+
+def list_models(query):
+    """GET /v1/models: newest first, paged by after_id/before_id, retired only on request."""
+    limit = _query_limit(query.get("limit"))
+    wanted = _query_lifecycles(query)
+    models = sorted((spec for spec in CATALOGUE if spec.lifecycle in wanted),
+                    key=lambda spec: (spec.created, spec.id), reverse=True)
+    ids = [spec.id for spec in models]
+    after, before = _query_one(query, "after_id"), _query_one(query, "before_id")
+    if after is not None and before is not None:
+        raise invalid("after_id and before_id cannot both be given")
+    if after is not None:
+        start = _cursor_index(ids, after, "after_id") + 1
+        page, more = models[start:start + limit], start + limit < len(models)
+    elif before is not None:
+        end = _cursor_index(ids, before, "before_id")
+        page, more = models[max(0, end - limit):end], end - limit > 0
+    else:
+        page, more = models[:limit], limit < len(models)
+    return {"data": [model_info(spec) for spec in page], "has_more": more,
+            "first_id": page[0].id if page else None,
+            "last_id": page[-1].id if page else None}
+
+
+def _query_one(query, name):
+    values = query.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise invalid("%s: give it at most once" % name)
+    return values[0]
+
+
+def _query_limit(values):
+    if not values:
+        return 20
+    if len(values) > 1 or not re.fullmatch(r"[0-9]{1,5}", values[0]) \
+            or not 1 <= int(values[0]) <= 1000:
+        raise invalid("limit: Input should be an integer from 1 to 1000")
+    return int(values[0])
+
+
+def _query_lifecycles(query):
+    """lifecycle=retired, lifecycle[]=retired (the SDK's form), repeated or comma-separated."""
+    values = []
+    for key in ("lifecycle", "lifecycle[]"):
+        for value in query.get(key, []):
+            values += [v for v in value.split(",") if v]
+    if not values:
+        return ("active", "deprecated")
+    for value in values:
+        if value not in LIFECYCLES:
+            raise invalid("lifecycle: Input should be 'active', 'deprecated' or 'retired'")
+    if len(set(values)) > 3:
+        raise invalid("lifecycle: at most 3 values")
+    return tuple(set(values))
+
+
+def _cursor_index(ids, cursor, name):
+    if cursor not in ids:
+        raise invalid("%s: %s is not a model in this list" % (name, cursor))
+    return ids.index(cursor)
+
+
 # ---------------------------------------------------------------------------
 # Request validation: parse once, at the edge, into a typed request
 
 @dataclasses.dataclass
 class MessagesRequest:
-    """A validated POST /v1/messages body."""
+    """A validated POST /v1/messages body, with the model's defaults applied."""
     body: dict
-    model: str
+    version: str
+    spec: ModelSpec
+    requested_model: str      # as sent: an id or an alias
     max_tokens: int
     messages: list
     system_blocks: list
     tools: list
-    forced_tool: dict
+    tool: dict                # the tool the answer calls (forced or under auto), or None
+    forced: bool              # tool_choice "any" or "tool"
     stream: bool
     stop_sequences: list
+    json_schema: dict         # output_config.format.schema, or None
+    thinking_type: str = "disabled"       # the request's, or the model's default
+    thinking_display: str = "omitted"
+    budget_tokens: int = None
+    effort: str = None                    # the request's, or the model's default
+
+    @property
+    def model(self):
+        return self.spec.id
 
     @property
     def tool_label(self):
-        """The agent a call belongs to: the forced tool's name, or "text"."""
-        return self.forced_tool["name"] if self.forced_tool else "text"
+        """The agent a call belongs to: the called tool's name, else the
+        json_schema's title (the product's answer name), else "text"."""
+        if self.tool:
+            return self.tool["name"]
+        title = (self.json_schema or {}).get("title")
+        return title if isinstance(title, str) and title else "text"
+
+    @property
+    def thinking_tokens(self):
+        """Deterministic: by effort for adaptive, the budget (capped) for enabled."""
+        if self.thinking_type == "adaptive":
+            return THINKING_TOKENS.get(self.effort, THINKING_TOKENS["medium"])
+        if self.thinking_type == "enabled":
+            return min(self.budget_tokens, ENABLED_THINKING_TOKENS)
+        return 0
 
 
 def parse_json_body(raw):
@@ -210,30 +532,43 @@ def parse_json_body(raw):
         raise invalid("request body is not valid JSON: %s" % exc) from None
 
 
-def validate_messages_request(body):
-    """Checks a body the way the real API does; raises ApiError on the first fault."""
+def validate_messages_request(body, version):
+    """Checks a body the way the real API does; raises ApiError on the first fault.
+    First the shape of every field, then the model (404 if unknown or
+    retired), then the model's own rules."""
     if not isinstance(body, dict):
         raise invalid("request body must be a JSON object")
+    known = KNOWN_BODY_FIELDS
+    if version != VERSION_WITHOUT_SAMPLING:
+        known = known | frozenset(SAMPLING_FIELDS)
     for key in body:
-        if key not in KNOWN_BODY_FIELDS:
+        if key not in known:
             raise invalid("%s: Extra inputs are not permitted" % key)
     model = _validate_model(body)
     max_tokens = _validate_max_tokens(body)
-    messages = _validate_messages(body.get("messages"))
+    messages = _validate_messages(body.get("messages"), version)
     system_blocks = _validate_system(body["system"]) if "system" in body else []
     tools = _validate_tools(body["tools"]) if "tools" in body else []
-    forced_tool = _validate_tool_choice(body.get("tool_choice"), tools)
+    choice, tool = _validate_tool_choice(body.get("tool_choice"), tools)
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise invalid("stream: Input should be a valid boolean")
     _validate_sampling(body)
+    thinking = _validate_thinking(body["thinking"]) if "thinking" in body else None
+    json_schema, effort = _validate_output_config(body)
+    if "service_tier" in body and body["service_tier"] not in ("auto", "standard_only"):
+        raise invalid("service_tier: Input should be 'auto' or 'standard_only'")
     _validate_metadata(body.get("metadata"))
     stop_sequences = _validate_stop_sequences(body.get("stop_sequences"))
-    _validate_breakpoint_count(system_blocks, messages, tools)
-    if not model.startswith("claude-"):
-        raise ApiError(404, "not_found_error", "model: %s" % model)
-    return MessagesRequest(body, model, max_tokens, messages, system_blocks,
-                           tools, forced_tool, stream, stop_sequences)
+    _validate_cache_breakpoints(system_blocks, messages, tools)
+    spec = model_for_messages(model)
+    if tool is None and choice in (None, "auto") and tools and not _answers_tool_result(messages):
+        tool = tools[0]   # under auto the double always calls the first tool
+    req = MessagesRequest(body, version, spec, model, max_tokens, messages, system_blocks,
+                          tools, tool, choice in ("any", "tool"), stream, stop_sequences,
+                          json_schema)
+    _apply_model_rules(req, thinking, effort)
+    return req
 
 
 def _validate_model(body):
@@ -253,13 +588,10 @@ def _validate_max_tokens(body):
         raise invalid("max_tokens: Input should be a valid integer")
     if value < 1:
         raise invalid("max_tokens: Input should be greater than or equal to 1")
-    if value > MAX_OUTPUT_TOKENS:
-        raise invalid("max_tokens: %d > %d, which is the maximum allowed"
-                      % (value, MAX_OUTPUT_TOKENS))
     return value
 
 
-def _validate_messages(messages):
+def _validate_messages(messages, version):
     if messages is None:
         raise invalid("messages: Field required")
     if not isinstance(messages, list) or not messages:
@@ -284,11 +616,12 @@ def _validate_messages(messages):
         expected = "assistant" if role == "user" else "user"
         if "content" not in message:
             raise invalid("%s.content: Field required" % where)
-        _validate_content(message["content"], where + ".content", role)
+        _validate_content(message["content"], where + ".content", role, version)
+    _validate_tool_pairs(messages)
     return messages
 
 
-def _validate_content(content, where, role):
+def _validate_content(content, where, role, version):
     if isinstance(content, str):
         if not content:
             raise invalid("%s: text content must be non-empty" % where)
@@ -297,48 +630,122 @@ def _validate_content(content, where, role):
         raise invalid("%s: Input should be a string or a non-empty list of blocks"
                       % where)
     for index, block in enumerate(content):
-        _validate_content_block(block, "%s.%d" % (where, index), role)
+        _validate_content_block(block, "%s.%d" % (where, index), role, version)
 
 
-def _validate_content_block(block, where, role):
+BLOCK_FIELDS = {
+    "text": ("type", "text", "cache_control", "citations"),
+    "tool_use": ("type", "id", "name", "input", "cache_control"),
+    "tool_result": ("type", "tool_use_id", "content", "is_error", "cache_control"),
+    "thinking": ("type", "thinking", "signature"),
+    "redacted_thinking": ("type", "data"),
+}
+
+
+def _validate_content_block(block, where, role, version):
     if not isinstance(block, dict):
         raise invalid("%s: Input should be an object" % where)
     kind = block.get("type")
-    allowed = {
-        "text": ("type", "text", "cache_control", "citations"),
-        "tool_use": ("type", "id", "name", "input", "cache_control"),
-        "tool_result": ("type", "tool_use_id", "content", "is_error", "cache_control"),
-    }
-    if not isinstance(kind, str) or kind not in allowed:
-        raise invalid("%s.type: Input tag '%s' found using 'type' does not match "
-                      "any of the expected tags: 'text', 'tool_use', 'tool_result'"
-                      % (where, kind))
+    if not isinstance(kind, str) or kind not in BLOCK_FIELDS:
+        raise invalid("%s.type: Input tag '%s' found using 'type' does not match any of "
+                      "the expected tags: %s"
+                      % (where, kind, ", ".join("'%s'" % k for k in BLOCK_FIELDS)))
     for key in block:
-        if key not in allowed[kind]:
+        if key not in BLOCK_FIELDS[kind]:
             raise invalid("%s.%s: Extra inputs are not permitted" % (where, key))
     if "cache_control" in block:
         _validate_cache_control(block["cache_control"], where + ".cache_control")
     if kind == "text":
-        text = block.get("text")
-        if not isinstance(text, str) or not text:
-            raise invalid("%s.text: text content blocks must be non-empty" % where)
+        _validate_text_block(block, where, role, version)
     elif kind == "tool_use":
-        if role != "assistant":
-            raise invalid("%s: tool_use blocks are only allowed in assistant messages"
-                          % where)
-        if not isinstance(block.get("id"), str) or not isinstance(block.get("name"), str):
-            raise invalid("%s: tool_use needs string id and name" % where)
-        if not isinstance(block.get("input"), dict):
-            raise invalid("%s.input: Input should be an object" % where)
+        _validate_tool_use_block(block, where, role)
+    elif kind == "tool_result":
+        _validate_tool_result_block(block, where, role)
     else:
-        if role != "user":
-            raise invalid("%s: tool_result blocks are only allowed in user messages"
-                          % where)
-        if not isinstance(block.get("tool_use_id"), str):
-            raise invalid("%s.tool_use_id: Field required" % where)
-        inner = block.get("content", "")
-        if not isinstance(inner, str):
-            _validate_text_blocks(inner, where + ".content", allow_empty=True)
+        _validate_thinking_block(block, where, role)
+
+
+def _validate_text_block(block, where, role, version):
+    text = block.get("text")
+    if not isinstance(text, str) or not text:
+        raise invalid("%s.text: text content blocks must be non-empty" % where)
+    citations = block.get("citations")
+    if citations is not None and not isinstance(citations, list):
+        raise invalid("%s.citations: Input should be a valid list" % where)
+    if citations and role == "user" and version == VERSION_WITHOUT_SAMPLING:
+        raise invalid("%s.citations: citations are not allowed in user messages" % where)
+
+
+def _validate_tool_use_block(block, where, role):
+    if role != "assistant":
+        raise invalid("%s: tool_use blocks are only allowed in assistant messages" % where)
+    if not isinstance(block.get("id"), str) or not isinstance(block.get("name"), str):
+        raise invalid("%s: tool_use needs string id and name" % where)
+    if not isinstance(block.get("input"), dict):
+        raise invalid("%s.input: Input should be an object" % where)
+
+
+def _validate_tool_result_block(block, where, role):
+    if role != "user":
+        raise invalid("%s: tool_result blocks are only allowed in user messages" % where)
+    if not isinstance(block.get("tool_use_id"), str):
+        raise invalid("%s.tool_use_id: Field required" % where)
+    if "is_error" in block and not isinstance(block["is_error"], bool):
+        raise invalid("%s.is_error: Input should be a valid boolean" % where)
+    inner = block.get("content", "")
+    if not isinstance(inner, str):
+        _validate_text_blocks(inner, where + ".content", allow_empty=True)
+
+
+def _validate_thinking_block(block, where, role):
+    """Thinking blocks come back only as the double issued them (signed)."""
+    kind = block["type"]
+    if role != "assistant":
+        raise invalid("%s: %s blocks are only allowed in assistant messages" % (where, kind))
+    if kind == "thinking":
+        thinking, signature = block.get("thinking"), block.get("signature")
+        if not isinstance(thinking, str) or not isinstance(signature, str):
+            raise invalid("%s: thinking blocks need string thinking and signature" % where)
+        if not signature_is_valid(signature, thinking):
+            raise invalid("%s.signature: Invalid `signature` in `thinking` block" % where)
+    elif not isinstance(block.get("data"), str) or not redacted_data_is_valid(block["data"]):
+        raise invalid("%s.data: Invalid `data` in `redacted_thinking` block" % where)
+
+
+def _block_ids(message, kind, key):
+    content = message["content"]
+    if not isinstance(content, list):
+        return []
+    return [block[key] for block in content if block["type"] == kind]
+
+
+def _validate_tool_pairs(messages):
+    """Every tool_use is answered by a tool_result in the next message, and every
+    tool_result answers a tool_use of the message before (a trailing tool_use is
+    a prefill, judged by the model's rules)."""
+    for index, message in enumerate(messages):
+        if message["role"] != "user":
+            continue
+        asked = _block_ids(messages[index - 1], "tool_use", "id") if index else []
+        answered = _block_ids(message, "tool_result", "tool_use_id")
+        for tool_id in answered:
+            if tool_id not in asked:
+                raise invalid("messages.%d: unexpected `tool_use_id` found in `tool_result` "
+                              "blocks: %s. Each `tool_result` block must have a "
+                              "corresponding `tool_use` block in the previous message."
+                              % (index, tool_id))
+        missing = [tool_id for tool_id in asked if tool_id not in answered]
+        if missing:
+            raise invalid("messages.%d: `tool_use` ids were found without `tool_result` "
+                          "blocks immediately after: %s. Each `tool_use` block must have "
+                          "a corresponding `tool_result` block in the next message."
+                          % (index - 1, ", ".join(missing)))
+
+
+def _answers_tool_result(messages):
+    """True when the last message hands tool results back: then the model answers."""
+    last = messages[-1]
+    return last["role"] == "user" and bool(_block_ids(last, "tool_result", "tool_use_id"))
 
 
 def _validate_text_blocks(blocks, where, allow_empty=False):
@@ -363,7 +770,7 @@ def _validate_cache_control(value, where):
     for key in value:
         if key not in ("type", "ttl"):
             raise invalid("%s.%s: Extra inputs are not permitted" % (where, key))
-    if "ttl" in value and value["ttl"] not in ("5m", "1h"):
+    if "ttl" in value and value["ttl"] not in CACHE_TTL_SECONDS:
         raise invalid("%s.ttl: Input should be '5m' or '1h'" % where)
 
 
@@ -372,6 +779,9 @@ def _validate_system(system):
         return [{"type": "text", "text": system}] if system else []
     _validate_text_blocks(system, "system")
     return system
+
+
+TOOL_FIELDS = ("name", "description", "input_schema", "cache_control", "type", "strict")
 
 
 def _validate_tools(tools):
@@ -383,7 +793,7 @@ def _validate_tools(tools):
         if not isinstance(tool, dict):
             raise invalid("%s: Input should be an object" % where)
         for key in tool:
-            if key not in ("name", "description", "input_schema", "cache_control", "type"):
+            if key not in TOOL_FIELDS:
                 raise invalid("%s.%s: Extra inputs are not permitted" % (where, key))
         name = tool.get("name")
         if not isinstance(name, str) or not TOOL_NAME_RE.match(name):
@@ -394,22 +804,26 @@ def _validate_tools(tools):
         names.add(name)
         if "description" in tool and not isinstance(tool["description"], str):
             raise invalid("%s.description: Input should be a valid string" % where)
-        if tool.get("type", "custom") != "custom":
+        if tool.get("type", "custom") not in ("custom", None):
             raise invalid("%s.type: only custom tools are supported by the double" % where)
         schema = tool.get("input_schema")
         if not isinstance(schema, dict):
             raise invalid("%s.input_schema: Field required" % where)
         if schema.get("type") != "object":
             raise invalid("%s.input_schema.type: Input should be 'object'" % where)
+        if "strict" in tool and not isinstance(tool["strict"], bool):
+            raise invalid("%s.strict: Input should be a valid boolean" % where)
+        if tool.get("strict"):
+            check_structured_schema(schema, where + ".input_schema")
         if "cache_control" in tool:
             _validate_cache_control(tool["cache_control"], where + ".cache_control")
     return tools
 
 
 def _validate_tool_choice(choice, tools):
-    """Returns the tool the answer must call, or None for a text answer."""
+    """(the tool_choice type or None, the tool it forces or None)."""
     if choice is None:
-        return None
+        return None, None
     if not isinstance(choice, dict):
         raise invalid("tool_choice: Input should be an object")
     kind = choice.get("type")
@@ -426,18 +840,20 @@ def _validate_tool_choice(choice, tools):
             not isinstance(choice["disable_parallel_tool_use"], bool):
         raise invalid("tool_choice.disable_parallel_tool_use: Input should be a valid boolean")
     if kind in ("auto", "none"):
-        return None
+        return kind, None
     if not tools:
         raise invalid("tool_choice may only be specified while providing tools.")
     if kind == "any":
-        return tools[0]
+        return kind, tools[0]
     for tool in tools:
         if tool["name"] == choice.get("name"):
-            return tool
+            return kind, tool
     raise invalid("tool_choice.name: tool '%s' not found in tools" % choice.get("name"))
 
 
 def _validate_sampling(body):
+    """The shape of temperature/top_p/top_k (on 2023-06-01; on 2026-10-21 they
+    were refused as extra inputs).  What a model allows is _check_sampling."""
     for name in ("temperature", "top_p"):
         if name in body:
             value = body[name]
@@ -445,10 +861,66 @@ def _validate_sampling(body):
                 raise invalid("%s: Input should be a number between 0 and 1" % name)
     if "top_k" in body and (not is_int(body["top_k"]) or body["top_k"] < 0):
         raise invalid("top_k: Input should be a non-negative integer")
-    if "thinking" in body and not isinstance(body["thinking"], dict):
+
+
+THINKING_FIELDS = {"adaptive": ("type", "display"),
+                   "enabled": ("type", "budget_tokens", "display"),
+                   "disabled": ("type",),
+                   "between_tools": ("type",)}
+
+
+def _validate_thinking(value):
+    if not isinstance(value, dict):
         raise invalid("thinking: Input should be an object")
-    if "service_tier" in body and body["service_tier"] not in ("auto", "standard_only"):
-        raise invalid("service_tier: Input should be 'auto' or 'standard_only'")
+    kind = value.get("type")
+    if not isinstance(kind, str) or kind not in THINKING_FIELDS:
+        raise invalid("thinking.type: Input tag '%s' found using 'type' does not match any "
+                      "of the expected tags: 'adaptive', 'between_tools', 'disabled', "
+                      "'enabled'" % kind)
+    for key in value:
+        if key not in THINKING_FIELDS[kind]:
+            raise invalid("thinking.%s.%s: Extra inputs are not permitted" % (kind, key))
+    if value.get("display") not in (None, "summarized", "omitted"):
+        raise invalid("thinking.%s.display: Input should be 'summarized' or 'omitted'" % kind)
+    if kind == "enabled":
+        budget = value.get("budget_tokens")
+        if budget is None:
+            raise invalid("thinking.enabled.budget_tokens: Field required")
+        if not is_int(budget):
+            raise invalid("thinking.enabled.budget_tokens: Input should be a valid integer")
+        if budget < 1024:
+            raise invalid("thinking.enabled.budget_tokens: Input should be greater than "
+                          "or equal to 1024")
+    return value
+
+
+def _validate_output_config(body):
+    """(the json_schema or None, the effort or None)."""
+    if "output_config" not in body:
+        return None, None
+    config = body["output_config"]
+    if not isinstance(config, dict):
+        raise invalid("output_config: Input should be an object")
+    for key in config:
+        if key not in ("format", "effort"):
+            raise invalid("output_config.%s: Extra inputs are not permitted" % key)
+    effort = config.get("effort")
+    if effort is not None and effort not in EFFORT_LEVELS:
+        raise invalid("output_config.effort: Input should be 'low', 'medium', 'high', "
+                      "'xhigh' or 'max'")
+    answer_format = config.get("format")
+    if answer_format is None:
+        return None, effort
+    if not isinstance(answer_format, dict) or answer_format.get("type") != "json_schema":
+        raise invalid("output_config.format.type: Input should be 'json_schema'")
+    for key in answer_format:
+        if key not in ("type", "schema"):
+            raise invalid("output_config.format.%s: Extra inputs are not permitted" % key)
+    schema = answer_format.get("schema")
+    if not isinstance(schema, dict):
+        raise invalid("output_config.format.schema: Field required (a JSON schema object)")
+    check_structured_schema(schema, "output_config.format.schema")
+    return schema, effort
 
 
 def _validate_metadata(metadata):
@@ -476,15 +948,278 @@ def _validate_stop_sequences(stops):
     return stops
 
 
-def _validate_breakpoint_count(system_blocks, messages, tools):
-    count = sum(1 for block in system_blocks if "cache_control" in block)
-    count += sum(1 for tool in tools if "cache_control" in tool)
+def _validate_cache_breakpoints(system_blocks, messages, tools):
+    """At most 4, and no 1h one after a 5m one (in the order tools, system, messages)."""
+    controls = [tool["cache_control"] for tool in tools if "cache_control" in tool]
+    controls += [block["cache_control"] for block in system_blocks if "cache_control" in block]
     for message in messages:
         if isinstance(message["content"], list):
-            count += sum(1 for block in message["content"] if "cache_control" in block)
-    if count > MAX_CACHE_BREAKPOINTS:
+            controls += [block["cache_control"] for block in message["content"]
+                         if "cache_control" in block]
+    if len(controls) > MAX_CACHE_BREAKPOINTS:
         raise invalid("A maximum of %d blocks with cache_control may be provided. "
-                      "Found %d." % (MAX_CACHE_BREAKPOINTS, count))
+                      "Found %d." % (MAX_CACHE_BREAKPOINTS, len(controls)))
+    seen_5m = False
+    for control in controls:
+        ttl = control.get("ttl", "5m")
+        if ttl == "1h" and seen_5m:
+            raise invalid("cache_control.ttl: a ttl='1h' cache_control block must not come "
+                          "after a ttl='5m' one (in the order tools, system, messages)")
+        seen_5m = seen_5m or ttl == "5m"
+
+
+# ---------------------------------------------------------------------------
+# The model's own rules (after the model is known)
+
+def _apply_model_rules(req, thinking, effort):
+    """What this model accepts: max_tokens, thinking, effort, sampling, forced
+    tools, prefill, structured outputs, the context window."""
+    spec = req.spec
+    if req.max_tokens > spec.max_tokens:
+        raise invalid("max_tokens: %d > %d, which is the maximum allowed number of output "
+                      "tokens for %s" % (req.max_tokens, spec.max_tokens, spec.id))
+    _apply_thinking(req, thinking)
+    _apply_effort(req, effort)
+    _check_sampling(req)
+    _check_forced_tool(req)
+    if not spec.prefill and req.messages[-1]["role"] == "assistant":
+        raise invalid("messages: This model does not support assistant message prefill. "
+                      "The conversation must end with a user message.")
+    _check_structured_outputs(req)
+    total = input_token_estimate(req)
+    if total > spec.max_input_tokens:
+        raise invalid("prompt is too long: %d tokens > %d maximum"
+                      % (total, spec.max_input_tokens))
+
+
+def _apply_thinking(req, thinking):
+    spec = req.spec
+    if thinking is None:
+        req.thinking_type = spec.default_thinking
+        return
+    kind = thinking["type"]
+    if kind not in spec.thinking_types:
+        raise invalid('"thinking.type.%s" is not supported for this model.' % kind)
+    if kind == "enabled" and thinking["budget_tokens"] >= req.max_tokens:
+        raise invalid("max_tokens: must be greater than thinking.budget_tokens (%d)"
+                      % thinking["budget_tokens"])
+    req.thinking_type = kind
+    req.thinking_display = thinking.get("display") or "omitted"
+    req.budget_tokens = thinking.get("budget_tokens")
+
+
+def _apply_effort(req, effort):
+    spec = req.spec
+    if effort is not None and not spec.efforts:
+        raise invalid("output_config.effort: effort is not supported for this model.")
+    if effort is not None and effort not in spec.efforts:
+        raise invalid('output_config.effort: "%s" is not supported for this model '
+                      '(supported: %s).' % (effort, ", ".join(spec.efforts)))
+    req.effort = effort or spec.default_effort
+    limit = spec.thinking_off_max_effort
+    if req.thinking_type in THINKING_OFF and limit and req.effort \
+            and EFFORT_LEVELS.index(req.effort) > EFFORT_LEVELS.index(limit):
+        raise invalid('output_config.effort: "%s" is not supported with '
+                      '"thinking.type.%s" on this model; use effort "%s" or lower.'
+                      % (req.effort, req.thinking_type, limit))
+
+
+def _check_sampling(req):
+    """On 2023-06-01 (the only version that has them): what the model allows."""
+    body = req.body
+    if req.spec.sampling == "fixed":
+        if "temperature" in body and body["temperature"] != 1:
+            raise invalid("temperature: only 1.0 is supported for this model")
+        if "top_p" in body and body["top_p"] < 0.99:
+            raise invalid("top_p: only values >= 0.99 are supported for this model")
+        if "top_k" in body:
+            raise invalid("top_k: is not supported for this model")
+        return
+    if "temperature" in body and "top_p" in body:
+        raise invalid("temperature: `temperature` and `top_p` cannot both be specified "
+                      "for this model. Please use only one.")
+    if req.thinking_type == "enabled":
+        if "temperature" in body and body["temperature"] != 1:
+            raise invalid("temperature: may only be set to 1 when thinking is enabled")
+        if "top_k" in body:
+            raise invalid("top_k: is not supported when thinking is enabled")
+        if "top_p" in body and body["top_p"] < 0.95:
+            raise invalid("top_p: must be between 0.95 and 1 when thinking is enabled")
+
+
+def _check_forced_tool(req):
+    if not req.forced:
+        return
+    if req.spec.forced_tool == "never":
+        raise invalid('tool_choice.type: forcing tool use ("%s") is not supported for '
+                      'this model; use "auto", or output_config.format for a '
+                      'structured answer.' % req.body["tool_choice"]["type"])
+    if req.thinking_type not in THINKING_OFF:
+        raise invalid("tool_choice.type: Thinking may not be enabled when tool_choice "
+                      "forces tool use.")
+
+
+def _check_structured_outputs(req):
+    if req.spec.structured_outputs:
+        return
+    if req.json_schema is not None:
+        raise invalid("output_config.format: structured outputs are not supported for "
+                      "this model.")
+    for index, tool in enumerate(req.tools):
+        if tool.get("strict"):
+            raise invalid("tools.%d.strict: structured outputs are not supported for "
+                          "this model." % index)
+
+
+# ---------------------------------------------------------------------------
+# The structured-output schema subset (output_config.format, strict tools)
+
+SUBSET_KEYWORDS = frozenset({
+    "type", "enum", "const", "anyOf", "allOf", "$ref", "$defs", "description", "title",
+    "properties", "required", "additionalProperties", "format", "items", "minItems",
+})
+SUBSET_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
+SUBSET_FORMATS = ("date-time", "time", "date", "duration", "email", "hostname", "uri",
+                  "ipv4", "ipv6", "uuid")
+
+
+def check_structured_schema(schema, where):
+    """400 naming the path of the first keyword outside the subset the API
+    accepts for structured outputs (the SDK's transformJSONSchema keeps these
+    and moves the rest into descriptions)."""
+    if schema.get("type") != "object":
+        raise invalid("%s.type: the root of a structured output schema must be "
+                      "'object'" % where)
+    defs = schema.get("$defs", {})
+    if not isinstance(defs, dict):
+        raise invalid("%s.$defs: Input should be an object" % where)
+    for name, definition in defs.items():
+        _check_subset(definition, "%s.$defs.%s" % (where, name), defs, 1)
+    _check_subset(schema, where, defs, 0, root=True)
+    _check_no_recursion(defs, where)
+
+
+def _check_subset(schema, where, defs, depth, root=False):
+    if depth > SCHEMA_DEPTH_MAX:
+        raise invalid("%s: schema is nested too deeply" % where)
+    if not isinstance(schema, dict):
+        raise invalid("%s: Input should be a JSON schema object" % where)
+    for key in schema:
+        if key not in SUBSET_KEYWORDS or (key == "$defs" and not root):
+            raise invalid('%s.%s: the keyword "%s" is not supported in structured '
+                          'output schemas' % (where, key, key))
+    kinds = _subset_types(schema, where)
+    _check_subset_literals(schema, where)
+    for key in ("description", "title"):
+        if key in schema and not isinstance(schema[key], str):
+            raise invalid("%s.%s: Input should be a valid string" % (where, key))
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#/$defs/") \
+                or ref[len("#/$defs/"):] not in defs:
+            raise invalid("%s.$ref: only local references to #/$defs/NAME that exist "
+                          "are supported" % where)
+    for key in ("anyOf", "allOf"):
+        if key in schema:
+            options = schema[key]
+            if not isinstance(options, list) or not options:
+                raise invalid("%s.%s: Input should be a non-empty list" % (where, key))
+            for index, option in enumerate(options):
+                _check_subset(option, "%s.%s.%d" % (where, key, index), defs, depth + 1)
+    if not kinds and not any(k in schema for k in ("enum", "const", "anyOf", "allOf", "$ref")):
+        raise invalid("%s: a schema needs a type unless it uses enum, const, anyOf, "
+                      "allOf or $ref" % where)
+    _check_subset_object(schema, where, defs, depth, kinds)
+    _check_subset_array(schema, where, defs, depth, kinds)
+    if "format" in schema and ("string" not in kinds or schema["format"] not in SUBSET_FORMATS):
+        raise invalid("%s.format: only string formats %s are supported"
+                      % (where, ", ".join(SUBSET_FORMATS)))
+
+
+def _subset_types(schema, where):
+    if "type" not in schema:
+        return ()
+    kinds = schema["type"]
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if not isinstance(kinds, list) or not kinds or len(set(map(str, kinds))) != len(kinds) \
+            or any(kind not in SUBSET_TYPES for kind in kinds):
+        raise invalid("%s.type: Input should be one of %s, or a list of them"
+                      % (where, ", ".join(SUBSET_TYPES)))
+    return tuple(kinds)
+
+
+def _check_subset_literals(schema, where):
+    def primitive(value):
+        return value is None or isinstance(value, (str, bool, int, float))
+    if "enum" in schema:
+        values = schema["enum"]
+        if not isinstance(values, list) or not values or not all(map(primitive, values)):
+            raise invalid("%s.enum: only a non-empty list of strings, numbers, booleans "
+                          "and null is supported" % where)
+    if "const" in schema and not primitive(schema["const"]):
+        raise invalid("%s.const: only a string, number, boolean or null is supported" % where)
+
+
+def _check_subset_object(schema, where, defs, depth, kinds):
+    keys = [k for k in ("properties", "required", "additionalProperties") if k in schema]
+    if "object" not in kinds:
+        if keys:
+            raise invalid("%s.%s: only allowed on a schema of type 'object'" % (where, keys[0]))
+        return
+    if schema.get("additionalProperties", None) is not False:
+        raise invalid("%s.additionalProperties: must be set to false on every object in "
+                      "a structured output schema" % where)
+    properties = schema.get("properties", {})
+    if not isinstance(properties, dict):
+        raise invalid("%s.properties: Input should be an object" % where)
+    for name, sub in properties.items():
+        _check_subset(sub, "%s.properties.%s" % (where, name), defs, depth + 1)
+    required = schema.get("required", [])
+    if not isinstance(required, list) or \
+            any(not isinstance(name, str) or name not in properties for name in required):
+        raise invalid("%s.required: a list of names from properties" % where)
+
+
+def _check_subset_array(schema, where, defs, depth, kinds):
+    keys = [k for k in ("items", "minItems") if k in schema]
+    if "array" not in kinds:
+        if keys:
+            raise invalid("%s.%s: only allowed on a schema of type 'array'" % (where, keys[0]))
+        return
+    if "items" in schema:
+        _check_subset(schema["items"], where + ".items", defs, depth + 1)
+    if "minItems" in schema and (not is_int(schema["minItems"])
+                                 or schema["minItems"] not in (0, 1)):
+        raise invalid("%s.minItems: only 0 or 1 is supported" % where)
+
+
+def _schema_refs(schema, found):
+    """Every $defs name a schema refers to, anywhere inside it."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            found.add(ref[len("#/$defs/"):])
+        for key, value in schema.items():
+            if key != "$defs":
+                _schema_refs(value, found)
+    elif isinstance(schema, list):
+        for value in schema:
+            _schema_refs(value, found)
+    return found
+
+
+def _check_no_recursion(defs, where):
+    """Recursive schemas (a $defs entry reaching itself) are not supported."""
+    edges = {name: _schema_refs(definition, set()) for name, definition in defs.items()}
+    for start in edges:
+        stack, seen = list(edges[start]), set()
+        while stack:
+            name = stack.pop()
+            if name == start:
+                raise invalid("%s.$defs.%s: recursive schemas are not supported" % (where, start))
+            if name not in seen:
+                seen.add(name)
+                stack.extend(edges.get(name, ()))
 
 
 # ---------------------------------------------------------------------------
@@ -496,6 +1231,7 @@ class Directives:
     intent: str = None
     no_changes: bool = False
     no_findings: bool = False
+    redacted_thinking: bool = False
     fault_kind: str = None
     fault_times: int = 0          # 0: every matching call fails
     fault_agents: tuple = ()
@@ -557,6 +1293,8 @@ def parse_directives(text):
             found.no_changes = True
         elif flag == "no-findings":
             found.no_findings = True
+        elif flag == "redacted-thinking":
+            found.redacted_thinking = True
         elif name == "intent" and value in INTENTS and found.intent is None:
             found.intent = value
         elif name == "fault-agent":
@@ -900,9 +1638,9 @@ def recorder_changes(array_schema, user, filler):
     return changes
 
 
-def build_tool_input(tool, user):
-    """The forced tool's input: valid for its schema, meaningful for known agents."""
-    schema = tool["input_schema"]
+def build_structured_value(schema, name, user):
+    """A forced or called tool's input, or a json_schema answer: valid for its
+    schema, meaningful for the known agents (intent, recorder)."""
     filler = SchemaFiller(schema, user)
     properties = schema_properties(schema)
     overrides = {}
@@ -914,7 +1652,7 @@ def build_tool_input(tool, user):
     changes = properties.get("changes")
     if isinstance(changes, dict) and schema_type(filler.resolve(changes, 0)) == "array":
         overrides["changes"] = recorder_changes(changes, user, filler)
-    return filler.fill(schema, tool["name"], 0, 0, overrides)
+    return filler.fill(schema, name, 0, 0, overrides)
 
 
 def reply_text(user):
@@ -924,6 +1662,14 @@ def reply_text(user):
     start, step = seed % count, (1, 3, 5, 7)[(seed // count) % 4]
     chosen = [REPLY_SENTENCES[(start + k * step) % count] for k in range(4)]
     return 'Thinking about "%s": %s' % (user.clean[:80], " ".join(chosen))
+
+
+def thinking_summary(req, user):
+    """The summarized thinking (display "summarized"): short and deterministic."""
+    how = "%s effort" % req.effort if req.thinking_type == "adaptive" and req.effort \
+        else "a budget of %d tokens" % req.thinking_tokens
+    return ('About "%s": I will answer with %s, plainly and briefly.'
+            % (user.clean[:60].rstrip(), how))
 
 
 def tool_use_id(name, serialized):
@@ -956,13 +1702,18 @@ def split_json_deltas(serialized, seed):
     return pieces
 
 
+def cut_at_stop_sequence(full, stop_sequences):
+    """(text, stop_reason, stop_sequence): cut before the first stop sequence found."""
+    hits = [(full.find(s), s) for s in stop_sequences if s in full]
+    if not hits:
+        return full, "end_turn", None
+    position, matched = min(hits)
+    return full[:position], "stop_sequence", matched
+
+
 def cut_text(full, stop_sequences, max_tokens):
     """(text, stop_reason, stop_sequence): the stop that comes first wins."""
-    text, reason, matched = full, "end_turn", None
-    hits = [(full.find(s), s) for s in stop_sequences if s in full]
-    if hits:
-        position, matched = min(hits)
-        text, reason = full[:position], "stop_sequence"
+    text, reason, matched = cut_at_stop_sequence(full, stop_sequences)
     words = re.findall(r"\s*\S+", text)
     if len(words) > max_tokens:
         return "".join(words[:max_tokens]).lstrip(), "max_tokens", None
@@ -970,47 +1721,135 @@ def cut_text(full, stop_sequences, max_tokens):
 
 
 @dataclasses.dataclass
+class Block:
+    """One content block: whole (content), and as a stream (start, then deltas)."""
+    content: dict
+    start: dict
+    deltas: list
+
+
+@dataclasses.dataclass
 class Answer:
     """One model answer, ready to send whole or as a stream."""
-    content: list        # the content blocks of the JSON answer
-    starts: list         # per block: the content_block of content_block_start
-    deltas: list         # per block: its delta objects
+    blocks: list                 # Block objects, in order
     stop_reason: str
-    stop_sequence: str
-    output_tokens: int
+    stop_sequence: str = None
+    output_tokens: int = 1       # thinking tokens included
+    thinking_tokens: int = 0
+    stop_details: dict = None
+    partial: Block = None        # streamed after blocks, absent from a whole answer
+
+    @property
+    def content(self):
+        return [block.content for block in self.blocks]
+
+    @property
+    def streamed(self):
+        return self.blocks + ([self.partial] if self.partial else [])
 
 
-def compose_text_answer(req, user):
-    text, reason, matched = cut_text(reply_text(user), req.stop_sequences, req.max_tokens)
+def compose_thinking(req, user, limit):
+    """([the thinking block a thinking model emits first], the tokens it spent)."""
+    tokens = min(req.thinking_tokens, limit)
+    if tokens == 0:
+        return [], 0
+    nonce = thinking_nonce("thinking", req.model, req.thinking_type, user.original)
+    if user.directives.redacted_thinking:
+        block = {"type": "redacted_thinking", "data": redacted_data(nonce)}
+        return [Block(block, dict(block), [])], tokens
+    text = thinking_summary(req, user) if req.thinking_display == "summarized" else ""
+    signature = thinking_signature(nonce, text)
+    deltas = [{"type": "thinking_delta", "thinking": piece}
+              for piece in split_text_deltas(text, user.original)]
+    deltas.append({"type": "signature_delta", "signature": signature})
+    block = {"type": "thinking", "thinking": text, "signature": signature}
+    start = {"type": "thinking", "thinking": "", "signature": ""}
+    return [Block(block, start, deltas)], tokens
+
+
+def compose_text_block(req, user, room):
+    text, reason, matched = cut_text(reply_text(user), req.stop_sequences, room)
     deltas = [{"type": "text_delta", "text": piece}
               for piece in split_text_deltas(text, user.original)]
-    return Answer([{"type": "text", "text": text}], [{"type": "text", "text": ""}],
-                  [deltas], reason, matched, max(1, word_count(text)))
+    block = Block({"type": "text", "text": text}, {"type": "text", "text": ""}, deltas)
+    return block, reason, matched, max(1, word_count(text))
 
 
-def compose_tool_answer(req, user):
-    tool = req.forced_tool
-    tool_input = build_tool_input(tool, user)
+def compose_json_block(req, user, room):
+    """The json_schema answer: one text block of JSON (1 token = 4 characters)."""
+    title = req.json_schema.get("title")
+    name = title if isinstance(title, str) and title else "answer"
+    full = json.dumps(build_structured_value(req.json_schema, name, user), ensure_ascii=False)
+    text, reason, matched = cut_at_stop_sequence(full, req.stop_sequences)
+    tokens = max(1, math.ceil(len(text) / 4))
+    if tokens > room:
+        # Out of tokens mid-answer: the JSON never closes, like the real API.
+        text, tokens, reason, matched = text[:room * 4], room, "max_tokens", None
+    deltas = [{"type": "text_delta", "text": piece}
+              for piece in split_json_deltas(text, full)[1:]]
+    block = Block({"type": "text", "text": text}, {"type": "text", "text": ""}, deltas)
+    return block, reason, matched, tokens
+
+
+def compose_tool_block(req, user, room):
+    tool = req.tool
+    tool_input = build_structured_value(tool["input_schema"], tool["name"], user)
     serialized = json.dumps(tool_input, ensure_ascii=False)
     block_id = tool_use_id(tool["name"], serialized)
     tokens = max(1, math.ceil(len(serialized) / 4))
     reason = "tool_use"
-    if tokens > req.max_tokens:
+    if tokens > room:
         # Out of tokens mid-call: the input never closes, like the real API.
-        serialized, tool_input, tokens = serialized[:req.max_tokens * 4], {}, req.max_tokens
+        serialized, tool_input, tokens = serialized[:room * 4], {}, room
         reason = "max_tokens"
-    block = {"type": "tool_use", "id": block_id, "name": tool["name"], "input": tool_input}
-    start = {"type": "tool_use", "id": block_id, "name": tool["name"], "input": {}}
     deltas = [{"type": "input_json_delta", "partial_json": piece}
               for piece in split_json_deltas(serialized, block_id)]
-    return Answer([block], [start], [deltas], reason, None, tokens)
+    block = Block({"type": "tool_use", "id": block_id, "name": tool["name"],
+                   "input": tool_input},
+                  {"type": "tool_use", "id": block_id, "name": tool["name"], "input": {}},
+                  deltas)
+    return block, reason, None, tokens
 
 
-def compose_answer(req):
+def compose_answer(req, limit=None):
+    """Thinking first (when the model thinks), then the tool call, the
+    json_schema text or the reply, all within limit (default max_tokens)."""
     user = read_user_text(req.messages)
-    if req.forced_tool:
-        return compose_tool_answer(req, user)
-    return compose_text_answer(req, user)
+    limit = req.max_tokens if limit is None else limit
+    blocks, thinking = compose_thinking(req, user, limit)
+    room = limit - thinking
+    if room <= 0:
+        return Answer(blocks, "max_tokens", None, thinking, thinking)
+    if req.tool:
+        block, reason, matched, tokens = compose_tool_block(req, user, room)
+    elif req.json_schema is not None:
+        block, reason, matched, tokens = compose_json_block(req, user, room)
+    else:
+        block, reason, matched, tokens = compose_text_block(req, user, room)
+    return Answer(blocks + [block], reason, matched, thinking + tokens, thinking)
+
+
+def end_answer_early(req, answer, kind):
+    """The stop-reason faults (HTTP 200): refusal, context_exceeded, pause_turn."""
+    if kind == "context_exceeded":
+        half = answer.thinking_tokens + max(1, (answer.output_tokens
+                                                - answer.thinking_tokens) // 2)
+        cut = compose_answer(req, limit=half)
+        cut.stop_reason, cut.stop_sequence = STOP_FAULTS[kind], None
+        return cut
+    thinking = [b for b in answer.blocks if b.content["type"].endswith("thinking")]
+    ended = Answer(thinking, STOP_FAULTS[kind], None, max(1, answer.thinking_tokens),
+                   answer.thinking_tokens)
+    rest = answer.blocks[len(thinking):]
+    if kind == "refusal":
+        ended.stop_details = {"type": "refusal", "category": REFUSAL_CATEGORY,
+                              "explanation": REFUSAL_EXPLANATION}
+        if rest:
+            # A stream shows a little of the answer before the classifier stops it.
+            shown = rest[0].deltas[:min(3, len(rest[0].deltas) // 2)]
+            ended.partial = Block(rest[0].start, rest[0].start, shown)
+            ended.output_tokens = answer.thinking_tokens + max(1, len(shown))
+    return ended
 
 
 # ---------------------------------------------------------------------------
@@ -1029,64 +1868,73 @@ def input_token_estimate(req):
                 total += word_count(block["text"])
             elif block["type"] == "tool_use":
                 total += word_count(json.dumps(block["input"]))
-            else:
+            elif block["type"] == "thinking":
+                total += word_count(block["thinking"])
+            elif block["type"] == "tool_result":
                 inner = block.get("content", "")
                 total += word_count(inner if isinstance(inner, str) else content_text(inner))
     if req.tools:
         total += word_count(json.dumps(req.tools))
+    if req.json_schema is not None:
+        total += word_count(json.dumps(req.json_schema))
     return max(1, total)
 
 
 def cache_prefix(req):
-    """(tokens, key) of the system prefix up to the last cache_control, or (0, None)."""
+    """(tokens, key, ttl) of the system prefix up to the last cache_control,
+    or (0, None, None) when there is none or it is under the model's minimum."""
     last = None
     for index, block in enumerate(req.system_blocks):
         if "cache_control" in block:
             last = index
     if last is None:
-        return 0, None
+        return 0, None, None
     prefix = [block["text"] for block in req.system_blocks[:last + 1]]
     tokens = sum(word_count(text) for text in prefix)
-    minimum = CACHE_MIN_TOKENS_HAIKU if "haiku" in req.model else CACHE_MIN_TOKENS
-    if tokens < minimum:
-        return 0, None
+    if tokens < req.spec.cache_min_tokens:
+        return 0, None, None
     key = hashlib.sha256(json.dumps([req.model, prefix]).encode("utf-8")).hexdigest()
-    return tokens, key
+    return tokens, key, req.system_blocks[last]["cache_control"].get("ttl", "5m")
 
 
 class PromptCache:
-    """Which prompt prefixes this process has seen in the last 5 minutes."""
+    """Which prompt prefixes this process has seen, and until when they live."""
 
     def __init__(self):
-        self._lock = threading.Lock()   # guards _seen, shared by all handler threads
-        self._seen = {}
+        self._lock = threading.Lock()   # guards _expires, shared by all handler threads
+        self._expires = {}
 
-    def touch(self, key, now):
-        """True when the prefix was cached (a read); either way it is fresh now."""
+    def touch(self, key, now, ttl):
+        """True when the prefix was cached (a read); either way it lives on for
+        its ttl (a read renews it; a longer ttl wins)."""
         with self._lock:
-            seen = self._seen.get(key)
-            hit = seen is not None and now - seen < CACHE_TTL_SECONDS
-            self._seen[key] = now
+            expires = self._expires.get(key)
+            hit = expires is not None and now < expires
+            renewed = now + CACHE_TTL_SECONDS[ttl]
+            self._expires[key] = max(renewed, expires) if hit else renewed
             return hit
 
     def clear(self):
         with self._lock:
-            self._seen.clear()
+            self._expires.clear()
 
 
-def compute_usage(req, output_tokens, cache):
+def compute_usage(req, answer, cache):
     total = input_token_estimate(req)
-    prefix_tokens, key = cache_prefix(req)
+    prefix_tokens, key, ttl = cache_prefix(req)
     creation = read = 0
     if key is not None:
-        if cache.touch(key, time.monotonic()):
+        if cache.touch(key, time.monotonic(), ttl):
             read = prefix_tokens
         else:
             creation = prefix_tokens
     return {"input_tokens": max(0, total - creation - read),
-            "output_tokens": output_tokens,
+            "output_tokens": answer.output_tokens,
             "cache_creation_input_tokens": creation,
-            "cache_read_input_tokens": read}
+            "cache_read_input_tokens": read,
+            "cache_creation": {"ephemeral_5m_input_tokens": creation if ttl == "5m" else 0,
+                               "ephemeral_1h_input_tokens": creation if ttl == "1h" else 0},
+            "output_tokens_details": {"thinking_tokens": answer.thinking_tokens}}
 
 
 # ---------------------------------------------------------------------------
@@ -1098,30 +1946,57 @@ class Fault:
     kind: str
     count: int = 1
     match: dict = dataclasses.field(default_factory=dict)
-    retry_after: int = 1
+    retry_after: int = None        # seconds (retry-after); rate_limit defaults to 1
+    retry_after_ms: int = None     # retry-after-ms
+    x_should_retry: bool = None    # sets (or overrides) x-should-retry
     seconds: float = 300.0
     ms: int = 0
 
     def matches(self, req):
-        call = {"tool": req.tool_label, "model": req.model, "stream": req.stream}
-        return all(call[key] == value for key, value in self.match.items())
+        """Every key of match equals the call's (model: its id or the alias sent)."""
+        for key, value in self.match.items():
+            if key == "model" and value not in (req.model, req.requested_model):
+                return False
+            if key == "tool" and value != req.tool_label:
+                return False
+            if key == "stream" and value != req.stream:
+                return False
+        return True
+
+    def headers(self):
+        """The retry headers this fault adds to whatever it answers."""
+        headers = {}
+        if self.retry_after is not None:
+            headers["retry-after"] = str(self.retry_after)
+        if self.retry_after_ms is not None:
+            headers["retry-after-ms"] = str(self.retry_after_ms)
+        if self.x_should_retry is not None:
+            headers["x-should-retry"] = "true" if self.x_should_retry else "false"
+        return headers
+
+
+def _fault_integer(spec, key, where, low):
+    if key not in spec:
+        return None
+    if not is_int(spec[key]) or spec[key] < low:
+        raise invalid("%s.%s: an integer >= %d" % (where, key, low))
+    return spec[key]
 
 
 def parse_fault(spec, where):
     """A fault from the control API, validated like any other input."""
     if not isinstance(spec, dict):
         raise invalid("%s: Input should be an object" % where)
-    known = ("kind", "count", "match", "retry_after", "seconds", "ms")
+    known = ("kind", "count", "match", "retry_after", "retry_after_ms", "x_should_retry",
+             "seconds", "ms")
     for key in spec:
         if key not in known:
             raise invalid("%s.%s: unknown field" % (where, key))
     if spec.get("kind") not in FAULT_KINDS:
         raise invalid("%s.kind: one of %s" % (where, ", ".join(FAULT_KINDS)))
     fault = Fault(spec["kind"])
-    count = spec.get("count", 1)
-    if not is_int(count) or count < 1:
-        raise invalid("%s.count: an integer >= 1" % where)
-    fault.count = count
+    count = _fault_integer(spec, "count", where, 1)
+    fault.count = 1 if count is None else count
     match = spec.get("match", {})
     if not isinstance(match, dict) or any(k not in FAULT_MATCH_KEYS for k in match):
         raise invalid("%s.match: an object with tool, model and/or stream" % where)
@@ -1131,35 +2006,37 @@ def parse_fault(spec, where):
         if key in match and not isinstance(match[key], str):
             raise invalid("%s.match.%s: a string" % (where, key))
     fault.match = dict(match)
-    if "retry_after" in spec:
-        if not is_int(spec["retry_after"]) or spec["retry_after"] < 0:
-            raise invalid("%s.retry_after: an integer >= 0" % where)
-        fault.retry_after = spec["retry_after"]
+    fault.retry_after = _fault_integer(spec, "retry_after", where, 0)
+    fault.retry_after_ms = _fault_integer(spec, "retry_after_ms", where, 0)
+    if "x_should_retry" in spec:
+        if not isinstance(spec["x_should_retry"], bool):
+            raise invalid("%s.x_should_retry: a boolean" % where)
+        fault.x_should_retry = spec["x_should_retry"]
     if "seconds" in spec:
         if not is_number(spec["seconds"]) or spec["seconds"] <= 0:
             raise invalid("%s.seconds: a number > 0" % where)
         fault.seconds = float(spec["seconds"])
-    if "ms" in spec:
-        if not is_int(spec["ms"]) or spec["ms"] < 0:
-            raise invalid("%s.ms: an integer >= 0" % where)
-        fault.ms = spec["ms"]
+    fault.ms = _fault_integer(spec, "ms", where, 0) or 0
     return fault
 
 
 def fault_error(fault, streaming):
     """The HTTP error a fault of an error kind answers, or None for other kinds."""
-    if fault.kind == "rate_limit":
-        return ApiError(429, "rate_limit_error",
-                        "Number of request tokens has exceeded your per-minute rate limit",
-                        {"retry-after": str(fault.retry_after),
-                         "anthropic-ratelimit-requests-remaining": "0"})
-    if fault.kind == "server_error":
-        return ApiError(500, "api_error", "Internal server error")
-    if fault.kind == "bad_request":
-        return ApiError(400, "invalid_request_error", "Injected bad request")
-    if fault.kind == "overloaded" or (fault.kind == "stream_error" and not streaming):
-        return ApiError(529, "overloaded_error", "Overloaded")
-    return None
+    kind = fault.kind
+    if kind == "stream_error" and not streaming:
+        kind = "overloaded"
+    if kind not in ERROR_FAULTS:
+        return None
+    status, error_type, message = ERROR_FAULTS[kind]
+    headers, details = {}, None
+    if kind == "rate_limit":
+        headers = {"retry-after": "1", "anthropic-ratelimit-requests-remaining": "0"}
+    if kind == "spend_cap":
+        # A spend cap lifts next month: no retry-after, and the SDK must not retry.
+        headers = {"x-should-retry": "false"}
+        details = {"error_code": SPEND_CAP_ERROR_CODE}
+    headers.update(fault.headers())
+    return ApiError(status, error_type, message, headers, details)
 
 
 # ---------------------------------------------------------------------------
@@ -1343,12 +2220,15 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         routes = {
             "/v1/messages": {"POST": self._handle_messages},
+            "/v1/models": {"GET": self._handle_models},
             "/_double/stats": {"GET": self._handle_stats},
             "/_double/reset": {"POST": self._handle_reset},
             "/_double/config": {"GET": self._handle_config, "POST": self._handle_config},
             "/_double/faults": {"POST": self._handle_faults},
             "/_double/requests": {"GET": self._handle_requests},
         }
+        if path.startswith("/v1/models/") and "/" not in path[len("/v1/models/"):]:
+            routes[path] = {"GET": self._handle_models}
         if path not in routes:
             self._answer_simple(ApiError(404, "not_found_error", "Not found: %s" % path))
         elif method not in routes[path]:
@@ -1459,12 +2339,14 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _send_error(self, error, headers=None):
-        """An error body; a connection whose request body was not (fully) read
-        is closed, after draining what the client still sends."""
+        """An error body whose request_id is the request-id header; a connection
+        whose request body was not (fully) read is closed, after draining what
+        the client still sends."""
         headers = dict(headers or {})
+        headers.setdefault("request-id", random_id("req"))
         if self._discard_after or self.close_connection:
             headers["connection"] = "close"
-        self._send_json(error.status, error.body(), headers)
+        self._send_json(error.status, error.body(headers["request-id"]), headers)
         if self._discard_after:
             self._discard_body(self._discard_after)
 
@@ -1545,13 +2427,75 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
             return 200, {"queued": len(parsed), "faults_pending": pending}
         self._control(faults)
 
+    # -- the API's headers ------------------------------------------------
+
+    def _check_headers(self, needs_json):
+        """Auth, then anthropic-version, then content-type for a body.
+        Returns (the version, how the key came: x-api-key, bearer or both)."""
+        auth = self._authenticate()
+        version = self.headers.get("anthropic-version")
+        if version is None:
+            raise invalid("anthropic-version: header is required")
+        if version not in API_VERSIONS:
+            raise invalid("anthropic-version: %s is not a valid version" % version)
+        content_type = self.headers.get("content-type", "")
+        if needs_json and content_type.split(";", 1)[0].strip().lower() != "application/json":
+            raise invalid("content-type: must be application/json")
+        return version, auth
+
+    def _authenticate(self):
+        """x-api-key or Authorization: Bearer (both on both versions); with
+        --api-key, every key sent must be that one."""
+        keys, how = [], []
+        if self.headers.get("x-api-key"):
+            keys.append(self.headers["x-api-key"])
+            how.append("x-api-key")
+        authorization = self.headers.get("authorization")
+        if authorization is not None:
+            match = re.fullmatch(r"[Bb]earer +(\S+)", authorization.strip())
+            if not match:
+                raise ApiError(401, "authentication_error",
+                               "Authorization header must be 'Bearer <API key>'")
+            keys.append(match.group(1))
+            how.append("bearer")
+        if not keys:
+            raise ApiError(401, "authentication_error",
+                           "x-api-key header or Authorization: Bearer is required")
+        expected = self.server.api_key
+        if expected is not None and \
+                not all(secrets.compare_digest(key, expected) for key in keys):
+            raise ApiError(401, "authentication_error", "invalid x-api-key")
+        return "+".join(how)
+
+    # -- GET /v1/models, GET /v1/models/{id} ------------------------------
+
+    def _handle_models(self):
+        self._discard_after = None
+        target = urllib.parse.urlsplit(self.path)
+        name = urllib.parse.unquote(target.path[len("/v1/models/"):]) \
+            if target.path.startswith("/v1/models/") else None
+        try:
+            self._read_body()
+            self._check_headers(needs_json=False)
+            if name is None:
+                payload = list_models(urllib.parse.parse_qs(target.query))
+            else:
+                payload = model_info(find_model(name))
+        except ApiError as error:
+            self._send_api_error(error)
+            self._log(error.status)
+            return
+        self._send_json(200, payload, {"request-id": random_id("req")})
+        self._log(200)
+
     # -- POST /v1/messages ------------------------------------------------
 
     def _handle_messages(self):
         state = self.server.state
         started = time.monotonic()
         record = {"time": rfc3339(time.time()), "status": None, "tool": None,
-                  "model": None, "stream": None, "fault": None, "body": None}
+                  "model": None, "stream": None, "fault": None, "version": None,
+                  "auth": None, "body": None}
         self._discard_after = None
         state.begin_request()
         try:
@@ -1575,8 +2519,11 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
                       record["fault"] or "-", started)
 
     def _send_api_error(self, error):
-        headers = {"request-id": random_id("req"), "x-should-retry":
-                   "true" if error.status in (429, 500, 529) else "false"}
+        """x-should-retry as the SDK would decide without it (true for 408, 409,
+        429 and 5xx), unless the error sets it."""
+        retry = error.status in (408, 409, 429) or error.status >= 500
+        headers = {"request-id": random_id("req"),
+                   "x-should-retry": "true" if retry else "false"}
         headers.update(self.server.state.rate_limit_headers(0))
         headers.update(error.headers)
         try:
@@ -1584,29 +2531,14 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
-    def _check_headers(self):
-        key = self.headers.get("x-api-key", "")
-        if not key:
-            raise ApiError(401, "authentication_error", "x-api-key header is required")
-        expected = self.server.api_key
-        if expected is not None and not secrets.compare_digest(key, expected):
-            raise ApiError(401, "authentication_error", "invalid x-api-key")
-        version = self.headers.get("anthropic-version")
-        if version is None:
-            raise invalid("anthropic-version: header is required")
-        if version != API_VERSION:
-            raise invalid("anthropic-version: %s is not a valid version" % version)
-        content_type = self.headers.get("content-type", "")
-        if content_type.split(";", 1)[0].strip().lower() != "application/json":
-            raise invalid("content-type: must be application/json")
-
     def _serve_messages(self, record):
         state = self.server.state
         raw = self._read_body()
-        self._check_headers()
+        version, auth = self._check_headers(needs_json=True)
+        record.update(version=version, auth=auth)
         body = parse_json_body(raw)
         record["body"] = body if len(raw) <= RECENT_BODY_MAX_BYTES else {"omitted_bytes": len(raw)}
-        req = validate_messages_request(body)
+        req = validate_messages_request(body, version)
         record.update(tool=req.tool_label, model=req.model, stream=req.stream)
         state.note_call(req)
         fault = state.take_fault(req) or state.directive_fault(req, read_user_text(req.messages))
@@ -1619,9 +2551,12 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         if fault:
             self._apply_fault_before_answer(fault, req.stream, release)
         answer = compose_answer(req)
-        usage = compute_usage(req, answer.output_tokens, state.cache)
+        if fault and fault.kind in STOP_FAULTS:
+            answer = end_answer_early(req, answer, fault.kind)
+        usage = compute_usage(req, answer, state.cache)
         headers = {"request-id": random_id("req")}
         headers.update(state.rate_limit_headers(usage["input_tokens"] + usage["output_tokens"]))
+        headers.update(fault.headers() if fault else {})
         message = {"id": random_id("msg"), "type": "message", "role": "assistant",
                    "model": req.model}
         fault_kind = fault.kind if fault else None
@@ -1644,7 +2579,8 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
 
     def _send_answer(self, message, answer, usage, headers, fault_kind):
         message.update(content=answer.content, stop_reason=answer.stop_reason,
-                       stop_sequence=answer.stop_sequence, usage=usage)
+                       stop_sequence=answer.stop_sequence, stop_details=answer.stop_details,
+                       usage=usage)
         data = json.dumps(message, ensure_ascii=False).encode("utf-8")
         if fault_kind == "malformed":
             data = data[:len(data) // 2]
@@ -1659,20 +2595,23 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        start_usage = dict(usage, output_tokens=1)
-        message.update(content=[], stop_reason=None, stop_sequence=None, usage=start_usage)
+        start_usage = dict(usage, output_tokens=1, output_tokens_details={"thinking_tokens": 0})
+        message.update(content=[], stop_reason=None, stop_sequence=None, stop_details=None,
+                       usage=start_usage)
         self._write_event("message_start", {"type": "message_start", "message": message})
         self._write_event("ping", {"type": "ping"})
         sent = 0
-        fail_at = min(3, sum(len(d) for d in answer.deltas) // 2)
-        for index, (start, deltas) in enumerate(zip(answer.starts, answer.deltas)):
+        blocks = answer.streamed
+        fail_at = min(3, sum(len(block.deltas) for block in blocks) // 2)
+        for index, block in enumerate(blocks):
             self._write_event("content_block_start", {"type": "content_block_start",
-                                                      "index": index, "content_block": start})
+                                                      "index": index,
+                                                      "content_block": block.start})
             if fault_kind == "malformed":
                 self._write_chunk(b'event: content_block_delta\ndata: {"type": '
                                   b'"content_block_delta", "index": %d, "delta": {"ty\n\n'
                                   % index)
-            for delta in deltas:
+            for delta in block.deltas:
                 if sent and sent % PING_EVERY_DELTAS == 0:
                     self._write_event("ping", {"type": "ping"})
                 if sent == fail_at and fault_kind in ("stream_error", "drop"):
@@ -1687,8 +2626,10 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         self._write_event("message_delta", {
             "type": "message_delta",
             "delta": {"stop_reason": answer.stop_reason,
-                      "stop_sequence": answer.stop_sequence},
-            "usage": {"output_tokens": answer.output_tokens}})
+                      "stop_sequence": answer.stop_sequence,
+                      "stop_details": answer.stop_details},
+            "usage": {"output_tokens": answer.output_tokens,
+                      "output_tokens_details": usage["output_tokens_details"]}})
         self._write_event("message_stop", {"type": "message_stop"})
         self._write_chunk(b"")
 
@@ -1700,6 +2641,7 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             raise ConnectionDropped("stream_error")
         self._abort_connection("dropped")
+
 
     def handle_one_request(self):
         """Like the base class, but a socket error ends only this connection."""
@@ -1736,7 +2678,8 @@ def parse_args(argv):
     parser.add_argument("--token-delay-ms", type=int, default=0,
                         help="wait this long between streamed deltas")
     parser.add_argument("--api-key", default=None,
-                        help="the only x-api-key accepted (default: any non-empty key)")
+                        help="the only API key accepted, in x-api-key or "
+                             "Authorization: Bearer (default: any non-empty key)")
     parser.add_argument("--port-file", default=None,
                         help="write the chosen port to this file")
     parser.add_argument("--quiet", action="store_true",
