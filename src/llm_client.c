@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +24,6 @@
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
 
-#define LLM_API_VERSION		"2023-06-01"
 #define LLM_MESSAGES_PATH	"/v1/messages"
 #define LLM_ERROR_BODY_MAX	(64 * 1024)	/* an error body is small */
 #define LLM_REQUEST_BODY_MAX	(32 * 1024 * 1024) /* the API's own limit */
@@ -34,11 +34,21 @@
 #define LLM_KEY_PREFIX_MIN	8	/* a cut-off key tail this long is hidden too */
 #define LLM_REQUEST_ID_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 				"0123456789_-."
+#define LLM_THINKING_BUDGET_MIN	1024
+#define LLM_PATH_MAX		1024
+
+/* output_config.effort, lowest first (CLAUDE-API.md section 4). */
+static const char *const llm_efforts[] = {
+	"low", "medium", "high", "xhigh", "max"
+};
+#define LLM_EFFORT_HIGH		2	/* the most that disabled thinking takes */
 
 /* Read-only once made: shared by every thread without a lock. */
 struct llm_client {
-	char			*url;
+	char			*base;		/* base_url without its trailing "/" */
+	char			*url;		/* base + LLM_MESSAGES_PATH */
 	char			*api_key;	/* kept only to scrub it from errors */
+	const char		*api_version;	/* one of the LLM_API_VERSION_* */
 	struct curl_slist	*headers;	/* read, never changed, by curl */
 	long			 per_call_timeout_ms;
 	long			 connect_timeout_ms;
@@ -73,7 +83,9 @@ struct llm_slot {
 	bool			 writing;	/* the body has begun */
 	bool			 error_body;	/* a non-200 body, read for its message */
 	bool			 event_stream;	/* content-type text/event-stream */
-	long			 retry_after_ms;	/* -1: no usable header */
+	long			 retry_after_ms;	/* retry-after-ms, -1: none usable */
+	long			 retry_after_s_ms;	/* retry-after, -1: none usable */
+	int			 should_retry;	/* x-should-retry: -1 none, 0, 1 */
 	enum llm_error_kind	 local_kind;	/* our own abort of the transfer */
 	char			 local[LLM_ERROR_MAX];
 	char			 curl_err[CURL_ERROR_SIZE];
@@ -135,10 +147,36 @@ llm_text_ok(const char *s)
 	return s != NULL && utf8_valid(s, strlen(s));
 }
 
+/*
+ * The answer mode in force. A caller from before enum llm_answer sets only
+ * tool, which then is forced as it always was.
+ */
+static enum llm_answer
+llm_request_answer(const struct llm_request *req)
+{
+	if (req->answer == LLM_ANSWER_TEXT && req->tool != NULL)
+		return LLM_ANSWER_FORCED_TOOL;
+	return req->answer;
+}
+
+/* The index of a known effort level, -1 for anything else. */
+static int
+llm_effort_index(const char *effort)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(llm_efforts) / sizeof(llm_efforts[0]); i++)
+		if (strcmp(effort, llm_efforts[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 static bs_err
 llm_request_check(const struct llm_request *req, char *err, size_t errlen)
 {
-	size_t	 i;
+	enum llm_answer	 answer;
+	size_t		 i;
+	int		 effort = -1;
 
 	if (req == NULL || req->model == NULL || req->model[0] == '\0' ||
 	    !llm_text_ok(req->model)) {
@@ -178,6 +216,16 @@ llm_request_check(const struct llm_request *req, char *err, size_t errlen)
 		bs_errf(err, errlen, "temperature must be within 0..1");
 		return BS_ERR_INVALID;
 	}
+	answer = llm_request_answer(req);
+	if ((unsigned)answer > LLM_ANSWER_FORCED_TOOL) {
+		bs_errf(err, errlen, "unknown answer mode %d", (int)answer);
+		return BS_ERR_INVALID;
+	}
+	if (answer != LLM_ANSWER_TEXT && req->tool == NULL) {
+		bs_errf(err, errlen, "a structured answer needs a tool: its "
+		    "name and schema");
+		return BS_ERR_INVALID;
+	}
 	if (req->tool != NULL && (req->tool->name == NULL ||
 	    req->tool->name[0] == '\0' || !llm_text_ok(req->tool->name) ||
 	    (req->tool->description != NULL &&
@@ -185,6 +233,30 @@ llm_request_check(const struct llm_request *req, char *err, size_t errlen)
 	    !json_object_is_type(req->tool->input_schema, json_type_object))) {
 		bs_errf(err, errlen, "the tool needs a name and an object "
 		    "input_schema");
+		return BS_ERR_INVALID;
+	}
+	if ((unsigned)req->thinking > LLM_THINKING_ENABLED) {
+		bs_errf(err, errlen, "unknown thinking type %d",
+		    (int)req->thinking);
+		return BS_ERR_INVALID;
+	}
+	if (req->thinking == LLM_THINKING_ENABLED &&
+	    (req->thinking_budget < LLM_THINKING_BUDGET_MIN ||
+	    req->thinking_budget >= req->max_tokens)) {
+		bs_errf(err, errlen, "the thinking budget must be at least %d "
+		    "and below max_tokens (%d)", LLM_THINKING_BUDGET_MIN,
+		    req->max_tokens);
+		return BS_ERR_INVALID;
+	}
+	if (req->effort != NULL && (effort = llm_effort_index(req->effort)) < 0) {
+		bs_errf(err, errlen, "effort must be low, medium, high, xhigh "
+		    "or max");
+		return BS_ERR_INVALID;
+	}
+	/* The API refuses disabled thinking above high on every model that has both. */
+	if (req->thinking == LLM_THINKING_DISABLED && effort > LLM_EFFORT_HIGH) {
+		bs_errf(err, errlen, "disabled thinking goes only with effort "
+		    "low, medium or high");
 		return BS_ERR_INVALID;
 	}
 	if (req->user_id != NULL && !llm_text_ok(req->user_id)) {
@@ -239,12 +311,30 @@ llm_body_messages(json_object *root, const struct llm_request *req)
 	return true;
 }
 
-static bool
-llm_body_tool(json_object *root, const struct llm_request *req)
+/*
+ * A copy, not a reference: taking a reference would write the shared
+ * schema's refcount from many threads.
+ */
+static json_object *
+llm_schema_copy(const struct llm_tool *tool)
 {
-	json_object	*tools, *tool, *schema = NULL, *choice;
+	json_object	*copy = NULL;
 
-	if (req->tool == NULL)
+	if (json_object_deep_copy(tool->input_schema, &copy, NULL) != 0) {
+		json_object_put(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+/* tools and tool_choice of the tool answers. */
+static bool
+llm_body_tool(json_object *root, const struct llm_request *req,
+    enum llm_answer answer)
+{
+	json_object	*tools, *tool, *choice;
+
+	if (answer != LLM_ANSWER_STRICT_TOOL && answer != LLM_ANSWER_FORCED_TOOL)
 		return true;
 	if ((tools = json_object_new_array()) == NULL ||
 	    !json_add(root, "tools", tools))
@@ -256,18 +346,66 @@ llm_body_tool(json_object *root, const struct llm_request *req)
 	if (req->tool->description != NULL && !json_add(tool, "description",
 	    json_object_new_string(req->tool->description)))
 		return false;
-	/*
-	 * A copy, not a reference: taking a reference would write the shared
-	 * schema's refcount from many threads.
-	 */
-	if (json_object_deep_copy(req->tool->input_schema, &schema, NULL) != 0 ||
-	    !json_add(tool, "input_schema", schema))
+	if (!json_add(tool, "input_schema", llm_schema_copy(req->tool)))
 		return false;
 	if ((choice = json_object_new_object()) == NULL ||
 	    !json_add(root, "tool_choice", choice))
 		return false;
+	if (answer == LLM_ANSWER_STRICT_TOOL) {
+		/* Models that refuse a forced tool still call a strict one. */
+		return json_add(tool, "strict", json_object_new_boolean(1)) &&
+		    json_add(choice, "type", json_object_new_string("auto")) &&
+		    json_add(choice, "disable_parallel_tool_use",
+		    json_object_new_boolean(1));
+	}
 	return json_add(choice, "type", json_object_new_string("tool")) &&
 	    json_add(choice, "name", json_object_new_string(req->tool->name));
+}
+
+static bool
+llm_body_thinking(json_object *root, const struct llm_request *req)
+{
+	static const char *const types[] = {
+		[LLM_THINKING_ADAPTIVE] = "adaptive",
+		[LLM_THINKING_DISABLED] = "disabled",
+		[LLM_THINKING_BETWEEN_TOOLS] = "between_tools",
+		[LLM_THINKING_ENABLED] = "enabled",
+	};
+	json_object	*thinking;
+
+	if (req->thinking == LLM_THINKING_OMIT)
+		return true;
+	if ((thinking = json_object_new_object()) == NULL ||
+	    !json_add(root, "thinking", thinking) ||
+	    !json_add(thinking, "type", json_object_new_string(
+	    types[req->thinking])))
+		return false;
+	return req->thinking != LLM_THINKING_ENABLED || json_add(thinking,
+	    "budget_tokens", json_object_new_int(req->thinking_budget));
+}
+
+/* output_config: the JSON answer's format and the effort, in one object. */
+static bool
+llm_body_output(json_object *root, const struct llm_request *req,
+    enum llm_answer answer)
+{
+	json_object	*config, *format;
+
+	if (answer != LLM_ANSWER_JSON_SCHEMA && req->effort == NULL)
+		return true;
+	if ((config = json_object_new_object()) == NULL ||
+	    !json_add(root, "output_config", config))
+		return false;
+	if (answer == LLM_ANSWER_JSON_SCHEMA) {
+		if ((format = json_object_new_object()) == NULL ||
+		    !json_add(config, "format", format) ||
+		    !json_add(format, "type", json_object_new_string(
+		    "json_schema")) ||
+		    !json_add(format, "schema", llm_schema_copy(req->tool)))
+			return false;
+	}
+	return req->effort == NULL || json_add(config, "effort",
+	    json_object_new_string(req->effort));
 }
 
 bs_err
@@ -277,16 +415,21 @@ llm_request_body(const struct llm_request *req, struct buf *out, char *err,
 	json_object	*root = NULL, *meta;
 	const char	*text;
 	char		 num[32];
+	enum llm_answer	 answer;
 	bs_err		 e;
 
 	if ((e = llm_request_check(req, err, errlen)) != BS_OK)
 		goto out;
 	e = BS_ERR_NOMEM;
+	/* The members in one fixed order: the body is also a cache key. */
+	answer = llm_request_answer(req);
 	if ((root = json_object_new_object()) == NULL ||
 	    !json_add(root, "model", json_object_new_string(req->model)) ||
 	    !json_add(root, "max_tokens", json_object_new_int(req->max_tokens)) ||
 	    !llm_body_system(root, req) || !llm_body_messages(root, req) ||
-	    !llm_body_tool(root, req))
+	    !llm_body_tool(root, req, answer) ||
+	    !llm_body_thinking(root, req) ||
+	    !llm_body_output(root, req, answer))
 		goto nomem;
 	if (req->stream && !json_add(root, "stream",
 	    json_object_new_boolean(1)))
@@ -348,7 +491,9 @@ llm_client_new(const struct llm_client_options *opt, struct llm_client **out,
 	struct llm_client	*c = NULL;
 	struct curl_slist	*h;
 	struct buf		 line;
+	const char		*version;
 	size_t			 blen;
+	bool			 bearer;
 	bs_err			 e = BS_ERR_INVALID;
 
 	*out = NULL;
@@ -365,6 +510,20 @@ llm_client_new(const struct llm_client_options *opt, struct llm_client **out,
 	if (!llm_header_value_ok(opt->api_key)) {
 		bs_errf(err, errlen, "the Claude API key is missing or has a "
 		    "line break");
+		goto out;
+	}
+	/* A version picks the auth header, as the official SDKs pair them. */
+	version = opt->api_version != NULL ? opt->api_version :
+	    LLM_API_VERSION_CURRENT;
+	if (strcmp(version, LLM_API_VERSION_CURRENT) == 0) {
+		version = LLM_API_VERSION_CURRENT;
+		bearer = true;
+	} else if (strcmp(version, LLM_API_VERSION_LEGACY) == 0) {
+		version = LLM_API_VERSION_LEGACY;
+		bearer = false;
+	} else {
+		bs_errf(err, errlen, "CLAUDE_API_VERSION must be "
+		    LLM_API_VERSION_CURRENT " or " LLM_API_VERSION_LEGACY);
 		goto out;
 	}
 	if (opt->per_call_timeout_ms < 0 || opt->connect_timeout_ms < 0 ||
@@ -387,17 +546,22 @@ llm_client_new(const struct llm_client_options *opt, struct llm_client **out,
 	while (blen > 0 && opt->base_url[blen - 1] == '/')
 		blen--;
 	if (buf_append(&line, opt->base_url, blen) != BS_OK ||
+	    (c->base = strdup(buf_cstr(&line))) == NULL ||
 	    buf_puts(&line, LLM_MESSAGES_PATH) != BS_OK ||
 	    (c->url = strdup(buf_cstr(&line))) == NULL ||
 	    (c->api_key = strdup(opt->api_key)) == NULL)
 		goto nomem;
+	c->api_version = version;
 	buf_reset(&line);
-	if (buf_printf(&line, "x-api-key: %s", opt->api_key) != BS_OK ||
-	    (h = curl_slist_append(NULL, buf_cstr(&line))) == NULL)
+	if ((bearer ? buf_printf(&line, "Authorization: Bearer %s",
+	    opt->api_key) : buf_printf(&line, "x-api-key: %s", opt->api_key)) !=
+	    BS_OK || (h = curl_slist_append(NULL, buf_cstr(&line))) == NULL)
 		goto nomem;
 	c->headers = h;
+	buf_reset(&line);
 	/* "Expect:" stops curl waiting for a 100 Continue on large bodies. */
-	if (curl_slist_append(h, "anthropic-version: " LLM_API_VERSION) == NULL ||
+	if (buf_printf(&line, "anthropic-version: %s", version) != BS_OK ||
+	    curl_slist_append(h, buf_cstr(&line)) == NULL ||
 	    curl_slist_append(h, "content-type: application/json") == NULL ||
 	    curl_slist_append(h, "Expect:") == NULL)
 		goto nomem;
@@ -444,7 +608,14 @@ llm_client_free(struct llm_client *c)
 		sodium_memzero(c->api_key, strlen(c->api_key));
 	free(c->api_key);
 	free(c->url);
+	free(c->base);
 	free(c);
+}
+
+const char *
+llm_client_api_version(const struct llm_client *c)
+{
+	return c->api_version;
 }
 
 /*
@@ -457,7 +628,7 @@ llm_redact(const struct llm_client *c, char *msg, size_t msglen)
 	size_t	 klen = strlen(c->api_key), len, i, tail, off = 0;
 	char	*p, out[LLM_ERROR_MAX];
 
-	if (klen == 0 || msglen == 0)
+	if (klen == 0 || msg == NULL || msglen == 0)
 		return;
 	while ((p = strstr(msg + off, c->api_key)) != NULL) {
 		off = (size_t)(p - msg) + strlen(LLM_KEY_REDACTED);
@@ -491,18 +662,51 @@ llm_redact_buf(const struct llm_client *c, struct buf *b)
 			memset(b->data + i, '*', klen);
 }
 
+/* A positive decimal number up to max, times scale and at least 1; -1 when it is not. */
+static long
+llm_wait_parse(const char *value, double max, double scale)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(value, &end);
+	if (errno != 0 || end == value || *end != '\0' || !(v > 0.0) ||
+	    v > max)
+		return -1;
+	v *= scale;
+	return v < 1.0 ? 1 : (long)v;
+}
+
+/* retry-after: seconds, or an HTTP date (curl_getdate reads all three forms). */
+static long
+llm_retry_after_parse(const char *value)
+{
+	time_t	 when, now;
+	long	 ms;
+
+	if ((ms = llm_wait_parse(value, LLM_RETRY_AFTER_MAX_S, 1000.0)) > 0)
+		return ms;
+	if ((when = curl_getdate(value, NULL)) == -1 ||
+	    (now = time(NULL)) == (time_t)-1 || when <= now ||
+	    when - now > LLM_RETRY_AFTER_MAX_S)
+		return -1;	/* a date past or absurd: our own backoff */
+	return (long)(when - now) * 1000;
+}
+
 static size_t
 llm_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct llm_slot	*s = arg;
 	size_t		 len = size * nmemb, nlen, vlen;
 	const char	*colon, *v;
-	char		 value[LLM_ID_MAX], *end;
-	long		 n;
+	char		 value[LLM_ID_MAX];
 
 	/* A new status line (after a 100 Continue) starts a new header set. */
 	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		s->retry_after_ms = -1;
+		s->retry_after_s_ms = -1;
+		s->should_retry = -1;
 		s->event_stream = false;
 		s->call->request_id[0] = '\0';
 		return len;
@@ -522,14 +726,15 @@ llm_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 		return len;		/* none of ours is that long */
 	memcpy(value, v, vlen);
 	value[vlen] = '\0';
-	if (nlen == 11 && strncasecmp(data, "retry-after", nlen) == 0) {
-		/* Seconds; an HTTP-date is left to our own backoff. */
-		errno = 0;
-		n = strtol(value, &end, 10);
-		if (errno == 0 && end != value && *end == '\0' && n >= 0 &&
-		    n <= LLM_RETRY_AFTER_MAX_S)
-			s->retry_after_ms = n * 1000;
-	} else if (nlen == 12 && strncasecmp(data, "content-type", nlen) == 0)
+	if (nlen == 14 && strncasecmp(data, "retry-after-ms", nlen) == 0)
+		s->retry_after_ms = llm_wait_parse(value,
+		    LLM_RETRY_AFTER_MAX_S * 1000.0, 1.0);
+	else if (nlen == 11 && strncasecmp(data, "retry-after", nlen) == 0)
+		s->retry_after_s_ms = llm_retry_after_parse(value);
+	else if (nlen == 14 && strncasecmp(data, "x-should-retry", nlen) == 0)
+		s->should_retry = strcmp(value, "true") == 0 ? 1 :
+		    strcmp(value, "false") == 0 ? 0 : -1;
+	else if (nlen == 12 && strncasecmp(data, "content-type", nlen) == 0)
 		s->event_stream = strncasecmp(value, "text/event-stream", 17) == 0;
 	else if (nlen == 10 && strncasecmp(data, "request-id", nlen) == 0 &&
 	    strspn(value, LLM_REQUEST_ID_CHARS) == vlen)
@@ -648,6 +853,8 @@ llm_attempt_start(CURLM *multi, struct llm_slot *s)
 	s->error_body = false;
 	s->event_stream = false;
 	s->retry_after_ms = -1;
+	s->retry_after_s_ms = -1;
+	s->should_retry = -1;
 	s->local_kind = LLM_ERR_NONE;
 	s->local[0] = '\0';
 	s->curl_err[0] = '\0';
@@ -670,16 +877,25 @@ llm_kind_err(enum llm_error_kind kind)
 	case LLM_ERR_BUDGET:
 		return BS_ERR_TIMEOUT;
 	case LLM_ERR_RATE_LIMITED:
+	case LLM_ERR_SPEND_CAP:
 		return BS_ERR_RATE_LIMITED;
 	case LLM_ERR_AUTH:
+	case LLM_ERR_BILLING:
 		return BS_ERR_UNAUTHORIZED;
+	case LLM_ERR_NOT_FOUND:
+		return BS_ERR_NOT_FOUND;
+	case LLM_ERR_CONFLICT:
+		return BS_ERR_CONFLICT;
 	case LLM_ERR_BAD_REQUEST:
 	case LLM_ERR_MALFORMED:
+	case LLM_ERR_REFUSAL:
 		return BS_ERR_INVALID;
 	case LLM_ERR_TOO_LARGE:
+	case LLM_ERR_TRUNCATED:
+	case LLM_ERR_CONTEXT:
 		return BS_ERR_TOO_LARGE;
 	default:
-		return BS_ERR_IO;
+		return BS_ERR_IO;	/* network, server, overloaded, paused */
 	}
 }
 
@@ -690,6 +906,15 @@ llm_status_kind(long status)
 	case 401:
 	case 403:
 		return LLM_ERR_AUTH;
+	case 402:
+		return LLM_ERR_BILLING;
+	case 404:
+		return LLM_ERR_NOT_FOUND;
+	case 408:
+	case 504:	/* timeout_error: the API's own time ran out */
+		return LLM_ERR_TIMEOUT;
+	case 409:
+		return LLM_ERR_CONFLICT;
 	case 413:
 		return LLM_ERR_TOO_LARGE;
 	case 429:
@@ -704,6 +929,13 @@ llm_status_kind(long status)
 	if (status >= 500 && status < 600)
 		return LLM_ERR_SERVER;
 	return LLM_ERR_MALFORMED;	/* 1xx, 3xx, a 2xx other than 200 */
+}
+
+/* The official SDKs' rule for an HTTP error without x-should-retry. */
+static bool
+llm_status_retryable(long status)
+{
+	return status == 408 || status == 409 || status == 429 || status >= 500;
 }
 
 /* Transport failures that another connection may not repeat. */
@@ -727,9 +959,77 @@ llm_curl_transient(CURLcode rc)
 	}
 }
 
-/* A finished 200: the whole answer, checked against what was asked. */
+enum llm_error_kind
+llm_answer_check(const struct llm_request *req, struct llm_response *res,
+    int max_depth, char *msg, size_t msglen)
+{
+	enum llm_answer	 answer = llm_request_answer(req);
+	const char	*stop = res->stop_reason;
+	char		 reason[128];
+
+	json_object_put(res->output);
+	res->output = NULL;
+	if ((unsigned)answer > LLM_ANSWER_FORCED_TOOL ||
+	    (answer != LLM_ANSWER_TEXT && req->tool == NULL)) {
+		bs_errf(msg, msglen, "a structured answer needs a tool: its "
+		    "name and schema");
+		return LLM_ERR_BAD_REQUEST;
+	}
+	/* A stop_reason that leaves the answer unusable as asked comes first. */
+	if (strcmp(stop, "max_tokens") == 0) {
+		bs_errf(msg, msglen, "the answer was cut at max_tokens (%d)",
+		    req->max_tokens);
+		return LLM_ERR_TRUNCATED;
+	}
+	if (strcmp(stop, "refusal") == 0) {
+		bs_errf(msg, msglen, "the model refused to answer%s%s",
+		    res->stop_details[0] != '\0' ? ": " : "", res->stop_details);
+		return LLM_ERR_REFUSAL;
+	}
+	if (strcmp(stop, "model_context_window_exceeded") == 0) {
+		bs_errf(msg, msglen, "the request fills the model's context "
+		    "window");
+		return LLM_ERR_CONTEXT;
+	}
+	if (strcmp(stop, "pause_turn") == 0) {
+		bs_errf(msg, msglen, "the model paused its turn (pause_turn); "
+		    "it is not continued");
+		return LLM_ERR_PAUSED;
+	}
+	/* end_turn, tool_use, stop_sequence, none, and values to come. */
+	switch (answer) {
+	case LLM_ANSWER_TEXT:
+		break;
+	case LLM_ANSWER_JSON_SCHEMA:
+		if (json_parse_limited(buf_cstr(&res->text), res->text.len,
+		    max_depth > 0 ? max_depth : LLM_DEFAULT_JSON_DEPTH,
+		    &res->output, reason, sizeof(reason)) != BS_OK ||
+		    !json_object_is_type(res->output, json_type_object)) {
+			if (res->output != NULL)
+				snprintf(reason, sizeof(reason), "not an object");
+			json_object_put(res->output);
+			res->output = NULL;
+			bs_errf(msg, msglen, "the answer is not JSON: %s", reason);
+			return LLM_ERR_MALFORMED;
+		}
+		break;
+	default:
+		if (res->tool_input == NULL ||
+		    strcmp(res->tool_name, req->tool->name) != 0) {
+			bs_errf(msg, msglen, "the answer did not call the tool "
+			    "%s (stop_reason %s)", req->tool->name,
+			    stop[0] != '\0' ? stop : "none");
+			return LLM_ERR_MALFORMED;
+		}
+		res->output = json_object_get(res->tool_input);
+		break;
+	}
+	return LLM_ERR_NONE;
+}
+
+/* A finished 200: the whole answer read, then checked against what was asked. */
 static enum llm_error_kind
-llm_answer_check(struct llm_slot *s, char *msg, size_t msglen)
+llm_attempt_answer(struct llm_slot *s, char *msg, size_t msglen)
 {
 	const struct llm_request	*req = s->call->req;
 	struct llm_response		*res = &s->call->res;
@@ -753,13 +1053,8 @@ llm_answer_check(struct llm_slot *s, char *msg, size_t msglen)
 		bs_errf(msg, msglen, "%s", reason);
 		return LLM_ERR_MALFORMED;
 	}
-	if (req->tool != NULL && strcmp(res->tool_name, req->tool->name) != 0) {
-		bs_errf(msg, msglen, "the answer did not call the tool %s "
-		    "(stop_reason %s)", req->tool->name,
-		    res->stop_reason[0] != '\0' ? res->stop_reason : "none");
-		return LLM_ERR_MALFORMED;
-	}
-	return LLM_ERR_NONE;
+	return llm_answer_check(req, res, s->client->max_json_depth, msg,
+	    msglen);
 }
 
 /* What one attempt came to; *retry says whether another may do better. */
@@ -799,18 +1094,30 @@ llm_attempt_classify(struct llm_slot *s, CURLcode rc, bool *retry, char *msg,
 		return kind;
 	}
 	if (status == 200) {
-		kind = llm_answer_check(s, msg, msglen);
+		kind = llm_attempt_answer(s, msg, msglen);
 		*retry = kind == LLM_ERR_NETWORK;	/* a truncated stream */
 		return kind;
 	}
 	kind = llm_status_kind(status);
 	llm_redact_buf(s->client, &s->answer);
-	/* The status decides the kind; the body's error.type is for people. */
+	/*
+	 * The status decides the kind; the body's error.type is for people.
+	 * Its error_code alone tells a spending limit from a rate limit.
+	 */
+	api_kind = LLM_ERR_NONE;
 	llm_error_body_parse(buf_cstr(&s->answer), s->answer.len, &api_kind,
 	    api, sizeof(api));
 	bs_errf(msg, msglen, "HTTP %ld: %s", status, api[0] != '\0' ? api :
 	    "no error message");
-	*retry = llm_error_retryable(kind);
+	if (status == 429 && api_kind == LLM_ERR_SPEND_CAP) {
+		/* No wait lifts a spending limit, whatever the headers say. */
+		*retry = false;
+		return LLM_ERR_SPEND_CAP;
+	}
+	if (s->should_retry >= 0)
+		*retry = s->should_retry == 1;	/* the server knows best */
+	else
+		*retry = llm_status_retryable(status);
 	return kind;
 }
 
@@ -830,20 +1137,36 @@ llm_call_finish(struct llm_slot *s, enum llm_error_kind kind, const char *msg,
 		s->client->observe(s->client->observe_arg, call);
 }
 
-/* Full jitter: uniform in [0, min(max, base * 2^(failures - 1))]. */
+/*
+ * As the official SDKs: min(max, base * 2^(failures - 1)), less up to a
+ * quarter of it at random, so that many workers do not retry in step.
+ */
 static long
 llm_backoff_ms(const struct llm_client *c, int failures)
 {
-	long	 cap = c->backoff_base_ms;
+	long	 wait = c->backoff_base_ms, jitter;
 	int	 i;
 
-	for (i = 1; i < failures && cap < c->backoff_max_ms; i++)
-		cap *= 2;
-	if (cap > c->backoff_max_ms)
-		cap = c->backoff_max_ms;
-	if (cap >= (long)UINT32_MAX)
-		cap = (long)UINT32_MAX - 1;
-	return (long)randombytes_uniform((uint32_t)cap + 1);
+	for (i = 1; i < failures && wait < c->backoff_max_ms &&
+	    wait <= LONG_MAX / 2; i++)
+		wait *= 2;
+	if (wait > c->backoff_max_ms)
+		wait = c->backoff_max_ms;
+	jitter = wait / 4;
+	if (jitter >= (long)UINT32_MAX)
+		jitter = (long)UINT32_MAX - 1;
+	return wait - (long)randombytes_uniform((uint32_t)jitter + 1);
+}
+
+/* The server's wait (retry-after-ms, then retry-after), else our backoff. */
+static long
+llm_retry_wait_ms(const struct llm_slot *s)
+{
+	if (s->retry_after_ms > 0)
+		return s->retry_after_ms;
+	if (s->retry_after_s_ms > 0)
+		return s->retry_after_s_ms;
+	return llm_backoff_ms(s->client, s->call->attempts);
 }
 
 /* No message text: ids, numbers and the kind are enough to follow a retry. */
@@ -899,8 +1222,7 @@ llm_attempt_done(CURLM *multi, struct llm_slot *s, CURLcode rc,
 		llm_call_finish(s, kind, msg, t0);
 		return;
 	}
-	wait = s->retry_after_ms >= 0 ? s->retry_after_ms :
-	    llm_backoff_ms(s->client, s->call->attempts);
+	wait = llm_retry_wait_ms(s);
 	now = llm_now_ms();
 	if (now + wait >= deadline) {
 		snprintf(full, sizeof(full), "%s; no time left to retry", msg);
@@ -1074,5 +1396,115 @@ out:
 	if (multi != NULL)
 		curl_multi_cleanup(multi);
 	free(slots);
+	return e;
+}
+
+/* The body of llm_client_get, into the caller's capped buffer. */
+struct llm_get {
+	struct buf	*out;
+	bs_err		 failed;
+};
+
+static size_t
+llm_get_write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct llm_get	*g = arg;
+	size_t		 len = size * nmemb;
+	bs_err		 e;
+
+	if ((e = buf_append(g->out, data, len)) != BS_OK) {
+		g->failed = e;
+		return 0;	/* curl aborts the transfer */
+	}
+	return len;
+}
+
+/* A path of printable ASCII without spaces: nothing that could bend the URL or a log line. */
+static bool
+llm_path_ok(const char *path)
+{
+	size_t	 i;
+
+	if (path == NULL || path[0] != '/')
+		return false;
+	for (i = 0; path[i] != '\0'; i++)
+		if (i >= LLM_PATH_MAX || (unsigned char)path[i] <= 0x20 ||
+		    (unsigned char)path[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+bs_err
+llm_client_get(const struct llm_client *c, const char *path, long timeout_ms,
+    int *status, struct buf *out, char *err, size_t errlen)
+{
+	struct llm_get	 g;
+	struct buf	 url;
+	CURL		*h = NULL;
+	CURLcode	 rc;
+	long		 code = 0;
+	char		 curl_err[CURL_ERROR_SIZE];
+	bs_err		 e = BS_ERR_INVALID;
+
+	*status = 0;
+	buf_init(&url, LLM_PATH_MAX + 4096);
+	if (!llm_path_ok(path) || timeout_ms < 0) {
+		bs_errf(err, errlen, "the path must start with / and hold only "
+		    "printable ASCII, the timeout not be negative");
+		goto out;
+	}
+	buf_reset(out);
+	g.out = out;
+	g.failed = BS_OK;
+	curl_err[0] = '\0';
+	e = BS_ERR_NOMEM;
+	if (buf_puts(&url, c->base) != BS_OK || buf_puts(&url, path) != BS_OK ||
+	    (h = curl_easy_init()) == NULL) {
+		bs_errf(err, errlen, "out of memory");
+		goto out;
+	}
+	e = BS_ERR_INTERNAL;
+	if (curl_easy_setopt(h, CURLOPT_URL, buf_cstr(&url)) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USERAGENT,
+	    PACKAGE_NAME "/" PACKAGE_VERSION) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms :
+	    c->per_call_timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    c->connect_timeout_ms) != CURLE_OK ||
+	    (out->max > 0 && curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)out->max) != CURLE_OK) ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, llm_get_write_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &g) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err) != CURLE_OK) {
+		bs_errf(err, errlen, "could not set up the transfer");
+		goto out;
+	}
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	*status = (int)code;
+	llm_redact_buf(c, out);
+	if (g.failed != BS_OK || rc == CURLE_FILESIZE_EXCEEDED) {
+		e = g.failed == BS_ERR_NOMEM ? BS_ERR_NOMEM : BS_ERR_TOO_LARGE;
+		bs_errf(err, errlen, "GET %.200s: %s", path, e == BS_ERR_NOMEM ?
+		    "out of memory" : "the answer is too large");
+		goto out;
+	}
+	if (rc != CURLE_OK) {
+		e = BS_ERR_IO;
+		bs_errf(err, errlen, "GET %.200s: %s", path, curl_err[0] != '\0' ?
+		    curl_err : curl_easy_strerror(rc));
+		llm_redact(c, err, errlen);
+		goto out;
+	}
+	e = BS_OK;
+out:
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	buf_free(&url);
 	return e;
 }

@@ -33,6 +33,24 @@ static const char *const llm_kind_names[LLM_ERR__COUNT] = {
 	[LLM_ERR_NETWORK] = "network",
 	[LLM_ERR_TOO_LARGE] = "too_large",
 	[LLM_ERR_BUDGET] = "budget",
+	[LLM_ERR_SPEND_CAP] = "spend_cap",
+	[LLM_ERR_BILLING] = "billing",
+	[LLM_ERR_NOT_FOUND] = "not_found",
+	[LLM_ERR_CONFLICT] = "conflict",
+	[LLM_ERR_TRUNCATED] = "truncated",
+	[LLM_ERR_REFUSAL] = "refusal",
+	[LLM_ERR_CONTEXT] = "context_exceeded",
+	[LLM_ERR_PAUSED] = "paused",
+};
+
+/*
+ * The error_code values of a 429 that no wait will cure: the workspace's
+ * (or the contract's) spending limit (CLAUDE-API.md section 8).
+ */
+static const char *const llm_spend_codes[] = {
+	"enforced_spend_limit_reached",
+	"contract_spend_limit_reached",
+	"ramp_limit_exceeded",
 };
 
 const char *
@@ -52,8 +70,10 @@ llm_error_retryable(enum llm_error_kind kind)
 	case LLM_ERR_OVERLOADED:
 	case LLM_ERR_SERVER:
 	case LLM_ERR_NETWORK:
+	case LLM_ERR_CONFLICT:
 		return true;
 	default:
+		/* Spend caps, billing, 4xx and a complete answer's stop_reason. */
 		return false;
 	}
 }
@@ -66,9 +86,11 @@ llm_error_kind_from_type(const char *type)
 		enum llm_error_kind	 kind;
 	} map[] = {
 		{ "invalid_request_error",	LLM_ERR_BAD_REQUEST },
-		{ "not_found_error",		LLM_ERR_BAD_REQUEST },
+		{ "not_found_error",		LLM_ERR_NOT_FOUND },
 		{ "authentication_error",	LLM_ERR_AUTH },
 		{ "permission_error",		LLM_ERR_AUTH },
+		{ "billing_error",		LLM_ERR_BILLING },
+		{ "conflict_error",		LLM_ERR_CONFLICT },
 		{ "request_too_large",		LLM_ERR_TOO_LARGE },
 		{ "rate_limit_error",		LLM_ERR_RATE_LIMITED },
 		{ "api_error",			LLM_ERR_SERVER },
@@ -89,20 +111,27 @@ llm_error_kind_from_type(const char *type)
  * safe in a log line and a JSON string whatever the server sent.
  */
 static void
-llm_text_clean(char *dst, size_t dstlen, const char *src, size_t len)
+llm_text_clean_max(char *dst, size_t dstlen, const char *src, size_t len,
+    size_t max)
 {
 	size_t	 i, n = 0;
 
 	if (dstlen == 0)
 		return;
-	if (len > LLM_API_TEXT_MAX)
-		len = LLM_API_TEXT_MAX;
+	if (len > max)
+		len = max;
 	for (i = 0; i < len && n + 1 < dstlen; i++) {
 		unsigned char c = (unsigned char)src[i];
 
 		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
 	}
 	dst[n] = '\0';
+}
+
+static void
+llm_text_clean(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	llm_text_clean_max(dst, dstlen, src, len, LLM_API_TEXT_MAX);
 }
 
 /* A member that must be a string when present; *s is NULL when absent or null. */
@@ -153,39 +182,133 @@ json_object_member(json_object *obj, const char *key)
 	return v;
 }
 
-/* Token counts present in usage replace ours; absent or null ones stay. */
+/* A count that must be a non-negative integer when present; absent or null keeps *dst. */
+static bool
+llm_count_read(json_object *obj, const char *key, long *dst)
+{
+	json_object	*v;
+	int64_t		 n;
+
+	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+		return true;
+	if (!json_object_is_type(v, json_type_int))
+		return false;
+	n = json_object_get_int64(v);
+	if (n < 0)
+		return false;
+	*dst = (long)n;
+	return true;
+}
+
+/* A member that must be an object when present; *out is NULL when absent or null. */
+static bool
+json_object_optional(json_object *obj, const char *key, json_object **out)
+{
+	json_object	*v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+		return true;
+	if (!json_object_is_type(v, json_type_object))
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * Token counts present in usage replace ours; absent or null ones stay
+ * (message_delta repeats only some, cumulatively). Wrong types are a
+ * malformed answer.
+ */
 static bool
 llm_usage_read(json_object *usage, struct llm_usage *u)
 {
-	const char *const names[] = { "input_tokens", "output_tokens",
+	static const char *const names[] = { "input_tokens", "output_tokens",
 	    "cache_creation_input_tokens", "cache_read_input_tokens" };
 	long *const	 dst[] = { &u->input_tokens, &u->output_tokens,
 	    &u->cache_creation_input_tokens, &u->cache_read_input_tokens };
-	json_object	*v;
-	int64_t		 n;
+	json_object	*cache, *details;
 	size_t		 i;
 
 	if (usage == NULL)
 		return true;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!json_object_object_get_ex(usage, names[i], &v) || v == NULL)
-			continue;
-		if (!json_object_is_type(v, json_type_int))
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!llm_count_read(usage, names[i], dst[i]))
 			return false;
-		n = json_object_get_int64(v);
-		if (n < 0)
-			return false;
-		*dst[i] = (long)n;
-	}
+	if (!json_object_optional(usage, "cache_creation", &cache) ||
+	    !json_object_optional(usage, "output_tokens_details", &details))
+		return false;
+	if (cache != NULL && (!llm_count_read(cache,
+	    "ephemeral_5m_input_tokens", &u->cache_creation_5m_tokens) ||
+	    !llm_count_read(cache, "ephemeral_1h_input_tokens",
+	    &u->cache_creation_1h_tokens)))
+		return false;
+	if (details != NULL && !llm_count_read(details, "thinking_tokens",
+	    &u->thinking_tokens))
+		return false;
 	return true;
 }
 
-/* {"type":"...","message":"..."} of an error body or event. */
+/*
+ * stop_details {"type":"refusal","category","explanation"} as
+ * "category: explanation", printable ASCII. Only read for people, so a
+ * shape we do not know is skipped rather than refused; null or absent
+ * leaves what we had.
+ */
+static void
+llm_stop_details_read(json_object *obj, struct llm_response *res)
+{
+	json_object	*d;
+	const char	*cat, *expl;
+	size_t		 clen, elen, n;
+	char		*out = res->stop_details;
+
+	if (!json_object_object_get_ex(obj, "stop_details", &d) ||
+	    !json_object_is_type(d, json_type_object))
+		return;
+	if (!json_string_member(d, "category", &cat, &clen))
+		cat = NULL;
+	if (!json_string_member(d, "explanation", &expl, &elen))
+		expl = NULL;
+	/* A category is a short word; the explanation gets the rest. */
+	llm_text_clean_max(out, sizeof(res->stop_details), cat != NULL ? cat :
+	    "", clen, LLM_ID_MAX);
+	n = strlen(out);
+	if (expl == NULL || elen == 0)
+		return;
+	if (n > 0) {
+		memcpy(out + n, ": ", 3);
+		n += 2;
+	}
+	llm_text_clean_max(out + n, sizeof(res->stop_details) - n, expl, elen,
+	    sizeof(res->stop_details));
+}
+
+/* The spend-limit error_code of error.details, NULL when it is not one. */
+static const char *
+llm_spend_code(json_object *error)
+{
+	json_object	*details;
+	const char	*code;
+	size_t		 len, i;
+
+	if ((details = json_object_member(error, "details")) == NULL ||
+	    !json_string_member(details, "error_code", &code, &len) ||
+	    code == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(llm_spend_codes) / sizeof(llm_spend_codes[0]);
+	    i++)
+		if (strcmp(code, llm_spend_codes[i]) == 0)
+			return llm_spend_codes[i];
+	return NULL;
+}
+
+/* {"type":"...","message":"...","details":{"error_code"}} of an error body or event. */
 static void
 llm_api_error_read(json_object *error, enum llm_error_kind *kind, char *msg,
     size_t msglen)
 {
-	const char	*type = NULL, *text = NULL;
+	const char	*type = NULL, *text = NULL, *spend = NULL;
 	size_t		 tlen = 0, mlen = 0;
 	char		 tclean[LLM_API_TEXT_MAX + 1], mclean[LLM_API_TEXT_MAX + 1];
 
@@ -194,13 +317,20 @@ llm_api_error_read(json_object *error, enum llm_error_kind *kind, char *msg,
 			type = NULL;
 		if (!json_string_member(error, "message", &text, &mlen))
 			text = NULL;
+		spend = llm_spend_code(error);
 	}
-	*kind = llm_error_kind_from_type(type);
+	*kind = spend != NULL ? LLM_ERR_SPEND_CAP :
+	    llm_error_kind_from_type(type);
 	llm_text_clean(tclean, sizeof(tclean), type != NULL ? type : "unknown",
 	    type != NULL ? tlen : 7);
 	llm_text_clean(mclean, sizeof(mclean), text != NULL ? text : "", mlen);
-	bs_errf(msg, msglen, "%s: %s", tclean,
-	    mclean[0] != '\0' ? mclean : "no message");
+	if (spend != NULL)
+		bs_errf(msg, msglen, "the Claude spending limit is reached "
+		    "(%s): %s: %s", spend, tclean,
+		    mclean[0] != '\0' ? mclean : "no message");
+	else
+		bs_errf(msg, msglen, "%s: %s", tclean,
+		    mclean[0] != '\0' ? mclean : "no message");
 }
 
 bs_err
@@ -252,6 +382,8 @@ llm_response_free(struct llm_response *res)
 	buf_free(&res->text);
 	json_object_put(res->tool_input);
 	res->tool_input = NULL;
+	json_object_put(res->output);
+	res->output = NULL;
 }
 
 bs_err
@@ -293,6 +425,7 @@ llm_response_parse_json(struct llm_response *res, const char *body,
 		bs_errf(err, errlen, "bad usage");
 		goto out;
 	}
+	llm_stop_details_read(root, res);
 	if (!json_object_object_get_ex(root, "content", &content) ||
 	    !json_object_is_type(content, json_type_array)) {
 		bs_errf(err, errlen, "the answer has no content array");
@@ -333,7 +466,9 @@ llm_response_parse_json(struct llm_response *res, const char *body,
 				goto out;
 			}
 			res->tool_input = json_object_get(input);
-		}
+		} else if (strcmp(s, "thinking") == 0 ||
+		    strcmp(s, "redacted_thinking") == 0)
+			res->thinking_blocks++;	/* never part of the reply */
 		/* Other block types (and later tool_use blocks) are not ours. */
 	}
 	e = BS_OK;
@@ -569,7 +704,8 @@ enum llm_stream_state {
 enum llm_block_type {
 	LLM_BLOCK_TEXT,
 	LLM_BLOCK_TOOL,
-	LLM_BLOCK_OTHER		/* thinking and types to come: skipped */
+	LLM_BLOCK_THINKING,	/* thinking, redacted_thinking: counted, not kept */
+	LLM_BLOCK_OTHER		/* types to come: skipped */
 };
 
 struct llm_stream {
@@ -585,6 +721,13 @@ struct llm_stream {
 	bool			 tool_keep;	/* the open tool_use block is res's */
 	struct buf		 tool_json;	/* its input_json_delta pieces */
 	json_object		*tool_start;	/* its content_block_start input */
+	/*
+	 * The kept tool input did not parse. Cut by max_tokens it is the
+	 * answer's business (llm_answer_check), so the verdict waits for
+	 * message_stop, when stop_reason is known.
+	 */
+	bool			 tool_unparsed;
+	char			 tool_err[160];
 	bool			 delivered;
 	enum llm_error_kind	 kind;
 	bs_err			 failed;
@@ -704,6 +847,12 @@ llm_stream_block_start(struct llm_stream *st, json_object *ev)
 		buf_reset(&st->tool_json);
 		return BS_OK;
 	}
+	if (strcmp(type, "thinking") == 0 ||
+	    strcmp(type, "redacted_thinking") == 0) {
+		st->open_type = LLM_BLOCK_THINKING;
+		st->res->thinking_blocks++;
+		return BS_OK;
+	}
 	st->open_type = LLM_BLOCK_OTHER;
 	return BS_OK;
 }
@@ -749,7 +898,20 @@ llm_stream_block_delta(struct llm_stream *st, json_object *ev)
 			    st->tool_json.max);
 		return BS_OK;
 	}
-	return BS_OK;	/* thinking_delta, citations and deltas to come */
+	if (strcmp(type, "thinking_delta") == 0 ||
+	    strcmp(type, "signature_delta") == 0) {
+		if (st->open_type == LLM_BLOCK_OTHER)
+			return BS_OK;
+		/* Read to check the shape; thinking is never part of the reply. */
+		if (st->open_type != LLM_BLOCK_THINKING ||
+		    !json_string_member(delta, strcmp(type, "thinking_delta") ==
+		    0 ? "thinking" : "signature", &s, &len) || s == NULL)
+			return llm_stream_fail(st, BS_ERR_INVALID,
+			    LLM_ERR_MALFORMED, "bad %s for block %ld", type,
+			    index);
+		return BS_OK;
+	}
+	return BS_OK;	/* citations_delta and deltas to come */
 }
 
 static bs_err
@@ -767,23 +929,30 @@ llm_stream_block_stop(struct llm_stream *st, json_object *ev)
 	if (st->open_type != LLM_BLOCK_TOOL || !st->tool_keep)
 		return BS_OK;
 	st->tool_keep = false;
+	reason[0] = '\0';
 	if (st->tool_json.len > 0) {
 		if (json_parse_limited(st->tool_json.data, st->tool_json.len,
-		    st->max_depth, &input, reason, sizeof(reason)) != BS_OK)
-			return llm_stream_fail(st, BS_ERR_INVALID,
-			    LLM_ERR_MALFORMED, "tool input is not JSON: %s",
-			    reason);
+		    st->max_depth, &input, reason, sizeof(reason)) != BS_OK) {
+			st->tool_unparsed = true;
+			snprintf(st->tool_err, sizeof(st->tool_err),
+			    "tool input is not JSON: %s", reason);
+		}
 	} else if (st->tool_start != NULL)
 		input = json_object_get(st->tool_start);	/* no deltas: {} */
-	else
-		input = json_object_new_object();
+	else if ((input = json_object_new_object()) == NULL)
+		return llm_stream_fail(st, BS_ERR_NOMEM, LLM_ERR_MALFORMED,
+		    "out of memory");
 	json_object_put(st->tool_start);
 	st->tool_start = NULL;
 	buf_reset(&st->tool_json);
-	if (input == NULL || !json_object_is_type(input, json_type_object)) {
-		json_object_put(input);
-		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+	if (!st->tool_unparsed && !json_object_is_type(input, json_type_object)) {
+		st->tool_unparsed = true;
+		snprintf(st->tool_err, sizeof(st->tool_err),
 		    "tool input is not a JSON object");
+	}
+	if (st->tool_unparsed) {
+		json_object_put(input);
+		return BS_OK;
 	}
 	st->res->tool_input = input;
 	return BS_OK;
@@ -802,6 +971,8 @@ llm_stream_message_delta(struct llm_stream *st, json_object *ev)
 	    sizeof(st->res->stop_reason)))
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "message_delta: bad stop_reason");
+	if (delta != NULL)
+		llm_stop_details_read(delta, st->res);
 	if (!llm_usage_read(json_object_member(ev, "usage"), &st->res->usage))
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "message_delta: bad usage");
@@ -815,6 +986,10 @@ llm_stream_message_stop(struct llm_stream *st, json_object *ev)
 	if (st->state != LLM_STREAM_MESSAGE || st->open >= 0)
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "message_stop out of order");
+	/* A tool input cut by max_tokens: complete stream, partial answer. */
+	if (st->tool_unparsed && strcmp(st->res->stop_reason, "max_tokens") != 0)
+		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
+		    "%s", st->tool_err);
 	st->state = LLM_STREAM_DONE;
 	return BS_OK;
 }

@@ -18,6 +18,11 @@
 #define LLM_ID_MAX		128	/* message ids, model names, tool names */
 #define LLM_STOP_REASON_MAX	64
 #define LLM_ERROR_MAX		256	/* human error text, always terminated */
+#define LLM_STOP_DETAILS_MAX	512	/* a refusal's category and explanation */
+
+/* The anthropic-version values the client speaks (docs/CLAUDE.md). */
+#define LLM_API_VERSION_CURRENT	"2026-10-21"	/* Authorization: Bearer */
+#define LLM_API_VERSION_LEGACY	"2023-06-01"	/* x-api-key */
 
 /* Defaults for options left 0. */
 #define LLM_DEFAULT_MAX_LINE		(256 * 1024)
@@ -35,16 +40,25 @@
  */
 enum llm_error_kind {
 	LLM_ERR_NONE = 0,
-	LLM_ERR_TIMEOUT,	/* an attempt exceeded per_call_timeout_ms */
+	LLM_ERR_TIMEOUT,	/* an attempt exceeded per_call_timeout_ms; 408, 504 */
 	LLM_ERR_RATE_LIMITED,	/* 429, rate_limit_error */
 	LLM_ERR_OVERLOADED,	/* 529, overloaded_error (also mid-stream) */
 	LLM_ERR_SERVER,		/* 500 and other 5xx, api_error */
-	LLM_ERR_BAD_REQUEST,	/* 400, 404, other 4xx: our request is wrong */
+	LLM_ERR_BAD_REQUEST,	/* 400, other 4xx: our request is wrong */
 	LLM_ERR_AUTH,		/* 401, 403 */
 	LLM_ERR_MALFORMED,	/* a 200 answer that breaks the protocol */
 	LLM_ERR_NETWORK,	/* connect, send, receive, truncated stream */
 	LLM_ERR_TOO_LARGE,	/* 413, or an answer over max_response_bytes */
 	LLM_ERR_BUDGET,		/* the batch's total deadline ended the call */
+	LLM_ERR_SPEND_CAP,	/* 429 with a spend-limit error_code: never retried */
+	LLM_ERR_BILLING,	/* 402 billing_error */
+	LLM_ERR_NOT_FOUND,	/* 404: unknown or retired model */
+	LLM_ERR_CONFLICT,	/* 409 conflict_error (retried) */
+	/* A complete 200 answer whose stop_reason makes it unusable as asked. */
+	LLM_ERR_TRUNCATED,	/* stop_reason max_tokens */
+	LLM_ERR_REFUSAL,	/* stop_reason refusal (see stop_details) */
+	LLM_ERR_CONTEXT,	/* stop_reason model_context_window_exceeded */
+	LLM_ERR_PAUSED,		/* stop_reason pause_turn (server tools only) */
 	LLM_ERR__COUNT
 };
 
@@ -52,24 +66,36 @@ const char *llm_error_kind_name(enum llm_error_kind kind);
 
 struct llm_usage {
 	long	input_tokens;
-	long	output_tokens;
+	long	output_tokens;		/* thinking included */
 	long	cache_creation_input_tokens;
 	long	cache_read_input_tokens;
+	long	cache_creation_5m_tokens;	/* usage.cache_creation.ephemeral_5m_input_tokens */
+	long	cache_creation_1h_tokens;	/* ... ephemeral_1h_input_tokens */
+	long	thinking_tokens;	/* usage.output_tokens_details.thinking_tokens */
 };
 
 /*
- * One answer, from a stream or a JSON body. text concatenates the text
- * blocks; the first tool_use block (the only one under a forced tool)
- * fills tool_name, tool_id and tool_input (a JSON object, owned).
+ * One answer, from a stream or a JSON body. Blocks are read by type:
+ * text concatenates the text blocks; thinking and redacted_thinking are
+ * counted, never part of text; the first tool_use block fills tool_name,
+ * tool_id and tool_input (a JSON object, owned; NULL when a stream's tool
+ * input was cut by max_tokens); other types are skipped.
+ * output is the structured answer once the client has checked the call:
+ * the tool input of a tool answer, or the JSON object parsed from text for
+ * an output_config.format answer (owned; NULL otherwise).
  */
 struct llm_response {
 	char		 id[LLM_ID_MAX];
 	char		 model[LLM_ID_MAX];
 	char		 stop_reason[LLM_STOP_REASON_MAX];	/* "" until known */
+	/* stop_details of a refusal: "category: explanation", printable ASCII. */
+	char		 stop_details[LLM_STOP_DETAILS_MAX];
 	struct buf	 text;
 	char		 tool_name[LLM_ID_MAX];			/* "" without tool_use */
 	char		 tool_id[LLM_ID_MAX];
 	json_object	*tool_input;
+	json_object	*output;
+	int		 thinking_blocks;	/* thinking + redacted_thinking */
 	struct llm_usage usage;
 };
 
@@ -149,8 +175,10 @@ enum llm_error_kind llm_error_kind_from_type(const char *type);
 /*
  * An API error body {"type":"error","error":{"type","message"}}: *kind from
  * error.type and msg "type: message" (printable ASCII, at most 200 bytes of
- * the API's text). When the body is not that, BS_ERR_INVALID, *kind
- * untouched, and msg a cleaned excerpt of at most 200 bytes of the body.
+ * the API's text). An error.details.error_code naming a spending limit
+ * makes *kind LLM_ERR_SPEND_CAP and msg says so first. When the body is
+ * not that, BS_ERR_INVALID, *kind untouched, and msg a cleaned excerpt of
+ * at most 200 bytes of the body.
  */
 bs_err	llm_error_body_parse(const char *body, size_t len,
 	    enum llm_error_kind *kind, char *msg, size_t msglen);
@@ -161,10 +189,34 @@ struct llm_message {
 	const char	*content;	/* text */
 };
 
+/*
+ * A structured answer's name, description and schema. The schema is sent
+ * as it is (deep-copied into each body): the caller reduces it to the
+ * structured-output subset first (json_schema_to_strict).
+ */
 struct llm_tool {
 	const char	*name;
 	const char	*description;
-	json_object	*input_schema;	/* deep-copied into each request body */
+	json_object	*input_schema;
+};
+
+/* How a structured answer is asked for (docs/CLAUDE.md). */
+enum llm_answer {
+	LLM_ANSWER_TEXT = 0,	/* plain text; tool is NULL */
+	/* output_config.format json_schema with tool->input_schema; one text block of JSON */
+	LLM_ANSWER_JSON_SCHEMA,
+	/* tools[tool] with strict:true, tool_choice auto, no parallel calls */
+	LLM_ANSWER_STRICT_TOOL,
+	/* tools[tool], tool_choice {"type":"tool"}: only where the model accepts it */
+	LLM_ANSWER_FORCED_TOOL
+};
+
+enum llm_thinking {
+	LLM_THINKING_OMIT = 0,		/* no thinking field: the model's default */
+	LLM_THINKING_ADAPTIVE,		/* {"type":"adaptive"} */
+	LLM_THINKING_DISABLED,		/* {"type":"disabled"} */
+	LLM_THINKING_BETWEEN_TOOLS,	/* {"type":"between_tools"} */
+	LLM_THINKING_ENABLED		/* {"type":"enabled","budget_tokens":N} */
 };
 
 struct llm_request {
@@ -174,9 +226,13 @@ struct llm_request {
 	bool				 system_cache;	/* cache_control ephemeral on it */
 	const struct llm_message	*messages;
 	size_t				 nmessages;
-	bool				 has_temperature;
+	bool				 has_temperature; /* never on 2026-10-21 */
 	double				 temperature;	/* 0..1 */
-	const struct llm_tool		*tool;		/* forced when set */
+	enum llm_answer			 answer;
+	const struct llm_tool		*tool;		/* for every answer but TEXT */
+	enum llm_thinking		 thinking;
+	int				 thinking_budget; /* ENABLED: >= 1024, < max_tokens */
+	const char			*effort;	/* output_config.effort, NULL = none */
 	bool				 stream;
 	/* Streams only; called from the thread running the batch. */
 	void				(*on_text)(void *arg, const char *text,
@@ -191,6 +247,17 @@ struct llm_request {
  */
 bs_err	llm_request_body(const struct llm_request *req, struct buf *out,
 	    char *err, size_t errlen);
+
+/*
+ * A complete 200 answer against what req asked (the client runs it on
+ * every one): LLM_ERR_TRUNCATED, REFUSAL, CONTEXT or PAUSED by stop_reason,
+ * LLM_ERR_MALFORMED when a JSON answer's text is not one JSON object or a
+ * tool answer lacks its tool call; else LLM_ERR_NONE with res->output set
+ * for a structured answer. msg says why; the rest of res is left intact
+ * (a truncated reply keeps its text and usage).
+ */
+enum llm_error_kind llm_answer_check(const struct llm_request *req,
+	    struct llm_response *res, int max_depth, char *msg, size_t msglen);
 
 /* One call of a batch: the request in, the outcome out. */
 struct llm_call {
@@ -210,7 +277,12 @@ void	llm_call_free(struct llm_call *call);
 
 struct llm_client_options {
 	const char	*base_url;		/* CLAUDE_BASE_URL, http(s)://host[:port] */
-	const char	*api_key;		/* sent as x-api-key, never logged */
+	/*
+	 * Sent as "Authorization: Bearer" on LLM_API_VERSION_CURRENT and as
+	 * x-api-key on LLM_API_VERSION_LEGACY; never logged.
+	 */
+	const char	*api_key;
+	const char	*api_version;		/* NULL = LLM_API_VERSION_CURRENT */
 	long		 per_call_timeout_ms;	/* one attempt, 0 = default */
 	long		 connect_timeout_ms;	/* 0 = default */
 	int		 max_attempts;		/* first try included, 0 = default */
@@ -252,5 +324,77 @@ void	llm_client_free(struct llm_client *client);
  */
 bs_err	llm_batch_run(const struct llm_client *client, struct llm_call *calls,
 	    size_t n, long deadline_ms);
+
+/* The client's anthropic-version. */
+const char *llm_client_api_version(const struct llm_client *client);
+
+/*
+ * One blocking GET of path ("/v1/models/claude-haiku-5-5") with the
+ * client's headers, for start-up checks: *status is the HTTP status (0 when
+ * none came) and out the body (capped by out->max; the key scrubbed).
+ * timeout_ms 0 is per_call_timeout_ms. BS_ERR_IO with err set for a
+ * transport failure or timeout, BS_ERR_TOO_LARGE past out->max,
+ * BS_ERR_INVALID for a path that is not "/..." printable ASCII; an HTTP
+ * error status is BS_OK with *status set.
+ */
+bs_err	llm_client_get(const struct llm_client *client, const char *path,
+	    long timeout_ms, int *status, struct buf *out, char *err,
+	    size_t errlen);
+
+/*
+ * Models (src/llm_models.c): what GET /v1/models/{id} says of a model,
+ * with the built-in table of what the API does not report.
+ */
+enum llm_lifecycle {
+	LLM_LIFECYCLE_UNKNOWN = 0,	/* 404: the API does not know the id */
+	LLM_LIFECYCLE_ACTIVE,
+	LLM_LIFECYCLE_DEPRECATED,
+	LLM_LIFECYCLE_RETIRED
+};
+
+#define LLM_EFFORT_LEVELS	5	/* low, medium, high, xhigh, max */
+
+struct llm_model {
+	char			 id[LLM_ID_MAX];	/* as configured */
+	char			 resolved[LLM_ID_MAX];	/* ModelInfo.id (aliases resolve) */
+	enum llm_lifecycle	 lifecycle;
+	char			 retires_at[40];	/* RFC 3339, "" when none */
+	long			 max_tokens;		/* 0 = not reported */
+	bool			 structured_outputs;
+	bool			 thinking[5];		/* by enum llm_thinking, [OMIT] always true */
+	bool			 effort;		/* capabilities.effort.supported */
+	bool			 effort_level[LLM_EFFORT_LEVELS];
+	/* The built-in table (llm_model_traits). */
+	bool			 forced_tool;		/* accepts tool_choice any/tool */
+	bool			 sampling;		/* temperature on 2023-06-01 */
+	bool			 thinks_by_default;	/* thinking on when omitted */
+	long			 cache_min_tokens;
+};
+
+struct llm_price {
+	double	in, out, cache_write_5m, cache_write_1h, cache_read;	/* $/MTok */
+};
+
+/* "low".."max" by index, NULL out of range. */
+const char	*llm_effort_name(int level);
+int		 llm_effort_parse(const char *s);	/* -1 when unknown */
+const char	*llm_lifecycle_name(enum llm_lifecycle l);
+/* "adaptive", "disabled"... and "default" for LLM_THINKING_OMIT. */
+const char	*llm_thinking_name(enum llm_thinking t);
+
+/*
+ * Fill m from a ModelInfo body (the API's answer to GET /v1/models/{id})
+ * plus the built-in table for id. BS_ERR_INVALID with err when the body is
+ * not a ModelInfo.
+ */
+bs_err		 llm_model_parse(const char *id, const char *body, size_t len,
+		    struct llm_model *m, char *err, size_t errlen);
+/* Only the built-in table: what is assumed of id before the API answered. */
+void		 llm_model_defaults(const char *id, struct llm_model *m);
+/* Ask the API about id (GET /v1/models/{id}); a 404 is BS_OK with lifecycle UNKNOWN. */
+bs_err		 llm_model_fetch(const struct llm_client *client, const char *id,
+		    struct llm_model *m, char *err, size_t errlen);
+/* Prices of an exact model id (aliases and dated ids included); false when unknown. */
+bool		 llm_price_of(const char *model, struct llm_price *out);
 
 #endif

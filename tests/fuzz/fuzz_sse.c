@@ -3,8 +3,9 @@
  * the SSE parser and the assembler in one piece, byte by byte, and in
  * pseudo-random chunks drawn from the input's hash. Beyond crashes and
  * leaks it checks the parser's promise: the chunking never changes the
- * result. The same bytes also go through the non-streamed body parser and
- * the error body parser.
+ * result. A complete stream's answer is then checked as a JSON answer
+ * (llm_answer_check parses its text). The same bytes also go through the
+ * non-streamed body parser and the error body parser.
  * Build: ./configure CC=clang --enable-fuzzing && make tests/fuzz/fuzz_sse
  * Run:   tests/fuzz/fuzz_sse -max_total_time=60 tests/fuzz/corpus_sse
  */
@@ -54,12 +55,17 @@ static void
 fuzz_parse(const uint8_t *data, size_t size, enum fuzz_chunking how,
     struct buf *sig)
 {
+	static const struct llm_message	 msg = { "user", "fuzz" };
 	struct llm_stream_options	 opt;
 	struct llm_response		 res;
 	struct llm_stream		*st = NULL;
+	struct llm_request		 req;
+	struct llm_tool			 tool = { "fuzz", NULL, NULL };
 	struct buf			 deltas;
+	enum llm_error_kind		 verdict = LLM_ERR__COUNT;
 	uint64_t			 rng = fuzz_hash(data, size) | 1;
 	size_t				 off = 0, n;
+	char				 why[LLM_ERROR_MAX] = "";
 	bs_err				 e = BS_OK;
 
 	buf_init(&deltas, 2 * FUZZ_MAX_TOTAL);
@@ -94,18 +100,32 @@ fuzz_parse(const uint8_t *data, size_t size, enum fuzz_chunking how,
 	}
 	if (e == BS_OK)
 		e = llm_stream_finish(st);
+	if (e == BS_OK && (tool.input_schema = json_object_new_object()) != NULL) {
+		memset(&req, 0, sizeof(req));
+		req.model = "m";
+		req.max_tokens = 1024;
+		req.messages = &msg;
+		req.nmessages = 1;
+		req.answer = LLM_ANSWER_JSON_SCHEMA;
+		req.tool = &tool;
+		verdict = llm_answer_check(&req, &res, FUZZ_DEPTH, why,
+		    sizeof(why));
+		json_object_put(tool.input_schema);
+	}
 	buf_reset(sig);
-	buf_printf(sig, "%d %s %s %d|%s|%s|%s|", e,
+	buf_printf(sig, "%d %s %s %d|%s|%s|%s|%s|%d|", e,
 	    llm_error_kind_name(llm_stream_error_kind(st)),
 	    llm_stream_error(st), llm_stream_text_delivered(st), res.id,
-	    res.model, res.stop_reason);
+	    res.model, res.stop_reason, res.stop_details, res.thinking_blocks);
 	buf_append(sig, buf_cstr(&res.text), res.text.len);	/* may hold NULs */
-	buf_printf(sig, "|%s/%s/%s|%ld,%ld,%ld,%ld|", res.tool_name,
-	    res.tool_id, res.tool_input != NULL ?
+	buf_printf(sig, "|%s/%s/%s|%ld,%ld,%ld,%ld,%ld,%ld,%ld|%s %s|",
+	    res.tool_name, res.tool_id, res.tool_input != NULL ?
 	    json_object_to_json_string_ext(res.tool_input,
 	    JSON_C_TO_STRING_PLAIN) : "-", res.usage.input_tokens,
 	    res.usage.output_tokens, res.usage.cache_creation_input_tokens,
-	    res.usage.cache_read_input_tokens);
+	    res.usage.cache_read_input_tokens, res.usage.cache_creation_5m_tokens,
+	    res.usage.cache_creation_1h_tokens, res.usage.thinking_tokens,
+	    llm_error_kind_name(verdict), why);
 	buf_append(sig, buf_cstr(&deltas), deltas.len);
 out:
 	llm_stream_free(st);

@@ -374,7 +374,7 @@ observe(void *arg, const struct llm_call *call)
 }
 
 static struct llm_client *
-client_new(long per_call_ms, size_t max_response)
+client_new_version(long per_call_ms, size_t max_response, const char *version)
 {
 	struct llm_client_options	 opt;
 	struct llm_client		*c;
@@ -384,6 +384,7 @@ client_new(long per_call_ms, size_t max_response)
 	memset(&opt, 0, sizeof(opt));
 	opt.base_url = url;
 	opt.api_key = API_KEY;
+	opt.api_version = version;
 	opt.per_call_timeout_ms = per_call_ms;
 	opt.connect_timeout_ms = 2000;
 	opt.max_attempts = 3;
@@ -397,6 +398,12 @@ client_new(long per_call_ms, size_t max_response)
 	return c;
 }
 
+static struct llm_client *
+client_new(long per_call_ms, size_t max_response)
+{
+	return client_new_version(per_call_ms, max_response, NULL);
+}
+
 static const struct llm_message	 hello[] = {
 	{ "user", "Let us brainstorm a name." },
 	{ "assistant", "Sure." },
@@ -407,7 +414,7 @@ static void
 request_init(struct llm_request *req, bool stream)
 {
 	memset(req, 0, sizeof(*req));
-	req->model = "claude-sonnet-4-5-20250929";
+	req->model = "claude-sonnet-5-5";
 	req->max_tokens = 1024;
 	req->system = "You are the conversation agent.";
 	req->system_cache = true;
@@ -430,7 +437,7 @@ run_one(const struct llm_request *req, struct llm_call *call, long per_call_ms,
 }
 
 #define OK_TEXT	"{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\"," \
-	"\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[{\"type\":\"text\"," \
+	"\"model\":\"claude-sonnet-5-5\",\"content\":[{\"type\":\"text\"," \
 	"\"text\":\"Call it Ember.\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null," \
 	"\"usage\":{\"input_tokens\":1500,\"output_tokens\":6," \
 	"\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":1400}}"
@@ -483,13 +490,15 @@ START_TEST(test_text_answer)
 	/* What went over the wire. */
 	ck_assert_int_eq(srv_read(&srv.nreq), 1);
 	ck_assert_ptr_nonnull(strstr(srv.req[0], "POST /v1/messages HTTP/1.1\r\n"));
-	ck_assert_ptr_nonnull(strcasestr(srv.req[0], "\r\nx-api-key: " API_KEY "\r\n"));
 	ck_assert_ptr_nonnull(strcasestr(srv.req[0],
-	    "\r\nanthropic-version: 2023-06-01\r\n"));
+	    "\r\nauthorization: Bearer " API_KEY "\r\n"));
+	ck_assert_ptr_null(strcasestr(srv.req[0], "x-api-key"));
+	ck_assert_ptr_nonnull(strcasestr(srv.req[0],
+	    "\r\nanthropic-version: 2026-10-21\r\n"));
 	ck_assert_ptr_nonnull(strcasestr(srv.req[0],
 	    "\r\ncontent-type: application/json\r\n"));
 	ck_assert_ptr_nonnull(body = request_json(0));
-	ck_assert_str_eq(jpath_str(body, "model", NULL), "claude-sonnet-4-5-20250929");
+	ck_assert_str_eq(jpath_str(body, "model", NULL), "claude-sonnet-5-5");
 	ck_assert_str_eq(jpath_str(body, "max_tokens", NULL), "1024");
 	ck_assert_str_eq(jpath_str(body, "temperature", NULL), "0.7");
 	ck_assert_str_eq(jpath_str(body, "metadata", "user_id"), "u-42");
@@ -540,6 +549,8 @@ START_TEST(test_forced_tool)
 	ck_assert_int_eq(call.err, BS_OK);
 	ck_assert_str_eq(call.res.tool_name, "classify_intent");
 	ck_assert_str_eq(call.res.tool_id, "toolu_9");
+	/* The structured answer is the tool input itself. */
+	ck_assert_ptr_eq(call.res.output, call.res.tool_input);
 	ck_assert_str_eq(json_object_to_json_string_ext(call.res.tool_input,
 	    JSON_C_TO_STRING_PLAIN), "{\"intent\":\"deciding\",\"confidence\":91}");
 
@@ -1131,7 +1142,7 @@ START_TEST(test_request_body)
 	request_init(&req, true);
 	req.system_cache = false;
 	ck_assert_int_eq(llm_request_body(&req, &out, err, sizeof(err)), BS_OK);
-	ck_assert_str_eq(buf_cstr(&out), "{\"model\":\"claude-sonnet-4-5-20250929\","
+	ck_assert_str_eq(buf_cstr(&out), "{\"model\":\"claude-sonnet-5-5\","
 	    "\"max_tokens\":1024,\"system\":\"You are the conversation agent.\","
 	    "\"messages\":[{\"role\":\"user\",\"content\":\"Let us brainstorm a name.\"},"
 	    "{\"role\":\"assistant\",\"content\":\"Sure.\"},{\"role\":\"user\","
@@ -1179,6 +1190,20 @@ START_TEST(test_client_options)
 	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_ERR_INVALID);
 	opt.max_attempts = 0;
 	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_OK);
+	ck_assert_str_eq(llm_client_api_version(c), LLM_API_VERSION_CURRENT);
+	llm_client_free(c);
+	/* Only the two versions the client speaks. */
+	opt.api_version = "2024-01-01";
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_ERR_INVALID);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(err, "CLAUDE_API_VERSION must be 2026-10-21 or 2023-06-01");
+	opt.api_version = "";
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_ERR_INVALID);
+	opt.api_version = "2026-10-21\r\nx-evil: 1";
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_ERR_INVALID);
+	opt.api_version = LLM_API_VERSION_LEGACY;
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_OK);
+	ck_assert_str_eq(llm_client_api_version(c), "2023-06-01");
 	llm_client_free(c);
 }
 END_TEST
@@ -1199,6 +1224,904 @@ START_TEST(test_zero_budget)
 	ck_assert_int_eq(srv_read(&srv.nreq), 0);
 	llm_call_free(&call);
 	server_stop();
+}
+END_TEST
+
+/* The retry waits the client logged, in order; the log goes back to stderr. */
+static int
+log_waits_end(char *path, long *waits, int max)
+{
+	char	 line[1024], *p;
+	FILE	*fp;
+	int	 n = 0;
+
+	log_open(LOG_LEVEL_ERROR, NULL);
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		ck_assert_ptr_null(strstr(line, "sk-ant"));
+		if (strstr(line, "claude call retried") == NULL ||
+		    (p = strstr(line, "\"wait_ms\":")) == NULL)
+			continue;
+		ck_assert_int_lt(n, max);
+		waits[n++] = strtol(p + 10, NULL, 10);
+	}
+	fclose(fp);
+	unlink(path);
+	return n;
+}
+
+static void
+log_waits_begin(char *path)
+{
+	int	 fd;
+
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	close(fd);
+	ck_assert_int_eq(log_open(LOG_LEVEL_INFO, path), BS_OK);
+}
+
+START_TEST(test_legacy_version)
+{
+	static const struct step	 steps[] = { step_ok };
+	struct llm_client	*c;
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 1);
+	c = client_new_version(5000, 1 << 20, LLM_API_VERSION_LEGACY);
+	ck_assert_str_eq(llm_client_api_version(c), "2023-06-01");
+	request_init(&req, false);
+	llm_call_init(&call, &req);
+	ck_assert_int_eq(llm_batch_run(c, &call, 1, 10000), BS_OK);
+	ck_assert_int_eq(call.err, BS_OK);
+	ck_assert_ptr_nonnull(strcasestr(srv.req[0], "\r\nx-api-key: " API_KEY "\r\n"));
+	ck_assert_ptr_null(strcasestr(srv.req[0], "authorization"));
+	ck_assert_ptr_nonnull(strcasestr(srv.req[0],
+	    "\r\nanthropic-version: 2023-06-01\r\n"));
+	llm_call_free(&call);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+/* A short request, so whole bodies can be compared. */
+static void
+request_short(struct llm_request *req, const struct llm_tool *tool,
+    enum llm_answer answer)
+{
+	static const struct llm_message	 one[] = { { "user", "Classify: hi" } };
+
+	memset(req, 0, sizeof(*req));
+	req->model = "claude-haiku-5-5";
+	req->max_tokens = 2048;
+	req->messages = one;
+	req->nmessages = 1;
+	req->answer = answer;
+	req->tool = tool;
+}
+
+#define BODY_HEAD	"{\"model\":\"claude-haiku-5-5\",\"max_tokens\":2048," \
+			"\"messages\":[{\"role\":\"user\",\"content\":\"Classify: hi\"}]"
+#define SCHEMA		"{\"type\":\"object\",\"properties\":{\"intent\":{\"type\":\"string\"}}," \
+			"\"required\":[\"intent\"],\"additionalProperties\":false}"
+
+START_TEST(test_request_body_modes)
+{
+	static const struct {
+		enum llm_answer		 answer;
+		enum llm_thinking	 thinking;
+		int			 budget;
+		const char		*effort;
+		const char		*want;
+	} cases[] = {
+		{ LLM_ANSWER_TEXT, LLM_THINKING_OMIT, 0, NULL, BODY_HEAD "}" },
+		{ LLM_ANSWER_JSON_SCHEMA, LLM_THINKING_OMIT, 0, NULL, BODY_HEAD
+		    ",\"output_config\":{\"format\":{\"type\":\"json_schema\","
+		    "\"schema\":" SCHEMA "}}}" },
+		{ LLM_ANSWER_JSON_SCHEMA, LLM_THINKING_DISABLED, 0, "low", BODY_HEAD
+		    ",\"thinking\":{\"type\":\"disabled\"},\"output_config\":"
+		    "{\"format\":{\"type\":\"json_schema\",\"schema\":" SCHEMA "},"
+		    "\"effort\":\"low\"}}" },
+		{ LLM_ANSWER_STRICT_TOOL, LLM_THINKING_ADAPTIVE, 0, "xhigh", BODY_HEAD
+		    ",\"tools\":[{\"name\":\"classify_intent\",\"description\":"
+		    "\"Classify.\",\"input_schema\":" SCHEMA ",\"strict\":true}],"
+		    "\"tool_choice\":{\"type\":\"auto\",\"disable_parallel_tool_use\":"
+		    "true},\"thinking\":{\"type\":\"adaptive\"},\"output_config\":"
+		    "{\"effort\":\"xhigh\"}}" },
+		{ LLM_ANSWER_FORCED_TOOL, LLM_THINKING_OMIT, 0, NULL, BODY_HEAD
+		    ",\"tools\":[{\"name\":\"classify_intent\",\"description\":"
+		    "\"Classify.\",\"input_schema\":" SCHEMA "}],\"tool_choice\":"
+		    "{\"type\":\"tool\",\"name\":\"classify_intent\"}}" },
+		{ LLM_ANSWER_TEXT, LLM_THINKING_BETWEEN_TOOLS, 0, "medium", BODY_HEAD
+		    ",\"thinking\":{\"type\":\"between_tools\"},\"output_config\":"
+		    "{\"effort\":\"medium\"}}" },
+		{ LLM_ANSWER_TEXT, LLM_THINKING_ENABLED, 1024, "max", BODY_HEAD
+		    ",\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":1024},"
+		    "\"output_config\":{\"effort\":\"max\"}}" },
+		/* A budget is only sent with enabled thinking. */
+		{ LLM_ANSWER_TEXT, LLM_THINKING_ADAPTIVE, 4096, NULL, BODY_HEAD
+		    ",\"thinking\":{\"type\":\"adaptive\"}}" },
+	};
+	struct llm_tool		 tool;
+	struct llm_request	 req;
+	struct buf		 out, again;
+	char			 err[256];
+	size_t			 i;
+
+	buf_init(&out, 1 << 20);
+	buf_init(&again, 1 << 20);
+	ck_assert_ptr_nonnull(tool.input_schema = json_tokener_parse(SCHEMA));
+	tool.name = "classify_intent";
+	tool.description = "Classify.";
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		request_short(&req, cases[i].answer == LLM_ANSWER_TEXT ? NULL :
+		    &tool, cases[i].answer);
+		req.thinking = cases[i].thinking;
+		req.thinking_budget = cases[i].budget;
+		req.effort = cases[i].effort;
+		if (llm_request_body(&req, &out, err, sizeof(err)) != BS_OK)
+			ck_abort_msg("case %zu: %s", i, err);
+		ck_assert_str_eq(buf_cstr(&out), cases[i].want);
+		/* Deterministic: it is a cache key too. */
+		ck_assert_int_eq(llm_request_body(&req, &again, err, sizeof(err)),
+		    BS_OK);
+		ck_assert_str_eq(buf_cstr(&again), buf_cstr(&out));
+	}
+	/* A tool without an answer mode is forced, as before the modes. */
+	request_short(&req, &tool, LLM_ANSWER_TEXT);
+	ck_assert_int_eq(llm_request_body(&req, &out, err, sizeof(err)), BS_OK);
+	ck_assert_str_eq(buf_cstr(&out), cases[4].want);
+	/* The schema was copied into each body, never referenced. */
+	ck_assert_int_eq(json_object_put(tool.input_schema), 1);
+	buf_free(&out);
+	buf_free(&again);
+}
+END_TEST
+
+START_TEST(test_request_body_refused)
+{
+	static const struct {
+		enum llm_answer		 answer;
+		bool			 tool;
+		enum llm_thinking	 thinking;
+		int			 budget;
+		const char		*effort;
+		const char		*err;
+	} cases[] = {
+		{ LLM_ANSWER_JSON_SCHEMA, false, 0, 0, NULL,
+		    "a structured answer needs a tool: its name and schema" },
+		{ LLM_ANSWER_STRICT_TOOL, false, 0, 0, NULL,
+		    "a structured answer needs a tool: its name and schema" },
+		{ LLM_ANSWER_FORCED_TOOL, false, 0, 0, NULL,
+		    "a structured answer needs a tool: its name and schema" },
+		{ (enum llm_answer)7, true, 0, 0, NULL, "unknown answer mode 7" },
+		{ LLM_ANSWER_TEXT, false, (enum llm_thinking)9, 0, NULL,
+		    "unknown thinking type 9" },
+		{ LLM_ANSWER_TEXT, false, LLM_THINKING_ENABLED, 1023, NULL,
+		    "the thinking budget must be at least 1024 and below "
+		    "max_tokens (2048)" },
+		{ LLM_ANSWER_TEXT, false, LLM_THINKING_ENABLED, 2048, NULL,
+		    "the thinking budget must be at least 1024 and below "
+		    "max_tokens (2048)" },
+		{ LLM_ANSWER_TEXT, false, LLM_THINKING_OMIT, 0, "extreme",
+		    "effort must be low, medium, high, xhigh or max" },
+		{ LLM_ANSWER_TEXT, false, LLM_THINKING_OMIT, 0, "",
+		    "effort must be low, medium, high, xhigh or max" },
+		{ LLM_ANSWER_TEXT, false, LLM_THINKING_OMIT, 0, "High",
+		    "effort must be low, medium, high, xhigh or max" },
+		{ LLM_ANSWER_JSON_SCHEMA, true, LLM_THINKING_DISABLED, 0, "xhigh",
+		    "disabled thinking goes only with effort low, medium or high" },
+		{ LLM_ANSWER_TEXT, false, LLM_THINKING_DISABLED, 0, "max",
+		    "disabled thinking goes only with effort low, medium or high" },
+	};
+	struct llm_tool		 tool = { "classify_intent", NULL, NULL };
+	struct llm_request	 req;
+	struct buf		 out;
+	char			 err[256];
+	size_t			 i;
+
+	buf_init(&out, 1 << 20);
+	tool.input_schema = json_object_new_object();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		request_short(&req, cases[i].tool ? &tool : NULL,
+		    cases[i].answer);
+		req.thinking = cases[i].thinking;
+		req.thinking_budget = cases[i].budget;
+		req.effort = cases[i].effort;
+		if (llm_request_body(&req, &out, err, sizeof(err)) !=
+		    BS_ERR_INVALID)
+			ck_abort_msg("case %zu was accepted", i);
+		ck_assert_str_eq(err, cases[i].err);
+	}
+	/* The edges that are fine. */
+	request_short(&req, NULL, LLM_ANSWER_TEXT);
+	req.thinking = LLM_THINKING_ENABLED;
+	req.thinking_budget = 2047;
+	ck_assert_int_eq(llm_request_body(&req, &out, err, sizeof(err)), BS_OK);
+	req.thinking = LLM_THINKING_DISABLED;
+	req.effort = "high";
+	ck_assert_int_eq(llm_request_body(&req, &out, err, sizeof(err)), BS_OK);
+	/* A tool whose schema is not an object. */
+	json_object_put(tool.input_schema);
+	tool.input_schema = json_object_new_array();
+	request_short(&req, &tool, LLM_ANSWER_JSON_SCHEMA);
+	ck_assert_int_eq(llm_request_body(&req, &out, err, sizeof(err)),
+	    BS_ERR_INVALID);
+	json_object_put(tool.input_schema);
+	buf_free(&out);
+}
+END_TEST
+
+/* llm_answer_check alone: the verdict on a complete answer, by table. */
+START_TEST(test_answer_check)
+{
+	static const struct {
+		enum llm_answer		 answer;
+		const char		*stop;
+		const char		*details;
+		const char		*text;
+		const char		*tool;	/* tool_use name, input {"a":1} */
+		enum llm_error_kind	 kind;
+		const char		*msg;
+		const char		*output;
+	} cases[] = {
+		{ LLM_ANSWER_TEXT, "end_turn", "", "Hi", NULL, LLM_ERR_NONE, "",
+		    NULL },
+		{ LLM_ANSWER_TEXT, "", "", "Hi", NULL, LLM_ERR_NONE, "", NULL },
+		{ LLM_ANSWER_TEXT, "stop_sequence", "", "Hi", NULL, LLM_ERR_NONE,
+		    "", NULL },
+		{ LLM_ANSWER_TEXT, "a_reason_to_come", "", "Hi", NULL,
+		    LLM_ERR_NONE, "", NULL },
+		{ LLM_ANSWER_TEXT, "max_tokens", "", "Hi", NULL,
+		    LLM_ERR_TRUNCATED, "the answer was cut at max_tokens (2048)",
+		    NULL },
+		{ LLM_ANSWER_TEXT, "refusal", "bio: Not this.", "", NULL,
+		    LLM_ERR_REFUSAL, "the model refused to answer: bio: Not "
+		    "this.", NULL },
+		{ LLM_ANSWER_TEXT, "refusal", "", "", NULL, LLM_ERR_REFUSAL,
+		    "the model refused to answer", NULL },
+		{ LLM_ANSWER_TEXT, "model_context_window_exceeded", "", "", NULL,
+		    LLM_ERR_CONTEXT, "the request fills the model's context "
+		    "window", NULL },
+		{ LLM_ANSWER_TEXT, "pause_turn", "", "", NULL, LLM_ERR_PAUSED,
+		    "the model paused its turn (pause_turn); it is not "
+		    "continued", NULL },
+		{ LLM_ANSWER_JSON_SCHEMA, "end_turn", "", " {\"intent\":\"x\"}\n",
+		    NULL, LLM_ERR_NONE, "", "{\"intent\":\"x\"}" },
+		{ LLM_ANSWER_JSON_SCHEMA, "end_turn", "", "{\"intent\":", NULL,
+		    LLM_ERR_MALFORMED, "the answer is not JSON: unexpected end "
+		    "of JSON", NULL },
+		{ LLM_ANSWER_JSON_SCHEMA, "end_turn", "", "[1]", NULL,
+		    LLM_ERR_MALFORMED, "the answer is not JSON: not an object",
+		    NULL },
+		{ LLM_ANSWER_JSON_SCHEMA, "end_turn", "", "```json\n{}\n```", NULL,
+		    LLM_ERR_MALFORMED, NULL, NULL },
+		{ LLM_ANSWER_JSON_SCHEMA, "end_turn", "", "{\"a\":[[[[[[[[1]]]]]]]]}",
+		    NULL, LLM_ERR_MALFORMED, NULL, NULL },
+		/* Cut JSON is truncated, not malformed: stop_reason comes first. */
+		{ LLM_ANSWER_JSON_SCHEMA, "max_tokens", "", "{\"intent\":", NULL,
+		    LLM_ERR_TRUNCATED, "the answer was cut at max_tokens (2048)",
+		    NULL },
+		{ LLM_ANSWER_STRICT_TOOL, "tool_use", "", "", "classify_intent",
+		    LLM_ERR_NONE, "", "{\"a\":1}" },
+		{ LLM_ANSWER_FORCED_TOOL, "tool_use", "", "", "classify_intent",
+		    LLM_ERR_NONE, "", "{\"a\":1}" },
+		{ LLM_ANSWER_STRICT_TOOL, "end_turn", "", "I would rather talk.",
+		    NULL, LLM_ERR_MALFORMED, "the answer did not call the tool "
+		    "classify_intent (stop_reason end_turn)", NULL },
+		{ LLM_ANSWER_STRICT_TOOL, "tool_use", "", "", "other_tool",
+		    LLM_ERR_MALFORMED, "the answer did not call the tool "
+		    "classify_intent (stop_reason tool_use)", NULL },
+		{ LLM_ANSWER_STRICT_TOOL, "", "", "", NULL, LLM_ERR_MALFORMED,
+		    "the answer did not call the tool classify_intent "
+		    "(stop_reason none)", NULL },
+	};
+	struct llm_tool		 tool = { "classify_intent", NULL, NULL };
+	struct llm_request	 req;
+	struct llm_response	 res;
+	enum llm_error_kind	 kind;
+	char			 msg[LLM_ERROR_MAX];
+	size_t			 i;
+
+	tool.input_schema = json_object_new_object();
+	llm_response_init(&res, 4096);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		request_short(&req, cases[i].answer == LLM_ANSWER_TEXT ? NULL :
+		    &tool, cases[i].answer);
+		llm_response_reset(&res);
+		snprintf(res.stop_reason, sizeof(res.stop_reason), "%s",
+		    cases[i].stop);
+		snprintf(res.stop_details, sizeof(res.stop_details), "%s",
+		    cases[i].details);
+		buf_puts(&res.text, cases[i].text);
+		res.usage.output_tokens = 77;
+		if (cases[i].tool != NULL) {
+			snprintf(res.tool_name, sizeof(res.tool_name), "%s",
+			    cases[i].tool);
+			res.tool_input = json_tokener_parse("{\"a\":1}");
+		}
+		msg[0] = '\0';
+		kind = llm_answer_check(&req, &res, 8, msg, sizeof(msg));
+		if (kind != cases[i].kind)
+			ck_abort_msg("case %zu: %s (%s)", i,
+			    llm_error_kind_name(kind), msg);
+		if (cases[i].msg != NULL)
+			ck_assert_str_eq(msg, cases[i].msg);
+		else
+			ck_assert_ptr_nonnull(strstr(msg, "the answer is not JSON"));
+		if (cases[i].output == NULL)
+			ck_assert_ptr_null(res.output);
+		else
+			ck_assert_str_eq(json_object_to_json_string_ext(res.output,
+			    JSON_C_TO_STRING_PLAIN), cases[i].output);
+		/* Whatever the verdict, the answer is left as it came. */
+		ck_assert_str_eq(buf_cstr(&res.text), cases[i].text);
+		ck_assert_int_eq(res.usage.output_tokens, 77);
+	}
+	/* Checked twice, the output is replaced, not leaked. */
+	ck_assert_int_eq(llm_answer_check(&req, &res, 8, msg, sizeof(msg)),
+	    LLM_ERR_MALFORMED);
+	/* A request that never could have been sent. */
+	request_short(&req, NULL, LLM_ANSWER_STRICT_TOOL);
+	ck_assert_int_eq(llm_answer_check(&req, &res, 8, msg, sizeof(msg)),
+	    LLM_ERR_BAD_REQUEST);
+	llm_response_free(&res);
+	json_object_put(tool.input_schema);
+}
+END_TEST
+
+#define JSON_ANSWER(content, stop) "{\"id\":\"msg_j\",\"type\":\"message\"," \
+	"\"role\":\"assistant\",\"model\":\"claude-haiku-5-5\",\"content\":[" content \
+	"],\"stop_reason\":\"" stop "\",\"stop_details\":null,\"usage\":{\"input_tokens\":" \
+	"300,\"output_tokens\":20,\"output_tokens_details\":{\"thinking_tokens\":0}}}"
+
+START_TEST(test_json_schema_answer)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { JSON_ANSWER("{\"type\":\"thinking\",\"thinking\":\"\","
+		    "\"signature\":\"s\"},{\"type\":\"text\",\"text\":"
+		    "\"{\\\"intent\\\":\\\"deciding\\\"}\"}", "end_turn") }, 0, false,
+		    ACT_REPLY, 0 },
+		{ 200, NULL, { JSON_ANSWER("{\"type\":\"text\",\"text\":"
+		    "\"Sure! Here is the JSON.\"}", "end_turn") }, 0, false,
+		    ACT_REPLY, 0 },
+	};
+	struct llm_tool		 tool = { "classify_intent", "Classify.", NULL };
+	struct llm_request	 req;
+	struct llm_call		 call;
+	json_object		*body;
+
+	server_start(steps, 2);
+	ck_assert_ptr_nonnull(tool.input_schema = json_tokener_parse(SCHEMA));
+	request_short(&req, &tool, LLM_ANSWER_JSON_SCHEMA);
+	req.effort = "low";
+	req.thinking = LLM_THINKING_DISABLED;
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_msg(call.err == BS_OK, "%s", call.error);
+	ck_assert_int_eq(call.res.thinking_blocks, 1);
+	ck_assert_str_eq(json_object_to_json_string_ext(call.res.output,
+	    JSON_C_TO_STRING_PLAIN), "{\"intent\":\"deciding\"}");
+	ck_assert_ptr_nonnull(body = request_json(0));
+	ck_assert(!json_object_object_get_ex(body, "tools", NULL));
+	ck_assert(!json_object_object_get_ex(body, "tool_choice", NULL));
+	ck_assert_str_eq(jpath_str(body, "thinking", "type"), "disabled");
+	ck_assert_str_eq(jpath_str(body, "output_config", "effort"), "low");
+	json_object_put(body);
+	llm_call_free(&call);
+
+	/* Prose where JSON was asked: not retried, the text kept to look at. */
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.err, BS_ERR_INVALID);
+	ck_assert_int_eq(call.kind, LLM_ERR_MALFORMED);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_ptr_nonnull(strstr(call.error, "the answer is not JSON"));
+	ck_assert_ptr_null(call.res.output);
+	ck_assert_str_eq(buf_cstr(&call.res.text), "Sure! Here is the JSON.");
+	ck_assert_int_eq(srv_read(&srv.nreq), 2);
+	llm_call_free(&call);
+	json_object_put(tool.input_schema);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_strict_tool_answer)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { JSON_ANSWER("{\"type\":\"thinking\",\"thinking\":\"x\","
+		    "\"signature\":\"s\"},{\"type\":\"text\",\"text\":\"Let me record.\"},"
+		    "{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"classify_intent\","
+		    "\"input\":{\"intent\":\"deciding\"}}", "tool_use") }, 0, false,
+		    ACT_REPLY, 0 },
+	};
+	struct llm_tool		 tool = { "classify_intent", "Classify.", NULL };
+	struct llm_request	 req;
+	struct llm_call		 call;
+	json_object		*body;
+
+	server_start(steps, 1);
+	ck_assert_ptr_nonnull(tool.input_schema = json_tokener_parse(SCHEMA));
+	request_short(&req, &tool, LLM_ANSWER_STRICT_TOOL);
+	req.thinking = LLM_THINKING_ADAPTIVE;
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_msg(call.err == BS_OK, "%s", call.error);
+	ck_assert_ptr_eq(call.res.output, call.res.tool_input);
+	ck_assert_str_eq(json_object_to_json_string_ext(call.res.output,
+	    JSON_C_TO_STRING_PLAIN), "{\"intent\":\"deciding\"}");
+	/* Text between tools is not the answer, but it is not thinking either. */
+	ck_assert_str_eq(buf_cstr(&call.res.text), "Let me record.");
+	ck_assert_int_eq(call.res.thinking_blocks, 1);
+	ck_assert_ptr_nonnull(body = request_json(0));
+	ck_assert_str_eq(jpath_str(body, "tool_choice", "type"), "auto");
+	ck_assert_str_eq(jpath_str(body, "tool_choice",
+	    "disable_parallel_tool_use"), "true");
+	json_object_put(body);
+	llm_call_free(&call);
+	json_object_put(tool.input_schema);
+	server_stop();
+}
+END_TEST
+
+/* A complete answer that stopped for a reason the caller must see: never retried. */
+START_TEST(test_stop_reasons_not_retried)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { JSON_ANSWER("{\"type\":\"text\",\"text\":\"Half a \"}",
+		    "max_tokens") }, 0, false, ACT_REPLY, 0 },
+		{ 200, NULL, { "{\"id\":\"msg_r\",\"type\":\"message\",\"content\":[],"
+		    "\"stop_reason\":\"refusal\",\"stop_details\":{\"type\":\"refusal\","
+		    "\"category\":\"cyber\",\"explanation\":\"This could enable "
+		    "malware.\"},\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}" },
+		    0, false, ACT_REPLY, 0 },
+		{ 200, NULL, { JSON_ANSWER("", "model_context_window_exceeded") }, 0,
+		    false, ACT_REPLY, 0 },
+		{ 200, NULL, { JSON_ANSWER("", "pause_turn") }, 0, false, ACT_REPLY, 0 },
+		step_ok,
+	};
+	static const struct {
+		enum llm_error_kind	 kind;
+		bs_err			 err;
+		const char		*error;
+		const char		*observed;
+	} want[] = {
+		{ LLM_ERR_TRUNCATED, BS_ERR_TOO_LARGE,
+		    "the answer was cut at max_tokens (1024)", "truncated," },
+		{ LLM_ERR_REFUSAL, BS_ERR_INVALID, "the model refused to answer: "
+		    "cyber: This could enable malware.", "refusal," },
+		{ LLM_ERR_CONTEXT, BS_ERR_TOO_LARGE, "the request fills the "
+		    "model's context window", "context_exceeded," },
+		{ LLM_ERR_PAUSED, BS_ERR_IO, "the model paused its turn "
+		    "(pause_turn); it is not continued", "paused," },
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+	size_t			 i;
+
+	server_start(steps, 5);
+	request_init(&req, false);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		run_one(&req, &call, 5000, 10000);
+		ck_assert_int_eq(call.kind, want[i].kind);
+		ck_assert_int_eq(call.err, want[i].err);
+		ck_assert_int_eq(call.attempts, 1);
+		ck_assert_int_eq(call.http_status, 200);
+		ck_assert_str_eq(call.error, want[i].error);
+		ck_assert_str_eq(observed_kinds, want[i].observed);
+		ck_assert_int_eq(srv_read(&srv.nreq), (int)i + 1);
+		if (i == 0) {
+			/* The cut answer is kept, for a caller that wants it. */
+			ck_assert_str_eq(buf_cstr(&call.res.text), "Half a ");
+			ck_assert_int_eq(call.res.usage.output_tokens, 20);
+		}
+		if (i == 1)
+			ck_assert_str_eq(call.res.stop_details,
+			    "cyber: This could enable malware.");
+		llm_call_free(&call);
+	}
+	server_stop();
+}
+END_TEST
+
+#define S_THINK0	EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0," \
+			    "\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}") \
+			EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0," \
+			    "\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"secret\"}}") \
+			EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0," \
+			    "\"delta\":{\"type\":\"signature_delta\",\"signature\":\"sig\"}}") \
+			EV("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}")
+#define S_TEXT1		EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":1," \
+			    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}")
+#define S_DELTA1(t)	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1," \
+			    "\"delta\":{\"type\":\"text_delta\",\"text\":\"" t "\"}}")
+#define S_STOP_MAX(i)	EV("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":" #i "}") \
+			EV("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":" \
+			    "\"max_tokens\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":1024," \
+			    "\"output_tokens_details\":{\"thinking_tokens\":300}}}") \
+			EV("message_stop", "{\"type\":\"message_stop\"}")
+
+/* A streamed reply cut at max_tokens: what the person saw is kept. */
+START_TEST(test_stream_truncated_keeps_text)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { S_START S_THINK0 S_TEXT1 S_DELTA1("Three ideas: "),
+		    S_DELTA1("one, two") S_STOP_MAX(1) }, 10, true, ACT_REPLY, 0 },
+		step_ok,
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+	struct buf		 seen;
+
+	server_start(steps, 2);
+	buf_init(&seen, 4096);
+	request_init(&req, true);
+	req.thinking = LLM_THINKING_BETWEEN_TOOLS;
+	req.effort = "medium";
+	req.on_text = collect_text;
+	req.on_text_arg = &seen;
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.kind, LLM_ERR_TRUNCATED);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_str_eq(call.error, "the answer was cut at max_tokens (1024)");
+	ck_assert_str_eq(buf_cstr(&seen), "Three ideas: |one, two|");
+	ck_assert_str_eq(buf_cstr(&call.res.text), "Three ideas: one, two");
+	ck_assert_int_eq(call.res.thinking_blocks, 1);
+	ck_assert_int_eq(call.res.usage.output_tokens, 1024);
+	ck_assert_int_eq(call.res.usage.thinking_tokens, 300);
+	ck_assert_str_eq(call.res.stop_reason, "max_tokens");
+	ck_assert_int_eq(srv_read(&srv.nreq), 1);
+	buf_free(&seen);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+/* A streamed tool input cut by max_tokens is truncated, not malformed. */
+START_TEST(test_stream_tool_cut)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { S_START EV("content_block_start", "{\"type\":"
+		    "\"content_block_start\",\"index\":0,\"content_block\":{\"type\":"
+		    "\"tool_use\",\"id\":\"toolu_7\",\"name\":\"classify_intent\","
+		    "\"input\":{}}}") EV("content_block_delta", "{\"type\":"
+		    "\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+		    "\"input_json_delta\",\"partial_json\":\"{\\\"intent\\\": \\\"dec\"}}")
+		    S_STOP_MAX(0) }, 0, true, ACT_REPLY, 0 },
+	};
+	struct llm_tool		 tool = { "classify_intent", NULL, NULL };
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 1);
+	tool.input_schema = json_object_new_object();
+	request_short(&req, &tool, LLM_ANSWER_STRICT_TOOL);
+	req.stream = true;
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.kind, LLM_ERR_TRUNCATED);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_str_eq(call.res.tool_name, "classify_intent");
+	ck_assert_ptr_null(call.res.tool_input);
+	ck_assert_ptr_null(call.res.output);
+	llm_call_free(&call);
+	json_object_put(tool.input_schema);
+	server_stop();
+}
+END_TEST
+
+/* Each HTTP status to its kind, and whether it was tried again. */
+START_TEST(test_status_kinds)
+{
+	static const struct {
+		struct step		 step;
+		enum llm_error_kind	 kind;
+		bs_err			 err;
+		int			 attempts;	/* until step_ok answers */
+	} cases[] = {
+		{ { 402, NULL, { ERR_BODY("billing_error", "Your credit balance "
+		    "is too low") }, 0, false, ACT_REPLY, 0 }, LLM_ERR_BILLING,
+		    BS_ERR_UNAUTHORIZED, 1 },
+		{ { 404, NULL, { ERR_BODY("not_found_error", "model: "
+		    "claude-sonnet-4-5-20250929") }, 0, false, ACT_REPLY, 0 },
+		    LLM_ERR_NOT_FOUND, BS_ERR_NOT_FOUND, 1 },
+		{ { 413, NULL, { ERR_BODY("request_too_large", "big") }, 0, false,
+		    ACT_REPLY, 0 }, LLM_ERR_TOO_LARGE, BS_ERR_TOO_LARGE, 1 },
+		{ { 422, NULL, { ERR_BODY("invalid_request_error", "no") }, 0,
+		    false, ACT_REPLY, 0 }, LLM_ERR_BAD_REQUEST, BS_ERR_INVALID, 1 },
+		{ { 408, NULL, { ERR_BODY("timeout_error", "slow") }, 0, false,
+		    ACT_REPLY, 0 }, LLM_ERR_NONE, BS_OK, 2 },
+		{ { 409, NULL, { ERR_BODY("conflict_error", "lock") }, 0, false,
+		    ACT_REPLY, 0 }, LLM_ERR_NONE, BS_OK, 2 },
+		{ { 504, NULL, { ERR_BODY("timeout_error", "gateway") }, 0, false,
+		    ACT_REPLY, 0 }, LLM_ERR_NONE, BS_OK, 2 },
+		{ { 503, NULL, { "<html>down</html>" }, 0, false, ACT_REPLY, 0 },
+		    LLM_ERR_NONE, BS_OK, 2 },
+		/* x-should-retry decides first, either way. */
+		{ { 504, "x-should-retry: false\r\n", { ERR_BODY("timeout_error",
+		    "gateway") }, 0, false, ACT_REPLY, 0 }, LLM_ERR_TIMEOUT,
+		    BS_ERR_TIMEOUT, 1 },
+		{ { 409, "x-should-retry: false\r\n", { ERR_BODY("conflict_error",
+		    "lock") }, 0, false, ACT_REPLY, 0 }, LLM_ERR_CONFLICT,
+		    BS_ERR_CONFLICT, 1 },
+		{ { 500, "X-Should-Retry: false\r\n", { ERR_BODY("api_error",
+		    "no") }, 0, false, ACT_REPLY, 0 }, LLM_ERR_SERVER, BS_ERR_IO, 1 },
+		{ { 429, "x-should-retry: false\r\n", { ERR_BODY("rate_limit_error",
+		    "no") }, 0, false, ACT_REPLY, 0 }, LLM_ERR_RATE_LIMITED,
+		    BS_ERR_RATE_LIMITED, 1 },
+		{ { 400, "x-should-retry: true\r\n", { ERR_BODY(
+		    "invalid_request_error", "try again") }, 0, false, ACT_REPLY,
+		    0 }, LLM_ERR_NONE, BS_OK, 2 },
+		{ { 529, "x-should-retry: maybe\r\n", { ERR_BODY(
+		    "overloaded_error", "busy") }, 0, false, ACT_REPLY, 0 },
+		    LLM_ERR_NONE, BS_OK, 2 },
+	};
+	struct step		 steps[2];
+	struct llm_request	 req;
+	struct llm_call		 call;
+	size_t			 i;
+
+	request_init(&req, false);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		steps[0] = cases[i].step;
+		steps[1] = step_ok;
+		server_start(steps, 2);
+		run_one(&req, &call, 5000, 10000);
+		if (call.kind != cases[i].kind || call.err != cases[i].err ||
+		    call.attempts != cases[i].attempts)
+			ck_abort_msg("case %zu (HTTP %d): kind %s, attempts %d: %s",
+			    i, cases[i].step.status, llm_error_kind_name(call.kind),
+			    call.attempts, call.error);
+		if (cases[i].attempts == 1)
+			ck_assert_int_eq(call.http_status, cases[i].step.status);
+		llm_call_free(&call);
+		server_stop();
+	}
+}
+END_TEST
+
+START_TEST(test_spend_cap_never_retried)
+{
+	static const struct step	 steps[] = {
+		{ 429, "x-should-retry: true\r\nretry-after: 1\r\n", {
+		    "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\","
+		    "\"message\":\"You have reached your specified workspace API "
+		    "usage limits.\",\"details\":{\"error_code\":"
+		    "\"enforced_spend_limit_reached\"}},\"request_id\":\"req_x\"}" },
+		    0, false, ACT_REPLY, 0 },
+		step_ok,
+	};
+	struct llm_request	 req;
+	struct llm_call		 call;
+
+	server_start(steps, 2);
+	request_init(&req, false);
+	run_one(&req, &call, 5000, 10000);
+	ck_assert_int_eq(call.kind, LLM_ERR_SPEND_CAP);
+	ck_assert_int_eq(call.err, BS_ERR_RATE_LIMITED);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_int_eq(call.http_status, 429);
+	ck_assert_str_eq(call.error, "HTTP 429: the Claude spending limit is "
+	    "reached (enforced_spend_limit_reached): rate_limit_error: You have "
+	    "reached your specified workspace API usage limits.");
+	ck_assert_str_eq(observed_kinds, "spend_cap,");
+	ck_assert_int_eq(srv_read(&srv.nreq), 1);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+/* retry-after-ms first, then retry-after as seconds or a date, else backoff. */
+START_TEST(test_retry_wait_headers)
+{
+	struct step		 steps[2];
+	struct llm_request	 req;
+	struct llm_call		 call;
+	struct tm		 tm;
+	time_t			 t;
+	char			 future[128], past[128], path[64];
+	long			 waits[4];
+	int			 n;
+
+	t = time(NULL) + 3600;
+	gmtime_r(&t, &tm);
+	strftime(future, sizeof(future), "retry-after: %a, %d %b %Y %H:%M:%S GMT\r\n",
+	    &tm);
+	t = time(NULL) - 3600;
+	gmtime_r(&t, &tm);
+	strftime(past, sizeof(past), "retry-after: %a, %d %b %Y %H:%M:%S GMT\r\n",
+	    &tm);
+	request_init(&req, false);
+	steps[1] = step_ok;
+	memset(&steps[0], 0, sizeof(steps[0]));
+	steps[0].status = 429;
+	steps[0].pieces[0] = ERR_BODY("rate_limit_error", "slow down");
+
+	/* A wait in milliseconds beats one in seconds. */
+	steps[0].headers = "retry-after: 30\r\nretry-after-ms: 25\r\n";
+	server_start(steps, 2);
+	snprintf(path, sizeof(path), "/tmp/check_llm_client.XXXXXX");
+	log_waits_begin(path);
+	run_one(&req, &call, 5000, 3000);
+	n = log_waits_end(path, waits, 4);
+	ck_assert_msg(call.err == BS_OK, "%s", call.error);
+	ck_assert_int_eq(call.attempts, 2);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(waits[0], 25);
+	llm_call_free(&call);
+	server_stop();
+
+	/* ...and beyond the budget it stops the retry. */
+	steps[0].headers = "retry-after-ms: 30000\r\nretry-after: 0\r\n";
+	server_start(steps, 2);
+	run_one(&req, &call, 5000, 2000);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_str_eq(call.error, "HTTP 429: rate_limit_error: slow down; "
+	    "no time left to retry");
+	llm_call_free(&call);
+	server_stop();
+
+	/* Fractions of a second. */
+	steps[0].headers = "retry-after: 0.04\r\n";
+	server_start(steps, 2);
+	snprintf(path, sizeof(path), "/tmp/check_llm_client.XXXXXX");
+	log_waits_begin(path);
+	run_one(&req, &call, 5000, 3000);
+	n = log_waits_end(path, waits, 4);
+	ck_assert_msg(call.err == BS_OK, "%s", call.error);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(waits[0], 40);
+	llm_call_free(&call);
+	server_stop();
+
+	/* An HTTP date an hour ahead: no retry within the budget. */
+	steps[0].headers = future;
+	server_start(steps, 2);
+	run_one(&req, &call, 5000, 2000);
+	ck_assert_int_eq(call.attempts, 1);
+	ck_assert_ptr_nonnull(strstr(call.error, "no time left to retry"));
+	llm_call_free(&call);
+	server_stop();
+
+	/* A date past, zero, or nonsense: our own backoff (base 10 ms here). */
+	steps[0].headers = past;
+	server_start(steps, 2);
+	snprintf(path, sizeof(path), "/tmp/check_llm_client.XXXXXX");
+	log_waits_begin(path);
+	run_one(&req, &call, 5000, 3000);
+	n = log_waits_end(path, waits, 4);
+	ck_assert_msg(call.err == BS_OK, "%s", call.error);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_ge(waits[0], 8);
+	ck_assert_int_le(waits[0], 10);
+	llm_call_free(&call);
+	server_stop();
+
+	steps[0].headers = "retry-after-ms: 0\r\nretry-after: soon\r\n";
+	server_start(steps, 2);
+	run_one(&req, &call, 5000, 3000);
+	ck_assert_msg(call.err == BS_OK, "%s", call.error);
+	ck_assert_int_eq(call.attempts, 2);
+	llm_call_free(&call);
+	server_stop();
+}
+END_TEST
+
+/* base * 2^(n-1) up to the max, less at most a quarter (base 10, max 40). */
+START_TEST(test_backoff_jitter)
+{
+	static const struct step	 steps[] = {
+		{ 500, NULL, { ERR_BODY("api_error", "x") }, 0, false, ACT_REPLY, 0 },
+	};
+	struct llm_client_options	 opt;
+	struct llm_client		*c;
+	struct llm_request		 req;
+	struct llm_call			 call;
+	char				 url[64], err[256], path[64];
+	long				 waits[8];
+	int				 n, round;
+
+	server_start(steps, 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+	memset(&opt, 0, sizeof(opt));
+	opt.base_url = url;
+	opt.api_key = API_KEY;
+	opt.max_attempts = 5;
+	opt.backoff_base_ms = 10;
+	opt.backoff_max_ms = 40;
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_OK);
+	request_init(&req, false);
+	for (round = 0; round < 3; round++) {
+		snprintf(path, sizeof(path), "/tmp/check_llm_client.XXXXXX");
+		log_waits_begin(path);
+		llm_call_init(&call, &req);
+		ck_assert_int_eq(llm_batch_run(c, &call, 1, 20000), BS_OK);
+		n = log_waits_end(path, waits, 8);
+		ck_assert_int_eq(call.attempts, 5);
+		ck_assert_int_eq(n, 4);
+		ck_assert(waits[0] >= 8 && waits[0] <= 10);
+		ck_assert(waits[1] >= 15 && waits[1] <= 20);
+		ck_assert(waits[2] >= 30 && waits[2] <= 40);
+		ck_assert(waits[3] >= 30 && waits[3] <= 40);
+		llm_call_free(&call);
+	}
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_client_get)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { "{\"id\":\"claude-haiku-5-5\",\"type\":\"model\"}" }, 0,
+		    false, ACT_REPLY, 0 },
+		{ 404, NULL, { ERR_BODY("not_found_error", "model: claude-x") }, 0,
+		    false, ACT_REPLY, 0 },
+		{ 401, NULL, { ERR_BODY("authentication_error", "bad key " API_KEY) },
+		    0, false, ACT_REPLY, 0 },
+		{ 200, NULL, { "0123456789", "0123456789" }, 0, false, ACT_REPLY, 0 },
+		{ 0, NULL, { NULL }, 0, false, ACT_HANG, 0 },
+	};
+	struct llm_client	*c;
+	struct buf		 out;
+	char			 err[256];
+	int			 status;
+
+	server_start(steps, 5);
+	c = client_new(5000, 1 << 20);
+	buf_init(&out, 4096);
+	ck_assert_int_eq(llm_client_get(c, "/v1/models/claude-haiku-5-5", 0,
+	    &status, &out, err, sizeof(err)), BS_OK);
+	ck_assert_int_eq(status, 200);
+	ck_assert_str_eq(buf_cstr(&out), "{\"id\":\"claude-haiku-5-5\",\"type\":\"model\"}");
+	ck_assert_ptr_nonnull(strstr(srv.req[0],
+	    "GET /v1/models/claude-haiku-5-5 HTTP/1.1\r\n"));
+	ck_assert_ptr_nonnull(strcasestr(srv.req[0],
+	    "\r\nauthorization: Bearer " API_KEY "\r\n"));
+	ck_assert_ptr_nonnull(strcasestr(srv.req[0],
+	    "\r\nanthropic-version: 2026-10-21\r\n"));
+
+	/* An HTTP error is an answer: the caller reads the status. */
+	ck_assert_int_eq(llm_client_get(c, "/v1/models/claude-x", 0, &status,
+	    &out, err, sizeof(err)), BS_OK);
+	ck_assert_int_eq(status, 404);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "not_found_error"));
+	/* The key echoed back is scrubbed from the body. */
+	ck_assert_int_eq(llm_client_get(c, "/v1/models", 0, &status, &out, err,
+	    sizeof(err)), BS_OK);
+	ck_assert_int_eq(status, 401);
+	ck_assert_ptr_null(strstr(buf_cstr(&out), API_KEY));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "bad key"));
+	/* The body's cap. */
+	buf_free(&out);
+	buf_init(&out, 15);
+	ck_assert_int_eq(llm_client_get(c, "/v1/models", 0, &status, &out, err,
+	    sizeof(err)), BS_ERR_TOO_LARGE);
+	ck_assert_str_eq(err, "GET /v1/models: the answer is too large");
+	/* The timeout. */
+	ck_assert_int_eq(llm_client_get(c, "/v1/models/slow", 200, &status,
+	    &out, err, sizeof(err)), BS_ERR_IO);
+	ck_assert_int_eq(status, 0);
+	ck_assert_ptr_nonnull(strstr(err, "GET /v1/models/slow: "));
+	ck_assert_int_eq(srv_read(&srv.nreq), 5);
+	/* Paths that could bend the URL never leave. */
+	ck_assert_int_eq(llm_client_get(c, "v1/models", 0, &status, &out, err,
+	    sizeof(err)), BS_ERR_INVALID);
+	ck_assert_int_eq(llm_client_get(c, "/v1/models x", 0, &status, &out,
+	    err, sizeof(err)), BS_ERR_INVALID);
+	ck_assert_int_eq(llm_client_get(c, "/v1/models\r\nx: y", 0, &status,
+	    &out, err, sizeof(err)), BS_ERR_INVALID);
+	ck_assert_int_eq(srv_read(&srv.nreq), 5);
+	buf_free(&out);
+	llm_client_free(c);
+	server_stop();
+
+	/* Nobody listens: a transport failure. */
+	server_start(steps, 1);
+	c = client_new(5000, 1 << 20);
+	server_stop();
+	buf_init(&out, 4096);
+	ck_assert_int_eq(llm_client_get(c, "/v1/models", 0, &status, &out, err,
+	    sizeof(err)), BS_ERR_IO);
+	ck_assert_int_eq(status, 0);
+	buf_free(&out);
+	llm_client_free(c);
 }
 END_TEST
 
@@ -1234,6 +2157,20 @@ llm_client_suite(void)
 	tcase_add_test(tc, test_request_body);
 	tcase_add_test(tc, test_client_options);
 	tcase_add_test(tc, test_zero_budget);
+	tcase_add_test(tc, test_legacy_version);
+	tcase_add_test(tc, test_request_body_modes);
+	tcase_add_test(tc, test_request_body_refused);
+	tcase_add_test(tc, test_answer_check);
+	tcase_add_test(tc, test_json_schema_answer);
+	tcase_add_test(tc, test_strict_tool_answer);
+	tcase_add_test(tc, test_stop_reasons_not_retried);
+	tcase_add_test(tc, test_stream_truncated_keeps_text);
+	tcase_add_test(tc, test_stream_tool_cut);
+	tcase_add_test(tc, test_status_kinds);
+	tcase_add_test(tc, test_spend_cap_never_retried);
+	tcase_add_test(tc, test_retry_wait_headers);
+	tcase_add_test(tc, test_backoff_jitter);
+	tcase_add_test(tc, test_client_get);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -129,6 +129,110 @@ static const char stream_crlf[] =
 	"data: {\"type\":\"message_stop\"}\r\n"
 	"\r\n";
 
+/*
+ * Thinking first (as models that think by default answer), a redacted
+ * block, then the text; usage with the cache and thinking breakdowns.
+ */
+static const char stream_thinking[] =
+	"event: message_start\n"
+	"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01Think\",\"type\":\"message\","
+	"\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-5-5\",\"stop_reason\":null,"
+	"\"stop_details\":null,\"usage\":{\"input_tokens\":40,\"cache_creation_input_tokens\":2100,"
+	"\"cache_read_input_tokens\":0,\"cache_creation\":{\"ephemeral_5m_input_tokens\":2000,"
+	"\"ephemeral_1h_input_tokens\":100},\"output_tokens\":2,\"output_tokens_details\":null}}}\n"
+	"\n"
+	"event: content_block_start\n"
+	"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\","
+	"\"thinking\":\"\",\"signature\":\"\"}}\n"
+	"\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\","
+	"\"thinking\":\"The person wants names.\"}}\n"
+	"\n"
+	"event: ping\n"
+	"data: {\"type\": \"ping\"}\n"
+	"\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\","
+	"\"thinking\":\" Short ones.\"}}\n"
+	"\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\","
+	"\"signature\":\"EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds\"}}\n"
+	"\n"
+	"event: content_block_stop\n"
+	"data: {\"type\":\"content_block_stop\",\"index\":0}\n"
+	"\n"
+	"event: content_block_start\n"
+	"data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"redacted_thinking\","
+	"\"data\":\"EmwKAhgBEgy3va3pzix/LafPsn4a\"}}\n"
+	"\n"
+	"event: content_block_stop\n"
+	"data: {\"type\":\"content_block_stop\",\"index\":1}\n"
+	"\n"
+	"event: content_block_start\n"
+	"data: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n"
+	"\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"text_delta\",\"text\":\"Ember\"}}\n"
+	"\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"text_delta\",\"text\":\", Kiln\"}}\n"
+	"\n"
+	"event: content_block_stop\n"
+	"data: {\"type\":\"content_block_stop\",\"index\":2}\n"
+	"\n"
+	"event: message_delta\n"
+	"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
+	"\"stop_details\":null},\"usage\":{\"output_tokens\":61,\"output_tokens_details\":{\"thinking_tokens\":52}}}\n"
+	"\n"
+	"event: message_stop\n"
+	"data: {\"type\":\"message_stop\"}\n"
+	"\n";
+
+/* A refusal after some text: stop_details cleaned to printable ASCII. */
+static const char stream_refusal[] =
+	"event: message_start\n"
+	"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_3\",\"model\":\"m\"}}\n"
+	"\n"
+	"event: content_block_start\n"
+	"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"I \"}}\n"
+	"\n"
+	"event: content_block_stop\n"
+	"data: {\"type\":\"content_block_stop\",\"index\":0}\n"
+	"\n"
+	"event: message_delta\n"
+	"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"refusal\",\"stop_details\":"
+	"{\"type\":\"refusal\",\"category\":\"cyber\",\"explanation\":\"Could enable \\u2014 harm\\n.\"}},"
+	"\"usage\":{\"output_tokens\":5}}\n"
+	"\n"
+	"event: message_stop\n"
+	"data: {\"type\":\"message_stop\"}\n"
+	"\n";
+
+/* A tool input cut by max_tokens: a complete stream with a partial answer. */
+static const char stream_tool_cut[] =
+	"event: message_start\n"
+	"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_4\",\"model\":\"m\"}}\n"
+	"\n"
+	"event: content_block_start\n"
+	"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\","
+	"\"id\":\"toolu_5\",\"name\":\"record_changes\",\"input\":{}}}\n"
+	"\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\","
+	"\"partial_json\":\"{\\\"changes\\\": [{\\\"op\\\": \\\"ad\"}}\n"
+	"\n"
+	"event: content_block_stop\n"
+	"data: {\"type\":\"content_block_stop\",\"index\":0}\n"
+	"\n"
+	"event: message_delta\n"
+	"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":{\"output_tokens\":16}}\n"
+	"\n"
+	"event: message_stop\n"
+	"data: {\"type\":\"message_stop\"}\n"
+	"\n";
+
 #define STREAM(s)	(s), sizeof(s) - 1
 
 /* Everything a parse produced, as one string to compare. */
@@ -175,15 +279,19 @@ parse_cut(const char *s, size_t len, const size_t *cuts, size_t ncuts,
 		e = llm_stream_finish(st);
 	buf_reset(sig);
 	buf_printf(sig, "e=%d kind=%s err=%s delivered=%d\nid=%s model=%s "
-	    "stop=%s\ntext=%s\ntool=%s/%s/%s\nusage=%ld,%ld,%ld,%ld\n"
-	    "deltas=%s", e, llm_error_kind_name(llm_stream_error_kind(st)),
+	    "stop=%s\ndetails=%s thinking=%d\ntext=%s\ntool=%s/%s/%s\n"
+	    "usage=%ld,%ld,%ld,%ld,%ld,%ld,%ld\ndeltas=%s", e,
+	    llm_error_kind_name(llm_stream_error_kind(st)),
 	    llm_stream_error(st), llm_stream_text_delivered(st), res.id,
-	    res.model, res.stop_reason, buf_cstr(&res.text), res.tool_name,
-	    res.tool_id, res.tool_input != NULL ?
+	    res.model, res.stop_reason, res.stop_details, res.thinking_blocks,
+	    buf_cstr(&res.text), res.tool_name, res.tool_id,
+	    res.tool_input != NULL ?
 	    json_object_to_json_string(res.tool_input) : "-",
 	    res.usage.input_tokens, res.usage.output_tokens,
 	    res.usage.cache_creation_input_tokens,
-	    res.usage.cache_read_input_tokens, buf_cstr(&cap.deltas));
+	    res.usage.cache_read_input_tokens, res.usage.cache_creation_5m_tokens,
+	    res.usage.cache_creation_1h_tokens, res.usage.thinking_tokens,
+	    buf_cstr(&cap.deltas));
 	llm_stream_free(st);
 	llm_response_free(&res);
 	buf_free(&cap.deltas);
@@ -251,9 +359,10 @@ START_TEST(test_text_stream)
 	    "e=0 kind=ok err= delivered=1\n"
 	    "id=msg_01XFDUDYJgAACzvnptvVoYEL model=claude-sonnet-4-5-20250929 "
 	    "stop=end_turn\n"
+	    "details= thinking=0\n"
 	    "text=Hello, caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x92\xa1 idea!\n\n"
 	    "tool=//-\n"
-	    "usage=1525,15,1200,0\n"
+	    "usage=1525,15,1200,0,0,0,0\n"
 	    "deltas=Hello|, caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x92\xa1 idea|!\n|");
 	buf_free(&sig);
 	check_every_chunking(STREAM(stream_text));
@@ -270,10 +379,11 @@ START_TEST(test_tool_stream)
 	    "e=0 kind=ok err= delivered=0\n"
 	    "id=msg_014p7gG3wDgGV9EUtLvnow3U model=claude-haiku-4-5-20251001 "
 	    "stop=tool_use\n"
+	    "details= thinking=0\n"
 	    "text=\n"
 	    "tool=classify_intent/toolu_01T1x1fJ34qAmk2tNTrN7Up6/"
 	    "{ \"intent\": \"brainstorming\", \"confidence\": 87 }\n"
-	    "usage=472,89,0,0\n"
+	    "usage=472,89,0,0,0,0,0\n"
 	    "deltas=");
 	buf_free(&sig);
 	check_every_chunking(STREAM(stream_tool));
@@ -289,9 +399,10 @@ START_TEST(test_ping_error_stream)
 	ck_assert_str_eq(buf_cstr(&sig),
 	    "e=6 kind=overloaded err=overloaded_error: Overloaded delivered=0\n"
 	    "id=msg_1 model=m stop=\n"
+	    "details= thinking=0\n"
 	    "text=\n"
 	    "tool=//-\n"
-	    "usage=9,0,0,0\n"
+	    "usage=9,0,0,0,0,0,0\n"
 	    "deltas=");
 	ck_assert(llm_error_retryable(LLM_ERR_OVERLOADED));
 	buf_free(&sig);
@@ -310,9 +421,10 @@ START_TEST(test_crlf_stream)
 	ck_assert_str_eq(buf_cstr(&sig),
 	    "e=0 kind=ok err= delivered=1\n"
 	    "id=msg_2 model=claude-haiku-4-5-20251001 stop=max_tokens\n"
+	    "details= thinking=0\n"
 	    "text=\xc3\xa9t\xc3\xa9\n"
 	    "tool=//-\n"
-	    "usage=3,4,0,2048\n"
+	    "usage=3,4,0,2048,0,0,0\n"
 	    "deltas=\xc3\xa9t\xc3\xa9|");
 	check_every_chunking(STREAM(stream_crlf));
 
@@ -328,6 +440,66 @@ START_TEST(test_crlf_stream)
 	free(p);
 	buf_free(&cr);
 	buf_free(&sig);
+}
+END_TEST
+
+START_TEST(test_thinking_stream)
+{
+	struct buf	 sig;
+
+	buf_init(&sig, 1 << 20);
+	parse_whole(STREAM(stream_thinking), &sig);
+	/* The thinking is counted and kept out of the reply and its deltas. */
+	ck_assert_str_eq(buf_cstr(&sig),
+	    "e=0 kind=ok err= delivered=1\n"
+	    "id=msg_01Think model=claude-sonnet-5-5 stop=end_turn\n"
+	    "details= thinking=2\n"
+	    "text=Ember, Kiln\n"
+	    "tool=//-\n"
+	    "usage=40,61,2100,0,2000,100,52\n"
+	    "deltas=Ember|, Kiln|");
+	buf_free(&sig);
+	check_every_chunking(STREAM(stream_thinking));
+}
+END_TEST
+
+START_TEST(test_refusal_stream)
+{
+	struct buf	 sig;
+
+	buf_init(&sig, 1 << 20);
+	parse_whole(STREAM(stream_refusal), &sig);
+	/* A complete stream: the refusal is the client's verdict, not the parser's. */
+	ck_assert_str_eq(buf_cstr(&sig),
+	    "e=0 kind=ok err= delivered=1\n"
+	    "id=msg_3 model=m stop=refusal\n"
+	    "details=cyber: Could enable ??? harm?. thinking=0\n"
+	    "text=I \n"
+	    "tool=//-\n"
+	    "usage=0,5,0,0,0,0,0\n"
+	    "deltas=I |");
+	buf_free(&sig);
+	check_every_chunking(STREAM(stream_refusal));
+}
+END_TEST
+
+START_TEST(test_tool_cut_stream)
+{
+	struct buf	 sig;
+
+	buf_init(&sig, 1 << 20);
+	parse_whole(STREAM(stream_tool_cut), &sig);
+	/* Not malformed: the tool is named, its input absent, stop_reason says why. */
+	ck_assert_str_eq(buf_cstr(&sig),
+	    "e=0 kind=ok err= delivered=0\n"
+	    "id=msg_4 model=m stop=max_tokens\n"
+	    "details= thinking=0\n"
+	    "text=\n"
+	    "tool=record_changes/toolu_5/-\n"
+	    "usage=0,16,0,0,0,0,0\n"
+	    "deltas=");
+	buf_free(&sig);
+	check_every_chunking(STREAM(stream_tool_cut));
 }
 END_TEST
 
@@ -535,6 +707,14 @@ stream_run(const char *s, struct buf *sig, enum llm_error_kind *kind)
 			    "\"content_block\":{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"f\",\"input\":{}}}")
 #define JSON0(j)	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0," \
 			    "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"" j "\"}}")
+#define THINK0		EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0," \
+			    "\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}")
+#define THINKD0(d)	EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0," \
+			    "\"delta\":" d "}")
+#define MDELTA_MAX	EV("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":" \
+			    "\"max_tokens\"},\"usage\":{\"output_tokens\":3}}")
+#define MSTART_USAGE(u)	EV("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"m\"," \
+			    "\"usage\":" u "}}")
 
 START_TEST(test_out_of_order)
 {
@@ -586,8 +766,27 @@ START_TEST(test_malformed_data)
 		EV("message_start", "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":-1}}}"),
 		EV("message_start", "{'type':'message_start'}"),
 		"data: {\"type\":\"message_start\",\"message\":{}} trailing\n\n",
-		START TOOL0 JSON0("{\\\"a\\\":") STOP(0),			/* tool input cut */
-		START TOOL0 JSON0("[1]") STOP(0),				/* not an object */
+		/* A tool input cut short or not an object, when max_tokens is not why. */
+		START TOOL0 JSON0("{\\\"a\\\":") STOP(0) MDELTA MSTOP,
+		START TOOL0 JSON0("[1]") STOP(0) MDELTA MSTOP,
+		START TOOL0 JSON0("{\\\"a\\\":") STOP(0)
+		    EV("message_delta", "{\"type\":\"message_delta\",\"delta\":{}}") MSTOP,
+		/* Thinking deltas belong to thinking blocks, and the others not there. */
+		START TEXT0 THINKD0("{\"type\":\"thinking_delta\",\"thinking\":\"x\"}"),
+		START TOOL0 THINKD0("{\"type\":\"signature_delta\",\"signature\":\"x\"}"),
+		START THINK0 DELTA(0, "x"),
+		START THINK0 JSON0("{}"),
+		START THINK0 THINKD0("{\"type\":\"thinking_delta\"}"),
+		START THINK0 THINKD0("{\"type\":\"thinking_delta\",\"thinking\":7}"),
+		START THINK0 THINKD0("{\"type\":\"signature_delta\",\"signature\":null}"),
+		/* The new usage members: optional, but typed when present. */
+		MSTART_USAGE("{\"cache_creation\":\"x\"}"),
+		MSTART_USAGE("{\"cache_creation\":{\"ephemeral_5m_input_tokens\":\"1\"}}"),
+		MSTART_USAGE("{\"cache_creation\":{\"ephemeral_1h_input_tokens\":-1}}"),
+		MSTART_USAGE("{\"output_tokens_details\":[]}"),
+		MSTART_USAGE("{\"output_tokens_details\":{\"thinking_tokens\":1.5}}"),
+		START TEXT0 STOP(0) EV("message_delta", "{\"type\":\"message_delta\",\"delta\":{}," \
+		    "\"usage\":{\"output_tokens_details\":{\"thinking_tokens\":true}}}"),
 		START EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,"
 		    "\"content_block\":{\"type\":\"tool_use\",\"name\":\"f\"}}"),	/* no id */
 	};
@@ -614,7 +813,7 @@ START_TEST(test_malformed_data)
 			buf_puts(&deep, "[");
 		for (k = 0; k < 100; k++)
 			buf_puts(&deep, "]");
-		buf_puts(&deep, "}\"}}\n\n" STOP(0));
+		buf_puts(&deep, "}\"}}\n\n" STOP(0) MDELTA MSTOP);
 		ck_assert_int_eq(stream_run(buf_cstr(&deep), &sig, &kind),
 		    BS_ERR_INVALID);
 		ck_assert_ptr_nonnull(strstr(buf_cstr(&sig), "tool input"));
@@ -677,6 +876,56 @@ START_TEST(test_unknown_events_ignored)
 }
 END_TEST
 
+START_TEST(test_new_blocks_and_fields)
+{
+	struct buf		 sig;
+	enum llm_error_kind	 kind;
+
+	buf_init(&sig, 4096);
+	/* Null usage members are as good as absent. */
+	ck_assert_int_eq(stream_run(MSTART_USAGE("{\"input_tokens\":4,"
+	    "\"cache_creation\":null,\"output_tokens_details\":null,"
+	    "\"cache_creation_input_tokens\":null}")
+	    TEXT0 DELTA(0, "a") STOP(0)
+	    EV("message_delta", "{\"type\":\"message_delta\",\"delta\":"
+		"{\"stop_reason\":\"end_turn\",\"stop_details\":null},\"usage\":"
+		"{\"output_tokens\":3,\"output_tokens_details\":null,"
+		"\"cache_creation\":{\"ephemeral_5m_input_tokens\":null}}}")
+	    MSTOP, &sig, &kind), BS_OK);
+	ck_assert_str_eq(buf_cstr(&sig), "|a");
+
+	/* Unknown block types are skipped whatever their deltas. */
+	ck_assert_int_eq(stream_run(START
+	    EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,"
+		"\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"s\"}}")
+	    JSON0("{") THINKD0("{\"type\":\"thinking_delta\"}") DELTA(0, "no")
+	    THINKD0("{\"type\":\"future_delta\",\"x\":[1]}")
+	    STOP(0)
+	    EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":1,"
+		"\"content_block\":{\"type\":\"text\",\"text\":\"\"}}")
+	    DELTA(1, "yes") STOP(1) MDELTA MSTOP, &sig, &kind), BS_OK);
+	ck_assert_str_eq(buf_cstr(&sig), "|yes");
+
+	/* A tool input cut by max_tokens: complete, unless the stream is not. */
+	ck_assert_int_eq(stream_run(START TOOL0 JSON0("{\\\"a\\\": [") STOP(0)
+	    MDELTA_MAX MSTOP, &sig, &kind), BS_OK);
+	ck_assert_int_eq(stream_run(START TOOL0 JSON0("{\\\"a\\\": [") STOP(0)
+	    MDELTA_MAX, &sig, &kind), BS_ERR_IO);
+	ck_assert_int_eq(kind, LLM_ERR_NETWORK);
+	ck_assert_int_eq(stream_run(START TOOL0 JSON0("{\\\"a\\\": [") STOP(0)
+	    MDELTA MSTOP, &sig, &kind), BS_ERR_INVALID);
+	ck_assert_str_eq(buf_cstr(&sig), "tool input is not JSON: unexpected end "
+	    "of JSON|");
+
+	/* A thinking block that is empty but signed, as some models send. */
+	ck_assert_int_eq(stream_run(START THINK0
+	    THINKD0("{\"type\":\"signature_delta\",\"signature\":\"sig\"}") STOP(0)
+	    MDELTA MSTOP, &sig, &kind), BS_OK);
+	ck_assert_str_eq(buf_cstr(&sig), "|");
+	buf_free(&sig);
+}
+END_TEST
+
 START_TEST(test_error_events)
 {
 	static const struct {
@@ -709,6 +958,15 @@ START_TEST(test_error_events)
 		buf_printf(&s, "%s: bad?thing|a", cases[i].type);
 		ck_assert_str_eq(buf_cstr(&sig), buf_cstr(&s));
 	}
+	/* A spending limit is never retried, even mid-stream. */
+	ck_assert_int_eq(stream_run(START EV("error", "{\"type\":\"error\",\"error\":"
+	    "{\"type\":\"rate_limit_error\",\"message\":\"limit\",\"details\":"
+	    "{\"error_code\":\"enforced_spend_limit_reached\"}}}"), &sig, &kind),
+	    BS_ERR_IO);
+	ck_assert_int_eq(kind, LLM_ERR_SPEND_CAP);
+	ck_assert(!llm_error_retryable(kind));
+	ck_assert_str_eq(buf_cstr(&sig), "the Claude spending limit is reached "
+	    "(enforced_spend_limit_reached): rate_limit_error: limit|");
 	buf_free(&s);
 	buf_free(&sig);
 }
@@ -791,7 +1049,23 @@ START_TEST(test_response_parse_json)
 	    "\"input\":{\"changes\":[{\"op\":\"add\",\"quote\":\"x\"}]}},"
 	    "{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"other\",\"input\":{}}],"
 	    "\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":5,\"output_tokens\":7}}";
+	static const char thinking[] =
+	    "{\"id\":\"msg_03\",\"type\":\"message\",\"role\":\"assistant\",\"model\":"
+	    "\"claude-haiku-5-5\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"Hmm.\","
+	    "\"signature\":\"abc\"},{\"type\":\"redacted_thinking\",\"data\":\"xyz\"},"
+	    "{\"type\":\"container_upload\",\"file_id\":\"f\"},{\"type\":\"text\",\"text\":"
+	    "\"{\\\"intent\\\":\\\"deciding\\\"}\"}],\"stop_reason\":\"refusal\","
+	    "\"stop_details\":{\"type\":\"refusal\",\"category\":null,\"explanation\":"
+	    "\"Not this.\"},\"usage\":{\"input_tokens\":9,\"output_tokens\":30,"
+	    "\"cache_creation_input_tokens\":600,\"cache_read_input_tokens\":0,"
+	    "\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":600},"
+	    "\"output_tokens_details\":{\"thinking_tokens\":21},\"service_tier\":\"standard\"}}";
 	static const char *const bad[] = {
+		"{\"type\":\"message\",\"content\":[],\"usage\":{\"cache_creation\":1}}",
+		"{\"type\":\"message\",\"content\":[],\"usage\":{\"cache_creation\":"
+		    "{\"ephemeral_1h_input_tokens\":\"1\"}}}",
+		"{\"type\":\"message\",\"content\":[],\"usage\":{\"output_tokens_details\":"
+		    "{\"thinking_tokens\":-3}}}",
 		"", "[]", "{\"type\":\"error\",\"error\":{}}", "{\"type\":\"message\"}",
 		"{\"type\":\"message\",\"content\":{}}",
 		"{\"type\":\"message\",\"content\":[{\"text\":\"x\"}]}",
@@ -825,6 +1099,20 @@ START_TEST(test_response_parse_json)
 	ck_assert_str_eq(json_object_to_json_string_ext(res.tool_input,
 	    JSON_C_TO_STRING_PLAIN), "{\"changes\":[{\"op\":\"add\",\"quote\":\"x\"}]}");
 	ck_assert_str_eq(buf_cstr(&res.text), "");
+	ck_assert_int_eq(res.thinking_blocks, 0);
+
+	/* Thinking is counted, never text; unknown blocks skipped; new usage read. */
+	ck_assert_int_eq(llm_response_parse_json(&res, thinking,
+	    sizeof(thinking) - 1, 0, err, sizeof(err)), BS_OK);
+	ck_assert_str_eq(buf_cstr(&res.text), "{\"intent\":\"deciding\"}");
+	ck_assert_int_eq(res.thinking_blocks, 2);
+	ck_assert_str_eq(res.stop_reason, "refusal");
+	ck_assert_str_eq(res.stop_details, "Not this.");
+	ck_assert_int_eq(res.usage.cache_creation_input_tokens, 600);
+	ck_assert_int_eq(res.usage.cache_creation_5m_tokens, 0);
+	ck_assert_int_eq(res.usage.cache_creation_1h_tokens, 600);
+	ck_assert_int_eq(res.usage.thinking_tokens, 21);
+	ck_assert_ptr_null(res.output);
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (llm_response_parse_json(&res, bad[i], strlen(bad[i]), 0, err,
@@ -875,6 +1163,49 @@ START_TEST(test_error_body_parse)
 }
 END_TEST
 
+START_TEST(test_error_body_spend_cap)
+{
+	static const char *const codes[] = { "enforced_spend_limit_reached",
+	    "contract_spend_limit_reached", "ramp_limit_exceeded" };
+	enum llm_error_kind	 kind;
+	char			 body[512], msg[LLM_ERROR_MAX], want[LLM_ERROR_MAX];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		snprintf(body, sizeof(body), "{\"type\":\"error\",\"error\":{\"type\":"
+		    "\"rate_limit_error\",\"message\":\"You have reached your "
+		    "specified workspace API usage limits.\",\"details\":"
+		    "{\"error_code\":\"%s\"}},\"request_id\":\"req_1\"}", codes[i]);
+		kind = LLM_ERR_NONE;
+		ck_assert_int_eq(llm_error_body_parse(body, strlen(body), &kind,
+		    msg, sizeof(msg)), BS_OK);
+		ck_assert_int_eq(kind, LLM_ERR_SPEND_CAP);
+		snprintf(want, sizeof(want), "the Claude spending limit is "
+		    "reached (%s): rate_limit_error: You have reached your "
+		    "specified workspace API usage limits.", codes[i]);
+		ck_assert_str_eq(msg, want);
+	}
+	/* Any other code, or details of another shape, is an ordinary error. */
+	snprintf(body, sizeof(body), "{\"type\":\"error\",\"error\":{\"type\":"
+	    "\"rate_limit_error\",\"message\":\"slow\",\"details\":{\"error_code\":"
+	    "\"too_many_requests\"}}}");
+	ck_assert_int_eq(llm_error_body_parse(body, strlen(body), &kind, msg,
+	    sizeof(msg)), BS_OK);
+	ck_assert_int_eq(kind, LLM_ERR_RATE_LIMITED);
+	ck_assert_str_eq(msg, "rate_limit_error: slow");
+	snprintf(body, sizeof(body), "{\"type\":\"error\",\"error\":{\"type\":"
+	    "\"rate_limit_error\",\"message\":\"slow\",\"details\":[\"x\"]}}");
+	ck_assert_int_eq(llm_error_body_parse(body, strlen(body), &kind, msg,
+	    sizeof(msg)), BS_OK);
+	ck_assert_int_eq(kind, LLM_ERR_RATE_LIMITED);
+	snprintf(body, sizeof(body), "{\"type\":\"error\",\"error\":{\"type\":"
+	    "\"billing_error\",\"message\":\"pay\"}}");
+	ck_assert_int_eq(llm_error_body_parse(body, strlen(body), &kind, msg,
+	    sizeof(msg)), BS_OK);
+	ck_assert_int_eq(kind, LLM_ERR_BILLING);
+}
+END_TEST
+
 START_TEST(test_kind_names)
 {
 	int	 k;
@@ -884,6 +1215,59 @@ START_TEST(test_kind_names)
 		    "unknown");
 	ck_assert_str_eq(llm_error_kind_name(LLM_ERR_NONE), "ok");
 	ck_assert_str_eq(llm_error_kind_name(LLM_ERR__COUNT), "unknown");
+	/* Metric label values: the alerts and dashboards spell them so. */
+	ck_assert_str_eq(llm_error_kind_name(LLM_ERR_SPEND_CAP), "spend_cap");
+	ck_assert_str_eq(llm_error_kind_name(LLM_ERR_BILLING), "billing");
+	ck_assert_str_eq(llm_error_kind_name(LLM_ERR_NOT_FOUND), "not_found");
+	ck_assert_str_eq(llm_error_kind_name(LLM_ERR_CONFLICT), "conflict");
+	ck_assert_str_eq(llm_error_kind_name(LLM_ERR_TRUNCATED), "truncated");
+	ck_assert_str_eq(llm_error_kind_name(LLM_ERR_REFUSAL), "refusal");
+	ck_assert_str_eq(llm_error_kind_name(LLM_ERR_CONTEXT), "context_exceeded");
+	ck_assert_str_eq(llm_error_kind_name(LLM_ERR_PAUSED), "paused");
+}
+END_TEST
+
+START_TEST(test_kinds_retryable)
+{
+	static const struct {
+		enum llm_error_kind	 kind;
+		bool			 retry;
+	} cases[] = {
+		{ LLM_ERR_NONE,		false },
+		{ LLM_ERR_TIMEOUT,	true },
+		{ LLM_ERR_RATE_LIMITED,	true },
+		{ LLM_ERR_OVERLOADED,	true },
+		{ LLM_ERR_SERVER,	true },
+		{ LLM_ERR_BAD_REQUEST,	false },
+		{ LLM_ERR_AUTH,		false },
+		{ LLM_ERR_MALFORMED,	false },
+		{ LLM_ERR_NETWORK,	true },
+		{ LLM_ERR_TOO_LARGE,	false },
+		{ LLM_ERR_BUDGET,	false },
+		{ LLM_ERR_SPEND_CAP,	false },
+		{ LLM_ERR_BILLING,	false },
+		{ LLM_ERR_NOT_FOUND,	false },
+		{ LLM_ERR_CONFLICT,	true },
+		{ LLM_ERR_TRUNCATED,	false },
+		{ LLM_ERR_REFUSAL,	false },
+		{ LLM_ERR_CONTEXT,	false },
+		{ LLM_ERR_PAUSED,	false },
+	};
+	size_t	 i;
+
+	ck_assert_uint_eq(sizeof(cases) / sizeof(cases[0]), LLM_ERR__COUNT);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (llm_error_retryable(cases[i].kind) != cases[i].retry)
+			ck_abort_msg("%s", llm_error_kind_name(cases[i].kind));
+	ck_assert_int_eq(llm_error_kind_from_type("not_found_error"),
+	    LLM_ERR_NOT_FOUND);
+	ck_assert_int_eq(llm_error_kind_from_type("conflict_error"),
+	    LLM_ERR_CONFLICT);
+	ck_assert_int_eq(llm_error_kind_from_type("billing_error"),
+	    LLM_ERR_BILLING);
+	ck_assert_int_eq(llm_error_kind_from_type("timeout_error"),
+	    LLM_ERR_TIMEOUT);
+	ck_assert_int_eq(llm_error_kind_from_type(NULL), LLM_ERR_SERVER);
 }
 END_TEST
 
@@ -902,12 +1286,15 @@ llm_sse_suite(void)
 	tcase_add_test(tc, test_out_of_order);
 	tcase_add_test(tc, test_malformed_data);
 	tcase_add_test(tc, test_unknown_events_ignored);
+	tcase_add_test(tc, test_new_blocks_and_fields);
 	tcase_add_test(tc, test_error_events);
 	tcase_add_test(tc, test_truncated_claude_stream);
 	tcase_add_test(tc, test_stream_caps);
 	tcase_add_test(tc, test_response_parse_json);
 	tcase_add_test(tc, test_error_body_parse);
 	tcase_add_test(tc, test_kind_names);
+	tcase_add_test(tc, test_kinds_retryable);
+	tcase_add_test(tc, test_error_body_spend_cap);
 	suite_add_tcase(s, tc);
 
 	/* Tens of thousands of parses each: generous under valgrind. */
@@ -916,6 +1303,9 @@ llm_sse_suite(void)
 	tcase_add_test(chunk, test_tool_stream);
 	tcase_add_test(chunk, test_ping_error_stream);
 	tcase_add_test(chunk, test_crlf_stream);
+	tcase_add_test(chunk, test_thinking_stream);
+	tcase_add_test(chunk, test_refusal_stream);
+	tcase_add_test(chunk, test_tool_cut_stream);
 	suite_add_tcase(s, chunk);
 	return s;
 }
