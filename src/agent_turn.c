@@ -1041,9 +1041,13 @@ turn_run(struct app *app, const struct turn_input *in,
 	/* Stage A: the reply streams while intent and changes are worked out. */
 	if ((e = stage_a_prepare(&t)) == BS_OK)
 		stage_run(&t, 0, deadline);
-	else
+	else {
 		log_msgf(LOG_LEVEL_ERROR, "turn %s: stage A could not be prepared: "
 		    "%s", t.turn_id, bs_strerror(e));
+		for (i = 0; i < t.ncalls[0]; i++)
+			snprintf(t.calls[0][i].error, sizeof(t.calls[0][i].error),
+			    "the request could not be prepared (%s)", bs_strerror(e));
+	}
 	reply = e == BS_OK ? call_producing(&t, 0, AGENT_OUTPUT_REPLY) : NULL;
 	reply_ok = reply != NULL && strcmp(reply->status, "ok") == 0;
 	if (reply_ok) {

@@ -99,9 +99,14 @@ def test_a_hang_ends_at_the_turn_budget():
 
 
 def test_identical_deterministic_calls_are_cached():
+    # The same person, the same question in two new projects (another
+    # person's is never a hit: test_models.py).
     text = "A cached question about %s" % uuid.uuid4().hex[:8]
     auth1, project1 = user_and_project()
-    auth2, project2 = user_and_project()
+    auth2 = auth1
+    r = request("POST", "/api/projects", {"title": "Cached"}, headers=auth1)
+    assert r.status == 201, r
+    project2 = r.json()["id"]
     first = post_message(auth1, project1, text).json()
     second = post_message(auth2, project2, text).json()
     assert agent_run(first, "context_manager")["status"] == "ok", first
