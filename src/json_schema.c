@@ -697,7 +697,12 @@ strict_node(json_object *src, int depth)
 	    json_object_object_get_ex(src, "const", NULL);
 	ok = strict_move(src, dst, "enum") && strict_move(src, dst, "const");
 	if (json_object_object_get_ex(src, "type", &type)) {
-		t = json_object_get_string(type);
+		/* Which type, read before the keyword may be freed. */
+		if (json_object_is_type(type, json_type_string))
+			t = strcmp(json_object_get_string(type), "object") == 0 ?
+			    "object" : strcmp(json_object_get_string(type),
+			    "array") == 0 ? "array" : strcmp(json_object_get_string(
+			    type), "string") == 0 ? "string" : "other";
 		if (!literals && !strict_move(src, dst, "type"))
 			ok = false;
 		else if (literals)

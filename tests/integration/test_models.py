@@ -29,7 +29,22 @@ PER_AGENT = ("recorder=claude-opus-5-5,quality_auditor=claude-fable-5-2,"
 SAMPLING = ("temperature", "top_p", "top_k")
 
 
+def _settled():
+    """The double's counters once every answer is fully written (it counts
+    a request after its last byte, which can follow the client's read)."""
+    wait_until("the double to settle",
+               lambda: double("GET", "/_double/stats")["in_flight"] == 0,
+               timeout=10, interval=0.02)
+    return double("GET", "/_double/stats")
+
+
+def _reset():
+    _settled()
+    double("POST", "/_double/reset")
+
+
 def _recent_requests():
+    _settled()
     return double("GET", "/_double/requests")["requests"]
 
 
@@ -54,7 +69,7 @@ def _check_shape(req):
 
 def test_requests_follow_the_model_capabilities():
     auth, project = user_and_project()
-    double("POST", "/_double/reset")
+    _reset()
     r = post_message(auth, project, "We will use PostgreSQL for the "
                      "catalogue. Maybe a mobile app later.")
     assert r.status == 201, r
@@ -99,12 +114,12 @@ def _message(intent):
 
 def test_every_intent_on_the_default_models():
     auth, project = user_and_project()
-    double("POST", "/_double/reset")
+    _reset()
     for intent in WORKFLOWS:
         r = post_message(auth, project, _message(intent))
         assert r.status == 201, r
         _turn_ok(r.json(), intent)
-    models = double("GET", "/_double/stats")["by_model"]
+    models = _settled()["by_model"]
     assert set(models) == {"claude-sonnet-5-5", "claude-haiku-5-5"}, models
 
 
@@ -152,7 +167,7 @@ def test_every_intent_with_opus_and_fable_per_agent():
     token = auth["Authorization"].split(" ", 1)[1]
     worker = Worker("per-agent", {"AGENT_MODELS": PER_AGENT})
     try:
-        double("POST", "/_double/reset")
+        _reset()
         for intent in WORKFLOWS:
             status, body = worker.post(
                 "/api/projects/%s/messages" % project,
@@ -229,14 +244,14 @@ def test_a_refusal_is_shown_as_one():
 
 def test_a_spending_limit_is_explained_and_not_retried():
     auth, project = user_and_project()
-    double("POST", "/_double/reset")
+    _reset()
     r = post_message(auth, project, "Plan the launch. [fault:spend_cap] "
                      "[fault-agent:text]")
     assert r.status == 201, r
     body = r.json()
     assert body["status"] == "failed", body
     assert "spending limit" in body["error"], body["error"]
-    assert double("GET", "/_double/stats")["by_tool"].get("text") == 1
+    assert _settled()["by_tool"].get("text") == 1
     reply = [a for a in body["agents"] if a["agent"] == "conversation"][0]
     assert reply["error"].startswith("spend_cap"), reply
 

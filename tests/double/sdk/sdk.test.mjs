@@ -50,8 +50,22 @@ async function control(method, path, body) {
 }
 
 const faults = (...list) => control('POST', 'faults', { faults: list });
-const stats = () => control('GET', 'stats');
-const lastRequest = async () => (await control('GET', 'requests')).requests.at(-1);
+
+// The double counts a request once its answer is fully written, which can
+// be just after the client has read it: wait until nothing is in flight.
+async function settled() {
+  for (let i = 0; i < 500; i++) {
+    const seen = await control('GET', 'stats');
+    if (seen.in_flight === 0) return seen;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the double never settled');
+}
+const stats = settled;
+const lastRequest = async () => {
+  await settled();
+  return (await control('GET', 'requests')).requests.at(-1);
+};
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -307,6 +321,7 @@ test('x_should_retry overrides the SDK default both ways', async () => {
   await rejects(client({ maxRetries: 2 }).messages.create(ask('x')),
                 Anthropic.InternalServerError, 500, '500 not retried');
   equal((await stats()).requests, 1, 'no retry of the 500');
+  await settled();
   await control('POST', 'reset');
   await faults({ kind: 'bad_request', x_should_retry: true, retry_after_ms: 10 });
   const message = await client({ maxRetries: 2 }).messages.create(ask('x'));
@@ -380,6 +395,7 @@ let failed = 0;
 for (const { name, fn } of tests) {
   if (only.length && !only.some((part) => name.includes(part))) continue;
   try {
+    await settled();
     await control('POST', 'reset');
     await fn();
     passed += 1;
