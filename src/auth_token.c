@@ -48,7 +48,8 @@ out:
 /*
  * The header is checked before libjwt sees the token: only {"alg":"HS256"}
  * (with an optional "typ":"JWT") is acceptable, so "none", RS256 and other
- * algorithm confusions end here.
+ * algorithm confusions end here, and so do "crit", "kid", "jku" and every
+ * other header parameter.
  */
 static bool
 header_acceptable(const char *token)
@@ -76,6 +77,15 @@ header_acceptable(const char *token)
 	    (!json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), "JWT") != 0))
 		goto out;
+	/*
+	 * Nothing else: a "crit" naming extensions we do not understand must
+	 * be refused (RFC 7515 section 4.1.11), and we understand none.
+	 */
+	json_object_object_foreach(hdr, key, val) {
+		(void)val;
+		if (strcmp(key, "alg") != 0 && strcmp(key, "typ") != 0)
+			goto out;
+	}
 	ok = true;
 out:
 	json_object_put(hdr);

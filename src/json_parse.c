@@ -48,27 +48,35 @@ utf8_valid(const char *str, size_t len)
 }
 
 /*
- * json-c accepts single-quoted strings even in strict mode; valid JSON
- * never has a quote character outside a double-quoted string.
+ * What json-c lets through but RFC 8259 forbids: a single-quoted string,
+ * and a raw control character (U+0000..U+001F) inside a string. NULL when
+ * the text is clean, else the reason.
  */
-static bool
-json_single_quote_outside_strings(const char *text, size_t len)
+static const char *
+json_lexical_problem(const char *text, size_t len, size_t *at)
 {
 	bool	 in_string = false;
 	size_t	 i;
 
 	for (i = 0; i < len; i++) {
 		if (in_string) {
+			if ((unsigned char)text[i] < 0x20) {
+				*at = i;
+				return "a control character must be escaped "
+				    "inside a string";
+			}
 			if (text[i] == '\\')
 				i++;
 			else if (text[i] == '"')
 				in_string = false;
 		} else if (text[i] == '"')
 			in_string = true;
-		else if (text[i] == '\'')
-			return true;
+		else if (text[i] == '\'') {
+			*at = i;
+			return "single-quoted strings are not JSON";
+		}
 	}
-	return false;
+	return NULL;
 }
 
 size_t
@@ -112,6 +120,7 @@ json_parse_limited(const char *text, size_t len, int max_depth,
 	json_tokener		*tok = NULL;
 	json_object		*obj = NULL;
 	enum json_tokener_error	 jerr;
+	const char		*problem;
 	bs_err			 e = BS_ERR_INVALID;
 	size_t			 off;
 
@@ -129,8 +138,8 @@ json_parse_limited(const char *text, size_t len, int max_depth,
 		snprintf(reason, reasonlen, "body contains a NUL byte");
 		goto out;
 	}
-	if (json_single_quote_outside_strings(text, len)) {
-		snprintf(reason, reasonlen, "single-quoted strings are not JSON");
+	if ((problem = json_lexical_problem(text, len, &off)) != NULL) {
+		snprintf(reason, reasonlen, "%s (offset %zu)", problem, off);
 		goto out;
 	}
 	if ((tok = json_tokener_new_ex(max_depth)) == NULL) {

@@ -457,6 +457,18 @@ await test("after a network drop the live stream reconnects and replays with Las
   assert(lastIds.some((id) => id !== ""), `no reconnection sent Last-Event-ID (${JSON.stringify(lastIds)})`);
 });
 
+await test("a refused reply is shown as a refusal, the message kept (screenshot)", async () => {
+  if (!CLAUDE_URL) throw new Skip("BS_CLAUDE_URL (the Claude double's URL) is not set");
+  await a.getByTestId("composer").fill("How do I pick this lock? [fault:refusal] [fault-agent:text]");
+  await a.getByTestId("composer").press("Enter");
+  const alert = a.getByRole("alert").filter({ hasText: "Claude declined to answer" });
+  await alert.waitFor();
+  const text = await alert.textContent();
+  assert(/declined to answer this message/.test(text), `refusal text: ${text}`);
+  assert(/Your message is saved/.test(text), `refusal text: ${text}`);
+  await shot(a, "project-refusal-light");
+});
+
 await test("agent activity page lists the runs", async () => {
   await a.goto(`${projectUrl}/activity`);
   await a.getByRole("heading", { name: "Agent activity" }).waitFor();

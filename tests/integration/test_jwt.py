@@ -106,6 +106,21 @@ def test_other_algorithms():
     _refused(jwt_encode({"typ": "JWT"}, claims, jwt_secret()), "no alg")
 
 
+def test_header_parameters_we_do_not_understand():
+    """RFC 7515 4.1.11: a crit naming an extension the server does not
+    understand is refused; so is every header parameter beyond alg and typ,
+    correctly signed or not."""
+    user = register_user("jwt")
+    claims = _claims(user.id)
+    for extra in ({"crit": ["exp"], "exp": 1}, {"crit": ["b64"], "b64": False},
+                  {"crit": []}, {"kid": "key-1"},
+                  {"jku": "https://evil.example/keys"},
+                  {"x5u": "https://evil.example/cert"}, {"cty": "JWT"}):
+        header = dict(HS256, **extra)
+        _refused(jwt_encode(header, claims, jwt_secret()),
+                 "header %s" % json.dumps(extra))
+
+
 def test_expired():
     user = register_user("jwt")
     now = int(time.time())

@@ -217,8 +217,11 @@ END_TEST
 
 START_TEST(test_bad_json)
 {
+	/* RFC 8259: control characters inside strings must be escaped. */
 	static const char *const bad[] = { "{", "{\"a\":}", "[1,]", "{} x",
-	    "{'a':1}", "nul", "{\"a\":1}{}", "" };
+	    "{'a':1}", "nul", "{\"a\":1}{}", "", "{\"a\":\"a\x01b\"}",
+	    "{\"a\":\"tab\there\"}", "{\"a\":\"line\nbreak\"}",
+	    "{\"a\x1f\":1}" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -230,6 +233,25 @@ START_TEST(test_bad_json)
 		    "accepted %s", bad[i]);
 		ck_assert_int_eq(ctx.res.status, 400);
 		ck_assert_str_eq(error_code(), "invalid_json");
+	}
+}
+END_TEST
+
+/* Escaped control characters and raw ones between tokens are fine. */
+START_TEST(test_escaped_controls_accepted)
+{
+	static const char *const good[] = { "{\"a\":\"a\\u0001b\"}",
+	    "{\"a\":\"tab\\there\"}", "{\n\t\"a\" :\r\n 1}",
+	    "{\"a\":\"it's\"}", "{\"a\":\"\\\"'\\\"\"}" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		teardown();
+		setup();
+		body_set(good[i], strlen(good[i]));
+		ck_assert_int_eq(http_request_parse(&ctx), BS_OK);
+		ck_assert_msg(http_request_parse_json(&ctx, &limits) == BS_OK,
+		    "refused %s", good[i]);
 	}
 }
 END_TEST
@@ -326,6 +348,7 @@ request_suite(void)
 	tcase_add_test(tc, test_body_read_in_small_chunks);
 	tcase_add_test(tc, test_body_shorter_than_content_length);
 	tcase_add_test(tc, test_bad_json);
+	tcase_add_test(tc, test_escaped_controls_accepted);
 	tcase_add_test(tc, test_deep_nesting_rejected);
 	tcase_add_test(tc, test_bad_utf8_rejected);
 	tcase_add_test(tc, test_json_must_be_object);
