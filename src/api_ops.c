@@ -146,3 +146,11 @@ api_ops_debug_echo(struct http_ctx *ctx)
 	json_object_object_add(body, "json", json_object_get(ctx->req.json));
 	http_respond_json(ctx, 200, body);
 }
+
+/* Test aid (DEBUG_ROUTES): a 500, as a failing handler answers (error reports). */
+void
+api_ops_debug_fail(struct http_ctx *ctx)
+{
+	http_respond_error(ctx, 500, "internal_error",
+	    "Failing on purpose (DEBUG_ROUTES).");
+}

@@ -45,6 +45,8 @@ const struct route api_routes[] = {
 	{ "GET",  "/api/debug/sleep",	api_ops_debug_sleep,	ROUTE_DEBUG },
 	{ "POST", "/api/debug/echo",	api_ops_debug_echo,
 	    ROUTE_DEBUG | ROUTE_JSON_BODY },
+	{ "POST", "/api/debug/fail/{id}", api_ops_debug_fail,
+	    ROUTE_DEBUG | ROUTE_JSON_BODY },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

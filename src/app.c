@@ -9,6 +9,7 @@
 #include "brainstorm/auth.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
+#include "brainstorm/report.h"
 #include "brainstorm/router.h"
 #include "brainstorm/validate.h"
 
@@ -204,4 +205,7 @@ app_handle(struct http_ctx *ctx)
 	metrics_http_observe(method_label(ctx->req.method), route, ctx->res.status,
 	    seconds);
 	access_log(ctx, route, seconds);
+	if (ctx->res.status >= 500)
+		report_http_error(ctx->req.request_id,
+		    method_label(ctx->req.method), route, ctx->res.status);
 }

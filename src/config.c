@@ -12,6 +12,7 @@
 #include "brainstorm/agent.h"
 #include "brainstorm/config.h"
 #include "brainstorm/llm.h"
+#include "brainstorm/report.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -114,6 +115,14 @@ static const struct key keys[] = {
 	  "recent messages given to the agents" },
 	{ "CONTEXT_TOKEN_BUDGET", KEY_INT, OFF(context_token_budget), "6000", NULL, 500, 100000, false,
 	  "estimated tokens of conversation and board given to each agent" },
+	{ "SENTRY_DSN", KEY_STRING, OFF(sentry_dsn), "", NULL, 0, 0, true,
+	  "https://PUBLIC_KEY@HOST/PROJECT_ID: 5xx answers and crashes reported there; empty = off" },
+	{ "SENTRY_ENVIRONMENT", KEY_STRING, OFF(sentry_environment), "", NULL, 0, 0, false,
+	  "the environment of error reports; empty = APP_ENV" },
+	{ "SENTRY_RELEASE", KEY_STRING, OFF(sentry_release), "", NULL, 0, 0, false,
+	  "the release of error reports; empty = brainstorm@VERSION" },
+	{ "SENTRY_CRASH_DIR", KEY_STRING, OFF(sentry_crash_dir), "/var/lib/brainstorm/crash", NULL, 0, 0, false,
+	  "where a crash leaves its report for the next start to send; empty = none" },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -412,6 +421,8 @@ config_validate(const struct bs_config *cfg, struct config_problems *p)
 		    "(%ld ms) by more than %d s, or running turns are failed as "
 		    "abandoned", cfg->turn_stale_s, cfg->turn_budget_ms,
 		    TURN_SAVE_MARGIN_S);
+	if (report_config_check(cfg, why_buf, sizeof(why_buf)) != BS_OK)
+		problem_add(p, "%s", why_buf);
 	/* Staging runs with real data and real keys: it refuses what production does. */
 	if (cfg->app_env == APP_ENV_DEVELOPMENT)
 		return;

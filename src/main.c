@@ -18,6 +18,7 @@
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/migrate.h"
+#include "brainstorm/report.h"
 #include "brainstorm/server.h"
 
 static void
@@ -262,6 +263,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "brainstorm-fcgi: %s\n", err);
 		goto out;
 	}
+	/* Before server_run: the sender thread blocks the stop signals. */
+	if (report_start(&cfg, err, sizeof(err)) != BS_OK)
+		log_msgf(LOG_LEVEL_WARN, "error reports are off: %s", err);
 	log_msgf(LOG_LEVEL_INFO, "brainstorm-fcgi %s starting (APP_ENV=%s, "
 	    "schema version %d)", PACKAGE_VERSION, config_app_env_name(cfg.app_env),
 	    app.migrations_latest);
@@ -279,6 +283,7 @@ out:
 	db_pool_destroy(app.db);
 	migrate_set_free(&migrations);
 	config_free(&cfg);
+	report_stop();		/* sends what is queued; before curl goes */
 	llm_global_cleanup();
 	log_close();
 	return status;

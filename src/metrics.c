@@ -52,6 +52,7 @@ enum counter_family {
 	COUNTER_CLAUDE_REQUESTS,
 	COUNTER_CLAUDE_TOKENS,
 	COUNTER_TURNS,
+	COUNTER_ERROR_REPORTS,
 	COUNTER__COUNT
 };
 
@@ -64,6 +65,8 @@ static const struct {
 	{ "claude_tokens_total", "Claude tokens by model and kind (input, output, "
 	    "cache_read, cache_write)." },
 	{ "turns_total", "Turns by intent and status." },
+	{ "error_reports_total", "Error reports (SENTRY_DSN) by kind (http_5xx, "
+	    "crash) and outcome (sent, failed, dropped, rate_limited)." },
 };
 
 #define COUNTER_SERIES_MAX	1024
@@ -236,6 +239,12 @@ void
 metrics_turn(const char *intent, const char *status)
 {
 	counter_add(COUNTER_TURNS, "intent", intent, "status", status, 1);
+}
+
+void
+metrics_error_report(const char *kind, const char *outcome)
+{
+	counter_add(COUNTER_ERROR_REPORTS, "kind", kind, "outcome", outcome, 1);
 }
 
 /* Label values: escape backslash, quote and newline. */

@@ -10,6 +10,7 @@ void	api_ops_ready(struct http_ctx *ctx);
 void	api_ops_metrics(struct http_ctx *ctx);
 void	api_ops_debug_sleep(struct http_ctx *ctx);
 void	api_ops_debug_echo(struct http_ctx *ctx);
+void	api_ops_debug_fail(struct http_ctx *ctx);
 
 /* api_auth.c */
 void	api_auth_register(struct http_ctx *ctx);

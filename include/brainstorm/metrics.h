@@ -17,6 +17,8 @@ void	metrics_agent_run(const char *agent, const char *status, double seconds);
 void	metrics_claude_request(const char *model, const char *status,
 	    long input, long output, long cache_read, long cache_write);
 void	metrics_turn(const char *intent, const char *status);
+/* One error report (report.c): kind http_5xx or crash; its outcome. */
+void	metrics_error_report(const char *kind, const char *outcome);
 /* Render the text exposition format (version 0.0.4). */
 bs_err	metrics_render(struct buf *out, struct db_pool *pool);
 
