@@ -115,6 +115,8 @@ static const struct key keys[] = {
 	  "recent messages given to the agents" },
 	{ "CONTEXT_TOKEN_BUDGET", KEY_INT, OFF(context_token_budget), "6000", NULL, 500, 100000, false,
 	  "estimated tokens of conversation and board given to each agent" },
+	{ "EVENTS_RING_BYTES", KEY_INT, OFF(events_ring_bytes), "8388608", NULL, 65536, 1073741824, false,
+	  "event data kept in each worker for subscribers without Redis; the oldest go first" },
 	{ "SENTRY_DSN", KEY_STRING, OFF(sentry_dsn), "", NULL, 0, 0, true,
 	  "https://PUBLIC_KEY@HOST/PROJECT_ID: 5xx answers and crashes reported there; empty = off" },
 	{ "SENTRY_ENVIRONMENT", KEY_STRING, OFF(sentry_environment), "", NULL, 0, 0, false,

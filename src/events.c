@@ -1,6 +1,9 @@
 #include "config.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +18,13 @@
 #define RING_EVENTS	256	/* events kept per project in the process */
 #define EVENT_DATA_MAX	(256 * 1024)
 #define LOCAL_PREFIX	"L-"
+#define TRIM_AFTER	(1024 * 1024)	/* bytes freed before memory goes back */
 
 struct ring_event {
 	unsigned long long	 seq;
 	char			 type[32];
 	char			*data;
+	size_t			 size;	/* bytes of data, its NUL included */
 };
 
 struct ring {
@@ -29,14 +34,18 @@ struct ring {
 };
 
 /*
- * lock guards the rings and seq; published is broadcast on every publish so
- * in-process subscribers wake. The cache has its own lock.
+ * lock guards the rings, seq, bytes and freed; published is
+ * broadcast on every publish so in-process subscribers wake. The cache has
+ * its own lock. The rings hold at most max_bytes of event data: past it,
+ * the oldest events of any project go first.
  */
 struct events {
 	struct cache		*cache;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 published;
 	unsigned long long	 seq;
+	size_t			 bytes, max_bytes;
+	size_t			 freed;		/* since memory last went back */
 	struct ring		 rings[RING_PROJECTS];
 };
 
@@ -51,13 +60,14 @@ struct events_sub {
 };
 
 bs_err
-events_create(struct cache *cache, struct events **out)
+events_create(struct cache *cache, size_t max_bytes, struct events **out)
 {
 	struct events	*ev;
 
 	if ((ev = calloc(1, sizeof(*ev))) == NULL)
 		return BS_ERR_NOMEM;
 	ev->cache = cache;
+	ev->max_bytes = max_bytes;
 	pthread_mutex_init(&ev->lock, NULL);
 	pthread_cond_init(&ev->published, NULL);
 	*out = ev;
@@ -79,6 +89,46 @@ events_destroy(struct events *ev)
 	free(ev);
 }
 
+/* Drop one event's data. Lock held. */
+static void
+slot_clear(struct events *ev, struct ring_event *e)
+{
+	if (e->data == NULL)
+		return;
+	ev->bytes -= e->size;
+	ev->freed += e->size;
+	free(e->data);
+	e->data = NULL;
+	e->size = 0;
+	e->seq = 0;
+}
+
+/*
+ * The oldest events of any project go until the rings fit. A quiet
+ * project's ring keeps old events, so the oldest is searched for: at most
+ * RING_PROJECTS * RING_EVENTS slots a drop. Lock held.
+ */
+static void
+rings_shrink(struct events *ev, size_t incoming)
+{
+	struct ring_event	*min, *e;
+	size_t			 i, j;
+
+	while (ev->bytes + incoming > ev->max_bytes) {
+		min = NULL;
+		for (i = 0; i < RING_PROJECTS; i++) {
+			for (j = 0; j < RING_EVENTS; j++) {
+				e = &ev->rings[i].ev[j];
+				if (e->data != NULL && (min == NULL || e->seq < min->seq))
+					min = e;
+			}
+		}
+		if (min == NULL)
+			break;
+		slot_clear(ev, min);
+	}
+}
+
 /* The project's ring, or (create) the least recently used one. Lock held. */
 static struct ring *
 ring_find(struct events *ev, const char *project, bool create)
@@ -94,11 +144,8 @@ ring_find(struct events *ev, const char *project, bool create)
 	}
 	if (!create)
 		return NULL;
-	for (j = 0; j < RING_EVENTS; j++) {
-		free(oldest->ev[j].data);
-		oldest->ev[j].data = NULL;
-		oldest->ev[j].seq = 0;
-	}
+	for (j = 0; j < RING_EVENTS; j++)
+		slot_clear(ev, &oldest->ev[j]);
 	snprintf(oldest->project, sizeof(oldest->project), "%s", project);
 	return oldest;
 }
@@ -118,28 +165,45 @@ events_publish(struct events *ev, const char *project_id, const char *type,
 	struct ring		*r;
 	struct ring_event	*slot;
 	char			*copy;
+	size_t			 size;
+	bool			 trim;
 
 	text = json_object_to_json_string_ext(data,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (strlen(text) > EVENT_DATA_MAX)
+	if ((size = strlen(text) + 1) > EVENT_DATA_MAX)
 		return BS_ERR_TOO_LARGE;
 	stream_key(project_id, key);
 	if (cache_configured(ev->cache) &&
 	    cache_stream_add(ev->cache, key, STREAM_MAXLEN, type, text, id) != BS_OK)
 		log_msgf(LOG_LEVEL_WARN, "event %s kept in this process only: "
 		    "Redis is unavailable", type);
-	if ((copy = strdup(text)) == NULL)
+	/* An event larger than the whole ring lives in Redis only. */
+	copy = size <= ev->max_bytes ? strdup(text) : NULL;
+	if (copy == NULL && size <= ev->max_bytes)
 		return BS_ERR_NOMEM;
 	pthread_mutex_lock(&ev->lock);
 	r = ring_find(ev, project_id, true);
 	r->used = time(NULL);
 	slot = &r->ev[++ev->seq % RING_EVENTS];
-	free(slot->data);
-	slot->data = copy;
-	slot->seq = ev->seq;
-	snprintf(slot->type, sizeof(slot->type), "%s", type);
+	slot_clear(ev, slot);
+	if (copy != NULL) {
+		rings_shrink(ev, size);
+		slot->data = copy;
+		slot->size = size;
+		slot->seq = ev->seq;
+		ev->bytes += size;
+		snprintf(slot->type, sizeof(slot->type), "%s", type);
+	}
+	trim = ev->freed >= TRIM_AFTER;
+	if (trim)
+		ev->freed = 0;
 	pthread_cond_broadcast(&ev->published);
 	pthread_mutex_unlock(&ev->lock);
+#ifdef __GLIBC__
+	/* Freed event data goes back to the system, not only to malloc. */
+	if (trim)
+		malloc_trim(0);
+#endif
 	return BS_OK;
 }
 
@@ -263,6 +327,17 @@ events_next(struct events_sub *s, events_cb cb, void *arg)
 		pthread_mutex_unlock(&s->ev->lock);
 	}
 	return ring_next(s, cb, arg);
+}
+
+size_t
+events_ring_bytes(struct events *ev)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&ev->lock);
+	n = ev->bytes;
+	pthread_mutex_unlock(&ev->lock);
+	return n;
 }
 
 void

@@ -245,7 +245,8 @@ main(int argc, char **argv)
 		    "cache (check DATABASE_URL and REDIS_URL)");
 		goto out;
 	}
-	if (events_create(app.cache, &app.events) != BS_OK) {
+	if (events_create(app.cache, (size_t)cfg.events_ring_bytes,
+	    &app.events) != BS_OK) {
 		log_msgf(LOG_LEVEL_ERROR, "cannot set up the live events");
 		goto out;
 	}

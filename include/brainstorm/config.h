@@ -55,6 +55,7 @@ struct bs_config {
 	long		 message_rate_limit;	/* MESSAGE_RATE_LIMIT */
 	long		 context_messages;	/* CONTEXT_MESSAGES */
 	long		 context_token_budget;	/* CONTEXT_TOKEN_BUDGET */
+	long		 events_ring_bytes;	/* EVENTS_RING_BYTES */
 	char		*sentry_dsn;		/* SENTRY_DSN ("" = no error reports) */
 	char		*sentry_environment;	/* SENTRY_ENVIRONMENT ("" = APP_ENV) */
 	char		*sentry_release;	/* SENTRY_RELEASE ("" = brainstorm@VERSION) */

@@ -8,6 +8,8 @@
 #ifndef BRAINSTORM_EVENTS_H
 #define BRAINSTORM_EVENTS_H
 
+#include <stddef.h>
+
 #include <json-c/json.h>
 
 #include "brainstorm/cache.h"
@@ -21,7 +23,12 @@ struct events_sub;
 typedef void (*events_cb)(void *arg, const char *id, const char *type,
 	    const char *data);
 
-bs_err	events_create(struct cache *cache, struct events **out);
+/*
+ * max_bytes bounds the event data the in-process rings keep (EVENTS_RING_BYTES);
+ * past it the oldest events of any project are dropped and freed.
+ */
+bs_err	events_create(struct cache *cache, size_t max_bytes,
+	    struct events **out);
 void	events_destroy(struct events *ev);
 /* Publish type with data (borrowed) to the project's subscribers. */
 bs_err	events_publish(struct events *ev, const char *project_id,
@@ -35,5 +42,7 @@ bs_err	events_subscribe(struct events *ev, const char *project_id,
 /* Deliver what came after the last event seen; BS_ERR_TIMEOUT when nothing. */
 bs_err	events_next(struct events_sub *sub, events_cb cb, void *arg);
 void	events_unsubscribe(struct events_sub *sub);
+/* Bytes of event data the in-process rings hold now. */
+size_t	events_ring_bytes(struct events *ev);
 
 #endif
