@@ -97,25 +97,44 @@ db_conn_close(struct db_conn *c)
 }
 
 /*
- * An idle connection whose server went away has unread EOF (or a FATAL
- * notice) waiting: consume it so PQstatus tells the truth.
+ * Reads of an idle connection's socket at checkout before it is given up
+ * on: a server that went away left at most a FATAL message and then EOF.
+ */
+#define DB_ALIVE_READS	4
+
+/*
+ * An idle connection whose server went away has unread input waiting:
+ * consume it so PQstatus tells the truth. One read is not enough. A server
+ * that shuts down (or is told to end the session) first sends FATAL
+ * "terminating connection due to administrator command": libpq reads that
+ * message, takes it for a notice and keeps PQstatus at CONNECTION_OK; only
+ * the next read sees EOF and marks the connection bad. So read until
+ * nothing is waiting (#12: after a PostgreSQL restart every idle pooled
+ * connection used to fail one request with 503). An idle session that
+ * still has input after a few reads is not trusted either.
  */
 static bool
 db_conn_alive(struct db_conn *c)
 {
 	struct pollfd	 pfd;
+	int		 reads;
 
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
 		return false;
-	pfd.fd = PQsocket(c->pg);
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	if (poll(&pfd, 1, 0) > 0) {
-		if (!PQconsumeInput(c->pg))
+	for (reads = 0; ; reads++) {
+		pfd.fd = PQsocket(c->pg);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0 || poll(&pfd, 1, 0) < 0)
+			return false;
+		if (pfd.revents == 0)
+			break;			/* nothing waiting: the usual case */
+		if ((pfd.revents & (POLLERR | POLLNVAL)) != 0 ||
+		    reads == DB_ALIVE_READS || !PQconsumeInput(c->pg) ||
+		    PQstatus(c->pg) != CONNECTION_OK)
 			return false;
 	}
-	return PQstatus(c->pg) == CONNECTION_OK &&
-	    PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+	return PQtransactionStatus(c->pg) == PQTRANS_IDLE;
 }
 
 bs_err
@@ -213,6 +232,8 @@ db_pool_checkout(struct db_pool *pool, struct db_conn **out)
 	if (c == NULL)
 		return BS_ERR_POOL_TIMEOUT;
 
+	/* Outside the lock, on a slot this thread owns: a dead session is
+	 * replaced by a fresh one here, before a query could fail on it. */
 	if (c->pg != NULL && !db_conn_alive(c))
 		db_conn_close(c);
 	if (c->pg == NULL && (e = db_conn_open(pool, c)) != BS_OK) {
