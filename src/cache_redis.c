@@ -184,12 +184,12 @@ cache_take(struct cache *c)
 	time_t		 now = time(NULL);
 
 	pthread_mutex_lock(&c->lock);
-	if (c->nidle > 0)
-		ctx = c->idle[--c->nidle];
-	else if (now < c->down_until) {
+	if (now < c->down_until) {
 		pthread_mutex_unlock(&c->lock);
 		return NULL;
 	}
+	if (c->nidle > 0)
+		ctx = c->idle[--c->nidle];
 	pthread_mutex_unlock(&c->lock);
 	if (ctx != NULL)
 		return ctx;
@@ -201,20 +201,34 @@ cache_take(struct cache *c)
 	return ctx;
 }
 
-/* Return a context after use; a failed one is dropped. */
+/*
+ * Return a context after use; a failed one is dropped. A connection that
+ * failed (a command timeout, EOF, a reset) starts the same backoff as a
+ * failed connect, and the idle ones go too: a Redis that accepts but never
+ * answers would otherwise cost every call REDIS_TIMEOUT_MS.
+ */
 static void
 cache_give(struct cache *c, redisContext *ctx, bool ok)
 {
+	redisContext	*stale[IDLE_MAX];
+	size_t		 nstale = 0, i;
+
 	if (ctx == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
 	if (ok && ctx->err == 0 && c->nidle < IDLE_MAX) {
 		c->idle[c->nidle++] = ctx;
 		ctx = NULL;
+	} else if (ctx->err != 0) {
+		c->down_until = time(NULL) + RECONNECT_BACKOFF_S;
+		while (c->nidle > 0)
+			stale[nstale++] = c->idle[--c->nidle];
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (ctx != NULL)
 		redisFree(ctx);
+	for (i = 0; i < nstale; i++)
+		redisFree(stale[i]);
 }
 
 bs_err
