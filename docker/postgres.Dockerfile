@@ -2,7 +2,9 @@
 # docker/stack.yml. On its first start (an empty data directory) it runs
 # initdb and creates POSTGRES_USER with POSTGRES_PASSWORD (or
 # POSTGRES_PASSWORD_FILE) and the database POSTGRES_DB owned by it; later
-# starts reuse the volume. Runs as the postgres user.
+# starts reuse the volume. Runs as the postgres user. The same image runs
+# the backup service (docker/backup-schedule.sh with script/backup; also
+# script/restore, as brainstorm-restore, for restores and drills).
 ARG BASE_IMAGE=debian:bookworm
 FROM ${BASE_IMAGE}
 ENV DEBIAN_FRONTEND=noninteractive
@@ -14,8 +16,12 @@ RUN mkdir -p /etc/postgresql-common \
  && apt-get install -y --no-install-recommends postgresql-15 \
  && rm -rf /var/lib/apt/lists/* \
  && install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data \
- && install -d -o postgres -g postgres -m 0775 /run/postgresql
+ && install -d -o postgres -g postgres -m 0775 /run/postgresql \
+ && install -d -o postgres -g postgres -m 0700 /var/backups/brainstorm
 COPY docker/postgres-entrypoint.sh /usr/local/bin/brainstorm-postgres-entrypoint
+COPY script/backup /usr/local/bin/brainstorm-backup
+COPY script/restore /usr/local/bin/brainstorm-restore
+COPY docker/backup-schedule.sh /usr/local/bin/brainstorm-backup-schedule
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH \
     PGDATA=/var/lib/postgresql/data/pgdata \
     POSTGRES_USER=brainstorm \

@@ -54,6 +54,7 @@ cleanup() {
 	if [ -n "${BS_PG_PORT:-}" ] && bs_pg_ready 2>/dev/null; then
 		bs_pg_psql -c "DROP DATABASE IF EXISTS $SRC_DB WITH (FORCE)" >/dev/null 2>&1
 		bs_pg_psql -c "DROP DATABASE IF EXISTS $DST_DB WITH (FORCE)" >/dev/null 2>&1
+		bs_pg_psql -c "DROP DATABASE IF EXISTS ${DRILL_DB:-none} WITH (FORCE)" >/dev/null 2>&1
 		bs_pg_psql -c "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1
 	fi
 	[ "$OWN_PG" = 1 ] && bs_pg_stop
@@ -356,5 +357,140 @@ env_file() {
 	[ "${out%/*}" = "$dir" ] && pg_restore --list "$out" >/dev/null
 }
 check "backup --env-file reads DATABASE_URL from brainstorm.conf" env_file
+
+# A database without the schema (the wrong one, or migrations not run yet)
+# is refused, and says so.
+empty_database() {
+	local rc=0 db=bs_ops_empty_$SUFFIX
+	bs_pg_psql -c "CREATE DATABASE $db OWNER $ROLE" >/dev/null || return 1
+	env -i PATH="$PATH" DATABASE_URL="$(url "$db")" BACKUP_DIR="$TMP/backups-empty" \
+		"$ROOT/script/backup" >"$TMP/empty.out" 2>&1 || rc=$?
+	bs_pg_psql -c "DROP DATABASE $db" >/dev/null
+	[ "$rc" -ne 0 ] && grep -q 'no entries (an empty database?)' "$TMP/empty.out" ||
+		{ echo "exit $rc:"; cat "$TMP/empty.out"; return 1; }
+	[ -z "$(find "$TMP/backups-empty" -type f ! -name .backup.lock 2>/dev/null)" ] ||
+		{ echo "files left:"; ls -la "$TMP/backups-empty"; return 1; }
+}
+check "a database without tables is refused: no dump left" empty_database
+
+# ---- the compose backup service, and a restore drill from what it wrote ---------
+
+# The backup service of docker/compose.yml, run as the container runs it:
+# its command and environment from compose.yml (defaults of ${VAR:-x}
+# taken), the programs under the names postgres.Dockerfile COPYs them to,
+# DATABASE_URL pointed at this PostgreSQL and the backups volume at a
+# directory here. --once makes the schedule one run.
+DRILL_DB=bs_ops_drill_$SUFFIX
+COMPOSE_DIR=$TMP/compose-backups
+compose_service() {
+	/usr/bin/python3 - "$ROOT/docker/compose.yml" "$ROOT/docker/postgres.Dockerfile" \
+		"$TMP/bin" "$ROOT" <<'EOF'
+import os, re, sys, yaml
+compose, dockerfile, bindir, root = sys.argv[1:]
+svc = yaml.safe_load(open(compose))["services"]["backup"]
+img = yaml.safe_load(open(compose))["services"]["postgres"]["image"]
+if svc.get("image") != img:
+    sys.exit("backup does not run the postgres image: %r" % svc.get("image"))
+if "entrypoint" in svc:
+    sys.exit("backup overrides the entry point; the drill runs the command")
+def interpolate(v):
+    v = str(v)
+    v = re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}", r"\1", v)
+    return re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:\?[^}]*)?\}", "", v)
+env = {k: interpolate(v) for k, v in svc["environment"].items()}
+mounts = [m for m in svc["volumes"] if m.split(":")[0] == "backups"]
+if len(mounts) != 1 or mounts[0].split(":")[1] != env.get("BACKUP_DIR"):
+    sys.exit("the backups volume is not mounted at BACKUP_DIR")
+# COPY SRC DEST of the image: the programs the command names.
+os.makedirs(bindir, exist_ok=True)
+for src, dest in re.findall(r"^COPY\s+(\S+)\s+(/usr/local/bin/\S+)$", open(dockerfile).read(), re.M):
+    os.symlink(os.path.join(root, src), os.path.join(bindir, os.path.basename(dest)))
+with open(os.path.join(bindir, "..", "backup.command"), "w") as f:
+    f.write("\0".join(svc["command"]))
+with open(os.path.join(bindir, "..", "backup.healthcheck"), "w") as f:
+    t = svc["healthcheck"]["test"]
+    if t[0] != "CMD":
+        sys.exit("healthcheck is not a CMD: %r" % t)
+    f.write("\0".join(t[1:]))
+with open(os.path.join(bindir, "..", "backup.env"), "w") as f:
+    f.write("".join("%s=%s\0" % kv for kv in env.items()))
+print("command: %s; environment: %s" % (svc["command"], ", ".join(sorted(env))))
+EOF
+}
+check "compose.yml's backup service: the postgres image, its command, environment and volume" compose_service
+
+run_like_compose() {
+	local -a cmd envs
+	mapfile -d '' -t cmd <"$TMP/backup.$1"
+	mapfile -d '' -t envs <"$TMP/backup.env"
+	shift
+	env -i PATH="$TMP/bin:$PATH" "${envs[@]}" DATABASE_URL="$SRC_URL" BACKUP_DIR="$COMPOSE_DIR" \
+		"${cmd[@]}" "$@"
+}
+compose_backup() {
+	[ -s "$TMP/backup.command" ] || return 1
+	run_like_compose command --once >"$TMP/compose-backup.out" 2>&1 ||
+		{ cat "$TMP/compose-backup.out"; return 1; }
+	grep -q 'verified: full' "$TMP/compose-backup.out" ||
+		{ echo "not read through (BACKUP_VERIFY=full):"; cat "$TMP/compose-backup.out"; return 1; }
+	[ "$(find "$COMPOSE_DIR" -name 'brainstorm-*Z.dump' | wc -l)" = 1 ] || { ls -la "$COMPOSE_DIR"; return 1; }
+	! grep -F "$PASSWORD" "$TMP/compose-backup.out" || { echo "the password was printed"; return 1; }
+}
+check "the backup service's command, once: one verified dump in the volume" compose_backup
+
+compose_healthy() {
+	run_like_compose healthcheck || return 1
+	# And unhealthy when the last success is too old.
+	touch -d '2 days ago' "$COMPOSE_DIR/.last-success"
+	! run_like_compose healthcheck 2>/dev/null || { echo "healthy with a 2-day-old backup"; return 1; }
+	touch "$COMPOSE_DIR/.last-success"
+}
+check "its healthcheck: healthy after the backup, unhealthy 2 days later" compose_healthy
+
+drill() {
+	local dump
+	dump=$(find "$COMPOSE_DIR" -name 'brainstorm-*Z.dump' | sort | tail -n 1)
+	[ -n "$dump" ] || { echo "no dump"; return 1; }
+	bs_pg_psql -c "CREATE DATABASE $DRILL_DB OWNER $ROLE" >/dev/null || return 1
+	# As an operator restores in the service's container: brainstorm-restore
+	# with the service's environment (APP_ENV=production: the flag is needed).
+	local -a envs
+	mapfile -d '' -t envs <"$TMP/backup.env"
+	if env -i PATH="$TMP/bin:$PATH" "${envs[@]}" DATABASE_URL="$(url "$DRILL_DB")" \
+		brainstorm-restore "$dump" >"$TMP/drill.out" 2>&1; then
+		echo "restored without --yes-i-mean-production in the service's environment"
+		return 1
+	fi
+	env -i PATH="$TMP/bin:$PATH" "${envs[@]}" DATABASE_URL="$(url "$DRILL_DB")" \
+		brainstorm-restore --yes-i-mean-production "$dump" \
+		>"$TMP/drill.out" 2>&1 || { cat "$TMP/drill.out"; return 1; }
+	digest "$(url "$DRILL_DB")" >"$TMP/drill.digest" 2>&1
+	diff "$TMP/src.digest" "$TMP/drill.digest" && [ -s "$TMP/drill.digest" ]
+}
+check "restore drill: the service's newest dump, with brainstorm-restore as in its container, into a fresh database: every table the same" drill
+
+# systemd/brainstorm-backup.service's ExecStart with its Environment= lines,
+# as systemd runs it: the credential brainstorm.env (a brainstorm.env with
+# DATABASE_URL and a secret that must not matter) in CREDENTIALS_DIRECTORY,
+# the state directory here.
+systemd_unit() {
+	local unit=$ROOT/systemd/brainstorm-backup.service exec line dir=$TMP/systemd-state
+	local -a envs=() argv=()
+	mkdir -p "$TMP/credentials" "$dir"
+	printf 'APP_ENV=production\nDATABASE_URL=%s\nJWT_SECRET=not-for-backups\n' "$SRC_URL" \
+		>"$TMP/credentials/brainstorm.env"
+	while IFS= read -r line; do
+		envs+=("${line#Environment=}")
+	done < <(grep '^Environment=' "$unit")
+	exec=$(sed -n 's/^ExecStart=//p' "$unit")
+	exec=${exec//'${CREDENTIALS_DIRECTORY}'/$TMP/credentials}
+	exec=${exec//\/usr\/local\/sbin\/brainstorm-backup/$ROOT/script/backup}
+	read -r -a argv <<<"$exec"
+	env -i PATH="$PATH" "${envs[@]}" BACKUP_DIR="$dir" "${argv[@]}" >"$TMP/unit.out" 2>&1 ||
+		{ cat "$TMP/unit.out"; return 1; }
+	pg_restore --list "$(tail -n 1 "$TMP/unit.out")" >/dev/null || return 1
+	[ "$(stat -c %a "$(tail -n 1 "$TMP/unit.out")")" = 600 ]
+}
+check "brainstorm-backup.service's ExecStart and Environment= write a dump" systemd_unit
 
 finish

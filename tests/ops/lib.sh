@@ -33,3 +33,16 @@ finish() {
 	[ "$failed" -eq 0 ]
 	exit
 }
+
+# step NAME COMMAND...: as check, but COMMAND runs in this shell, not in a
+# subshell, so that what it starts and records (PIDs for the trap) stays
+# known.
+step() {
+	local name=$1 out rc=0
+	shift
+	out=$(mktemp "${TMPDIR:-/tmp}/bs-ops-step.XXXXXX")
+	"$@" >"$out" 2>&1 || rc=$?
+	if [ "$rc" -eq 0 ]; then pass "$name"; else fail "$name" "$(cat "$out")"; fi
+	rm -f "$out"
+	return 0
+}

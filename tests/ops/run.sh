@@ -8,8 +8,8 @@
 # Each test prints "N passed, N failed[, N skipped]" as its last line; a
 # test that exits non-zero without such a line counts as one failure. Run by
 # script/test after the integration tests, with the stack's environment
-# (BS_PG_PORT, BS_PG_SOCK, ...: backup_test.sh uses that PostgreSQL);
-# alone, backup_test.sh starts a PostgreSQL of its own.
+# (BS_PG_PORT, BS_PG_SOCK, ...: backup_test.sh and alerting_test.sh use that
+# PostgreSQL); alone, each starts a PostgreSQL of its own.
 set -uo pipefail
 
 DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

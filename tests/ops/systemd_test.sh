@@ -67,13 +67,21 @@ for src in "$UNITS"/*.socket "$UNITS"/*.service.in; do
 	name=${name%.in}
 	sed -e "s|@sbindir[@]|$SBIN|g" -e "s|@sysconfdir[@]|$ETC|g" "$src" >"$OUT/$name"
 done
+# The backup units are installed as they are; ExecStart names where the
+# docs install script/backup, here the tree's copy.
+BACKUP_BIN=/usr/local/sbin/brainstorm-backup
+for src in "$UNITS"/brainstorm-backup.service "$UNITS"/brainstorm-backup.timer; do
+	[ -f "$src" ] && sed -e "s|$BACKUP_BIN|$ROOT/script/backup|g" "$src" >"$OUT/${src##*/}"
+done
+BACKUP_SERVICE=$OUT/brainstorm-backup.service
+BACKUP_TIMER=$OUT/brainstorm-backup.timer
 SOCKET=$OUT/brainstorm-fcgi.socket
 SERVICE=$OUT/brainstorm-fcgi.service
 MIGRATE=$OUT/brainstorm-migrate.service
 
 units_exist() {
 	local f
-	for f in "$SOCKET" "$SERVICE" "$MIGRATE"; do
+	for f in "$SOCKET" "$SERVICE" "$MIGRATE" "$BACKUP_SERVICE" "$BACKUP_TIMER"; do
 		[ -s "$f" ] || { echo "missing ${f##*/}"; return 1; }
 	done
 }
@@ -105,6 +113,8 @@ verify() {
 }
 check "systemd-analyze verify (socket, service, migrate)" \
 	verify ./brainstorm-fcgi.socket ./brainstorm-fcgi.service ./brainstorm-migrate.service
+check "systemd-analyze verify (backup timer and service)" \
+	verify ./brainstorm-backup.timer ./brainstorm-backup.service
 
 # Exposure at most 2.0 of 10 ("OK") for both services.
 security() {
@@ -116,6 +126,7 @@ security() {
 if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
 	check "security exposure <= 2.0: brainstorm-fcgi" security ./brainstorm-fcgi.service
 	check "security exposure <= 2.0: brainstorm-migrate" security ./brainstorm-migrate.service
+	check "security exposure <= 2.0: brainstorm-backup" security ./brainstorm-backup.service
 else
 	skip "security exposure" "systemd-analyze has no --offline"
 fi
@@ -195,6 +206,40 @@ migrate_unit() {
 	! grep -qx 'RemainAfterExit=yes' "$MIGRATE" || { echo "RemainAfterExit=yes"; return 1; }
 }
 check "migration unit: oneshot brainstormctl migrate up" migrate_unit
+
+backup_timer() {
+	local cal
+	has "$BACKUP_TIMER" Persistent=true Unit=brainstorm-backup.service \
+		WantedBy=timers.target || return 1
+	cal=$(value "$BACKUP_TIMER" OnCalendar)
+	[ -n "$cal" ] || { echo "no OnCalendar="; return 1; }
+	systemd-analyze calendar "$cal" >/dev/null || { echo "OnCalendar=$cal does not parse"; return 1; }
+	# Daily: the next two elapses are a day apart (give or take DST).
+	local next
+	next=$(systemd-analyze calendar --iterations=2 "$cal" | sed -n 's/.*Next elapse: //p;s/.*Iter\. #2: //p')
+	[ "$(wc -l <<<"$next")" = 2 ] || { echo "elapses: $next"; return 1; }
+	local a b
+	a=$(date -d "$(sed -n 1p <<<"$next")" +%s) b=$(date -d "$(sed -n 2p <<<"$next")" +%s)
+	[ $((b - a)) -ge 82800 ] && [ $((b - a)) -le 90000 ] || { echo "not daily: $next"; return 1; }
+}
+check "backup timer: daily, persistent, starts brainstorm-backup.service" backup_timer
+
+# The service hands DATABASE_URL over as a credential, not in its
+# environment, and writes where its state directory is.
+backup_service() {
+	local dir
+	has "$BACKUP_SERVICE" Type=oneshot DynamicUser=yes StateDirectory=brainstorm-backup \
+		StateDirectoryMode=0700 UMask=0077 \
+		LoadCredential=brainstorm.env:/etc/brainstorm/brainstorm.env \
+		"ExecStart=$ROOT/script/backup --env-file \${CREDENTIALS_DIRECTORY}/brainstorm.env" ||
+		return 1
+	! grep -q '^EnvironmentFile=' "$BACKUP_SERVICE" || { echo "EnvironmentFile= hands it every secret"; return 1; }
+	dir=$(sed -n 's/^Environment=BACKUP_DIR=//p' "$BACKUP_SERVICE")
+	[ "$dir" = /var/lib/brainstorm-backup ] || { echo "BACKUP_DIR=$dir is not the state directory"; return 1; }
+	grep -q '^Environment=BACKUP_RETENTION_DAYS=[0-9][0-9]*$' "$BACKUP_SERVICE" ||
+		{ echo "no BACKUP_RETENTION_DAYS"; return 1; }
+}
+check "backup service: oneshot, credential, state directory, retention" backup_service
 
 # ---- the worker as the socket unit starts it -------------------------------
 

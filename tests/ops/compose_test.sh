@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The container stack's operations parts, without a container engine
+# (script/containers builds and runs the stack for real): docker/compose.yml
+# and docker/stack.yml have the backup, blackbox and alertmanager services
+# on the images that carry their programs; the container Prometheus
+# (docker/prometheus.yml) probes readiness as the host one does and sends
+# to Alertmanager; Grafana's entry point refuses an empty or default admin
+# password; every file a Dockerfile COPYs exists and its .dockerignore lets
+# it through.
+#
+#   tests/ops/compose_test.sh
+#
+# Needs python3 with yaml (python3-yaml) and promtool. Prints
+# "N passed, N failed" last; exits non-zero on any failure.
+# The checks are functions that check() calls.
+# shellcheck disable=SC2317
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+D=$ROOT/docker
+# shellcheck source=tests/ops/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PY=/usr/bin/python3
+if ! "$PY" -c 'import yaml' 2>/dev/null; then
+	fail "python3-yaml" "not installed (script/bootstrap)"
+	finish
+fi
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/bs-ops-compose.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+services() {
+	"$PY" - "$1" <<'EOF'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+s = doc["services"]
+bad = []
+def image(name):
+    return s[name]["image"].split("/")[-1].split(":")[0]
+for name in ("backup", "blackbox", "alertmanager", "prometheus"):
+    if name not in s:
+        bad.append("no service " + name)
+if bad:
+    sys.exit("\n".join(bad))
+if image("backup") != "postgres":
+    bad.append("backup: not the postgres image")
+if s["backup"].get("command") != ["brainstorm-backup-schedule"]:
+    bad.append("backup: command %r" % s["backup"].get("command"))
+if "brainstorm-backup-schedule" not in s["backup"]["healthcheck"]["test"]:
+    bad.append("backup: healthcheck")
+env = s["backup"]["environment"]
+for k in ("BACKUP_DIR", "BACKUP_RETENTION_DAYS", "BACKUP_VERIFY", "BACKUP_AT"):
+    if k not in env:
+        bad.append("backup: no " + k)
+if not any(str(v).split(":")[0] == "backups" for v in s["backup"]["volumes"]):
+    bad.append("backup: no backups volume")
+for name in ("blackbox", "alertmanager"):
+    if image(name) != "prometheus":
+        bad.append(name + ": not the monitoring (prometheus) image")
+    if not s[name].get("healthcheck", {}).get("test"):
+        bad.append(name + ": no healthcheck")
+if s["alertmanager"]["entrypoint"] != ["/usr/local/bin/brainstorm-alertmanager"]:
+    bad.append("alertmanager: entrypoint")
+for k in ("ALERT_WEBHOOK_URL", "ALERT_EMAIL_TO", "ALERT_SMTP_SMARTHOST"):
+    if k not in s["alertmanager"]["environment"]:
+        bad.append("alertmanager: no " + k)
+if "blackbox.yml" not in " ".join(s["blackbox"]["entrypoint"]):
+    bad.append("blackbox: not monitoring/blackbox.yml")
+for v in ("backups", "alertmanagerdata"):
+    if v not in (doc.get("volumes") or {}):
+        bad.append("no volume " + v)
+if bad:
+    sys.exit("\n".join(bad))
+EOF
+}
+check "compose.yml: backup (postgres image), blackbox and alertmanager (monitoring image)" \
+	services "$D/compose.yml"
+check "stack.yml: the same services" services "$D/stack.yml"
+
+# Grafana's entry point, as compose runs it ($$ is compose's $), with a
+# stand-in for the image's /run.sh.
+grafana_password() {
+	local script rc
+	script=$("$PY" -c 'import sys, yaml; e = yaml.safe_load(open(sys.argv[1]))["services"]["grafana"]["entrypoint"]; assert e[:2] == ["/bin/sh", "-c"]; print(e[2].replace("$$", "$"))' "$D/compose.yml") ||
+		return 1
+	script=${script//\/run.sh/echo started}
+	for pw in "" admin; do
+		rc=0
+		GF_SECURITY_ADMIN_PASSWORD=$pw sh -c "$script" grafana >/dev/null 2>&1 || rc=$?
+		[ "$rc" -ne 0 ] || { echo "started with the password '$pw'"; return 1; }
+	done
+	[ "$(GF_SECURITY_ADMIN_PASSWORD=a-long-secret sh -c "$script" grafana)" = started ] ||
+		{ echo "refused a good password"; return 1; }
+	# The variable it checks is the one compose sets from GRAFANA_ADMIN_PASSWORD.
+	grep -q 'GF_SECURITY_ADMIN_PASSWORD: ${GRAFANA_ADMIN_PASSWORD' "$D/compose.yml"
+}
+check "grafana refuses to start with an empty or 'admin' password" grafana_password
+
+# The container Prometheus: valid, the same readiness probe as the host's
+# (job brainstorm-ready through a blackbox exporter, module http_2xx), a
+# target for every job alerts.yml names, and Alertmanager.
+container_prometheus() {
+	promtool check config "$D/prometheus.yml" >/dev/null || return 1
+	"$PY" - "$D/prometheus.yml" "$ROOT/monitoring/prometheus.yml" "$ROOT/monitoring/alerts.yml" <<'EOF'
+import re, sys, yaml
+c, h = (yaml.safe_load(open(p)) for p in sys.argv[1:3])
+jobs = lambda d: {j["job_name"]: j for j in d["scrape_configs"]}
+cj, hj = jobs(c), jobs(h)
+bad = []
+for name in set(re.findall(r'job="([^"]+)"', open(sys.argv[3]).read())):
+    if name not in cj:
+        bad.append("alerts.yml uses job %s, which docker/prometheus.yml lacks" % name)
+r = cj.get("brainstorm-ready")
+if r:
+    for k in ("metrics_path", "params", "relabel_configs"):
+        if k == "relabel_configs":
+            strip = lambda rs: [{x: y for x, y in e.items() if x != "replacement"} for e in rs]
+            if strip(r[k]) != strip(hj["brainstorm-ready"][k]):
+                bad.append("brainstorm-ready: relabel_configs differ from the host's")
+        elif r[k] != hj["brainstorm-ready"][k]:
+            bad.append("brainstorm-ready: %s differs from the host's" % k)
+    if r["relabel_configs"][-1].get("replacement") != "blackbox:9115":
+        bad.append("brainstorm-ready does not go through blackbox:9115")
+    if r["static_configs"][0]["targets"] != ["http://web:8080/api/ready"]:
+        bad.append("brainstorm-ready does not probe web's /api/ready")
+am = [t for a in c.get("alerting", {}).get("alertmanagers", []) for s in a["static_configs"] for t in s["targets"]]
+if am != ["alertmanager:9093"]:
+    bad.append("alerting: %r" % am)
+if bad:
+    sys.exit("\n".join(bad))
+EOF
+}
+check "docker/prometheus.yml: readiness probe as on a host, every alert's job, Alertmanager" container_prometheus
+
+# Every COPY source of every Dockerfile exists, and NAME.dockerignore (the
+# build context) lets it through: "*" then "!path" lines.
+copies_reach_context() {
+	"$PY" - "$D" "$ROOT" <<'EOF'
+import fnmatch, glob, os, re, sys
+d, root = sys.argv[1:]
+bad = []
+for df in sorted(glob.glob(os.path.join(d, "*Dockerfile"))):
+    text = re.sub(r"\\\n", " ", open(df).read())
+    ign = df + ".dockerignore"
+    rules = [l.strip() for l in open(ign)] if os.path.exists(ign) else []
+    def included(path):
+        ok = True
+        for r in rules:
+            if not r or r.startswith("#"):
+                continue
+            neg = r.startswith("!")
+            pat = r[1:] if neg else r
+            if fnmatch.fnmatch(path, pat) or path.startswith(pat.rstrip("/") + "/"):
+                ok = neg
+        return ok
+    for line in text.splitlines():
+        m = re.match(r"\s*COPY\s+(.*)$", line)
+        if not m or "--from=" in line:
+            continue
+        args = [a for a in m.group(1).split() if not a.startswith("--")]
+        for src in args[:-1]:
+            optional = src.endswith("*")
+            src = src.rstrip("*")
+            path = os.path.join(root, src)
+            if not os.path.exists(path):
+                if not optional:
+                    bad.append("%s: COPY %s: no such file" % (os.path.basename(df), src))
+                continue
+            if os.path.isfile(path) and not included(src):
+                bad.append("%s: COPY %s: excluded by %s" % (os.path.basename(df), src, os.path.basename(ign)))
+if bad:
+    sys.exit("\n".join(bad))
+EOF
+}
+check "every Dockerfile COPY source exists and its .dockerignore lets it in" copies_reach_context
+
+# The entry points the new services run are executable shell that parses.
+entry_points() {
+	local f
+	for f in "$D/backup-schedule.sh" "$D/alertmanager-entrypoint.sh" "$ROOT/monitoring/alertmanager-config"; do
+		[ -x "$f" ] || { echo "${f#"$ROOT"/} is not executable"; return 1; }
+		bash -n "$f" || return 1
+	done
+}
+check "entry points executable: backup-schedule, alertmanager, alertmanager-config" entry_points
+
+finish
