@@ -14,6 +14,7 @@
 /*
  * The agents of a turn (PRODUCT.md section 4). Stage A runs on every turn:
  * the streamed reply, the intent and the recorder. Stage B runs by intent.
+ * The document writers never run in a turn: POST .../documents runs one.
  * Adding an agent is adding a prompt, a schema and a row in agent_table.
  *
  * The system prompts are long and stable on purpose: they are sent with
@@ -954,6 +955,292 @@ static const char prompt_strategic_planner[] =
 	"<changes>, for what the person asks in <message>.\n";
 
 /*
+ * The document writers: never part of a turn, run on request (POST
+ * .../documents, agent_document.c). Each reads the whole board with the
+ * person's words and the history of every item, and the recent
+ * conversation, and answers a title and sections of statements, each
+ * statement citing the board items it rests on; the server renders that
+ * to Markdown with the citations as footnotes (doc_render.c).
+ */
+#define CONTEXT_DOCUMENT \
+	"What you receive\n" \
+	"Each request brings one user message made of tagged sections, " \
+	"always in this order:\n" \
+	"<project> the project's title and description, as the person " \
+	"wrote them.\n" \
+	"<board> the project's board as it is now, in four groups: " \
+	"decided, exploring, parked and rejected. Each item starts with its " \
+	"id in square brackets, its text and its confidence from 0 to 100, " \
+	"like [i3] Web app before mobile (confidence 85). Indented lines " \
+	"under an item give the person's words it was recorded from " \
+	"(quote:) and its history, oldest first (history:): when it was " \
+	"created, moved between groups or reworded, by whom (user for the " \
+	"person, otherwise the assistant that recorded it) and why. A group " \
+	"without items says (none). Ids are internal references: use them " \
+	"only in item_ids, never in text meant for the reader.\n" \
+	"<conversation> the most recent messages, oldest first, each line " \
+	"starting with person: or assistant:. Older messages may have been " \
+	"left out; the board holds what was recorded from them. It may be " \
+	"empty.\n" \
+	"<message> the request: which document to write.\n"
+
+#define DOCUMENT_RULES \
+	"How to answer\n" \
+	"Your answer is a structured document: a title and a list of " \
+	"sections, each with a heading and a list of statements. Each " \
+	"statement is one or two self-contained sentences, written for a " \
+	"reader who was not part of the conversation, and carries item_ids: " \
+	"the ids of the board items it rests on, copied exactly as they " \
+	"appear in square brackets on the board (for example i3). The " \
+	"platform turns your answer into a Markdown document and prints " \
+	"every cited item as a footnote with its text, its group, its " \
+	"confidence and the person's words, so that the reader can check " \
+	"each statement against its source.\n" \
+	"\n" \
+	"Citing the board (the most important rule)\n" \
+	"- Every statement that reports something from the board cites the " \
+	"item or items it comes from. A statement about a decision cites " \
+	"the decided item; one about an open option cites the exploring " \
+	"item; a statement that combines two items cites both.\n" \
+	"- Cite only ids that appear on the board, copied exactly. Never " \
+	"invent an id, and never cite an item for something it does not " \
+	"say. The platform checks every id and drops the ones that are not " \
+	"on the board, which leaves the statement without its source.\n" \
+	"- A statement that does not come from a board item (a link you " \
+	"draw between items, a consequence you point out, a gap you notice, " \
+	"something said in the conversation but never recorded) has an " \
+	"empty item_ids list and must read as what it is: \"Not yet " \
+	"discussed: ...\", \"The conversation suggests ...\", \"One " \
+	"consequence is ...\". Never present your own inference as the " \
+	"person's decision.\n" \
+	"- Keep the groups straight. Only decided items are decisions. " \
+	"Exploring items are options still open, parked items were set " \
+	"aside on purpose, rejected items were dropped. Never turn an " \
+	"exploring item into a decision, and never present a parked or " \
+	"rejected idea as part of the plan.\n" \
+	"\n" \
+	"Writing\n" \
+	"- Write in the language of the board and the conversation, in " \
+	"plain words, without marketing tone, flattery or filler.\n" \
+	"- Plain text only in every field: no Markdown, no HTML, no links, " \
+	"no list markers or numbering inside a statement, and no item ids " \
+	"in the text. The platform does all the formatting.\n" \
+	"- Do not invent facts, numbers, names, dates or quotes. Dates come " \
+	"only from the history lines. If the board is thin, write a short " \
+	"document that says what is missing rather than padding it.\n" \
+	"- Keep headings to a few words, and do not repeat the title as a " \
+	"heading.\n" \
+	"- An empty board and an empty conversation still get a valid " \
+	"answer: a title and one section saying that nothing has been " \
+	"discussed yet.\n"
+
+static const char prompt_brief_writer[] =
+	"You are the brief writer of Brainstorm, a workspace where a person "
+	"develops an idea by talking it through while a board records what "
+	"they decided, what they are still exploring and what they set "
+	"aside. Your job is to write the project brief: the one page someone "
+	"reads to understand the project as it stands today, what it is, "
+	"for whom, what has been decided and what is still open. The person "
+	"shares the brief with others, so it must be accurate above all: "
+	"every claim in it must be traceable to the board or the "
+	"conversation.\n"
+	"\n"
+	"Your output\n"
+	"Answer only by calling the write_brief tool, exactly once, with a "
+	"title and sections. Write no text outside the tool call.\n"
+	"\n"
+	"What the brief contains\n"
+	"- The title names the project, for example \"Brief: Invoice helper "
+	"for freelance designers\", taken from the project's title.\n"
+	"- Overview: what the project is and for whom, in two to four "
+	"statements, from the project description and the decided items.\n"
+	"- Decisions: the decided items, grouped by topic where there are "
+	"many (product, audience, pricing, technology, launch), one "
+	"statement per decision or per closely related pair.\n"
+	"- Open directions: the exploring items that matter most, said as "
+	"options still open.\n"
+	"- Set aside: the parked items in one or two statements, so that a "
+	"reader knows they were considered.\n"
+	"- Not yet covered: at most three important matters that neither "
+	"the board nor the conversation touches, such as who pays, how "
+	"people will find the product or what success looks like, with "
+	"empty item_ids.\n"
+	"Leave out a section that would be empty. Three to six sections, "
+	"two to eight statements each, and about 600 words at most in "
+	"total: a brief is short.\n"
+	"\n"
+	DOCUMENT_RULES
+	"\n"
+	CONTEXT_DOCUMENT
+	CONTEXT_RULES
+	"\n"
+	"Write the brief the request in <message> asks for, from the board "
+	"and the conversation.\n";
+
+static const char prompt_decision_log_writer[] =
+	"You are the decision log writer of Brainstorm, a workspace where a "
+	"person develops an idea by talking it through while a board records "
+	"what they decided, what they are still exploring and what they set "
+	"aside. Your job is to write the decision log: the record of what "
+	"was decided, when, and how decisions changed over time, so that "
+	"anyone can see why the project looks the way it does and nobody "
+	"reopens a settled question by accident.\n"
+	"\n"
+	"Your output\n"
+	"Answer only by calling the write_decision_log tool, exactly once, "
+	"with a title and sections. Write no text outside the tool call.\n"
+	"\n"
+	"What the log contains\n"
+	"- The title names the project, for example \"Decision log: Invoice "
+	"helper\".\n"
+	"- One section per topic (product, audience, pricing, technology, "
+	"launch...) when there are more than about six decisions, otherwise "
+	"a single section called Decisions. Each statement is one decided "
+	"item: what was decided, when (the date of the history line that "
+	"made it decided), and why when the history gives a reason.\n"
+	"- When a decision changed, say so in its statement: what it "
+	"replaced and when (\"On 2026-12-02 the flat fee of 15 euros "
+	"replaced per-seat pricing\"), from the history's reworded and moved "
+	"lines.\n"
+	"- Reversed or dropped: items that were decided once and are now "
+	"exploring, parked or rejected, each with when it changed and the "
+	"reason if there is one.\n"
+	"- Pending: at most five exploring items that are close to a "
+	"decision, said plainly as not decided yet.\n"
+	"Order statements within a section by date, oldest first. Leave out "
+	"a section that would be empty. A log of a young project is short; "
+	"that is fine.\n"
+	"\n"
+	DOCUMENT_RULES
+	"\n"
+	CONTEXT_DOCUMENT
+	CONTEXT_RULES
+	"\n"
+	"Write the decision log the request in <message> asks for, from the "
+	"board and its history.\n";
+
+static const char prompt_next_steps_writer[] =
+	"You are the next steps writer of Brainstorm, a workspace where a "
+	"person develops an idea by talking it through while a board records "
+	"what they decided, what they are still exploring and what they set "
+	"aside. Your job is to write the next steps: a short, ordered plan "
+	"of concrete actions that follow from what is decided, so that the "
+	"person knows what to do on Monday morning.\n"
+	"\n"
+	"Your output\n"
+	"Answer only by calling the write_next_steps tool, exactly once, "
+	"with a title and sections. Write no text outside the tool call.\n"
+	"\n"
+	"What the plan contains\n"
+	"- The title names the project, for example \"Next steps: Invoice "
+	"helper\".\n"
+	"- Three sections, in this order: Now (two to four steps that can "
+	"start this week), Next (steps that follow once those are done, "
+	"within weeks) and Later (fewer steps, that only make sense after "
+	"earlier ones succeed). Leave out Later when nothing belongs there.\n"
+	"- Each statement is one step: it starts with a verb, says what to "
+	"do and what done looks like (\"Interview five freelance designers "
+	"about how they send invoices today\"), and cites the decided items "
+	"it serves. A step that settles an open question cites the "
+	"exploring item it settles, often with a small experiment (\"Test "
+	"both prices on the landing page before choosing one\").\n"
+	"- Never make decisions for the person: a step may prepare or test "
+	"a choice, but never assumes a choice that is not decided.\n"
+	"- Parked and rejected items stay out of the plan.\n"
+	"- At most ten steps in all. Fit the person's situation as the board "
+	"and the conversation show it; do not invent budgets, people, tools "
+	"or deadlines they have not mentioned.\n"
+	"- When nothing is decided yet, plan the few steps that would let "
+	"the person settle the basics.\n"
+	"\n"
+	DOCUMENT_RULES
+	"\n"
+	CONTEXT_DOCUMENT
+	CONTEXT_RULES
+	"\n"
+	"Write the next steps the request in <message> asks for, from the "
+	"board and the conversation.\n";
+
+static const char prompt_open_questions_writer[] =
+	"You are the open questions writer of Brainstorm, a workspace where "
+	"a person develops an idea by talking it through while a board "
+	"records what they decided, what they are still exploring and what "
+	"they set aside. Your job is to list the open questions: everything "
+	"that still needs an answer before the project can move with "
+	"confidence, so that the person can work through them one by one.\n"
+	"\n"
+	"Your output\n"
+	"Answer only by calling the write_open_questions tool, exactly once, "
+	"with a title and sections. Write no text outside the tool call.\n"
+	"\n"
+	"What the list contains\n"
+	"- The title names the project, for example \"Open questions: "
+	"Invoice helper\".\n"
+	"- To decide: the exploring items that need a choice, each turned "
+	"into the question it leaves open (\"Flat fee or per-seat "
+	"pricing?\"), citing the items that are the options.\n"
+	"- To check: assumptions behind decided items that nobody has "
+	"verified, and decided items with a low confidence, each as a "
+	"question citing the item (\"Will designers pay 15 euros a month "
+	"for this?\").\n"
+	"- Not yet discussed: at most four important matters the board does "
+	"not touch at all, as questions with empty item_ids.\n"
+	"- Every statement is one question and ends with a question mark. "
+	"Most important first within each section; at most twelve questions "
+	"in all. Leave out a section that would be empty.\n"
+	"- Do not answer the questions, and do not ask about what is "
+	"already decided unless it rests on an unchecked assumption.\n"
+	"\n"
+	DOCUMENT_RULES
+	"\n"
+	CONTEXT_DOCUMENT
+	CONTEXT_RULES
+	"\n"
+	"Write the open questions the request in <message> asks for, from "
+	"the board and the conversation.\n";
+
+static const char prompt_risks_writer[] =
+	"You are the risk writer of Brainstorm, a workspace where a person "
+	"develops an idea by talking it through while a board records what "
+	"they decided, what they are still exploring and what they set "
+	"aside. Your job is to write the risks: what could make the project "
+	"fail, cost more than expected or take longer than hoped, as the "
+	"board and the conversation show it, so that the person can decide "
+	"which risks to reduce first.\n"
+	"\n"
+	"Your output\n"
+	"Answer only by calling the write_risks tool, exactly once, with a "
+	"title and sections. Write no text outside the tool call.\n"
+	"\n"
+	"What the list contains\n"
+	"- The title names the project, for example \"Risks: Invoice "
+	"helper\".\n"
+	"- One section per area that has risks: market and customers, "
+	"product, technology, money, time, people, legal. Leave out the "
+	"areas without one.\n"
+	"- Each statement is one risk: what could go wrong, why it matters "
+	"for this project, and a way to reduce it when the board or the "
+	"conversation suggests one. It cites the items that create or touch "
+	"the risk: a decision that depends on an unchecked assumption, two "
+	"items that pull against each other, an open question that blocks a "
+	"decision.\n"
+	"- A risk you infer from what is missing (no pricing decided, no "
+	"plan to reach users) has empty item_ids and says that it comes "
+	"from a gap (\"Nothing on the board says how people will find the "
+	"product, so ...\").\n"
+	"- Most serious first within each section; at most twelve risks in "
+	"all. Do not invent likelihoods, percentages or costs, and do not "
+	"dramatise: name the risk plainly and move on.\n"
+	"\n"
+	DOCUMENT_RULES
+	"\n"
+	CONTEXT_DOCUMENT
+	CONTEXT_RULES
+	"\n"
+	"Write the risks the request in <message> asks for, from the board "
+	"and the conversation.\n";
+
+/*
  * Tool input schemas. Every object level is closed (additionalProperties
  * false) and lists what it requires; descriptions are read by the model.
  * json_schema_validate checks answers against these, in characters.
@@ -1140,6 +1427,66 @@ static const char schema_plan_next_steps[] =
 	"\"required\":[\"steps\"],"
 	"\"additionalProperties\":false}";
 
+/*
+ * The documents share one shape, each with its own words: a title, and
+ * sections of statements that cite board items by their ids in the
+ * context (doc_render.c checks and maps them).
+ */
+#define DOCUMENT_SCHEMA(title, sections, statement) \
+	"{\"type\":\"object\"," \
+	"\"properties\":{" \
+	 "\"title\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200," \
+	  "\"description\":\"" title "\"}," \
+	 "\"sections\":{\"type\":\"array\",\"minItems\":1,\"maxItems\":12," \
+	  "\"description\":\"" sections "\"," \
+	  "\"items\":{\"type\":\"object\"," \
+	  "\"properties\":{" \
+	   "\"heading\":{\"type\":\"string\",\"minLength\":1," \
+	    "\"maxLength\":200,\"description\":\"A few words, plain " \
+	    "text.\"}," \
+	   "\"statements\":{\"type\":\"array\",\"maxItems\":20," \
+	    "\"items\":{\"type\":\"object\"," \
+	    "\"properties\":{" \
+	     "\"text\":{\"type\":\"string\",\"minLength\":1," \
+	      "\"maxLength\":1000,\"description\":\"" statement "\"}," \
+	     "\"item_ids\":{\"type\":\"array\",\"maxItems\":8," \
+	      "\"description\":\"The board items this statement rests on, " \
+	      "by their ids exactly as listed; empty when it rests on " \
+	      "none.\"," \
+	      "\"items\":{\"type\":\"string\",\"maxLength\":64}}}," \
+	    "\"required\":[\"text\",\"item_ids\"]," \
+	    "\"additionalProperties\":false}}}," \
+	  "\"required\":[\"heading\",\"statements\"]," \
+	  "\"additionalProperties\":false}}}," \
+	"\"required\":[\"title\",\"sections\"]," \
+	"\"additionalProperties\":false}"
+
+static const char schema_write_brief[] = DOCUMENT_SCHEMA(
+	"The brief's title, naming the project.",
+	"Overview, decisions, open directions, set aside, not yet covered; "
+	"only those with something to say.",
+	"One or two plain sentences for a reader new to the project.");
+
+static const char schema_write_decision_log[] = DOCUMENT_SCHEMA(
+	"The log's title, naming the project.",
+	"Decisions by topic, then reversed or dropped, then pending.",
+	"One decision: what, when (from the history) and why.");
+
+static const char schema_write_next_steps[] = DOCUMENT_SCHEMA(
+	"The plan's title, naming the project.",
+	"Now, Next and Later, in this order.",
+	"One step, starting with a verb, with what done looks like.");
+
+static const char schema_write_open_questions[] = DOCUMENT_SCHEMA(
+	"The list's title, naming the project.",
+	"To decide, to check, not yet discussed.",
+	"One question, ending with a question mark.");
+
+static const char schema_write_risks[] = DOCUMENT_SCHEMA(
+	"The list's title, naming the project.",
+	"One section per area with risks.",
+	"One risk: what could go wrong, why it matters, how to reduce it.");
+
 #define STAGE_B_DECISIONS	(INTENT_BIT(INTENT_DECIDING) | \
 				 INTENT_BIT(INTENT_MODIFYING))
 
@@ -1285,6 +1632,69 @@ const struct agent agent_table[] = {
 	  .answer_schema = schema_plan_next_steps,
 	  .intents = INTENT_BIT(INTENT_DEVELOPMENT), .list_key = "steps",
 	  .render = render_numbered },
+	/*
+	 * The document writers: never in a turn (their own stage), one per
+	 * kind of document. They think before they write: the answer is long
+	 * and must keep every citation straight.
+	 */
+	{ .name = "brief_writer",
+	  .role = "Writes the project brief: what it is, decided and open.",
+	  .stage = AGENT_STAGE_DOCUMENT, .output = AGENT_OUTPUT_DOCUMENT,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 4096,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 4096, .effort = "medium", .temperature = 0.3,
+	  .system_prompt = prompt_brief_writer, .answer_name = "write_brief",
+	  .answer_description = "Write the project brief: a title and "
+	  "sections of statements, each citing the board items it rests on.",
+	  .answer_schema = schema_write_brief, .list_key = "sections",
+	  .document = "brief" },
+	{ .name = "decision_log_writer",
+	  .role = "Writes the decision log: what was decided, when and why.",
+	  .stage = AGENT_STAGE_DOCUMENT, .output = AGENT_OUTPUT_DOCUMENT,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 4096,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 4096, .effort = "medium", .temperature = 0.2,
+	  .system_prompt = prompt_decision_log_writer,
+	  .answer_name = "write_decision_log",
+	  .answer_description = "Write the decision log: a title and sections "
+	  "of decisions with their dates and changes, each citing its items.",
+	  .answer_schema = schema_write_decision_log, .list_key = "sections",
+	  .document = "decision_log" },
+	{ .name = "next_steps_writer",
+	  .role = "Writes the next steps: now, next and later.",
+	  .stage = AGENT_STAGE_DOCUMENT, .output = AGENT_OUTPUT_DOCUMENT,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 4096,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 4096, .effort = "medium", .temperature = 0.4,
+	  .system_prompt = prompt_next_steps_writer,
+	  .answer_name = "write_next_steps",
+	  .answer_description = "Write the next steps: a title and the "
+	  "sections now, next and later, each step citing the items it serves.",
+	  .answer_schema = schema_write_next_steps, .list_key = "sections",
+	  .document = "next_steps" },
+	{ .name = "open_questions_writer",
+	  .role = "Lists the questions the project still has to answer.",
+	  .stage = AGENT_STAGE_DOCUMENT, .output = AGENT_OUTPUT_DOCUMENT,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 4096,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 4096, .effort = "medium", .temperature = 0.3,
+	  .system_prompt = prompt_open_questions_writer,
+	  .answer_name = "write_open_questions",
+	  .answer_description = "List the open questions: a title and "
+	  "sections of questions, each citing the board items it concerns.",
+	  .answer_schema = schema_write_open_questions,
+	  .list_key = "sections", .document = "open_questions" },
+	{ .name = "risks_writer",
+	  .role = "Lists the risks the board and the conversation show.",
+	  .stage = AGENT_STAGE_DOCUMENT, .output = AGENT_OUTPUT_DOCUMENT,
+	  .model = AGENT_MODEL_DEFAULT, .max_tokens = 4096,
+	  .thinking = { LLM_THINKING_ADAPTIVE },
+	  .thinking_headroom = 4096, .effort = "medium", .temperature = 0.3,
+	  .system_prompt = prompt_risks_writer, .answer_name = "write_risks",
+	  .answer_description = "List the project's risks: a title and "
+	  "sections by area, each risk citing the board items it touches.",
+	  .answer_schema = schema_write_risks, .list_key = "sections",
+	  .document = "risks" },
 };
 #define NAGENTS	(sizeof(agent_table) / sizeof(agent_table[0]))
 

@@ -195,7 +195,7 @@ api_messages_list(struct http_ctx *ctx)
 void
 api_agents_list(struct http_ctx *ctx)
 {
-	static const char *const stages[] = { "A", "B" };
+	static const char *const stages[] = { "A", "B", "document" };
 	static const char *const outputs[] = {
 		[AGENT_OUTPUT_REPLY] = "reply",
 		[AGENT_OUTPUT_INTENT] = "intent",
@@ -203,6 +203,7 @@ api_agents_list(struct http_ctx *ctx)
 		[AGENT_OUTPUT_FINDINGS] = "findings",
 		[AGENT_OUTPUT_QUESTIONS] = "questions",
 		[AGENT_OUTPUT_MESSAGE] = "message",
+		[AGENT_OUTPUT_DOCUMENT] = "document",
 	};
 	json_object	*body, *list, *a, *wf;
 	const struct bs_config *cfg = ctx->app->cfg;
@@ -220,6 +221,9 @@ api_agents_list(struct http_ctx *ctx)
 		    json_object_new_string(stages[agent_table[i].stage]));
 		json_object_object_add(a, "produces",
 		    json_object_new_string(outputs[agent_table[i].output]));
+		if (agent_table[i].document != NULL)
+			json_object_object_add(a, "document",
+			    json_object_new_string(agent_table[i].document));
 		json_object_object_add(a, "model", json_object_new_string(p->model));
 		json_object_object_add(a, "max_tokens",
 		    json_object_new_int(p->max_tokens));

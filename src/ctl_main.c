@@ -18,7 +18,9 @@
 #include "brainstorm/auth.h"
 #include "brainstorm/config.h"
 #include "brainstorm/db.h"
+#include "brainstorm/db_documents.h"
 #include "brainstorm/db_users.h"
+#include "brainstorm/doc_export.h"
 #include "brainstorm/err.h"
 #include "brainstorm/http.h"
 #include "brainstorm/migrate.h"
@@ -29,6 +31,7 @@
 #define CTL_EXIT_USAGE	2
 
 #define CTL_ERR_LEN	1024
+#define CTL_IMPORT_MAX	(256L * 1024 * 1024)	/* a project file, at most */
 
 /* The global options, shared by every command. */
 struct ctl {
@@ -60,6 +63,10 @@ static int	ctl_user_disable(struct ctl *, const struct ctl_command *, int,
 		    char **);
 static int	ctl_user_enable(struct ctl *, const struct ctl_command *, int,
 		    char **);
+static int	ctl_project_export(struct ctl *, const struct ctl_command *,
+		    int, char **);
+static int	ctl_project_import(struct ctl *, const struct ctl_command *,
+		    int, char **);
 
 static const struct ctl_command ctl_commands[] = {
 	{ "migrate", "up", "[--to N] [--dry-run]",
@@ -78,6 +85,11 @@ static const struct ctl_command ctl_commands[] = {
 	    "disable an account and end its sessions", ctl_user_disable },
 	{ "user", "enable", "EMAIL",
 	    "enable a disabled account again", ctl_user_enable },
+	{ "project", "export", "ID [--format json|md]",
+	    "write a whole project to standard output", ctl_project_export },
+	{ "project", "import", "FILE --owner EMAIL",
+	    "make a new project of EMAIL from an exported JSON file (- = stdin)",
+	    ctl_project_import },
 };
 #define CTL_NCOMMANDS (sizeof ctl_commands / sizeof ctl_commands[0])
 
@@ -121,7 +133,7 @@ ctl_usage(FILE *f)
 		    ctl_commands[i].name ? " " : "",
 		    ctl_commands[i].name ? ctl_commands[i].name : "",
 		    ctl_commands[i].args);
-		fprintf(f, "  %-32s %s\n", words, ctl_commands[i].summary);
+		fprintf(f, "  %-36s %s\n", words, ctl_commands[i].summary);
 	}
 	fprintf(f, "\noptions:\n"
 	    "  --config FILE      configuration file (default %s)\n"
@@ -566,6 +578,217 @@ ctl_user_enable(struct ctl *ctl, const struct ctl_command *cmd, int argc,
     char **argv)
 {
 	return ctl_user_set_disabled(ctl, cmd, argc, argv, false);
+}
+
+/*
+ * The options of the project commands: --help, --format (export) and
+ * --owner (import). Leaves the operands in argv[optind..argc). Returns -1
+ * to go on, else an exit code.
+ */
+static int
+ctl_project_options_parse(const struct ctl_command *cmd, int argc,
+    char **argv, const char **format, const char **owner)
+{
+	struct option	longopts[4];
+	size_t		n = 0;
+	int		ch;
+
+	memset(longopts, 0, sizeof longopts);
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	if (format != NULL)
+		longopts[n++] = (struct option){ "format", required_argument,
+		    NULL, 'f' };
+	if (owner != NULL)
+		longopts[n++] = (struct option){ "owner", required_argument,
+		    NULL, 'o' };
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			ctl_command_usage(cmd, stdout);
+			return CTL_EXIT_OK;
+		case 'f':
+			if (strcmp(optarg, "json") != 0 &&
+			    strcmp(optarg, "md") != 0) {
+				ctl_errx("--format %s: expected json or md", optarg);
+				return CTL_EXIT_USAGE;
+			}
+			*format = optarg;
+			break;
+		case 'o':
+			*owner = optarg;
+			break;
+		case ':':
+			ctl_errx("%s needs a value", argv[optind - 1]);
+			return ctl_command_usage(cmd, stderr);
+		default:
+			ctl_errx("%s: unknown option %s", argv[0],
+			    argv[optind - 1]);
+			return ctl_command_usage(cmd, stderr);
+		}
+	}
+	return -1;
+}
+
+static int
+ctl_project_export(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+    char **argv)
+{
+	struct bs_config	 cfg;
+	struct db_pool		*pool = NULL;
+	struct db_conn		*conn = NULL;
+	json_object		*doc = NULL;
+	struct buf		 md;
+	const char		*format = "json", *text;
+	int			 status;
+	bs_err			 rc;
+
+	status = ctl_project_options_parse(cmd, argc, argv, &format, NULL);
+	if (status != -1)
+		return status;
+	if (argc - optind != 1)
+		return ctl_command_usage(cmd, stderr);
+	if (!uuid_valid(argv[optind])) {
+		ctl_errx("%s: not a project id", argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	memset(&cfg, 0, sizeof cfg);
+	buf_init(&md, 1024L * 1024 * 1024);
+	status = CTL_EXIT_FAIL;
+	if (!ctl_config_load(ctl, &cfg) || !ctl_db_open(&cfg, &pool, &conn))
+		goto out;
+	rc = db_project_export(conn, argv[optind], &doc);
+	if (rc == BS_ERR_NOT_FOUND) {
+		ctl_errx("no project %s", argv[optind]);
+		goto out;
+	}
+	if (rc != BS_OK) {
+		ctl_errx("cannot export the project: %s", bs_strerror(rc));
+		goto out;
+	}
+	if (strcmp(format, "md") == 0) {
+		if ((rc = export_markdown(doc, &md)) != BS_OK) {
+			ctl_errx("cannot write the Markdown: %s", bs_strerror(rc));
+			goto out;
+		}
+		text = buf_cstr(&md);
+	} else
+		text = json_object_to_json_string_ext(doc,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (fputs(text, stdout) == EOF ||
+	    (strcmp(format, "json") == 0 && fputc('\n', stdout) == EOF) ||
+	    fflush(stdout) != 0) {
+		ctl_errx("cannot write to standard output: %s", strerror(errno));
+		goto out;
+	}
+	status = CTL_EXIT_OK;
+out:
+	json_object_put(doc);
+	buf_free(&md);
+	ctl_db_close(pool, conn);
+	config_free(&cfg);
+	return status;
+}
+
+/* The whole of path ("-": standard input), at most max bytes. */
+static bool
+ctl_file_read(const char *path, long max, struct buf *out)
+{
+	FILE	*f;
+	char	 chunk[65536];
+	size_t	 n;
+	bool	 ok = true;
+
+	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (f == NULL) {
+		ctl_errx("%s: %s", path, strerror(errno));
+		return false;
+	}
+	out->max = (size_t)max;
+	while (ok && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (buf_append(out, chunk, n) != BS_OK) {
+			ctl_errx("%s: larger than %ld bytes", path, max);
+			ok = false;
+		}
+	}
+	if (ok && ferror(f)) {
+		ctl_errx("%s: %s", path, strerror(errno));
+		ok = false;
+	}
+	if (f != stdin)
+		fclose(f);
+	return ok;
+}
+
+static int
+ctl_project_import(struct ctl *ctl, const struct ctl_command *cmd, int argc,
+    char **argv)
+{
+	struct bs_config	 cfg;
+	struct db_pool		*pool = NULL;
+	struct db_conn		*conn = NULL;
+	struct user		 owner;
+	json_object		*doc = NULL;
+	struct buf		 file;
+	const char		*owner_arg = NULL, *path;
+	char			 email[EMAIL_MAX_LEN + 1], where[EXPORT_PATH_MAX];
+	char			 why[256], project_id[DB_ID_LEN];
+	int			 status;
+	bs_err			 rc;
+
+	status = ctl_project_options_parse(cmd, argc, argv, NULL, &owner_arg);
+	if (status != -1)
+		return status;
+	if (argc - optind != 1 || owner_arg == NULL) {
+		ctl_errx("project import: a FILE and --owner EMAIL are needed");
+		return ctl_command_usage(cmd, stderr);
+	}
+	path = argv[optind];
+	if (!email_normalize(owner_arg, email)) {
+		ctl_errx("%s: not an email address", owner_arg);
+		return CTL_EXIT_USAGE;
+	}
+	memset(&cfg, 0, sizeof cfg);
+	buf_init(&file, CTL_IMPORT_MAX);
+	status = CTL_EXIT_FAIL;
+	if (!ctl_config_load(ctl, &cfg) ||
+	    !ctl_file_read(path, CTL_IMPORT_MAX, &file))
+		goto out;
+	if (json_parse_limited(buf_cstr(&file), file.len, (int)cfg.max_json_depth,
+	    &doc, why, sizeof why) != BS_OK) {
+		ctl_errx("%s: not JSON: %s", path, why);
+		goto out;
+	}
+	if (export_check(doc, where, sizeof where, why, sizeof why) != BS_OK) {
+		ctl_errx("%s: %s%s%s", path, where, *where ? ": " : "", why);
+		goto out;
+	}
+	if (!ctl_db_open(&cfg, &pool, &conn))
+		goto out;
+	if ((rc = users_find_by_email(conn, email, &owner)) != BS_OK) {
+		if (rc == BS_ERR_NOT_FOUND)
+			ctl_errx("no account with %s", email);
+		else
+			ctl_errx("cannot look up %s: %s", email, bs_strerror(rc));
+		goto out;
+	}
+	rc = db_project_import(conn, owner.id, doc, project_id);
+	if (rc == BS_ERR_INVALID)
+		ctl_errx("%s: the database refused a value; nothing was "
+		    "imported", path);
+	else if (rc != BS_OK)
+		ctl_errx("cannot import the project: %s", bs_strerror(rc));
+	else {
+		printf("imported %s for %s\n", project_id, owner.email);
+		status = CTL_EXIT_OK;
+	}
+out:
+	json_object_put(doc);
+	buf_free(&file);
+	ctl_db_close(pool, conn);
+	config_free(&cfg);
+	return status;
 }
 
 /* The row for argv[0] (and argv[1]); *words says how many it used. */

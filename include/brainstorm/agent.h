@@ -34,7 +34,8 @@ enum intent {
 
 enum agent_stage {
 	AGENT_STAGE_A = 0,	/* every turn, in parallel: reply, intent, recorder */
-	AGENT_STAGE_B		/* by intent, in parallel, after stage A */
+	AGENT_STAGE_B,		/* by intent, in parallel, after stage A */
+	AGENT_STAGE_DOCUMENT	/* never in a turn: POST .../documents (document.h) */
 };
 
 enum agent_model {
@@ -45,7 +46,7 @@ enum agent_model {
 /*
  * What an agent's answer is for; the turn dispatches on this, never on a
  * name. Stage A holds the reply, the intent and the changes; stage B the
- * rest.
+ * rest but documents, which only their own stage makes.
  */
 enum agent_output {
 	AGENT_OUTPUT_REPLY = 0,	/* streamed text to the person */
@@ -53,7 +54,8 @@ enum agent_output {
 	AGENT_OUTPUT_CHANGES,	/* {changes[]}: board changes, gated, applied */
 	AGENT_OUTPUT_FINDINGS,	/* findings on the changes: may hold a decision */
 	AGENT_OUTPUT_QUESTIONS,	/* questions to the person, one message each */
-	AGENT_OUTPUT_MESSAGE	/* one written message: review, ranking, plan */
+	AGENT_OUTPUT_MESSAGE,	/* one written message: review, ranking, plan */
+	AGENT_OUTPUT_DOCUMENT	/* {title, sections[]}: one kind of document */
 };
 
 #define AGENT_THINKING_PREFS	3
@@ -90,6 +92,7 @@ struct agent {
 	/* QUESTIONS: the severities asked (NULL = every question). */
 	const char *const *ask_severities;
 	agent_render_fn	 render;	/* MESSAGE */
+	const char	*document;	/* DOCUMENT: the kind it writes (doc_render.h) */
 };
 
 extern const struct agent	agent_table[];

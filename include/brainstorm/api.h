@@ -42,6 +42,18 @@ void	api_agents_list(struct http_ctx *ctx);
 void	api_activity_list(struct http_ctx *ctx);
 void	api_usage_get(struct http_ctx *ctx);
 
+/* api_documents.c: generated documents and their versions */
+void	api_documents_create(struct http_ctx *ctx);
+void	api_documents_list(struct http_ctx *ctx);
+void	api_documents_get(struct http_ctx *ctx);
+void	api_documents_versions(struct http_ctx *ctx);
+void	api_documents_version(struct http_ctx *ctx);
+void	api_documents_diff(struct http_ctx *ctx);
+
+/* api_export.c: a whole project out and in */
+void	api_projects_export(struct http_ctx *ctx);
+void	api_projects_import(struct http_ctx *ctx);
+
 /* api_util.c: shared answers */
 /* 422 validation_failed naming the field. */
 void	api_respond_invalid(struct http_ctx *ctx, const char *field,

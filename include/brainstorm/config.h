@@ -53,6 +53,8 @@ struct bs_config {
 	long		 turn_stale_s;		/* TURN_STALE_AFTER */
 	long		 agent_cache_ttl_s;	/* AGENT_CACHE_TTL */
 	long		 message_rate_limit;	/* MESSAGE_RATE_LIMIT */
+	long		 document_rate_limit;	/* DOCUMENT_RATE_LIMIT */
+	long		 import_max_bytes;	/* IMPORT_MAX_BYTES */
 	long		 context_messages;	/* CONTEXT_MESSAGES */
 	long		 context_token_budget;	/* CONTEXT_TOKEN_BUDGET */
 	long		 events_ring_bytes;	/* EVENTS_RING_BYTES */

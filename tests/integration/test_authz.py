@@ -43,10 +43,11 @@ def _item_patch(fixture):
 # method, path ({id}: a project, {item}: an item of it), the body a call
 # sends (made from the fixture), the owner's success status, whether the
 # route names a project (ROUTE_PROJECT) or needs a token only (ROUTE_AUTH),
-# and whether its success is a stream (Server-Sent Events: only the status
-# and headers are read, then the connection is closed).
+# whether its success is a stream (Server-Sent Events: only the status
+# and headers are read, then the connection is closed), and its query.
 Route = collections.namedtuple(
-    "Route", "method path body status project stream", defaults=(False,))
+    "Route", "method path body status project stream query",
+    defaults=(False, ""))
 
 ROUTES = [
     Route("GET", "/api/auth/me", _no_body, 200, False),
@@ -68,6 +69,20 @@ ROUTES = [
     Route("POST", "/api/projects/{id}/turns/{turn}/retry", _no_body, 200, True),
     Route("GET", "/api/projects/{id}/events", _no_body, 200, True, True),
     Route("GET", "/api/projects/{id}/activity", _no_body, 200, True),
+    Route("POST", "/api/projects/{id}/documents", lambda f: {"kind": "risks"},
+          201, True),
+    Route("GET", "/api/projects/{id}/documents", _no_body, 200, True),
+    Route("GET", "/api/projects/{id}/documents/{kind}", _no_body, 200, True),
+    Route("GET", "/api/projects/{id}/documents/{kind}/versions", _no_body,
+          200, True),
+    Route("GET", "/api/projects/{id}/documents/{kind}/versions/{n}",
+          _no_body, 200, True),
+    Route("GET", "/api/projects/{id}/documents/{kind}/diff", _no_body, 200,
+          True, query="from=1&to=1"),
+    Route("GET", "/api/projects/{id}/export", _no_body, 200, True),
+    Route("POST", "/api/projects/import",
+          lambda f: {"format": "brainstorm.project", "format_version": 1,
+                     "project": {"title": "authz"}}, 201, False),
     Route("GET", "/api/agents", _no_body, 200, False),
     Route("GET", "/api/usage", _no_body, 200, False),
 ]
@@ -105,9 +120,22 @@ def _failed_turn(fixture):
     return fixture["turn"]
 
 
+def _document(fixture):
+    """Version 1 of the fixture project's brief, made on first use: the
+    routes that read a document need one."""
+    if "document" not in fixture:
+        resp = api("POST", "/api/projects/%s/documents" %
+                   fixture["project"]["id"], fixture["token"],
+                   {"kind": "brief"})
+        assert resp.status == 201, resp
+        fixture["document"] = resp.json()["version"]
+    return fixture["document"]
+
+
 def _path(template, project_id, item_id, turn_id=""):
     return template.replace("{id}", project_id).replace(
-        "{item}", item_id).replace("{turn}", turn_id)
+        "{item}", item_id).replace("{turn}", turn_id).replace(
+        "{kind}", "brief").replace("{n}", "1")
 
 
 def _stream_head(method, path, token):
@@ -132,7 +160,13 @@ def _call(route, token, fixture, project_id=None, item_id=None):
     if item_id is None:
         item_id = fixture["item"]["id"]
     turn_id = _failed_turn(fixture) if "{turn}" in route.path else ""
+    # Only the owner's own call needs the document to be there.
+    if "{kind}" in route.path and token == fixture["token"] and \
+            project_id == fixture["project"]["id"]:
+        _document(fixture)
     path = _path(route.path, project_id, item_id, turn_id)
+    if route.query:
+        path += "?" + route.query
     if route.stream:
         return _stream_head(route.method, path, token)
     return api(route.method, path, token, route.body(fixture))

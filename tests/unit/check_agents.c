@@ -9,6 +9,8 @@
 #include <json-c/json.h>
 
 #include "brainstorm/agent.h"
+#include "brainstorm/doc_render.h"
+#include "brainstorm/document.h"
 #include "brainstorm/err.h"
 #include "brainstorm/http.h"
 #include "brainstorm/validate.h"
@@ -43,6 +45,16 @@ static const struct {
 	  true },
 	{ "strategic_planner", AGENT_STAGE_B, AGENT_MODEL_DEFAULT,
 	  "plan_next_steps", false },
+	{ "brief_writer", AGENT_STAGE_DOCUMENT, AGENT_MODEL_DEFAULT,
+	  "write_brief", false },
+	{ "decision_log_writer", AGENT_STAGE_DOCUMENT, AGENT_MODEL_DEFAULT,
+	  "write_decision_log", false },
+	{ "next_steps_writer", AGENT_STAGE_DOCUMENT, AGENT_MODEL_DEFAULT,
+	  "write_next_steps", false },
+	{ "open_questions_writer", AGENT_STAGE_DOCUMENT, AGENT_MODEL_DEFAULT,
+	  "write_open_questions", false },
+	{ "risks_writer", AGENT_STAGE_DOCUMENT, AGENT_MODEL_DEFAULT,
+	  "write_risks", false },
 };
 #define NEXPECTED	(sizeof(expected) / sizeof(expected[0]))
 
@@ -96,7 +108,7 @@ member(json_object *obj, const char *key)
 START_TEST(test_agent_contracts)
 {
 	const struct agent	*a;
-	size_t			 i, k, per_output[AGENT_OUTPUT_MESSAGE + 1] = { 0 };
+	size_t			 i, k, per_output[AGENT_OUTPUT_DOCUMENT + 1] = { 0 };
 
 	ck_assert_uint_eq(agent_count, NEXPECTED);
 	for (i = 0; i < agent_count; i++) {
@@ -118,7 +130,7 @@ START_TEST(test_agent_contracts)
 			ck_assert(a->thinking[k] <= LLM_THINKING_ENABLED);
 		ck_assert_msg(a->temperature >= 0.0 && a->temperature <= 1.0,
 		    "%s: temperature", a->name);
-		ck_assert((unsigned)a->output <= AGENT_OUTPUT_MESSAGE);
+		ck_assert((unsigned)a->output <= AGENT_OUTPUT_DOCUMENT);
 		per_output[a->output]++;
 		/* Stage A makes the reply, the intent and the changes; B the rest. */
 		ck_assert_msg((a->stage == AGENT_STAGE_A) ==
@@ -143,8 +155,18 @@ START_TEST(test_agent_contracts)
 		if (a->cacheable)
 			ck_assert_msg(a->temperature == 0.0 &&
 			    a->answer_name != NULL, "%s: cacheable", a->name);
+		/* Documents are their own stage: never in a turn. */
+		ck_assert_msg((a->stage == AGENT_STAGE_DOCUMENT) ==
+		    (a->output == AGENT_OUTPUT_DOCUMENT), "%s: document stage",
+		    a->name);
+		ck_assert_msg((a->document != NULL) ==
+		    (a->output == AGENT_OUTPUT_DOCUMENT), "%s: document kind",
+		    a->name);
 		if (a->stage == AGENT_STAGE_A)
 			ck_assert_uint_eq(a->intents, INTENT_ALL);
+		else if (a->stage == AGENT_STAGE_DOCUMENT)
+			ck_assert_msg(a->intents == 0, "%s: a document agent "
+			    "serves no intent", a->name);
 		else
 			ck_assert_msg(a->intents != 0 &&
 			    (a->intents & ~INTENT_ALL) == 0, "%s: intents",
@@ -506,6 +528,75 @@ START_TEST(test_prompts)
 	    "verbatim"));
 	ck_assert_ptr_nonnull(strstr(agent_find("conversation")->system_prompt,
 	    "at most one question"));
+}
+END_TEST
+
+/*
+ * Every kind of document has exactly one agent, never in a turn, whose
+ * answer is the shape doc_render reads and whose prompt is worth caching.
+ */
+START_TEST(test_document_agents)
+{
+	const struct agent	*a;
+	json_object		*props, *sections, *statement;
+	struct llm_model	 m;
+	struct agent_plan	 p;
+	size_t			 i, k, n;
+
+	ck_assert_uint_eq(doc_kind_count, 5);
+	for (k = 0; k < doc_kind_count; k++)
+		ck_assert_str_eq(doc_kind_names[k], doc_kinds[k].name);
+	ck_assert_ptr_null(doc_kind_names[doc_kind_count]);
+	for (k = 0; k < doc_kind_count; k++) {
+		for (i = 0, n = 0, a = NULL; i < agent_count; i++) {
+			if (agent_table[i].document != NULL &&
+			    strcmp(agent_table[i].document,
+			    doc_kinds[k].name) == 0) {
+				n++;
+				a = &agent_table[i];
+			}
+		}
+		ck_assert_msg(n == 1, "%s: %zu agents", doc_kinds[k].name, n);
+		ck_assert_ptr_eq(document_agent(&doc_kinds[k]), a);
+		ck_assert_ptr_eq(doc_kind_find(doc_kinds[k].name), &doc_kinds[k]);
+		ck_assert_int_eq(a->output, AGENT_OUTPUT_DOCUMENT);
+		ck_assert_int_eq(a->stage, AGENT_STAGE_DOCUMENT);
+		ck_assert_str_eq(a->list_key, "sections");
+		ck_assert(!a->cacheable);
+		props = member(agent_schema(a), "properties");
+		ck_assert_str_eq(json_object_get_string(member(member(props,
+		    "title"), "type")), "string");
+		sections = member(props, "sections");
+		ck_assert_str_eq(json_object_get_string(member(sections,
+		    "type")), "array");
+		statement = member(member(member(member(member(sections, "items"),
+		    "properties"), "statements"), "items"), "properties");
+		ck_assert_ptr_nonnull(member(statement, "text"));
+		ck_assert_str_eq(json_object_get_string(member(member(member(
+		    statement, "item_ids"), "items"), "type")), "string");
+		ck_assert_ptr_nonnull(strstr(a->system_prompt, "<project>"));
+		ck_assert_ptr_nonnull(strstr(a->system_prompt, "item_ids"));
+		ck_assert_ptr_nonnull(strstr(a->system_prompt, "rejected"));
+		ck_assert_msg(utf8_length(a->system_prompt,
+		    strlen(a->system_prompt)) >= PROMPT_STAGE_A_MIN,
+		    "%s: a prompt worth caching", a->name);
+		/* Shaped like every structured answer (docs/CLAUDE.md). */
+		llm_model_defaults("claude-sonnet-5-5", &m);
+		agent_plan_make(a, m.id, &m, LLM_API_VERSION_CURRENT, &p);
+		ck_assert_int_eq(p.answer, LLM_ANSWER_JSON_SCHEMA);
+		ck_assert_int_eq(p.thinking, LLM_THINKING_ADAPTIVE);
+		ck_assert(!p.has_temperature);
+		ck_assert_str_eq(json_object_get_string(member(p.schema,
+		    "title")), a->answer_name);
+		agent_plan_free(&p);
+	}
+	ck_assert_ptr_null(doc_kind_find("summary"));
+	ck_assert_ptr_null(doc_kind_find(NULL));
+	ck_assert_ptr_null(document_agent(NULL));
+	/* No turn runs them: no stage A or B agent writes a document. */
+	for (i = 0; i < agent_count; i++)
+		if (agent_table[i].stage != AGENT_STAGE_DOCUMENT)
+			ck_assert_ptr_null(agent_table[i].document);
 }
 END_TEST
 
@@ -1276,6 +1367,7 @@ agents_suite(void)
 	tcase_add_test(tc, test_schemas_parse_and_are_closed);
 	tcase_add_test(tc, test_schemas_shared_between_threads);
 	tcase_add_test(tc, test_prompts);
+	tcase_add_test(tc, test_document_agents);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("json_schema");

@@ -1,0 +1,93 @@
+/*
+ * Generated documents and whole projects (db_documents.c): document
+ * versions, the generations that make them, their agent runs, and the
+ * export and import of a project with everything in it.
+ *
+ * project_id must already be checked to belong to the caller (app.c's
+ * guard); every query matches it. Versions come back as the API's JSON
+ * objects (docs/API.md): {"kind", "version", "title", "markdown",
+ * "item_event_id", "message_id", "model", "input_tokens",
+ * "output_tokens", "created_by", "created_at"}.
+ */
+#ifndef BRAINSTORM_DB_DOCUMENTS_H
+#define BRAINSTORM_DB_DOCUMENTS_H
+
+#include <json-c/json.h>
+
+#include "brainstorm/db.h"
+#include "brainstorm/db_turns.h"
+#include "brainstorm/err.h"
+
+/*
+ * What a generation reads besides the board and the messages: {"title",
+ * "description", "item_event_id", "message_id"} (the newest item event and
+ * message: the state the version is made from). BS_ERR_NOT_FOUND when the
+ * project is gone.
+ */
+bs_err	db_document_source(struct db_conn *c, const char *project_id,
+	    json_object **out);
+/* The project's newest item events, newest first, at most limit. */
+bs_err	db_document_history(struct db_conn *c, const char *project_id,
+	    int limit, json_object **out);
+
+/*
+ * Record a running generation of kind, first failing the project's
+ * generations that have run longer than stale_s (their worker died).
+ * BS_ERR_CONFLICT while another runs in the project; BS_ERR_NOT_FOUND when
+ * the project is gone.
+ */
+bs_err	db_generation_open(struct db_conn *c, const char *project_id,
+	    const char *kind, const char *user_id, long stale_s,
+	    char generation_id[DB_ID_LEN]);
+/* status done (with version_id) or failed (with error). */
+bs_err	db_generation_finish(struct db_conn *c, const char *generation_id,
+	    const char *status, const char *error, const char *version_id);
+/* The generation's model call, in agent_runs (GET /api/usage counts it). */
+bs_err	db_generation_run_add(struct db_conn *c, const char *generation_id,
+	    const char *project_id, const char *user_id,
+	    const struct db_agent_run *run);
+
+struct db_document_version {
+	const char	*title;
+	const char	*markdown;
+	const char	*item_event_id;	/* NULL: none */
+	const char	*message_id;	/* NULL: none */
+	const char	*model;
+	long		 input_tokens, output_tokens;
+	const char	*created_by;	/* the user who asked */
+};
+
+/*
+ * Add the next version of the project's document of kind (made on first
+ * use); *out the version, version_id its row id.
+ */
+bs_err	db_document_version_add(struct db_conn *c, const char *project_id,
+	    const char *kind, const struct db_document_version *v,
+	    char version_id[DB_ID_LEN], json_object **out);
+/* Each kind's latest version, in kind order. */
+bs_err	db_documents_latest(struct db_conn *c, const char *project_id,
+	    json_object **out);
+/* Version n of kind (0: the latest). BS_ERR_NOT_FOUND when there is none. */
+bs_err	db_document_get(struct db_conn *c, const char *project_id,
+	    const char *kind, long n, json_object **out);
+/* Every version of kind without its Markdown, newest first. */
+bs_err	db_document_versions(struct db_conn *c, const char *project_id,
+	    const char *kind, json_object **out);
+
+/*
+ * The whole project in the export format (doc_export.h), read in one
+ * snapshot. BS_ERR_NOT_FOUND when it does not exist. Checks no owner: the
+ * caller did (or is the operator).
+ */
+bs_err	db_project_export(struct db_conn *c, const char *project_id,
+	    json_object **out);
+/*
+ * A new project of owner_id from doc (export_check must have accepted
+ * it), in one transaction: every id is new, times are kept. *project_id
+ * the new project's id. BS_ERR_INVALID when the database refuses a value
+ * (nothing is created).
+ */
+bs_err	db_project_import(struct db_conn *c, const char *owner_id,
+	    json_object *doc, char project_id[DB_ID_LEN]);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * A whole project out and in: the export as one JSON document or one
+ * Markdown file, and the import of such a JSON document as a new project
+ * of the caller, in one transaction.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "brainstorm/api.h"
+#include "brainstorm/app.h"
+#include "brainstorm/db_documents.h"
+#include "brainstorm/db_projects.h"
+#include "brainstorm/doc_export.h"
+#include "brainstorm/log.h"
+
+#define EXPORT_MD_MAX	(64 * 1024 * 1024)
+#define SLUG_MAX	48
+
+/* "brainstorm-<title as lower-case ASCII words joined by ->" */
+static void
+export_filename(json_object *doc, const char *ext, char *out, size_t len)
+{
+	json_object	*project, *title;
+	const char	*t = "";
+	char		 slug[SLUG_MAX + 1];
+	size_t		 i, n = 0;
+	bool		 dash = false;
+
+	if (json_object_object_get_ex(doc, "project", &project) &&
+	    json_object_object_get_ex(project, "title", &title))
+		t = json_object_get_string(title);
+	for (i = 0; t[i] != '\0' && n < SLUG_MAX; i++) {
+		unsigned char c = (unsigned char)t[i];
+
+		if (c < 0x80 && isalnum(c)) {
+			if (dash && n > 0 && n + 1 < SLUG_MAX)
+				slug[n++] = '-';
+			slug[n++] = (char)tolower(c);
+			dash = false;
+		} else
+			dash = true;
+	}
+	slug[n] = '\0';
+	snprintf(out, len, "brainstorm-%s.%s", n > 0 ? slug : "project", ext);
+}
+
+void
+api_projects_export(struct http_ctx *ctx)
+{
+	struct db_conn	*conn = NULL;
+	json_object	*doc = NULL;
+	const char	*format = http_query_get(&ctx->req, "format"), *text;
+	char		 filename[80];
+	struct buf	 md;
+	bool		 markdown;
+	bs_err		 e;
+
+	buf_init(&md, EXPORT_MD_MAX);
+	if (format == NULL || *format == '\0')
+		format = "json";
+	if (strcmp(format, "json") != 0 && strcmp(format, "md") != 0) {
+		api_respond_invalid(ctx, "format", "format must be json or md.");
+		goto out;
+	}
+	markdown = strcmp(format, "md") == 0;
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
+		e = db_project_export(conn, ctx->req.project_id, &doc);
+	db_pool_release(ctx->app->db, conn);
+	if (e == BS_ERR_NOT_FOUND) {
+		http_respond_error(ctx, 404, "not_found", "No such project.");
+		goto out;
+	}
+	if (e != BS_OK) {
+		api_respond_db_error(ctx, e);
+		goto out;
+	}
+	export_filename(doc, format, filename, sizeof(filename));
+	if (markdown && (e = export_markdown(doc, &md)) != BS_OK) {
+		api_respond_db_error(ctx, e);
+		goto out;
+	}
+	http_header_add(ctx, "Content-Disposition", "attachment; filename=\"%s\"",
+	    filename);
+	if (markdown)
+		http_respond_text(ctx, 200, "text/markdown; charset=utf-8",
+		    md.data != NULL ? md.data : "", md.len);
+	else {
+		text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+		    JSON_C_TO_STRING_NOSLASHESCAPE);
+		http_respond_text(ctx, 200, "application/json", text,
+		    strlen(text));
+	}
+out:
+	buf_free(&md);
+	json_object_put(doc);
+}
+
+void
+api_projects_import(struct http_ctx *ctx)
+{
+	struct http_limits	 lim;
+	struct db_conn		*conn = NULL;
+	json_object		*project = NULL, *body, *err;
+	char			 path[EXPORT_PATH_MAX], why[256];
+	char			 project_id[DB_ID_LEN];
+	bs_err			 e;
+
+	/* A project file may be larger than any other body: its own limit. */
+	lim.max_body_bytes = (size_t)ctx->app->cfg->import_max_bytes;
+	lim.max_json_depth = ctx->app->limits.max_json_depth;
+	if (http_request_parse_json(ctx, &lim) != BS_OK)
+		return;
+	if (export_check(ctx->req.json, path, sizeof(path), why,
+	    sizeof(why)) != BS_OK) {
+		body = http_error_body("validation_failed", why,
+		    ctx->req.request_id);
+		if (json_object_object_get_ex(body, "error", &err)) {
+			json_object_object_add(err, "field",
+			    json_object_new_string(path));
+			json_object_object_add(err, "path",
+			    json_object_new_string(path));
+		}
+		http_respond_json(ctx, 422, body);
+		return;
+	}
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK &&
+	    (e = db_project_import(conn, ctx->req.user_id, ctx->req.json,
+	    project_id)) == BS_OK)
+		e = db_project_get(conn, project_id, ctx->req.user_id, &project);
+	db_pool_release(ctx->app->db, conn);
+	if (e == BS_ERR_INVALID)
+		api_respond_invalid(ctx, "", "The database refused a value of the "
+		    "file; nothing was imported.");
+	else if (e != BS_OK)
+		api_respond_db_error(ctx, e);
+	else {
+		log_msgf(LOG_LEVEL_INFO, "project %s imported by %s", project_id,
+		    ctx->req.user_id);
+		http_respond_json(ctx, 201, project);
+	}
+}
