@@ -174,6 +174,44 @@ def main():
         if not any(all(pod_labels(w).get(k) == v for k, v in sel.items()) for _, w in workloads):
             problem(f"{f}: PodDisruptionBudget/{name}", "selects no pods")
 
+    # The workers' FastCGI port: only web's pods may reach it (a worker
+    # trusts REMOTE_ADDR from whoever talks FastCGI to it).
+    app_pods = [w for _, w in workloads
+                if pod_labels(w).get("app.kubernetes.io/name") == "brainstorm-app"]
+    fcgi_ports = {p.get("containerPort") for w in app_pods
+                  for c in pod_spec(w)["containers"] for p in c.get("ports", [])
+                  if p.get("name") == "fastcgi"}
+    guarded = False
+    for name, (f, pol) in by_kind.get("NetworkPolicy", {}).items():
+        spec = pol.get("spec") or {}
+        sel = (spec.get("podSelector") or {}).get("matchLabels") or {}
+        if not app_pods or not all(pod_labels(app_pods[0]).get(k) == v
+                                   for k, v in sel.items()) or not sel:
+            continue
+        if "Ingress" not in spec.get("policyTypes", []):
+            continue
+        open_to = []
+        for rule in spec.get("ingress") or []:
+            ports = {p.get("port") for p in rule.get("ports") or []}
+            if ports and not ports & fcgi_ports:
+                continue
+            sources = rule.get("from") or []
+            web_only = sources and all(
+                (s.get("podSelector") or {}).get("matchLabels", {}).get(
+                    "app.kubernetes.io/name") == "brainstorm-web"
+                and "namespaceSelector" not in s and "ipBlock" not in s
+                for s in sources)
+            if not web_only:
+                open_to.append(rule)
+        if open_to:
+            problem(f"{f}: NetworkPolicy/{name}",
+                    f"the FastCGI port is open beyond web's pods: {open_to}")
+        else:
+            guarded = True
+    if not guarded:
+        problem(root, "no NetworkPolicy limits the app pods' FastCGI port "
+                f"{sorted(fcgi_ports)} to web's pods")
+
     if kustomization is None:
         problem("kustomization.yaml", "missing")
     else:

@@ -182,6 +182,44 @@ entry_points() {
 		bash -n "$f" || return 1
 	done
 }
+# Only web shares a network with the workers' FastCGI port, and the
+# networks of the data and the demo model have no way out.
+fastcgi_reach() {
+	"$PY" - "$1" <<'EOF'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+nets = doc.get("networks") or {}
+bad = []
+def on(name):
+    n = doc["services"][name].get("networks")
+    if n is None:
+        return {"default"}
+    return set(n if isinstance(n, list) else n.keys())
+app = on("app")
+for name in doc["services"]:
+    if name in ("app", "web"):
+        continue
+    for shared in on(name) & app:
+        if shared == "default" or not (nets.get(shared) or {}).get("internal"):
+            bad.append(f"{name} reaches the workers over {shared}")
+        elif shared == "fastcgi":
+            bad.append(f"{name} is on the fastcgi network")
+if "fastcgi" not in on("web") or "fastcgi" not in app:
+    bad.append("web and app do not share the fastcgi network")
+for n in ("fastcgi", "data", "claude"):
+    if not (nets.get(n) or {}).get("internal"):
+        bad.append(f"network {n} is not internal")
+for n in sorted(on("app") - {"fastcgi", "data", "claude"}):
+    others = [s for s in doc["services"] if s != "app" and n in on(s)]
+    if others:
+        bad.append(f"the workers' egress network {n} also has {others}")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+EOF
+}
+check "compose.yml: only web reaches the workers' FastCGI port" fastcgi_reach "$D/compose.yml"
+check "stack.yml: only web reaches the workers' FastCGI port" fastcgi_reach "$D/stack.yml"
+
 check "entry points executable: backup-schedule, alertmanager, alertmanager-config" entry_points
 
 finish
