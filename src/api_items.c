@@ -18,7 +18,6 @@
 #define ITEM_CONFIDENCE_DEFAULT	100
 #define ITEM_STATE_DEFAULT	"exploring"
 #define ITEM_ACTOR_USER		"user"
-#define LIST_BODY_MAX		((size_t)64 << 20)	/* the response's cap */
 
 static const char *const item_states[] = {
 	"decided", "exploring", "parked", "rejected", NULL
@@ -99,55 +98,38 @@ item_param(struct http_ctx *ctx)
 	return uuid_valid(id) ? id : NULL;
 }
 
-/*
- * The hottest read: app.c's guard runs in the list's own statement (app.c
- * verifies the token only), and the rows are written as JSON text with no
- * json-c tree in between. Only an empty list costs a second statement,
- * the guard's own, to tell an empty board from a refusal.
- */
 void
 api_items_list(struct http_ctx *ctx)
 {
-	struct db_conn		*conn = NULL;
-	struct json_writer	 w;
-	struct buf		 body;
-	const char		*state;
-	size_t			 i;
-	int			 count = 0;
-	bs_err			 e;
+	struct db_conn	*conn = NULL;
+	json_object	*items = NULL, *body;
+	const char	*state;
+	size_t		 i;
+	bs_err		 e;
 
-	buf_init(&body, LIST_BODY_MAX);
 	if ((state = http_query_get(&ctx->req, "state")) != NULL) {
 		for (i = 0; item_states[i] != NULL; i++)
 			if (strcmp(state, item_states[i]) == 0)
 				break;
 		if (item_states[i] == NULL) {
-			if (app_guard_check(ctx))
-				api_respond_invalid(ctx, "state",
-				    "state must be decided, exploring, "
-				    "parked or rejected.");
+			api_respond_invalid(ctx, "state", "state must be "
+			    "decided, exploring, parked or rejected.");
 			goto out;
 		}
 	}
-	json_writer_init(&w, &body);
-	json_write_raw(&w, "{\"items\":", 9);
-	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK &&
-	    (e = db_items_list_write(conn, ctx->req.user_id,
-	    ctx->req.project_id, state, &w, &count)) == BS_OK) {
-		json_write_raw(&w, "}", 1);
-		e = json_writer_finish(&w);
-	}
-	db_pool_release(ctx->app->db, conn);
-	conn = NULL;
-	if (e != BS_OK)
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
+	    (e = db_items_list(conn, ctx->req.project_id, state,
+	    &items)) != BS_OK) {
 		api_respond_db_error(ctx, e);
-	/* No items: an empty board, or one the caller may not see. */
-	else if (count > 0 || app_guard_check(ctx))
-		http_respond_text(ctx, 200, "application/json", body.data,
-		    body.len);
+		goto out;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "items", items);
+	items = NULL;
+	http_respond_json(ctx, 200, body);
 out:
+	json_object_put(items);
 	db_pool_release(ctx->app->db, conn);
-	buf_free(&body);
 }
 
 void

@@ -2,11 +2,6 @@
  * Item and item_event queries: a table of statements, each run with
  * db_exec, every value a parameter. A write and its event are one statement
  * (data-modifying WITH), which PostgreSQL runs atomically.
- *
- * Every write locks the project's row before the item's: the item counts
- * on the project row (migration 0007) are changed by a trigger after the
- * item, and without that order two transactions changing items of one
- * project could each hold an item the other waits for.
  */
 #include "config.h"
 
@@ -17,15 +12,11 @@
 
 #include "brainstorm/db_items.h"
 
-/*
- * The select list of an item, in the order of item_columns: ts is
- * DB_ISO_UTC for text results, DB_AS_IS for binary ones.
- */
-#define ITEM_SELECT(ts) \
+/* The select list of an item, in the order of item_columns. */
+#define ITEM_COLUMNS \
 	"i.id, i.project_id, i.text, i.state, i.confidence, i.user_quote," \
 	" i.source_message_id, i.created_by, i.position, i.version, " \
-	ts("i.created_at") ", " ts("i.updated_at")
-#define ITEM_COLUMNS	ITEM_SELECT(DB_ISO_UTC)
+	DB_ISO_UTC("i.created_at") ", " DB_ISO_UTC("i.updated_at")
 
 /* The select list of an event, in the order of event_columns. */
 #define EVENT_COLUMNS \
@@ -37,11 +28,6 @@
 #define NEXT_POSITION(project, state) \
 	"(SELECT coalesce(max(n.position) + 1, 0) FROM items n" \
 	" WHERE n.project_id = " project " AND n.state = " state ")"
-
-/* The project's row, locked first (see above); no row when it is gone. */
-#define LOCK_PROJECT \
-	"p AS MATERIALIZED (SELECT id FROM projects WHERE id = $1::uuid" \
-	" FOR NO KEY UPDATE)"
 
 #define SQLSTATE_FOREIGN_KEY	"23503"
 
@@ -63,40 +49,24 @@ static const struct db_column event_columns[] = {
 #define EVENT_NCOLUMNS	(int)(sizeof(event_columns) / sizeof(event_columns[0]))
 
 enum item_stmt {
-	STMT_LIST, STMT_LIST_GUARDED, STMT_GET, STMT_CREATE, STMT_UPDATE,
-	STMT_DELETE, STMT_HISTORY
+	STMT_LIST, STMT_GET, STMT_CREATE, STMT_UPDATE, STMT_DELETE, STMT_HISTORY
 };
-
 
 static const struct db_stmt item_stmts[] = {
 	[STMT_LIST] = { "items_list",
 	  "SELECT " ITEM_COLUMNS " FROM items i WHERE i.project_id = $1::uuid"
 	  " AND ($2::text IS NULL OR i.state = $2::text)"
 	  " ORDER BY i.state, i.position, i.created_at, i.id", 2 },
-	/*
-	 * The list with app.c's guard in the same statement, for a binary
-	 * result: the guard is a condition evaluated once, before any item
-	 * is read; no rows when it fails (or the board is empty).
-	 */
-	[STMT_LIST_GUARDED] = { "items_list_guarded",
-	  "SELECT " ITEM_SELECT(DB_AS_IS) " FROM items i"
-	  " WHERE i.project_id = $2::uuid"
-	  " AND ($3::text IS NULL OR i.state = $3::text)"
-	  " AND EXISTS (SELECT 1 FROM projects p JOIN users u"
-	  " ON u.id = p.owner_id WHERE p.id = $2::uuid AND u.id = $1::uuid"
-	  " AND u.disabled_at IS NULL)"
-	  " ORDER BY i.state, i.position, i.created_at, i.id", 3 },
 	[STMT_GET] = { "items_get",
 	  "SELECT " ITEM_COLUMNS " FROM items i"
 	  " WHERE i.id = $2::uuid AND i.project_id = $1::uuid", 2 },
 	[STMT_CREATE] = { "items_create",
-	  "WITH " LOCK_PROJECT ","
-	  " i AS (INSERT INTO items (project_id, text, state, confidence,"
+	  "WITH i AS (INSERT INTO items (project_id, text, state, confidence,"
 	  " user_quote, source_message_id, created_by, position)"
-	  " SELECT p.id, $2::text, $3::text, $4::integer,"
+	  " VALUES ($1::uuid, $2::text, $3::text, $4::integer,"
 	  " coalesce($5::text, ''), $6::uuid, $7::text,"
-	  " coalesce($8::integer, " NEXT_POSITION("$1::uuid", "$3::text") ")"
-	  " FROM p RETURNING *),"
+	  " coalesce($8::integer, " NEXT_POSITION("$1::uuid", "$3::text") "))"
+	  " RETURNING *),"
 	  " e AS (INSERT INTO item_events (project_id, item_id, action,"
 	  " to_state, new_text, actor, actor_user_id, reason, turn_id,"
 	  " message_id)"
@@ -104,17 +74,14 @@ static const struct db_stmt item_stmts[] = {
 	  " coalesce($10::text, ''), $11::uuid, $12::uuid FROM i)"
 	  " SELECT " ITEM_COLUMNS " FROM i", 12 },
 	/*
-	 * After the project, old locks the row, so a concurrent change with
-	 * the same version waits for the winner's commit, then finds the
-	 * version moved on and updates nothing (READ COMMITTED re-checks the
-	 * WHERE). old also keeps the state and text before the change for the
-	 * event.
+	 * old locks the row first, so a concurrent change with the same
+	 * version waits for the winner's commit, then finds the version moved
+	 * on and updates nothing (READ COMMITTED re-checks the WHERE). old
+	 * also keeps the state and text before the change for the event.
 	 */
 	[STMT_UPDATE] = { "items_update",
-	  "WITH " LOCK_PROJECT ","
-	  " old AS (SELECT id, state, text FROM items"
-	  " WHERE id = $2::uuid AND project_id = (SELECT id FROM p)"
-	  " FOR UPDATE),"
+	  "WITH old AS (SELECT id, state, text FROM items"
+	  " WHERE id = $2::uuid AND project_id = $1::uuid FOR UPDATE),"
 	  " u AS (UPDATE items t SET"
 	  " text = coalesce($4::text, t.text),"
 	  " state = coalesce($5::text, t.state),"
@@ -138,9 +105,8 @@ static const struct db_stmt item_stmts[] = {
 	  " FROM u)"
 	  " SELECT " ITEM_COLUMNS " FROM u i", 11 },
 	[STMT_DELETE] = { "items_delete",
-	  "WITH " LOCK_PROJECT ","
-	  " d AS (DELETE FROM items"
-	  " WHERE id = $2::uuid AND project_id = (SELECT id FROM p)"
+	  "WITH d AS (DELETE FROM items"
+	  " WHERE id = $2::uuid AND project_id = $1::uuid"
 	  " RETURNING project_id, id, state, text),"
 	  " e AS (INSERT INTO item_events (project_id, item_id, action,"
 	  " from_state, old_text, actor, actor_user_id, reason, turn_id,"
@@ -195,34 +161,6 @@ db_items_list(struct db_conn *conn, const char *project_id, const char *state,
 	    NULL)) != BS_OK)
 		goto out;
 	e = db_rows_json(res, item_columns, ITEM_NCOLUMNS, out);
-out:
-	PQclear(res);
-	return e;
-}
-
-bs_err
-db_items_list_write(struct db_conn *conn, const char *user_id,
-    const char *project_id, const char *state, struct json_writer *w,
-    int *count)
-{
-	PGresult	*res = NULL;
-	const char	*values[] = { user_id, project_id, state };
-	int		 i;
-	bs_err		 e;
-
-	*count = 0;
-	if ((e = db_exec_binary(conn, &item_stmts[STMT_LIST_GUARDED], values,
-	    &res, NULL)) != BS_OK)
-		goto out;
-	json_write_raw(w, "[", 1);
-	for (i = 0; i < PQntuples(res); i++) {
-		json_write_raw(w, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
-		db_row_write_members(res, i, 0, item_columns, ITEM_NCOLUMNS, w);
-		json_write_raw(w, "}", 1);
-	}
-	json_write_raw(w, "]", 1);
-	*count = PQntuples(res);
-	e = w->err;
 out:
 	PQclear(res);
 	return e;

@@ -49,16 +49,6 @@ struct db_item_patch {
 /* *out: a JSON array ordered by state, position, creation; state NULL: all. */
 bs_err	db_items_list(struct db_conn *conn, const char *project_id,
 	    const char *state, json_object **out);
-/*
- * The list for a request, with app.c's guard in the same statement (one
- * round trip): the items of project_id as a JSON array written to w, in
- * db_items_list's order, and their number in *count; items only when
- * user_id is an enabled user who owns the project. Nothing tells an empty
- * board from a refusal: with *count 0, ask app_guard_check.
- */
-bs_err	db_items_list_write(struct db_conn *conn, const char *user_id,
-	    const char *project_id, const char *state, struct json_writer *w,
-	    int *count);
 /* BS_ERR_NOT_FOUND when the item is not in the project. */
 bs_err	db_item_get(struct db_conn *conn, const char *project_id,
 	    const char *item_id, json_object **out);

@@ -23,16 +23,12 @@ struct db_project_key {
 
 /*
  * Up to limit of owner_id's projects, newest first, after *after (NULL: from
- * the newest), as a JSON array written to w and their number in *count;
- * *has_next tells whether more follow, and then *next is the key of the
- * page's last project. app.c's guard runs in the same statement (one round
- * trip): projects only while owner_id is an enabled user. Nothing tells an
- * empty page from a refusal: with *count 0, ask app_guard_check.
+ * the newest). *out receives a JSON array; *has_next tells whether more
+ * follow, and then *next is the key of the page's last project.
  */
-bs_err	db_projects_list_write(struct db_conn *conn, const char *owner_id,
-	    const struct db_project_key *after, int limit,
-	    struct json_writer *w, int *count, bool *has_next,
-	    struct db_project_key *next);
+bs_err	db_projects_list(struct db_conn *conn, const char *owner_id,
+	    const struct db_project_key *after, int limit, json_object **out,
+	    bool *has_next, struct db_project_key *next);
 bs_err	db_project_get(struct db_conn *conn, const char *project_id,
 	    const char *owner_id, json_object **out);
 /* description may be NULL (empty). */
