@@ -201,7 +201,7 @@ server_body() {
 }
 sse_location() {
 	local body
-	body=$(location_body 'location ~ \^/api/projects/\[\^/\]\+/\(events\|messages\)\$')
+	body=$(location_body 'location ~ \^/api/projects/\[\^/\]\+/\(events\|messages\|documents\)\$')
 	[ -n "$body" ] || { echo "no SSE location"; return 1; }
 	for re in 'fastcgi_buffering off;' 'gzip off;' 'fastcgi_read_timeout 3600s;' \
 		'limit_req zone=brainstorm_messages' 'fastcgi_pass brainstorm_workers;'; do
