@@ -16,6 +16,7 @@
 #include "brainstorm/db_turns.h"
 #include "brainstorm/doc_render.h"
 #include "brainstorm/document.h"
+#include "brainstorm/http.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
@@ -50,28 +51,6 @@ document_agent(const struct doc_kind *kind)
 	return NULL;
 }
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static long
-jint(json_object *o, const char *key, long def)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return def;
-	return (long)json_object_get_int64(v);
-}
-
 /* s cut to at most max bytes on a character boundary, on one line. */
 static bs_err
 put_line(struct buf *b, const char *s, size_t max)
@@ -93,9 +72,9 @@ put_line(struct buf *b, const char *s, size_t max)
 static bs_err
 event_put(struct buf *b, json_object *ev)
 {
-	const char	*action = jstr(ev, "action"), *from = jstr(ev, "from_state");
-	const char	*to = jstr(ev, "to_state"), *at = jstr(ev, "created_at");
-	const char	*reason = jstr(ev, "reason");
+	const char	*action = json_member_string(ev, "action"), *from = json_member_string(ev, "from_state");
+	const char	*to = json_member_string(ev, "to_state"), *at = json_member_string(ev, "created_at");
+	const char	*reason = json_member_string(ev, "reason");
 	bs_err		 e;
 
 	if (action == NULL)
@@ -108,15 +87,15 @@ event_put(struct buf *b, json_object *ev)
 	else if (strcmp(action, "moved") == 0)
 		e = buf_printf(b, "moved %s -> %s", from != NULL ? from : "?",
 		    to != NULL ? to : "?");
-	else if (jstr(ev, "old_text") != NULL) {
+	else if (json_member_string(ev, "old_text") != NULL) {
 		if ((e = buf_puts(b, "reworded from \"")) == BS_OK &&
-		    (e = put_line(b, jstr(ev, "old_text"), EVENT_TEXT_MAX)) ==
+		    (e = put_line(b, json_member_string(ev, "old_text"), EVENT_TEXT_MAX)) ==
 		    BS_OK)
 			e = buf_puts(b, "\"");
 	} else
 		e = buf_puts(b, action);
 	if (e == BS_OK && (e = buf_puts(b, " by ")) == BS_OK)
-		e = put_line(b, jstr(ev, "actor"), 64);
+		e = put_line(b, json_member_string(ev, "actor"), 64);
 	if (e == BS_OK && reason != NULL && *reason != '\0' &&
 	    (e = buf_puts(b, ": ")) == BS_OK)
 		e = put_line(b, reason, EVENT_TEXT_MAX);
@@ -134,7 +113,7 @@ history_by_item(json_object *history)
 	for (i = 0; history != NULL && i < json_object_array_length(history);
 	    i++) {
 		ev = json_object_array_get_idx(history, i);
-		if ((item = jstr(ev, "item_id")) == NULL)
+		if ((item = json_member_string(ev, "item_id")) == NULL)
 			continue;
 		if (!json_object_object_get_ex(by, item, &list)) {
 			list = json_object_new_array();
@@ -149,7 +128,7 @@ history_by_item(json_object *history)
 static bs_err
 item_put(struct buf *b, json_object *it, size_t n, json_object *events)
 {
-	const char	*text = jstr(it, "text"), *quote = jstr(it, "user_quote");
+	const char	*text = json_member_string(it, "text"), *quote = json_member_string(it, "user_quote");
 	size_t		 k, len;
 	bs_err		 e;
 
@@ -157,7 +136,7 @@ item_put(struct buf *b, json_object *it, size_t n, json_object *events)
 	if (e == BS_OK)
 		e = put_line(b, text != NULL ? text : "", ITEM_TEXT_MAX);
 	if (e == BS_OK)
-		e = buf_printf(b, " (confidence %ld)\n", jint(it, "confidence", 0));
+		e = buf_printf(b, " (confidence %ld)\n", json_member_int(it, "confidence", 0));
 	if (e == BS_OK && quote != NULL && *quote != '\0' &&
 	    (e = buf_puts(b, "  quote: \"")) == BS_OK &&
 	    (e = put_line(b, quote, QUOTE_MAX)) == BS_OK)
@@ -190,13 +169,13 @@ document_context_build(const struct doc_kind *kind, json_object *source,
 	buf_init(&b, CONTEXT_MAX);
 	e = buf_puts(&b, "<project>\nTitle: ");
 	if (e == BS_OK)
-		e = put_line(&b, jstr(source, "title"), 400);
+		e = put_line(&b, json_member_string(source, "title"), 400);
 	if (e == BS_OK)
 		e = buf_puts(&b, "\nDescription: ");
 	if (e == BS_OK)
-		e = put_line(&b, jstr(source, "description") != NULL &&
-		    *jstr(source, "description") != '\0' ?
-		    jstr(source, "description") : "(none)", 2000);
+		e = put_line(&b, json_member_string(source, "description") != NULL &&
+		    *json_member_string(source, "description") != '\0' ?
+		    json_member_string(source, "description") : "(none)", 2000);
 	if (e == BS_OK)
 		e = buf_puts(&b, "\n</project>\n<board>\n");
 	n = board != NULL ? json_object_array_length(board) : 0;
@@ -204,7 +183,7 @@ document_context_build(const struct doc_kind *kind, json_object *source,
 		e = buf_printf(&b, "%s:\n", board_groups[g]);
 		for (k = 0, group_shown = 0; k < n && e == BS_OK; k++) {
 			it = json_object_array_get_idx(board, k);
-			if ((state = jstr(it, "state")) == NULL ||
+			if ((state = json_member_string(it, "state")) == NULL ||
 			    strcmp(state, board_groups[g]) != 0)
 				continue;
 			if (b.len > budget / 2) {
@@ -213,8 +192,8 @@ document_context_build(const struct doc_kind *kind, json_object *source,
 			}
 			json_object_array_add(*shown, json_object_get(it));
 			events = NULL;
-			if (jstr(it, "id") != NULL)
-				json_object_object_get_ex(by_item, jstr(it, "id"),
+			if (json_member_string(it, "id") != NULL)
+				json_object_object_get_ex(by_item, json_member_string(it, "id"),
 				    &events);
 			e = item_put(&b, it, json_object_array_length(*shown),
 			    events);
@@ -228,7 +207,7 @@ document_context_build(const struct doc_kind *kind, json_object *source,
 	used = b.len;
 	for (first = n; first > 0; first--) {
 		m = json_object_array_get_idx(messages, first - 1);
-		len = (text = jstr(m, "content")) != NULL ?
+		len = (text = json_member_string(m, "content")) != NULL ?
 		    utf8_prefix(text, MESSAGE_MAX) : 0;
 		if (used + len + 32 > budget)
 			break;
@@ -238,11 +217,11 @@ document_context_build(const struct doc_kind *kind, json_object *source,
 		e = buf_puts(&b, "</board>\n<conversation>\n");
 	for (k = first; k < n && e == BS_OK; k++) {
 		m = json_object_array_get_idx(messages, k);
-		role = jstr(m, "role");
+		role = json_member_string(m, "role");
 		e = buf_puts(&b, role != NULL && strcmp(role, "user") == 0 ?
 		    "person: " : "assistant: ");
 		if (e == BS_OK)
-			e = put_line(&b, jstr(m, "content"), MESSAGE_MAX);
+			e = put_line(&b, json_member_string(m, "content"), MESSAGE_MAX);
 		if (e == BS_OK)
 			e = buf_puts(&b, "\n");
 	}
@@ -563,7 +542,7 @@ generation_save(struct generation *g, struct db_conn *conn,
 			    (long long)json_object_get_int64(ev));
 			v.item_event_id = event_id;
 		}
-		v.message_id = jstr(g->source, "message_id");
+		v.message_id = json_member_string(g->source, "message_id");
 		v.model = r.model;
 		v.input_tokens = u->input_tokens;
 		v.output_tokens = u->output_tokens;

@@ -1856,22 +1856,11 @@ agent_models_parse(char *text, const char **out, char *err, size_t errlen)
 	return BS_OK;
 }
 
-static const char *
-answer_string(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* The reviewer: its summary, as written. */
 static bs_err
 render_summary(const struct agent *a, json_object *answer, struct buf *out)
 {
-	const char	*s = answer_string(answer, a->list_key);
+	const char	*s = json_member_string(answer, a->list_key);
 
 	return s != NULL ? buf_puts(out, s) : BS_OK;
 }
@@ -1890,10 +1879,10 @@ render_numbered(const struct agent *a, json_object *answer, struct buf *out)
 		return BS_OK;
 	for (k = 0; k < json_object_array_length(list) && e == BS_OK; k++) {
 		q = json_object_array_get_idx(list, k);
-		if ((head = answer_string(q, "title")) == NULL &&
-		    (head = answer_string(q, "rationale")) == NULL)
+		if ((head = json_member_string(q, "title")) == NULL &&
+		    (head = json_member_string(q, "rationale")) == NULL)
 			continue;
-		detail = answer_string(q, "detail");
+		detail = json_member_string(q, "detail");
 		e = buf_printf(out, "%zu. %s%s%s\n", k + 1, head,
 		    detail != NULL && *detail != '\0' ? " — " : "",
 		    detail != NULL ? detail : "");

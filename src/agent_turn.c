@@ -10,6 +10,7 @@
 #include "brainstorm/agent.h"
 #include "brainstorm/db_items.h"
 #include "brainstorm/db_turns.h"
+#include "brainstorm/http.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
@@ -93,27 +94,6 @@ note(struct turn *t, const char *fmt, ...)
 	json_object_array_add(t->notes, json_object_new_string(text));
 }
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static long
-jint(json_object *o, const char *key, long def)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return def;
-	return (long)json_object_get_int64(v);
-}
-
 /*
  * The context every agent reads, in the tagged layout the prompts describe
  * (agent_registry.c): <board> with short per-turn ids (i1, i2...; models
@@ -139,19 +119,19 @@ context_build(struct turn *t, json_object *board, json_object *history)
 		e = buf_printf(&b, "%s:\n", states[i]);
 		for (k = 0, shown = 0; k < n && e == BS_OK; k++) {
 			it = json_object_array_get_idx(board, k);
-			if ((text = jstr(it, "state")) == NULL ||
+			if ((text = json_member_string(it, "state")) == NULL ||
 			    strcmp(text, states[i]) != 0)
 				continue;
 			if (b.len > budget / 2) {
 				e = buf_puts(&b, "(more items left out)\n");
 				break;
 			}
-			json_object_array_add(t->ids, json_object_new_string(jstr(it, "id")));
-			text = jstr(it, "text") != NULL ? jstr(it, "text") : "";
+			json_object_array_add(t->ids, json_object_new_string(json_member_string(it, "id")));
+			text = json_member_string(it, "text") != NULL ? json_member_string(it, "text") : "";
 			e = buf_printf(&b, "[i%zu] %.*s (confidence %ld)\n",
 			    json_object_array_length(t->ids),
 			    (int)utf8_prefix(text, ITEM_TEXT_MAX), text,
-			    jint(it, "confidence", 0));
+			    json_member_int(it, "confidence", 0));
 			shown++;
 		}
 		if (e == BS_OK && shown == 0)
@@ -161,7 +141,7 @@ context_build(struct turn *t, json_object *board, json_object *history)
 	used = b.len;
 	for (first = n; first > 0; first--) {
 		m = json_object_array_get_idx(history, first - 1);
-		text = jstr(m, "content");
+		text = json_member_string(m, "content");
 		if (used + (text != NULL ? strlen(text) : 0) + 32 > budget)
 			break;
 		used += (text != NULL ? strlen(text) : 0) + 32;
@@ -170,10 +150,10 @@ context_build(struct turn *t, json_object *board, json_object *history)
 		e = buf_puts(&b, "</board>\n<conversation>\n");
 	for (i = first; i < n && e == BS_OK; i++) {
 		m = json_object_array_get_idx(history, i);
-		role = jstr(m, "role");
+		role = json_member_string(m, "role");
 		e = buf_printf(&b, "%s: %s\n", role != NULL &&
 		    strcmp(role, "user") == 0 ? "person" : "assistant",
-		    jstr(m, "content"));
+		    json_member_string(m, "content"));
 	}
 	if (e == BS_OK)
 		e = buf_printf(&b, "</conversation>\n<message>\n%s\n</message>\n",
@@ -493,12 +473,12 @@ stage_b_prompt(struct turn *t)
 	for (i = 0; i < n && e == BS_OK; i++) {
 		json_object *ch = json_object_array_get_idx(changes, i);
 
-		id = jstr(ch, "item_id");
+		id = json_member_string(ch, "item_id");
 		e = buf_printf(&b, "%zu. %s%s%s -> %s: %s\n   quote: \"%s\" "
-		    "(confidence %ld)\n", i, jstr(ch, "action"),
+		    "(confidence %ld)\n", i, json_member_string(ch, "action"),
 		    id != NULL && *id != '\0' ? " " : "",
-		    id != NULL ? id : "", jstr(ch, "state"), jstr(ch, "text"),
-		    jstr(ch, "user_quote"), jint(ch, "confidence", 0));
+		    id != NULL ? id : "", json_member_string(ch, "state"), json_member_string(ch, "text"),
+		    json_member_string(ch, "user_quote"), json_member_int(ch, "confidence", 0));
 	}
 	if (e == BS_OK)
 		e = buf_puts(&b, "</changes>\n");
@@ -544,13 +524,13 @@ turn_findings(struct turn *t, size_t *n)
 		for (k = 0; k < json_object_array_length(list) && *n < total; k++) {
 			x = json_object_array_get_idx(list, k);
 			g = &f[(*n)++];
-			g->change_index = jint(x, "change_index", -1);
-			g->severity = jstr(x, "severity");
+			g->change_index = json_member_int(x, "change_index", -1);
+			g->severity = json_member_string(x, "severity");
 			g->kind_holds = a->hold_kinds == NULL ||
-			    name_listed(a->hold_kinds, jstr(x, "kind"));
+			    name_listed(a->hold_kinds, json_member_string(x, "kind"));
 			g->agent = a->name;
 			g->says = a->finding_says;
-			g->explanation = jstr(x, "explanation");
+			g->explanation = json_member_string(x, "explanation");
 		}
 	}
 	return f;
@@ -565,9 +545,9 @@ change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i,
 	struct db_item_new	 add = { 0 };
 	struct db_item_patch	 patch = { 0 };
 	json_object		*item = NULL, *current = NULL;
-	const char		*action = jstr(ch, "action"), *state = jstr(ch, "state");
-	const char		*quote = jstr(ch, "user_quote");
-	const char		*id = item_uuid(t, jstr(ch, "item_id"));
+	const char		*action = json_member_string(ch, "action"), *state = json_member_string(ch, "state");
+	const char		*quote = json_member_string(ch, "user_quote");
+	const char		*id = item_uuid(t, json_member_string(ch, "item_id"));
 	char			 reason[1024];
 	enum gate_verdict	 verdict;
 	bs_err			 e;
@@ -586,24 +566,24 @@ change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i,
 	actor.turn_id = t->turn_id;
 	actor.message_id = t->message_id;
 	if (strcmp(action, "add") == 0) {
-		add.text = jstr(ch, "text");
+		add.text = json_member_string(ch, "text");
 		add.state = state;
 		add.user_quote = quote;
 		add.source_message_id = t->message_id;
-		add.confidence = (int)jint(ch, "confidence", 50);
+		add.confidence = (int)json_member_int(ch, "confidence", 50);
 		e = db_item_create(conn, t->in->project_id, &add, &actor, &item);
 	} else {
 		if (id == NULL || db_item_get(conn, t->in->project_id, id,
 		    &current) != BS_OK) {
 			note(t, "recorder: change %zu dropped: no item %s on the board",
-			    i, jstr(ch, "item_id") != NULL ? jstr(ch, "item_id") : "");
+			    i, json_member_string(ch, "item_id") != NULL ? json_member_string(ch, "item_id") : "");
 			return BS_OK;
 		}
 		patch.state = state;
 		if (strcmp(action, "modify") == 0)
-			patch.text = jstr(ch, "text");
+			patch.text = json_member_string(ch, "text");
 		e = db_item_update(conn, t->in->project_id, id,
-		    jint(current, "version", 0), &patch, &actor, &item);
+		    json_member_int(current, "version", 0), &patch, &actor, &item);
 		json_object_put(current);
 		if (e == BS_ERR_CONFLICT) {
 			note(t, "recorder: change %zu skipped: the item changed meanwhile", i);
@@ -647,12 +627,12 @@ questions_add(struct turn *t, struct db_conn *conn, const struct agent_call *c)
 	for (i = 0; list != NULL && i < json_object_array_length(list) &&
 	    e == BS_OK; i++) {
 		q = json_object_array_get_idx(list, i);
-		severity = jstr(q, "severity");
+		severity = json_member_string(q, "severity");
 		if (c->agent->ask_severities != NULL &&
 		    !name_listed(c->agent->ask_severities, severity))
 			continue;
 		e = db_message_add(conn, t->in->project_id, t->turn_id,
-		    c->agent->name, jstr(q, "question"), &msg);
+		    c->agent->name, json_member_string(q, "question"), &msg);
 		if (e != BS_OK)
 			break;
 		if (severity != NULL)
@@ -859,11 +839,11 @@ turn_intent(struct turn *t)
 	t->intent = INTENT_GENERAL;
 	t->confidence = 0;
 	if (c == NULL || c->answer == NULL ||
-	    intent_parse(jstr(c->answer, "intent"), &t->intent) != BS_OK) {
+	    intent_parse(json_member_string(c->answer, "intent"), &t->intent) != BS_OK) {
 		note(t, "context_manager: no intent; the turn runs as general");
 		return;
 	}
-	t->confidence = (int)jint(c->answer, "confidence", 0);
+	t->confidence = (int)json_member_int(c->answer, "confidence", 0);
 }
 
 static json_object *

@@ -79,6 +79,28 @@ json_lexical_problem(const char *text, size_t len, size_t *at)
 	return NULL;
 }
 
+const char *
+json_member_string(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+long
+json_member_int(json_object *o, const char *key, long def)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return def;
+	return (long)json_object_get_int64(v);
+}
+
 size_t
 utf8_prefix(const char *s, size_t max)
 {

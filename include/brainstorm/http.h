@@ -115,6 +115,10 @@ void	http_kv_free(struct http_kv *kv, size_t n);
  */
 bs_err	json_parse_limited(const char *text, size_t len, int max_depth,
 	    json_object **out, char *reason, size_t reasonlen);
+/* obj[key] as a string, NULL when absent or not a string. */
+const char *json_member_string(json_object *obj, const char *key);
+/* obj[key] as an integer, def when absent or not an integer. */
+long	json_member_int(json_object *obj, const char *key, long def);
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 bool	utf8_valid(const char *s, size_t len);
 /*
