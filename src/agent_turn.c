@@ -43,8 +43,9 @@ struct agent_call {
 struct turn {
 	struct app			*app;
 	const struct bs_config		*cfg;
-	const struct turn_input		*in;
-	const struct turn_sink		*sink;
+	struct db_turn_job		 job;
+	char				 owner[TURN_OWNER_MAX];	/* the lease */
+	struct turn_sink		 sink;
 	char				 turn_id[DB_ID_LEN];
 	char				 message_id[DB_ID_LEN];
 	char				*content;	/* the user's message */
@@ -59,6 +60,13 @@ struct turn {
 	json_object			*ids;		/* short id iN -> uuid */
 	struct agent_call		 calls[2][STAGE_MAX];
 	size_t				 ncalls[2];
+	/* The stage running now: its calls that go to Claude, by index. */
+	int				 stage;
+	struct llm_call			 batch[STAGE_MAX];
+	size_t				 map[STAGE_MAX], nbatch;
+	double				 deadline;	/* monotonic seconds */
+	bool				 reply_ok;
+	bool				 over;		/* finished or given up */
 };
 
 static double
@@ -74,7 +82,7 @@ static void
 emit(struct turn *t, const char *type, json_object *data)
 {
 	json_object_object_add(data, "turn_id", json_object_new_string(t->turn_id));
-	t->sink->emit(t->sink->arg, type, data);
+	t->sink.emit(t->sink.arg, type, data);
 	json_object_put(data);
 }
 
@@ -228,7 +236,7 @@ call_prepare(struct turn *t, struct agent_call *c, const struct agent_plan *p,
 	c->req.thinking_budget = p->thinking_budget;
 	c->req.effort = p->effort;
 	c->req.answer = p->answer;
-	c->req.user_id = t->in->user_id;
+	c->req.user_id = t->job.user_id;
 	if (p->answer != LLM_ANSWER_TEXT) {
 		c->tool.name = a->answer_name;
 		c->tool.description = a->answer_description;
@@ -253,8 +261,8 @@ call_prepare(struct turn *t, struct agent_call *c, const struct agent_plan *p,
 	e = llm_request_body(&c->req, &body, err, sizeof(err));
 	if (e == BS_OK) {
 		crypto_hash_sha256_init(&st);
-		crypto_hash_sha256_update(&st, (const unsigned char *)t->in->user_id,
-		    strlen(t->in->user_id) + 1);
+		crypto_hash_sha256_update(&st, (const unsigned char *)t->job.user_id,
+		    strlen(t->job.user_id) + 1);
 		crypto_hash_sha256_update(&st, (const unsigned char *)body.data,
 		    body.len);
 		crypto_hash_sha256_final(&st, hash);
@@ -357,10 +365,6 @@ call_conclude(struct turn *t, struct agent_call *c)
 	}
 	c->answer = json_object_get(res->output);
 	c->status = "ok";
-	if (c->cache_key[0] != '\0')
-		cache_set(t->app->cache, c->cache_key,
-		    json_object_to_json_string_ext(c->answer, JSON_C_TO_STRING_PLAIN),
-		    t->cfg->agent_cache_ttl_s);
 }
 
 static void
@@ -390,34 +394,30 @@ agent_event(struct turn *t, const char *type, const struct agent_call *c)
 	emit(t, type, d);
 }
 
-/* Run a stage's calls in parallel within what is left of the budget. */
+/* The stage's calls that have an answer in the cache (Redis: IO). */
 static void
-stage_run(struct turn *t, int stage, double deadline)
+stage_lookup(struct turn *t, int stage)
 {
-	struct llm_call	 batch[STAGE_MAX];
-	size_t		 i, n = 0, map[STAGE_MAX];
-	double		 left;
+	size_t	 i;
 
-	for (i = 0; i < t->ncalls[stage]; i++) {
-		agent_event(t, "agent.started", &t->calls[stage][i]);
-		if (call_from_cache(t, &t->calls[stage][i]))
-			continue;
-		map[n] = i;
-		batch[n++] = t->calls[stage][i].call;
-	}
-	left = (deadline - now_seconds()) * 1000.0;
-	if (n > 0)
-		llm_batch_run(t->app->llm, batch, n, left > 1 ? (long)left : 1);
-	for (i = 0; i < n; i++)
-		t->calls[stage][map[i]].call = batch[i];
+	for (i = 0; i < t->ncalls[stage]; i++)
+		(void)call_from_cache(t, &t->calls[stage][i]);
+}
+
+/* New answers of the stage, for identical calls to come (Redis: IO). */
+static void
+stage_store(struct turn *t, int stage)
+{
+	size_t	 i;
+
 	for (i = 0; i < t->ncalls[stage]; i++) {
 		struct agent_call *c = &t->calls[stage][i];
 
-		if (strcmp(c->status, "cached") != 0)
-			call_conclude(t, c);
-		metrics_agent_run(c->agent->name, c->status,
-		    (double)c->latency_ms / 1000.0);
-		agent_event(t, "agent.finished", c);
+		if (c->cache_key[0] != '\0' && c->answer != NULL &&
+		    strcmp(c->status, "ok") == 0)
+			cache_set(t->app->cache, c->cache_key,
+			    json_object_to_json_string_ext(c->answer,
+			    JSON_C_TO_STRING_PLAIN), t->cfg->agent_cache_ttl_s);
 	}
 }
 
@@ -571,9 +571,9 @@ change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i,
 		add.user_quote = quote;
 		add.source_message_id = t->message_id;
 		add.confidence = (int)json_member_int(ch, "confidence", 50);
-		e = db_item_create(conn, t->in->project_id, &add, &actor, &item);
+		e = db_item_create(conn, t->job.project_id, &add, &actor, &item);
 	} else {
-		if (id == NULL || db_item_get(conn, t->in->project_id, id,
+		if (id == NULL || db_item_get(conn, t->job.project_id, id,
 		    &current) != BS_OK) {
 			note(t, "recorder: change %zu dropped: no item %s on the board",
 			    i, json_member_string(ch, "item_id") != NULL ? json_member_string(ch, "item_id") : "");
@@ -582,7 +582,7 @@ change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i,
 		patch.state = state;
 		if (strcmp(action, "modify") == 0)
 			patch.text = json_member_string(ch, "text");
-		e = db_item_update(conn, t->in->project_id, id,
+		e = db_item_update(conn, t->job.project_id, id,
 		    json_member_int(current, "version", 0), &patch, &actor, &item);
 		json_object_put(current);
 		if (e == BS_ERR_CONFLICT) {
@@ -631,7 +631,7 @@ questions_add(struct turn *t, struct db_conn *conn, const struct agent_call *c)
 		if (c->agent->ask_severities != NULL &&
 		    !name_listed(c->agent->ask_severities, severity))
 			continue;
-		e = db_message_add(conn, t->in->project_id, t->turn_id,
+		e = db_message_add(conn, t->job.project_id, t->turn_id,
 		    c->agent->name, json_member_string(q, "question"), &msg);
 		if (e != BS_OK)
 			break;
@@ -666,7 +666,7 @@ stage_b_messages(struct turn *t, struct db_conn *conn)
 			if (c->agent->render != NULL)
 				e = c->agent->render(c->agent, c->answer, &b);
 			if (e == BS_OK && b.len > 0)
-				e = db_message_add(conn, t->in->project_id,
+				e = db_message_add(conn, t->job.project_id,
 				    t->turn_id, c->agent->name, buf_cstr(&b), NULL);
 			break;
 		default:
@@ -702,8 +702,8 @@ runs_record(struct turn *t, struct db_conn *conn)
 			r.thinking_tokens = c->call.res.usage.thinking_tokens;
 			r.stop_reason = c->call.res.stop_reason;
 			r.error = c->error[0] != '\0' ? c->error : NULL;
-			e = db_agent_run_add(conn, t->turn_id, t->in->project_id,
-			    t->in->user_id, &r);
+			e = db_agent_run_add(conn, t->turn_id, t->job.project_id,
+			    t->job.user_id, &r);
 		}
 	}
 	return e;
@@ -722,10 +722,13 @@ turn_apply(struct turn *t, struct db_conn *conn, const char *error,
 	*reply_message = NULL;
 	if ((e = db_command(conn, "BEGIN")) != BS_OK)
 		return e;
+	/* Another engine took the turn over: it saves it, not this one. */
+	if ((e = db_turn_hold(conn, t->turn_id, t->owner)) != BS_OK)
+		goto out;
 	if (error == NULL) {
 		e = changes_apply(t, conn);
 		if (e == BS_OK)
-			e = db_message_add(conn, t->in->project_id, t->turn_id,
+			e = db_message_add(conn, t->job.project_id, t->turn_id,
 			    "conversation", buf_cstr(&t->reply), reply_message);
 		if (e == BS_OK)
 			e = stage_b_messages(t, conn);
@@ -737,6 +740,7 @@ turn_apply(struct turn *t, struct db_conn *conn, const char *error,
 		    t->confidence, error == NULL ? "done" : "failed", error);
 	if (e == BS_OK)
 		e = db_command(conn, "COMMIT");
+out:
 	if (e != BS_OK) {
 		db_command(conn, "ROLLBACK");
 		json_object_put(*reply_message);
@@ -752,43 +756,12 @@ turn_context(struct turn *t, struct db_conn *conn)
 	json_object	*board = NULL, *history = NULL;
 	bs_err		 e;
 
-	if ((e = db_items_list(conn, t->in->project_id, NULL, &board)) == BS_OK &&
-	    (e = db_messages_recent(conn, t->in->project_id, t->message_id,
+	if ((e = db_items_list(conn, t->job.project_id, NULL, &board)) == BS_OK &&
+	    (e = db_messages_recent(conn, t->job.project_id, t->message_id,
 	    (int)t->cfg->context_messages, &history)) == BS_OK)
 		e = context_build(t, board, history);
 	json_object_put(board);
 	json_object_put(history);
-	return e;
-}
-
-/* Store the message (or reopen the turn) and load the context. */
-static bs_err
-turn_begin(struct turn *t)
-{
-	struct db_conn	*conn = NULL;
-	bs_err		 e;
-
-	if ((e = db_pool_checkout(t->app->db, &conn)) != BS_OK)
-		return e;
-	db_turns_fail_stale(conn, t->in->project_id, t->cfg->turn_stale_s);
-	if (t->in->retry_turn_id != NULL) {
-		e = db_turn_reopen(conn, t->in->project_id, t->in->retry_turn_id,
-		    t->message_id, &t->content);
-		snprintf(t->turn_id, sizeof(t->turn_id), "%s", t->in->retry_turn_id);
-	} else {
-		if ((t->content = strdup(t->in->content)) == NULL)
-			e = BS_ERR_NOMEM;
-		else
-			e = db_turn_open(conn, t->in->project_id, t->content,
-			    t->message_id, t->turn_id, &t->message);
-	}
-	if (e == BS_OK && turn_context(t, conn) != BS_OK) {
-		/* The message stays; the turn says why it went no further. */
-		db_turn_finish(conn, t->turn_id, intent_name(INTENT_GENERAL), 0,
-		    "failed", "The conversation could not be loaded.");
-		e = BS_ERR_DB;
-	}
-	db_pool_release(t->app->db, conn);
 	return e;
 }
 
@@ -844,42 +817,6 @@ turn_intent(struct turn *t)
 		return;
 	}
 	t->confidence = (int)json_member_int(c->answer, "confidence", 0);
-}
-
-static json_object *
-turn_result(struct turn *t, json_object *reply_message, const char *status)
-{
-	json_object	*r = json_object_new_object(), *agents, *a;
-	size_t		 s, i;
-
-	json_object_object_add(r, "turn_id", json_object_new_string(t->turn_id));
-	json_object_object_add(r, "status", json_object_new_string(status));
-	json_object_object_add(r, "intent",
-	    json_object_new_string(intent_name(t->intent)));
-	json_object_object_add(r, "confidence", json_object_new_int(t->confidence));
-	json_object_object_add(r, "message", json_object_get(t->message));
-	json_object_object_add(r, "reply", reply_message);
-	json_object_object_add(r, "items", json_object_get(t->items));
-	json_object_object_add(r, "questions", json_object_get(t->questions));
-	agents = json_object_new_array();
-	for (s = 0; s < 2; s++) {
-		for (i = 0; i < t->ncalls[s]; i++) {
-			a = json_object_new_object();
-			json_object_object_add(a, "agent",
-			    json_object_new_string(t->calls[s][i].agent->name));
-			json_object_object_add(a, "status",
-			    json_object_new_string(t->calls[s][i].status));
-			json_object_object_add(a, "latency_ms",
-			    json_object_new_int64(t->calls[s][i].latency_ms));
-			if (t->calls[s][i].error[0] != '\0')
-				json_object_object_add(a, "error",
-				    json_object_new_string(t->calls[s][i].error));
-			json_object_array_add(agents, a);
-		}
-	}
-	json_object_object_add(r, "agents", agents);
-	json_object_object_add(r, "notes", json_object_get(t->notes));
-	return r;
 }
 
 /* The events after the transaction: what changed, what is asked, the end. */
@@ -980,106 +917,255 @@ turn_fail_unsaved(struct turn *t, struct db_conn **conn, bs_err why,
 }
 
 bs_err
-turn_run(struct app *app, const struct turn_input *in,
-    const struct turn_sink *sink, json_object **result)
+turn_new(struct app *app, const struct db_turn_job *job, const char *owner,
+    const struct turn_sink *sink, struct turn **out)
 {
-	struct turn	 t;
+	struct turn	*t;
+
+	*out = NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return BS_ERR_NOMEM;
+	t->app = app;
+	t->cfg = app->cfg;
+	t->job = *job;
+	snprintf(t->owner, sizeof(t->owner), "%s", owner);
+	t->sink = *sink;
+	snprintf(t->turn_id, sizeof(t->turn_id), "%s", job->turn_id);
+	snprintf(t->message_id, sizeof(t->message_id), "%s", job->message_id);
+	t->intent = INTENT_GENERAL;
+	buf_init(&t->reply, REPLY_MAX);
+	t->items = json_object_new_array();
+	t->questions = json_object_new_array();
+	t->notes = json_object_new_array();
+	t->ids = json_object_new_array();
+	t->deadline = now_seconds() + (double)t->cfg->turn_budget_ms / 1000.0;
+	*out = t;
+	return BS_OK;
+}
+
+void
+turn_free(struct turn *t)
+{
+	size_t	 s, i;
+
+	if (t == NULL)
+		return;
+	for (s = 0; s < 2; s++)
+		for (i = 0; i < t->ncalls[s]; i++)
+			call_free(&t->calls[s][i]);
+	buf_free(&t->reply);
+	free(t->content);
+	free(t->context);
+	json_object_put(t->message);
+	json_object_put(t->items);
+	json_object_put(t->questions);
+	json_object_put(t->notes);
+	json_object_put(t->ids);
+	free(t);
+}
+
+const char *
+turn_id(const struct turn *t)
+{
+	return t->turn_id;
+}
+
+bool
+turn_over(const struct turn *t)
+{
+	return t->over;
+}
+
+int
+turn_stage(const struct turn *t)
+{
+	return t->stage;
+}
+
+/*
+ * The turn cannot go on before any agent ran (no message, no context, no
+ * account): it is stored failed with why, and the person reads it.
+ */
+static void
+turn_give_up(struct turn *t, struct db_conn **conn, const char *why)
+{
+	bs_err	 e = BS_ERR_DB_UNAVAILABLE;
+
+	t->over = true;
+	if (*conn != NULL) {
+		if ((e = db_command(*conn, "BEGIN")) == BS_OK &&
+		    (e = db_turn_hold(*conn, t->turn_id, t->owner)) == BS_OK &&
+		    (e = db_turn_finish(*conn, t->turn_id, intent_name(t->intent),
+		    0, "failed", why)) == BS_OK)
+			e = db_command(*conn, "COMMIT");
+		if (e != BS_OK)
+			db_command(*conn, "ROLLBACK");
+	}
+	if (e == BS_ERR_CONFLICT)
+		return;		/* another engine has it now */
+	if (e != BS_OK) {
+		turn_fail_unsaved(t, conn, e, why);
+		return;
+	}
+	metrics_turn(intent_name(t->intent), "failed");
+	turn_announce(t, "failed", "turn_failed", why);
+}
+
+bs_err
+turn_begin(struct turn *t)
+{
 	struct db_conn	*conn = NULL;
-	json_object	*reply_message = NULL, *d;
-	struct agent_call *reply;
-	double		 deadline;
-	const char	*status = "failed", *code = "turn_failed";
-	char		 error[LLM_STOP_DETAILS_MAX + LLM_ERROR_MAX];
-	size_t		 s, i;
-	bool		 reply_ok;
+	json_object	*d;
 	bs_err		 e;
 
-	*result = NULL;
-	memset(&t, 0, sizeof(t));
-	t.app = app;
-	t.cfg = app->cfg;
-	t.in = in;
-	t.sink = sink;
-	t.intent = INTENT_GENERAL;
-	buf_init(&t.reply, REPLY_MAX);
-	t.items = json_object_new_array();
-	t.questions = json_object_new_array();
-	t.notes = json_object_new_array();
-	t.ids = json_object_new_array();
-	deadline = now_seconds() + (double)t.cfg->turn_budget_ms / 1000.0;
-
-	if ((e = turn_begin(&t)) != BS_OK) {
-		log_msgf(LOG_LEVEL_WARN, "turn of project %s did not start: %s",
-		    in->project_id, bs_strerror(e));
+	if ((e = db_pool_checkout(t->app->db, &conn)) != BS_OK) {
+		/* The lease runs out and an engine tries again. */
+		t->over = true;
+		return e;
+	}
+	if (t->job.user_id[0] == '\0') {
+		turn_give_up(t, &conn, "The account that asked for this turn "
+		    "no longer exists.");
+		goto out;
+	}
+	if (t->job.runs > TURN_MAX_RUNS) {
+		turn_give_up(t, &conn, "The turn was interrupted too many times "
+		    "(its engine stopped each time); retry it.");
+		goto out;
+	}
+	if ((e = db_message_get(conn, t->message_id, &t->message)) != BS_OK ||
+	    (t->content = strdup(json_member_string(t->message, "content"))) ==
+	    NULL || (e = turn_context(t, conn)) != BS_OK) {
+		log_msgf(LOG_LEVEL_WARN, "turn %s: the conversation could not be "
+		    "loaded: %s", t->turn_id, bs_strerror(e));
+		turn_give_up(t, &conn, "The conversation could not be loaded.");
 		goto out;
 	}
 	d = json_object_new_object();
-	json_object_object_add(d, "message", json_object_get(t.message));
-	json_object_object_add(d, "retry", json_object_new_boolean(in->retry_turn_id != NULL));
-	emit(&t, "turn.started", d);
-
-	/* Stage A: the reply streams while intent and changes are worked out. */
-	if ((e = stage_a_prepare(&t)) == BS_OK)
-		stage_run(&t, 0, deadline);
-	else {
+	json_object_object_add(d, "message", json_object_get(t->message));
+	/* A turn another engine began is begun again: the reply restarts. */
+	json_object_object_add(d, "retry", json_object_new_boolean(t->job.retry ||
+	    t->job.runs > 1));
+	emit(t, "turn.started", d);
+	if ((e = stage_a_prepare(t)) != BS_OK) {
 		log_msgf(LOG_LEVEL_ERROR, "turn %s: stage A could not be prepared: "
-		    "%s", t.turn_id, bs_strerror(e));
-		for (i = 0; i < t.ncalls[0]; i++)
-			snprintf(t.calls[0][i].error, sizeof(t.calls[0][i].error),
-			    "the request could not be prepared (%s)", bs_strerror(e));
+		    "%s", t->turn_id, bs_strerror(e));
+		turn_give_up(t, &conn, "The turn could not be prepared.");
+		goto out;
 	}
-	reply = e == BS_OK ? call_producing(&t, 0, AGENT_OUTPUT_REPLY) : NULL;
-	reply_ok = reply != NULL && strcmp(reply->status, "ok") == 0;
-	if (reply_ok) {
-		d = json_object_new_object();
-		json_object_object_add(d, "text", json_object_new_string(buf_cstr(&t.reply)));
-		emit(&t, "reply.done", d);
-		turn_intent(&t);
-		/* Stage B: the intent's workflow checks and asks. */
-		if ((e = stage_b_prepare(&t)) != BS_OK)
-			log_msgf(LOG_LEVEL_ERROR, "turn %s: stage B could not be "
-			    "prepared: %s", t.turn_id, bs_strerror(e));
-		else if (t.ncalls[1] > 0)
-			stage_run(&t, 1, deadline);
-	}
-	for (s = 0; s < 2; s++)
-		for (i = 0; i < t.ncalls[s]; i++)
-			if (strcmp(t.calls[s][i].status, "error") == 0)
-				note(&t, "%s failed: %s", t.calls[s][i].agent->name,
-				    t.calls[s][i].error);
+	stage_lookup(t, 0);
+out:
+	db_pool_release(t->app->db, conn);
+	return BS_OK;
+}
 
-	if (!reply_ok)
-		code = turn_failure(reply, error, sizeof(error));
-	if ((e = db_pool_checkout(app->db, &conn)) == BS_OK)
-		e = turn_apply(&t, conn, reply_ok ? NULL : error, &reply_message);
+size_t
+turn_stage_calls(struct turn *t, struct llm_call **calls, long *deadline_ms)
+{
+	double	 left;
+	size_t	 i;
+
+	t->nbatch = 0;
+	for (i = 0; i < t->ncalls[t->stage]; i++) {
+		struct agent_call *c = &t->calls[t->stage][i];
+
+		agent_event(t, "agent.started", c);
+		if (strcmp(c->status, "cached") == 0)
+			continue;
+		t->map[t->nbatch] = i;
+		t->batch[t->nbatch++] = c->call;
+	}
+	left = (t->deadline - now_seconds()) * 1000.0;
+	*deadline_ms = left > 1 ? (long)left : 1;
+	*calls = t->batch;
+	return t->nbatch;
+}
+
+void
+turn_stage_end(struct turn *t)
+{
+	struct agent_call	*reply;
+	json_object		*d;
+	size_t			 i;
+	bs_err			 e;
+
+	for (i = 0; i < t->nbatch; i++)
+		t->calls[t->stage][t->map[i]].call = t->batch[i];
+	t->nbatch = 0;
+	for (i = 0; i < t->ncalls[t->stage]; i++) {
+		struct agent_call *c = &t->calls[t->stage][i];
+
+		if (strcmp(c->status, "cached") != 0)
+			call_conclude(t, c);
+		metrics_agent_run(c->agent->name, c->status,
+		    (double)c->latency_ms / 1000.0);
+		agent_event(t, "agent.finished", c);
+	}
+	if (t->stage == 1)
+		return;
+	/* After stage A: the reply, the intent, and stage B's calls. */
+	reply = call_producing(t, 0, AGENT_OUTPUT_REPLY);
+	t->reply_ok = reply != NULL && strcmp(reply->status, "ok") == 0;
+	t->stage = 1;
+	if (!t->reply_ok)
+		return;
+	d = json_object_new_object();
+	json_object_object_add(d, "text", json_object_new_string(buf_cstr(&t->reply)));
+	emit(t, "reply.done", d);
+	turn_intent(t);
+	if ((e = stage_b_prepare(t)) != BS_OK)
+		log_msgf(LOG_LEVEL_ERROR, "turn %s: stage B could not be "
+		    "prepared: %s", t->turn_id, bs_strerror(e));
+}
+
+void
+turn_middle(struct turn *t)
+{
+	stage_store(t, 0);
+	stage_lookup(t, 1);
+}
+
+void
+turn_end(struct turn *t)
+{
+	struct db_conn	*conn = NULL;
+	json_object	*reply_message = NULL;
+	const char	*status, *code = "turn_failed";
+	char		 error[LLM_STOP_DETAILS_MAX + LLM_ERROR_MAX];
+	size_t		 s, i;
+	bs_err		 e;
+
+	t->over = true;
+	stage_store(t, 1);
+	for (s = 0; s < 2; s++)
+		for (i = 0; i < t->ncalls[s]; i++)
+			if (strcmp(t->calls[s][i].status, "error") == 0)
+				note(t, "%s failed: %s", t->calls[s][i].agent->name,
+				    t->calls[s][i].error);
+	if (!t->reply_ok)
+		code = turn_failure(call_producing(t, 0, AGENT_OUTPUT_REPLY),
+		    error, sizeof(error));
+	if ((e = db_pool_checkout(t->app->db, &conn)) == BS_OK)
+		e = turn_apply(t, conn, t->reply_ok ? NULL : error, &reply_message);
+	if (e == BS_ERR_CONFLICT) {
+		log_msgf(LOG_LEVEL_WARN, "turn %s: another engine took it over; "
+		    "this run's results are dropped", t->turn_id);
+		goto out;
+	}
 	if (e != BS_OK) {
 		/* The changes are lost; the turn at least says so. */
 		snprintf(error, sizeof(error), "The turn's results could not be saved "
 		    "(%s).", bs_strerror(e));
 		code = "turn_failed";
-		reply_ok = false;
-		turn_fail_unsaved(&t, &conn, e, error);
-		json_object_put(t.items);
-		t.items = json_object_new_array();
-	}	db_pool_release(app->db, conn);
-	status = reply_ok ? "done" : "failed";
-	metrics_turn(intent_name(t.intent), status);
-	turn_announce(&t, status, code, reply_ok ? NULL : error);
-	*result = turn_result(&t, reply_message, status);
-	if (!reply_ok)
-		json_object_object_add(*result, "error", json_object_new_string(error));
-	e = BS_OK;
+		t->reply_ok = false;
+		turn_fail_unsaved(t, &conn, e, error);
+		json_object_put(t->items);
+		t->items = json_object_new_array();
+	}
+	status = t->reply_ok ? "done" : "failed";
+	metrics_turn(intent_name(t->intent), status);
+	turn_announce(t, status, code, t->reply_ok ? NULL : error);
 out:
-	for (s = 0; s < 2; s++)
-		for (i = 0; i < t.ncalls[s]; i++)
-			call_free(&t.calls[s][i]);
-	buf_free(&t.reply);
-	free(t.content);
-	free(t.context);
-	json_object_put(t.message);
-	json_object_put(t.items);
-	json_object_put(t.questions);
-	json_object_put(t.notes);
-	json_object_put(t.ids);
-	return e;
+	json_object_put(reply_message);
+	db_pool_release(t->app->db, conn);
 }

@@ -92,7 +92,7 @@ document_emit(void *arg, const char *type, json_object *data)
 	struct document_stream	*ds = arg;
 	struct http_ctx		*ctx = ds->ctx;
 
-	events_publish(ctx->app->events, ctx->req.project_id, type, data);
+	events_publish_project(ctx->app->events, ctx->req.project_id, type, data);
 	if (!ds->wanted || ctx->client_gone)
 		return;
 	if (!ds->begun) {

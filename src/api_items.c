@@ -85,7 +85,7 @@ board_publish(struct http_ctx *ctx, json_object *item, const char *removed_id)
 	if (removed_id != NULL)
 		json_object_array_add(list, json_object_new_string(removed_id));
 	json_object_object_add(d, "removed", list);
-	events_publish(ctx->app->events, ctx->req.project_id, "items.changed", d);
+	events_publish_project(ctx->app->events, ctx->req.project_id, "items.changed", d);
 	json_object_put(d);
 }
 

@@ -9,6 +9,7 @@
 #include "brainstorm/api.h"
 #include "brainstorm/app.h"
 #include "brainstorm/db_turns.h"
+#include "brainstorm/engine.h"
 #include "brainstorm/events.h"
 #include "brainstorm/ratelimit.h"
 #include "brainstorm/server.h"
@@ -16,9 +17,6 @@
 #include "brainstorm/validate.h"
 
 #define MESSAGE_MAX_CHARS	8000
-#define EVENTS_POLL_MS		1000	/* how often a subscriber checks for stop */
-#define EVENTS_HEARTBEAT_S	15
-#define EVENTS_MAX_LIFE_S	3600	/* then the browser reconnects */
 #define USAGE_DAYS		30
 
 static const struct field_rule message_rules[] = {
@@ -46,49 +44,64 @@ query_int(struct http_ctx *ctx, const char *name, long min, long max, long def,
 	return false;
 }
 
-/* The turn's events go to every subscriber and, streaming, to this client. */
-struct turn_stream {
-	struct http_ctx	*ctx;
-	bool		 streaming;
-};
-
-static void
-turn_emit(void *arg, const char *type, json_object *data)
+/* A stream to hand to nchan: at most EVENTS_MAX_STREAMS per user. */
+static bool
+stream_room(struct http_ctx *ctx)
 {
-	struct turn_stream	*ts = arg;
-	struct http_ctx		*ctx = ts->ctx;
+	char	 ch[EVENTS_CHANNELS_MAX];
+	long	 open = 0;
 
-	events_publish(ctx->app->events, ctx->req.project_id, type, data);
-	/* A client that went away does not stop the turn. */
-	if (ts->streaming && !ctx->client_gone)
-		http_stream_event(ctx, NULL, type, json_object_to_json_string_ext(
-		    data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	events_channel_user(ch, sizeof(ch), ctx->req.user_id);
+	if (events_subscribers(ctx->app->events, ch, &open) != BS_OK) {
+		http_header_add(ctx, "Retry-After", "5");
+		http_respond_error(ctx, 503, "streams_unavailable", "Live streams "
+		    "are not available right now; try again shortly.");
+		return false;
+	}
+	if (open < ctx->app->cfg->events_max_streams)
+		return true;
+	http_header_add(ctx, "Retry-After", "30");
+	http_respond_error(ctx, 429, "too_many_streams", "You have %ld live "
+	    "streams open, the most one account may have; close a tab or wait "
+	    "for a turn to end.", open);
+	return false;
 }
 
+/*
+ * Hand the connection to nchan: nginx subscribes it to the location. A
+ * project's stream is the user's too, so that it ends with the account.
+ */
 static void
-turn_respond(struct http_ctx *ctx, const struct turn_input *in)
+stream_handover(struct http_ctx *ctx, const char *kind, const char *id)
 {
-	struct turn_stream	 ts = { ctx, http_accepts_event_stream(&ctx->req) };
-	struct turn_sink	 sink = { turn_emit, &ts };
-	json_object		*result = NULL;
-	bs_err			 e;
+	if (strcmp(kind, "project") == 0)
+		http_header_add(ctx, "X-Accel-Redirect", "/_streams/project/%s/%s",
+		    id, ctx->req.user_id);
+	else
+		http_header_add(ctx, "X-Accel-Redirect", "/_streams/%s/%s", kind, id);
+	http_header_add(ctx, "X-Accel-Buffering", "no");
+	http_respond_text(ctx, 200, "text/plain", "", 0);
+}
 
-	if (ts.streaming && http_stream_begin(ctx, 200, "text/event-stream") != BS_OK)
-		ts.streaming = false;
-	e = turn_run(ctx->app, in, &sink, &result);
-	if (ts.streaming) {
-		/* Headers are out: a failure can only be told as an event. */
-		if (e != BS_OK && !ctx->client_gone)
-			http_stream_event(ctx, NULL, "error", e == BS_ERR_CONFLICT ?
-			    "{\"code\":\"turn_not_failed\",\"message\":\"Only a failed "
-			    "turn can be retried.\"}" : "{\"code\":\"unavailable\","
-			    "\"message\":\"The turn could not start; try again.\"}");
-		json_object_put(result);
-		return;
-	}
+/* A turn's queueing error, for the person. */
+static void
+queue_error(struct http_ctx *ctx, bs_err e)
+{
 	switch (e) {
-	case BS_OK:
-		http_respond_json(ctx, in->retry_turn_id != NULL ? 200 : 201, result);
+	case BS_ERR_LOCKED:
+		http_respond_error(ctx, 409, "turn_running", "A turn of this "
+		    "project is still running; wait for it to end.");
+		return;
+	case BS_ERR_RATE_LIMITED:
+		http_header_add(ctx, "Retry-After", "10");
+		http_respond_error(ctx, 429, "too_many_turns", "You have %ld turns "
+		    "queued or running, the most one account may have; wait for "
+		    "one to end.", ctx->app->cfg->turn_user_max);
+		return;
+	case BS_ERR_TOO_LARGE:
+		http_header_add(ctx, "Retry-After", "15");
+		http_respond_error(ctx, 503, "queue_full", "Too many turns are "
+		    "waiting to run; try again shortly.");
 		return;
 	case BS_ERR_NOT_FOUND:
 		http_respond_error(ctx, 404, "not_found", "No such turn.");
@@ -101,6 +114,61 @@ turn_respond(struct http_ctx *ctx, const struct turn_input *in)
 		api_respond_db_error(ctx, e);
 		return;
 	}
+}
+
+/*
+ * Store the message (or take the failed turn back) and queue the turn for
+ * an engine. Streaming, the connection goes to the turn's channel, which
+ * its first event creates here, so the stream starts with the turn
+ * whenever the engine begins; otherwise 202 with where to look.
+ */
+static void
+turn_queue(struct http_ctx *ctx, const char *content, const char *retry_turn_id)
+{
+	struct db_turn_limits	 lim;
+	struct db_conn		*conn = NULL;
+	json_object		*message = NULL, *d, *body;
+	char			 turn[DB_ID_LEN], ch[EVENTS_CHANNELS_MAX], url[160];
+	bool			 stream = http_accepts_event_stream(&ctx->req);
+	bs_err			 e;
+
+	if (stream && !stream_room(ctx))
+		return;
+	lim.queue_max = ctx->app->cfg->turn_queue_max;
+	lim.user_max = ctx->app->cfg->turn_user_max;
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
+		e = db_turn_queue(conn, &lim, ctx->req.project_id,
+		    ctx->req.user_id, content, retry_turn_id, turn, &message);
+	db_pool_release(ctx->app->db, conn);
+	if (e != BS_OK) {
+		queue_error(ctx, e);
+		return;
+	}
+	d = json_object_new_object();
+	json_object_object_add(d, "turn_id", json_object_new_string(turn));
+	json_object_object_add(d, "message", json_object_get(message));
+	events_channel_turn(ch, sizeof(ch), turn, ctx->req.project_id);
+	if (stream && events_publish_now(ctx->app->events, ch, "turn.queued",
+	    d) != BS_OK)
+		stream = false;	/* no stream to hand over: the turn runs anyway */
+	json_object_put(d);
+	engine_notify(ctx->app->engine);
+	if (stream) {
+		json_object_put(message);
+		stream_handover(ctx, "turn", turn);
+		return;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "turn_id", json_object_new_string(turn));
+	json_object_object_add(body, "status", json_object_new_string("queued"));
+	json_object_object_add(body, "message", message);
+	snprintf(url, sizeof(url), "/api/projects/%s/turns/%s",
+	    ctx->req.project_id, turn);
+	json_object_object_add(body, "url", json_object_new_string(url));
+	snprintf(url, sizeof(url), "/api/projects/%s/turns/%s/events",
+	    ctx->req.project_id, turn);
+	json_object_object_add(body, "stream_url", json_object_new_string(url));
+	http_respond_json(ctx, 202, body);
 }
 
 /* Messages per user per minute; 429 beyond. */
@@ -125,7 +193,6 @@ api_messages_create(struct http_ctx *ctx)
 {
 	struct field_value	 f[1];
 	struct validate_error	 err;
-	struct turn_input	 in = { 0 };
 
 	if (validate_object(ctx->req.json, message_rules, 1, f, &err) != BS_OK) {
 		api_respond_invalid(ctx, err.field, err.message);
@@ -133,16 +200,12 @@ api_messages_create(struct http_ctx *ctx)
 	}
 	if (!message_rate_allowed(ctx))
 		return;
-	in.user_id = ctx->req.user_id;
-	in.project_id = ctx->req.project_id;
-	in.content = f[0].str;
-	turn_respond(ctx, &in);
+	turn_queue(ctx, f[0].str, NULL);
 }
 
 void
 api_turns_retry(struct http_ctx *ctx)
 {
-	struct turn_input	 in = { 0 };
 	const char		*turn = http_param_get(&ctx->req, "turn");
 
 	if (!uuid_valid(turn)) {
@@ -151,10 +214,7 @@ api_turns_retry(struct http_ctx *ctx)
 	}
 	if (!message_rate_allowed(ctx))
 		return;
-	in.user_id = ctx->req.user_id;
-	in.project_id = ctx->req.project_id;
-	in.retry_turn_id = turn;
-	turn_respond(ctx, &in);
+	turn_queue(ctx, NULL, turn);
 }
 
 void
@@ -174,12 +234,9 @@ api_messages_list(struct http_ctx *ctx)
 		api_respond_invalid(ctx, "before", "before must be a message id.");
 		return;
 	}
-	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK) {
-		db_turns_fail_stale(conn, ctx->req.project_id,
-		    ctx->app->cfg->turn_stale_s);
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
 		e = db_messages_list(conn, ctx->req.project_id, before, (int)limit,
 		    &list);
-	}
 	if (e == BS_ERR_NOT_FOUND)
 		api_respond_invalid(ctx, "before", "No such message in this project.");
 	else if (e != BS_OK)
@@ -331,45 +388,67 @@ out:
 	db_pool_release(ctx->app->db, conn);
 }
 
-static void
-events_forward(void *arg, const char *id, const char *type, const char *data)
-{
-	http_stream_event(arg, id, type, data);
-}
-
 /*
- * Live events: everything that happens in the project, from any worker,
- * with ids for Last-Event-ID replay and a heartbeat comment. The thread is
- * released when the client goes away, at shutdown, or after an hour.
+ * Live events: everything that happens in the project, from any worker on
+ * any host. nchan holds the stream (ids, Last-Event-ID replay from its
+ * buffer, a heartbeat); the stream ends when the user is disabled, leaves
+ * the project or the project goes.
  */
 void
 api_events_stream(struct http_ctx *ctx)
 {
-	struct events_sub	*sub = NULL;
-	const char		*last = http_header_get(&ctx->req, "Last-Event-ID");
-	time_t			 started = time(NULL), quiet_since = started;
-	bs_err			 e;
+	if (stream_room(ctx))
+		stream_handover(ctx, "project", ctx->req.project_id);
+}
 
-	if (last == NULL)
-		last = http_query_get(&ctx->req, "last_event_id");
-	if (events_subscribe(ctx->app->events, ctx->req.project_id, last,
-	    EVENTS_POLL_MS, &sub) != BS_OK) {
-		api_respond_db_error(ctx, BS_ERR_NOMEM);
+/* The turn of {turn} in the project; NULL after a 404 was answered. */
+static json_object *
+turn_load(struct http_ctx *ctx, long *finished_ago_s)
+{
+	struct db_conn	*conn = NULL;
+	json_object	*turn = NULL;
+	const char	*id = http_param_get(&ctx->req, "turn");
+	bs_err		 e = BS_ERR_NOT_FOUND;
+
+	if (uuid_valid(id) && (e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
+		e = db_turn_get(conn, ctx->req.project_id, id, &turn,
+		    finished_ago_s);
+	db_pool_release(ctx->app->db, conn);
+	if (e == BS_ERR_NOT_FOUND)
+		http_respond_error(ctx, 404, "not_found", "No such turn.");
+	else if (e != BS_OK)
+		api_respond_db_error(ctx, e);
+	return turn;
+}
+
+/* A turn's state, and its result once it ended. */
+void
+api_turn_get(struct http_ctx *ctx)
+{
+	json_object	*turn;
+	long		 ago;
+
+	if ((turn = turn_load(ctx, &ago)) != NULL)
+		http_respond_json(ctx, 200, turn);
+}
+
+/*
+ * A queued or running turn's stream, from its first event. A turn that
+ * ended has none: its result is at GET .../turns/{turn}.
+ */
+void
+api_turn_events(struct http_ctx *ctx)
+{
+	json_object	*turn;
+	long		 ago;
+
+	if ((turn = turn_load(ctx, &ago)) == NULL)
 		return;
-	}
-	if (http_stream_begin(ctx, 200, "text/event-stream") != BS_OK ||
-	    http_stream_write(ctx, "retry: 3000\n\n", 13) != BS_OK)
-		goto out;
-	while (!ctx->client_gone && !server_stopping() &&
-	    time(NULL) - started < EVENTS_MAX_LIFE_S) {
-		e = events_next(sub, events_forward, ctx);
-		if (e == BS_OK)
-			quiet_since = time(NULL);
-		else if (time(NULL) - quiet_since >= EVENTS_HEARTBEAT_S) {
-			http_stream_write(ctx, ": heartbeat\n\n", 13);
-			quiet_since = time(NULL);
-		}
-	}
-out:
-	events_unsubscribe(sub);
+	if (ago >= 0)
+		http_respond_error(ctx, 410, "turn_over", "The turn has ended; "
+		    "GET /api/projects/%s/turns/%s has its result.",
+		    ctx->req.project_id, json_member_string(turn, "turn_id"));
+	else if (stream_room(ctx))
+		stream_handover(ctx, "turn", json_member_string(turn, "turn_id"));
+	json_object_put(turn);
 }

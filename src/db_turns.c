@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "brainstorm/db_turns.h"
+#include "brainstorm/http.h"
 
 #define MESSAGE_COLUMNS	"m.id, m.project_id, m.role, m.agent, m.content, " \
 			"m.turn_id, " DB_ISO_UTC("m.created_at")
@@ -12,34 +13,80 @@
 /*
  * The message and its turn point at each other: both ids are made first
  * and both rows inserted by one statement (foreign keys are checked at its
- * end).
+ * end). The turn waits in the queue for an engine.
  */
 static const struct db_stmt message_insert_user = { "message_insert_user",
 	"WITH ids AS (SELECT gen_random_uuid() AS mid, gen_random_uuid() AS tid), "
-	"t AS (INSERT INTO turns (id, project_id, user_message_id, status) "
-	"SELECT tid, $1, mid, 'running' FROM ids), "
+	"t AS (INSERT INTO turns (id, project_id, user_message_id, status, user_id) "
+	"SELECT tid, $1, mid, 'queued', $3 FROM ids), "
 	"m AS (INSERT INTO messages (id, project_id, role, content, turn_id) "
 	"SELECT mid, $1, 'user', $2, tid FROM ids RETURNING *) "
-	"SELECT " MESSAGE_COLUMNS " FROM m", 2 };
+	"SELECT " MESSAGE_COLUMNS " FROM m", 3 };
 static const struct db_stmt message_insert = { "message_insert",
 	"INSERT INTO messages AS m (project_id, role, agent, content, turn_id) "
 	"VALUES ($1, 'assistant', $2, $3, $4) RETURNING " MESSAGE_COLUMNS, 4 };
-static const struct db_stmt turn_reopen = { "turn_reopen",
+/* A failed turn back in the queue; its stored message is asked again. */
+static const struct db_stmt turn_requeue = { "turn_requeue",
 	"WITH old AS (SELECT t.id, t.status FROM turns t WHERE t.id = $2::uuid "
 	"AND t.project_id = $1 FOR UPDATE), "
-	"upd AS (UPDATE turns t SET status = 'running', error = NULL, "
-	"started_at = now(), finished_at = NULL FROM old "
+	"upd AS (UPDATE turns t SET status = 'queued', error = NULL, user_id = $3, "
+	"queued_at = now(), started_at = now(), finished_at = NULL, runs = 0, "
+	"retry = true, lease_owner = NULL, lease_until = NULL FROM old "
 	"WHERE t.id = old.id AND old.status = 'failed' RETURNING t.user_message_id) "
-	"SELECT old.status, upd.user_message_id, m.content FROM old "
-	"LEFT JOIN upd ON true LEFT JOIN messages m ON m.id = upd.user_message_id", 2 };
-static const struct db_stmt turns_fail_stale = { "turns_fail_stale",
-	"UPDATE turns SET status = 'failed', finished_at = now(), "
-	"error = 'The worker running this turn stopped before it finished.' "
-	"WHERE project_id = $1 AND status = 'running' "
-	"AND started_at < now() - make_interval(secs => $2)", 2 };
+	"SELECT " MESSAGE_COLUMNS ", old.status, upd.user_message_id FROM old "
+	"LEFT JOIN upd ON true LEFT JOIN messages m ON m.id = upd.user_message_id", 3 };
+/*
+ * The queue's bounds, counted under a lock of the user's so that two of
+ * their requests cannot both pass the last free place.
+ */
+static const struct db_stmt turn_queue_counts = { "turn_queue_counts",
+	"SELECT pg_advisory_xact_lock(hashtextextended('turns:' || $1, 0))::text, "
+	"(SELECT count(*) FROM turns WHERE status = 'queued'), "
+	"(SELECT count(*) FROM turns WHERE user_id = $1::uuid "
+	"AND status IN ('queued', 'running'))", 1 };
+/* Ends the run: the lease goes with it. */
 static const struct db_stmt turn_finish = { "turn_finish",
 	"UPDATE turns SET intent = $2, confidence = $3, status = $4, error = $5, "
-	"finished_at = now() WHERE id = $1", 5 };
+	"finished_at = now(), lease_owner = NULL, lease_until = NULL "
+	"WHERE id = $1", 5 };
+/*
+ * The oldest queued turns, and running ones whose engine let the lease
+ * expire, each leased to owner. SKIP LOCKED: engines claiming at the same
+ * moment take different turns. The candidates come from the two partial
+ * indexes; the outer condition checks them again under the row lock.
+ */
+static const struct db_stmt turns_claim = { "turns_claim",
+	"WITH c AS (SELECT id FROM turns WHERE id IN ("
+	"(SELECT id FROM turns WHERE status = 'queued' ORDER BY queued_at "
+	"LIMIT $2 * 4) UNION ALL (SELECT id FROM turns WHERE status = 'running' "
+	"AND lease_until < now() ORDER BY lease_until LIMIT $2)) "
+	"AND (status = 'queued' OR (status = 'running' AND lease_until < now())) "
+	"ORDER BY queued_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+	"UPDATE turns t SET status = 'running', lease_owner = $1, "
+	"lease_until = now() + make_interval(secs => $3), runs = t.runs + 1, "
+	"started_at = CASE WHEN t.runs = 0 THEN now() ELSE t.started_at END "
+	"FROM c WHERE t.id = c.id RETURNING t.id, t.project_id, t.user_id, "
+	"t.user_message_id, t.runs, t.retry", 3 };
+static const struct db_stmt turns_renew = { "turns_renew",
+	"UPDATE turns SET lease_until = now() + make_interval(secs => $2) "
+	"WHERE lease_owner = $1 AND status = 'running'", 2 };
+/* In the transaction that saves a turn: still ours? */
+static const struct db_stmt turn_hold = { "turn_hold",
+	"SELECT 1 FROM turns WHERE id = $1 AND lease_owner = $2 "
+	"AND status = 'running' FOR UPDATE", 2 };
+static const struct db_stmt turn_get = { "turn_get",
+	"SELECT t.id, t.status, t.intent, t.confidence, t.error, t.runs, "
+	DB_ISO_UTC("t.queued_at") ", " DB_ISO_UTC("t.finished_at") ", "
+	"extract(epoch FROM now() - t.finished_at)::bigint "
+	"FROM turns t WHERE t.id = $2::uuid AND t.project_id = $1", 2 };
+static const struct db_stmt turn_messages = { "turn_messages",
+	"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.turn_id = $1 "
+	"ORDER BY m.created_at, m.id", 1 };
+static const struct db_stmt message_get = { "message_get",
+	"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.id = $1", 1 };
+static const struct db_stmt turn_runs = { "turn_runs",
+	"SELECT agent, status, latency_ms, error FROM agent_runs "
+	"WHERE turn_id = $1 ORDER BY id", 1 };
 static const struct db_stmt messages_page = { "messages_page",
 	"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.project_id = $1 "
 	"AND ($2::uuid IS NULL OR (m.created_at, m.id) < "
@@ -99,68 +146,85 @@ static const struct db_column usage_columns[] = {
 
 #define NCOLS(c)	(int)(sizeof(c) / sizeof((c)[0]))
 
-bs_err
-db_turn_open(struct db_conn *c, const char *project_id, const char *content,
-    char message_id[DB_ID_LEN], char turn_id[DB_ID_LEN], json_object **message)
+/* Whether the queue takes one more turn of user_id. Transaction open. */
+static bs_err
+queue_room(struct db_conn *c, const char *user_id,
+    const struct db_turn_limits *lim)
 {
-	const char	*v[] = { project_id, content };
+	const char	*v[] = { user_id };
 	PGresult	*res = NULL;
+	long long	 queued, mine;
+	bs_err		 e;
+
+	if ((e = db_exec(c, &turn_queue_counts, v, &res, NULL)) != BS_OK)
+		goto out;
+	if ((e = db_int64(PQgetvalue(res, 0, 1), &queued)) != BS_OK ||
+	    (e = db_int64(PQgetvalue(res, 0, 2), &mine)) != BS_OK)
+		goto out;
+	if (queued >= lim->queue_max)
+		e = BS_ERR_TOO_LARGE;
+	else if (mine >= lim->user_max)
+		e = BS_ERR_RATE_LIMITED;
+out:
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
+    const char *project_id, const char *user_id, const char *content,
+    const char *retry_turn_id, char turn_id[DB_ID_LEN], json_object **message)
+{
+	const char	*v[] = { project_id, content, user_id };
+	const char	*r[] = { project_id, retry_turn_id, user_id };
+	PGresult	*res = NULL;
+	char		 state[6] = "";
+	bool		 begun = false;
 	bs_err		 e;
 
 	*message = NULL;
-	if ((e = db_exec(c, &message_insert_user, v, &res, NULL)) != BS_OK)
+	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		goto out;
-	if (PQntuples(res) != 1) {
-		e = BS_ERR_NOT_FOUND;
+	begun = true;
+	if ((e = queue_room(c, user_id, lim)) != BS_OK)
 		goto out;
-	}
-	snprintf(message_id, DB_ID_LEN, "%s", PQgetvalue(res, 0, 0));
-	snprintf(turn_id, DB_ID_LEN, "%s", PQgetvalue(res, 0, 5));
-	e = db_row_json(res, 0, message_columns, MESSAGE_NCOLUMNS, message);
-out:
-	PQclear(res);
-	return e;
-}
-
-bs_err
-db_turn_reopen(struct db_conn *c, const char *project_id, const char *turn_id,
-    char message_id[DB_ID_LEN], char **content)
-{
-	const char	*v[] = { project_id, turn_id };
-	PGresult	*res = NULL;
-	char		 state[6];
-	bs_err		 e;
-
-	*content = NULL;
-	if ((e = db_exec(c, &turn_reopen, v, &res, state)) != BS_OK) {
-		if (strcmp(state, "22P02") == 0)
+	if (retry_turn_id == NULL) {
+		if ((e = db_exec(c, &message_insert_user, v, &res, state)) != BS_OK)
+			goto out;
+		if (PQntuples(res) != 1) {
 			e = BS_ERR_NOT_FOUND;
-		goto out;
+			goto out;
+		}
+		snprintf(turn_id, DB_ID_LEN, "%s", PQgetvalue(res, 0, 5));
+		e = db_row_json(res, 0, message_columns, MESSAGE_NCOLUMNS, message);
+	} else {
+		if ((e = db_exec(c, &turn_requeue, r, &res, state)) != BS_OK)
+			goto out;
+		if (PQntuples(res) != 1)
+			e = BS_ERR_NOT_FOUND;
+		else if (PQgetisnull(res, 0, MESSAGE_NCOLUMNS + 1))
+			e = BS_ERR_CONFLICT;
+		else {
+			snprintf(turn_id, DB_ID_LEN, "%s", retry_turn_id);
+			e = db_row_json(res, 0, message_columns, MESSAGE_NCOLUMNS,
+			    message);
+		}
 	}
-	if (PQntuples(res) != 1) {
-		e = BS_ERR_NOT_FOUND;
-		goto out;
-	}
-	if (PQgetisnull(res, 0, 1)) {
-		e = BS_ERR_CONFLICT;
-		goto out;
-	}
-	snprintf(message_id, DB_ID_LEN, "%s", PQgetvalue(res, 0, 1));
-	if ((*content = strdup(PQgetvalue(res, 0, 2))) == NULL)
-		e = BS_ERR_NOMEM;
+	if (e == BS_OK)
+		e = db_command(c, "COMMIT");
 out:
+	if (e != BS_OK && begun)
+		db_command(c, "ROLLBACK");
+	if (strcmp(state, "23505") == 0)	/* the project's one active turn */
+		e = BS_ERR_LOCKED;
+	else if (strcmp(state, "22P02") == 0)
+		e = BS_ERR_NOT_FOUND;
+	if (e != BS_OK) {
+		json_object_put(*message);
+		*message = NULL;
+	}
 	PQclear(res);
 	return e;
-}
-
-bs_err
-db_turns_fail_stale(struct db_conn *c, const char *project_id, long stale_s)
-{
-	char		 secs[32];
-	const char	*v[] = { project_id, secs };
-
-	snprintf(secs, sizeof(secs), "%ld", stale_s);
-	return db_run(c, &turns_fail_stale, v);
 }
 
 bs_err
@@ -300,6 +364,163 @@ db_usage_list(struct db_conn *c, const char *user_id, int days, json_object **ou
 	snprintf(d, sizeof(d), "%d", days);
 	if ((e = db_exec(c, &usage_list, v, &res, NULL)) == BS_OK)
 		e = db_rows_json(res, usage_columns, NCOLS(usage_columns), out);
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_turns_claim(struct db_conn *c, const char *owner, int max, long lease_s,
+    struct db_turn_job *jobs, int *njobs)
+{
+	char		 n[16], secs[32];
+	const char	*v[] = { owner, n, secs };
+	PGresult	*res = NULL;
+	long long	 runs;
+	int		 i;
+	bs_err		 e;
+
+	*njobs = 0;
+	snprintf(n, sizeof(n), "%d", max);
+	snprintf(secs, sizeof(secs), "%ld", lease_s);
+	if ((e = db_exec(c, &turns_claim, v, &res, NULL)) != BS_OK)
+		goto out;
+	for (i = 0; i < PQntuples(res) && i < max; i++) {
+		struct db_turn_job *j = &jobs[i];
+
+		memset(j, 0, sizeof(*j));
+		snprintf(j->turn_id, DB_ID_LEN, "%s", PQgetvalue(res, i, 0));
+		snprintf(j->project_id, DB_ID_LEN, "%s", PQgetvalue(res, i, 1));
+		snprintf(j->user_id, DB_ID_LEN, "%s", PQgetvalue(res, i, 2));
+		snprintf(j->message_id, DB_ID_LEN, "%s", PQgetvalue(res, i, 3));
+		j->runs = db_int64(PQgetvalue(res, i, 4), &runs) == BS_OK ?
+		    (int)runs : 1;
+		j->retry = PQgetvalue(res, i, 5)[0] == 't';
+		*njobs = i + 1;
+	}
+out:
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_turns_renew(struct db_conn *c, const char *owner, long lease_s)
+{
+	char		 secs[32];
+	const char	*v[] = { owner, secs };
+
+	snprintf(secs, sizeof(secs), "%ld", lease_s);
+	return db_run(c, &turns_renew, v);
+}
+
+bs_err
+db_turn_hold(struct db_conn *c, const char *turn_id, const char *owner)
+{
+	const char	*v[] = { turn_id, owner };
+	PGresult	*res = NULL;
+	bs_err		 e;
+
+	if ((e = db_exec(c, &turn_hold, v, &res, NULL)) == BS_OK &&
+	    PQntuples(res) != 1)
+		e = BS_ERR_CONFLICT;
+	PQclear(res);
+	return e;
+}
+
+static const struct db_column turn_columns[] = {
+	{ "turn_id", false }, { "status", false }, { "intent", false },
+	{ "confidence", true }, { "error", false }, { "runs", true },
+	{ "queued_at", false }, { "finished_at", false },
+};
+static const struct db_column run_columns[] = {
+	{ "agent", false }, { "status", false }, { "latency_ms", true },
+	{ "error", false },
+};
+
+bs_err
+db_turn_get(struct db_conn *c, const char *project_id, const char *turn_id,
+    json_object **out, long *finished_ago_s)
+{
+	const char	*v[] = { project_id, turn_id };
+	const char	*t[] = { turn_id };
+	PGresult	*res = NULL;
+	json_object	*messages = NULL, *runs = NULL, *m;
+	long long	 ago = -1;
+	char		 state[6] = "";
+	size_t		 i;
+	bs_err		 e;
+
+	*out = NULL;
+	*finished_ago_s = -1;
+	if ((e = db_exec(c, &turn_get, v, &res, state)) != BS_OK) {
+		if (strcmp(state, "22P02") == 0)
+			e = BS_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		e = BS_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (!PQgetisnull(res, 0, NCOLS(turn_columns)) &&
+	    db_int64(PQgetvalue(res, 0, NCOLS(turn_columns)), &ago) == BS_OK)
+		*finished_ago_s = (long)ago;
+	if ((e = db_row_json(res, 0, turn_columns, NCOLS(turn_columns), out)) !=
+	    BS_OK)
+		goto out;
+	PQclear(res);
+	res = NULL;
+	if ((e = db_exec(c, &turn_messages, t, &res, NULL)) != BS_OK ||
+	    (e = db_rows_json(res, message_columns, MESSAGE_NCOLUMNS,
+	    &messages)) != BS_OK)
+		goto out;
+	PQclear(res);
+	res = NULL;
+	if ((e = db_exec(c, &turn_runs, t, &res, NULL)) != BS_OK ||
+	    (e = db_rows_json(res, run_columns, NCOLS(run_columns), &runs)) != BS_OK)
+		goto out;
+	/* The person's message, the reply, and what the other agents said. */
+	json_object_object_add(*out, "message", NULL);
+	json_object_object_add(*out, "reply", NULL);
+	json_object_object_add(*out, "messages", json_object_new_array());
+	for (i = 0; i < json_object_array_length(messages); i++) {
+		m = json_object_array_get_idx(messages, i);
+		if (strcmp(json_member_string(m, "role"), "user") == 0)
+			json_object_object_add(*out, "message", json_object_get(m));
+		else if (json_object_get_type(json_object_object_get(*out,
+		    "reply")) == json_type_null && json_member_string(m, "agent") !=
+		    NULL && strcmp(json_member_string(m, "agent"), "conversation") == 0)
+			json_object_object_add(*out, "reply", json_object_get(m));
+		else
+			json_object_array_add(json_object_object_get(*out,
+			    "messages"), json_object_get(m));
+	}
+	json_object_object_add(*out, "agents", runs);
+	runs = NULL;
+out:
+	if (e != BS_OK) {
+		json_object_put(*out);
+		*out = NULL;
+	}
+	json_object_put(messages);
+	json_object_put(runs);
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_message_get(struct db_conn *c, const char *message_id, json_object **out)
+{
+	const char	*v[] = { message_id };
+	PGresult	*res = NULL;
+	bs_err		 e;
+
+	*out = NULL;
+	if ((e = db_exec(c, &message_get, v, &res, NULL)) == BS_OK) {
+		if (PQntuples(res) != 1)
+			e = BS_ERR_NOT_FOUND;
+		else
+			e = db_row_json(res, 0, message_columns, MESSAGE_NCOLUMNS,
+			    out);
+	}
 	PQclear(res);
 	return e;
 }

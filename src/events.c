@@ -1,75 +1,259 @@
 #include "config.h"
 
-#include <errno.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
+
+#include "brainstorm/buf.h"
 #include "brainstorm/events.h"
 #include "brainstorm/log.h"
 
-#define STREAM_MAXLEN	1000	/* events kept per project in Redis */
-#define RING_PROJECTS	64	/* projects kept in the process */
-#define RING_EVENTS	256	/* events kept per project in the process */
-#define EVENT_DATA_MAX	(256 * 1024)
-#define LOCAL_PREFIX	"L-"
-#define TRIM_AFTER	(1024 * 1024)	/* bytes freed before memory goes back */
+#define EVENT_DATA_MAX		(256 * 1024)
+#define DRAIN_MS		2000	/* what events_destroy waits to send */
+#define CONNECT_MS		1000
+#define REQUEST_MS		5000
+#define ANSWER_MAX		4096	/* nchan's answers are a few lines */
+#define URL_MAX			512
 
-struct ring_event {
-	unsigned long long	 seq;
-	char			 type[32];
-	char			*data;
-	size_t			 size;	/* bytes of data, its NUL included */
-};
-
-struct ring {
-	char			 project[40];
-	time_t			 used;
-	struct ring_event	 ev[RING_EVENTS];	/* by seq % RING_EVENTS */
+/* One queued event, or a channel deletion. */
+struct pending {
+	struct pending	*next;
+	char		 channels[EVENTS_CHANNELS_MAX];
+	char		 type[32];	/* "" for a deletion */
+	char		*body;		/* JSON, or NULL while a delta is open */
+	char		 turn_id[40];	/* reply.delta: merged by turn */
+	struct buf	 text;		/* reply.delta: the merged text */
+	size_t		 size;		/* bytes counted against the bound */
 };
 
 /*
- * lock guards the rings, seq, bytes and freed; published is
- * broadcast on every publish so in-process subscribers wake. The cache has
- * its own lock. The rings hold at most max_bytes of event data: past it,
- * the oldest events of any project go first.
+ * lock guards the queue, the counters and stopping; ready is signalled on
+ * every queued event and on stop, sent when the sender finished one.
  */
 struct events {
-	struct cache		*cache;
+	char			 base[URL_MAX];		/* http://host[:port] */
+	char			 socket[URL_MAX];	/* "" unless a unix socket */
+	size_t			 max_bytes;
+	pthread_t		 thread;
+	bool			 started;
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 published;
-	unsigned long long	 seq;
-	size_t			 bytes, max_bytes;
-	size_t			 freed;		/* since memory last went back */
-	struct ring		 rings[RING_PROJECTS];
+	pthread_cond_t		 ready, sent;
+	struct pending		*head, *tail;
+	unsigned long long	 taken, done;	/* queue positions, for flush */
+	struct events_counters	 n;
+	bool			 stopping;
+	time_t			 last_complaint;
 };
 
-struct events_sub {
-	struct events		*ev;
-	char			 project[40];
-	char			 key[64];
-	int			 block_ms;
-	struct cache_reader	*reader;	/* NULL: in-process ring */
-	char			 last_id[EVENTS_ID_LEN];	/* Redis mode */
-	unsigned long long	 last_seq;			/* ring mode */
-};
+static size_t
+answer_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct buf	*b = arg;
+
+	/* An over-long answer is cut, not failed: only its start is read. */
+	(void)buf_append(b, ptr, size * nmemb);
+	return size * nmemb;
+}
+
+/* A handle for one nchan request; NULL when curl has none to give. */
+static CURL *
+nchan_handle(const struct events *ev, struct buf *answer)
+{
+	CURL	*c;
+
+	if ((c = curl_easy_init()) == NULL)
+		return NULL;
+	if (ev->socket[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ev->socket);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)REQUEST_MS);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, answer_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, answer);
+	return c;
+}
+
+/* GET/POST/DELETE path on nchan's publisher server; the HTTP status or 0. */
+static long
+nchan_request(const struct events *ev, CURL *c, const char *method,
+    const char *path, const char *type, const char *body, struct buf *answer)
+{
+	struct curl_slist	*h = NULL;
+	char			 url[URL_MAX + EVENTS_CHANNELS_MAX + 16], line[64];
+	long			 status = 0;
+
+	buf_reset(answer);
+	snprintf(url, sizeof(url), "%s%s", ev->base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	h = curl_slist_append(h, "Accept: text/json");
+	h = curl_slist_append(h, "Expect:");
+	if (type != NULL && type[0] != '\0') {
+		snprintf(line, sizeof(line), "X-EventSource-Event: %s", type);
+		h = curl_slist_append(h, line);
+		h = curl_slist_append(h, "Content-Type: application/json");
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	} else
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ||
+	    strcmp(method, "GET") == 0 ? NULL : method);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(h);
+	return status;
+}
+
+static void
+pending_free(struct pending *p)
+{
+	if (p == NULL)
+		return;
+	buf_free(&p->text);
+	free(p->body);
+	free(p);
+}
+
+/* The body a queued event is sent with. */
+static const char *
+pending_body(struct pending *p)
+{
+	json_object	*d;
+
+	if (p->body == NULL && p->turn_id[0] != '\0') {
+		d = json_object_new_object();
+		json_object_object_add(d, "text", json_object_new_string_len(
+		    buf_cstr(&p->text), (int)p->text.len));
+		json_object_object_add(d, "turn_id", json_object_new_string(p->turn_id));
+		p->body = strdup(json_object_to_json_string_ext(d,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(d);
+	}
+	return p->body;
+}
+
+/* Say that nchan does not take events, at most once a minute. */
+static void
+complain(struct events *ev, const char *what, long status)
+{
+	time_t	 now = time(NULL);
+
+	pthread_mutex_lock(&ev->lock);
+	if (now - ev->last_complaint < 60) {
+		pthread_mutex_unlock(&ev->lock);
+		return;
+	}
+	ev->last_complaint = now;
+	pthread_mutex_unlock(&ev->lock);
+	log_msgf(LOG_LEVEL_WARN, "nchan at %s%s did not take %s (HTTP %ld); "
+	    "open streams miss events until it does", ev->socket[0] != '\0' ?
+	    "unix:" : "", ev->socket[0] != '\0' ? ev->socket : ev->base,
+	    what, status);
+}
+
+/* The sender: one request at a time, in queue order. */
+static void *
+sender_main(void *arg)
+{
+	struct events	*ev = arg;
+	struct pending	*p;
+	struct buf	 answer;
+	CURL		*c = NULL;
+	char		 path[EVENTS_CHANNELS_MAX + 8];
+	const char	*body;
+	long		 status;
+	bool		 ok;
+
+	buf_init(&answer, ANSWER_MAX);
+	for (;;) {
+		pthread_mutex_lock(&ev->lock);
+		while (ev->head == NULL && !ev->stopping)
+			pthread_cond_wait(&ev->ready, &ev->lock);
+		if ((p = ev->head) == NULL) {
+			pthread_mutex_unlock(&ev->lock);
+			break;
+		}
+		/* Taken off the queue: no delta merges into it any more. */
+		if ((ev->head = p->next) == NULL)
+			ev->tail = NULL;
+		ev->n.queued_bytes -= p->size;
+		pthread_mutex_unlock(&ev->lock);
+
+		if (c == NULL)
+			c = nchan_handle(ev, &answer);
+		snprintf(path, sizeof(path), "/pub/%s", p->channels);
+		status = 0;
+		if (c != NULL && p->type[0] == '\0')
+			status = nchan_request(ev, c, "DELETE", path, NULL, NULL,
+			    &answer);
+		else if (c != NULL && (body = pending_body(p)) != NULL)
+			status = nchan_request(ev, c, "POST", path, p->type, body,
+			    &answer);
+		/* A deletion of a channel nobody used is a 404: nothing to end. */
+		ok = (status >= 200 && status < 300) || (status == 404 &&
+		    p->type[0] == '\0');
+		if (!ok)
+			complain(ev, p->type[0] != '\0' ? "an event" :
+			    "a stream's end", status);
+		pthread_mutex_lock(&ev->lock);
+		if (ok)
+			ev->n.published++;
+		else
+			ev->n.failed++;
+		ev->done++;
+		pthread_cond_broadcast(&ev->sent);
+		pthread_mutex_unlock(&ev->lock);
+		pending_free(p);
+	}
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	buf_free(&answer);
+	return NULL;
+}
 
 bs_err
-events_create(struct cache *cache, size_t max_bytes, struct events **out)
+events_create(const char *url, size_t max_bytes, struct events **out)
 {
 	struct events	*ev;
 
+	*out = NULL;
+	if (url == NULL || max_bytes == 0)
+		return BS_ERR_INVALID;
 	if ((ev = calloc(1, sizeof(*ev))) == NULL)
 		return BS_ERR_NOMEM;
-	ev->cache = cache;
+	if (strncmp(url, "unix:", 5) == 0) {
+		if (url[5] != '/' || strlen(url + 5) >= sizeof(ev->socket)) {
+			free(ev);
+			return BS_ERR_INVALID;
+		}
+		snprintf(ev->socket, sizeof(ev->socket), "%s", url + 5);
+		snprintf(ev->base, sizeof(ev->base), "http://nchan");
+	} else if (strncmp(url, "http://", 7) == 0 && strlen(url) < sizeof(ev->base)) {
+		snprintf(ev->base, sizeof(ev->base), "%s", url);
+		/* "http://host:port/" and "http://host:port" alike */
+		if (ev->base[strlen(ev->base) - 1] == '/')
+			ev->base[strlen(ev->base) - 1] = '\0';
+	} else {
+		free(ev);
+		return BS_ERR_INVALID;
+	}
 	ev->max_bytes = max_bytes;
 	pthread_mutex_init(&ev->lock, NULL);
-	pthread_cond_init(&ev->published, NULL);
+	pthread_cond_init(&ev->ready, NULL);
+	pthread_cond_init(&ev->sent, NULL);
+	if (pthread_create(&ev->thread, NULL, sender_main, ev) != 0) {
+		events_destroy(ev);
+		return BS_ERR_INTERNAL;
+	}
+	ev->started = true;
 	*out = ev;
 	return BS_OK;
 }
@@ -77,274 +261,348 @@ events_create(struct cache *cache, size_t max_bytes, struct events **out)
 void
 events_destroy(struct events *ev)
 {
-	size_t	 i, j;
+	struct pending	*p;
 
 	if (ev == NULL)
 		return;
-	for (i = 0; i < RING_PROJECTS; i++)
-		for (j = 0; j < RING_EVENTS; j++)
-			free(ev->rings[i].ev[j].data);
-	pthread_cond_destroy(&ev->published);
+	if (ev->started) {
+		events_flush(ev, DRAIN_MS);
+		pthread_mutex_lock(&ev->lock);
+		ev->stopping = true;
+		/* What could not go in time goes unsent. */
+		while ((p = ev->head) != NULL) {
+			ev->head = p->next;
+			pending_free(p);
+		}
+		ev->tail = NULL;
+		pthread_cond_broadcast(&ev->ready);
+		pthread_mutex_unlock(&ev->lock);
+		pthread_join(ev->thread, NULL);
+	}
+	pthread_cond_destroy(&ev->sent);
+	pthread_cond_destroy(&ev->ready);
 	pthread_mutex_destroy(&ev->lock);
 	free(ev);
 }
 
-/* Drop one event's data. Lock held. */
-static void
-slot_clear(struct events *ev, struct ring_event *e)
+static bool
+channels_valid(const char *channels)
 {
-	if (e->data == NULL)
-		return;
-	ev->bytes -= e->size;
-	ev->freed += e->size;
-	free(e->data);
-	e->data = NULL;
-	e->size = 0;
-	e->seq = 0;
-}
+	size_t	 i, n = strlen(channels), commas = 0;
 
-/*
- * The oldest events of any project go until the rings fit. A quiet
- * project's ring keeps old events, so the oldest is searched for: at most
- * RING_PROJECTS * RING_EVENTS slots a drop. Lock held.
- */
-static void
-rings_shrink(struct events *ev, size_t incoming)
-{
-	struct ring_event	*min, *e;
-	size_t			 i, j;
-
-	while (ev->bytes + incoming > ev->max_bytes) {
-		min = NULL;
-		for (i = 0; i < RING_PROJECTS; i++) {
-			for (j = 0; j < RING_EVENTS; j++) {
-				e = &ev->rings[i].ev[j];
-				if (e->data != NULL && (min == NULL || e->seq < min->seq))
-					min = e;
-			}
-		}
-		if (min == NULL)
-			break;
-		slot_clear(ev, min);
+	if (n == 0 || n >= EVENTS_CHANNELS_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (channels[i] == ',')
+			commas++;
+		else if (!((channels[i] >= 'a' && channels[i] <= 'z') ||
+		    (channels[i] >= '0' && channels[i] <= '9') || channels[i] == '-'))
+			return false;
 	}
+	return commas < 4;
 }
 
-/* The project's ring, or (create) the least recently used one. Lock held. */
-static struct ring *
-ring_find(struct events *ev, const char *project, bool create)
+/* Lock held: append p, or refuse it past the bound. */
+static bs_err
+queue_append(struct events *ev, struct pending *p)
 {
-	struct ring	*oldest = &ev->rings[0];
-	size_t		 i, j;
-
-	for (i = 0; i < RING_PROJECTS; i++) {
-		if (strcmp(ev->rings[i].project, project) == 0)
-			return &ev->rings[i];
-		if (ev->rings[i].used < oldest->used)
-			oldest = &ev->rings[i];
+	if (ev->stopping || ev->n.queued_bytes + p->size > ev->max_bytes) {
+		ev->n.dropped++;
+		return BS_ERR_TOO_LARGE;
 	}
-	if (!create)
-		return NULL;
-	for (j = 0; j < RING_EVENTS; j++)
-		slot_clear(ev, &oldest->ev[j]);
-	snprintf(oldest->project, sizeof(oldest->project), "%s", project);
-	return oldest;
+	if (ev->tail != NULL)
+		ev->tail->next = p;
+	else
+		ev->head = p;
+	ev->tail = p;
+	ev->n.queued_bytes += p->size;
+	ev->taken++;
+	pthread_cond_signal(&ev->ready);
+	return BS_OK;
 }
 
-static void
-stream_key(const char *project, char key[64])
+/* A delta for the turn of the last queued one: merged into it. Lock held. */
+static bool
+delta_merge(struct events *ev, const char *channels, const char *turn_id,
+    const char *text, size_t len)
 {
-	snprintf(key, 64, "events:%s", project);
+	struct pending	*t = ev->tail;
+
+	if (t == NULL || t->turn_id[0] == '\0' || strcmp(t->turn_id, turn_id) != 0 ||
+	    strcmp(t->channels, channels) != 0 ||
+	    ev->n.queued_bytes + len > ev->max_bytes ||
+	    buf_append(&t->text, text, len) != BS_OK)
+		return false;
+	t->size += len;
+	ev->n.queued_bytes += len;
+	ev->n.merged++;
+	return true;
 }
 
 bs_err
-events_publish(struct events *ev, const char *project_id, const char *type,
+events_publish(struct events *ev, const char *channels, const char *type,
     json_object *data)
 {
-	const char		*text;
-	char			 key[64], id[64];
-	struct ring		*r;
-	struct ring_event	*slot;
-	char			*copy;
-	size_t			 size;
-	bool			 trim;
+	struct pending	*p;
+	const char	*json, *turn = NULL, *text = NULL;
+	size_t		 len;
+	bs_err		 e;
 
-	text = json_object_to_json_string_ext(data,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if ((size = strlen(text) + 1) > EVENT_DATA_MAX)
-		return BS_ERR_TOO_LARGE;
-	stream_key(project_id, key);
-	if (cache_configured(ev->cache) &&
-	    cache_stream_add(ev->cache, key, STREAM_MAXLEN, type, text, id) != BS_OK)
-		log_msgf(LOG_LEVEL_WARN, "event %s kept in this process only: "
-		    "Redis is unavailable", type);
-	/* An event larger than the whole ring lives in Redis only. */
-	copy = size <= ev->max_bytes ? strdup(text) : NULL;
-	if (copy == NULL && size <= ev->max_bytes)
-		return BS_ERR_NOMEM;
-	pthread_mutex_lock(&ev->lock);
-	r = ring_find(ev, project_id, true);
-	r->used = time(NULL);
-	slot = &r->ev[++ev->seq % RING_EVENTS];
-	slot_clear(ev, slot);
-	if (copy != NULL) {
-		rings_shrink(ev, size);
-		slot->data = copy;
-		slot->size = size;
-		slot->seq = ev->seq;
-		ev->bytes += size;
-		snprintf(slot->type, sizeof(slot->type), "%s", type);
+	if (ev == NULL)
+		return BS_OK;
+	if (!channels_valid(channels) || type == NULL || type[0] == '\0' ||
+	    strlen(type) >= sizeof(p->type))
+		return BS_ERR_INVALID;
+	if (strcmp(type, "reply.delta") == 0) {
+		turn = json_object_get_string(json_object_object_get(data, "turn_id"));
+		text = json_object_get_string(json_object_object_get(data, "text"));
+		if (turn == NULL || text == NULL || strlen(turn) >= sizeof(p->turn_id))
+			turn = NULL;
 	}
-	trim = ev->freed >= TRIM_AFTER;
-	if (trim)
-		ev->freed = 0;
-	pthread_cond_broadcast(&ev->published);
-	pthread_mutex_unlock(&ev->lock);
-#ifdef __GLIBC__
-	/* Freed event data goes back to the system, not only to malloc. */
-	if (trim)
-		malloc_trim(0);
-#endif
-	return BS_OK;
-}
-
-bs_err
-events_subscribe(struct events *ev, const char *project_id,
-    const char *last_event_id, int block_ms, struct events_sub **out)
-{
-	struct events_sub	*s;
-	bool			 local_id;
-	char			*end;
-
-	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return BS_ERR_NOMEM;
-	s->ev = ev;
-	s->block_ms = block_ms;
-	snprintf(s->project, sizeof(s->project), "%s", project_id);
-	stream_key(project_id, s->key);
-	local_id = last_event_id != NULL &&
-	    strncmp(last_event_id, LOCAL_PREFIX, strlen(LOCAL_PREFIX)) == 0;
-
-	pthread_mutex_lock(&ev->lock);
-	s->last_seq = ev->seq;
-	pthread_mutex_unlock(&ev->lock);
-	if (local_id) {
-		errno = 0;
-		s->last_seq = strtoull(last_event_id + strlen(LOCAL_PREFIX), &end, 10);
-		if (errno != 0 || *end != '\0') {
-			pthread_mutex_lock(&ev->lock);
-			s->last_seq = ev->seq;
+	if (turn != NULL) {
+		len = strlen(text);
+		pthread_mutex_lock(&ev->lock);
+		if (delta_merge(ev, channels, turn, text, len)) {
 			pthread_mutex_unlock(&ev->lock);
+			return BS_OK;
 		}
-	} else if (cache_reader_open(ev->cache, block_ms, &s->reader) == BS_OK) {
-		if (last_event_id != NULL && *last_event_id != '\0' &&
-		    strlen(last_event_id) < sizeof(s->last_id) &&
-		    strspn(last_event_id, "0123456789-") == strlen(last_event_id))
-			snprintf(s->last_id, sizeof(s->last_id), "%s", last_event_id);
-		else if (cache_stream_last_id(s->reader, s->key, s->last_id) != BS_OK) {
-			cache_reader_close(s->reader);
-			s->reader = NULL;
-		}
+		pthread_mutex_unlock(&ev->lock);
 	}
-	*out = s;
-	return BS_OK;
-}
-
-struct ring_copy {
-	char	 id[EVENTS_ID_LEN];
-	char	 type[32];
-	char	*data;
-};
-
-/* Copy the ring's events after last_seq under the lock, deliver without it. */
-static bs_err
-ring_next(struct events_sub *s, events_cb cb, void *arg)
-{
-	struct events		*ev = s->ev;
-	struct ring		*r;
-	struct ring_copy	 out[RING_EVENTS];
-	struct timespec		 deadline;
-	unsigned long long	 seq;
-	size_t			 n = 0, i;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += s->block_ms / 1000;
-	deadline.tv_nsec += (long)(s->block_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return BS_ERR_NOMEM;
+	snprintf(p->channels, sizeof(p->channels), "%s", channels);
+	snprintf(p->type, sizeof(p->type), "%s", type);
+	buf_init(&p->text, EVENT_DATA_MAX);
+	if (turn != NULL) {
+		snprintf(p->turn_id, sizeof(p->turn_id), "%s", turn);
+		if ((e = buf_append(&p->text, text, strlen(text))) != BS_OK) {
+			pending_free(p);
+			return e;
+		}
+		p->size = sizeof(*p) + p->text.len;
+	} else {
+		json = json_object_to_json_string_ext(data,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (strlen(json) > EVENT_DATA_MAX) {
+			log_msgf(LOG_LEVEL_WARN, "a %s event of %zu bytes is over "
+			    "the %d a stream takes; not sent", type, strlen(json),
+			    EVENT_DATA_MAX);
+			pending_free(p);
+			return BS_ERR_TOO_LARGE;
+		}
+		if ((p->body = strdup(json)) == NULL) {
+			pending_free(p);
+			return BS_ERR_NOMEM;
+		}
+		p->size = sizeof(*p) + strlen(p->body);
 	}
 	pthread_mutex_lock(&ev->lock);
-	for (;;) {
-		r = ring_find(ev, s->project, false);
-		if (r != NULL) {
-			/* Older than the ring holds: start at what it has. */
-			seq = s->last_seq + RING_EVENTS < ev->seq ?
-			    ev->seq - RING_EVENTS : s->last_seq;
-			for (seq++; seq <= ev->seq && n < RING_EVENTS; seq++) {
-				struct ring_event *e = &r->ev[seq % RING_EVENTS];
-
-				if (e->seq != seq || e->data == NULL)
-					continue;
-				snprintf(out[n].id, sizeof(out[n].id), LOCAL_PREFIX "%llu",
-				    seq);
-				memcpy(out[n].type, e->type, sizeof(out[n].type));
-				out[n].data = strdup(e->data);
-				n++;
-			}
-		}
-		s->last_seq = ev->seq;
-		if (n > 0 || pthread_cond_timedwait(&ev->published, &ev->lock,
-		    &deadline) == ETIMEDOUT)
-			break;
-	}
+	e = queue_append(ev, p);
 	pthread_mutex_unlock(&ev->lock);
-	for (i = 0; i < n; i++) {
-		if (out[i].data != NULL)
-			cb(arg, out[i].id, out[i].type, out[i].data);
-		free(out[i].data);
-	}
-	return n > 0 ? BS_OK : BS_ERR_TIMEOUT;
+	if (e != BS_OK)
+		pending_free(p);
+	return e;
 }
 
 bs_err
-events_next(struct events_sub *s, events_cb cb, void *arg)
+events_publish_now(struct events *ev, const char *channels, const char *type,
+    json_object *data)
 {
-	bs_err	 e;
+	struct buf	 answer;
+	CURL		*c;
+	char		 path[EVENTS_CHANNELS_MAX + 8];
+	long		 status;
 
-	if (s->reader != NULL) {
-		e = cache_stream_read(s->reader, s->key, s->last_id, s->block_ms,
-		    cb, arg);
-		if (e == BS_OK || e == BS_ERR_TIMEOUT)
-			return e;
-		/* Redis went away: go on with this process's events. */
-		log_msgf(LOG_LEVEL_WARN, "event subscriber falls back to "
-		    "in-process events: Redis is unavailable");
-		cache_reader_close(s->reader);
-		s->reader = NULL;
-		pthread_mutex_lock(&s->ev->lock);
-		s->last_seq = s->ev->seq;
-		pthread_mutex_unlock(&s->ev->lock);
+	if (ev == NULL)
+		return BS_ERR_NOT_FOUND;
+	if (!channels_valid(channels))
+		return BS_ERR_INVALID;
+	buf_init(&answer, ANSWER_MAX);
+	if ((c = nchan_handle(ev, &answer)) == NULL) {
+		buf_free(&answer);
+		return BS_ERR_NOMEM;
 	}
-	return ring_next(s, cb, arg);
+	snprintf(path, sizeof(path), "/pub/%s", channels);
+	status = nchan_request(ev, c, "POST", path, type,
+	    json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE), &answer);
+	curl_easy_cleanup(c);
+	buf_free(&answer);
+	if (status < 200 || status >= 300) {
+		complain(ev, "an event", status);
+		return BS_ERR_IO;
+	}
+	return BS_OK;
 }
 
-size_t
-events_ring_bytes(struct events *ev)
+bs_err
+events_publish_project(struct events *ev, const char *project_id,
+    const char *type, json_object *data)
 {
-	size_t	 n;
+	char	 ch[EVENTS_CHANNELS_MAX];
 
+	events_channel_project(ch, sizeof(ch), project_id);
+	return events_publish(ev, ch, type, data);
+}
+
+bs_err
+events_close(struct events *ev, const char *channels)
+{
+	struct pending	*p;
+	bs_err		 e;
+
+	if (ev == NULL)
+		return BS_OK;
+	if (!channels_valid(channels))
+		return BS_ERR_INVALID;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return BS_ERR_NOMEM;
+	snprintf(p->channels, sizeof(p->channels), "%s", channels);
+	buf_init(&p->text, 0);
+	p->size = sizeof(*p);
 	pthread_mutex_lock(&ev->lock);
-	n = ev->bytes;
+	e = queue_append(ev, p);
 	pthread_mutex_unlock(&ev->lock);
-	return n;
+	if (e != BS_OK)
+		pending_free(p);
+	return e;
+}
+
+bs_err
+events_flush(struct events *ev, int timeout_ms)
+{
+	struct timespec		 until;
+	unsigned long long	 want;
+	bs_err			 e = BS_OK;
+
+	if (ev == NULL)
+		return BS_OK;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&ev->lock);
+	want = ev->taken;
+	while (ev->done < want && e == BS_OK)
+		if (pthread_cond_timedwait(&ev->sent, &ev->lock, &until) != 0)
+			e = BS_ERR_TIMEOUT;
+	pthread_mutex_unlock(&ev->lock);
+	return e;
+}
+
+/* The number after "key" in one of nchan's answers, or -1. */
+static long
+answer_number(const char *text, const char *key)
+{
+	const char	*p = strstr(text, key);
+
+	if (p == NULL)
+		return -1;
+	p += strlen(key);
+	while (*p == ' ' || *p == '"' || *p == ':')
+		p++;
+	return strtol(p, NULL, 10);
+}
+
+bs_err
+events_subscribers(struct events *ev, const char *channel, long *out)
+{
+	struct buf	 answer;
+	CURL		*c;
+	char		 path[EVENTS_CHANNELS_MAX + 8];
+	long		 status;
+	bs_err		 e = BS_ERR_IO;
+
+	*out = 0;
+	if (ev == NULL)
+		return BS_OK;
+	if (!channels_valid(channel) || strchr(channel, ',') != NULL)
+		return BS_ERR_INVALID;
+	buf_init(&answer, ANSWER_MAX);
+	if ((c = nchan_handle(ev, &answer)) == NULL) {
+		buf_free(&answer);
+		return BS_ERR_NOMEM;
+	}
+	snprintf(path, sizeof(path), "/pub/%s", channel);
+	status = nchan_request(ev, c, "GET", path, NULL, NULL, &answer);
+	if (status == 404)		/* no such channel: nobody listens */
+		e = BS_OK;
+	else if (status == 200 && (*out = answer_number(buf_cstr(&answer),
+	    "\"subscribers\"")) >= 0)
+		e = BS_OK;
+	if (*out < 0)
+		*out = 0;
+	curl_easy_cleanup(c);
+	buf_free(&answer);
+	return e;
+}
+
+bs_err
+events_status_get(struct events *ev, struct events_status *out)
+{
+	struct buf	 answer;
+	CURL		*c;
+	const char	*t;
+	bs_err		 e = BS_ERR_IO;
+
+	memset(out, 0, sizeof(*out));
+	if (ev == NULL)
+		return BS_ERR_NOT_FOUND;
+	buf_init(&answer, ANSWER_MAX);
+	if ((c = nchan_handle(ev, &answer)) == NULL) {
+		buf_free(&answer);
+		return BS_ERR_NOMEM;
+	}
+	if (nchan_request(ev, c, "GET", "/status", NULL, NULL, &answer) == 200) {
+		t = buf_cstr(&answer);
+		out->subscribers = answer_number(t, "subscribers");
+		out->channels = answer_number(t, "channels");
+		out->stored_messages = answer_number(t, "stored messages");
+		out->shm_used_kib = answer_number(t, "shared memory used");
+		out->shm_limit_kib = answer_number(t, "shared memory limit");
+		e = out->subscribers >= 0 ? BS_OK : BS_ERR_IO;
+	}
+	curl_easy_cleanup(c);
+	buf_free(&answer);
+	return e;
 }
 
 void
-events_unsubscribe(struct events_sub *s)
+events_counters_get(struct events *ev, struct events_counters *out)
 {
-	if (s == NULL)
+	memset(out, 0, sizeof(*out));
+	if (ev == NULL)
 		return;
-	cache_reader_close(s->reader);
-	free(s);
+	pthread_mutex_lock(&ev->lock);
+	*out = ev->n;
+	pthread_mutex_unlock(&ev->lock);
+}
+
+void
+events_channel_project(char *out, size_t len, const char *project_id)
+{
+	snprintf(out, len, "p-%s", project_id);
+}
+
+void
+events_channel_turn(char *out, size_t len, const char *turn_id,
+    const char *project_id)
+{
+	snprintf(out, len, "t-%s,p-%s", turn_id, project_id);
+}
+
+void
+events_channel_user(char *out, size_t len, const char *user_id)
+{
+	snprintf(out, len, "u-%s", user_id);
+}
+
+void
+events_channel_member(char *out, size_t len, const char *project_id,
+    const char *user_id)
+{
+	snprintf(out, len, "m-%s-%s", project_id, user_id);
 }

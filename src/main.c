@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "brainstorm/app.h"
 #include "brainstorm/auth.h"
 #include "brainstorm/config.h"
+#include "brainstorm/engine.h"
 #include "brainstorm/events.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
@@ -26,7 +28,8 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: brainstorm-fcgi [--config FILE] [--listen ADDRESS] [--threads N]\n"
-	    "                       [--check-config [--online]] [--help] [--version]\n"
+	    "                       [--check-config [--online]] [--engine-only]\n"
+	    "                       [--help] [--version]\n"
 	    "\n"
 	    "  -c, --config FILE   configuration file (default %s)\n"
 	    "  -l, --listen ADDR   unix:/path or HOST:PORT (default: the socket on\n"
@@ -35,6 +38,7 @@ usage(FILE *fp)
 	    "  -T, --check-config  load and validate the configuration, then exit\n"
 	    "  -O, --online        with --check-config: also ask the Claude Models\n"
 	    "                      API about every configured model\n"
+	    "  -E, --engine-only   run turns only (a turn engine), no FastCGI\n"
 	    "  -h, --help          this text\n"
 	    "  -V, --version       the version\n", config_default_path());
 }
@@ -118,6 +122,42 @@ problems_print(const struct config_problems *p)
 	return p->count > 0;
 }
 
+/*
+ * A process that only runs turns: the engine, until SIGTERM or SIGINT
+ * (SIGHUP reopens the log); then the turns held get SHUTDOWN_TIMEOUT.
+ */
+static bs_err
+engine_only_run(struct app *app)
+{
+	sigset_t	 set;
+	int		 sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (engine_start(app, &app->engine) != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "the turn engine could not start");
+		return BS_ERR_INTERNAL;
+	}
+	log_msgf(LOG_LEVEL_INFO, "brainstorm-fcgi %s: turn engine only "
+	    "(APP_ENV=%s)", PACKAGE_VERSION, config_app_env_name(app->cfg->app_env));
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		if (log_reopen() != BS_OK)
+			log_msgf(LOG_LEVEL_ERROR, "log reopen failed");
+	}
+	log_msgf(LOG_LEVEL_INFO, "stopping the turn engine (up to %ld s)",
+	    app->cfg->shutdown_timeout_s);
+	engine_stop(app->engine, (int)app->cfg->shutdown_timeout_s * 1000);
+	app->engine = NULL;
+	return BS_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -127,6 +167,7 @@ main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "check-config", no_argument, NULL, 'T' },
 		{ "online", no_argument, NULL, 'O' },
+		{ "engine-only", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -143,9 +184,10 @@ main(int argc, char **argv)
 	long			 threads = 0;
 	int			 ch, fd = -1, status = 1;
 	bool			 check_only = false, online = false;
+	bool			 engine_only = false;
 	bs_err			 e;
 
-	while ((ch = getopt_long(argc, argv, "c:l:t:TOhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:l:t:TOEhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -166,6 +208,9 @@ main(int argc, char **argv)
 			break;
 		case 'O':
 			online = true;
+			break;
+		case 'E':
+			engine_only = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -245,9 +290,10 @@ main(int argc, char **argv)
 		    "cache (check DATABASE_URL and REDIS_URL)");
 		goto out;
 	}
-	if (events_create(app.cache, (size_t)cfg.events_ring_bytes,
+	if (events_create(cfg.nchan_url, (size_t)cfg.events_queue_bytes,
 	    &app.events) != BS_OK) {
-		log_msgf(LOG_LEVEL_ERROR, "cannot set up the live events");
+		log_msgf(LOG_LEVEL_ERROR, "cannot set up the live events (check "
+		    "NCHAN_URL: unix:/path or http://host:port)");
 		goto out;
 	}
 	if (claude_setup(&cfg, false, &report, &app.llm, &plans) != BS_OK) {
@@ -259,6 +305,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	app.plans = &plans;
+	if (engine_only) {
+		status = engine_only_run(&app) == BS_OK ? 0 : 1;
+		goto out;
+	}
 	if (server_listen_socket(cfg.listen, &fd, err, sizeof(err)) != BS_OK) {
 		log_msgf(LOG_LEVEL_ERROR, "%s", err);
 		fprintf(stderr, "brainstorm-fcgi: %s\n", err);
@@ -267,6 +317,10 @@ main(int argc, char **argv)
 	/* Before server_run: the sender thread blocks the stop signals. */
 	if (report_start(&cfg, err, sizeof(err)) != BS_OK)
 		log_msgf(LOG_LEVEL_WARN, "error reports are off: %s", err);
+	if (cfg.engine && engine_start(&app, &app.engine) != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "the turn engine could not start");
+		goto out;
+	}
 	log_msgf(LOG_LEVEL_INFO, "brainstorm-fcgi %s starting (APP_ENV=%s, "
 	    "schema version %d)", PACKAGE_VERSION, config_app_env_name(cfg.app_env),
 	    app.migrations_latest);
@@ -274,6 +328,9 @@ main(int argc, char **argv)
 	    (int)cfg.shutdown_timeout_s);
 	if (e == BS_ERR_TIMEOUT)
 		_exit(0);	/* threads still run: nothing may be freed under them */
+	/* Running turns get the same time to end as requests had. */
+	engine_stop(app.engine, (int)cfg.shutdown_timeout_s * 1000);
+	app.engine = NULL;
 	if (e == BS_OK)
 		status = 0;
 out:

@@ -38,6 +38,8 @@ void	api_messages_create(struct http_ctx *ctx);
 void	api_messages_list(struct http_ctx *ctx);
 void	api_turns_retry(struct http_ctx *ctx);
 void	api_events_stream(struct http_ctx *ctx);
+void	api_turn_get(struct http_ctx *ctx);
+void	api_turn_events(struct http_ctx *ctx);
 void	api_agents_list(struct http_ctx *ctx);
 void	api_activity_list(struct http_ctx *ctx);
 void	api_usage_get(struct http_ctx *ctx);

@@ -11,12 +11,14 @@
 #include "brainstorm/http.h"
 
 struct agent_plans;
+struct engine;
 
 struct app {
 	const struct bs_config	*cfg;
 	struct db_pool		*db;	/* thread-safe (its own lock) */
 	struct cache		*cache;	/* thread-safe (its own lock) */
 	struct events		*events; /* thread-safe (its own lock) */
+	struct engine		*engine; /* NULL when this process runs none */
 	struct llm_client	*llm;	/* read-only once made */
 	/* How each agent's requests are shaped; read-only once made. */
 	const struct agent_plans *plans;

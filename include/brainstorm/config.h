@@ -57,7 +57,15 @@ struct bs_config {
 	long		 import_max_bytes;	/* IMPORT_MAX_BYTES */
 	long		 context_messages;	/* CONTEXT_MESSAGES */
 	long		 context_token_budget;	/* CONTEXT_TOKEN_BUDGET */
-	long		 events_ring_bytes;	/* EVENTS_RING_BYTES */
+	char		*nchan_url;		/* NCHAN_URL */
+	long		 events_queue_bytes;	/* EVENTS_QUEUE_BYTES */
+	long		 events_max_streams;	/* EVENTS_MAX_STREAMS */
+	bool		 engine;		/* ENGINE */
+	long		 engine_turns;		/* ENGINE_TURNS */
+	long		 engine_io_threads;	/* ENGINE_IO_THREADS */
+	long		 turn_lease_s;		/* TURN_LEASE */
+	long		 turn_queue_max;	/* TURN_QUEUE_MAX */
+	long		 turn_user_max;		/* TURN_USER_MAX */
 	char		*sentry_dsn;		/* SENTRY_DSN ("" = no error reports) */
 	char		*sentry_environment;	/* SENTRY_ENVIRONMENT ("" = APP_ENV) */
 	char		*sentry_release;	/* SENTRY_RELEASE ("" = brainstorm@VERSION) */

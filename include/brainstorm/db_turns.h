@@ -11,26 +11,61 @@
 
 #define DB_ID_LEN	37
 
+/* The turn queue's bounds (TURN_QUEUE_MAX, TURN_USER_MAX). */
+struct db_turn_limits {
+	long	 queue_max;	/* queued turns of everybody */
+	long	 user_max;	/* queued or running turns of one user */
+};
+
 /*
- * Store the user's message and open its turn (status running), in one
- * transaction: what the person typed is kept whatever happens next.
+ * Store the user's message and queue its turn, in one transaction: what
+ * the person typed is kept whatever happens next. With retry_turn_id
+ * (content NULL), a failed turn goes back in the queue instead, and
+ * *message is its stored message. BS_ERR_LOCKED: the project has a turn
+ * queued or running; BS_ERR_RATE_LIMITED: the user has user_max;
+ * BS_ERR_TOO_LARGE: the queue is full; BS_ERR_CONFLICT: the retried turn
+ * did not fail; BS_ERR_NOT_FOUND: no such turn in the project.
  */
-bs_err	db_turn_open(struct db_conn *c, const char *project_id,
-	    const char *content, char message_id[DB_ID_LEN],
-	    char turn_id[DB_ID_LEN], json_object **message);
+bs_err	db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
+	    const char *project_id, const char *user_id, const char *content,
+	    const char *retry_turn_id, char turn_id[DB_ID_LEN],
+	    json_object **message);
+
+/* A turn an engine has leased. */
+struct db_turn_job {
+	char	 turn_id[DB_ID_LEN];
+	char	 project_id[DB_ID_LEN];
+	char	 user_id[DB_ID_LEN];	/* "" when the account is gone */
+	char	 message_id[DB_ID_LEN];
+	int	 runs;		/* engines that started it, this one included */
+	bool	 retry;		/* a retry of a failed turn */
+};
+
 /*
- * Reopen a failed turn for a retry: BS_ERR_CONFLICT when it is not failed,
- * BS_ERR_NOT_FOUND when it is not in the project. content receives the
- * user message (free it).
+ * Lease up to max turns to owner for lease_s seconds: the oldest queued
+ * ones, and running ones whose lease expired.
  */
-bs_err	db_turn_reopen(struct db_conn *c, const char *project_id,
-	    const char *turn_id, char message_id[DB_ID_LEN], char **content);
-/* Mark turns of dead workers (running for longer than stale_s) failed. */
-bs_err	db_turns_fail_stale(struct db_conn *c, const char *project_id,
-	    long stale_s);
+bs_err	db_turns_claim(struct db_conn *c, const char *owner, int max,
+	    long lease_s, struct db_turn_job *jobs, int *njobs);
+/* Extend every lease owner holds. */
+bs_err	db_turns_renew(struct db_conn *c, const char *owner, long lease_s);
+/*
+ * Within the transaction that saves a turn: lock it, and BS_ERR_CONFLICT
+ * when owner's lease is lost (another engine took the turn over).
+ */
+bs_err	db_turn_hold(struct db_conn *c, const char *turn_id, const char *owner);
+/*
+ * A turn's state and result (its messages and agent runs);
+ * *finished_ago_s the seconds since it ended, or -1 while it has not.
+ */
+bs_err	db_turn_get(struct db_conn *c, const char *project_id,
+	    const char *turn_id, json_object **out, long *finished_ago_s);
 bs_err	db_turn_finish(struct db_conn *c, const char *turn_id,
 	    const char *intent, int confidence, const char *status,
 	    const char *error);
+/* One message by its id. */
+bs_err	db_message_get(struct db_conn *c, const char *message_id,
+	    json_object **out);
 /* An assistant (or agent) message of a turn; *message its JSON (may be NULL). */
 bs_err	db_message_add(struct db_conn *c, const char *project_id,
 	    const char *turn_id, const char *agent, const char *content,

@@ -1,48 +1,94 @@
 /*
- * Live events of a project: published by any worker, delivered to every
- * subscriber on any host through a capped Redis stream per project, with ids
- * for Last-Event-ID replay. Every event is also kept in a small in-process
- * ring, which serves the subscribers of this process when Redis is absent
- * or down.
+ * Live events through nchan. nginx's nchan module holds every Server-Sent
+ * Events stream; a worker or an engine publishes to nchan's publisher
+ * location (NCHAN_URL: a unix socket, or an address on a private network)
+ * and nchan delivers to every subscriber of the channel, with event ids and
+ * Last-Event-ID replay from its message buffer. With nchan's Redis store,
+ * every nginx on every host sees every channel.
+ *
+ * Channels: "p-PROJECT" (everything that happens in a project), "t-TURN"
+ * (one turn, from its first event), "u-USER" and "m-PROJECT-USER" (never
+ * published to: deleting them ends the user's streams, or the member's).
+ *
+ * Publishing never blocks: events go to a bounded queue that one thread per
+ * process sends in order. Consecutive reply.delta events of a turn that are
+ * still queued are merged into one, so a slow nginx means fewer, larger
+ * deltas rather than a growing queue.
  */
 #ifndef BRAINSTORM_EVENTS_H
 #define BRAINSTORM_EVENTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
 
-#include "brainstorm/cache.h"
 #include "brainstorm/err.h"
 
-#define EVENTS_ID_LEN	64
+#define EVENTS_CHANNELS_MAX	160	/* "t-TURN,p-PROJECT" and the like */
 
 struct events;
-struct events_sub;
 
-typedef void (*events_cb)(void *arg, const char *id, const char *type,
-	    const char *data);
+/* What the publisher did since it started. */
+struct events_counters {
+	unsigned long long	 published;	/* events nchan took */
+	unsigned long long	 merged;	/* deltas merged into a queued one */
+	unsigned long long	 dropped;	/* refused: the queue was full */
+	unsigned long long	 failed;	/* nchan did not take them */
+	size_t			 queued_bytes;
+};
+
+/* nchan's own figures (its stub status), for /metrics. */
+struct events_status {
+	long	 subscribers;
+	long	 channels;
+	long	 stored_messages;
+	long	 shm_used_kib;
+	long	 shm_limit_kib;
+};
 
 /*
- * max_bytes bounds the event data the in-process rings keep (EVENTS_RING_BYTES);
- * past it the oldest events of any project are dropped and freed.
+ * url is "unix:/path/to/socket" or "http://host:port"; max_bytes bounds the
+ * event data waiting to be sent (EVENTS_QUEUE_BYTES).
  */
-bs_err	events_create(struct cache *cache, size_t max_bytes,
-	    struct events **out);
+bs_err	events_create(const char *url, size_t max_bytes, struct events **out);
+/* Sends what is queued (for at most two seconds), then stops. */
 void	events_destroy(struct events *ev);
-/* Publish type with data (borrowed) to the project's subscribers. */
-bs_err	events_publish(struct events *ev, const char *project_id,
-	    const char *type, json_object *data);
+
 /*
- * Subscribe from last_event_id (NULL or "": only what comes from now on).
- * block_ms bounds each events_next wait.
+ * Queue type with data (borrowed) for channels, a comma-separated list of
+ * up to four channel names. BS_ERR_TOO_LARGE when the queue is full.
  */
-bs_err	events_subscribe(struct events *ev, const char *project_id,
-	    const char *last_event_id, int block_ms, struct events_sub **out);
-/* Deliver what came after the last event seen; BS_ERR_TIMEOUT when nothing. */
-bs_err	events_next(struct events_sub *sub, events_cb cb, void *arg);
-void	events_unsubscribe(struct events_sub *sub);
-/* Bytes of event data the in-process rings hold now. */
-size_t	events_ring_bytes(struct events *ev);
+bs_err	events_publish(struct events *ev, const char *channels, const char *type,
+	    json_object *data);
+/*
+ * Publish at once, from the caller's thread, and say whether nchan took
+ * it: for the event that must exist before a stream is handed over.
+ */
+bs_err	events_publish_now(struct events *ev, const char *channels,
+	    const char *type, json_object *data);
+/* The same, to the project's channel. */
+bs_err	events_publish_project(struct events *ev, const char *project_id,
+	    const char *type, json_object *data);
+/* End every stream of the channels (after what is queued before). */
+bs_err	events_close(struct events *ev, const char *channels);
+/* Wait (at most timeout_ms) until what is queued now has been sent. */
+bs_err	events_flush(struct events *ev, int timeout_ms);
+
+/*
+ * Streams open on a channel now, as nchan counts them: a short request to
+ * nchan from the caller's thread.
+ */
+bs_err	events_subscribers(struct events *ev, const char *channel, long *out);
+bs_err	events_status_get(struct events *ev, struct events_status *out);
+void	events_counters_get(struct events *ev, struct events_counters *out);
+
+/* Channel names. */
+void	events_channel_project(char *out, size_t len, const char *project_id);
+void	events_channel_turn(char *out, size_t len, const char *turn_id,
+	    const char *project_id);
+void	events_channel_user(char *out, size_t len, const char *user_id);
+void	events_channel_member(char *out, size_t len, const char *project_id,
+	    const char *user_id);
 
 #endif

@@ -1,0 +1,586 @@
+#include "config.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "brainstorm/engine.h"
+#include "brainstorm/events.h"
+#include "brainstorm/log.h"
+#include "brainstorm/server.h"
+#include "brainstorm/turn.h"
+
+#define CLAIM_MAX	32	/* turns leased by one claim */
+#define POLL_MS		1000	/* claims without a notice, for other hosts' turns */
+#define LOOP_WAIT_MS	250
+#define LAG_WINDOW_S	10
+#define CALLS_PER_TURN	8	/* the most calls of one stage (STAGE_MAX) */
+
+enum step {
+	STEP_CLAIM,
+	STEP_RENEW,
+	STEP_BEGIN,
+	STEP_MIDDLE,
+	STEP_END,
+};
+
+/* A turn the engine holds. */
+struct held {
+	struct engine	*en;
+	struct turn	*turn;
+	char		 channels[EVENTS_CHANNELS_MAX];	/* t-TURN,p-PROJECT */
+	char		 turn_channel[EVENTS_CHANNELS_MAX];
+};
+
+/* Work for the IO threads, and back to the loop once done. */
+struct job {
+	struct job	*next;
+	enum step	 step;
+	struct held	*held;		/* NULL for CLAIM and RENEW */
+	int		 want;		/* CLAIM: turns to lease */
+	int		 got;		/* CLAIM: turns leased */
+};
+
+struct queue {
+	struct job	*head, *tail;
+};
+
+/*
+ * io_lock guards io (work for the IO threads) and stopping_io; in_lock
+ * guards inbox (finished work for the loop thread). Everything else
+ * belongs to the loop thread, but for the counters and notified.
+ */
+struct engine {
+	struct app		*app;
+	char			 owner[TURN_OWNER_MAX];
+	struct llm_loop		*loop;
+	pthread_t		 loop_thread;
+	pthread_t		*io_threads;
+	int			 nio;
+	pthread_mutex_t		 io_lock, in_lock;
+	pthread_cond_t		 io_ready;
+	struct queue		 io, inbox;
+	bool			 stopping_io;
+
+	atomic_bool		 notified;
+	atomic_bool		 stopping;	/* no more claims */
+	atomic_long		 grace_until_ms;	/* then abandon */
+	bool			 abandoning;
+	int			 max_turns;
+	long			 running;	/* loop thread only */
+	bool			 claim_pending, renew_pending;
+	long long		 next_claim_ms, next_renew_ms;
+
+	atomic_long		 n_running;
+	atomic_ullong		 n_claimed, n_finished, n_taken_over;
+	atomic_long		 lag_us;
+	long long		 lag_since_ms;
+	long			 lag_max_us;
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+queue_push(struct queue *q, struct job *j)
+{
+	j->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+}
+
+static struct job *
+queue_pop(struct queue *q)
+{
+	struct job	*j = q->head;
+
+	if (j != NULL && (q->head = j->next) == NULL)
+		q->tail = NULL;
+	return j;
+}
+
+/* Work for an IO thread. Any thread. */
+static void
+io_post(struct engine *en, struct job *j)
+{
+	pthread_mutex_lock(&en->io_lock);
+	queue_push(&en->io, j);
+	pthread_cond_signal(&en->io_ready);
+	pthread_mutex_unlock(&en->io_lock);
+}
+
+static bs_err
+io_post_step(struct engine *en, enum step step, struct held *h)
+{
+	struct job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return BS_ERR_NOMEM;
+	j->step = step;
+	j->held = h;
+	io_post(en, j);
+	return BS_OK;
+}
+
+/* Finished work back to the loop thread, which wakes. */
+static void
+inbox_post(struct engine *en, struct job *j)
+{
+	pthread_mutex_lock(&en->in_lock);
+	queue_push(&en->inbox, j);
+	pthread_mutex_unlock(&en->in_lock);
+	llm_loop_wakeup(en->loop);
+}
+
+/* A turn's events: to its own stream and the project's. */
+static void
+held_emit(void *arg, const char *type, json_object *data)
+{
+	struct held	*h = arg;
+
+	if (events_publish(h->en->app->events, h->channels, type, data) != BS_OK)
+		log_msgf(LOG_LEVEL_DEBUG, "a %s event of turn %s was not queued",
+		    type, turn_id(h->turn));
+}
+
+static void
+held_free(struct held *h)
+{
+	if (h == NULL)
+		return;
+	turn_free(h->turn);
+	free(h);
+}
+
+/* IO: lease turns, and start each one's first step. */
+static void
+io_claim(struct engine *en, struct job *j)
+{
+	struct db_turn_job	 jobs[CLAIM_MAX];
+	struct db_conn		*conn = NULL;
+	struct turn_sink	 sink;
+	struct held		*h;
+	int			 n = 0, i;
+	bs_err			 e;
+
+	if ((e = db_pool_checkout(en->app->db, &conn)) == BS_OK)
+		e = db_turns_claim(conn, en->owner, j->want,
+		    en->app->cfg->turn_lease_s, jobs, &n);
+	db_pool_release(en->app->db, conn);
+	if (e != BS_OK) {
+		log_msgf(LOG_LEVEL_WARN, "engine %s: no turns claimed: %s",
+		    en->owner, bs_strerror(e));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		h = calloc(1, sizeof(*h));
+		sink.emit = held_emit;
+		sink.arg = h;
+		if (h == NULL || turn_new(en->app, &jobs[i], en->owner, &sink,
+		    &h->turn) != BS_OK) {
+			/* The lease runs out; an engine with memory takes it. */
+			log_msgf(LOG_LEVEL_ERROR, "engine %s: turn %s dropped: out "
+			    "of memory", en->owner, jobs[i].turn_id);
+			free(h);
+			continue;
+		}
+		h->en = en;
+		events_channel_turn(h->channels, sizeof(h->channels),
+		    jobs[i].turn_id, jobs[i].project_id);
+		snprintf(h->turn_channel, sizeof(h->turn_channel), "t-%.36s",
+		    jobs[i].turn_id);
+		atomic_fetch_add(&en->n_claimed, 1);
+		if (jobs[i].runs > 1)
+			atomic_fetch_add(&en->n_taken_over, 1);
+		j->got++;
+		if (io_post_step(en, STEP_BEGIN, h) != BS_OK) {
+			held_free(h);
+			j->got--;
+		}
+	}
+	if (n > 0)
+		log_msgf(LOG_LEVEL_DEBUG, "engine %s: %d turns claimed", en->owner, n);
+}
+
+static void
+io_renew(struct engine *en)
+{
+	struct db_conn	*conn = NULL;
+	bs_err		 e;
+
+	if ((e = db_pool_checkout(en->app->db, &conn)) == BS_OK)
+		e = db_turns_renew(conn, en->owner, en->app->cfg->turn_lease_s);
+	db_pool_release(en->app->db, conn);
+	if (e != BS_OK)
+		log_msgf(LOG_LEVEL_WARN, "engine %s: leases not renewed: %s",
+		    en->owner, bs_strerror(e));
+}
+
+static void *
+io_main(void *arg)
+{
+	struct engine	*en = arg;
+	struct job	*j;
+
+	for (;;) {
+		pthread_mutex_lock(&en->io_lock);
+		while (en->io.head == NULL && !en->stopping_io)
+			pthread_cond_wait(&en->io_ready, &en->io_lock);
+		/* Stopping: what waits stays for engine_stop to free. */
+		j = en->stopping_io ? NULL : queue_pop(&en->io);
+		pthread_mutex_unlock(&en->io_lock);
+		if (j == NULL)
+			break;
+		switch (j->step) {
+		case STEP_CLAIM:
+			io_claim(en, j);
+			break;
+		case STEP_RENEW:
+			io_renew(en);
+			break;
+		case STEP_BEGIN:
+			turn_begin(j->held->turn);
+			break;
+		case STEP_MIDDLE:
+			turn_middle(j->held->turn);
+			break;
+		case STEP_END:
+			turn_end(j->held->turn);
+			break;
+		}
+		inbox_post(en, j);
+	}
+	return NULL;
+}
+
+/* The turn is over: its own stream ends (after its last event). */
+static void
+held_done(struct engine *en, struct held *h)
+{
+	if (!en->abandoning)
+		events_close(en->app->events, h->turn_channel);
+	held_free(h);
+	en->running--;
+	atomic_store(&en->n_running, en->running);
+	atomic_fetch_add(&en->n_finished, 1);
+}
+
+static void stage_start(struct engine *en, struct held *h);
+
+/* Loop: a stage's calls all ended (or were cut off). */
+static void
+stage_done(void *arg)
+{
+	struct held	*h = arg;
+	struct engine	*en = h->en;
+	bool		 after_a;
+
+	if (en->abandoning) {
+		held_done(en, h);
+		return;
+	}
+	/* turn_stage_end moves the turn on to stage B after stage A. */
+	after_a = turn_stage(h->turn) == 0;
+	turn_stage_end(h->turn);
+	if (io_post_step(en, after_a ? STEP_MIDDLE : STEP_END, h) != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "engine %s: turn %s given up: out of "
+		    "memory", en->owner, turn_id(h->turn));
+		held_done(en, h);
+	}
+}
+
+/* Loop: start the calls of the turn's current stage on the loop. */
+static void
+stage_start(struct engine *en, struct held *h)
+{
+	struct llm_call	*calls;
+	long		 deadline_ms;
+	size_t		 n;
+	bs_err		 e;
+
+	n = turn_stage_calls(h->turn, &calls, &deadline_ms);
+	if (n == 0) {
+		stage_done(h);
+		return;
+	}
+	if ((e = llm_loop_add(en->loop, calls, n, deadline_ms, stage_done, h,
+	    NULL)) != BS_OK) {
+		/* The calls did not start: each ends as an agent error. */
+		log_msgf(LOG_LEVEL_ERROR, "engine %s: turn %s: calls not started: "
+		    "%s", en->owner, turn_id(h->turn), bs_strerror(e));
+		stage_done(h);
+	}
+}
+
+/* Loop: what an IO thread finished. */
+static void
+job_done(struct engine *en, struct job *j)
+{
+	struct held	*h = j->held;
+
+	switch (j->step) {
+	case STEP_CLAIM:
+		en->claim_pending = false;
+		en->running += j->got;
+		atomic_store(&en->n_running, en->running);
+		/* A full claim: more may be waiting. */
+		if (j->got == j->want)
+			en->next_claim_ms = 0;
+		break;
+	case STEP_RENEW:
+		en->renew_pending = false;
+		break;
+	case STEP_BEGIN:
+	case STEP_MIDDLE:
+		if (en->abandoning || turn_over(h->turn))
+			held_done(en, h);
+		else
+			stage_start(en, h);
+		break;
+	case STEP_END:
+		held_done(en, h);
+		break;
+	}
+	free(j);
+}
+
+/* Loop: claims and renewals when they are due. */
+static void
+timers_run(struct engine *en, long long now)
+{
+	struct job	*j;
+	int		 room = en->max_turns - (int)en->running;
+
+	if (atomic_exchange(&en->notified, false))
+		en->next_claim_ms = 0;
+	if (!atomic_load(&en->stopping) && !en->claim_pending && room > 0 &&
+	    now >= en->next_claim_ms && (j = calloc(1, sizeof(*j))) != NULL) {
+		j->step = STEP_CLAIM;
+		j->want = room < CLAIM_MAX ? room : CLAIM_MAX;
+		en->claim_pending = true;
+		en->next_claim_ms = now + POLL_MS;
+		io_post(en, j);
+	}
+	if (en->running > 0 && !en->renew_pending && now >= en->next_renew_ms &&
+	    (j = calloc(1, sizeof(*j))) != NULL) {
+		j->step = STEP_RENEW;
+		en->renew_pending = true;
+		en->next_renew_ms = now + en->app->cfg->turn_lease_s * 1000 / 3;
+		io_post(en, j);
+	}
+}
+
+/* The longest iteration of the last LAG_WINDOW_S, for /metrics. */
+static void
+lag_note(struct engine *en, long long began_us, long long now)
+{
+	struct timespec	 ts;
+	long		 us;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	us = (long)((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - began_us);
+	if (us > en->lag_max_us)
+		en->lag_max_us = us;
+	if (now - en->lag_since_ms >= LAG_WINDOW_S * 1000) {
+		atomic_store(&en->lag_us, en->lag_max_us);
+		en->lag_max_us = 0;
+		en->lag_since_ms = now;
+	}
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct engine	*en = arg;
+	struct job	*j;
+	struct queue	 done;
+	struct timespec	 ts;
+	long long	 now, began_us;
+
+	for (;;) {
+		now = now_ms();
+		if (atomic_load(&en->stopping)) {
+			if (en->running == 0 && !en->claim_pending)
+				break;
+			if (!en->abandoning && now >= atomic_load(&en->grace_until_ms)) {
+				log_msgf(LOG_LEVEL_WARN, "engine %s: %ld turns given "
+				    "up at shutdown; their leases expire and "
+				    "another engine runs them", en->owner,
+				    en->running);
+				en->abandoning = true;
+				break;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		began_us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+		pthread_mutex_lock(&en->in_lock);
+		done = en->inbox;
+		en->inbox.head = en->inbox.tail = NULL;
+		pthread_mutex_unlock(&en->in_lock);
+		while ((j = queue_pop(&done)) != NULL)
+			job_done(en, j);
+		timers_run(en, now);
+		lag_note(en, began_us, now);
+		if (llm_loop_run(en->loop, LOOP_WAIT_MS) != BS_OK)
+			log_msgf(LOG_LEVEL_ERROR, "engine %s: the event loop "
+			    "failed; its calls ended as errors", en->owner);
+	}
+	return NULL;
+}
+
+/* A thread that takes no process signal (server.c sigwaits for them). */
+static int
+thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t	 all, old;
+	int		 rc;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+bs_err
+engine_start(struct app *app, struct engine **out)
+{
+	struct engine	*en;
+	char		 host[64] = "host";
+	unsigned char	 r[4];
+	int		 i;
+	bs_err		 e = BS_OK;
+
+	*out = NULL;
+	if ((en = calloc(1, sizeof(*en))) == NULL)
+		return BS_ERR_NOMEM;
+	en->app = app;
+	en->max_turns = (int)app->cfg->engine_turns;
+	gethostname(host, sizeof(host) - 1);
+	randombytes_buf(r, sizeof(r));
+	snprintf(en->owner, sizeof(en->owner), "%.60s:%ld:%02x%02x%02x%02x",
+	    host, (long)getpid(), r[0], r[1], r[2], r[3]);
+	pthread_mutex_init(&en->io_lock, NULL);
+	pthread_mutex_init(&en->in_lock, NULL);
+	pthread_cond_init(&en->io_ready, NULL);
+	en->lag_since_ms = now_ms();
+	if ((e = llm_loop_create(app->llm, (size_t)en->max_turns * CALLS_PER_TURN,
+	    &en->loop)) != BS_OK)
+		goto fail;
+	if ((en->io_threads = calloc((size_t)app->cfg->engine_io_threads,
+	    sizeof(pthread_t))) == NULL) {
+		e = BS_ERR_NOMEM;
+		goto fail;
+	}
+	for (i = 0; i < app->cfg->engine_io_threads; i++) {
+		if (thread_start(&en->io_threads[i], io_main, en) != 0) {
+			e = BS_ERR_INTERNAL;
+			goto fail;
+		}
+		en->nio++;
+	}
+	if (thread_start(&en->loop_thread, loop_main, en) != 0) {
+		e = BS_ERR_INTERNAL;
+		goto fail;
+	}
+	log_msgf(LOG_LEVEL_INFO, "turn engine %s: up to %d turns at once, %d IO "
+	    "threads, leases of %ld s", en->owner, en->max_turns, en->nio,
+	    app->cfg->turn_lease_s);
+	*out = en;
+	return BS_OK;
+fail:
+	pthread_mutex_lock(&en->io_lock);
+	en->stopping_io = true;
+	pthread_cond_broadcast(&en->io_ready);
+	pthread_mutex_unlock(&en->io_lock);
+	for (i = 0; i < en->nio; i++)
+		pthread_join(en->io_threads[i], NULL);
+	free(en->io_threads);
+	llm_loop_destroy(en->loop);
+	free(en);
+	return e;
+}
+
+void
+engine_stop(struct engine *en, int grace_ms)
+{
+	struct job	*j;
+	int		 i;
+
+	if (en == NULL)
+		return;
+	atomic_store(&en->grace_until_ms, now_ms() + grace_ms);
+	atomic_store(&en->stopping, true);
+	llm_loop_wakeup(en->loop);
+	pthread_join(en->loop_thread, NULL);
+	/* Each IO thread ends its step, whose answer waits in the inbox. */
+	pthread_mutex_lock(&en->io_lock);
+	en->stopping_io = true;
+	pthread_cond_broadcast(&en->io_ready);
+	pthread_mutex_unlock(&en->io_lock);
+	for (i = 0; i < en->nio; i++)
+		pthread_join(en->io_threads[i], NULL);
+	/* Given up: the calls end, and no step of those turns runs again. */
+	en->abandoning = true;
+	llm_loop_destroy(en->loop);
+	/* Steps that were waiting for an IO thread, and their answers. */
+	while ((j = queue_pop(&en->io)) != NULL) {
+		if (j->held != NULL)
+			held_free(j->held);
+		free(j);
+	}
+	while ((j = queue_pop(&en->inbox)) != NULL) {
+		if (j->held != NULL && j->step != STEP_CLAIM && j->step != STEP_RENEW)
+			held_free(j->held);
+		free(j);
+	}
+	free(en->io_threads);
+	pthread_cond_destroy(&en->io_ready);
+	pthread_mutex_destroy(&en->in_lock);
+	pthread_mutex_destroy(&en->io_lock);
+	log_msgf(LOG_LEVEL_INFO, "turn engine %s stopped", en->owner);
+	free(en);
+}
+
+void
+engine_notify(struct engine *en)
+{
+	if (en == NULL)
+		return;
+	atomic_store(&en->notified, true);
+	llm_loop_wakeup(en->loop);
+}
+
+void
+engine_stats_get(struct engine *en, struct engine_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (en == NULL)
+		return;
+	out->running = atomic_load(&en->n_running);
+	out->claimed = atomic_load(&en->n_claimed);
+	out->finished = atomic_load(&en->n_finished);
+	out->taken_over = atomic_load(&en->n_taken_over);
+	out->loop_lag_s = (double)atomic_load(&en->lag_us) / 1e6;
+}
