@@ -5,7 +5,7 @@ DROP INDEX turns_queue_idx;
 UPDATE turns SET status = 'failed', finished_at = now(),
 	error = 'The turn was queued when its queue was removed.'
 	WHERE status = 'queued';
-ALTER TABLE turns DROP COLUMN retry, DROP COLUMN runs,
+ALTER TABLE turns DROP COLUMN queued_by, DROP COLUMN notes, DROP COLUMN retry, DROP COLUMN runs,
 	DROP COLUMN lease_until, DROP COLUMN lease_owner,
 	DROP COLUMN queued_at, DROP COLUMN user_id;
 ALTER TABLE turns ALTER COLUMN status SET DEFAULT 'pending';

@@ -1,7 +1,9 @@
 -- Turns are durable jobs: queued here, leased by one engine at a time
 -- (lease_owner until lease_until, renewed while it runs), and taken over by
 -- another engine when a lease expires. runs counts the engines that started
--- the turn. A project has at most one turn queued or running.
+-- the turn. A project has at most one turn queued or running. notes says
+-- what did not go to plan, as the turn.done event said it. queued_by names
+-- the engine of the process that queued the turn, which runs it first.
 ALTER TABLE turns DROP CONSTRAINT turns_status_check;
 -- Turns that were running when this migration ran had a worker thread each;
 -- that worker is gone by now.
@@ -17,7 +19,9 @@ ALTER TABLE turns
 	ADD COLUMN lease_owner text,
 	ADD COLUMN lease_until timestamptz,
 	ADD COLUMN runs integer NOT NULL DEFAULT 0,
-	ADD COLUMN retry boolean NOT NULL DEFAULT false;
+	ADD COLUMN retry boolean NOT NULL DEFAULT false,
+	ADD COLUMN notes jsonb NOT NULL DEFAULT '[]',
+	ADD COLUMN queued_by text;
 UPDATE turns t SET user_id = p.owner_id, queued_at = t.started_at
 	FROM projects p WHERE p.id = t.project_id;
 

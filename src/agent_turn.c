@@ -737,7 +737,8 @@ turn_apply(struct turn *t, struct db_conn *conn, const char *error,
 		e = runs_record(t, conn);
 	if (e == BS_OK)
 		e = db_turn_finish(conn, t->turn_id, intent_name(t->intent),
-		    t->confidence, error == NULL ? "done" : "failed", error);
+		    t->confidence, error == NULL ? "done" : "failed", error,
+		    t->notes);
 	if (e == BS_OK)
 		e = db_command(conn, "COMMIT");
 out:
@@ -908,7 +909,7 @@ turn_fail_unsaved(struct turn *t, struct db_conn **conn, bs_err why,
 		}
 		if (*conn != NULL)
 			e = db_turn_finish(*conn, t->turn_id, intent_name(t->intent),
-			    t->confidence, "failed", error);
+			    t->confidence, "failed", error, t->notes);
 	}
 	if (e != BS_OK)
 		log_msgf(LOG_LEVEL_ERROR, "turn %s: could not be marked failed "
@@ -996,7 +997,7 @@ turn_give_up(struct turn *t, struct db_conn **conn, const char *why)
 		if ((e = db_command(*conn, "BEGIN")) == BS_OK &&
 		    (e = db_turn_hold(*conn, t->turn_id, t->owner)) == BS_OK &&
 		    (e = db_turn_finish(*conn, t->turn_id, intent_name(t->intent),
-		    0, "failed", why)) == BS_OK)
+		    0, "failed", why, t->notes)) == BS_OK)
 			e = db_command(*conn, "COMMIT");
 		if (e != BS_OK)
 			db_command(*conn, "ROLLBACK");

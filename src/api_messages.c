@@ -138,7 +138,8 @@ turn_queue(struct http_ctx *ctx, const char *content, const char *retry_turn_id)
 	lim.user_max = ctx->app->cfg->turn_user_max;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
 		e = db_turn_queue(conn, &lim, ctx->req.project_id,
-		    ctx->req.user_id, content, retry_turn_id, turn, &message);
+		    ctx->req.user_id, content, retry_turn_id,
+		    engine_owner(ctx->app->engine), turn, &message);
 	db_pool_release(ctx->app->db, conn);
 	if (e != BS_OK) {
 		queue_error(ctx, e);

@@ -7,6 +7,9 @@
 #include "brainstorm/db_turns.h"
 #include "brainstorm/http.h"
 
+/* A queued turn waits this long for the engine of its process. */
+#define TURN_HANDOFF	"2 seconds"
+
 #define MESSAGE_COLUMNS	"m.id, m.project_id, m.role, m.agent, m.content, " \
 			"m.turn_id, " DB_ISO_UTC("m.created_at")
 
@@ -17,11 +20,11 @@
  */
 static const struct db_stmt message_insert_user = { "message_insert_user",
 	"WITH ids AS (SELECT gen_random_uuid() AS mid, gen_random_uuid() AS tid), "
-	"t AS (INSERT INTO turns (id, project_id, user_message_id, status, user_id) "
-	"SELECT tid, $1, mid, 'queued', $3 FROM ids), "
+	"t AS (INSERT INTO turns (id, project_id, user_message_id, status, user_id, "
+	"queued_by) SELECT tid, $1, mid, 'queued', $3, $4 FROM ids), "
 	"m AS (INSERT INTO messages (id, project_id, role, content, turn_id) "
 	"SELECT mid, $1, 'user', $2, tid FROM ids RETURNING *) "
-	"SELECT " MESSAGE_COLUMNS " FROM m", 3 };
+	"SELECT " MESSAGE_COLUMNS " FROM m", 4 };
 static const struct db_stmt message_insert = { "message_insert",
 	"INSERT INTO messages AS m (project_id, role, agent, content, turn_id) "
 	"VALUES ($1, 'assistant', $2, $3, $4) RETURNING " MESSAGE_COLUMNS, 4 };
@@ -30,11 +33,12 @@ static const struct db_stmt turn_requeue = { "turn_requeue",
 	"WITH old AS (SELECT t.id, t.status FROM turns t WHERE t.id = $2::uuid "
 	"AND t.project_id = $1 FOR UPDATE), "
 	"upd AS (UPDATE turns t SET status = 'queued', error = NULL, user_id = $3, "
+	"queued_by = $4, "
 	"queued_at = now(), started_at = now(), finished_at = NULL, runs = 0, "
 	"retry = true, lease_owner = NULL, lease_until = NULL FROM old "
 	"WHERE t.id = old.id AND old.status = 'failed' RETURNING t.user_message_id) "
 	"SELECT " MESSAGE_COLUMNS ", old.status, upd.user_message_id FROM old "
-	"LEFT JOIN upd ON true LEFT JOIN messages m ON m.id = upd.user_message_id", 3 };
+	"LEFT JOIN upd ON true LEFT JOIN messages m ON m.id = upd.user_message_id", 4 };
 /*
  * The queue's bounds, counted under a lock of the user's so that two of
  * their requests cannot both pass the last free place.
@@ -47,18 +51,21 @@ static const struct db_stmt turn_queue_counts = { "turn_queue_counts",
 /* Ends the run: the lease goes with it. */
 static const struct db_stmt turn_finish = { "turn_finish",
 	"UPDATE turns SET intent = $2, confidence = $3, status = $4, error = $5, "
-	"finished_at = now(), lease_owner = NULL, lease_until = NULL "
-	"WHERE id = $1", 5 };
+	"notes = coalesce($6::jsonb, '[]'), finished_at = now(), "
+	"lease_owner = NULL, lease_until = NULL WHERE id = $1", 6 };
 /*
  * The oldest queued turns, and running ones whose engine let the lease
- * expire, each leased to owner. SKIP LOCKED: engines claiming at the same
+ * expire, each leased to owner. A turn queued by a process with an engine
+ * is that engine's for its first TURN_HANDOFF seconds (it was told at
+ * once); then any engine's. SKIP LOCKED: engines claiming at the same
  * moment take different turns. The candidates come from the two partial
  * indexes; the outer condition checks them again under the row lock.
  */
 static const struct db_stmt turns_claim = { "turns_claim",
 	"WITH c AS (SELECT id FROM turns WHERE id IN ("
-	"(SELECT id FROM turns WHERE status = 'queued' ORDER BY queued_at "
-	"LIMIT $2 * 4) UNION ALL (SELECT id FROM turns WHERE status = 'running' "
+	"(SELECT id FROM turns WHERE status = 'queued' AND (queued_by IS NULL OR "
+	"queued_by = $1 OR queued_at < now() - interval '" TURN_HANDOFF "') "
+	"ORDER BY queued_at LIMIT $2 * 4) UNION ALL (SELECT id FROM turns WHERE status = 'running' "
 	"AND lease_until < now() ORDER BY lease_until LIMIT $2)) "
 	"AND (status = 'queued' OR (status = 'running' AND lease_until < now())) "
 	"ORDER BY queued_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
@@ -76,7 +83,7 @@ static const struct db_stmt turn_hold = { "turn_hold",
 	"AND status = 'running' FOR UPDATE", 2 };
 static const struct db_stmt turn_get = { "turn_get",
 	"SELECT t.id, t.status, t.intent, t.confidence, t.error, t.runs, "
-	DB_ISO_UTC("t.queued_at") ", " DB_ISO_UTC("t.finished_at") ", "
+	DB_ISO_UTC("t.queued_at") ", " DB_ISO_UTC("t.finished_at") ", t.notes, "
 	"extract(epoch FROM now() - t.finished_at)::bigint "
 	"FROM turns t WHERE t.id = $2::uuid AND t.project_id = $1", 2 };
 static const struct db_stmt turn_messages = { "turn_messages",
@@ -84,6 +91,11 @@ static const struct db_stmt turn_messages = { "turn_messages",
 	"ORDER BY m.created_at, m.id", 1 };
 static const struct db_stmt message_get = { "message_get",
 	"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.id = $1", 1 };
+/* The items the turn changed, as they are now. */
+static const struct db_stmt turn_items = { "turn_items",
+	"SELECT i.id, i.text, i.state, i.confidence, i.user_quote FROM items i "
+	"WHERE i.id IN (SELECT e.item_id FROM item_events e WHERE e.turn_id = $1) "
+	"ORDER BY i.position, i.id", 1 };
 static const struct db_stmt turn_runs = { "turn_runs",
 	"SELECT agent, status, latency_ms, error FROM agent_runs "
 	"WHERE turn_id = $1 ORDER BY id", 1 };
@@ -173,10 +185,11 @@ out:
 bs_err
 db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
     const char *project_id, const char *user_id, const char *content,
-    const char *retry_turn_id, char turn_id[DB_ID_LEN], json_object **message)
+    const char *retry_turn_id, const char *queued_by, char turn_id[DB_ID_LEN],
+    json_object **message)
 {
-	const char	*v[] = { project_id, content, user_id };
-	const char	*r[] = { project_id, retry_turn_id, user_id };
+	const char	*v[] = { project_id, content, user_id, queued_by };
+	const char	*r[] = { project_id, retry_turn_id, user_id, queued_by };
 	PGresult	*res = NULL;
 	char		 state[6] = "";
 	bool		 begun = false;
@@ -229,10 +242,12 @@ out:
 
 bs_err
 db_turn_finish(struct db_conn *c, const char *turn_id, const char *intent,
-    int confidence, const char *status, const char *error)
+    int confidence, const char *status, const char *error, json_object *notes)
 {
 	char		 conf[16];
-	const char	*v[] = { turn_id, intent, conf, status, error };
+	const char	*v[] = { turn_id, intent, conf, status, error,
+	    notes != NULL ? json_object_to_json_string_ext(notes,
+	    JSON_C_TO_STRING_PLAIN) : NULL };
 
 	snprintf(conf, sizeof(conf), "%d", confidence);
 	return db_run(c, &turn_finish, v);
@@ -429,7 +444,11 @@ db_turn_hold(struct db_conn *c, const char *turn_id, const char *owner)
 static const struct db_column turn_columns[] = {
 	{ "turn_id", false }, { "status", false }, { "intent", false },
 	{ "confidence", true }, { "error", false }, { "runs", true },
-	{ "queued_at", false }, { "finished_at", false },
+	{ "queued_at", false }, { "finished_at", false }, { "notes", false },
+};
+static const struct db_column turn_item_columns[] = {
+	{ "id", false }, { "text", false }, { "state", false },
+	{ "confidence", true }, { "user_quote", false },
 };
 static const struct db_column run_columns[] = {
 	{ "agent", false }, { "status", false }, { "latency_ms", true },
@@ -466,6 +485,10 @@ db_turn_get(struct db_conn *c, const char *project_id, const char *turn_id,
 	if ((e = db_row_json(res, 0, turn_columns, NCOLS(turn_columns), out)) !=
 	    BS_OK)
 		goto out;
+	/* notes is jsonb: the array itself, not its text. */
+	m = json_tokener_parse(json_member_string(*out, "notes") != NULL ?
+	    json_member_string(*out, "notes") : "[]");
+	json_object_object_add(*out, "notes", m != NULL ? m : json_object_new_array());
 	PQclear(res);
 	res = NULL;
 	if ((e = db_exec(c, &turn_messages, t, &res, NULL)) != BS_OK ||
@@ -494,6 +517,14 @@ db_turn_get(struct db_conn *c, const char *project_id, const char *turn_id,
 			    "messages"), json_object_get(m));
 	}
 	json_object_object_add(*out, "agents", runs);
+	runs = NULL;
+	PQclear(res);
+	res = NULL;
+	if ((e = db_exec(c, &turn_items, t, &res, NULL)) != BS_OK ||
+	    (e = db_rows_json(res, turn_item_columns, NCOLS(turn_item_columns),
+	    &runs)) != BS_OK)
+		goto out;
+	json_object_object_add(*out, "items", runs);
 	runs = NULL;
 out:
 	if (e != BS_OK) {

@@ -584,3 +584,9 @@ engine_stats_get(struct engine *en, struct engine_stats *out)
 	out->taken_over = atomic_load(&en->n_taken_over);
 	out->loop_lag_s = (double)atomic_load(&en->lag_us) / 1e6;
 }
+
+const char *
+engine_owner(const struct engine *en)
+{
+	return en != NULL ? en->owner : NULL;
+}

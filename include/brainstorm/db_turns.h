@@ -24,12 +24,13 @@ struct db_turn_limits {
  * *message is its stored message. BS_ERR_LOCKED: the project has a turn
  * queued or running; BS_ERR_RATE_LIMITED: the user has user_max;
  * BS_ERR_TOO_LARGE: the queue is full; BS_ERR_CONFLICT: the retried turn
- * did not fail; BS_ERR_NOT_FOUND: no such turn in the project.
+ * did not fail; BS_ERR_NOT_FOUND: no such turn in the project. queued_by
+ * (NULL: none) is the engine of this process, which runs it first.
  */
 bs_err	db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
 	    const char *project_id, const char *user_id, const char *content,
-	    const char *retry_turn_id, char turn_id[DB_ID_LEN],
-	    json_object **message);
+	    const char *retry_turn_id, const char *queued_by,
+	    char turn_id[DB_ID_LEN], json_object **message);
 
 /* A turn an engine has leased. */
 struct db_turn_job {
@@ -60,9 +61,10 @@ bs_err	db_turn_hold(struct db_conn *c, const char *turn_id, const char *owner);
  */
 bs_err	db_turn_get(struct db_conn *c, const char *project_id,
 	    const char *turn_id, json_object **out, long *finished_ago_s);
+/* notes (may be NULL): what did not go to plan, a JSON array of strings. */
 bs_err	db_turn_finish(struct db_conn *c, const char *turn_id,
 	    const char *intent, int confidence, const char *status,
-	    const char *error);
+	    const char *error, json_object *notes);
 /* One message by its id. */
 bs_err	db_message_get(struct db_conn *c, const char *message_id,
 	    json_object **out);

@@ -37,5 +37,7 @@ void	engine_stop(struct engine *en, int grace_ms);
 /* A turn was queued: claim now rather than at the next poll. Any thread. */
 void	engine_notify(struct engine *en);
 void	engine_stats_get(struct engine *en, struct engine_stats *out);
+/* The engine's lease name, or NULL without an engine. */
+const char *engine_owner(const struct engine *en);
 
 #endif

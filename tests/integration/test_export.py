@@ -38,7 +38,7 @@ def full_project():
     auth, project = user_and_project()
     r = post_message(auth, project, "Maybe a weekly digest by email. "
                      "Let's go with a web app for designers.")
-    assert r.status == 201 and r.json()["status"] == "done", r
+    assert r.status == 202 and r.json()["status"] == "done", r
     r = request("POST", "/api/projects/%s/items" % project,
                 {"text": HOSTILE, "state": "exploring",
                  "user_quote": "<b>bold</b>", "confidence": 40},

@@ -4,15 +4,13 @@ tokens, parallel stage A, intent routing, failures that do not fail the
 turn, a failed reply and its retry, live events on another worker with
 Last-Event-ID replay, a client that goes away, and the message rate limit."""
 
+import http.client
 import json
-import os
 import queue
 import socket
-import struct
 import threading
 import uuid
 
-import fcgi_client
 import helpers
 from helpers import expect_error, request, wait_until
 
@@ -88,13 +86,46 @@ def parse_sse(data):
     return events
 
 
+def turn_result(auth, project, turn, timeout=120):
+    """GET the turn until it ended; its JSON."""
+    found = {}
+
+    def ended():
+        r = request("GET", "/api/projects/%s/turns/%s" % (project, turn),
+                    headers=auth)
+        assert r.status == 200, r
+        found["turn"] = r.json()
+        return found["turn"]["status"] in ("done", "failed")
+    wait_until("turn %s to end" % turn, ended, timeout=timeout, interval=0.05)
+    return found["turn"]
+
+
+def finished(resp, auth, project, timeout=120):
+    """A 202 of a queued turn -> a 202 whose body is the ended turn."""
+    if resp.status != 202:
+        return resp
+    queued = resp.json()
+    turn = turn_result(auth, project, queued["turn_id"], timeout)
+    turn["queued"] = queued
+    return helpers.Response(202, resp.headers, json.dumps(turn).encode())
+
+
 def post_message(auth, project, content, stream=False, timeout=120):
+    """POST a message. Streamed: the turn's events, to their end. Else the
+    202 once the turn ended, with the turn's result as its body."""
     headers = dict(auth)
     if stream:
         headers["Accept"] = "text/event-stream"
-    return request("POST", "/api/projects/%s/messages" % project,
-                   {"content": content}, headers=headers, timeout=timeout,
-                   source=auth["X-Test-Source"])
+    r = request("POST", "/api/projects/%s/messages" % project,
+                {"content": content}, headers=headers, timeout=timeout,
+                source=auth["X-Test-Source"])
+    return r if stream else finished(r, auth, project, timeout)
+
+
+def retry_turn(auth, project, turn, timeout=120):
+    r = request("POST", "/api/projects/%s/turns/%s/retry" % (project, turn),
+                headers=auth)
+    return finished(r, auth, project, timeout)
 
 
 def test_streamed_turn_events_items_and_runs():
@@ -113,7 +144,7 @@ def test_streamed_turn_events_items_and_runs():
     assert r.header("Content-Type").startswith("text/event-stream"), r
     events = parse_sse(r.body)
     names = [e[1] for e in events]
-    assert names[0] == "turn.started", names
+    assert names[:2] == ["turn.queued", "turn.started"], names
     assert names[-1] == "turn.done", names
     for required in ("agent.started", "reply.delta", "reply.done",
                      "agent.finished", "items.changed"):
@@ -162,12 +193,28 @@ def test_streamed_turn_events_items_and_runs():
     assert ("user", None) in roles and ("assistant", "conversation") in roles
 
 
-def test_json_turn():
+def test_queued_turn_and_its_result():
     auth, project = user_and_project()
     r = post_message(auth, project, "Maybe a mobile app for dog walkers.")
-    assert r.status == 201, r
+    assert r.status == 202, r
     body = r.json()
+    queued = body["queued"]
+    assert queued["status"] == "queued" and queued["turn_id"] == body["turn_id"]
+    assert queued["url"] == "/api/projects/%s/turns/%s" % (project,
+                                                          body["turn_id"])
+    assert queued["stream_url"] == queued["url"] + "/events", queued
+    assert queued["message"]["content"] == "Maybe a mobile app for dog walkers."
     assert body["status"] == "done", body
+    assert body["runs"] == 1 and body["finished_at"], body
+    # A turn that ended has no stream: its result is here.
+    r = request("GET", queued["stream_url"], headers=dict(
+        auth, Accept="text/event-stream"))
+    expect_error(r, 410, "turn_over")
+    r = request("GET", "/api/projects/%s/turns/%s" % (project, uuid.uuid4()),
+                headers=auth)
+    expect_error(r, 404, "not_found")
+    r = request("GET", "/api/projects/%s/turns/nope" % project, headers=auth)
+    expect_error(r, 404, "not_found")
     assert body["reply"]["role"] == "assistant", body
     assert body["message"]["content"] == "Maybe a mobile app for dog walkers."
     assert {a["agent"] for a in body["agents"]} >= STAGE_A
@@ -179,7 +226,7 @@ def test_intent_routing_runs_exactly_the_workflow():
         r = post_message(auth, project,
                          "Thinking about pricing tiers for the app [intent:%s]"
                          % intent)
-        assert r.status == 201, r
+        assert r.status == 202, r
         body = r.json()
         assert body["intent"] == intent, (intent, body["intent"])
         ran = {a["agent"] for a in body["agents"]}
@@ -190,7 +237,7 @@ def test_failing_agent_does_not_fail_the_turn():
     auth, project = user_and_project()
     r = post_message(auth, project, "An idea for a garden planner "
                      "[fault:server_error] [fault-agent:classify_intent]")
-    assert r.status == 201, r
+    assert r.status == 202, r
     body = r.json()
     assert body["status"] == "done", body
     cm = [a for a in body["agents"] if a["agent"] == "context_manager"][0]
@@ -203,7 +250,7 @@ def test_invalid_answer_is_an_agent_error():
     auth, project = user_and_project()
     r = post_message(auth, project, "Another idea [fault:malformed] "
                      "[fault-agent:record_changes]")
-    assert r.status == 201, r
+    assert r.status == 202, r
     body = r.json()
     rec = [a for a in body["agents"] if a["agent"] == "recorder"][0]
     assert rec["status"] == "error", rec
@@ -215,17 +262,18 @@ def test_failed_reply_keeps_the_message_and_retry_reruns():
     double("POST", "/_double/faults", {"faults": [
         {"kind": "bad_request", "count": 1, "match": {"tool": "text"}}]})
     r = post_message(auth, project, "A reply that fails the first time.")
-    assert r.status == 201, r
+    assert r.status == 202, r
     body = r.json()
     assert body["status"] == "failed" and "reply" in body["error"], body
     turn = body["turn_id"]
     r = request("GET", "/api/projects/%s/messages" % project, headers=auth)
     assert any(m["content"] == "A reply that fails the first time."
                for m in r.json()["messages"])
-    r = request("POST", "/api/projects/%s/turns/%s/retry" % (project, turn),
-                headers=auth)
-    assert r.status == 200, r
+    r = retry_turn(auth, project, turn)
+    assert r.status == 202, r
     assert r.json()["status"] == "done", r.json()
+    assert r.json()["queued"]["message"]["content"] == \
+        "A reply that fails the first time.", r.json()
     r = request("POST", "/api/projects/%s/turns/%s/retry" % (project, turn),
                 headers=auth)
     expect_error(r, 409, "turn_not_failed")
@@ -246,79 +294,75 @@ def test_retries_of_the_client_are_invisible():
     assert all(a["status"] == "ok" for a in body["agents"]), body["agents"]
 
 
-class FcgiSubscriber(threading.Thread):
-    """GET .../events straight on one worker's socket, events to a queue."""
+class EventStream(threading.Thread):
+    """A stream through nginx (held by nchan), its events to a queue. Open
+    once the constructor returns: nchan sends the headers on subscribing."""
 
-    def __init__(self, sock_path, path, headers):
+    def __init__(self, path, headers):
         super().__init__(daemon=True)
         self.events = queue.Queue()
-        self.sock = fcgi_client.connect(sock_path, timeout=60)
-        params = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": path,
-                  "SCRIPT_NAME": path, "QUERY_STRING": "",
-                  "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1"}
-        for name, value in headers.items():
-            params["HTTP_" + name.upper().replace("-", "_")] = value
-        begin = struct.pack("!HB5x", fcgi_client.FCGI_RESPONDER, 0)
-        self.sock.sendall(
-            fcgi_client._record(fcgi_client.FCGI_BEGIN_REQUEST, begin) +
-            fcgi_client._stream(fcgi_client.FCGI_PARAMS,
-                                fcgi_client.encode_params(params)) +
-            fcgi_client._stream(fcgi_client.FCGI_STDIN, b""))
+        host, port = helpers.base_address()
+        self.conn = http.client.HTTPConnection(host, port, timeout=60)
+        headers = dict(headers)
+        headers["Accept"] = "text/event-stream"
+        self.conn.request("GET", path, headers=headers)
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        if self.status == 200:
+            self.start()
 
     def run(self):
         buf = b""
         try:
             while True:
-                head = fcgi_client._read_exact(self.sock, 8)
-                _, rtype, _, length, padding = struct.unpack("!BBHHBx", head)
-                content = fcgi_client._read_exact(self.sock, length + padding)
-                if rtype == fcgi_client.FCGI_END_REQUEST:
+                chunk = self.resp.read1(4096)
+                if not chunk:
                     break
-                if rtype != fcgi_client.FCGI_STDOUT:
-                    continue
-                buf += content[:length]
+                buf += chunk
                 while b"\n\n" in buf:
                     block, buf = buf.split(b"\n\n", 1)
                     for ev in parse_sse(block + b"\n\n"):
                         self.events.put(ev)
-        except (OSError, fcgi_client.FastCGIError):
+        except (OSError, ValueError):
             pass
+        self.events.put(None)   # the stream ended
 
     def close(self):
         try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
             pass
-        self.sock.close()
+        self.conn.close()
 
     def wait_for(self, event, timeout=60):
+        """Events up to the first named event; AssertionError if the stream
+        ends before it."""
         seen = []
         while True:
             ev = self.events.get(timeout=timeout)
+            assert ev is not None, "stream ended before %s: %r" % (event, seen)
             seen.append(ev)
             if ev[1] == event:
                 return seen
 
+    def wait_end(self, timeout=60):
+        """Events until the stream ends."""
+        seen = []
+        while True:
+            ev = self.events.get(timeout=timeout)
+            if ev is None:
+                return seen
+            seen.append(ev)
 
-def test_events_reach_every_worker_and_replay():
+
+def test_events_reach_every_stream_and_replay():
     auth, project = user_and_project()
     path = "/api/projects/%s/events" % project
-    run_dir = helpers.env("BS_RUN_DIR")
-    socks = sorted(p for p in os.listdir(run_dir) if p.startswith("fcgi-")
-                   and p.endswith(".sock"))
-    assert len(socks) >= 2, socks
-    subs = [FcgiSubscriber(os.path.join(run_dir, s), path, auth) for s in socks]
-    for s in subs:
-        s.start()
+    subs = [EventStream(path, auth) for _ in range(3)]
     try:
-        # Subscribed: the stream's "retry:" line came before any event; give
-        # the subscriptions a moment by posting only once both answered.
-        wait_until("subscribers connected", lambda: all(
-            s.is_alive() for s in subs), timeout=10)
-        import time
-        time.sleep(0.5)
-        r = post_message(auth, project, "Events for every worker please.")
-        assert r.status == 201, r
+        assert all(s.status == 200 for s in subs), [s.status for s in subs]
+        r = post_message(auth, project, "Events for every stream please.")
+        assert r.status == 202, r
         lists = [s.wait_for("turn.done") for s in subs]
     finally:
         for s in subs:
@@ -327,19 +371,18 @@ def test_events_reach_every_worker_and_replay():
         names = [e[1] for e in seen]
         assert "turn.started" in names and "reply.delta" in names, names
         assert all(e[0] for e in seen), "events without ids: %r" % seen
+    assert lists[0] == lists[1] == lists[2]
     # Replay: from the id of turn.started, everything after it comes again.
     first = lists[0]
     start_id = [e[0] for e in first if e[1] == "turn.started"][0]
-    sub = FcgiSubscriber(os.path.join(run_dir, socks[0]), path,
-                         dict(auth, **{"Last-Event-ID": start_id}))
-    sub.start()
+    sub = EventStream(path, dict(auth, **{"Last-Event-ID": start_id}))
     try:
         replayed = sub.wait_for("turn.done", timeout=30)
     finally:
         sub.close()
     assert [e[1] for e in replayed][0] != "turn.started", replayed[:2]
-    assert [e[1] for e in replayed] == [e[1] for e in first][
-        [e[0] for e in first].index(start_id) + 1:], (replayed, first)
+    assert replayed == first[[e[0] for e in first].index(start_id) + 1:], (
+        replayed, first)
 
 
 def test_client_disconnect_does_not_stop_the_turn():
@@ -389,7 +432,7 @@ def test_message_validation_and_rate_limit():
             expect_error(r, 429, "rate_limited")
             assert int(r.header("Retry-After")) >= 1
             break
-    assert statuses[-1] == 429 and statuses.count(201) == limit, statuses
+    assert statuses[-1] == 429 and statuses.count(202) == limit, statuses
 
 
 def test_agents_usage_and_metrics():
@@ -413,15 +456,9 @@ def test_agents_usage_and_metrics():
 
 def test_board_changes_by_people_are_live_events():
     auth, project = user_and_project()
-    run_dir = helpers.env("BS_RUN_DIR")
-    sock = sorted(p for p in os.listdir(run_dir) if p.startswith("fcgi-")
-                  and p.endswith(".sock"))[-1]
-    sub = FcgiSubscriber(os.path.join(run_dir, sock),
-                         "/api/projects/%s/events" % project, auth)
-    sub.start()
+    sub = EventStream("/api/projects/%s/events" % project, auth)
     try:
-        import time
-        time.sleep(0.5)
+        assert sub.status == 200, sub.status
         r = request("POST", "/api/projects/%s/items" % project,
                     {"text": "Live card"}, headers=auth)
         assert r.status == 201, r

@@ -5,7 +5,7 @@ cache of deterministic calls; the recovery of a turn whose worker died."""
 import uuid
 
 from helpers import psql, request, wait_until
-from test_turns import double, post_message, user_and_project
+from test_turns import double, post_message, turn_result, user_and_project
 
 
 def agent_run(body, name):
@@ -25,7 +25,7 @@ def fault_turn(faults):
     double("POST", "/_double/faults", {"faults": faults})
     r = post_message(auth, project, "Some thoughts on a reading club %s."
                      % uuid.uuid4().hex[:8])
-    assert r.status == 201, r
+    assert r.status == 202, r
     return auth, project, r.json()
 
 
@@ -39,6 +39,11 @@ def test_retried_faults_succeed():
         if kind == "malformed":
             # A 200 that breaks the protocol is not retried.
             assert run["status"] == "error" and run["attempts"] == 1, run
+        elif kind == "drop":
+            # A connection closed without a word: on a kept-alive
+            # connection curl itself asks again on a new one, else the
+            # client's retry does.
+            assert run["status"] == "ok" and run["attempts"] <= 2, (kind, run)
         else:
             assert run["status"] == "ok" and run["attempts"] == 2, (kind, run)
 
@@ -115,19 +120,23 @@ def test_identical_deterministic_calls_are_cached():
     assert runs[0]["status"] == "cached", runs
 
 
-def test_turn_of_a_dead_worker_is_failed_then_retried():
+def test_an_expired_lease_is_taken_over():
     auth, project = user_and_project()
-    r = post_message(auth, project, "A turn whose worker will 'die'.")
+    r = post_message(auth, project, "A turn whose engine will stop. "
+                     "[no-changes]")
     turn = r.json()["turn_id"]
-    # As a worker that died mid-turn leaves it: running, long ago.
-    psql("UPDATE turns SET status = 'running', finished_at = NULL, "
-         "started_at = now() - interval '2 hours' WHERE id = :'turn'",
-         turn=turn)
+    # As an engine that died mid-turn leaves it: running under a lease that
+    # ran out, nothing of its results saved (they go in one transaction).
+    psql("BEGIN; DELETE FROM agent_runs WHERE turn_id = :'turn'; "
+         "DELETE FROM messages WHERE turn_id = :'turn' AND role = 'assistant'; "
+         "UPDATE turns SET status = 'running', finished_at = NULL, "
+         "lease_owner = 'gone:1:dead', lease_until = now() - interval '1 s' "
+         "WHERE id = :'turn'; COMMIT", turn=turn)
+    body = turn_result(auth, project, turn)
+    assert body["status"] == "done" and body["runs"] == 2, body
     r = request("GET", "/api/projects/%s/messages" % project, headers=auth)
-    assert r.status == 200, r
-    status = psql("SELECT status, error FROM turns WHERE id = :'turn'",
-                  turn=turn)[0]
-    assert status[0] == "failed" and "worker" in status[1], status
-    r = request("POST", "/api/projects/%s/turns/%s/retry" % (project, turn),
-                headers=auth)
-    assert r.status == 200 and r.json()["status"] == "done", r
+    replies = [m for m in r.json()["messages"]
+               if m["turn_id"] == turn and m["agent"] == "conversation"]
+    users = [m for m in r.json()["messages"]
+             if m["turn_id"] == turn and m["role"] == "user"]
+    assert len(replies) == 1 and len(users) == 1, r.json()["messages"]
