@@ -7,6 +7,9 @@
 
 #include "brainstorm/api.h"
 #include "brainstorm/app.h"
+#include "brainstorm/db_turns.h"
+#include "brainstorm/engine.h"
+#include "brainstorm/events.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/migrate.h"
@@ -93,13 +96,53 @@ api_ops_ready(struct http_ctx *ctx)
 	http_respond_json(ctx, 503, body);
 }
 
+/* Streams, events, the turn queue and this process's engine, read now. */
+static void
+live_read(struct app *app, struct metrics_live *m)
+{
+	struct events_status	 st;
+	struct events_counters	 ev;
+	struct engine_stats	 en;
+	struct db_conn		*conn = NULL;
+
+	memset(m, 0, sizeof(*m));
+	m->streams = m->channels = m->nchan_shm_used_kib = -1;
+	m->nchan_shm_limit_kib = m->turns_queued = m->turns_running = -1;
+	if (events_status_get(app->events, &st) == BS_OK) {
+		m->streams = st.subscribers;
+		m->channels = st.channels;
+		m->nchan_shm_used_kib = st.shm_used_kib;
+		m->nchan_shm_limit_kib = st.shm_limit_kib;
+	}
+	events_counters_get(app->events, &ev);
+	m->events_published = ev.published;
+	m->events_merged = ev.merged;
+	m->events_dropped = ev.dropped;
+	m->events_failed = ev.failed;
+	m->events_queued_bytes = ev.queued_bytes;
+	if (db_pool_checkout(app->db, &conn) == BS_OK)
+		db_turns_count(conn, &m->turns_queued, &m->turns_running);
+	db_pool_release(app->db, conn);
+	if ((m->engine = app->engine != NULL)) {
+		engine_stats_get(app->engine, &en);
+		m->engine_turns = en.running;
+		m->engine_claimed = en.claimed;
+		m->engine_finished = en.finished;
+		m->engine_taken_over = en.taken_over;
+		m->engine_loop_lag_s = en.loop_lag_s;
+	}
+}
+
 void
 api_ops_metrics(struct http_ctx *ctx)
 {
-	struct buf	 out;
+	struct metrics_live	 live;
+	struct buf		 out;
 
 	buf_init(&out, 4 * 1024 * 1024);
-	if (metrics_render(&out, ctx->app->db) != BS_OK) {
+	live_read(ctx->app, &live);
+	if (metrics_render(&out, ctx->app->db) != BS_OK ||
+	    metrics_render_live(&out, &live) != BS_OK) {
 		http_respond_error(ctx, 500, "internal_error",
 		    "The metrics could not be rendered.");
 		goto out;

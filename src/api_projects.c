@@ -263,6 +263,7 @@ void
 api_projects_delete(struct http_ctx *ctx)
 {
 	struct db_conn	*conn = NULL;
+	char		 ch[EVENTS_CHANNELS_MAX];
 	bs_err		 e;
 
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
@@ -271,6 +272,9 @@ api_projects_delete(struct http_ctx *ctx)
 		respond_error(ctx, e);
 		goto out;
 	}
+	/* Every stream of the project ends with it. */
+	events_channel_project(ch, sizeof(ch), ctx->req.project_id);
+	events_close(ctx->app->events, ch);
 	http_respond_text(ctx, 204, NULL, "", 0);
 out:
 	db_pool_release(ctx->app->db, conn);

@@ -20,6 +20,7 @@
 #include "brainstorm/db.h"
 #include "brainstorm/db_documents.h"
 #include "brainstorm/db_users.h"
+#include "brainstorm/events.h"
 #include "brainstorm/doc_export.h"
 #include "brainstorm/err.h"
 #include "brainstorm/http.h"
@@ -527,6 +528,33 @@ out:
 	return status;
 }
 
+/*
+ * A disabled account's open streams end now: nchan drops the user's
+ * channel. Without nchan at hand (another host), they end at the latest
+ * when the stream's hour is up; said, not failed.
+ */
+static void
+ctl_streams_end(const struct bs_config *cfg, const char *user_id)
+{
+	struct events	*ev = NULL;
+	char		 ch[EVENTS_CHANNELS_MAX];
+	struct events_counters n;
+
+	events_channel_user(ch, sizeof(ch), user_id);
+	if (events_create(cfg->nchan_url, 65536, &ev) == BS_OK &&
+	    events_close(ev, ch) == BS_OK && events_flush(ev, 5000) == BS_OK) {
+		events_counters_get(ev, &n);
+		if (n.failed == 0) {
+			events_destroy(ev);
+			return;
+		}
+	}
+	events_destroy(ev);
+	fprintf(stderr, "brainstormctl: the account's open streams could not be "
+	    "ended through nchan at %s; they end within the hour\n",
+	    cfg->nchan_url);
+}
+
 static int
 ctl_user_set_disabled(struct ctl *ctl, const struct ctl_command *cmd,
     int argc, char **argv, bool disabled)
@@ -534,7 +562,7 @@ ctl_user_set_disabled(struct ctl *ctl, const struct ctl_command *cmd,
 	struct bs_config	 cfg;
 	struct db_pool		*pool = NULL;
 	struct db_conn		*conn = NULL;
-	char			 email[EMAIL_MAX_LEN + 1];
+	char			 email[EMAIL_MAX_LEN + 1], id[AUTH_UUID_LEN];
 	int			 status;
 	bs_err			 rc;
 
@@ -551,13 +579,15 @@ ctl_user_set_disabled(struct ctl *ctl, const struct ctl_command *cmd,
 	status = CTL_EXIT_FAIL;
 	if (!ctl_config_load(ctl, &cfg) || !ctl_db_open(&cfg, &pool, &conn))
 		goto out;
-	rc = users_set_disabled(conn, email, disabled);
+	rc = users_set_disabled(conn, email, disabled, id);
 	if (rc == BS_ERR_NOT_FOUND)
 		ctl_errx("no account with %s", email);
 	else if (rc != BS_OK)
 		ctl_errx("cannot change the account: %s", bs_strerror(rc));
 	else {
 		printf("%s %s\n", disabled ? "disabled" : "enabled", email);
+		if (disabled)
+			ctl_streams_end(&cfg, id);
 		status = CTL_EXIT_OK;
 	}
 out:

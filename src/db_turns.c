@@ -96,6 +96,9 @@ static const struct db_stmt turn_items = { "turn_items",
 	"SELECT i.id, i.text, i.state, i.confidence, i.user_quote FROM items i "
 	"WHERE i.id IN (SELECT e.item_id FROM item_events e WHERE e.turn_id = $1) "
 	"ORDER BY i.position, i.id", 1 };
+static const struct db_stmt turns_count = { "turns_count",
+	"SELECT (SELECT count(*) FROM turns WHERE status = 'queued'), "
+	"(SELECT count(*) FROM turns WHERE status = 'running')", 0 };
 static const struct db_stmt turn_runs = { "turn_runs",
 	"SELECT agent, status, latency_ms, error FROM agent_runs "
 	"WHERE turn_id = $1 ORDER BY id", 1 };
@@ -551,6 +554,23 @@ db_message_get(struct db_conn *c, const char *message_id, json_object **out)
 		else
 			e = db_row_json(res, 0, message_columns, MESSAGE_NCOLUMNS,
 			    out);
+	}
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_turns_count(struct db_conn *c, long *queued, long *running)
+{
+	PGresult	*res = NULL;
+	long long	 q, r;
+	bs_err		 e;
+
+	if ((e = db_exec(c, &turns_count, NULL, &res, NULL)) == BS_OK &&
+	    (e = db_int64(PQgetvalue(res, 0, 0), &q)) == BS_OK &&
+	    (e = db_int64(PQgetvalue(res, 0, 1), &r)) == BS_OK) {
+		*queued = (long)q;
+		*running = (long)r;
 	}
 	PQclear(res);
 	return e;

@@ -17,7 +17,7 @@ static const struct db_stmt user_by_id = { "user_by_id",
 	"SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1 };
 static const struct db_stmt user_set_disabled = { "user_set_disabled",
 	"UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) "
-	"ELSE NULL END WHERE lower(email) = lower($1)", 2 };
+	"ELSE NULL END WHERE lower(email) = lower($1) RETURNING id", 2 };
 static const struct db_stmt user_disable_tokens = { "user_disable_tokens",
 	"UPDATE refresh_tokens SET revoked_at = now() FROM users u "
 	"WHERE u.id = refresh_tokens.user_id AND lower(u.email) = lower($1) "
@@ -112,7 +112,8 @@ users_find(struct db_conn *c, const char *id, struct user *out)
 }
 
 bs_err
-users_set_disabled(struct db_conn *c, const char *email, bool disabled)
+users_set_disabled(struct db_conn *c, const char *email, bool disabled,
+    char user_id[AUTH_UUID_LEN])
 {
 	const char	*v[] = { email, disabled ? "true" : "false" };
 	PGresult	*res = NULL;
@@ -122,10 +123,12 @@ users_set_disabled(struct db_conn *c, const char *email, bool disabled)
 		return e;
 	if ((e = db_exec(c, &user_set_disabled, v, &res, NULL)) != BS_OK)
 		goto out;
-	if (strcmp(PQcmdTuples(res), "0") == 0) {
+	if (PQntuples(res) != 1) {
 		e = BS_ERR_NOT_FOUND;
 		goto out;
 	}
+	if (user_id != NULL)
+		snprintf(user_id, AUTH_UUID_LEN, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	res = NULL;
 	/* A disabled account's sessions end with it. */

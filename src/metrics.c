@@ -463,3 +463,61 @@ out:
 	free(cs);
 	return e;
 }
+
+/* A gauge or counter line, left out when its value is unknown (-1). */
+static bs_err
+live_line(struct buf *out, const char *name, const char *type,
+    const char *help, double v)
+{
+	if (v < 0)
+		return BS_OK;
+	return buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name,
+	    help, name, type, name, v);
+}
+
+bs_err
+metrics_render_live(struct buf *out, const struct metrics_live *m)
+{
+	bs_err	 e = BS_OK;
+
+#define LIVE(name, type, help, v) \
+	if (e == BS_OK) \
+		e = live_line(out, name, type, help, (double)(v))
+	LIVE("nchan_streams", "gauge", "Streams nchan holds open on this nginx.",
+	    m->streams);
+	LIVE("nchan_channels", "gauge", "Channels nchan knows on this nginx.",
+	    m->channels);
+	LIVE("nchan_shared_memory_used_bytes", "gauge", "nchan's shared memory "
+	    "in use.", m->nchan_shm_used_kib < 0 ? -1 : m->nchan_shm_used_kib * 1024.0);
+	LIVE("nchan_shared_memory_limit_bytes", "gauge", "nchan's shared memory "
+	    "limit.", m->nchan_shm_limit_kib < 0 ? -1 : m->nchan_shm_limit_kib * 1024.0);
+	LIVE("events_published_total", "counter", "Events nchan took from this "
+	    "process.", m->events_published);
+	LIVE("events_merged_total", "counter", "Reply deltas merged into a queued "
+	    "one while nchan was slow.", m->events_merged);
+	LIVE("events_dropped_total", "counter", "Events refused: the queue to "
+	    "nchan was full (EVENTS_QUEUE_BYTES).", m->events_dropped);
+	LIVE("events_failed_total", "counter", "Events nchan did not take.",
+	    m->events_failed);
+	LIVE("events_queued_bytes", "gauge", "Event data waiting for nchan.",
+	    m->events_queued_bytes);
+	LIVE("turns_queued", "gauge", "Turns waiting for an engine (everybody's).",
+	    m->turns_queued);
+	LIVE("turns_running", "gauge", "Turns leased to an engine (everybody's).",
+	    m->turns_running);
+	if (m->engine) {
+		LIVE("engine_turns", "gauge", "Turns this process's engine holds.",
+		    m->engine_turns);
+		LIVE("engine_claimed_total", "counter", "Turns this engine leased.",
+		    m->engine_claimed);
+		LIVE("engine_finished_total", "counter", "Turns this engine ended "
+		    "or gave up.", m->engine_finished);
+		LIVE("engine_lease_takeovers_total", "counter", "Turns this engine "
+		    "took over after another engine's lease expired.",
+		    m->engine_taken_over);
+		LIVE("engine_loop_lag_seconds", "gauge", "The engine loop's longest "
+		    "iteration over the last 10 s.", m->engine_loop_lag_s);
+	}
+#undef LIVE
+	return e;
+}

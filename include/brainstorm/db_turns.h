@@ -48,6 +48,8 @@ struct db_turn_job {
  */
 bs_err	db_turns_claim(struct db_conn *c, const char *owner, int max,
 	    long lease_s, struct db_turn_job *jobs, int *njobs);
+/* Turns queued and running, of everybody. */
+bs_err	db_turns_count(struct db_conn *c, long *queued, long *running);
 /* Extend every lease owner holds. */
 bs_err	db_turns_renew(struct db_conn *c, const char *owner, long lease_s);
 /*

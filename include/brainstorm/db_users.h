@@ -25,7 +25,9 @@ bs_err	users_create(struct db_conn *c, const char *email, const char *hash,
 bs_err	users_find_by_email(struct db_conn *c, const char *email, struct user *out);
 bs_err	users_find(struct db_conn *c, const char *id, struct user *out);
 /* Disable (or enable again); BS_ERR_NOT_FOUND for an unknown email. */
-bs_err	users_set_disabled(struct db_conn *c, const char *email, bool disabled);
+/* user_id (NULL: not wanted) receives the account's id. */
+bs_err	users_set_disabled(struct db_conn *c, const char *email, bool disabled,
+	    char user_id[AUTH_UUID_LEN]);
 /* {"id","email","display_name","created_at"} */
 json_object *users_json(const struct user *u);
 

@@ -2,6 +2,9 @@
 #ifndef BRAINSTORM_METRICS_H
 #define BRAINSTORM_METRICS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "brainstorm/buf.h"
 #include "brainstorm/err.h"
 
@@ -21,5 +24,23 @@ void	metrics_turn(const char *intent, const char *status);
 void	metrics_error_report(const char *kind, const char *outcome);
 /* Render the text exposition format (version 0.0.4). */
 bs_err	metrics_render(struct buf *out, struct db_pool *pool);
+
+/* The live path's figures, read at scrape time; -1 where unknown. */
+struct metrics_live {
+	long			 streams;	/* nchan's subscribers, this nginx */
+	long			 channels;
+	long			 nchan_shm_used_kib, nchan_shm_limit_kib;
+	unsigned long long	 events_published, events_merged;
+	unsigned long long	 events_dropped, events_failed;
+	size_t			 events_queued_bytes;
+	long			 turns_queued, turns_running;	/* everybody's */
+	bool			 engine;	/* this process runs one */
+	long			 engine_turns;
+	unsigned long long	 engine_claimed, engine_finished, engine_taken_over;
+	double			 engine_loop_lag_s;
+};
+
+/* Append the live figures to what metrics_render wrote. */
+bs_err	metrics_render_live(struct buf *out, const struct metrics_live *m);
 
 #endif

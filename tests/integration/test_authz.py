@@ -18,6 +18,7 @@ import uuid
 
 from helpers import Response, api, base_address, bearer, create_item, \
     create_project, expect_error, expect_unauthorized, register_user
+from test_turns import turn_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROUTES_C = os.path.join(HERE, "..", "..", "src", "api_routes.c")
@@ -65,8 +66,11 @@ ROUTES = [
           True),
     Route("GET", "/api/projects/{id}/messages", _no_body, 200, True),
     Route("POST", "/api/projects/{id}/messages",
-          lambda f: {"content": "authz [no-changes]"}, 201, True),
-    Route("POST", "/api/projects/{id}/turns/{turn}/retry", _no_body, 200, True),
+          lambda f: {"content": "authz [no-changes]"}, 202, True),
+    Route("POST", "/api/projects/{id}/turns/{turn}/retry", _no_body, 202, True),
+    Route("GET", "/api/projects/{id}/turns/{turn}", _no_body, 200, True),
+    # The fixture's turn has ended: its stream is gone (410, JSON).
+    Route("GET", "/api/projects/{id}/turns/{turn}/events", _no_body, 410, True),
     Route("GET", "/api/projects/{id}/events", _no_body, 200, True, True),
     Route("GET", "/api/projects/{id}/activity", _no_body, 200, True),
     Route("POST", "/api/projects/{id}/documents", lambda f: {"kind": "risks"},
@@ -112,11 +116,15 @@ def _failed_turn(fixture):
     """A turn of the fixture's project whose reply failed (the double is
     told to fail the streamed reply), made on first use: retry needs one."""
     if "turn" not in fixture:
-        resp = api("POST", "/api/projects/%s/messages" % fixture["project"]["id"],
+        project = fixture["project"]["id"]
+        resp = api("POST", "/api/projects/%s/messages" % project,
                    fixture["token"],
                    {"content": "authz [fault:bad_request] [fault-agent:text]"})
-        assert resp.status == 201 and resp.json()["status"] == "failed", resp
-        fixture["turn"] = resp.json()["turn_id"]
+        assert resp.status == 202, resp
+        turn = turn_result(bearer(fixture["token"]), project,
+                           resp.json()["turn_id"])
+        assert turn["status"] == "failed", turn
+        fixture["turn"] = turn["turn_id"]
     return fixture["turn"]
 
 
