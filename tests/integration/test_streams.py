@@ -1,0 +1,312 @@
+"""The live path off the request threads (#10), through nginx and nchan:
+more open streams than all worker threads together while the API still
+answers; the per-user stream cap; streams that end with their account or
+project; one turn at a time per project and a few per user; a full queue;
+a turn taken over by another engine after its engine was SIGKILLed."""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import uuid
+
+import helpers
+from helpers import brainstormctl, env, expect_error, free_port, psql, \
+    register_user, request, wait_until, worker_env
+from test_turns import EventStream, double, post_message, turn_result, \
+    user_and_project
+
+
+def _events(user, project):
+    return EventStream("/api/projects/%s/events" % project, user.headers())
+
+
+def test_more_streams_than_threads_leave_the_api_free():
+    threads = sum(int(worker_env().get("WORKER_THREADS", "8"))
+                  for _ in helpers.worker_pids())
+    users = [register_user("streams") for _ in range(3)]
+    projects = [helpers.create_project(u.token)["id"] for u in users]
+    per_user = threads // len(users) + 4
+    streams = []
+    try:
+        for u, p in zip(users, projects):
+            for _ in range(per_user):
+                s = _events(u, p)
+                assert s.status == 200, s.status
+                streams.append((p, s))
+        assert len(streams) > threads, (len(streams), threads)
+        # Every worker thread would be taken by a stream held in a worker.
+        r = request("GET", "/api/health", timeout=10)
+        assert r.status == 200, r
+        r = request("GET", "/api/projects", headers=users[0].headers(),
+                    timeout=10)
+        assert r.status == 200, r
+        newcomer = register_user("streams-new")
+        assert newcomer.token
+        # And every stream still gets what happens in its project.
+        for p, u in zip(projects, users):
+            r = request("POST", "/api/projects/%s/items" % p,
+                        {"text": "Seen by every tab"}, headers=u.headers())
+            assert r.status == 201, r
+        for p, s in streams:
+            seen = s.wait_for("items.changed", timeout=30)
+            assert json.loads(seen[-1][2])["items"][0]["text"] == \
+                "Seen by every tab"
+        print("    %d streams open against %d worker threads; health, a "
+              "read and a registration answered" % (len(streams), threads))
+    finally:
+        for _, s in streams:
+            s.close()
+
+
+def test_streams_per_user_are_capped():
+    cap = int(worker_env().get("EVENTS_MAX_STREAMS") or 32)
+    user = register_user("streamcap")
+    project = helpers.create_project(user.token)["id"]
+    streams = []
+    try:
+        for _ in range(cap):
+            s = _events(user, project)
+            assert s.status == 200, s.status
+            streams.append(s)
+        r = request("GET", "/api/projects/%s/events" % project,
+                    headers=dict(user.headers(), Accept="text/event-stream"))
+        expect_error(r, 429, "too_many_streams")
+        assert int(r.header("Retry-After")) >= 1, r
+        # A turn's own stream counts as well: no more streams, no turn
+        # started only to be refused a stream.
+        r = request("POST", "/api/projects/%s/messages" % project,
+                    {"content": "One more tab"},
+                    headers=dict(user.headers(), Accept="text/event-stream"))
+        expect_error(r, 429, "too_many_streams")
+        # Another account is not limited by this one's streams.
+        other = register_user("streamcap-other")
+        p2 = helpers.create_project(other.token)["id"]
+        s = _events(other, p2)
+        assert s.status == 200, s.status
+        streams.append(s)
+        # A closed stream frees its place.
+        streams.pop(0).close()
+
+        def room():
+            s = _events(user, project)
+            if s.status == 200:
+                streams.append(s)
+                return True
+            s.close()
+            return False
+        wait_until("a place once a stream closed", room, timeout=60)
+    finally:
+        for s in streams:
+            s.close()
+
+
+def test_a_disabled_users_streams_end():
+    user = register_user("streamdisable")
+    project = helpers.create_project(user.token)["id"]
+    s = _events(user, project)
+    try:
+        assert s.status == 200, s.status
+        done = brainstormctl("user", "disable", user.email)
+        assert done.returncode == 0, done.stderr
+        assert "streams" not in done.stderr, done.stderr
+        s.wait_end(timeout=30)
+    finally:
+        s.close()
+
+
+def test_deleting_a_project_ends_its_streams():
+    user = register_user("streamdelete")
+    project = helpers.create_project(user.token)["id"]
+    s = _events(user, project)
+    try:
+        assert s.status == 200, s.status
+        r = request("DELETE", "/api/projects/%s" % project,
+                    headers=user.headers())
+        assert r.status == 204, r
+        s.wait_end(timeout=30)
+    finally:
+        s.close()
+
+
+def test_one_turn_per_project_and_a_few_per_user():
+    user_max = int(worker_env().get("TURN_USER_MAX") or 4)
+    auth, project = user_and_project()
+    token = auth["Authorization"].split(" ", 1)[1]
+    others = []
+    for _ in range(user_max):
+        r = request("POST", "/api/projects", {"title": "More turns"},
+                    headers=auth)
+        assert r.status == 201, r
+        others.append(r.json()["id"])
+    pace = double("GET", "/_double/config")
+    double("POST", "/_double/config", {"latency_ms": 3000})
+    queued = []
+    try:
+        r = request("POST", "/api/projects/%s/messages" % project,
+                    {"content": "A slow turn [no-changes]"}, headers=auth,
+                    source=auth["X-Test-Source"])
+        assert r.status == 202, r
+        queued.append((project, r.json()["turn_id"]))
+        r = request("POST", "/api/projects/%s/messages" % project,
+                    {"content": "Another while it runs"}, headers=auth,
+                    source=auth["X-Test-Source"])
+        expect_error(r, 409, "turn_running")
+        for p in others[:user_max - 1]:
+            r = request("POST", "/api/projects/%s/messages" % p,
+                        {"content": "In parallel [no-changes]"}, headers=auth,
+                        source=auth["X-Test-Source"])
+            assert r.status == 202, r
+            queued.append((p, r.json()["turn_id"]))
+        r = request("POST", "/api/projects/%s/messages" % others[-1],
+                    {"content": "One too many"}, headers=auth,
+                    source=auth["X-Test-Source"])
+        expect_error(r, 429, "too_many_turns")
+        assert int(r.header("Retry-After")) >= 1, r
+    finally:
+        double("POST", "/_double/config", {"latency_ms": pace["latency_ms"]})
+    for p, t in queued:
+        assert turn_result({"Authorization": "Bearer " + token}, p, t)[
+            "status"] == "done"
+
+
+class _Worker:
+    """One more worker process with its own environment on a free port, or
+    an engine alone (--engine-only)."""
+
+    def __init__(self, name, extra, engine_only=False):
+        self.port = free_port()
+        self.log_path = os.path.join(env("BS_RUN_DIR"), "worker-%s.log" % name)
+        wenv = worker_env()
+        wenv.update(extra)
+        args = [env("BS_WORKER_BIN")]
+        args += ["--engine-only"] if engine_only else \
+            ["--listen", "127.0.0.1:%d" % self.port]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, env=wenv,
+                                         stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log)
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+
+def test_a_full_queue_answers_503():
+    from test_models import Worker
+    worker = Worker("queue-max", {"TURN_QUEUE_MAX": "1"})
+    auth, project = user_and_project()
+    token = auth["Authorization"].split(" ", 1)[1]
+    # One turn that waits, for an engine nobody runs, for an hour.
+    r = post_message(auth, project, "Something to wait behind [no-changes]")
+    msg = r.json()["message"]["id"]
+    ghost = str(uuid.uuid4())
+    r = request("POST", "/api/projects", {"title": "Ghost"}, headers=auth)
+    ghost_project = r.json()["id"]
+    psql("INSERT INTO turns (id, project_id, user_message_id, status, user_id, "
+         "queued_by, queued_at) SELECT :'ghost', :'project', :'msg', 'queued', "
+         "NULL, 'nobody:0:0', now() + interval '1 hour'",
+         ghost=ghost, project=ghost_project, msg=msg)
+    try:
+        status, body = worker.post("/api/projects/%s/messages" % project,
+                                   {"content": "Behind a full queue"}, token)
+        assert status == 503 and body["error"]["code"] == "queue_full", (
+            status, body)
+    finally:
+        psql("DELETE FROM turns WHERE id = :'ghost'", ghost=ghost)
+        worker.stop()
+
+
+def test_a_killed_engines_turn_is_taken_over():
+    """SIGKILL the process running a turn: once its lease expires another
+    engine runs the turn from the stored message; one reply, the message
+    kept, nothing left running."""
+    doomed = _Worker("doomed", {"TURN_LEASE": "5"})
+    pace = double("GET", "/_double/config")
+    auth, project = user_and_project()
+    token = auth["Authorization"].split(" ", 1)[1]
+    try:
+        wait_until("the doomed worker to listen", lambda: _listening(doomed),
+                   timeout=30)
+        double("POST", "/_double/config", {"latency_ms": 4000})
+        import fcgi_client
+        status, _, data = fcgi_client.request(
+            ("127.0.0.1", doomed.port), "POST",
+            "/api/projects/%s/messages" % project,
+            body=json.dumps({"content": "A turn whose engine dies "
+                             "[no-changes]"}).encode(), timeout=30,
+            headers={"Authorization": "Bearer " + token,
+                     "Content-Type": "application/json"})
+        assert status == 202, (status, data)
+        turn = json.loads(data)["turn_id"]
+        pid = doomed.proc.pid
+
+        def held():
+            rows = psql("SELECT lease_owner FROM turns WHERE id = :'t' AND "
+                        "status = 'running'", t=turn)
+            return bool(rows) and (":%d:" % pid) in rows[0][0]
+        wait_until("the doomed engine to hold the turn", held, timeout=30)
+        doomed.proc.send_signal(signal.SIGKILL)
+        doomed.proc.wait(30)
+        double("POST", "/_double/config", {"latency_ms": pace["latency_ms"]})
+        body = turn_result(auth, project, turn, timeout=120)
+    finally:
+        double("POST", "/_double/config", {"latency_ms": pace["latency_ms"]})
+        doomed.stop()
+    assert body["status"] == "done" and body["runs"] == 2, body
+    r = request("GET", "/api/projects/%s/messages" % project, headers=auth)
+    mine = [m for m in r.json()["messages"] if m["turn_id"] == turn]
+    assert [m["role"] for m in mine].count("user") == 1, mine
+    assert [m["agent"] for m in mine].count("conversation") == 1, mine
+    rows = psql("SELECT count(*) FROM turns WHERE project_id = :'p' AND "
+                "status IN ('queued', 'running')", p=project)
+    assert rows == [["0"]], rows
+    print("    turn %s: its engine SIGKILLed while it ran; taken over after "
+          "the 5 s lease, ended done on run 2" % turn[:8])
+
+
+def _listening(worker):
+    import fcgi_client
+    if worker.proc.poll() is not None:
+        raise AssertionError("worker exited: %s" % worker.log()[-2000:])
+    try:
+        status, _, _ = fcgi_client.request(("127.0.0.1", worker.port), "GET",
+                                           "/api/health", timeout=2)
+        return status == 200
+    except OSError:
+        return False
+
+
+def test_an_engine_alone_runs_turns():
+    """brainstorm-fcgi --engine-only runs turns: one queued for it alone
+    (queued_by its lease name, for no other engine within the hour) ends;
+    SIGTERM stops it cleanly."""
+    auth, project = user_and_project()
+    r = post_message(auth, project, "A turn to run again [no-changes]")
+    turn = r.json()["turn_id"]
+    engine = _Worker("engine-only", {}, engine_only=True)
+    try:
+        wait_until("the engine to start", lambda: "turn engine " in
+                   engine.log() or engine.proc.poll() is not None, timeout=30)
+        assert engine.proc.poll() is None, engine.log()[-2000:]
+        owner = engine.log().split("turn engine ", 1)[1].split(":", 3)
+        owner = ":".join(owner[:2] + [owner[2][:8]])
+        assert owner.split(":")[1] == str(engine.proc.pid), owner
+        psql("BEGIN; DELETE FROM agent_runs WHERE turn_id = :'t'; "
+             "DELETE FROM messages WHERE turn_id = :'t' AND role = 'assistant'; "
+             "UPDATE turns SET status = 'queued', finished_at = NULL, runs = 0, "
+             "queued_by = :'owner', queued_at = now() + interval '1 hour' "
+             "WHERE id = :'t'; COMMIT", t=turn, owner=owner)
+        body = turn_result(auth, project, turn)
+        assert body["status"] == "done" and body["runs"] == 1, body
+    finally:
+        engine.stop()
+    assert engine.proc.returncode == 0, engine.log()[-2000:]
+    assert "turn engine %s stopped" % owner in engine.log(), \
+        engine.log()[-2000:]
