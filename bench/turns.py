@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """Benchmark the turn (not a test: it prints numbers and judges nothing).
 
-1. Overhead: sequential JSON turns with the Claude double answering at once
-   (no latency, no token delay); the turn's time is then the platform's own
-   work (storage, context, two stages, the transaction) plus the double's.
+1. Overhead: sequential streamed turns with the Claude double answering at
+   once (no latency, no token delay), each read to its turn.done; the
+   turn's time is then the platform's own work (the queue, the engine,
+   storage, context, two stages, the transaction, nchan) plus the double's.
 2. Concurrency: N streaming turns at once against the stack, the double
-   pacing tokens, for growing N; errors and the time the batch took.
+   waiting --latency-ms before each answer and pacing tokens, for growing N;
+   errors, the time the batch took next to one such turn alone, and the
+   RSS of the workers and of nginx after each batch.
 
 Usage: BS_BASE_URL=... BS_CLAUDE_URL=... bench/turns.py [--turns 30]
-        [--concurrency 8,16,32,64]
+        [--concurrency 8,16,32,64] [--latency-ms 0] [--token-delay-ms 10]
 Traffic goes to loopback addresses only.
 """
 
@@ -17,6 +20,7 @@ import http.client
 import json
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -51,7 +55,7 @@ def call(base, method, path, body=None, headers=None, timeout=300,
 
 
 _sources = iter("127.0.%d.%d" % (3 + i // 250, 1 + i % 250)
-                for i in range(2000))
+                for i in range(5000))
 
 
 def session(base, source_tag):
@@ -77,20 +81,35 @@ def overhead(base, claude, turns):
         t0 = time.monotonic()
         st, body = call(base, "POST", "/api/projects/%s/messages" % project,
                         {"content": "Idea number %d: a shared tool library. "
-                         "Let's go with a pilot street." % i}, auth,
-                        source=source)
+                         "Let's go with a pilot street." % i},
+                        dict(auth, Accept="text/event-stream"), source=source)
         times.append(time.monotonic() - t0)
-        assert st == 201, (st, body[:200])
+        assert st == 200 and b"event: turn.done" in body, (st, body[-200:])
     times.sort()
-    print("sequential JSON turns (double answers at once): n=%d" % turns)
+    print("sequential streamed turns (double answers at once): n=%d" % turns)
     print("  p50 %.1f ms  p90 %.1f ms  max %.1f ms" % (
         1000 * statistics.median(times), 1000 * times[int(0.9 * len(times)) - 1],
         1000 * times[-1]))
 
 
-def concurrent(base, claude, n, token_delay_ms):
+def rss_mb(name):
+    total = 0
+    pids = subprocess.run(["pgrep", "-x", name], capture_output=True,
+                          text=True, check=False).stdout.split()
+    for pid in pids:
+        try:
+            with open("/proc/%s/status" % pid, encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024.0
+
+
+def concurrent(base, claude, n, latency_ms, token_delay_ms):
     call(claude, "POST", "/_double/config",
-         {"latency_ms": 0, "token_delay_ms": token_delay_ms})
+         {"latency_ms": latency_ms, "token_delay_ms": token_delay_ms})
     sessions = [session(base, "c%d" % i) for i in range(n)]
     results = [None] * n
     barrier = threading.Barrier(n)
@@ -120,9 +139,11 @@ def concurrent(base, claude, n, token_delay_ms):
     errors = [r for r in results if not r[0]]
     times = sorted(r[1] for r in results)
     print("  %4d concurrent streaming turns: %d errors, wall %.1f s, "
-          "p50 %.1f s, max %.1f s%s" % (
+          "p50 %.1f s, max %.1f s; RSS workers %.0f MB, nginx %.0f MB%s" % (
               n, len(errors), wall, statistics.median(times), times[-1],
+              rss_mb("brainstorm-fcgi"), rss_mb("nginx"),
               (" (first error: %r)" % (errors[0][2],)) if errors else ""))
+    return wall
 
 
 def main():
@@ -130,14 +151,17 @@ def main():
     ap.add_argument("--turns", type=int, default=30)
     ap.add_argument("--concurrency", default="8,16,32,64")
     ap.add_argument("--token-delay-ms", type=int, default=10)
+    ap.add_argument("--latency-ms", type=int, default=0)
     args = ap.parse_args()
     base = loopback(os.environ["BS_BASE_URL"])
     claude = loopback(os.environ["BS_CLAUDE_URL"])
     overhead(base, claude, args.turns)
-    print("concurrent streaming turns (double: %d ms between tokens):"
-          % args.token_delay_ms)
+    print("concurrent streaming turns (double: %d ms before each answer, "
+          "%d ms between tokens):" % (args.latency_ms, args.token_delay_ms))
+    one = concurrent(base, claude, 1, args.latency_ms, args.token_delay_ms)
     for n in (int(x) for x in args.concurrency.split(",")):
-        concurrent(base, claude, n, args.token_delay_ms)
+        wall = concurrent(base, claude, n, args.latency_ms, args.token_delay_ms)
+        print("        wall / one turn alone: %.2f" % (wall / one))
     call(claude, "POST", "/_double/config", {"latency_ms": 0, "token_delay_ms": 5})
 
 
