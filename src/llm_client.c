@@ -1,13 +1,16 @@
 /*
- * The Claude Messages API client. A batch of calls runs on one curl multi
- * handle in the calling thread (a turn's agents wait on the network, not on
- * threads), each call on its own easy handle, retried with backoff as its
- * failure allows, and the whole batch bounded by one deadline.
+ * The Claude Messages API client. Calls run on a loop (struct llm_loop):
+ * one curl multi handle driven by one thread, each call on its own easy
+ * handle, retried with backoff as its failure allows, and every batch of
+ * calls bounded by its own deadline. Many batches (the stages of many
+ * turns) share one loop; llm_batch_run is one batch on a private loop, run
+ * to its end in the calling thread.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,18 +65,40 @@ struct llm_client {
 };
 
 enum llm_slot_state {
-	LLM_SLOT_WAITING = 0,	/* for start_at: the first try or a retry */
+	LLM_SLOT_WAITING = 0,	/* in the retry heap: the first try or a retry */
 	LLM_SLOT_RUNNING,
 	LLM_SLOT_DONE
 };
 
-/* One call's machinery inside a batch; the batch's thread owns it all. */
+#define LLM_TIMER_OFF	SIZE_MAX	/* a timer in no heap */
+
+/* A due time in one of the loop's heaps; pos is its index there. */
+struct llm_timer {
+	long long	 at;		/* ms, monotonic */
+	size_t		 pos;		/* LLM_TIMER_OFF outside the heap */
+};
+
+/*
+ * A binary min-heap of timers, allocated to the loop's cap when the loop
+ * is made, so that a push never fails. Each timer knows its place, so one
+ * leaves (a cancelled retry, a finished batch) in O(log n).
+ */
+struct llm_heap {
+	struct llm_timer	**v;
+	size_t			  n;
+	size_t			  cap;
+};
+
+struct llm_batch;
+
+/* One call's machinery inside a batch; the loop's thread owns it all. */
 struct llm_slot {
 	const struct llm_client	*client;
+	struct llm_batch	*batch;
 	struct llm_call		*call;
 	CURL			*easy;
 	enum llm_slot_state	 state;
-	long long		 start_at;	/* ms, monotonic */
+	struct llm_timer	 start;		/* when WAITING: the attempt's start */
 	struct buf		 body;		/* the request, sent by every attempt */
 	bool			 delivered;	/* text went to the caller: no retry */
 	char			 last[LLM_ERROR_MAX]; /* the failure a retry follows */
@@ -90,6 +115,130 @@ struct llm_slot {
 	char			 local[LLM_ERROR_MAX];
 	char			 curl_err[CURL_ERROR_SIZE];
 };
+
+/* Why a batch's unfinished calls are cut off. */
+enum llm_cut {
+	LLM_CUT_DEADLINE = 0,
+	LLM_CUT_CANCEL,
+	LLM_CUT_SHUTDOWN
+};
+
+/* Calls added together, one done callback when the last has ended. */
+struct llm_batch {
+	struct llm_loop		*loop;
+	struct llm_slot		*slots;
+	size_t			 n;
+	size_t			 unfinished;
+	long long		 t0;		/* ms, monotonic: latencies count from it */
+	long			 deadline_ms;	/* as asked, for the messages */
+	/* In the deadline heap while calls are unfinished; LLONG_MIN once cancelled. */
+	struct llm_timer	 deadline;
+	bool			 cancelled;
+	void			(*done)(void *);
+	void			*arg;
+	struct llm_batch	*next_finished;	/* the loop's list of batches to call */
+};
+
+/*
+ * Owned by the thread that runs it: only llm_loop_wakeup may be called
+ * from another thread (curl_multi_wakeup is thread-safe).
+ */
+struct llm_loop {
+	const struct llm_client	*client;
+	CURLM			*multi;
+	size_t			 max_calls;
+	size_t			 calls;		/* added, not yet ended */
+	size_t			 batches;	/* added, done not yet called */
+	struct llm_heap		 retries;	/* WAITING slots by start time */
+	struct llm_heap		 deadlines;	/* live batches by deadline */
+	/* Every call ended, done not yet called: first in, first called. */
+	struct llm_batch	*finished;
+	struct llm_batch	*finished_tail;
+	bool			 closing;	/* in llm_loop_destroy: adds refused */
+};
+
+#define LLM_CONTAINER(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+static bs_err
+llm_heap_init(struct llm_heap *h, size_t cap)
+{
+	h->n = 0;
+	h->cap = cap;
+	if ((h->v = calloc(cap, sizeof(*h->v))) == NULL)
+		return BS_ERR_NOMEM;
+	return BS_OK;
+}
+
+static void
+llm_heap_set(struct llm_heap *h, size_t i, struct llm_timer *t)
+{
+	h->v[i] = t;
+	t->pos = i;
+}
+
+/* Move the timer at i up or down to its place. */
+static void
+llm_heap_sift(struct llm_heap *h, size_t i)
+{
+	struct llm_timer	*t = h->v[i];
+	size_t			 child;
+
+	while (i > 0 && h->v[(i - 1) / 2]->at > t->at) {
+		llm_heap_set(h, i, h->v[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		child = 2 * i + 1;
+		if (child >= h->n)
+			break;
+		if (child + 1 < h->n && h->v[child + 1]->at < h->v[child]->at)
+			child++;
+		if (h->v[child]->at >= t->at)
+			break;
+		llm_heap_set(h, i, h->v[child]);
+		i = child;
+	}
+	llm_heap_set(h, i, t);
+}
+
+/* The heap holds the loop's cap of timers, and no more ever wait: no failure. */
+static void
+llm_heap_push(struct llm_heap *h, struct llm_timer *t)
+{
+	if (h->n >= h->cap)
+		return;		/* unreachable: the loop's cap bounds both heaps */
+	llm_heap_set(h, h->n++, t);
+	llm_heap_sift(h, t->pos);
+}
+
+static void
+llm_heap_remove(struct llm_heap *h, struct llm_timer *t)
+{
+	size_t	 i = t->pos;
+
+	if (i == LLM_TIMER_OFF || i >= h->n || h->v[i] != t)
+		return;
+	t->pos = LLM_TIMER_OFF;
+	if (i == --h->n)
+		return;
+	llm_heap_set(h, i, h->v[h->n]);
+	llm_heap_sift(h, i);
+}
+
+/* t's time changed: back to its place. */
+static void
+llm_heap_fix(struct llm_heap *h, struct llm_timer *t)
+{
+	if (t->pos != LLM_TIMER_OFF && t->pos < h->n && h->v[t->pos] == t)
+		llm_heap_sift(h, t->pos);
+}
+
+static struct llm_timer *
+llm_heap_top(const struct llm_heap *h)
+{
+	return h->n > 0 ? h->v[0] : NULL;
+}
 
 static long long
 llm_now_ms(void)
@@ -1121,20 +1270,62 @@ llm_attempt_classify(struct llm_slot *s, CURLcode rc, bool *retry, char *msg,
 	return kind;
 }
 
+/* Leave a WAITING slot's heap or a RUNNING slot's transfer; keep the easy handle. */
 static void
-llm_call_finish(struct llm_slot *s, enum llm_error_kind kind, const char *msg,
-    long long t0)
+llm_slot_stop(struct llm_slot *s)
 {
-	struct llm_call	*call = s->call;
+	struct llm_loop	*loop = s->batch->loop;
+
+	if (s->state == LLM_SLOT_RUNNING)
+		curl_multi_remove_handle(loop->multi, s->easy);
+	else if (s->state == LLM_SLOT_WAITING)
+		llm_heap_remove(&loop->retries, &s->start);
+	llm_stream_free(s->stream);
+	s->stream = NULL;
+}
+
+/* Every call of b has ended: b leaves the deadline heap for the done list. */
+static void
+llm_batch_finished(struct llm_batch *b)
+{
+	struct llm_loop	*loop = b->loop;
+
+	llm_heap_remove(&loop->deadlines, &b->deadline);
+	b->next_finished = NULL;
+	if (loop->finished_tail != NULL)
+		loop->finished_tail->next_finished = b;
+	else
+		loop->finished = b;
+	loop->finished_tail = b;
+}
+
+/*
+ * The call's outcome, once: its transfer and buffers go at once (a loop
+ * may hold many idle batches), observe hears of it, and the batch counts
+ * it. The slot must be stopped (llm_slot_stop) or never started.
+ */
+static void
+llm_call_finish(struct llm_slot *s, enum llm_error_kind kind, const char *msg)
+{
+	struct llm_batch	*b = s->batch;
+	struct llm_call		*call = s->call;
 
 	call->kind = kind;
 	call->err = llm_kind_err(kind);
 	snprintf(call->error, sizeof(call->error), "%s", msg);
 	llm_redact(s->client, call->error, sizeof(call->error));
-	call->latency_ms = (long)(llm_now_ms() - t0);
+	call->latency_ms = (long)(llm_now_ms() - b->t0);
 	s->state = LLM_SLOT_DONE;
+	if (s->easy != NULL)
+		curl_easy_cleanup(s->easy);
+	s->easy = NULL;
+	buf_free(&s->body);
+	buf_free(&s->answer);
 	if (s->client->observe != NULL)
 		s->client->observe(s->client->observe_arg, call);
+	b->loop->calls--;
+	if (--b->unfinished == 0)
+		llm_batch_finished(b);
 }
 
 /*
@@ -1194,93 +1385,245 @@ llm_log_retry(const struct llm_slot *s, enum llm_error_kind kind, long wait)
 }
 
 static void
-llm_attempt_done(CURLM *multi, struct llm_slot *s, CURLcode rc,
-    long long t0, long long deadline)
+llm_attempt_done(struct llm_slot *s, CURLcode rc)
 {
+	struct llm_loop		*loop = s->batch->loop;
 	enum llm_error_kind	 kind;
 	char			 msg[LLM_ERROR_MAX], full[LLM_ERROR_MAX + 64];
 	long long		 now;
 	long			 wait;
 	bool			 retry;
 
-	curl_multi_remove_handle(multi, s->easy);
+	curl_multi_remove_handle(loop->multi, s->easy);
 	kind = llm_attempt_classify(s, rc, &retry, msg, sizeof(msg));
 	llm_stream_free(s->stream);
 	s->stream = NULL;
 	if (kind == LLM_ERR_NONE) {
-		llm_call_finish(s, kind, "", t0);
+		llm_call_finish(s, kind, "");
 		return;
 	}
 	if (retry && s->delivered) {
 		/* The caller has shown those tokens: a retry would repeat them. */
 		snprintf(full, sizeof(full), "%s; not retried: part of the "
 		    "reply was already streamed", msg);
-		llm_call_finish(s, kind, full, t0);
+		llm_call_finish(s, kind, full);
 		return;
 	}
 	if (!retry || s->call->attempts >= s->client->max_attempts) {
-		llm_call_finish(s, kind, msg, t0);
+		llm_call_finish(s, kind, msg);
 		return;
 	}
 	wait = llm_retry_wait_ms(s);
 	now = llm_now_ms();
-	if (now + wait >= deadline) {
+	if (now + wait >= s->batch->deadline.at) {
 		snprintf(full, sizeof(full), "%s; no time left to retry", msg);
-		llm_call_finish(s, kind, full, t0);
+		llm_call_finish(s, kind, full);
 		return;
 	}
 	snprintf(s->last, sizeof(s->last), "%s", msg);
-	s->start_at = now + wait;
+	s->start.at = now + wait;
 	s->state = LLM_SLOT_WAITING;
+	llm_heap_push(&loop->retries, &s->start);
 	llm_log_retry(s, kind, wait);
 }
 
-/* The deadline: whatever runs is cut off, whatever waits will not start. */
+/*
+ * The deadline, a cancel or the loop's end: whatever runs is cut off,
+ * whatever waits will not start.
+ */
 static void
-llm_batch_expire(CURLM *multi, struct llm_slot *slots, size_t n, long long t0,
-    long deadline_ms)
+llm_batch_cut(struct llm_batch *b, enum llm_cut why)
 {
-	char	 msg[LLM_ERROR_MAX + 64];
+	char	 msg[LLM_ERROR_MAX + 64], reason[64] = "";
 	size_t	 i;
 
-	for (i = 0; i < n; i++) {
-		struct llm_slot *s = &slots[i];
+	if (why == LLM_CUT_CANCEL)
+		snprintf(reason, sizeof(reason), "the batch was cancelled");
+	else if (why == LLM_CUT_SHUTDOWN)
+		snprintf(reason, sizeof(reason), "the client loop was shut down");
+	for (i = 0; i < b->n && b->unfinished > 0; i++) {
+		struct llm_slot *s = &b->slots[i];
 
-		if (s->state == LLM_SLOT_RUNNING) {
-			curl_multi_remove_handle(multi, s->easy);
-			llm_stream_free(s->stream);
-			s->stream = NULL;
+		if (s->state == LLM_SLOT_DONE)
+			continue;
+		if (why != LLM_CUT_DEADLINE && s->state == LLM_SLOT_RUNNING)
+			snprintf(msg, sizeof(msg), "%s", reason);
+		else if (why != LLM_CUT_DEADLINE)
+			snprintf(msg, sizeof(msg), "%s%s%s", s->last,
+			    s->last[0] != '\0' ? "; " : "", reason);
+		else if (s->state == LLM_SLOT_RUNNING)
 			snprintf(msg, sizeof(msg), "no answer within the batch's "
-			    "%ld ms", deadline_ms);
-		} else if (s->state == LLM_SLOT_WAITING) {
+			    "%ld ms", b->deadline_ms);
+		else
 			snprintf(msg, sizeof(msg), "%s%sno time left within the "
 			    "batch's %ld ms", s->last, s->last[0] != '\0' ?
-			    "; " : "", deadline_ms);
-		} else
-			continue;
-		llm_call_finish(s, LLM_ERR_BUDGET, msg, t0);
+			    "; " : "", b->deadline_ms);
+		llm_slot_stop(s);
+		llm_call_finish(s, LLM_ERR_BUDGET, msg);
+	}
+}
+
+/* The multi handle failed: every unfinished call of every batch carries e. */
+static void
+llm_loop_fail(struct llm_loop *loop, bs_err e)
+{
+	struct llm_timer	*t;
+	struct llm_batch	*b;
+	char			 msg[LLM_ERROR_MAX];
+	size_t			 i;
+
+	snprintf(msg, sizeof(msg), "the batch failed: %s", bs_strerror(e));
+	while ((t = llm_heap_top(&loop->deadlines)) != NULL) {
+		b = LLM_CONTAINER(t, struct llm_batch, deadline);
+		for (i = 0; i < b->n && b->unfinished > 0; i++) {
+			struct llm_slot *s = &b->slots[i];
+
+			if (s->state == LLM_SLOT_DONE)
+				continue;
+			llm_slot_stop(s);
+			llm_call_finish(s, LLM_ERR_NETWORK, msg);
+			s->call->err = e;
+		}
+	}
+}
+
+static void
+llm_batch_free(struct llm_batch *b)
+{
+	size_t	 i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; b->slots != NULL && i < b->n; i++) {
+		/* Ended slots let go of all this already; a failed add did not. */
+		if (b->slots[i].easy != NULL)
+			curl_easy_cleanup(b->slots[i].easy);
+		llm_stream_free(b->slots[i].stream);
+		buf_free(&b->slots[i].body);
+		buf_free(&b->slots[i].answer);
+	}
+	free(b->slots);
+	free(b);
+}
+
+/*
+ * The done callbacks of finished batches, each batch freed first: done
+ * may free the calls, add batches (called in this same pass if they end
+ * at once) or cancel others.
+ */
+static void
+llm_loop_call_done(struct llm_loop *loop)
+{
+	struct llm_batch	*b;
+	void			(*done)(void *);
+	void			*arg;
+
+	while ((b = loop->finished) != NULL) {
+		loop->finished = b->next_finished;
+		if (loop->finished == NULL)
+			loop->finished_tail = NULL;
+		done = b->done;
+		arg = b->arg;
+		llm_batch_free(b);
+		loop->batches--;
+		if (done != NULL)
+			done(arg);
 	}
 }
 
 bs_err
-llm_batch_run(const struct llm_client *client, struct llm_call *calls,
-    size_t n, long deadline_ms)
+llm_loop_create(const struct llm_client *client, size_t max_calls,
+    struct llm_loop **out)
 {
-	struct llm_slot	*slots = NULL;
-	CURLM		*multi = NULL;
-	CURLMsg		*m;
-	struct llm_slot	*s;
-	long long	 t0 = llm_now_ms(), deadline, now, next;
-	char		 msg[LLM_ERROR_MAX];
-	size_t		 i, active;
-	int		 running, queued;
-	bool		 due;
-	bs_err		 e = BS_OK;
+	struct llm_loop	*loop = NULL;
+	bs_err		 e = BS_ERR_INVALID;
 
-	if (client == NULL || (calls == NULL && n > 0))
-		return BS_ERR_INVALID;
-	deadline = t0 + (deadline_ms > 0 ? deadline_ms : 0);
+	*out = NULL;
+	if (client == NULL)
+		goto out;
+	e = BS_ERR_NOMEM;
+	if ((loop = calloc(1, sizeof(*loop))) == NULL)
+		goto out;
+	loop->client = client;
+	loop->max_calls = max_calls > 0 ? max_calls : LLM_LOOP_DEFAULT_MAX_CALLS;
+	if ((e = llm_heap_init(&loop->retries, loop->max_calls)) != BS_OK ||
+	    (e = llm_heap_init(&loop->deadlines, loop->max_calls)) != BS_OK)
+		goto out;
+	if ((loop->multi = curl_multi_init()) == NULL) {
+		e = BS_ERR_NOMEM;
+		goto out;
+	}
+	*out = loop;
+	loop = NULL;
+	e = BS_OK;
+out:
+	llm_loop_destroy(loop);
+	return e;
+}
+
+void
+llm_loop_destroy(struct llm_loop *loop)
+{
+	struct llm_timer	*t;
+
+	if (loop == NULL)
+		return;
+	loop->closing = true;
+	while ((t = llm_heap_top(&loop->deadlines)) != NULL)
+		llm_batch_cut(LLM_CONTAINER(t, struct llm_batch, deadline),
+		    LLM_CUT_SHUTDOWN);
+	llm_loop_call_done(loop);
+	if (loop->multi != NULL)
+		curl_multi_cleanup(loop->multi);
+	free(loop->retries.v);
+	free(loop->deadlines.v);
+	free(loop);
+}
+
+bs_err
+llm_loop_add(struct llm_loop *loop, struct llm_call *calls, size_t n,
+    long deadline_ms, void (*done)(void *), void *arg,
+    struct llm_batch **out)
+{
+	struct llm_batch	*b = NULL;
+	struct llm_slot		*s;
+	char			 msg[LLM_ERROR_MAX];
+	size_t			 i;
+	bs_err			 e = BS_ERR_INVALID;
+
+	if (out != NULL)
+		*out = NULL;
+	if (loop == NULL || loop->closing || (calls == NULL && n > 0))
+		goto out;
+	e = BS_ERR_TOO_LARGE;
+	if (n > loop->max_calls - loop->calls)
+		goto out;
+	e = BS_ERR_NOMEM;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (n > 0 && (b->slots = calloc(n, sizeof(*b->slots))) == NULL))
+		goto out;
+	b->loop = loop;
+	b->n = n;
+	b->unfinished = n;
+	b->t0 = llm_now_ms();
+	b->deadline_ms = deadline_ms;
+	b->deadline.at = b->t0 + (deadline_ms > 0 ? deadline_ms : 0);
+	b->deadline.pos = LLM_TIMER_OFF;
+	b->done = done;
+	b->arg = arg;
+	loop->calls += n;
+	loop->batches++;
+	if (n > 0)
+		llm_heap_push(&loop->deadlines, &b->deadline);
 	for (i = 0; i < n; i++) {
+		s = &b->slots[i];
+		s->client = loop->client;
+		s->batch = b;
+		s->call = &calls[i];
+		s->start.at = b->t0;
+		s->start.pos = LLM_TIMER_OFF;
+		buf_init(&s->body, LLM_REQUEST_BODY_MAX);
+		buf_init(&s->answer, loop->client->max_response_bytes);
 		calls[i].err = BS_OK;
 		calls[i].kind = LLM_ERR_NONE;
 		calls[i].http_status = 0;
@@ -1289,113 +1632,170 @@ llm_batch_run(const struct llm_client *client, struct llm_call *calls,
 		calls[i].request_id[0] = '\0';
 		calls[i].error[0] = '\0';
 	}
+	for (i = 0; i < n; i++) {
+		s = &b->slots[i];
+		if (llm_request_body(calls[i].req, &s->body, msg,
+		    sizeof(msg)) != BS_OK) {
+			s->state = LLM_SLOT_DONE;	/* never started */
+			llm_call_finish(s, LLM_ERR_BAD_REQUEST, msg);
+			continue;
+		}
+		s->state = LLM_SLOT_WAITING;
+		llm_heap_push(&loop->retries, &s->start);
+	}
+	if (n == 0)
+		llm_batch_finished(b);
+	if (out != NULL)
+		*out = b;
+	b = NULL;
+	e = BS_OK;
+out:
+	llm_batch_free(b);
+	return e;
+}
+
+void
+llm_loop_cancel(struct llm_loop *loop, struct llm_batch *b)
+{
+	if (loop == NULL || b == NULL || b->loop != loop || b->unfinished == 0 ||
+	    b->cancelled)
+		return;
+	/* Cut off by the next llm_loop_run, never inside a curl callback. */
+	b->cancelled = true;
+	b->deadline.at = LLONG_MIN;
+	llm_heap_fix(&loop->deadlines, &b->deadline);
+}
+
+void
+llm_loop_wakeup(struct llm_loop *loop)
+{
+	if (loop != NULL)
+		curl_multi_wakeup(loop->multi);
+}
+
+size_t
+llm_loop_calls(const struct llm_loop *loop)
+{
+	return loop != NULL ? loop->calls : 0;
+}
+
+size_t
+llm_loop_batches(const struct llm_loop *loop)
+{
+	return loop != NULL ? loop->batches : 0;
+}
+
+/* How long the next poll may sleep: nothing that is due waits for it. */
+static int
+llm_loop_wait_ms(const struct llm_loop *loop, int timeout_ms)
+{
+	const struct llm_timer	*t;
+	long long		 now = llm_now_ms(), wait = timeout_ms;
+
+	if (loop->finished != NULL)
+		return 0;
+	/* Compared, never subtracted: a cancelled batch's deadline is LLONG_MIN. */
+	if ((t = llm_heap_top(&loop->retries)) != NULL && t->at < now + wait)
+		wait = t->at <= now ? 0 : t->at - now;
+	if ((t = llm_heap_top(&loop->deadlines)) != NULL && t->at < now + wait)
+		wait = t->at <= now ? 0 : t->at - now;
+	return wait > 0 ? (int)wait : 0;
+}
+
+bs_err
+llm_loop_run(struct llm_loop *loop, int timeout_ms)
+{
+	struct llm_timer	*t;
+	struct llm_slot		*s;
+	CURLMsg			*m;
+	long long		 now;
+	int			 running, queued;
+	bs_err			 e = BS_OK;
+
+	if (loop == NULL || loop->closing || timeout_ms < 0)
+		return BS_ERR_INVALID;
+	/* curl's own timers (connect, per-call timeout) shorten this wait. */
+	if (curl_multi_poll(loop->multi, NULL, 0, llm_loop_wait_ms(loop,
+	    timeout_ms), NULL) != CURLM_OK) {
+		e = BS_ERR_INTERNAL;
+		goto fail;
+	}
+	now = llm_now_ms();
+	/* Deadlines first: a batch out of time starts nothing more. */
+	while ((t = llm_heap_top(&loop->deadlines)) != NULL && t->at <= now) {
+		struct llm_batch *b = LLM_CONTAINER(t, struct llm_batch,
+		    deadline);
+
+		llm_batch_cut(b, b->cancelled ? LLM_CUT_CANCEL :
+		    LLM_CUT_DEADLINE);
+	}
+	while ((t = llm_heap_top(&loop->retries)) != NULL && t->at <= now) {
+		s = LLM_CONTAINER(t, struct llm_slot, start);
+		llm_heap_remove(&loop->retries, t);
+		if (llm_attempt_start(loop->multi, s) != BS_OK) {
+			/* That call's failure, not the loop's. */
+			s->state = LLM_SLOT_DONE;
+			llm_stream_free(s->stream);
+			s->stream = NULL;
+			llm_call_finish(s, LLM_ERR_NETWORK,
+			    "could not start the transfer");
+		}
+	}
+	if (curl_multi_perform(loop->multi, &running) != CURLM_OK) {
+		e = BS_ERR_INTERNAL;
+		goto fail;
+	}
+	while ((m = curl_multi_info_read(loop->multi, &queued)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		s = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &s);
+		if (s != NULL && s->state == LLM_SLOT_RUNNING)
+			llm_attempt_done(s, m->data.result);
+	}
+	goto done;
+fail:
+	llm_loop_fail(loop, e);
+done:
+	llm_loop_call_done(loop);
+	return e;
+}
+
+static void
+llm_batch_run_done(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+bs_err
+llm_batch_run(const struct llm_client *client, struct llm_call *calls,
+    size_t n, long deadline_ms)
+{
+	struct llm_loop	*loop = NULL;
+	size_t		 i;
+	bool		 finished = false;
+	bs_err		 e;
+
+	if (client == NULL || (calls == NULL && n > 0))
+		return BS_ERR_INVALID;
 	if (n == 0)
 		return BS_OK;
-	if ((slots = calloc(n, sizeof(*slots))) == NULL) {
-		e = BS_ERR_NOMEM;
+	if ((e = llm_loop_create(client, n, &loop)) != BS_OK ||
+	    (e = llm_loop_add(loop, calls, n, deadline_ms, llm_batch_run_done,
+	    &finished, NULL)) != BS_OK) {
+		for (i = 0; i < n; i++) {
+			calls[i].err = e;
+			calls[i].kind = LLM_ERR_NETWORK;
+			snprintf(calls[i].error, sizeof(calls[i].error),
+			    "the batch failed: %s", bs_strerror(e));
+		}
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		s = &slots[i];
-		s->client = client;
-		s->call = &calls[i];
-		s->start_at = t0;
-		buf_init(&s->body, LLM_REQUEST_BODY_MAX);
-		buf_init(&s->answer, client->max_response_bytes);
-	}
-	if ((multi = curl_multi_init()) == NULL) {
-		e = BS_ERR_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (llm_request_body(calls[i].req, &slots[i].body, msg,
-		    sizeof(msg)) != BS_OK)
-			llm_call_finish(&slots[i], LLM_ERR_BAD_REQUEST, msg, t0);
-	}
-
-	for (;;) {
-		now = llm_now_ms();
-		if (now >= deadline) {
-			llm_batch_expire(multi, slots, n, t0, deadline_ms);
-			break;
-		}
-		for (i = 0; i < n; i++) {
-			s = &slots[i];
-			if (s->state != LLM_SLOT_WAITING || s->start_at > now)
-				continue;
-			if ((e = llm_attempt_start(multi, s)) != BS_OK) {
-				llm_call_finish(s, LLM_ERR_NETWORK,
-				    "could not start the transfer", t0);
-				e = BS_OK;	/* that call's failure, not the batch's */
-			}
-		}
-		if (curl_multi_perform(multi, &running) != CURLM_OK) {
-			e = BS_ERR_INTERNAL;
-			goto out;
-		}
-		while ((m = curl_multi_info_read(multi, &queued)) != NULL) {
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			s = NULL;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &s);
-			if (s != NULL && s->state == LLM_SLOT_RUNNING)
-				llm_attempt_done(multi, s, m->data.result, t0,
-				    deadline);
-		}
-		/* Sleep until curl has work, a retry is due, or the deadline. */
-		active = 0;
-		due = false;
-		next = deadline;
-		now = llm_now_ms();
-		for (i = 0; i < n; i++) {
-			if (slots[i].state == LLM_SLOT_DONE)
-				continue;
-			active++;
-			if (slots[i].state == LLM_SLOT_WAITING) {
-				if (slots[i].start_at <= now)
-					due = true;
-				else if (slots[i].start_at < next)
-					next = slots[i].start_at;
-			}
-		}
-		if (active == 0)
-			break;
-		if (due)
-			continue;
-		if (next - now > LLM_POLL_MAX_MS)
-			next = now + LLM_POLL_MAX_MS;
-		if (curl_multi_poll(multi, NULL, 0, next > now ? (int)(next - now) :
-		    0, NULL) != CURLM_OK) {
-			e = BS_ERR_INTERNAL;
-			goto out;
-		}
-	}
+	/* A failed run has ended every call with its error and called done. */
+	while (!finished && (e = llm_loop_run(loop, LLM_POLL_MAX_MS)) == BS_OK)
+		;
 out:
-	for (i = 0; slots != NULL && i < n; i++) {
-		s = &slots[i];
-		if (s->state != LLM_SLOT_DONE) {
-			if (s->state == LLM_SLOT_RUNNING)
-				curl_multi_remove_handle(multi, s->easy);
-			snprintf(msg, sizeof(msg), "the batch failed: %s",
-			    bs_strerror(e));
-			llm_call_finish(s, LLM_ERR_NETWORK, msg, t0);
-			s->call->err = e;
-		}
-		if (s->easy != NULL)
-			curl_easy_cleanup(s->easy);
-		llm_stream_free(s->stream);
-		buf_free(&s->body);
-		buf_free(&s->answer);
-	}
-	for (i = 0; slots == NULL && i < n; i++) {
-		calls[i].err = e;
-		calls[i].kind = LLM_ERR_NETWORK;
-		snprintf(calls[i].error, sizeof(calls[i].error),
-		    "the batch failed: %s", bs_strerror(e));
-	}
-	if (multi != NULL)
-		curl_multi_cleanup(multi);
-	free(slots);
+	llm_loop_destroy(loop);
 	return e;
 }
 

@@ -1,8 +1,9 @@
 /*
  * The Claude Messages API (docs: CLAUDE-API.md): an incremental parser of
  * the Server-Sent Events stream, the assembler that turns Claude's events
- * into one answer, and the client that runs a batch of calls in parallel on
- * one curl multi handle, with retries inside the batch's time budget.
+ * into one answer, and the client that runs batches of calls in parallel on
+ * one curl multi handle (struct llm_loop), with retries inside each batch's
+ * time budget.
  */
 #ifndef BRAINSTORM_LLM_H
 #define BRAINSTORM_LLM_H
@@ -33,6 +34,7 @@
 #define LLM_DEFAULT_MAX_ATTEMPTS	3
 #define LLM_DEFAULT_BACKOFF_BASE_MS	500
 #define LLM_DEFAULT_BACKOFF_MAX_MS	8000
+#define LLM_LOOP_DEFAULT_MAX_CALLS	2048	/* unfinished calls on one loop */
 
 /*
  * Why a call failed. The names (llm_error_kind_name) are stable and short,
@@ -234,7 +236,7 @@ struct llm_request {
 	int				 thinking_budget; /* ENABLED: >= 1024, < max_tokens */
 	const char			*effort;	/* output_config.effort, NULL = none */
 	bool				 stream;
-	/* Streams only; called from the thread running the batch. */
+	/* Streams only; called from the thread running the batch's loop. */
 	void				(*on_text)(void *arg, const char *text,
 					    size_t len);
 	void				*on_text_arg;
@@ -292,14 +294,15 @@ struct llm_client_options {
 	int		 max_json_depth;	/* 0 = default */
 	/*
 	 * Called once per finished call (success or failure), from the
-	 * thread running the batch: the place for metrics_claude_observe.
+	 * thread running the batch's loop: the place for
+	 * metrics_claude_observe.
 	 */
 	void		(*observe)(void *arg, const struct llm_call *call);
 	void		*observe_arg;
 };
 
 /*
- * Shared read-only by every thread once made; each batch (its multi
+ * Shared read-only by every thread once made; each loop (its multi
  * handle and easy handles) belongs to the thread that runs it.
  */
 struct llm_client;
@@ -320,10 +323,108 @@ void	llm_client_free(struct llm_client *client);
  * failure allows, all within deadline_ms from now. Every call gets its
  * outcome (err, kind, attempts...). Returns BS_OK when the batch could
  * run, even if calls failed; otherwise the error (each call then carries
- * it too).
+ * it too). Blocks the calling thread: it is one batch on a private
+ * llm_loop, run until its done.
  */
 bs_err	llm_batch_run(const struct llm_client *client, struct llm_call *calls,
 	    size_t n, long deadline_ms);
+
+/*
+ * The loop: one thread drives the calls of many batches (the stages of
+ * many turns) on one curl multi handle. A batch is calls added together,
+ * with its own deadline and one done callback.
+ *
+ * Threads: a loop belongs to the thread that runs it. Every function here
+ * but llm_loop_wakeup must be called from that thread; llm_loop_wakeup is
+ * safe from any thread while the loop exists. on_text (struct
+ * llm_request), observe (struct llm_client_options) and done all run on
+ * the loop's thread, inside llm_loop_run (or llm_loop_destroy).
+ *
+ * Per batch, exactly as llm_batch_run: each call retried as its failure
+ * allows (its waits are timers of the loop, never a sleep), the whole
+ * batch bounded by its deadline; a call's outcome is in its struct
+ * llm_call when done runs. Deadlines, retries and transfers of different
+ * batches are independent: one batch cut off or waiting to retry does not
+ * hold up another.
+ *
+ * Cost: due retries and deadlines sit in two heaps (O(log n) per event);
+ * a batch's calls are scanned only when it is cut off. The loop holds at
+ * most max_calls unfinished calls; each running call is one connection
+ * (one file descriptor).
+ *
+ * Typical use, on the loop's thread:
+ *
+ *	llm_loop_create(client, 0, &loop);
+ *	llm_loop_add(loop, calls, n, 60000, stage_done, turn, &turn->batch);
+ *	while (running)
+ *		llm_loop_run(loop, 1000);	// done callbacks run in here
+ *	llm_loop_destroy(loop);
+ */
+struct llm_loop;
+struct llm_batch;
+
+/*
+ * A loop for client (which must outlive it) holding at most max_calls
+ * unfinished calls (0 = LLM_LOOP_DEFAULT_MAX_CALLS). BS_ERR_NOMEM.
+ */
+bs_err	llm_loop_create(const struct llm_client *client, size_t max_calls,
+	    struct llm_loop **out);
+/*
+ * Every unfinished call ends at once (LLM_ERR_BUDGET, "the client loop was
+ * shut down"; observe sees it) and every batch's done that has not run
+ * runs now, in the order the batches finished: done runs exactly once
+ * per batch, whatever happens. A done called here cannot add (BS_ERR_INVALID).
+ * Never call it from inside a callback of the loop. NULL-safe.
+ */
+void	llm_loop_destroy(struct llm_loop *loop);
+/*
+ * Start a batch of n calls (n may be 0), the deadline deadline_ms from
+ * now (0 or less: nothing starts, every call ends LLM_ERR_BUDGET). calls
+ * and everything they point to (requests, on_text's argument) are the
+ * caller's and must stay valid until done runs; each call's outcome fields
+ * are reset here. done(arg) is called exactly once, from llm_loop_run (or
+ * llm_loop_destroy) on the loop's thread, never from llm_loop_add, when
+ * every call of the batch has ended: ok, failed, cut off by the deadline
+ * or cancelled. done may free the calls, add batches and cancel others.
+ * *out (NULL if unwanted) is the batch, for llm_loop_cancel, valid until
+ * done has been called.
+ * Errors, after which nothing was started and done will not run:
+ * BS_ERR_TOO_LARGE when the loop's unfinished calls plus n would exceed
+ * max_calls (the loop is full: try later or refuse the work),
+ * BS_ERR_NOMEM, BS_ERR_INVALID (no calls, or the loop is being destroyed).
+ * A call whose request is invalid ends at once (LLM_ERR_BAD_REQUEST), as
+ * in llm_batch_run.
+ */
+bs_err	llm_loop_add(struct llm_loop *loop, struct llm_call *calls, size_t n,
+	    long deadline_ms, void (*done)(void *arg), void *arg,
+	    struct llm_batch **out);
+/*
+ * Cut the batch's unfinished calls off: the next llm_loop_run ends them
+ * (LLM_ERR_BUDGET, "the batch was cancelled") and then calls done once,
+ * as for any batch. Calls that ended before keep their outcome. Safe from
+ * any callback of the loop (on_text, observe, done); a no-op once every
+ * call of b has ended. b must be a batch of loop whose done has not run.
+ */
+void	llm_loop_cancel(struct llm_loop *loop, struct llm_batch *b);
+/*
+ * One iteration: wait at most timeout_ms (>= 0) for curl activity, the
+ * earliest due retry or deadline of any batch, or llm_loop_wakeup (no wait
+ * at all when something is already due); then cut off batches past their
+ * deadline or cancelled, start due attempts, move the transfers on (the
+ * on_text and observe callbacks run here) and call done for every batch
+ * whose calls have all ended. BS_OK, also when calls failed; BS_ERR_INVALID
+ * for a negative timeout or while the loop is destroyed; BS_ERR_INTERNAL
+ * when the curl multi handle fails, after which every unfinished call of
+ * every batch has ended with that error (LLM_ERR_NETWORK) and its batch's
+ * done has run.
+ */
+bs_err	llm_loop_run(struct llm_loop *loop, int timeout_ms);
+/* Make a running or the next llm_loop_run return soon; any thread. */
+void	llm_loop_wakeup(struct llm_loop *loop);
+/* Calls added and not yet ended (waiting to retry included). */
+size_t	llm_loop_calls(const struct llm_loop *loop);
+/* Batches added whose done has not yet been called. */
+size_t	llm_loop_batches(const struct llm_loop *loop);
 
 /* The client's anthropic-version. */
 const char *llm_client_api_version(const struct llm_client *client);
