@@ -35,6 +35,7 @@
 #define PIECES_MAX	8
 #define REQUESTS_MAX	16
 #define CONNS_MAX	64
+#define STEPS_MAX	16
 #define HOLD_MAX_S	10	/* a hold that never fills fails the test, not hangs it */
 
 enum action {
@@ -54,6 +55,17 @@ struct step {
 	int		 hold;		/* answer once this many requests are open */
 };
 
+/*
+ * A step picked by what the request contains, not by its rank: a request
+ * containing match gets the first such route not yet used (then the last
+ * one again), so batches running at once each get their own script.
+ */
+struct route {
+	const char	*match;
+	int		 after_hangs;	/* answer once this many hung requests were left */
+	struct step	 step;
+};
+
 /* lock guards everything below it; the script is read-only. */
 struct server {
 	int			 lfd;
@@ -62,6 +74,8 @@ struct server {
 	pthread_t		 acceptor;
 	const struct step	*steps;
 	size_t			 nsteps;
+	const struct route	*routes;	/* instead of steps when set */
+	size_t			 nroutes;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 changed;
 	bool			 stop;
@@ -70,6 +84,8 @@ struct server {
 	int			 nreq;
 	int			 active;
 	int			 max_active;
+	int			 hangs_left;	/* ACT_HANG requests the client closed */
+	bool			 used[STEPS_MAX];	/* routes taken */
 	char			*req[REQUESTS_MAX];	/* raw requests, in order */
 };
 
@@ -153,9 +169,39 @@ hang(int fd)
 	char		 c;
 
 	while (!server_stopping()) {
-		if (poll(&pfd, 1, 20) > 0 && recv(fd, &c, 1, 0) <= 0)
+		if (poll(&pfd, 1, 20) > 0 && recv(fd, &c, 1, 0) <= 0) {
+			pthread_mutex_lock(&srv.lock);
+			srv.hangs_left++;
+			pthread_cond_broadcast(&srv.changed);
+			pthread_mutex_unlock(&srv.lock);
 			return;
+		}
 	}
+}
+
+/* The step for a request: by its content with routes, else by its rank. */
+static const struct step *
+step_pick(const char *req, int idx, int *after_hangs)
+{
+	const struct route	*last = NULL;
+	size_t			 i;
+
+	*after_hangs = 0;
+	if (srv.nroutes == 0)
+		return &srv.steps[(size_t)idx < srv.nsteps ? (size_t)idx :
+		    srv.nsteps - 1];
+	for (i = 0; i < srv.nroutes && i < STEPS_MAX; i++) {
+		if (strstr(req, srv.routes[i].match) == NULL)
+			continue;
+		last = &srv.routes[i];
+		if (!srv.used[i]) {
+			srv.used[i] = true;
+			break;
+		}
+	}
+	ck_assert_ptr_nonnull(last);
+	*after_hangs = last->after_hangs;
+	return &last->step;
 }
 
 static void
@@ -203,12 +249,13 @@ serve_conn(void *arg)
 	const struct step	*st;
 	struct timespec		 until;
 	char			*req;
-	int			 idx;
+	int			 idx, after_hangs;
 
 	if ((req = read_request(fd)) == NULL)
 		goto out;
 	pthread_mutex_lock(&srv.lock);
 	idx = srv.nreq++;
+	st = step_pick(req, idx, &after_hangs);
 	if (idx < REQUESTS_MAX)
 		srv.req[idx] = req;
 	else
@@ -216,11 +263,11 @@ serve_conn(void *arg)
 	if (++srv.active > srv.max_active)
 		srv.max_active = srv.active;
 	pthread_cond_broadcast(&srv.changed);
-	st = &srv.steps[(size_t)idx < srv.nsteps ? (size_t)idx : srv.nsteps - 1];
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += HOLD_MAX_S;
 	/* max_active, not active: the first answered may already have left. */
-	while (st->hold > 0 && srv.max_active < st->hold && !srv.stop &&
+	while (((st->hold > 0 && srv.max_active < st->hold) ||
+	    srv.hangs_left < after_hangs) && !srv.stop &&
 	    pthread_cond_timedwait(&srv.changed, &srv.lock, &until) == 0)
 		;
 	pthread_mutex_unlock(&srv.lock);
@@ -277,7 +324,8 @@ serve(void *arg)
 }
 
 static void
-server_start(const struct step *steps, size_t nsteps)
+server_start_any(const struct step *steps, size_t nsteps,
+    const struct route *routes, size_t nroutes)
 {
 	struct sockaddr_in	 sa;
 	socklen_t		 len = sizeof(sa);
@@ -286,6 +334,8 @@ server_start(const struct step *steps, size_t nsteps)
 	memset(&srv, 0, sizeof(srv));
 	srv.steps = steps;
 	srv.nsteps = nsteps;
+	srv.routes = routes;
+	srv.nroutes = nroutes;
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_cond_init(&srv.changed, NULL);
 	ck_assert_int_eq(pipe(srv.wake), 0);
@@ -299,6 +349,18 @@ server_start(const struct step *steps, size_t nsteps)
 	ck_assert_int_eq(getsockname(srv.lfd, (struct sockaddr *)&sa, &len), 0);
 	srv.port = ntohs(sa.sin_port);
 	ck_assert_int_eq(pthread_create(&srv.acceptor, NULL, serve, NULL), 0);
+}
+
+static void
+server_start(const struct step *steps, size_t nsteps)
+{
+	server_start_any(steps, nsteps, NULL, 0);
+}
+
+static void
+server_start_routes(const struct route *routes, size_t nroutes)
+{
+	server_start_any(NULL, 0, routes, nroutes);
 }
 
 static void
@@ -2125,6 +2187,393 @@ START_TEST(test_client_get)
 }
 END_TEST
 
+/* ---- the loop: many batches on one multi handle ---- */
+
+/* How often, and in which order, a batch's done ran. */
+struct seen {
+	int	 calls;
+	int	 order;
+};
+
+static int	 done_order;
+
+static void
+seen_done(void *arg)
+{
+	struct seen	*d = arg;
+
+	d->calls++;
+	d->order = ++done_order;
+}
+
+/* Run the loop until every batch's done has run. */
+static void
+loop_drain(struct llm_loop *loop)
+{
+	while (llm_loop_batches(loop) > 0)
+		ck_assert_int_eq(llm_loop_run(loop, 1000), BS_OK);
+}
+
+/* Run the loop until the server has seen n requests. */
+static void
+loop_until_requests(struct llm_loop *loop, int n)
+{
+	while (srv_read(&srv.nreq) < n)
+		ck_assert_int_eq(llm_loop_run(loop, 50), BS_OK);
+}
+
+static void
+request_for(struct llm_request *req, const char *who)
+{
+	request_init(req, false);
+	req->user_id = who;	/* metadata.user_id: what the server matches */
+}
+
+/* Two batches on one loop are in flight at once: neither is answered alone. */
+START_TEST(test_loop_two_batches_concurrent)
+{
+	static const struct step	 steps[] = {
+		{ 200, NULL, { OK_TEXT }, 0, false, ACT_REPLY, 3 },
+	};
+	struct llm_client	*c;
+	struct llm_loop		*loop;
+	struct llm_batch	*ba, *bb;
+	struct llm_request	 req;
+	struct llm_call		 a[2], b;
+	struct seen		 da = { 0, 0 }, db = { 0, 0 };
+
+	server_start(steps, 1);
+	c = client_new(15000, 1 << 20);
+	request_init(&req, false);
+	llm_call_init(&a[0], &req);
+	llm_call_init(&a[1], &req);
+	llm_call_init(&b, &req);
+	ck_assert_int_eq(llm_loop_create(c, 0, &loop), BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, a, 2, 20000, seen_done, &da, &ba),
+	    BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, &b, 1, 20000, seen_done, &db, &bb),
+	    BS_OK);
+	ck_assert_ptr_nonnull(ba);
+	ck_assert_ptr_nonnull(bb);
+	ck_assert_uint_eq(llm_loop_calls(loop), 3);
+	ck_assert_uint_eq(llm_loop_batches(loop), 2);
+	loop_drain(loop);
+	ck_assert_uint_eq(llm_loop_calls(loop), 0);
+	/* The server answered nobody before all three were open. */
+	ck_assert_int_eq(srv_read(&srv.max_active), 3);
+	ck_assert_int_eq(srv_read(&srv.nreq), 3);
+	ck_assert_msg(a[0].err == BS_OK, "%s", a[0].error);
+	ck_assert_msg(a[1].err == BS_OK, "%s", a[1].error);
+	ck_assert_msg(b.err == BS_OK, "%s", b.error);
+	ck_assert_str_eq(buf_cstr(&b.res.text), "Call it Ember.");
+	ck_assert_int_eq(da.calls, 1);
+	ck_assert_int_eq(db.calls, 1);
+	ck_assert_int_eq(observed, 3);
+	/* Nothing left: another run calls nobody again. */
+	ck_assert_int_eq(llm_loop_run(loop, 0), BS_OK);
+	ck_assert_int_eq(da.calls, 1);
+	ck_assert_int_eq(db.calls, 1);
+	llm_loop_destroy(loop);
+	ck_assert_int_eq(da.calls, 1);
+	llm_call_free(&a[0]);
+	llm_call_free(&a[1]);
+	llm_call_free(&b);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+/* done runs once, from llm_loop_run, even for batches that end at once. */
+START_TEST(test_loop_done_once)
+{
+	static const struct step	 steps[] = { step_ok };
+	struct llm_client	*c;
+	struct llm_loop		*loop;
+	struct llm_request	 bad;
+	struct llm_call		 call;
+	struct seen		 dempty = { 0, 0 }, dbad = { 0, 0 };
+
+	server_start(steps, 1);
+	c = client_new(15000, 1 << 20);
+	request_init(&bad, false);
+	bad.model = NULL;
+	llm_call_init(&call, &bad);
+	ck_assert_int_eq(llm_loop_create(c, 0, &loop), BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, NULL, 0, 1000, seen_done, &dempty,
+	    NULL), BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, &call, 1, 1000, seen_done, &dbad,
+	    NULL), BS_OK);
+	/* The invalid call has ended, but done waits for the loop. */
+	ck_assert_int_eq(call.kind, LLM_ERR_BAD_REQUEST);
+	ck_assert_int_eq(dempty.calls + dbad.calls, 0);
+	ck_assert_uint_eq(llm_loop_calls(loop), 0);
+	ck_assert_uint_eq(llm_loop_batches(loop), 2);
+	ck_assert_int_eq(llm_loop_run(loop, 0), BS_OK);
+	ck_assert_int_eq(dempty.calls, 1);
+	ck_assert_int_eq(dbad.calls, 1);
+	ck_assert_int_lt(dempty.order, dbad.order);	/* in the order they ended */
+	ck_assert_uint_eq(llm_loop_batches(loop), 0);
+	ck_assert_int_eq(llm_loop_run(loop, 0), BS_OK);
+	llm_loop_destroy(loop);
+	ck_assert_int_eq(dempty.calls, 1);
+	ck_assert_int_eq(dbad.calls, 1);
+	ck_assert_int_eq(srv_read(&srv.nreq), 0);
+	ck_assert_int_eq(llm_loop_run(NULL, 0), BS_ERR_INVALID);
+	llm_call_free(&call);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+/*
+ * Deadlines are per batch: a hung batch is cut off at its own, while the
+ * other, answered only after the hung request was left, completes.
+ */
+START_TEST(test_loop_deadlines_independent)
+{
+	static const struct route	 routes[] = {
+		{ "\"hung\"", 0, { 0, NULL, { NULL }, 0, false, ACT_HANG, 0 } },
+		{ "\"patient\"", 1, { 200, NULL, { OK_TEXT }, 0, false,
+		    ACT_REPLY, 0 } },
+	};
+	struct llm_client	*c;
+	struct llm_loop		*loop;
+	struct llm_request	 rh, rp;
+	struct llm_call		 hung, patient;
+	struct seen		 dh = { 0, 0 }, dp = { 0, 0 };
+
+	server_start_routes(routes, 2);
+	c = client_new(60000, 1 << 20);
+	request_for(&rh, "hung");
+	request_for(&rp, "patient");
+	llm_call_init(&hung, &rh);
+	llm_call_init(&patient, &rp);
+	ck_assert_int_eq(llm_loop_create(c, 0, &loop), BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, &hung, 1, 300, seen_done, &dh,
+	    NULL), BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, &patient, 1, 30000, seen_done, &dp,
+	    NULL), BS_OK);
+	loop_drain(loop);
+	ck_assert_int_eq(hung.kind, LLM_ERR_BUDGET);
+	ck_assert_int_eq(hung.err, BS_ERR_TIMEOUT);
+	ck_assert_str_eq(hung.error, "no answer within the batch's 300 ms");
+	ck_assert_msg(patient.err == BS_OK, "%s", patient.error);
+	ck_assert_int_eq(patient.attempts, 1);
+	ck_assert_int_eq(dh.calls, 1);
+	ck_assert_int_eq(dp.calls, 1);
+	/* The patient answer came only after the hung call was cut off. */
+	ck_assert_int_lt(dh.order, dp.order);
+	ck_assert_int_eq(srv_read(&srv.hangs_left), 1);
+	llm_loop_destroy(loop);
+	llm_call_free(&hung);
+	llm_call_free(&patient);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+START_TEST(test_loop_cancel)
+{
+	static const struct route	 routes[] = {
+		{ "\"doomed\"", 0, { 0, NULL, { NULL }, 0, false, ACT_HANG, 0 } },
+		{ "\"kept\"", 2, { 200, NULL, { OK_TEXT }, 0, false, ACT_REPLY,
+		    0 } },
+	};
+	struct llm_client	*c;
+	struct llm_loop		*loop;
+	struct llm_batch	*doomed;
+	struct llm_request	 rd, rk;
+	struct llm_call		 d[2], k;
+	struct seen		 dd = { 0, 0 }, dk = { 0, 0 };
+
+	server_start_routes(routes, 2);
+	c = client_new(60000, 1 << 20);
+	request_for(&rd, "doomed");
+	request_for(&rk, "kept");
+	llm_call_init(&d[0], &rd);
+	llm_call_init(&d[1], &rd);
+	llm_call_init(&k, &rk);
+	ck_assert_int_eq(llm_loop_create(c, 0, &loop), BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, d, 2, 30000, seen_done, &dd,
+	    &doomed), BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, &k, 1, 30000, seen_done, &dk, NULL),
+	    BS_OK);
+	loop_until_requests(loop, 3);
+	llm_loop_cancel(loop, doomed);
+	llm_loop_cancel(loop, doomed);	/* twice is once */
+	ck_assert_int_eq(dd.calls, 0);	/* done waits for the loop */
+	loop_drain(loop);
+	ck_assert_int_eq(dd.calls, 1);
+	ck_assert_int_eq(dk.calls, 1);
+	ck_assert_int_eq(d[0].kind, LLM_ERR_BUDGET);
+	ck_assert_int_eq(d[1].kind, LLM_ERR_BUDGET);
+	ck_assert_str_eq(d[0].error, "the batch was cancelled");
+	ck_assert_int_eq(d[0].attempts, 1);
+	/* The kept call was answered only once both doomed ones were left. */
+	ck_assert_msg(k.err == BS_OK, "%s", k.error);
+	ck_assert_int_eq(srv_read(&srv.hangs_left), 2);
+	ck_assert_int_eq(observed, 3);
+	llm_loop_destroy(loop);
+	llm_call_free(&d[0]);
+	llm_call_free(&d[1]);
+	llm_call_free(&k);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+/* One batch waiting 30 s to retry does not hold up another. */
+START_TEST(test_loop_retry_does_not_block)
+{
+	static const struct route	 routes[] = {
+		{ "\"waits\"", 0, { 429, "retry-after: 30\r\n", {
+		    ERR_BODY("rate_limit_error", "slow down") }, 0, false,
+		    ACT_REPLY, 0 } },
+		{ "\"waits\"", 0, { 200, NULL, { OK_TEXT }, 0, false, ACT_REPLY,
+		    0 } },
+		{ "\"goes\"", 0, { 200, NULL, { OK_TEXT }, 0, false, ACT_REPLY,
+		    0 } },
+	};
+	struct llm_client	*c;
+	struct llm_loop		*loop;
+	struct llm_batch	*bw;
+	struct llm_request	 rw, rg;
+	struct llm_call		 w, g;
+	struct seen		 dw = { 0, 0 }, dg = { 0, 0 };
+
+	server_start_routes(routes, 3);
+	c = client_new(15000, 1 << 20);
+	request_for(&rw, "waits");
+	request_for(&rg, "goes");
+	llm_call_init(&w, &rw);
+	llm_call_init(&g, &rg);
+	ck_assert_int_eq(llm_loop_create(c, 0, &loop), BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, &w, 1, 50000, seen_done, &dw, &bw),
+	    BS_OK);
+	/* Until the 429 is read and the retry scheduled. */
+	while (w.http_status != 429 || llm_loop_calls(loop) != 1 ||
+	    observed != 0)
+		ck_assert_int_eq(llm_loop_run(loop, 50), BS_OK);
+	ck_assert_int_eq(w.attempts, 1);
+	ck_assert_int_eq(llm_loop_add(loop, &g, 1, 50000, seen_done, &dg, NULL),
+	    BS_OK);
+	while (dg.calls == 0)
+		ck_assert_int_eq(llm_loop_run(loop, 1000), BS_OK);
+	ck_assert_msg(g.err == BS_OK, "%s", g.error);
+	/* The waiting batch is still waiting. */
+	ck_assert_int_eq(dw.calls, 0);
+	ck_assert_int_eq(w.attempts, 1);
+	ck_assert_uint_eq(llm_loop_calls(loop), 1);
+	/* A batch waiting for its retry can be cancelled too. */
+	llm_loop_cancel(loop, bw);
+	loop_drain(loop);
+	ck_assert_int_eq(dw.calls, 1);
+	ck_assert_int_eq(w.kind, LLM_ERR_BUDGET);
+	ck_assert_str_eq(w.error, "HTTP 429: rate_limit_error: slow down; "
+	    "the batch was cancelled");
+	ck_assert_int_eq(srv_read(&srv.nreq), 2);
+	llm_loop_destroy(loop);
+	llm_call_free(&w);
+	llm_call_free(&g);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+static void *
+wake_thread(void *arg)
+{
+	llm_loop_wakeup(arg);
+	return NULL;
+}
+
+/*
+ * A wakeup from another thread ends the wait of an idle loop: the run would
+ * otherwise outlast the test case's timeout.
+ */
+START_TEST(test_loop_wakeup)
+{
+	struct llm_client_options	 opt;
+	struct llm_client		*c;
+	struct llm_loop			*loop;
+	pthread_t			 t;
+	char				 err[256];
+
+	memset(&opt, 0, sizeof(opt));
+	opt.base_url = "http://127.0.0.1:9";
+	opt.api_key = API_KEY;
+	ck_assert_int_eq(llm_client_new(&opt, &c, err, sizeof(err)), BS_OK);
+	ck_assert_int_eq(llm_loop_create(c, 0, &loop), BS_OK);
+	ck_assert_int_eq(pthread_create(&t, NULL, wake_thread, loop), 0);
+	ck_assert_int_eq(llm_loop_run(loop, 120000), BS_OK);
+	ck_assert_uint_eq(llm_loop_calls(loop), 0);
+	ck_assert_uint_eq(llm_loop_batches(loop), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(llm_loop_run(loop, -1), BS_ERR_INVALID);
+	llm_loop_destroy(loop);
+	llm_client_free(c);
+}
+END_TEST
+
+static struct llm_loop	*refused_loop;
+static bs_err		 refused_add;
+
+/* A done run by llm_loop_destroy: adding is refused. */
+static void
+add_in_destroy(void *arg)
+{
+	seen_done(arg);
+	refused_add = llm_loop_add(refused_loop, NULL, 0, 1000, NULL, NULL,
+	    NULL);
+}
+
+/* The cap on calls in flight, and a destroy with calls still running. */
+START_TEST(test_loop_cap_and_destroy)
+{
+	static const struct step	 steps[] = {
+		{ 0, NULL, { NULL }, 0, false, ACT_HANG, 0 },
+	};
+	struct llm_client	*c;
+	struct llm_loop		*loop;
+	struct llm_request	 req;
+	struct llm_call		 calls[3];
+	struct seen		 d = { 0, 0 }, never = { 0, 0 };
+	size_t			 i;
+
+	server_start(steps, 1);
+	c = client_new(60000, 1 << 20);
+	request_init(&req, false);
+	for (i = 0; i < 3; i++)
+		llm_call_init(&calls[i], &req);
+	ck_assert_int_eq(llm_loop_create(c, 2, &loop), BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, calls, 3, 30000, seen_done, &never,
+	    NULL), BS_ERR_TOO_LARGE);
+	ck_assert_int_eq(llm_loop_add(loop, calls, 2, 30000, add_in_destroy, &d,
+	    NULL), BS_OK);
+	ck_assert_int_eq(llm_loop_add(loop, &calls[2], 1, 30000, seen_done,
+	    &never, NULL), BS_ERR_TOO_LARGE);
+	ck_assert_uint_eq(llm_loop_calls(loop), 2);
+	ck_assert_uint_eq(llm_loop_batches(loop), 1);
+	loop_until_requests(loop, 2);
+	refused_loop = loop;
+	refused_add = BS_OK;
+	llm_loop_destroy(loop);
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert_int_eq(never.calls, 0);
+	ck_assert_int_eq(refused_add, BS_ERR_INVALID);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(calls[i].kind, LLM_ERR_BUDGET);
+		ck_assert_str_eq(calls[i].error, "the client loop was shut down");
+	}
+	ck_assert_int_eq(observed, 2);
+	for (i = 0; i < 3; i++)
+		llm_call_free(&calls[i]);
+	llm_client_free(c);
+	server_stop();
+	ck_assert_int_eq(srv.hangs_left, 2);
+}
+END_TEST
+
 static Suite *
 llm_client_suite(void)
 {
@@ -2171,6 +2620,17 @@ llm_client_suite(void)
 	tcase_add_test(tc, test_retry_wait_headers);
 	tcase_add_test(tc, test_backoff_jitter);
 	tcase_add_test(tc, test_client_get);
+	suite_add_tcase(s, tc);
+	/* A hang guard, never a timing check: a missed wakeup waits 120 s. */
+	tc = tcase_create("loop");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_loop_two_batches_concurrent);
+	tcase_add_test(tc, test_loop_done_once);
+	tcase_add_test(tc, test_loop_deadlines_independent);
+	tcase_add_test(tc, test_loop_cancel);
+	tcase_add_test(tc, test_loop_retry_does_not_block);
+	tcase_add_test(tc, test_loop_wakeup);
+	tcase_add_test(tc, test_loop_cap_and_destroy);
 	suite_add_tcase(s, tc);
 	return s;
 }
