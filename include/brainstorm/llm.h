@@ -416,9 +416,9 @@ void	llm_loop_cancel(struct llm_loop *loop, struct llm_batch *b);
  * on_text and observe callbacks run here) and call done for every batch
  * whose calls have all ended. BS_OK, also when calls failed; BS_ERR_INVALID
  * for a negative timeout or while the loop is destroyed; BS_ERR_INTERNAL
- * when the curl multi handle fails, after which every unfinished call of
- * every batch has ended with that error (LLM_ERR_NETWORK) and its batch's
- * done has run.
+ * when the curl multi handle fails, BS_ERR_IO when epoll does, after
+ * either of which every unfinished call of every batch has ended with that
+ * error (LLM_ERR_NETWORK) and its batch's done has run.
  */
 bs_err	llm_loop_run(struct llm_loop *loop, int timeout_ms);
 /*
