@@ -1809,16 +1809,33 @@ llm_loop_curl_timeout(struct llm_loop *loop)
 	return BS_OK;
 }
 
+/* Transfers curl has finished: each classified, retried later or ended. */
+static void
+llm_loop_transfers_done(struct llm_loop *loop)
+{
+	struct llm_slot	*s;
+	CURLMsg		*m;
+	int		 queued;
+
+	while ((m = curl_multi_info_read(loop->multi, &queued)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		s = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &s);
+		if (s != NULL && s->state == LLM_SLOT_RUNNING)
+			llm_attempt_done(s, m->data.result);
+	}
+}
+
 bs_err
 llm_loop_run(struct llm_loop *loop, int timeout_ms)
 {
 	struct epoll_event	 ev[LLM_LOOP_EVENTS];
 	struct llm_timer	*t;
 	struct llm_slot		*s;
-	CURLMsg			*m;
 	long long		 now;
 	uint64_t		 count;
-	int			 running, queued, nev, i, flags;
+	int			 running, nev, i, flags;
 	bs_err			 e = BS_OK;
 
 	if (loop == NULL || loop->closing || timeout_ms < 0)
@@ -1850,6 +1867,8 @@ llm_loop_run(struct llm_loop *loop, int timeout_ms)
 	}
 	if ((e = llm_loop_curl_timeout(loop)) != BS_OK)
 		goto fail;
+	/* An answer complete by now counts, even if its deadline just passed. */
+	llm_loop_transfers_done(loop);
 	now = llm_now_ms();
 	/* Deadlines first: a batch out of time starts nothing more. */
 	while ((t = llm_heap_top(&loop->deadlines)) != NULL && t->at <= now) {
@@ -1873,14 +1892,7 @@ llm_loop_run(struct llm_loop *loop, int timeout_ms)
 	}
 	if ((e = llm_loop_curl_timeout(loop)) != BS_OK)
 		goto fail;
-	while ((m = curl_multi_info_read(loop->multi, &queued)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		s = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &s);
-		if (s != NULL && s->state == LLM_SLOT_RUNNING)
-			llm_attempt_done(s, m->data.result);
-	}
+	llm_loop_transfers_done(loop);
 	goto done;
 fail:
 	llm_loop_fail(loop, e);

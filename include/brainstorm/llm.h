@@ -347,10 +347,11 @@ bs_err	llm_batch_run(const struct llm_client *client, struct llm_call *calls,
  * batches are independent: one batch cut off or waiting to retry does not
  * hold up another.
  *
- * Cost: due retries and deadlines sit in two heaps (O(log n) per event);
- * a batch's calls are scanned only when it is cut off. The loop holds at
- * most max_calls unfinished calls; each running call is one connection
- * (one file descriptor).
+ * Cost: curl's multi_socket API on epoll (Linux), so an iteration touches
+ * only the sockets that are ready; due retries and deadlines sit in two
+ * heaps (O(log n) per event); a batch's calls are scanned only when it is
+ * cut off. The loop holds at most max_calls unfinished calls; each running
+ * call is one connection (one file descriptor).
  *
  * Typical use, on the loop's thread:
  *
@@ -365,7 +366,8 @@ struct llm_batch;
 
 /*
  * A loop for client (which must outlive it) holding at most max_calls
- * unfinished calls (0 = LLM_LOOP_DEFAULT_MAX_CALLS). BS_ERR_NOMEM.
+ * unfinished calls (0 = LLM_LOOP_DEFAULT_MAX_CALLS). BS_ERR_NOMEM,
+ * BS_ERR_IO when no epoll or eventfd descriptor could be made.
  */
 bs_err	llm_loop_create(const struct llm_client *client, size_t max_calls,
 	    struct llm_loop **out);
@@ -414,12 +416,15 @@ void	llm_loop_cancel(struct llm_loop *loop, struct llm_batch *b);
  * on_text and observe callbacks run here) and call done for every batch
  * whose calls have all ended. BS_OK, also when calls failed; BS_ERR_INVALID
  * for a negative timeout or while the loop is destroyed; BS_ERR_INTERNAL
- * when the curl multi handle fails, after which every unfinished call of
- * every batch has ended with that error (LLM_ERR_NETWORK) and its batch's
- * done has run.
+ * when the curl multi handle fails, BS_ERR_IO when epoll does, after
+ * either of which every unfinished call of every batch has ended with that
+ * error (LLM_ERR_NETWORK) and its batch's done has run.
  */
 bs_err	llm_loop_run(struct llm_loop *loop, int timeout_ms);
-/* Make a running or the next llm_loop_run return soon; any thread. */
+/*
+ * Make the running llm_loop_run, or else the next one, return without
+ * waiting; from any thread (done in a loop thread by a producer of work).
+ */
 void	llm_loop_wakeup(struct llm_loop *loop);
 /* Calls added and not yet ended (waiting to retry included). */
 size_t	llm_loop_calls(const struct llm_loop *loop);

@@ -2480,6 +2480,66 @@ START_TEST(test_loop_retry_does_not_block)
 }
 END_TEST
 
+/* Stage B after stage A: a done callback adds the next batch to the loop. */
+struct chain {
+	struct llm_loop	*loop;
+	struct llm_call	*next;
+	struct seen	 first, second;
+	bs_err		 added;
+};
+
+static void
+chain_second_done(void *arg)
+{
+	struct chain	*ch = arg;
+
+	seen_done(&ch->second);
+}
+
+static void
+chain_first_done(void *arg)
+{
+	struct chain	*ch = arg;
+
+	seen_done(&ch->first);
+	ch->added = llm_loop_add(ch->loop, ch->next, 1, 20000,
+	    chain_second_done, ch, NULL);
+}
+
+START_TEST(test_loop_add_from_done)
+{
+	static const struct step	 steps[] = { step_ok };
+	struct llm_client	*c;
+	struct llm_request	 req;
+	struct llm_call		 a, b;
+	struct chain		 ch;
+
+	server_start(steps, 1);
+	c = client_new(15000, 1 << 20);
+	request_init(&req, false);
+	llm_call_init(&a, &req);
+	llm_call_init(&b, &req);
+	memset(&ch, 0, sizeof(ch));
+	ch.next = &b;
+	ck_assert_int_eq(llm_loop_create(c, 1, &ch.loop), BS_OK);
+	ck_assert_int_eq(llm_loop_add(ch.loop, &a, 1, 20000, chain_first_done,
+	    &ch, NULL), BS_OK);
+	loop_drain(ch.loop);
+	/* The first batch's call no longer counts against a cap of one. */
+	ck_assert_int_eq(ch.added, BS_OK);
+	ck_assert_int_eq(ch.first.calls, 1);
+	ck_assert_int_eq(ch.second.calls, 1);
+	ck_assert_msg(a.err == BS_OK, "%s", a.error);
+	ck_assert_msg(b.err == BS_OK, "%s", b.error);
+	ck_assert_int_eq(srv_read(&srv.nreq), 2);
+	llm_loop_destroy(ch.loop);
+	llm_call_free(&a);
+	llm_call_free(&b);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
 static void *
 wake_thread(void *arg)
 {
@@ -2629,6 +2689,7 @@ llm_client_suite(void)
 	tcase_add_test(tc, test_loop_deadlines_independent);
 	tcase_add_test(tc, test_loop_cancel);
 	tcase_add_test(tc, test_loop_retry_does_not_block);
+	tcase_add_test(tc, test_loop_add_from_done);
 	tcase_add_test(tc, test_loop_wakeup);
 	tcase_add_test(tc, test_loop_cap_and_destroy);
 	suite_add_tcase(s, tc);
