@@ -436,6 +436,11 @@ bs_nginx_render() {
 	conf=${conf//@ROOT@/$root}
 	conf=${conf//@USER@/$user}
 	conf=${conf//@UPSTREAM_SERVERS@/$servers}
+	# nchan's channels in Redis (BS_NCHAN_REDIS_URL), shared by every
+	# nginx that uses it; else in this nginx's memory.
+	if [ -n "${BS_NCHAN_REDIS_URL:-}" ]; then
+		conf=${conf//"# @NCHAN_STORE@"/"nchan_redis_url $BS_NCHAN_REDIS_URL; nchan_use_redis on; #"}
+	fi
 	mkdir -p "$BS_RUN_DIR/logs" "$BS_RUN_DIR/tmp"
 	printf '%s\n' "$conf" >"$BS_RUN_DIR/nginx.conf"
 }

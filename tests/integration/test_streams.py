@@ -310,3 +310,27 @@ def test_an_engine_alone_runs_turns():
     assert engine.proc.returncode == 0, engine.log()[-2000:]
     assert "turn engine %s stopped" % owner in engine.log(), \
         engine.log()[-2000:]
+
+
+def test_a_frozen_redis_holds_no_turn():
+    """Redis SIGSTOPped: the turn (its cache lookups, the rate limit of its
+    post) waits at most REDIS_TIMEOUT_MS per attempt, then goes on without;
+    its events still reach its stream, which no longer pass through Redis."""
+    from test_zz_drills import redis_pid
+    auth, project = user_and_project()
+    frozen = redis_pid()
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        r = post_message(auth, project, "A turn while Redis sleeps "
+                         "[no-changes]", stream=True)
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+    assert r.status == 200, r
+    names = [e[1] for e in _parse(r.body)]
+    assert names[-1] == "turn.done", names
+    assert '"status":"done"' in r.body.decode().rsplit("event: turn.done", 1)[1]
+
+
+def _parse(body):
+    from test_turns import parse_sse
+    return parse_sse(body)
