@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,24 @@ problems_print(const struct config_problems *p)
 	for (i = 0; i < p->count; i++)
 		fprintf(stderr, "brainstorm-fcgi: %s\n", p->text[i]);
 	return p->count > 0;
+}
+
+/*
+ * Every Claude call an engine runs holds a connection, and ENGINE_TURNS
+ * turns make hundreds of them: the soft limit on open files goes up to
+ * the hard one (which the operator sets: LimitNOFILE in the unit).
+ */
+static void
+files_limit_raise(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_msgf(LOG_LEVEL_WARN, "the open files limit could not be raised "
+		    "to %llu", (unsigned long long)rl.rlim_max);
 }
 
 /*
@@ -267,6 +286,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	metrics_init();
+	files_limit_raise();
 	/* Before any thread: curl_global_init is not thread-safe. */
 	if (auth_init() != BS_OK || llm_global_init() != BS_OK) {
 		log_msgf(LOG_LEVEL_ERROR, "libsodium or libcurl could not be "
