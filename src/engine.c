@@ -22,6 +22,12 @@
 #define LOOP_WAIT_MS	250
 #define LAG_WINDOW_S	10
 #define CALLS_PER_TURN	8	/* the most calls of one stage (STAGE_MAX) */
+/*
+ * An ended turn's channel lives this long after its last event, so that a
+ * client handed to it just before the end still finds it (and reads the
+ * turn to turn.done); then it is deleted, which ends what still listens.
+ */
+#define LINGER_MS	5000
 
 enum step {
 	STEP_CLAIM,
@@ -37,6 +43,13 @@ struct held {
 	struct turn	*turn;
 	char		 channels[EVENTS_CHANNELS_MAX];	/* t-TURN,p-PROJECT */
 	char		 turn_channel[EVENTS_CHANNELS_MAX];
+};
+
+/* An ended turn's channel, to delete once its time is up. */
+struct linger {
+	struct linger	*next;
+	long long	 due_ms;
+	char		 channel[EVENTS_CHANNELS_MAX];
 };
 
 /* Work for the IO threads, and back to the loop once done. */
@@ -75,6 +88,7 @@ struct engine {
 	bool			 abandoning;
 	int			 max_turns;
 	long			 running;	/* loop thread only */
+	struct linger		*linger_head, *linger_tail;	/* loop thread */
 	bool			 claim_pending, renew_pending;
 	long long		 next_claim_ms, next_renew_ms;
 
@@ -269,12 +283,40 @@ io_main(void *arg)
 	return NULL;
 }
 
-/* The turn is over: its own stream ends (after its last event). */
+/* Loop: the channels whose time is up (all of them when stopping). */
+static void
+linger_run(struct engine *en, long long now, bool all)
+{
+	struct linger	*l;
+
+	while ((l = en->linger_head) != NULL && (all || l->due_ms <= now)) {
+		if ((en->linger_head = l->next) == NULL)
+			en->linger_tail = NULL;
+		events_close(en->app->events, l->channel);
+		free(l);
+	}
+}
+
+/* The turn is over: its own stream ends a little after its last event. */
 static void
 held_done(struct engine *en, struct held *h)
 {
-	if (!en->abandoning)
-		events_close(en->app->events, h->turn_channel);
+	struct linger	*l;
+
+	if (!en->abandoning) {
+		if ((l = calloc(1, sizeof(*l))) == NULL)
+			events_close(en->app->events, h->turn_channel);
+		else {
+			l->due_ms = now_ms() + LINGER_MS;
+			snprintf(l->channel, sizeof(l->channel), "%s",
+			    h->turn_channel);
+			if (en->linger_tail != NULL)
+				en->linger_tail->next = l;
+			else
+				en->linger_head = l;
+			en->linger_tail = l;
+		}
+	}
 	held_free(h);
 	en->running--;
 	atomic_store(&en->n_running, en->running);
@@ -369,6 +411,7 @@ timers_run(struct engine *en, long long now)
 
 	if (atomic_exchange(&en->notified, false))
 		en->next_claim_ms = 0;
+	linger_run(en, now, false);
 	if (!atomic_load(&en->stopping) && !en->claim_pending && room > 0 &&
 	    now >= en->next_claim_ms && (j = calloc(1, sizeof(*j))) != NULL) {
 		j->step = STEP_CLAIM;
@@ -544,6 +587,7 @@ engine_stop(struct engine *en, int grace_ms)
 	/* Given up: the calls end, and no step of those turns runs again. */
 	en->abandoning = true;
 	llm_loop_destroy(en->loop);
+	linger_run(en, 0, true);
 	/* Steps that were waiting for an IO thread, and their answers. */
 	while ((j = queue_pop(&en->io)) != NULL) {
 		if (j->held != NULL)

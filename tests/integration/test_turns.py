@@ -116,10 +116,44 @@ def post_message(auth, project, content, stream=False, timeout=120):
     headers = dict(auth)
     if stream:
         headers["Accept"] = "text/event-stream"
+        return stream_to_done("POST", "/api/projects/%s/messages" % project,
+                              {"content": content}, headers, timeout,
+                              auth["X-Test-Source"])
     r = request("POST", "/api/projects/%s/messages" % project,
                 {"content": content}, headers=headers, timeout=timeout,
                 source=auth["X-Test-Source"])
-    return r if stream else finished(r, auth, project, timeout)
+    return finished(r, auth, project, timeout)
+
+
+def stream_to_done(method, path, body, headers, timeout=120, source=None):
+    """A streamed turn, read to its turn.done event (the stream itself stays
+    open a few seconds more); any other answer whole."""
+    host, port = helpers.base_address()
+    conn = http.client.HTTPConnection(
+        host, port, timeout=timeout,
+        source_address=(source, 0) if source else None)
+    try:
+        data = json.dumps(body) if body is not None else None
+        h = dict(headers)
+        if data is not None:
+            h["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=h)
+        resp = conn.getresponse()
+        if resp.status != 200 or not (resp.getheader("Content-Type") or
+                                      "").startswith("text/event-stream"):
+            return helpers.Response(resp.status, resp.headers, resp.read())
+        got = b""
+        while True:
+            chunk = resp.read1(65536)
+            if not chunk:
+                break
+            got += chunk
+            tail = got.split(b"event: turn.done", 1)
+            if len(tail) == 2 and b"\n\n" in tail[1]:
+                break
+        return helpers.Response(resp.status, resp.headers, got)
+    finally:
+        conn.close()
 
 
 def retry_turn(auth, project, turn, timeout=120):

@@ -38,14 +38,16 @@ export async function consumeTurnStream(
     await response.body.cancel().catch(() => undefined);
     return false;
   }
-  let done = false;
+  // The turn's stream stays open a few seconds after turn.done (so that a
+  // client handed to it late still finds it): stop reading at turn.done,
+  // which releases the connection (readEventStream cancels its reader).
   for await (const message of readEventStream(response.body)) {
     const event = toTurnEvent(message);
     if (event === null) continue;
     onEvent(event);
-    if (event.type === "turn.done") done = true;
+    if (event.type === "turn.done") return true;
   }
-  return done;
+  return false;
 }
 
 export type LiveStatus = "connecting" | "live" | "reconnecting" | "offline" | "closed";
