@@ -37,6 +37,8 @@ def loopback(url):
 
 def call(base, method, path, body=None, headers=None, timeout=300,
          source=None):
+    """(status, body); a turn's stream is read to its turn.done event (the
+    stream stays open a few seconds after it)."""
     u = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(
         u.hostname, u.port, timeout=timeout,
@@ -49,7 +51,19 @@ def call(base, method, path, body=None, headers=None, timeout=300,
     try:
         conn.request(method, path, body=data, headers=h)
         r = conn.getresponse()
-        return r.status, r.read()
+        if not (r.getheader("Content-Type") or "").startswith(
+                "text/event-stream"):
+            return r.status, r.read()
+        got = b""
+        while True:
+            chunk = r.read1(65536)
+            if not chunk:
+                break
+            got += chunk
+            tail = got.split(b"event: turn.done", 1)
+            if len(tail) == 2 and b"\n\n" in tail[1]:
+                break
+        return r.status, got
     finally:
         conn.close()
 
