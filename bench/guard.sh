@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The cost of the guard's one query (src/app.c) in PostgreSQL, on a
 # database of its own (not a test: it prints numbers and judges nothing).
-# pgbench runs, as prepared statements, against the same seeded data:
+# pgbench runs, as prepared statements as the workers run them, against
+# the same seeded data:
 #   owner-only  the guard before teams: enabled user, project owned;
 #   guard       enabled user, session open, role in the project;
 #   metered     the same and the month's tokens (ROUTE_METERED routes).
@@ -80,7 +81,7 @@ INSERT INTO agent_runs (turn_id, project_id, user_id, agent, model, status,
 SELECT t.id, t.project_id, p.owner_id, 'conversation', 'm', 'ok', 1000, 200
 FROM turns t JOIN projects p ON p.id = t.project_id,
     generate_series(1, $runs / $projects) g;
-ANALYZE;
+ANALYZE users, projects, project_members, refresh_tokens, agent_runs;
 SQL
 
 # The pgbench scripts: a random member's view of one of their projects.
@@ -92,16 +93,16 @@ WHERE u.email = '"'"'bench-'"'"' || :n || '"'"'@example.com'"'"' LIMIT 1 \gset
 cat >"$BS_TMP/owner-only.sql" <<SQL
 $pick
 SELECT u.disabled_at IS NULL, EXISTS (SELECT 1 FROM projects p
-WHERE p.id = :'pid'::uuid AND p.owner_id = u.id) FROM users u WHERE u.id = :'uid'::uuid;
+WHERE p.id = :pid::uuid AND p.owner_id = u.id) FROM users u WHERE u.id = :uid::uuid;
 SQL
 guard_columns="u.disabled_at IS NULL,
-EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = :'sid'::uuid
+EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = :sid::uuid
 AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > now()),
 (SELECT m.role FROM project_members m
-WHERE m.project_id = :'pid'::uuid AND m.user_id = u.id)"
+WHERE m.project_id = :pid::uuid AND m.user_id = u.id)"
 cat >"$BS_TMP/guard.sql" <<SQL
 $pick
-SELECT $guard_columns FROM users u WHERE u.id = :'uid'::uuid;
+SELECT $guard_columns FROM users u WHERE u.id = :uid::uuid;
 SQL
 cat >"$BS_TMP/metered.sql" <<SQL
 $pick
@@ -110,7 +111,7 @@ SELECT $guard_columns,
 r.cache_read_tokens + r.cache_write_tokens), 0) FROM agent_runs r
 WHERE r.user_id = u.id AND r.created_at >=
 date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')
-FROM users u WHERE u.id = :'uid'::uuid;
+FROM users u WHERE u.id = :uid::uuid;
 SQL
 cat >"$BS_TMP/pick.sql" <<SQL
 $pick
@@ -119,7 +120,8 @@ SQL
 printf '\n%-12s %12s %12s\n' query "tps" "latency ms"
 for q in pick owner-only guard metered; do
 	out=$(pgbench -n -M prepared -c "$clients" -j "$clients" -T "$duration" \
-		-f "$BS_TMP/$q.sql" "$BS_DATABASE_URL" 2>&1)
+		-f "$BS_TMP/$q.sql" "$BS_DATABASE_URL" 2>&1) ||
+		bs_die "pgbench $q: $out"
 	printf '%-12s %12s %12s\n' "$q" \
 		"$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")" \
 		"$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out")"
