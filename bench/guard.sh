@@ -81,7 +81,7 @@ INSERT INTO agent_runs (turn_id, project_id, user_id, agent, model, status,
 SELECT t.id, t.project_id, p.owner_id, 'conversation', 'm', 'ok', 1000, 200
 FROM turns t JOIN projects p ON p.id = t.project_id,
     generate_series(1, $runs / $projects) g;
-ANALYZE users, projects, project_members, refresh_tokens, agent_runs;
+VACUUM ANALYZE users, projects, project_members, refresh_tokens, agent_runs;
 SQL
 
 # The pgbench scripts: a random member's view of one of their projects.
@@ -127,3 +127,11 @@ for q in pick owner-only guard metered; do
 		"$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out")"
 done
 printf '\n"pick" is the cost of choosing a random member, paid by every row.\n'
+printf '\nThe metered query for one member:\n'
+db <<'SQL'
+SELECT u.id AS uid FROM users u WHERE u.email = 'bench-1@example.com' \gset
+EXPLAIN (ANALYZE, COSTS OFF) SELECT coalesce(sum(r.input_tokens::bigint +
+r.output_tokens + r.cache_read_tokens + r.cache_write_tokens), 0)
+FROM agent_runs r WHERE r.user_id = :'uid'::uuid AND r.created_at >=
+date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+SQL
