@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
 #include "brainstorm/auth.h"
+#include "brainstorm/cache.h"
 #include "brainstorm/config.h"
 #include "brainstorm/db.h"
 #include "brainstorm/db_documents.h"
@@ -23,7 +25,9 @@
 #include "brainstorm/events.h"
 #include "brainstorm/doc_export.h"
 #include "brainstorm/err.h"
+#include "brainstorm/events.h"
 #include "brainstorm/http.h"
+#include "brainstorm/members.h"
 #include "brainstorm/migrate.h"
 #include "brainstorm/validate.h"
 
@@ -64,6 +68,8 @@ static int	ctl_user_disable(struct ctl *, const struct ctl_command *, int,
 		    char **);
 static int	ctl_user_enable(struct ctl *, const struct ctl_command *, int,
 		    char **);
+static int	ctl_user_reset_password(struct ctl *, const struct ctl_command *,
+		    int, char **);
 static int	ctl_project_export(struct ctl *, const struct ctl_command *,
 		    int, char **);
 static int	ctl_project_import(struct ctl *, const struct ctl_command *,
@@ -86,6 +92,9 @@ static const struct ctl_command ctl_commands[] = {
 	    "disable an account and end its sessions", ctl_user_disable },
 	{ "user", "enable", "EMAIL",
 	    "enable a disabled account again", ctl_user_enable },
+	{ "user", "reset-password", "EMAIL",
+	    "set a new password (read from standard input) and end every "
+	    "session", ctl_user_reset_password },
 	{ "project", "export", "ID [--format json|md]",
 	    "write a whole project to standard output", ctl_project_export },
 	{ "project", "import", "FILE --owner EMAIL",
@@ -467,6 +476,59 @@ ctl_password_read(char *buf, size_t len)
 	return true;
 }
 
+/* A new password from standard input, by the API's rules. */
+static bool
+ctl_new_password_read(char *password, size_t len, const char *email)
+{
+	if (!ctl_password_read(password, len) ||
+	    utf8_length(password, strlen(password)) < 10 ||
+	    strlen(password) > 1024 || strcasecmp(password, email) == 0) {
+		ctl_errx("give the password (10 to 1024 characters, not the email) "
+		    "on standard input");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The account with this id lost its access: every project it is a member
+ * of hears it (access.revoked), and its open streams end (nchan drops the
+ * account's channel). Without nchan at hand (another host), the streams
+ * end at the latest when their hour is up; said, not failed.
+ */
+static void
+ctl_access_revoked(const struct bs_config *cfg, struct db_conn *conn,
+    const char *user_id, enum access_loss why)
+{
+	struct events		*ev = NULL;
+	struct events_counters	 n;
+	json_object		*projects = NULL;
+	char			 ch[EVENTS_CHANNELS_MAX];
+	size_t			 i;
+	bool			 ended = false;
+
+	if (events_create(cfg->nchan_url, 1 << 20, &ev) != BS_OK)
+		goto out;
+	if (users_memberships(conn, user_id, &projects) == BS_OK)
+		for (i = 0; i < json_object_array_length(projects); i++)
+			access_revoked(ev, json_object_get_string(
+			    json_object_array_get_idx(projects, i)), user_id, why);
+	/* Also the streams of an account that is in no project now. */
+	events_channel_user(ch, sizeof(ch), user_id);
+	events_close(ev, ch);
+	if (events_flush(ev, 5000) == BS_OK) {
+		events_counters_get(ev, &n);
+		ended = n.failed == 0 && n.dropped == 0;
+	}
+out:
+	events_destroy(ev);
+	json_object_put(projects);
+	if (!ended)
+		fprintf(stderr, "brainstormctl: the account's open streams could "
+		    "not be ended through nchan at %s; they end within the "
+		    "hour\n", cfg->nchan_url);
+}
+
 static int
 ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
     char **argv)
@@ -497,13 +559,8 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	}
 	memset(&cfg, 0, sizeof cfg);
 	status = CTL_EXIT_FAIL;
-	if (!ctl_password_read(password, sizeof password) ||
-	    utf8_length(password, strlen(password)) < 10 ||
-	    strlen(password) > 1024 || strcmp(password, email) == 0) {
-		ctl_errx("give the password (10 to 1024 characters, not the email) "
-		    "on standard input");
+	if (!ctl_new_password_read(password, sizeof password, email))
 		goto out;
-	}
 	if (!ctl_config_load(ctl, &cfg))
 		goto out;
 	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
@@ -512,7 +569,7 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	}
 	if (!ctl_db_open(&cfg, &pool, &conn))
 		goto out;
-	rc = users_create(conn, email, hash, name, &u);
+	rc = users_create(conn, email, hash, name, false, &u);
 	if (rc == BS_ERR_CONFLICT)
 		ctl_errx("an account with %s already exists", email);
 	else if (rc != BS_OK)
@@ -526,33 +583,6 @@ out:
 	ctl_db_close(pool, conn);
 	config_free(&cfg);
 	return status;
-}
-
-/*
- * A disabled account's open streams end now: nchan drops the user's
- * channel. Without nchan at hand (another host), they end at the latest
- * when the stream's hour is up; said, not failed.
- */
-static void
-ctl_streams_end(const struct bs_config *cfg, const char *user_id)
-{
-	struct events	*ev = NULL;
-	char		 ch[EVENTS_CHANNELS_MAX];
-	struct events_counters n;
-
-	events_channel_user(ch, sizeof(ch), user_id);
-	if (events_create(cfg->nchan_url, 65536, &ev) == BS_OK &&
-	    events_close(ev, ch) == BS_OK && events_flush(ev, 5000) == BS_OK) {
-		events_counters_get(ev, &n);
-		if (n.failed == 0) {
-			events_destroy(ev);
-			return;
-		}
-	}
-	events_destroy(ev);
-	fprintf(stderr, "brainstormctl: the account's open streams could not be "
-	    "ended through nchan at %s; they end within the hour\n",
-	    cfg->nchan_url);
 }
 
 static int
@@ -587,7 +617,7 @@ ctl_user_set_disabled(struct ctl *ctl, const struct ctl_command *cmd,
 	else {
 		printf("%s %s\n", disabled ? "disabled" : "enabled", email);
 		if (disabled)
-			ctl_streams_end(&cfg, id);
+			ctl_access_revoked(&cfg, conn, id, ACCESS_USER_DISABLED);
 		status = CTL_EXIT_OK;
 	}
 out:
@@ -608,6 +638,59 @@ ctl_user_enable(struct ctl *ctl, const struct ctl_command *cmd, int argc,
     char **argv)
 {
 	return ctl_user_set_disabled(ctl, cmd, argc, argv, false);
+}
+
+/* The account keeps its projects; every session ends, access tokens too. */
+static int
+ctl_user_reset_password(struct ctl *ctl, const struct ctl_command *cmd,
+    int argc, char **argv)
+{
+	struct bs_config	 cfg;
+	struct db_pool		*pool = NULL;
+	struct db_conn		*conn = NULL;
+	char			 email[EMAIL_MAX_LEN + 1], password[1100];
+	char			 hash[AUTH_PASSWORD_HASH_LEN], id[AUTH_UUID_LEN];
+	int			 status;
+	bs_err			 rc;
+
+	status = ctl_options_parse(cmd, argc, argv, NULL, NULL);
+	if (status != -1)
+		return status;
+	if (argc - optind != 1)
+		return ctl_command_usage(cmd, stderr);
+	if (!email_normalize(argv[optind], email)) {
+		ctl_errx("%s: not an email address", argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	memset(&cfg, 0, sizeof cfg);
+	hash[0] = '\0';
+	status = CTL_EXIT_FAIL;
+	if (!ctl_new_password_read(password, sizeof password, email))
+		goto out;
+	if (!ctl_config_load(ctl, &cfg))
+		goto out;
+	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
+		ctl_errx("cannot hash the password");
+		goto out;
+	}
+	if (!ctl_db_open(&cfg, &pool, &conn))
+		goto out;
+	if ((rc = users_id_by_email(conn, email, id)) == BS_OK)
+		rc = users_set_password(conn, id, hash, NULL);
+	if (rc == BS_ERR_NOT_FOUND)
+		ctl_errx("no account with %s", email);
+	else if (rc != BS_OK)
+		ctl_errx("cannot change the password: %s", bs_strerror(rc));
+	else {
+		printf("new password for %s; every session ended\n", email);
+		status = CTL_EXIT_OK;
+	}
+out:
+	sodium_memzero(password, sizeof password);
+	sodium_memzero(hash, sizeof hash);
+	ctl_db_close(pool, conn);
+	config_free(&cfg);
+	return status;
 }
 
 /*

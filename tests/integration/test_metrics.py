@@ -4,7 +4,7 @@ internal only."""
 import re
 import subprocess
 
-from helpers import env, expect_error, request
+from helpers import env, expect_error, request, wait_until
 
 METRICS = [
     "http_requests_total", "http_request_duration_seconds",
@@ -52,12 +52,17 @@ def test_metrics_names():
 
 
 def test_route_labels_are_patterns():
-    request("GET", "/api/nope/123")
-    request("GET", "/api/health")
-    samples = _samples(_metrics(), "http_requests_total")
-    routes = {labels.get("route") for labels, _ in samples}
-    assert "unmatched" in routes, routes
-    assert "/api/health" in routes, routes
+    # Each worker counts its own requests, and /metrics is answered by
+    # one of them: ask until the one answering has seen both.
+    def routes_seen():
+        request("GET", "/api/nope/123")
+        request("GET", "/api/health")
+        samples = _samples(_metrics(), "http_requests_total")
+        routes = {labels.get("route") for labels, _ in samples}
+        return (samples, routes) if {"unmatched", "/api/health"} <= routes \
+            else None
+    samples, routes = wait_until("a worker that counted both requests",
+                                 routes_seen, timeout=30)
     for route in routes:
         assert route and "123" not in route and "nope" not in route, routes
     for labels, _ in samples:
