@@ -488,6 +488,7 @@ bs_double_start() {
 	rm -f "$port_file"
 	/usr/bin/python3 "$BS_ROOT/tools/claude-double/claude_double.py" \
 		--host 127.0.0.1 --port 0 --port-file "$port_file" --quiet \
+		--latency-ms "${BS_DOUBLE_LATENCY_MS:-0}" \
 		--token-delay-ms "${BS_DOUBLE_TOKEN_DELAY_MS:-5}" \
 		</dev/null >>"$BS_RUN_DIR/claude-double.log" 2>&1 \
 		{BS_STDOUT_FD}>&- {BS_STDERR_FD}>&- &

@@ -440,3 +440,71 @@ def psql(sql, **variables):
         raise AssertionError("psql failed (%d): %s" % (done.returncode,
                                                        done.stderr))
     return [line.split("\t") for line in done.stdout.splitlines() if line]
+
+
+class Worker:
+    """One more worker process with its own environment: on a free TCP port,
+    or a turn engine alone (engine_only: brainstorm-fcgi --engine-only)."""
+
+    def __init__(self, name, extra, engine_only=False):
+        import fcgi_client      # noqa: F401 - checked here, used below
+        self.name = name
+        self.port = free_port()
+        self.log_path = os.path.join(env("BS_RUN_DIR"), "worker-%s.log" % name)
+        wenv = worker_env()
+        wenv.update(extra)
+        args = [env("BS_WORKER_BIN")]
+        args += ["--engine-only"] if engine_only else \
+            ["--listen", "127.0.0.1:%d" % self.port]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, env=wenv,
+                                         stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log)
+        if not engine_only:
+            wait_until("worker %s to listen" % name, self._ready, timeout=20)
+            assert self.proc.poll() is None, "worker %s exited (see %s)" % (
+                name, self.log_path)
+
+    def _ready(self):
+        import fcgi_client
+        if self.proc.poll() is not None:
+            return True
+        try:
+            status, _, _ = fcgi_client.request(("127.0.0.1", self.port), "GET",
+                                               "/api/health", timeout=2)
+            return status == 200
+        except OSError:
+            return False
+
+    def call(self, method, path, body=None, token=None):
+        """(status, JSON body or None), straight to this worker."""
+        import fcgi_client
+        headers = {}
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
+        data = b""
+        if body is not None:
+            if isinstance(body, dict) and "password" in body:
+                remember_secret("password", body["password"])
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        status, _, out = fcgi_client.request(
+            ("127.0.0.1", self.port), method, path, body=data,
+            headers=headers, timeout=120)
+        doc = json.loads(out) if out else None
+        if isinstance(doc, dict):
+            remember_secret("access_token", doc.get("access_token"))
+            remember_secret("refresh_token", doc.get("refresh_token"))
+        return status, doc
+
+    def post(self, path, body, token):
+        return self.call("POST", path, body, token)
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=60)

@@ -12,9 +12,8 @@ import os
 import subprocess
 import uuid
 
-import fcgi_client
 import helpers
-from helpers import env, free_port, request, wait_until, worker_env
+from helpers import Worker, env, free_port, request, wait_until, worker_env
 from test_turns import WORKFLOWS, STAGE_A, double, post_message, \
     retry_turn, turn_result, user_and_project, parse_sse
 
@@ -121,45 +120,6 @@ def test_every_intent_on_the_default_models():
         _turn_ok(r.json(), intent)
     models = _settled()["by_model"]
     assert set(models) == {"claude-sonnet-5-5", "claude-haiku-5-5"}, models
-
-
-class Worker:
-    """One more worker with its own environment, on a free TCP port."""
-
-    def __init__(self, name, extra):
-        self.port = free_port()
-        self.log_path = os.path.join(env("BS_RUN_DIR"), "worker-%s.log" % name)
-        wenv = worker_env()
-        wenv.update(extra)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [env("BS_WORKER_BIN"), "--listen", "127.0.0.1:%d" % self.port],
-                env=wenv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        wait_until("worker %s to listen" % name, self._ready, timeout=20)
-        assert self.proc.poll() is None, "worker %s exited (see %s)" % (
-            name, self.log_path)
-
-    def _ready(self):
-        if self.proc.poll() is not None:
-            return True
-        try:
-            status, _, _ = fcgi_client.request(("127.0.0.1", self.port), "GET",
-                                               "/api/health", timeout=2)
-            return status == 200
-        except OSError:
-            return False
-
-    def post(self, path, body, token):
-        status, _, data = fcgi_client.request(
-            ("127.0.0.1", self.port), "POST", path,
-            body=json.dumps(body).encode(), timeout=120,
-            headers={"Authorization": "Bearer " + token,
-                     "Content-Type": "application/json"})
-        return status, json.loads(data) if data else None
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def test_every_intent_with_opus_and_fable_per_agent():

@@ -7,12 +7,10 @@ a turn taken over by another engine after its engine was SIGKILLed."""
 import json
 import os
 import signal
-import subprocess
-import threading
 import uuid
 
 import helpers
-from helpers import brainstormctl, env, expect_error, free_port, psql, \
+from helpers import Worker, brainstormctl, expect_error, psql, \
     register_user, request, wait_until, worker_env
 from test_turns import EventStream, double, post_message, turn_result, \
     user_and_project
@@ -171,35 +169,7 @@ def test_one_turn_per_project_and_a_few_per_user():
             "status"] == "done"
 
 
-class _Worker:
-    """One more worker process with its own environment on a free port, or
-    an engine alone (--engine-only)."""
-
-    def __init__(self, name, extra, engine_only=False):
-        self.port = free_port()
-        self.log_path = os.path.join(env("BS_RUN_DIR"), "worker-%s.log" % name)
-        wenv = worker_env()
-        wenv.update(extra)
-        args = [env("BS_WORKER_BIN")]
-        args += ["--engine-only"] if engine_only else \
-            ["--listen", "127.0.0.1:%d" % self.port]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(args, env=wenv,
-                                         stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log)
-
-    def log(self):
-        with open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(timeout=60)
-
-
 def test_a_full_queue_answers_503():
-    from test_models import Worker
     worker = Worker("queue-max", {"TURN_QUEUE_MAX": "1"})
     auth, project = user_and_project()
     token = auth["Authorization"].split(" ", 1)[1]
@@ -227,13 +197,11 @@ def test_a_killed_engines_turn_is_taken_over():
     """SIGKILL the process running a turn: once its lease expires another
     engine runs the turn from the stored message; one reply, the message
     kept, nothing left running."""
-    doomed = _Worker("doomed", {"TURN_LEASE": "5"})
+    doomed = Worker("doomed", {"TURN_LEASE": "5"})
     pace = double("GET", "/_double/config")
     auth, project = user_and_project()
     token = auth["Authorization"].split(" ", 1)[1]
     try:
-        wait_until("the doomed worker to listen", lambda: _listening(doomed),
-                   timeout=30)
         double("POST", "/_double/config", {"latency_ms": 4000})
         import fcgi_client
         status, _, data = fcgi_client.request(
@@ -271,18 +239,6 @@ def test_a_killed_engines_turn_is_taken_over():
           "the 5 s lease, ended done on run 2" % turn[:8])
 
 
-def _listening(worker):
-    import fcgi_client
-    if worker.proc.poll() is not None:
-        raise AssertionError("worker exited: %s" % worker.log()[-2000:])
-    try:
-        status, _, _ = fcgi_client.request(("127.0.0.1", worker.port), "GET",
-                                           "/api/health", timeout=2)
-        return status == 200
-    except OSError:
-        return False
-
-
 def test_an_engine_alone_runs_turns():
     """brainstorm-fcgi --engine-only runs turns: one queued for it alone
     (queued_by its lease name, for no other engine within the hour) ends;
@@ -290,7 +246,7 @@ def test_an_engine_alone_runs_turns():
     auth, project = user_and_project()
     r = post_message(auth, project, "A turn to run again [no-changes]")
     turn = r.json()["turn_id"]
-    engine = _Worker("engine-only", {}, engine_only=True)
+    engine = Worker("engine-only", {}, engine_only=True)
     try:
         wait_until("the engine to start", lambda: "turn engine " in
                    engine.log() or engine.proc.poll() is not None, timeout=30)
