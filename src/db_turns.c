@@ -75,8 +75,9 @@ static const struct db_stmt turns_claim = { "turns_claim",
 	"FROM c WHERE t.id = c.id RETURNING t.id, t.project_id, t.user_id, "
 	"t.user_message_id, t.runs, t.retry", 3 };
 static const struct db_stmt turns_renew = { "turns_renew",
-	"UPDATE turns SET lease_until = now() + make_interval(secs => $2) "
-	"WHERE lease_owner = $1 AND status = 'running'", 2 };
+	"UPDATE turns SET lease_until = now() + make_interval(secs => $3) "
+	"WHERE lease_owner = $1 AND status = 'running' AND id = ANY($2::uuid[])",
+	3 };
 /* In the transaction that saves a turn: still ours? */
 static const struct db_stmt turn_hold = { "turn_hold",
 	"SELECT 1 FROM turns WHERE id = $1 AND lease_owner = $2 "
@@ -421,10 +422,11 @@ out:
 }
 
 bs_err
-db_turns_renew(struct db_conn *c, const char *owner, long lease_s)
+db_turns_renew(struct db_conn *c, const char *owner, const char *ids,
+    long lease_s)
 {
 	char		 secs[32];
-	const char	*v[] = { owner, secs };
+	const char	*v[] = { owner, ids, secs };
 
 	snprintf(secs, sizeof(secs), "%ld", lease_s);
 	return db_run(c, &turns_renew, v);

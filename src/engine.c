@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "brainstorm/buf.h"
 #include "brainstorm/engine.h"
 #include "brainstorm/events.h"
 #include "brainstorm/log.h"
@@ -39,6 +40,7 @@ enum step {
 
 /* A turn the engine holds. */
 struct held {
+	struct held	*prev, *next;	/* the engine's list, under held_lock */
 	struct engine	*en;
 	struct turn	*turn;
 	char		 channels[EVENTS_CHANNELS_MAX];	/* t-TURN,p-PROJECT */
@@ -77,7 +79,8 @@ struct engine {
 	pthread_t		 loop_thread;
 	pthread_t		*io_threads;
 	int			 nio;
-	pthread_mutex_t		 io_lock, in_lock;
+	pthread_mutex_t		 io_lock, in_lock, held_lock;
+	struct held		*held;		/* every turn held, for renewals */
 	pthread_cond_t		 io_ready;
 	struct queue		 io, inbox;
 	bool			 stopping_io;
@@ -174,10 +177,34 @@ held_emit(void *arg, const char *type, json_object *data)
 }
 
 static void
+held_link(struct engine *en, struct held *h)
+{
+	pthread_mutex_lock(&en->held_lock);
+	h->prev = NULL;
+	if ((h->next = en->held) != NULL)
+		en->held->prev = h;
+	en->held = h;
+	pthread_mutex_unlock(&en->held_lock);
+}
+
+/* The turn is no longer this engine's: its lease is not renewed again. */
+static void
 held_free(struct held *h)
 {
+	struct engine	*en;
+
 	if (h == NULL)
 		return;
+	if ((en = h->en) != NULL) {
+		pthread_mutex_lock(&en->held_lock);
+		if (h->prev != NULL)
+			h->prev->next = h->next;
+		else if (en->held == h)
+			en->held = h->next;
+		if (h->next != NULL)
+			h->next->prev = h->prev;
+		pthread_mutex_unlock(&en->held_lock);
+	}
 	turn_free(h->turn);
 	free(h);
 }
@@ -215,6 +242,7 @@ io_claim(struct engine *en, struct job *j)
 			continue;
 		}
 		h->en = en;
+		held_link(en, h);
 		events_channel_turn(h->channels, sizeof(h->channels),
 		    jobs[i].turn_id, jobs[i].project_id);
 		snprintf(h->turn_channel, sizeof(h->turn_channel), "t-%.36s",
@@ -232,15 +260,32 @@ io_claim(struct engine *en, struct job *j)
 		log_msgf(LOG_LEVEL_DEBUG, "engine %s: %d turns claimed", en->owner, n);
 }
 
+/*
+ * IO: extend the leases of the turns held now, and only those: a turn
+ * given up (its database was gone) lets its lease run out.
+ */
 static void
 io_renew(struct engine *en)
 {
 	struct db_conn	*conn = NULL;
+	struct held	*h;
+	struct buf	 ids;
 	bs_err		 e;
 
-	if ((e = db_pool_checkout(en->app->db, &conn)) == BS_OK)
-		e = db_turns_renew(conn, en->owner, en->app->cfg->turn_lease_s);
+	buf_init(&ids, (size_t)en->max_turns * 40 + 16);
+	pthread_mutex_lock(&en->held_lock);
+	e = buf_puts(&ids, "{");
+	for (h = en->held; h != NULL && e == BS_OK; h = h->next)
+		e = buf_printf(&ids, "%s%s", ids.len > 1 ? "," : "",
+		    turn_id(h->turn));
+	pthread_mutex_unlock(&en->held_lock);
+	if (e == BS_OK)
+		e = buf_puts(&ids, "}");
+	if (e == BS_OK && (e = db_pool_checkout(en->app->db, &conn)) == BS_OK)
+		e = db_turns_renew(conn, en->owner, buf_cstr(&ids),
+		    en->app->cfg->turn_lease_s);
 	db_pool_release(en->app->db, conn);
+	buf_free(&ids);
 	if (e != BS_OK)
 		log_msgf(LOG_LEVEL_WARN, "engine %s: leases not renewed: %s",
 		    en->owner, bs_strerror(e));
@@ -526,6 +571,7 @@ engine_start(struct app *app, struct engine **out)
 	    host, (long)getpid(), r[0], r[1], r[2], r[3]);
 	pthread_mutex_init(&en->io_lock, NULL);
 	pthread_mutex_init(&en->in_lock, NULL);
+	pthread_mutex_init(&en->held_lock, NULL);
 	pthread_cond_init(&en->io_ready, NULL);
 	en->lag_since_ms = now_ms();
 	if ((e = llm_loop_create(app->llm, (size_t)en->max_turns * CALLS_PER_TURN,
@@ -602,6 +648,7 @@ engine_stop(struct engine *en, int grace_ms)
 	free(en->io_threads);
 	pthread_cond_destroy(&en->io_ready);
 	pthread_mutex_destroy(&en->in_lock);
+	pthread_mutex_destroy(&en->held_lock);
 	pthread_mutex_destroy(&en->io_lock);
 	log_msgf(LOG_LEVEL_INFO, "turn engine %s stopped", en->owner);
 	free(en);

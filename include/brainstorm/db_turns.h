@@ -50,8 +50,9 @@ bs_err	db_turns_claim(struct db_conn *c, const char *owner, int max,
 	    long lease_s, struct db_turn_job *jobs, int *njobs);
 /* Turns queued and running, of everybody. */
 bs_err	db_turns_count(struct db_conn *c, long *queued, long *running);
-/* Extend every lease owner holds. */
-bs_err	db_turns_renew(struct db_conn *c, const char *owner, long lease_s);
+/* Extend owner's leases of the turns ids ("{uuid,...}") names. */
+bs_err	db_turns_renew(struct db_conn *c, const char *owner, const char *ids,
+	    long lease_s);
 /*
  * Within the transaction that saves a turn: lock it, and BS_ERR_CONFLICT
  * when owner's lease is lost (another engine took the turn over).
