@@ -1,6 +1,6 @@
 /*
- * The board: a project's items and their history. Routes flagged
- * ROUTE_PROJECT reach these handlers only for a project the caller owns;
+ * The board: a project's items and their history. Project routes reach
+ * these handlers only with the route's role in the project (app.c);
  * every query also matches the project, so {item} of another project is
  * not found. Changes made here are the user's; agents use db_items.h with
  * their own name.

@@ -9,6 +9,7 @@
 #include "brainstorm/api.h"
 #include "brainstorm/app.h"
 #include "brainstorm/db_turns.h"
+#include "brainstorm/db_users.h"
 #include "brainstorm/events.h"
 #include "brainstorm/ratelimit.h"
 #include "brainstorm/server.h"
@@ -307,11 +308,14 @@ api_usage_get(struct http_ctx *ctx)
 	struct db_conn	*conn = NULL;
 	json_object	*list = NULL, *body, *row;
 	double		 total = 0, cost;
+	long long	 month = 0;
 	size_t		 i;
 	bs_err		 e;
 
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
 		e = db_usage_list(conn, ctx->req.user_id, USAGE_DAYS, &list);
+	if (e == BS_OK)
+		e = users_month_tokens(conn, ctx->req.user_id, &month);
 	if (e != BS_OK) {
 		api_respond_db_error(ctx, e);
 		goto out;
@@ -326,6 +330,7 @@ api_usage_get(struct http_ctx *ctx)
 	json_object_object_add(body, "days", json_object_new_int(USAGE_DAYS));
 	json_object_object_add(body, "usage", list);
 	json_object_object_add(body, "total_cost_usd", json_object_new_double(total));
+	json_object_object_add(body, "month", usage_month_json(ctx->app->cfg, month));
 	http_respond_json(ctx, 200, body);
 out:
 	db_pool_release(ctx->app->db, conn);

@@ -1,7 +1,7 @@
 /*
  * Projects: the caller's list (newest first, cursor pages), create, read,
- * change with optimistic concurrency, delete. Routes flagged ROUTE_PROJECT
- * reach these handlers only for a project the caller owns.
+ * change with optimistic concurrency, delete. Project routes reach these
+ * handlers only for a project the caller has the route's role in (app.c).
  */
 #include "config.h"
 
@@ -16,6 +16,7 @@
 #include "brainstorm/api.h"
 #include "brainstorm/app.h"
 #include "brainstorm/db_projects.h"
+#include "brainstorm/members.h"
 #include "brainstorm/validate.h"
 
 #define PROJECTS_LIMIT_DEFAULT	20
@@ -271,6 +272,8 @@ api_projects_delete(struct http_ctx *ctx)
 		respond_error(ctx, e);
 		goto out;
 	}
+	access_revoked(ctx->app->events, ctx->req.project_id, NULL,
+	    ACCESS_PROJECT_DELETED);
 	http_respond_text(ctx, 204, NULL, "", 0);
 out:
 	db_pool_release(ctx->app->db, conn);

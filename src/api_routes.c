@@ -3,7 +3,12 @@
 #include "brainstorm/api.h"
 #include "brainstorm/router.h"
 
-/* Every route of the API: adding an endpoint is adding a row. */
+/*
+ * Every route of the API: adding an endpoint is adding a row. A route with
+ * a project {id} names the least role it needs (ROUTE_VIEWER, ROUTE_EDITOR
+ * or ROUTE_OWNER); the guard in app.c is the one place that checks it, and
+ * tests/integration/test_authz.py runs every row against every role.
+ */
 const struct route api_routes[] = {
 	{ "GET",  "/api/health",	api_ops_health,		0 },
 	{ "GET",  "/api/ready",		api_ops_ready,		0 },
@@ -13,46 +18,66 @@ const struct route api_routes[] = {
 	{ "POST", "/api/auth/refresh",	api_auth_refresh,	ROUTE_JSON_BODY },
 	{ "POST", "/api/auth/logout",	api_auth_logout,	ROUTE_JSON_BODY },
 	{ "GET",  "/api/auth/me",	api_auth_me,		ROUTE_AUTH },
+	{ "PATCH", "/api/auth/me",	api_auth_me_update,
+	    ROUTE_AUTH | ROUTE_JSON_BODY },
+	{ "DELETE", "/api/auth/me",	api_auth_me_delete,
+	    ROUTE_AUTH | ROUTE_JSON_BODY },
+	{ "POST", "/api/auth/password",	api_auth_password,
+	    ROUTE_AUTH | ROUTE_JSON_BODY },
 
 	{ "GET",    "/api/projects",		api_projects_list,	ROUTE_AUTH },
 	{ "POST",   "/api/projects",		api_projects_create,
 	    ROUTE_AUTH | ROUTE_JSON_BODY },
-	{ "GET",    "/api/projects/{id}",	api_projects_get,	ROUTE_PROJECT },
+	{ "GET",    "/api/projects/{id}",	api_projects_get,	ROUTE_VIEWER },
 	{ "PATCH",  "/api/projects/{id}",	api_projects_update,
-	    ROUTE_PROJECT | ROUTE_JSON_BODY },
-	{ "DELETE", "/api/projects/{id}",	api_projects_delete,	ROUTE_PROJECT },
+	    ROUTE_OWNER | ROUTE_JSON_BODY },
+	{ "DELETE", "/api/projects/{id}",	api_projects_delete,	ROUTE_OWNER },
 
-	{ "GET",    "/api/projects/{id}/items",	api_items_list,		ROUTE_PROJECT },
+	{ "GET",    "/api/projects/{id}/members", api_members_list, ROUTE_VIEWER },
+	{ "POST",   "/api/projects/{id}/members", api_members_add,
+	    ROUTE_OWNER | ROUTE_JSON_BODY },
+	{ "PATCH",  "/api/projects/{id}/members/{user}", api_members_update,
+	    ROUTE_OWNER | ROUTE_JSON_BODY },
+	{ "DELETE", "/api/projects/{id}/members/{user}", api_members_remove,
+	    ROUTE_OWNER },
+	/* Any member may leave (the last owner may not). */
+	{ "DELETE", "/api/projects/{id}/membership", api_members_leave,
+	    ROUTE_VIEWER },
+	{ "DELETE", "/api/projects/{id}/invitations/{invitation}",
+	    api_invitations_delete, ROUTE_OWNER },
+
+	{ "GET",    "/api/projects/{id}/items",	api_items_list,		ROUTE_VIEWER },
 	{ "POST",   "/api/projects/{id}/items",	api_items_create,
-	    ROUTE_PROJECT | ROUTE_JSON_BODY },
+	    ROUTE_EDITOR | ROUTE_JSON_BODY },
 	{ "PATCH",  "/api/projects/{id}/items/{item}", api_items_update,
-	    ROUTE_PROJECT | ROUTE_JSON_BODY },
+	    ROUTE_EDITOR | ROUTE_JSON_BODY },
 	{ "DELETE", "/api/projects/{id}/items/{item}", api_items_delete,
-	    ROUTE_PROJECT },
+	    ROUTE_EDITOR },
 	{ "GET",    "/api/projects/{id}/items/{item}/history", api_items_history,
-	    ROUTE_PROJECT },
+	    ROUTE_VIEWER },
 
-	{ "GET",    "/api/projects/{id}/messages", api_messages_list, ROUTE_PROJECT },
+	{ "GET",    "/api/projects/{id}/messages", api_messages_list, ROUTE_VIEWER },
 	{ "POST",   "/api/projects/{id}/messages", api_messages_create,
-	    ROUTE_PROJECT | ROUTE_JSON_BODY },
+	    ROUTE_EDITOR | ROUTE_METERED | ROUTE_JSON_BODY },
 	{ "POST",   "/api/projects/{id}/turns/{turn}/retry", api_turns_retry,
-	    ROUTE_PROJECT },
-	{ "GET",    "/api/projects/{id}/events", api_events_stream, ROUTE_PROJECT },
-	{ "GET",    "/api/projects/{id}/activity", api_activity_list, ROUTE_PROJECT },
+	    ROUTE_EDITOR | ROUTE_METERED },
+	{ "GET",    "/api/projects/{id}/events", api_events_stream, ROUTE_VIEWER },
+	{ "GET",    "/api/projects/{id}/activity", api_activity_list, ROUTE_VIEWER },
 	{ "POST",   "/api/projects/{id}/documents", api_documents_create,
-	    ROUTE_PROJECT | ROUTE_JSON_BODY },
+	    ROUTE_EDITOR | ROUTE_METERED | ROUTE_JSON_BODY },
 	{ "GET",    "/api/projects/{id}/documents", api_documents_list,
-	    ROUTE_PROJECT },
+	    ROUTE_VIEWER },
 	{ "GET",    "/api/projects/{id}/documents/{kind}", api_documents_get,
-	    ROUTE_PROJECT },
+	    ROUTE_VIEWER },
 	{ "GET",    "/api/projects/{id}/documents/{kind}/versions",
-	    api_documents_versions, ROUTE_PROJECT },
+	    api_documents_versions, ROUTE_VIEWER },
 	{ "GET",    "/api/projects/{id}/documents/{kind}/versions/{n}",
-	    api_documents_version, ROUTE_PROJECT },
+	    api_documents_version, ROUTE_VIEWER },
 	{ "GET",    "/api/projects/{id}/documents/{kind}/diff",
-	    api_documents_diff, ROUTE_PROJECT },
+	    api_documents_diff, ROUTE_VIEWER },
+	/* A read: whoever may see the project may take a copy. */
 	{ "GET",    "/api/projects/{id}/export", api_projects_export,
-	    ROUTE_PROJECT },
+	    ROUTE_VIEWER },
 	/* Its body has its own limit (IMPORT_MAX_BYTES): parsed by the handler. */
 	{ "POST",   "/api/projects/import",	api_projects_import,	ROUTE_AUTH },
 	{ "GET",    "/api/agents",		api_agents_list,	ROUTE_AUTH },

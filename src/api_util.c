@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "brainstorm/api.h"
+#include "brainstorm/config.h"
 #include "brainstorm/log.h"
 
 #define DB_RETRY_AFTER_S	5
@@ -46,4 +47,18 @@ api_respond_conflict(struct http_ctx *ctx, json_object *current)
 	    "else; the current version is attached.", ctx->req.request_id);
 	json_object_object_add(body, "current", current);
 	http_respond_json(ctx, 409, body);
+}
+
+json_object *
+usage_month_json(const struct bs_config *cfg, long long used)
+{
+	json_object	*o = json_object_new_object();
+	long long	 limit = cfg->user_monthly_token_limit;
+
+	json_object_object_add(o, "tokens_used", json_object_new_int64(used));
+	json_object_object_add(o, "token_limit",
+	    limit > 0 ? json_object_new_int64(limit) : NULL);
+	json_object_object_add(o, "tokens_remaining", limit > 0 ?
+	    json_object_new_int64(used < limit ? limit - used : 0) : NULL);
+	return o;
 }

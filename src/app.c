@@ -4,9 +4,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include <libpq-fe.h>
+
 #include "brainstorm/api.h"
 #include "brainstorm/app.h"
 #include "brainstorm/auth.h"
+#include "brainstorm/db_users.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/report.h"
@@ -16,13 +19,25 @@
 #define ROUTE_UNMATCHED	"unmatched"
 
 /*
- * The one ownership check: is the caller an enabled user, and is project
- * $2 (NULL for routes without one) theirs? One round trip per request.
+ * The one access check, one round trip per request: is the caller an
+ * enabled user, is the token's session (its refresh-token family) still
+ * open, and what is their role in project $2 (NULL for routes without
+ * one)? Metered routes also add up the tokens spent this month.
  */
+#define GUARD_COLUMNS \
+	"u.disabled_at IS NULL, " \
+	"EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = $3::uuid " \
+	"AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > now()), " \
+	"(SELECT m.role FROM project_members m " \
+	"WHERE m.project_id = $2::uuid AND m.user_id = u.id)"
+
 static const struct db_stmt guard_stmt = { "guard",
-	"SELECT u.disabled_at IS NULL, EXISTS (SELECT 1 FROM projects p "
-	"WHERE p.id = $2::uuid AND p.owner_id = u.id) FROM users u WHERE u.id = $1",
-	2 };
+	"SELECT " GUARD_COLUMNS " FROM users u WHERE u.id = $1::uuid", 3 };
+static const struct db_stmt guard_metered_stmt = { "guard_metered",
+	"SELECT " GUARD_COLUMNS ", " USER_MONTH_TOKENS_SQL("u.id")
+	" FROM users u WHERE u.id = $1::uuid", 3 };
+
+enum { GUARD_ENABLED, GUARD_SESSION, GUARD_ROLE, GUARD_MONTH_TOKENS };
 
 static void
 respond_unauthorized(struct http_ctx *ctx, bool token_given)
@@ -34,20 +49,49 @@ respond_unauthorized(struct http_ctx *ctx, bool token_given)
 	    "Sign in: this needs an access token.");
 }
 
+/* 429 past USER_MONTHLY_TOKEN_LIMIT, until the first of next month (UTC). */
+static void
+respond_token_limit(struct http_ctx *ctx, long long used, long limit)
+{
+	time_t		 now = time(NULL), next;
+	struct tm	 tm;
+	char		 day[16];
+
+	gmtime_r(&now, &tm);
+	tm.tm_sec = tm.tm_min = tm.tm_hour = 0;
+	tm.tm_mday = 1;
+	if (++tm.tm_mon == 12) {
+		tm.tm_mon = 0;
+		tm.tm_year++;
+	}
+	next = timegm(&tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	http_header_add(ctx, "Retry-After", "%lld",
+	    (long long)(next > now ? next - now : 1));
+	http_respond_error(ctx, 429, "token_limit_reached", "You have used %lld "
+	    "of your %ld model tokens this month; turns and documents can run "
+	    "again on %s (UTC).", used, limit, day);
+}
+
 /*
- * ROUTE_AUTH: a valid token of an enabled user. ROUTE_PROJECT: also the
- * {id} project belongs to that user; anything else about it is a 404, so
- * nobody learns which ids exist.
+ * ROUTE_AUTH: a valid token of an enabled user in an open session. A role
+ * flag: also the {id} project has the caller as a member with at least
+ * that role; not a member is a 404, so nobody learns which ids exist, and
+ * a lower role a 403. ROUTE_METERED: also the caller's monthly tokens are
+ * not spent. Handlers never check any of this again.
  */
 static bool
 app_guard(struct http_ctx *ctx, unsigned flags)
 {
+	const struct bs_config *cfg = ctx->app->cfg;
 	const char	*h, *project = NULL;
-	const char	*values[2];
-	char		 user_id[AUTH_UUID_LEN];
+	const char	*values[3];
+	char		 user_id[AUTH_UUID_LEN], session_id[AUTH_UUID_LEN];
 	struct db_conn	*conn = NULL;
 	PGresult	*res = NULL;
-	bool		 allowed = false;
+	enum project_role need = route_min_role(flags), role = PROJECT_ROLE_NONE;
+	bool		 metered, allowed = false;
+	long long	 used = 0;
 	bs_err		 e;
 
 	h = http_header_get(&ctx->req, "Authorization");
@@ -57,36 +101,66 @@ app_guard(struct http_ctx *ctx, unsigned flags)
 	}
 	for (h += 7; *h == ' '; h++)
 		;
-	if (auth_access_verify(ctx->app->cfg, h, user_id) != BS_OK) {
+	if (auth_access_verify(cfg, h, user_id, session_id) != BS_OK) {
 		respond_unauthorized(ctx, true);
 		return false;
 	}
-	if (flags & ROUTE_PROJECT) {
+	if (need != PROJECT_ROLE_NONE) {
 		project = http_param_get(&ctx->req, "id");
 		if (!uuid_valid(project)) {
 			http_respond_error(ctx, 404, "not_found", "No such project.");
 			return false;
 		}
 	}
+	metered = (flags & ROUTE_METERED) && cfg->user_monthly_token_limit > 0;
 	values[0] = user_id;
 	values[1] = project;
+	values[2] = session_id;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
-	    (e = db_exec(conn, &guard_stmt, values, &res, NULL)) != BS_OK) {
+	    (e = db_exec(conn, metered ? &guard_metered_stmt : &guard_stmt,
+	    values, &res, NULL)) != BS_OK) {
 		api_respond_db_error(ctx, e);
 		goto out;
 	}
-	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-		respond_unauthorized(ctx, true);	/* deleted or disabled */
+	/* A deleted or disabled account, or a session that ended. */
+	if (PQntuples(res) != 1 ||
+	    strcmp(PQgetvalue(res, 0, GUARD_ENABLED), "t") != 0 ||
+	    strcmp(PQgetvalue(res, 0, GUARD_SESSION), "t") != 0) {
+		respond_unauthorized(ctx, true);
 		goto out;
 	}
 	snprintf(ctx->req.user_id, sizeof(ctx->req.user_id), "%s", user_id);
-	if (project != NULL) {
-		if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+	snprintf(ctx->req.session_id, sizeof(ctx->req.session_id), "%s",
+	    session_id);
+	if (need != PROJECT_ROLE_NONE) {
+		if (PQgetisnull(res, 0, GUARD_ROLE) ||
+		    !project_role_parse(PQgetvalue(res, 0, GUARD_ROLE), &role)) {
 			http_respond_error(ctx, 404, "not_found", "No such project.");
+			goto out;
+		}
+		if (role < need) {
+			http_respond_error(ctx, 403, "forbidden", "This needs the "
+			    "%s role in the project; you are a%s %s.",
+			    project_role_name(need),
+			    role == PROJECT_ROLE_EDITOR ? "n" : "",
+			    project_role_name(role));
 			goto out;
 		}
 		snprintf(ctx->req.project_id, sizeof(ctx->req.project_id), "%s",
 		    project);
+		ctx->req.project_role = (int)role;
+	}
+	if (metered) {
+		if ((e = db_int64(PQgetvalue(res, 0, GUARD_MONTH_TOKENS),
+		    &used)) != BS_OK) {
+			api_respond_db_error(ctx, e);
+			goto out;
+		}
+		if (used >= cfg->user_monthly_token_limit) {
+			respond_token_limit(ctx, used,
+			    cfg->user_monthly_token_limit);
+			goto out;
+		}
 	}
 	allowed = true;
 out:
@@ -169,7 +243,7 @@ app_dispatch(struct http_ctx *ctx)
 		return;
 	}
 	ctx->req.route = route;
-	if ((route->flags & (ROUTE_AUTH | ROUTE_PROJECT)) &&
+	if ((route->flags & (ROUTE_AUTH | ROUTE_ANY_ROLE)) &&
 	    !app_guard(ctx, route->flags))
 		return;
 	if ((route->flags & ROUTE_JSON_BODY) &&

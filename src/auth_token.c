@@ -15,7 +15,8 @@
 #define CLOCK_SKEW_S	30
 
 bs_err
-auth_access_issue(const struct bs_config *cfg, const char *user_id, char **token)
+auth_access_issue(const struct bs_config *cfg, const char *user_id,
+    const char *session_id, char **token)
 {
 	jwt_t		*jwt = NULL;
 	unsigned char	 raw[16];
@@ -29,6 +30,7 @@ auth_access_issue(const struct bs_config *cfg, const char *user_id, char **token
 	if (jwt_new(&jwt) != 0)
 		goto out;
 	if (jwt_add_grant(jwt, "sub", user_id) != 0 ||
+	    jwt_add_grant(jwt, "sid", session_id) != 0 ||
 	    jwt_add_grant(jwt, "iss", AUTH_ISSUER) != 0 ||
 	    jwt_add_grant(jwt, "aud", AUTH_AUDIENCE) != 0 ||
 	    jwt_add_grant(jwt, "jti", jti) != 0 ||
@@ -102,7 +104,7 @@ grant_int(jwt_t *jwt, const char *name, long *out)
 
 bs_err
 auth_access_verify(const struct bs_config *cfg, const char *token,
-    char user_id[AUTH_UUID_LEN])
+    char user_id[AUTH_UUID_LEN], char session_id[AUTH_UUID_LEN])
 {
 	jwt_t		*jwt = NULL;
 	const char	*v;
@@ -111,6 +113,7 @@ auth_access_verify(const struct bs_config *cfg, const char *token,
 	bs_err		 e = BS_ERR_INVALID;
 
 	user_id[0] = '\0';
+	session_id[0] = '\0';
 	if (token == NULL || strlen(token) > AUTH_TOKEN_MAX || !header_acceptable(token))
 		goto out;
 	if (jwt_decode(&jwt, token, (const unsigned char *)cfg->jwt_secret,
@@ -131,11 +134,16 @@ auth_access_verify(const struct bs_config *cfg, const char *token,
 	if (jwt_get_grant(jwt, "nbf") != NULL ||
 	    (grant_int(jwt, "nbf", &nbf) && nbf > (long)now + CLOCK_SKEW_S))
 		goto out;
+	if ((v = jwt_get_grant(jwt, "sid")) == NULL || !uuid_valid(v))
+		goto out;
+	memcpy(session_id, v, AUTH_UUID_LEN);
 	if ((v = jwt_get_grant(jwt, "sub")) == NULL || !uuid_valid(v))
 		goto out;
 	memcpy(user_id, v, AUTH_UUID_LEN);
 	e = BS_OK;
 out:
+	if (e != BS_OK)
+		session_id[0] = '\0';
 	jwt_free(jwt);
 	return e;
 }

@@ -115,6 +115,14 @@ static const struct key keys[] = {
 	  "documents a user may ask to generate per minute" },
 	{ "IMPORT_MAX_BYTES", KEY_INT, OFF(import_max_bytes), "8388608", NULL, 1024, 268435456, false,
 	  "largest project file POST /api/projects/import accepts (413 beyond)" },
+	{ "REGISTRATION", KEY_STRING, OFF(registration), "open", NULL, 0, 0, false,
+	  "who may register: open (anyone), invite (emails a project owner invited; "
+	  "operators create others with brainstormctl user create) or closed" },
+	{ "PROJECT_MEMBERS_MAX", KEY_INT, OFF(project_members_max), "100", NULL, 1, 10000, false,
+	  "members and open invitations a project may have (422 beyond)" },
+	{ "USER_MONTHLY_TOKEN_LIMIT", KEY_INT, OFF(user_monthly_token_limit), "0", NULL, 0, 1000000000000L, false,
+	  "model tokens a user may spend per calendar month (UTC) on turns and "
+	  "documents; past it they answer 429 (0 = no limit)" },
 	{ "CONTEXT_MESSAGES", KEY_INT, OFF(context_messages), "12", NULL, 0, 200, false,
 	  "recent messages given to the agents" },
 	{ "CONTEXT_TOKEN_BUDGET", KEY_INT, OFF(context_token_budget), "6000", NULL, 500, 100000, false,
@@ -417,6 +425,10 @@ config_validate(const struct bs_config *cfg, struct config_problems *p)
 			    copy != NULL ? why_buf : "out of memory");
 		free(copy);
 	}
+	if (strcmp(cfg->registration, "open") != 0 &&
+	    strcmp(cfg->registration, "invite") != 0 &&
+	    strcmp(cfg->registration, "closed") != 0)
+		problem_add(p, "REGISTRATION: must be open, invite or closed");
 	if (strcmp(cfg->claude_api_version, LLM_API_VERSION_CURRENT) != 0 &&
 	    strcmp(cfg->claude_api_version, LLM_API_VERSION_LEGACY) != 0)
 		problem_add(p, "CLAUDE_API_VERSION: expected %s or %s",

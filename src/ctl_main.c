@@ -12,17 +12,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
 #include "brainstorm/auth.h"
+#include "brainstorm/cache.h"
 #include "brainstorm/config.h"
 #include "brainstorm/db.h"
 #include "brainstorm/db_documents.h"
 #include "brainstorm/db_users.h"
 #include "brainstorm/doc_export.h"
 #include "brainstorm/err.h"
+#include "brainstorm/events.h"
 #include "brainstorm/http.h"
+#include "brainstorm/members.h"
 #include "brainstorm/migrate.h"
 #include "brainstorm/validate.h"
 
@@ -63,6 +67,8 @@ static int	ctl_user_disable(struct ctl *, const struct ctl_command *, int,
 		    char **);
 static int	ctl_user_enable(struct ctl *, const struct ctl_command *, int,
 		    char **);
+static int	ctl_user_reset_password(struct ctl *, const struct ctl_command *,
+		    int, char **);
 static int	ctl_project_export(struct ctl *, const struct ctl_command *,
 		    int, char **);
 static int	ctl_project_import(struct ctl *, const struct ctl_command *,
@@ -85,6 +91,9 @@ static const struct ctl_command ctl_commands[] = {
 	    "disable an account and end its sessions", ctl_user_disable },
 	{ "user", "enable", "EMAIL",
 	    "enable a disabled account again", ctl_user_enable },
+	{ "user", "reset-password", "EMAIL",
+	    "set a new password (read from standard input) and end every "
+	    "session", ctl_user_reset_password },
 	{ "project", "export", "ID [--format json|md]",
 	    "write a whole project to standard output", ctl_project_export },
 	{ "project", "import", "FILE --owner EMAIL",
@@ -466,6 +475,50 @@ ctl_password_read(char *buf, size_t len)
 	return true;
 }
 
+/* A new password from standard input, by the API's rules. */
+static bool
+ctl_new_password_read(char *password, size_t len, const char *email)
+{
+	if (!ctl_password_read(password, len) ||
+	    utf8_length(password, strlen(password)) < 10 ||
+	    strlen(password) > 1024 || strcasecmp(password, email) == 0) {
+		ctl_errx("give the password (10 to 1024 characters, not the email) "
+		    "on standard input");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Tell the open streams of every project of the account with this email
+ * that its access ended, through Redis (without REDIS_URL the workers'
+ * streams cannot be reached from here, and nothing is sent).
+ */
+static void
+ctl_access_revoked(const struct bs_config *cfg, struct db_conn *conn,
+    const char *email, enum access_loss why)
+{
+	struct cache	*cache = NULL;
+	struct events	*ev = NULL;
+	json_object	*projects = NULL;
+	char		 id[AUTH_UUID_LEN];
+	size_t		 i;
+
+	if (*cfg->redis_url == '\0' ||
+	    users_id_by_email(conn, email, id) != BS_OK ||
+	    users_memberships(conn, id, &projects) != BS_OK ||
+	    cache_create(cfg->redis_url, (int)cfg->redis_timeout_ms,
+	    &cache) != BS_OK || events_create(cache, 65536, &ev) != BS_OK)
+		goto out;
+	for (i = 0; i < json_object_array_length(projects); i++)
+		access_revoked(ev, json_object_get_string(
+		    json_object_array_get_idx(projects, i)), id, why);
+out:
+	events_destroy(ev);
+	cache_destroy(cache);
+	json_object_put(projects);
+}
+
 static int
 ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
     char **argv)
@@ -496,13 +549,8 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	}
 	memset(&cfg, 0, sizeof cfg);
 	status = CTL_EXIT_FAIL;
-	if (!ctl_password_read(password, sizeof password) ||
-	    utf8_length(password, strlen(password)) < 10 ||
-	    strlen(password) > 1024 || strcmp(password, email) == 0) {
-		ctl_errx("give the password (10 to 1024 characters, not the email) "
-		    "on standard input");
+	if (!ctl_new_password_read(password, sizeof password, email))
 		goto out;
-	}
 	if (!ctl_config_load(ctl, &cfg))
 		goto out;
 	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
@@ -511,7 +559,7 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	}
 	if (!ctl_db_open(&cfg, &pool, &conn))
 		goto out;
-	rc = users_create(conn, email, hash, name, &u);
+	rc = users_create(conn, email, hash, name, false, &u);
 	if (rc == BS_ERR_CONFLICT)
 		ctl_errx("an account with %s already exists", email);
 	else if (rc != BS_OK)
@@ -557,6 +605,9 @@ ctl_user_set_disabled(struct ctl *ctl, const struct ctl_command *cmd,
 	else if (rc != BS_OK)
 		ctl_errx("cannot change the account: %s", bs_strerror(rc));
 	else {
+		if (disabled)
+			ctl_access_revoked(&cfg, conn, email,
+			    ACCESS_USER_DISABLED);
 		printf("%s %s\n", disabled ? "disabled" : "enabled", email);
 		status = CTL_EXIT_OK;
 	}
@@ -578,6 +629,59 @@ ctl_user_enable(struct ctl *ctl, const struct ctl_command *cmd, int argc,
     char **argv)
 {
 	return ctl_user_set_disabled(ctl, cmd, argc, argv, false);
+}
+
+/* The account keeps its projects; every session ends, access tokens too. */
+static int
+ctl_user_reset_password(struct ctl *ctl, const struct ctl_command *cmd,
+    int argc, char **argv)
+{
+	struct bs_config	 cfg;
+	struct db_pool		*pool = NULL;
+	struct db_conn		*conn = NULL;
+	char			 email[EMAIL_MAX_LEN + 1], password[1100];
+	char			 hash[AUTH_PASSWORD_HASH_LEN], id[AUTH_UUID_LEN];
+	int			 status;
+	bs_err			 rc;
+
+	status = ctl_options_parse(cmd, argc, argv, NULL, NULL);
+	if (status != -1)
+		return status;
+	if (argc - optind != 1)
+		return ctl_command_usage(cmd, stderr);
+	if (!email_normalize(argv[optind], email)) {
+		ctl_errx("%s: not an email address", argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	memset(&cfg, 0, sizeof cfg);
+	hash[0] = '\0';
+	status = CTL_EXIT_FAIL;
+	if (!ctl_new_password_read(password, sizeof password, email))
+		goto out;
+	if (!ctl_config_load(ctl, &cfg))
+		goto out;
+	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
+		ctl_errx("cannot hash the password");
+		goto out;
+	}
+	if (!ctl_db_open(&cfg, &pool, &conn))
+		goto out;
+	if ((rc = users_id_by_email(conn, email, id)) == BS_OK)
+		rc = users_set_password(conn, id, hash, NULL);
+	if (rc == BS_ERR_NOT_FOUND)
+		ctl_errx("no account with %s", email);
+	else if (rc != BS_OK)
+		ctl_errx("cannot change the password: %s", bs_strerror(rc));
+	else {
+		printf("new password for %s; every session ended\n", email);
+		status = CTL_EXIT_OK;
+	}
+out:
+	sodium_memzero(password, sizeof password);
+	sodium_memzero(hash, sizeof hash);
+	ctl_db_close(pool, conn);
+	config_free(&cfg);
+	return status;
 }
 
 /*

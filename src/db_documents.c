@@ -205,12 +205,16 @@ static const struct db_stmt document_stmts[] = {
 	  " JOIN document_versions v ON v.document_id = d.id"
 	  " WHERE d.project_id = $1::uuid ORDER BY d.kind, v.version", 1 },
 
+	/* The importer is the new project's first owner. */
 	[STMT_IMPORT_PROJECT] = { "import_project",
-	  "INSERT INTO projects (owner_id, title, description, status,"
+	  "WITH p AS (INSERT INTO projects (owner_id, title, description, status,"
 	  " created_at, updated_at) VALUES ($1::uuid, $2::text,"
 	  " coalesce($3::text, ''), coalesce($4::text, 'active'),"
 	  " coalesce($5::timestamptz, now()),"
-	  " coalesce($6::timestamptz, $5::timestamptz, now())) RETURNING id", 6 },
+	  " coalesce($6::timestamptz, $5::timestamptz, now())) RETURNING id),"
+	  " m AS (INSERT INTO project_members (project_id, user_id, role,"
+	  " added_by) SELECT p.id, $1::uuid, 'owner', $1::uuid FROM p)"
+	  " SELECT id FROM p", 6 },
 	/*
 	 * A message names its turn and a turn its message: both tables in
 	 * one statement, whose foreign keys are checked at its end.

@@ -1,6 +1,7 @@
 /*
  * Project queries: a table of statements, each run with db_exec, every value
- * a parameter. The owner's id is part of every WHERE clause.
+ * a parameter. The caller's membership is part of every WHERE clause; which
+ * role may do what is the guard's decision (app.c), not these queries'.
  */
 #include "config.h"
 
@@ -11,12 +12,24 @@
 
 #include "brainstorm/db_projects.h"
 
-/* The select list every statement returns, in the order of project_columns. */
-#define PROJECT_COLUMNS \
+/*
+ * The select list every statement returns, in the order of project_columns;
+ * role is the SQL for the caller's role in the project.
+ */
+#define PROJECT_COLUMNS(role) \
 	"p.id, p.title, p.description, p.status, p.version, " \
 	DB_ISO_UTC("p.created_at") ", " DB_ISO_UTC("p.updated_at") ", " \
+	role ", " \
 	"c.decided, c.exploring, c.parked, c.rejected, " \
 	"(extract(epoch FROM p.created_at) * 1000000)::bigint"
+
+/* The caller ($2) is a member of the project p. */
+#define PROJECT_MEMBER(user) \
+	" EXISTS (SELECT 1 FROM project_members m" \
+	" WHERE m.project_id = p.id AND m.user_id = " user ")"
+#define MEMBER_ROLE(user) \
+	"(SELECT m.role FROM project_members m" \
+	" WHERE m.project_id = p.id AND m.user_id = " user ")"
 
 /* One aggregate over the project's items, not one query per project. */
 #define PROJECT_COUNTS \
@@ -29,7 +42,7 @@
 
 enum project_column {
 	PROJECT_ID, PROJECT_TITLE, PROJECT_DESCRIPTION, PROJECT_STATUS,
-	PROJECT_VERSION, PROJECT_CREATED_AT, PROJECT_UPDATED_AT,
+	PROJECT_VERSION, PROJECT_CREATED_AT, PROJECT_UPDATED_AT, PROJECT_ROLE,
 	PROJECT_DECIDED, PROJECT_EXPLORING, PROJECT_PARKED, PROJECT_REJECTED,
 	PROJECT_CREATED_US,
 	PROJECT_NCOLUMNS
@@ -44,6 +57,7 @@ static const struct db_column project_fields[] = {
 	[PROJECT_VERSION] =	{ "version", true },
 	[PROJECT_CREATED_AT] =	{ "created_at", false },
 	[PROJECT_UPDATED_AT] =	{ "updated_at", false },
+	[PROJECT_ROLE] =	{ "role", false },
 };
 
 /* item_counts' keys, in the order of the count columns. */
@@ -58,40 +72,48 @@ enum project_stmt {
 };
 
 /*
- * The list runs as two statements, so each has a plain plan over
- * projects_owner_created_idx rather than one plan with an optional cursor.
+ * The list runs as two statements, so each has a plain plan: the caller's
+ * memberships (project_members_user_idx), then their projects, sorted.
  */
 static const struct db_stmt project_stmts[] = {
 	[STMT_LIST_FIRST] = { "projects_list_first",
-	  "SELECT " PROJECT_COLUMNS " FROM projects p" PROJECT_COUNTS
-	  " WHERE p.owner_id = $1::uuid"
+	  "SELECT " PROJECT_COLUMNS("mm.role") " FROM project_members mm"
+	  " JOIN projects p ON p.id = mm.project_id" PROJECT_COUNTS
+	  " WHERE mm.user_id = $1::uuid"
 	  " ORDER BY p.created_at DESC, p.id DESC LIMIT $2::integer", 2 },
 	[STMT_LIST_AFTER] = { "projects_list_after",
-	  "SELECT " PROJECT_COLUMNS " FROM projects p" PROJECT_COUNTS
-	  " WHERE p.owner_id = $1::uuid"
+	  "SELECT " PROJECT_COLUMNS("mm.role") " FROM project_members mm"
+	  " JOIN projects p ON p.id = mm.project_id" PROJECT_COUNTS
+	  " WHERE mm.user_id = $1::uuid"
 	  " AND (p.created_at, p.id) < (timestamptz 'epoch' +"
 	  " $2::bigint * interval '1 microsecond', $3::uuid)"
 	  " ORDER BY p.created_at DESC, p.id DESC LIMIT $4::integer", 4 },
 	[STMT_GET] = { "projects_get",
-	  "SELECT " PROJECT_COLUMNS " FROM projects p" PROJECT_COUNTS
-	  " WHERE p.id = $1::uuid AND p.owner_id = $2::uuid", 2 },
+	  "SELECT " PROJECT_COLUMNS(MEMBER_ROLE("$2::uuid")) " FROM projects p"
+	  PROJECT_COUNTS
+	  " WHERE p.id = $1::uuid AND" PROJECT_MEMBER("$2::uuid"), 2 },
+	/* The creator is the first owner. */
 	[STMT_CREATE] = { "projects_create",
 	  "WITH p AS (INSERT INTO projects (owner_id, title, description)"
-	  " VALUES ($1::uuid, $2::text, coalesce($3::text, '')) RETURNING *)"
-	  " SELECT " PROJECT_COLUMNS " FROM p" PROJECT_COUNTS, 3 },
+	  " VALUES ($1::uuid, $2::text, coalesce($3::text, '')) RETURNING *),"
+	  " m AS (INSERT INTO project_members (project_id, user_id, role,"
+	  " added_by) SELECT p.id, $1::uuid, 'owner', $1::uuid FROM p)"
+	  " SELECT " PROJECT_COLUMNS("'owner'::text") " FROM p" PROJECT_COUNTS,
+	  3 },
 	[STMT_UPDATE] = { "projects_update",
-	  "WITH p AS (UPDATE projects SET"
+	  "WITH p AS (UPDATE projects p SET"
 	  " title = coalesce($4::text, title),"
 	  " description = coalesce($5::text, description),"
 	  " status = coalesce($6::text, status),"
 	  " version = version + 1, updated_at = now()"
-	  " WHERE id = $1::uuid AND owner_id = $2::uuid"
-	  " AND version = $3::integer"
-	  " RETURNING *)"
-	  " SELECT " PROJECT_COLUMNS " FROM p" PROJECT_COUNTS, 6 },
+	  " WHERE p.id = $1::uuid AND" PROJECT_MEMBER("$2::uuid")
+	  " AND p.version = $3::integer"
+	  " RETURNING p.*)"
+	  " SELECT " PROJECT_COLUMNS(MEMBER_ROLE("$2::uuid")) " FROM p"
+	  PROJECT_COUNTS, 6 },
 	[STMT_DELETE] = { "projects_delete",
-	  "DELETE FROM projects WHERE id = $1::uuid AND owner_id = $2::uuid"
-	  " RETURNING id", 2 },
+	  "DELETE FROM projects p WHERE p.id = $1::uuid AND"
+	  PROJECT_MEMBER("$2::uuid") " RETURNING p.id", 2 },
 };
 
 /* Row row of a PROJECT_COLUMNS result as the API's project object. */
@@ -148,7 +170,7 @@ out:
 }
 
 bs_err
-db_projects_list(struct db_conn *conn, const char *owner_id,
+db_projects_list(struct db_conn *conn, const char *user_id,
     const struct db_project_key *after, int limit, json_object **out,
     bool *has_next, struct db_project_key *next)
 {
@@ -164,7 +186,7 @@ db_projects_list(struct db_conn *conn, const char *owner_id,
 	*has_next = false;
 	/* One row more than the page tells whether another page follows. */
 	snprintf(fetch, sizeof(fetch), "%d", limit + 1);
-	values[0] = owner_id;
+	values[0] = user_id;
 	if (after == NULL) {
 		values[1] = fetch;
 		e = db_exec(conn, &project_stmts[STMT_LIST_FIRST], values, &res,
@@ -210,25 +232,25 @@ out:
 
 bs_err
 db_project_get(struct db_conn *conn, const char *project_id,
-    const char *owner_id, json_object **out)
+    const char *user_id, json_object **out)
 {
-	const char	*values[] = { project_id, owner_id };
+	const char	*values[] = { project_id, user_id };
 
 	return project_one(conn, &project_stmts[STMT_GET], values, out);
 }
 
 bs_err
-db_project_create(struct db_conn *conn, const char *owner_id,
+db_project_create(struct db_conn *conn, const char *user_id,
     const char *title, const char *description, json_object **out)
 {
-	const char	*values[] = { owner_id, title, description };
+	const char	*values[] = { user_id, title, description };
 
 	return project_one(conn, &project_stmts[STMT_CREATE], values, out);
 }
 
 bs_err
 db_project_update(struct db_conn *conn, const char *project_id,
-    const char *owner_id, long version, const char *title,
+    const char *user_id, long version, const char *title,
     const char *description, const char *status, json_object **out)
 {
 	const char	*values[6];
@@ -237,7 +259,7 @@ db_project_update(struct db_conn *conn, const char *project_id,
 
 	snprintf(v, sizeof(v), "%ld", version);
 	values[0] = project_id;
-	values[1] = owner_id;
+	values[1] = user_id;
 	values[2] = v;
 	values[3] = title;
 	values[4] = description;
@@ -246,17 +268,17 @@ db_project_update(struct db_conn *conn, const char *project_id,
 	if (e != BS_ERR_NOT_FOUND)
 		return e;
 	/* No row: either the version is stale or the project is gone. */
-	if ((e = db_project_get(conn, project_id, owner_id, out)) != BS_OK)
+	if ((e = db_project_get(conn, project_id, user_id, out)) != BS_OK)
 		return e;
 	return BS_ERR_CONFLICT;
 }
 
 bs_err
 db_project_delete(struct db_conn *conn, const char *project_id,
-    const char *owner_id)
+    const char *user_id)
 {
 	PGresult	*res = NULL;
-	const char	*values[] = { project_id, owner_id };
+	const char	*values[] = { project_id, user_id };
 	bs_err		 e;
 
 	if ((e = db_exec(conn, &project_stmts[STMT_DELETE], values, &res,

@@ -8,9 +8,67 @@
 #define USER_COLUMNS	"id, email, display_name, " DB_ISO_UTC("created_at") ", " \
 			"disabled_at IS NOT NULL, password_hash"
 
+/*
+ * A new account takes over the invitations of its email as memberships.
+ * With $4 (REGISTRATION=invite) there must be one, or no row comes back.
+ */
 static const struct db_stmt user_insert = { "user_insert",
-	"INSERT INTO users (email, password_hash, display_name) "
-	"VALUES ($1, $2, $3) RETURNING " USER_COLUMNS, 3 };
+	"WITH u AS (INSERT INTO users (email, password_hash, display_name) "
+	"SELECT $1, $2, $3 WHERE NOT $4::boolean OR EXISTS (SELECT 1 "
+	"FROM project_invitations i WHERE lower(i.email) = lower($1)) "
+	"RETURNING *), "
+	"m AS (INSERT INTO project_members (project_id, user_id, role, added_by) "
+	"SELECT i.project_id, u.id, i.role, i.invited_by "
+	"FROM project_invitations i, u WHERE lower(i.email) = lower(u.email) "
+	"ON CONFLICT DO NOTHING), "
+	"d AS (DELETE FROM project_invitations i USING u "
+	"WHERE lower(i.email) = lower(u.email)) "
+	"SELECT " USER_COLUMNS " FROM u", 4 };
+static const struct db_stmt user_set_name = { "user_set_name",
+	"UPDATE users SET display_name = $2 WHERE id = $1::uuid "
+	"RETURNING " USER_COLUMNS, 2 };
+/* A new password ends every session but $3's (NULL: every one). */
+static const struct db_stmt user_set_password = { "user_set_password",
+	"WITH u AS (UPDATE users SET password_hash = $2 WHERE id = $1::uuid "
+	"RETURNING id), "
+	"r AS (UPDATE refresh_tokens t SET revoked_at = now() FROM u "
+	"WHERE t.user_id = u.id AND t.revoked_at IS NULL "
+	"AND t.family_id IS DISTINCT FROM $3::uuid) "
+	"SELECT id FROM u", 3 };
+static const struct db_stmt user_id_by_email = { "user_id_by_email",
+	"SELECT id FROM users WHERE lower(email) = lower($1)", 1 };
+static const struct db_stmt user_memberships = { "user_memberships",
+	"SELECT project_id FROM project_members WHERE user_id = $1::uuid "
+	"ORDER BY project_id", 1 };
+/* Every project the account touches, locked against concurrent role changes. */
+static const struct db_stmt user_delete_lock = { "user_delete_lock",
+	"SELECT p.id FROM projects p WHERE p.owner_id = $1::uuid OR EXISTS "
+	"(SELECT 1 FROM project_members m WHERE m.project_id = p.id "
+	"AND m.user_id = $1::uuid) ORDER BY p.id FOR UPDATE", 1 };
+/*
+ * The projects it owns with no other owner go; another owner takes over
+ * projects.owner_id of the others. Rows: each project it leaves, with
+ * whether the project itself was deleted.
+ */
+static const struct db_stmt user_delete_projects = { "user_delete_projects",
+	"WITH doomed AS (SELECT p.id FROM projects p WHERE (p.owner_id = $1::uuid "
+	"OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id "
+	"AND m.user_id = $1::uuid AND m.role = 'owner')) AND NOT EXISTS "
+	"(SELECT 1 FROM project_members o WHERE o.project_id = p.id "
+	"AND o.role = 'owner' AND o.user_id <> $1::uuid)), "
+	"moved AS (UPDATE projects p SET owner_id = (SELECT o.user_id "
+	"FROM project_members o WHERE o.project_id = p.id AND o.role = 'owner' "
+	"AND o.user_id <> $1::uuid ORDER BY o.created_at, o.user_id LIMIT 1) "
+	"WHERE p.owner_id = $1::uuid AND p.id NOT IN (SELECT id FROM doomed)), "
+	"gone AS (DELETE FROM projects p WHERE p.id IN (SELECT id FROM doomed) "
+	"RETURNING p.id) "
+	"SELECT id, true FROM gone UNION ALL SELECT m.project_id, false "
+	"FROM project_members m WHERE m.user_id = $1::uuid "
+	"AND m.project_id NOT IN (SELECT id FROM doomed)", 1 };
+static const struct db_stmt user_delete = { "user_delete",
+	"DELETE FROM users WHERE id = $1::uuid", 1 };
+static const struct db_stmt user_month_tokens = { "user_month_tokens",
+	"SELECT " USER_MONTH_TOKENS_SQL("$1::uuid"), 1 };
 static const struct db_stmt user_by_email = { "user_by_email",
 	"SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower($1)", 1 };
 static const struct db_stmt user_by_id = { "user_by_id",
@@ -26,7 +84,7 @@ static const struct db_stmt user_disable_tokens = { "user_disable_tokens",
 static const struct db_stmt token_insert = { "token_insert",
 	"INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) "
 	"VALUES ($1, coalesce($2::uuid, gen_random_uuid()), $3, "
-	"now() + make_interval(secs => $4)) RETURNING id", 4 };
+	"now() + make_interval(secs => $4)) RETURNING id, family_id", 4 };
 static const struct db_stmt token_lock = { "token_lock",
 	"SELECT t.id, t.user_id, t.family_id, t.revoked_at IS NOT NULL, "
 	"t.replaced_by IS NOT NULL, t.expires_at <= now(), u.disabled_at IS NOT NULL "
@@ -88,11 +146,150 @@ out:
 
 bs_err
 users_create(struct db_conn *c, const char *email, const char *hash,
-    const char *display_name, struct user *out)
+    const char *display_name, bool invited_only, struct user *out)
 {
-	const char	*v[] = { email, hash, display_name };
+	const char	*v[] = { email, hash, display_name,
+	    invited_only ? "true" : "false" };
 
 	return user_query(c, &user_insert, v, out);
+}
+
+bs_err
+users_set_display_name(struct db_conn *c, const char *id, const char *name,
+    struct user *out)
+{
+	const char	*v[] = { id, name };
+
+	return user_query(c, &user_set_name, v, out);
+}
+
+bs_err
+users_set_password(struct db_conn *c, const char *id, const char *hash,
+    const char *keep_session)
+{
+	const char	*v[] = { id, hash, keep_session };
+	PGresult	*res = NULL;
+	bs_err		 e;
+
+	if ((e = db_exec(c, &user_set_password, v, &res, NULL)) == BS_OK &&
+	    PQntuples(res) != 1)
+		e = BS_ERR_NOT_FOUND;
+	PQclear(res);
+	return e;
+}
+
+/* One text column of every row as a JSON array of strings. */
+static json_object *
+column_strings(const PGresult *res, int col)
+{
+	json_object	*list = json_object_new_array();
+	int		 i;
+
+	for (i = 0; list != NULL && i < PQntuples(res); i++)
+		json_object_array_add(list,
+		    json_object_new_string(PQgetvalue(res, i, col)));
+	return list;
+}
+
+bs_err
+users_id_by_email(struct db_conn *c, const char *email,
+    char id[AUTH_UUID_LEN])
+{
+	const char	*v[] = { email };
+	PGresult	*res = NULL;
+	bs_err		 e;
+
+	id[0] = '\0';
+	if ((e = db_exec(c, &user_id_by_email, v, &res, NULL)) != BS_OK)
+		goto out;
+	if (PQntuples(res) != 1) {
+		e = BS_ERR_NOT_FOUND;
+		goto out;
+	}
+	snprintf(id, AUTH_UUID_LEN, "%s", PQgetvalue(res, 0, 0));
+out:
+	PQclear(res);
+	return e;
+}
+
+bs_err
+users_memberships(struct db_conn *c, const char *id, json_object **projects)
+{
+	const char	*v[] = { id };
+	PGresult	*res = NULL;
+	bs_err		 e;
+
+	*projects = NULL;
+	if ((e = db_exec(c, &user_memberships, v, &res, NULL)) == BS_OK &&
+	    (*projects = column_strings(res, 0)) == NULL)
+		e = BS_ERR_NOMEM;
+	PQclear(res);
+	return e;
+}
+
+bs_err
+users_delete(struct db_conn *c, const char *id, json_object **deleted,
+    json_object **left)
+{
+	const char	*v[] = { id };
+	PGresult	*res = NULL;
+	json_object	*gone = NULL, *kept = NULL;
+	int		 i;
+	bs_err		 e;
+
+	*deleted = *left = NULL;
+	if ((e = db_command(c, "BEGIN")) != BS_OK)
+		return e;
+	if ((e = db_exec(c, &user_delete_lock, v, &res, NULL)) != BS_OK)
+		goto out;
+	PQclear(res);
+	res = NULL;
+	if ((e = db_exec(c, &user_delete_projects, v, &res, NULL)) != BS_OK)
+		goto out;
+	gone = json_object_new_array();
+	kept = json_object_new_array();
+	if (gone == NULL || kept == NULL) {
+		e = BS_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		json_object_array_add(strcmp(PQgetvalue(res, i, 1), "t") == 0 ?
+		    gone : kept, json_object_new_string(PQgetvalue(res, i, 0)));
+	PQclear(res);
+	res = NULL;
+	if ((e = db_exec(c, &user_delete, v, &res, NULL)) != BS_OK)
+		goto out;
+	if (strcmp(PQcmdTuples(res), "1") != 0) {
+		e = BS_ERR_NOT_FOUND;
+		goto out;
+	}
+	e = db_command(c, "COMMIT");
+out:
+	PQclear(res);
+	if (e != BS_OK) {
+		db_command(c, "ROLLBACK");
+		json_object_put(gone);
+		json_object_put(kept);
+	} else {
+		*deleted = gone;
+		*left = kept;
+	}
+	return e;
+}
+
+bs_err
+users_month_tokens(struct db_conn *c, const char *id, long long *used)
+{
+	const char	*v[] = { id };
+	PGresult	*res = NULL;
+	bs_err		 e;
+
+	*used = 0;
+	if ((e = db_exec(c, &user_month_tokens, v, &res, NULL)) == BS_OK)
+		e = PQntuples(res) == 1 ? db_int64(PQgetvalue(res, 0, 0), used) :
+		    BS_ERR_INTERNAL;
+	PQclear(res);
+	return e;
 }
 
 bs_err
@@ -154,7 +351,7 @@ users_json(const struct user *u)
 
 static bs_err
 token_insert_row(struct db_conn *c, const char *user_id, const char *family_id,
-    const char *hash, char id[AUTH_UUID_LEN])
+    const char *hash, char id[AUTH_UUID_LEN], char family[AUTH_UUID_LEN])
 {
 	char		 ttl[32];
 	const char	*v[] = { user_id, family_id, hash, ttl };
@@ -162,22 +359,28 @@ token_insert_row(struct db_conn *c, const char *user_id, const char *family_id,
 	bs_err		 e;
 
 	snprintf(ttl, sizeof(ttl), "%d", AUTH_REFRESH_TTL_S);
-	if ((e = db_exec(c, &token_insert, v, &res, NULL)) == BS_OK && id != NULL)
-		snprintf(id, AUTH_UUID_LEN, "%s", PQgetvalue(res, 0, 0));
+	if ((e = db_exec(c, &token_insert, v, &res, NULL)) == BS_OK) {
+		if (id != NULL)
+			snprintf(id, AUTH_UUID_LEN, "%s", PQgetvalue(res, 0, 0));
+		if (family != NULL)
+			snprintf(family, AUTH_UUID_LEN, "%s",
+			    PQgetvalue(res, 0, 1));
+	}
 	PQclear(res);
 	return e;
 }
 
 bs_err
 refresh_tokens_insert(struct db_conn *c, const char *user_id,
-    const char *family_id, const char *hash)
+    const char *hash, char family[AUTH_UUID_LEN])
 {
-	return token_insert_row(c, user_id, family_id, hash, NULL);
+	return token_insert_row(c, user_id, NULL, hash, NULL, family);
 }
 
 bs_err
 refresh_tokens_rotate(struct db_conn *c, const char *old_hash,
-    const char *new_hash, char user_id[AUTH_UUID_LEN])
+    const char *new_hash, char user_id[AUTH_UUID_LEN],
+    char family_out[AUTH_UUID_LEN])
 {
 	const char	*v[2];
 	PGresult	*res = NULL;
@@ -222,7 +425,8 @@ refresh_tokens_rotate(struct db_conn *c, const char *old_hash,
 		e = BS_ERR_UNAUTHORIZED;
 		goto out;
 	}
-	if ((e = token_insert_row(c, user_id, family, new_hash, new_id)) != BS_OK)
+	if ((e = token_insert_row(c, user_id, family, new_hash, new_id,
+	    family_out)) != BS_OK)
 		goto out;
 	v[0] = old_id;
 	v[1] = new_id;

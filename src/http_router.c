@@ -102,3 +102,15 @@ router_match(const struct route *table, size_t n, const char *method,
 	}
 	return path_known ? ROUTER_METHOD_NOT_ALLOWED : ROUTER_NOT_FOUND;
 }
+
+enum project_role
+route_min_role(unsigned flags)
+{
+	if (flags & ROUTE_OWNER)
+		return PROJECT_ROLE_OWNER;
+	if (flags & ROUTE_EDITOR)
+		return PROJECT_ROLE_EDITOR;
+	if (flags & ROUTE_VIEWER)
+		return PROJECT_ROLE_VIEWER;
+	return PROJECT_ROLE_NONE;
+}

@@ -18,6 +18,9 @@ void	api_auth_login(struct http_ctx *ctx);
 void	api_auth_refresh(struct http_ctx *ctx);
 void	api_auth_logout(struct http_ctx *ctx);
 void	api_auth_me(struct http_ctx *ctx);
+void	api_auth_me_update(struct http_ctx *ctx);
+void	api_auth_me_delete(struct http_ctx *ctx);
+void	api_auth_password(struct http_ctx *ctx);
 
 /* api_projects.c */
 void	api_projects_list(struct http_ctx *ctx);
@@ -25,6 +28,14 @@ void	api_projects_create(struct http_ctx *ctx);
 void	api_projects_get(struct http_ctx *ctx);
 void	api_projects_update(struct http_ctx *ctx);
 void	api_projects_delete(struct http_ctx *ctx);
+
+/* api_members.c: teams */
+void	api_members_list(struct http_ctx *ctx);
+void	api_members_add(struct http_ctx *ctx);
+void	api_members_update(struct http_ctx *ctx);
+void	api_members_remove(struct http_ctx *ctx);
+void	api_members_leave(struct http_ctx *ctx);
+void	api_invitations_delete(struct http_ctx *ctx);
 
 /* api_items.c */
 void	api_items_list(struct http_ctx *ctx);
@@ -60,6 +71,12 @@ void	api_respond_invalid(struct http_ctx *ctx, const char *field,
 	    const char *message);
 /* 503 for an unavailable database, 500 otherwise; logs the cause. */
 void	api_respond_db_error(struct http_ctx *ctx, bs_err e);
+/*
+ * GET /api/usage's "month": tokens used this calendar month (UTC), the
+ * USER_MONTHLY_TOKEN_LIMIT and what remains (both null without a limit).
+ */
+struct bs_config;
+json_object *usage_month_json(const struct bs_config *cfg, long long used);
 /* 409 version_conflict carrying the stored object (ownership taken). */
 void	api_respond_conflict(struct http_ctx *ctx, json_object *current);
 

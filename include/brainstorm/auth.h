@@ -34,15 +34,19 @@ bs_err	auth_password_hash(const char *password, char out[AUTH_PASSWORD_HASH_LEN]
  */
 bool	auth_password_verify(const char *hash, const char *password);
 
-/* A signed access token for user_id; free() the result. */
+/*
+ * A signed access token for user_id in the session session_id (the family
+ * of its refresh tokens, the "sid" claim); free() the result.
+ */
 bs_err	auth_access_issue(const struct bs_config *cfg, const char *user_id,
-	    char **token);
+	    const char *session_id, char **token);
 /*
  * Verify signature (HS256 only), issuer, audience, expiry, not-before and
- * issued-at; user_id receives sub.
+ * issued-at; user_id receives sub and session_id sid (both required). The
+ * guard (app.c) then checks that the session is still open.
  */
 bs_err	auth_access_verify(const struct bs_config *cfg, const char *token,
-	    char user_id[AUTH_UUID_LEN]);
+	    char user_id[AUTH_UUID_LEN], char session_id[AUTH_UUID_LEN]);
 
 /* A fresh refresh token (256 random bits, base64url) and its stored hash. */
 void	auth_refresh_new(const struct bs_config *cfg, char token[AUTH_REFRESH_LEN],

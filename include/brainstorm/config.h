@@ -55,6 +55,9 @@ struct bs_config {
 	long		 message_rate_limit;	/* MESSAGE_RATE_LIMIT */
 	long		 document_rate_limit;	/* DOCUMENT_RATE_LIMIT */
 	long		 import_max_bytes;	/* IMPORT_MAX_BYTES */
+	char		*registration;		/* REGISTRATION: open, invite, closed */
+	long		 project_members_max;	/* PROJECT_MEMBERS_MAX */
+	long		 user_monthly_token_limit; /* USER_MONTHLY_TOKEN_LIMIT (0 = none) */
 	long		 context_messages;	/* CONTEXT_MESSAGES */
 	long		 context_token_budget;	/* CONTEXT_TOKEN_BUDGET */
 	long		 events_ring_bytes;	/* EVENTS_RING_BYTES */

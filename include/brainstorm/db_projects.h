@@ -1,7 +1,8 @@
 /*
- * Project queries. Every function takes the owner's id and matches it in
- * SQL, so a caller cannot reach another user's project by mistake. Projects
- * come back as the API's JSON object (docs/API.md), item_counts included.
+ * Project queries. Every function takes the caller's id and matches their
+ * membership in SQL, so a caller cannot reach a project of others by
+ * mistake. Projects come back as the API's JSON object (docs/API.md), with
+ * the caller's role and item_counts.
  */
 #ifndef BRAINSTORM_DB_PROJECTS_H
 #define BRAINSTORM_DB_PROJECTS_H
@@ -22,17 +23,17 @@ struct db_project_key {
 };
 
 /*
- * Up to limit of owner_id's projects, newest first, after *after (NULL: from
+ * Up to limit of the projects user_id is a member of, newest first, after *after (NULL: from
  * the newest). *out receives a JSON array; *has_next tells whether more
  * follow, and then *next is the key of the page's last project.
  */
-bs_err	db_projects_list(struct db_conn *conn, const char *owner_id,
+bs_err	db_projects_list(struct db_conn *conn, const char *user_id,
 	    const struct db_project_key *after, int limit, json_object **out,
 	    bool *has_next, struct db_project_key *next);
 bs_err	db_project_get(struct db_conn *conn, const char *project_id,
-	    const char *owner_id, json_object **out);
-/* description may be NULL (empty). */
-bs_err	db_project_create(struct db_conn *conn, const char *owner_id,
+	    const char *user_id, json_object **out);
+/* description may be NULL (empty). user_id becomes its first owner. */
+bs_err	db_project_create(struct db_conn *conn, const char *user_id,
 	    const char *title, const char *description, json_object **out);
 /*
  * Change the fields that are not NULL and bump the version, only when the
@@ -40,10 +41,10 @@ bs_err	db_project_create(struct db_conn *conn, const char *owner_id,
  * project instead; BS_ERR_NOT_FOUND: there is none.
  */
 bs_err	db_project_update(struct db_conn *conn, const char *project_id,
-	    const char *owner_id, long version, const char *title,
+	    const char *user_id, long version, const char *title,
 	    const char *description, const char *status, json_object **out);
 /* Its items and their events go with it (ON DELETE CASCADE). */
 bs_err	db_project_delete(struct db_conn *conn, const char *project_id,
-	    const char *owner_id);
+	    const char *user_id);
 
 #endif

@@ -18,9 +18,45 @@ struct user {
 	char	 password_hash[AUTH_PASSWORD_HASH_LEN];
 };
 
-/* BS_ERR_CONFLICT when the email exists (in any case). */
+/*
+ * Model tokens the user whose id is the SQL expression user spent this
+ * calendar month (UTC): input, output and cache tokens of every agent run
+ * (turns and documents). One bigint.
+ */
+#define USER_MONTH_TOKENS_SQL(user) \
+	"(SELECT coalesce(sum(r.input_tokens::bigint + r.output_tokens + " \
+	"r.cache_read_tokens + r.cache_write_tokens), 0) FROM agent_runs r " \
+	"WHERE r.user_id = " user " AND r.created_at >= " \
+	"date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+
+/*
+ * BS_ERR_CONFLICT when the email exists (in any case). The email's project
+ * invitations become memberships. With invited_only there must be one:
+ * BS_ERR_NOT_FOUND otherwise.
+ */
 bs_err	users_create(struct db_conn *c, const char *email, const char *hash,
-	    const char *display_name, struct user *out);
+	    const char *display_name, bool invited_only, struct user *out);
+bs_err	users_set_display_name(struct db_conn *c, const char *id,
+	    const char *name, struct user *out);
+/*
+ * A new password hash; every session (refresh-token family) ends but
+ * keep_session (NULL: all of them). BS_ERR_NOT_FOUND for an unknown id.
+ */
+bs_err	users_set_password(struct db_conn *c, const char *id, const char *hash,
+	    const char *keep_session);
+bs_err	users_id_by_email(struct db_conn *c, const char *email,
+	    char id[AUTH_UUID_LEN]);
+/* The ids of the projects the user is a member of (a JSON array). */
+bs_err	users_memberships(struct db_conn *c, const char *id,
+	    json_object **projects);
+/*
+ * Delete the account, in one transaction: the projects where it is the
+ * only owner go with it (*deleted: their ids); other projects it owned
+ * pass to another owner; its memberships end (*left: those projects).
+ */
+bs_err	users_delete(struct db_conn *c, const char *id, json_object **deleted,
+	    json_object **left);
+bs_err	users_month_tokens(struct db_conn *c, const char *id, long long *used);
 /* BS_ERR_NOT_FOUND when absent. */
 bs_err	users_find_by_email(struct db_conn *c, const char *email, struct user *out);
 bs_err	users_find(struct db_conn *c, const char *id, struct user *out);
@@ -29,17 +65,18 @@ bs_err	users_set_disabled(struct db_conn *c, const char *email, bool disabled);
 /* {"id","email","display_name","created_at"} */
 json_object *users_json(const struct user *u);
 
-/* Store a refresh token's hash; family_id NULL starts a new family. */
+/* Store a refresh token's hash in a new family (a session): *family. */
 bs_err	refresh_tokens_insert(struct db_conn *c, const char *user_id,
-	    const char *family_id, const char *hash);
+	    const char *hash, char family[AUTH_UUID_LEN]);
 /*
  * Exchange the token with hash old_hash for one with new_hash, in one
  * transaction. BS_ERR_UNAUTHORIZED when it is unknown, expired, revoked, or
  * its user is disabled; a token already rotated revokes its whole family.
- * user_id receives the owner on success.
+ * user_id receives the owner and family its family on success.
  */
 bs_err	refresh_tokens_rotate(struct db_conn *c, const char *old_hash,
-	    const char *new_hash, char user_id[AUTH_UUID_LEN]);
+	    const char *new_hash, char user_id[AUTH_UUID_LEN],
+	    char family[AUTH_UUID_LEN]);
 /* Revoke the family of the token with this hash (logout). */
 bs_err	refresh_tokens_revoke_family(struct db_conn *c, const char *hash);
 

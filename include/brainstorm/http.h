@@ -59,7 +59,9 @@ struct http_request {
 	json_object	*json;		/* parsed body, or NULL */
 	const struct route *route;
 	char		 user_id[40];	/* set by authentication, "" otherwise */
-	char		 project_id[40]; /* ROUTE_PROJECT: owned by user_id */
+	char		 session_id[40]; /* the access token's sid: its refresh family */
+	char		 project_id[40]; /* project routes: user_id is a member */
+	int		 project_role;	/* and this role (enum project_role) */
 	struct timespec	 started;
 	struct http_source src;
 };

@@ -22,7 +22,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char	 key[] = "fuzz-key-fuzz-key-fuzz-key-fuzz-key-0123";
-	char		*token, user[AUTH_UUID_LEN];
+	char		*token, user[AUTH_UUID_LEN], session[AUTH_UUID_LEN];
 
 	if (cfg.jwt_secret == NULL) {
 		cfg.jwt_secret = key;
@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(token, data, size);
 	token[size] = '\0';
 	user[0] = '\0';
-	(void)auth_access_verify(&cfg, token, user);
+	(void)auth_access_verify(&cfg, token, user, session);
 	free(token);
 	return 0;
 }

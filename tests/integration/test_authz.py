@@ -1,13 +1,16 @@
 """Who may call what: every route that needs an access token (ROUTE_AUTH)
-or the caller's own project (ROUTE_PROJECT), from one table. Without a
-token: 401 with a Bearer challenge. Another user's project, a nonexistent
-one and a malformed id: 404, never 403 (nobody learns which ids exist).
-The owner: the route's success status.
+or a role in a project (ROUTE_VIEWER, ROUTE_EDITOR, ROUTE_OWNER), from one
+table. Without a token: 401 with a Bearer challenge. A project the caller
+is not a member of, a nonexistent one and a malformed id: 404, never 403
+(nobody learns which ids exist). A member below the route's role: 403
+forbidden, and nothing changes. At or above it: the route's success
+status (test_role_matrix runs every project route as a stranger, a
+viewer, an editor and an owner).
 
-Adding such a route to src/api_routes.c is adding a row to ROUTES below;
-test_table_covers_every_guarded_route fails until it is there. A route
-whose path names something else than {id} and {item} also needs that in
-_fixture and _path."""
+Adding such a route to src/api_routes.c is adding a row to ROUTES below,
+with the same role; test_table_covers_every_guarded_route fails until it
+is there. A route whose path names something else than {id} and {item}
+also needs that in _fixture and _path."""
 
 import collections
 import http.client as httpclient
@@ -17,7 +20,7 @@ import threading
 import uuid
 
 from helpers import Response, api, base_address, bearer, create_item, \
-    create_project, expect_error, expect_unauthorized, register_user
+    create_project, expect_error, expect_unauthorized, psql, register_user
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROUTES_C = os.path.join(HERE, "..", "..", "src", "api_routes.c")
@@ -40,72 +43,141 @@ def _item_patch(fixture):
     return {"text": "changed", "version": fixture["item"]["version"]}
 
 
-# method, path ({id}: a project, {item}: an item of it), the body a call
-# sends (made from the fixture), the owner's success status, whether the
-# route names a project (ROUTE_PROJECT) or needs a token only (ROUTE_AUTH),
-# whether its success is a stream (Server-Sent Events: only the status
-# and headers are read, then the connection is closed), and its query.
+def _password(fixture):
+    return {"password": fixture["password"]}
+
+
+def _password_change(fixture):
+    return {"current_password": fixture["password"],
+            "new_password": "authz-" + uuid.uuid4().hex}
+
+
+def _member_add(fixture):
+    return {"email": _outsider().email, "role": "viewer"}
+
+
+# method, path ({id}: a project, {item}: an item of it, {user}: a member
+# of it, {invitation}: an invitation to it), the body a call sends (made
+# from the fixture), the success status, the least role the route needs
+# in the project (None: a token only, ROUTE_AUTH), whether its success is
+# a stream (Server-Sent Events: only the status and headers are read,
+# then the connection is closed), its query, and whether a call needs an
+# account of its own (the route changes or deletes the caller's account).
 Route = collections.namedtuple(
-    "Route", "method path body status project stream query",
-    defaults=(False, ""))
+    "Route", "method path body status role stream query own_account",
+    defaults=(False, "", False))
+
+VIEWER, EDITOR, OWNER = "viewer", "editor", "owner"
+ROLES = [None, VIEWER, EDITOR, OWNER]    # None: not a member
+RANK = {None: 0, VIEWER: 1, EDITOR: 2, OWNER: 3}
 
 ROUTES = [
-    Route("GET", "/api/auth/me", _no_body, 200, False),
-    Route("GET", "/api/projects", _no_body, 200, False),
-    Route("POST", "/api/projects", lambda f: {"title": "authz"}, 201, False),
-    Route("GET", "/api/projects/{id}", _no_body, 200, True),
-    Route("PATCH", "/api/projects/{id}", _project_patch, 200, True),
-    Route("DELETE", "/api/projects/{id}", _no_body, 204, True),
-    Route("GET", "/api/projects/{id}/items", _no_body, 200, True),
+    Route("GET", "/api/auth/me", _no_body, 200, None),
+    Route("PATCH", "/api/auth/me", lambda f: {"display_name": "Authz"}, 200,
+          None),
+    Route("DELETE", "/api/auth/me", _password, 204, None, own_account=True),
+    Route("POST", "/api/auth/password", _password_change, 204, None,
+          own_account=True),
+    Route("GET", "/api/projects", _no_body, 200, None),
+    Route("POST", "/api/projects", lambda f: {"title": "authz"}, 201, None),
+    Route("GET", "/api/projects/{id}", _no_body, 200, VIEWER),
+    Route("PATCH", "/api/projects/{id}", _project_patch, 200, OWNER),
+    Route("DELETE", "/api/projects/{id}", _no_body, 204, OWNER),
+    Route("GET", "/api/projects/{id}/members", _no_body, 200, VIEWER),
+    Route("POST", "/api/projects/{id}/members", _member_add, 201, OWNER),
+    Route("PATCH", "/api/projects/{id}/members/{user}",
+          lambda f: {"role": "viewer"}, 200, OWNER),
+    Route("DELETE", "/api/projects/{id}/members/{user}", _no_body, 204,
+          OWNER),
+    Route("DELETE", "/api/projects/{id}/membership", _no_body, 204, VIEWER),
+    Route("DELETE", "/api/projects/{id}/invitations/{invitation}", _no_body,
+          204, OWNER),
+    Route("GET", "/api/projects/{id}/items", _no_body, 200, VIEWER),
     Route("POST", "/api/projects/{id}/items", lambda f: {"text": "authz"},
-          201, True),
-    Route("PATCH", "/api/projects/{id}/items/{item}", _item_patch, 200, True),
-    Route("DELETE", "/api/projects/{id}/items/{item}", _no_body, 204, True),
+          201, EDITOR),
+    Route("PATCH", "/api/projects/{id}/items/{item}", _item_patch, 200,
+          EDITOR),
+    Route("DELETE", "/api/projects/{id}/items/{item}", _no_body, 204, EDITOR),
     Route("GET", "/api/projects/{id}/items/{item}/history", _no_body, 200,
-          True),
-    Route("GET", "/api/projects/{id}/messages", _no_body, 200, True),
+          VIEWER),
+    Route("GET", "/api/projects/{id}/messages", _no_body, 200, VIEWER),
     Route("POST", "/api/projects/{id}/messages",
-          lambda f: {"content": "authz [no-changes]"}, 201, True),
-    Route("POST", "/api/projects/{id}/turns/{turn}/retry", _no_body, 200, True),
-    Route("GET", "/api/projects/{id}/events", _no_body, 200, True, True),
-    Route("GET", "/api/projects/{id}/activity", _no_body, 200, True),
+          lambda f: {"content": "authz [no-changes]"}, 201, EDITOR),
+    Route("POST", "/api/projects/{id}/turns/{turn}/retry", _no_body, 200,
+          EDITOR),
+    Route("GET", "/api/projects/{id}/events", _no_body, 200, VIEWER, True),
+    Route("GET", "/api/projects/{id}/activity", _no_body, 200, VIEWER),
     Route("POST", "/api/projects/{id}/documents", lambda f: {"kind": "risks"},
-          201, True),
-    Route("GET", "/api/projects/{id}/documents", _no_body, 200, True),
-    Route("GET", "/api/projects/{id}/documents/{kind}", _no_body, 200, True),
+          201, EDITOR),
+    Route("GET", "/api/projects/{id}/documents", _no_body, 200, VIEWER),
+    Route("GET", "/api/projects/{id}/documents/{kind}", _no_body, 200,
+          VIEWER),
     Route("GET", "/api/projects/{id}/documents/{kind}/versions", _no_body,
-          200, True),
+          200, VIEWER),
     Route("GET", "/api/projects/{id}/documents/{kind}/versions/{n}",
-          _no_body, 200, True),
+          _no_body, 200, VIEWER),
     Route("GET", "/api/projects/{id}/documents/{kind}/diff", _no_body, 200,
-          True, query="from=1&to=1"),
-    Route("GET", "/api/projects/{id}/export", _no_body, 200, True),
+          VIEWER, query="from=1&to=1"),
+    Route("GET", "/api/projects/{id}/export", _no_body, 200, VIEWER),
     Route("POST", "/api/projects/import",
           lambda f: {"format": "brainstorm.project", "format_version": 1,
-                     "project": {"title": "authz"}}, 201, False),
-    Route("GET", "/api/agents", _no_body, 200, False),
-    Route("GET", "/api/usage", _no_body, 200, False),
+                     "project": {"title": "authz"}}, 201, None),
+    Route("GET", "/api/agents", _no_body, 200, None),
+    Route("GET", "/api/usage", _no_body, 200, None),
 ]
 
 _users = {}
 _users_lock = threading.Lock()
 
 
-def _owner_and_other():
-    """Two accounts, made on first use (whichever test comes first)."""
+def _account(name):
+    """An account of this module, made on first use."""
     with _users_lock:
-        if not _users:
-            _users["owner"] = register_user("authz-owner")
-            _users["other"] = register_user("authz-other")
-        return _users["owner"], _users["other"]
+        if name not in _users:
+            _users[name] = register_user("authz-" + name)
+        return _users[name]
 
 
-def _fixture(owner):
+def _owner_and_other():
+    return _account("owner"), _account("other")
+
+
+def _outsider():
+    """The account POST .../members adds: a member of no fixture."""
+    return _account("outsider")
+
+
+def _add_member(token, project_id, user, role):
+    resp = api("POST", "/api/projects/%s/members" % project_id, token,
+               {"email": user.email, "role": role})
+    assert resp.status == 201, "add %s as %s: %r" % (user.email, role, resp)
+
+
+def _fixture(owner, team=None):
     """A project of owner's with one item, new for every call: some routes
-    delete what they are given."""
+    delete what they are given. team: {role: account} to add as members;
+    a second owner (the target of the member routes) is always added."""
     project = create_project(owner.token)
     item = create_item(owner.token, project["id"])
-    return {"project": project, "item": item, "token": owner.token}
+    target = _account("co-owner")
+    _add_member(owner.token, project["id"], target, OWNER)
+    for role, user in sorted((team or {}).items()):
+        _add_member(owner.token, project["id"], user, role)
+    return {"project": project, "item": item, "token": owner.token,
+            "password": owner.password, "target": target}
+
+
+def _invitation(fixture):
+    """An invitation to the fixture's project, made on first use (written
+    directly: the stack under test registers openly, so the API makes
+    none)."""
+    if "invitation" not in fixture:
+        rows = psql("INSERT INTO project_invitations (project_id, email, role)"
+                    " VALUES (:'project', :'email', 'viewer') RETURNING id",
+                    project=fixture["project"]["id"],
+                    email="invited-%s@example.com" % uuid.uuid4().hex)
+        fixture["invitation"] = rows[0][0]
+    return fixture["invitation"]
 
 
 def _failed_turn(fixture):
@@ -132,10 +204,15 @@ def _document(fixture):
     return fixture["document"]
 
 
-def _path(template, project_id, item_id, turn_id=""):
-    return template.replace("{id}", project_id).replace(
+def _path(template, project_id, item_id, turn_id="", fixture=None):
+    path = template.replace("{id}", project_id).replace(
         "{item}", item_id).replace("{turn}", turn_id).replace(
         "{kind}", "brief").replace("{n}", "1")
+    if fixture is not None and "{user}" in path:
+        path = path.replace("{user}", fixture["target"].id)
+    if fixture is not None and "{invitation}" in path:
+        path = path.replace("{invitation}", _invitation(fixture))
+    return path
 
 
 def _stream_head(method, path, token):
@@ -164,7 +241,7 @@ def _call(route, token, fixture, project_id=None, item_id=None):
     if "{kind}" in route.path and token == fixture["token"] and \
             project_id == fixture["project"]["id"]:
         _document(fixture)
-    path = _path(route.path, project_id, item_id, turn_id)
+    path = _path(route.path, project_id, item_id, turn_id, fixture)
     if route.query:
         path += "?" + route.query
     if route.stream:
@@ -187,25 +264,36 @@ def _check_each(check):
     assert not failures, "\n".join(failures)
 
 
-def test_table_covers_every_guarded_route():
+def _route_table():
+    """{(method, path): role or None} of every guarded row of api_routes.c."""
     with open(ROUTES_C, encoding="utf-8") as f:
         source = f.read()
     rows = re.findall(r'\{\s*"([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*([^}]*)\}',
                       source)
     assert rows, "no routes found in %s" % ROUTES_C
-    guarded = {(method, path) for method, path, flags in rows
-               if "ROUTE_AUTH" in flags or "ROUTE_PROJECT" in flags}
-    project = {(method, path) for method, path, flags in rows
-               if "ROUTE_PROJECT" in flags}
+    table = {}
+    for method, path, flags in rows:
+        roles = [role for role in (VIEWER, EDITOR, OWNER)
+                 if "ROUTE_" + role.upper() in flags]
+        assert len(roles) <= 1, "%s %s names %d roles" % (method, path,
+                                                         len(roles))
+        if roles or "ROUTE_AUTH" in flags:
+            table[(method, path)] = roles[0] if roles else None
+    return table
+
+
+def test_table_covers_every_guarded_route():
+    guarded = _route_table()
     table = {(r.method, r.path) for r in ROUTES}
-    missing = sorted(guarded - table)
+    missing = sorted(set(guarded) - table)
     assert not missing, "routes of api_routes.c without a row in " \
         "test_authz.ROUTES: %s" % missing
-    extra = sorted(table - guarded)
+    extra = sorted(table - set(guarded))
     assert not extra, "rows for routes that are not guarded: %s" % extra
-    wrong = sorted((r.method, r.path) for r in ROUTES
-                   if r.project != ((r.method, r.path) in project))
-    assert not wrong, "rows whose ROUTE_PROJECT column is wrong: %s" % wrong
+    wrong = sorted((r.method, r.path, r.role, guarded[(r.method, r.path)])
+                   for r in ROUTES if r.role != guarded[(r.method, r.path)])
+    assert not wrong, "rows whose role differs from api_routes.c " \
+        "(method, path, here, there): %s" % wrong
 
 
 def test_no_token_401():
@@ -217,7 +305,7 @@ def test_no_token_401():
         # A scheme other than Bearer is no token either.
         turn = _failed_turn(fixture) if "{turn}" in route.path else ""
         resp = api(route.method, _path(route.path, fixture["project"]["id"],
-                                       fixture["item"]["id"], turn),
+                                       fixture["item"]["id"], turn, fixture),
                    body=route.body(fixture),
                    headers={"Authorization": "Basic YWRhOnB3"})
         expect_unauthorized(resp, token_given=False)
@@ -246,7 +334,7 @@ def test_other_users_project_404():
     owner, other = _owner_and_other()
 
     def check(route):
-        if not route.project:
+        if route.role is None:
             return
         fixture = _fixture(owner)
         expect_error(_call(route, other.token, fixture), 404, "not_found")
@@ -281,7 +369,7 @@ def test_nonexistent_project_404():
     owner, _ = _owner_and_other()
 
     def check(route):
-        if not route.project:
+        if route.role is None:
             return
         fixture = _fixture(owner)
         expect_error(_call(route, owner.token, fixture, str(uuid.uuid4())),
@@ -293,7 +381,7 @@ def test_malformed_project_id_404():
     owner, _ = _owner_and_other()
 
     def check(route):
-        if not route.project:
+        if route.role is None:
             return
         fixture = _fixture(owner)
         for bad in MALFORMED_IDS:
@@ -332,8 +420,9 @@ def test_owner_succeeds():
     owner, _ = _owner_and_other()
 
     def check(route):
-        fixture = _fixture(owner)
-        resp = _call(route, owner.token, fixture)
+        caller = register_user("authz-own") if route.own_account else owner
+        fixture = _fixture(caller)
+        resp = _call(route, caller.token, fixture)
         assert resp.status == route.status, "expected %d, got %r" % (
             route.status, resp)
         if route.stream:
@@ -346,3 +435,103 @@ def test_owner_succeeds():
                 "application/json"), resp.header("Content-Type")
             assert isinstance(resp.json(), dict), resp
     _check_each(check)
+
+
+# ---- roles -------------------------------------------------------------------
+
+def _team():
+    """The matrix's accounts: the owner of every fixture, a viewer and an
+    editor of each, and a stranger (a member of none)."""
+    return {OWNER: _account("matrix-owner"), VIEWER: _account("matrix-viewer"),
+            EDITOR: _account("matrix-editor"),
+            None: _account("matrix-stranger")}
+
+
+def _matrix_fixture(team):
+    return _fixture(team[OWNER], {VIEWER: team[VIEWER],
+                                  EDITOR: team[EDITOR]})
+
+
+def _snapshot(fixture):
+    """What a refused call must leave as it was: the project's version,
+    the item's history, the members and invitations."""
+    owner = fixture["token"]
+    project = fixture["project"]["id"]
+    resp = api("GET", "/api/projects/%s" % project, owner)
+    assert resp.status == 200, "project after a refused call: %r" % resp
+    version = resp.json()["version"]
+    resp = api("GET", "/api/projects/%s/items/%s/history" % (
+        project, fixture["item"]["id"]), owner)
+    assert resp.status == 200, "item after a refused call: %r" % resp
+    history = [e["action"] for e in resp.json()["events"]]
+    resp = api("GET", "/api/projects/%s/members" % project, owner)
+    assert resp.status == 200, resp
+    members = sorted((m["user_id"], m["role"])
+                     for m in resp.json()["members"])
+    invitations = sorted(i["id"] for i in resp.json()["invitations"])
+    return version, history, members, invitations
+
+
+def _expected(route, role):
+    if role is None:
+        return 404, "not_found"
+    if RANK[role] < RANK[route.role]:
+        return 403, "forbidden"
+    return route.status, None
+
+
+def test_role_matrix():
+    """Every project route as a stranger, a viewer, an editor and an
+    owner. Reads share one fixture; every call that may change something
+    gets a fresh one, and a refused call must leave it as it was."""
+    team = _team()
+    shared = _matrix_fixture(team)
+    _document(shared)
+
+    def check(route):
+        if route.role is None:
+            return
+        for role in ROLES:
+            writes = route.method != "GET"
+            fixture = _matrix_fixture(team) if writes else shared
+            if "{invitation}" in route.path:
+                _invitation(fixture)
+            if "{turn}" in route.path:
+                _failed_turn(fixture)
+            before = _snapshot(fixture) if writes else None
+            status, code = _expected(route, role)
+            resp = _call(route, team[role].token, fixture)
+            who = role or "a stranger"
+            if code is not None:
+                try:
+                    err = expect_error(resp, status, code)
+                except AssertionError as e:
+                    raise AssertionError("as %s: %s" % (who, e))
+                if code == "forbidden":
+                    assert route.role in err["message"], \
+                        "as %s: the message does not name the role: %r" % (
+                            who, err)
+                if writes:
+                    assert _snapshot(fixture) == before, \
+                        "as %s: a refused call changed the project" % who
+            else:
+                assert resp.status == status, "as %s: expected %d, got %r" % (
+                    who, status, resp)
+    _check_each(check)
+
+
+def test_roles_in_project_and_list():
+    """GET /api/projects lists every project the caller is a member of,
+    each with the caller's role; GET of one project says it too."""
+    team = _team()
+    fixture = _matrix_fixture(team)
+    project = fixture["project"]["id"]
+    for role in (VIEWER, EDITOR, OWNER):
+        resp = api("GET", "/api/projects/%s" % project, team[role].token)
+        assert resp.status == 200 and resp.json()["role"] == role, resp
+        resp = api("GET", "/api/projects?limit=100", team[role].token)
+        assert resp.status == 200, resp
+        listed = {p["id"]: p["role"] for p in resp.json()["projects"]}
+        assert listed.get(project) == role, (role, listed.get(project))
+    resp = api("GET", "/api/projects?limit=100", team[None].token)
+    assert project not in [p["id"] for p in resp.json()["projects"]], resp

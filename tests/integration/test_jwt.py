@@ -8,16 +8,23 @@ import time
 import uuid
 
 from helpers import api, b64url, b64url_decode, expect_unauthorized, \
-    jwt_claims, jwt_encode, jwt_secret, register_user, remember_secret
+    jwt_claims, jwt_encode, jwt_secret, logout, refresh, register_user, \
+    remember_secret
 
 HS256 = {"alg": "HS256", "typ": "JWT"}
 TTL = 900
 
 
-def _claims(user_id, **changes):
+def _claims(user, **changes):
+    """Claims of a valid token of user (a registered User: its session's
+    sid too), with changes (None removes a claim)."""
     now = int(time.time())
-    claims = {"sub": user_id, "iss": "brainstorm", "aud": "brainstorm-api",
-              "iat": now, "exp": now + TTL, "jti": uuid.uuid4().hex}
+    user_id = getattr(user, "id", user)
+    sid = jwt_claims(user.token)["sid"] if hasattr(user, "token") else \
+        str(uuid.uuid4())
+    claims = {"sub": user_id, "sid": sid, "iss": "brainstorm",
+              "aud": "brainstorm-api", "iat": now, "exp": now + TTL,
+              "jti": uuid.uuid4().hex}
     for name, value in changes.items():
         if value is None:
             claims.pop(name, None)
@@ -63,18 +70,18 @@ def test_forged_with_the_secret_is_accepted():
     here works. (If this fails, the cases below prove nothing.)"""
     user = register_user("jwt")
     token = remember_secret("access_token",
-                            jwt_encode(HS256, _claims(user.id), jwt_secret()))
+                            jwt_encode(HS256, _claims(user), jwt_secret()))
     _accepted(token, user, "a correctly forged token")
     # typ is optional, and an nbf in the past is fine.
     token = remember_secret("access_token", jwt_encode(
-        {"alg": "HS256"}, _claims(user.id, nbf=int(time.time()) - 60),
+        {"alg": "HS256"}, _claims(user, nbf=int(time.time()) - 60),
         jwt_secret()))
     _accepted(token, user, "no typ, nbf in the past")
 
 
 def test_alg_none():
     user = register_user("jwt")
-    claims = _claims(user.id)
+    claims = _claims(user)
     for alg in ("none", "None", "NONE"):
         token = jwt_encode({"alg": alg, "typ": "JWT"}, claims, None)
         _refused(token, "alg %s, empty signature" % alg)
@@ -88,7 +95,7 @@ def test_alg_none():
 
 def test_signed_with_another_key():
     user = register_user("jwt")
-    claims = _claims(user.id)
+    claims = _claims(user)
     for key in ("another-key-" + uuid.uuid4().hex, "", jwt_secret() + "x",
                 jwt_secret()[:-1]):
         _refused(jwt_encode(HS256, claims, key), "HS256 with key %r" % key)
@@ -96,7 +103,7 @@ def test_signed_with_another_key():
 
 def test_other_algorithms():
     user = register_user("jwt")
-    claims = _claims(user.id)
+    claims = _claims(user)
     for alg in ("RS256", "ES256", "HS384", "HS512", "PS256", "hs256"):
         # Signed with the HMAC secret: the classic RS256/HS256 confusion.
         _refused(jwt_encode({"alg": alg, "typ": "JWT"}, claims, jwt_secret()),
@@ -111,7 +118,7 @@ def test_header_parameters_we_do_not_understand():
     understand is refused; so is every header parameter beyond alg and typ,
     correctly signed or not."""
     user = register_user("jwt")
-    claims = _claims(user.id)
+    claims = _claims(user)
     for extra in ({"crit": ["exp"], "exp": 1}, {"crit": ["b64"], "b64": False},
                   {"crit": []}, {"kid": "key-1"},
                   {"jku": "https://evil.example/keys"},
@@ -124,36 +131,36 @@ def test_header_parameters_we_do_not_understand():
 def test_expired():
     user = register_user("jwt")
     now = int(time.time())
-    _refused(jwt_encode(HS256, _claims(user.id, iat=now - TTL - 60,
+    _refused(jwt_encode(HS256, _claims(user, iat=now - TTL - 60,
                                        exp=now - 60), jwt_secret()),
              "expired a minute ago")
-    _refused(jwt_encode(HS256, _claims(user.id, iat=now - 2 * TTL,
+    _refused(jwt_encode(HS256, _claims(user, iat=now - 2 * TTL,
                                        exp=now - TTL), jwt_secret()),
              "expired 15 minutes ago")
-    _refused(jwt_encode(HS256, _claims(user.id, exp=None), jwt_secret()),
+    _refused(jwt_encode(HS256, _claims(user, exp=None), jwt_secret()),
              "no exp")
-    _refused(jwt_encode(HS256, _claims(user.id, exp=str(now + 60)),
+    _refused(jwt_encode(HS256, _claims(user, exp=str(now + 60)),
                         jwt_secret()), "exp a string")
 
 
 def test_not_yet_valid():
     user = register_user("jwt")
     now = int(time.time())
-    _refused(jwt_encode(HS256, _claims(user.id, nbf=now + 3600),
+    _refused(jwt_encode(HS256, _claims(user, nbf=now + 3600),
                         jwt_secret()), "nbf an hour ahead")
-    _refused(jwt_encode(HS256, _claims(user.id, iat=now + 3600,
+    _refused(jwt_encode(HS256, _claims(user, iat=now + 3600,
                                        exp=now + 3600 + TTL), jwt_secret()),
              "issued an hour ahead")
-    _refused(jwt_encode(HS256, _claims(user.id, nbf="0"), jwt_secret()),
+    _refused(jwt_encode(HS256, _claims(user, nbf="0"), jwt_secret()),
              "nbf a string")
 
 
 def test_longer_lifetime_than_issued():
     user = register_user("jwt")
     now = int(time.time())
-    _refused(jwt_encode(HS256, _claims(user.id, exp=now + 365 * 86400),
+    _refused(jwt_encode(HS256, _claims(user, exp=now + 365 * 86400),
                         jwt_secret()), "a token for a year")
-    _refused(jwt_encode(HS256, _claims(user.id, iat=None), jwt_secret()),
+    _refused(jwt_encode(HS256, _claims(user, iat=None), jwt_secret()),
              "no iat")
 
 
@@ -222,25 +229,51 @@ def test_garbage():
 def test_wrong_audience():
     user = register_user("jwt")
     for aud in ("other-api", "brainstorm", "", "Brainstorm-API"):
-        _refused(jwt_encode(HS256, _claims(user.id, aud=aud), jwt_secret()),
+        _refused(jwt_encode(HS256, _claims(user, aud=aud), jwt_secret()),
                  "aud %r" % aud)
-    _refused(jwt_encode(HS256, _claims(user.id, aud=None), jwt_secret()),
+    _refused(jwt_encode(HS256, _claims(user, aud=None), jwt_secret()),
              "no aud")
 
 
 def test_wrong_issuer():
     user = register_user("jwt")
     for iss in ("evil", "brainstorm-api", "", "Brainstorm"):
-        _refused(jwt_encode(HS256, _claims(user.id, iss=iss), jwt_secret()),
+        _refused(jwt_encode(HS256, _claims(user, iss=iss), jwt_secret()),
                  "iss %r" % iss)
-    _refused(jwt_encode(HS256, _claims(user.id, iss=None), jwt_secret()),
+    _refused(jwt_encode(HS256, _claims(user, iss=None), jwt_secret()),
              "no iss")
 
 
 def test_subject_must_be_a_user():
-    register_user("jwt")
+    user = register_user("jwt")
     for sub in (str(uuid.uuid4()), "not-a-uuid", "", None):
-        _refused(jwt_encode(HS256, _claims(sub, sub=sub), jwt_secret()),
+        _refused(jwt_encode(HS256, _claims(user, sub=sub), jwt_secret()),
                  "sub %r" % sub)
-    _refused(jwt_encode(HS256, _claims(None, sub=12345), jwt_secret()),
+    _refused(jwt_encode(HS256, _claims(user, sub=12345), jwt_secret()),
              "sub a number")
+
+
+def test_session_must_be_open():
+    """sid names the token's session (its refresh-token family): it is
+    required, must be one of the subject's own sessions, and a session
+    that ended (logout) takes its access tokens with it."""
+    user = register_user("jwt")
+    other = register_user("jwt-other")
+    assert jwt_claims(user.token)["sid"] != jwt_claims(other.token)["sid"]
+    for sid in (None, "", "not-a-uuid", str(uuid.uuid4()), 12345,
+                jwt_claims(other.token)["sid"]):
+        _refused(jwt_encode(HS256, _claims(user, sid=sid), jwt_secret()),
+                 "sid %r" % (sid,))
+    # A refresh continues the session: the new token has the same sid,
+    # and the old access token keeps working until it expires.
+    resp = refresh(user.refresh_token)
+    assert resp.status == 200, resp
+    rotated = resp.json()
+    assert jwt_claims(rotated["access_token"])["sid"] == \
+        jwt_claims(user.token)["sid"], rotated
+    _accepted(user.token, user, "the token before the refresh")
+    # Logging out ends the session's access tokens at once.
+    assert logout(rotated["refresh_token"]).status == 204
+    _refused(user.token, "an access token of a session that was logged out")
+    _refused(rotated["access_token"], "the rotated token after logout")
+    _accepted(other.token, other, "another user's session")

@@ -11,7 +11,7 @@ from helpers import api, create_item, create_project, expect_error, \
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
                      r"[0-9a-f]{12}$")
 PROJECT_KEYS = {"id", "title", "description", "status", "version",
-                "created_at", "updated_at", "item_counts"}
+                "created_at", "updated_at", "role", "item_counts"}
 NO_ITEMS = {"decided": 0, "exploring": 0, "parked": 0, "rejected": 0}
 
 

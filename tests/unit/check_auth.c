@@ -10,6 +10,7 @@
 #include "brainstorm/validate.h"
 
 #define USER	"6f1c2a52-2b6e-4d55-9c1e-0d2f7a3b9e11"
+#define SESSION	"0b6b8a1e-1111-4000-8000-000000000001"
 #define SECRET	"Hk2V9q_Lm3xT7pWz0Rb5Nc8Yf1Ds4Ga6Je"
 
 static struct bs_config	 cfg;
@@ -61,7 +62,8 @@ claims(long iat_off, long exp_off, const char *extra)
 	long		 now = (long)time(NULL);
 
 	snprintf(buf, sizeof(buf), "{\"sub\":\"" USER "\",\"iss\":\"brainstorm\","
-	    "\"aud\":\"brainstorm-api\",\"jti\":\"x\",\"iat\":%ld,\"exp\":%ld%s}",
+	    "\"aud\":\"brainstorm-api\",\"jti\":\"x\",\"sid\":\"" SESSION "\","
+	    "\"iat\":%ld,\"exp\":%ld%s}",
 	    now + iat_off, now + exp_off, extra);
 	return buf;
 }
@@ -69,18 +71,19 @@ claims(long iat_off, long exp_off, const char *extra)
 static bs_err
 verify(const char *token)
 {
-	char	 user[AUTH_UUID_LEN];
+	char	 user[AUTH_UUID_LEN], session[AUTH_UUID_LEN];
 
-	return auth_access_verify(&cfg, token, user);
+	return auth_access_verify(&cfg, token, user, session);
 }
 
 START_TEST(test_issue_and_verify)
 {
-	char	*token = NULL, user[AUTH_UUID_LEN];
+	char	*token = NULL, user[AUTH_UUID_LEN], session[AUTH_UUID_LEN];
 
-	ck_assert_int_eq(auth_access_issue(&cfg, USER, &token), BS_OK);
-	ck_assert_int_eq(auth_access_verify(&cfg, token, user), BS_OK);
+	ck_assert_int_eq(auth_access_issue(&cfg, USER, SESSION, &token), BS_OK);
+	ck_assert_int_eq(auth_access_verify(&cfg, token, user, session), BS_OK);
 	ck_assert_str_eq(user, USER);
+	ck_assert_str_eq(session, SESSION);
 	free(token);
 }
 END_TEST
