@@ -53,7 +53,13 @@ function ProfileForm() {
   };
   return (
     <form onSubmit={submit} aria-label="Profile" className="space-y-4">
-      <Field label="Email" value={user?.email ?? ""} readOnly disabled hint="Your email address signs you in; it cannot be changed here." />
+      <div>
+        <p className="text-sm font-medium text-stone-700 dark:text-stone-300">Email</p>
+        <p className="mt-1 text-sm text-stone-900 dark:text-stone-100" data-testid="account-email">
+          {user?.email}
+        </p>
+        <p className="mt-0.5 text-xs text-stone-500 dark:text-stone-400">Your email address signs you in; it cannot be changed here.</p>
+      </div>
       <Field
         label="Display name"
         maxLength={100}
@@ -105,8 +111,8 @@ function PasswordForm() {
       setAgain("");
       setDone(true);
     } catch (err) {
-      if (isApiError(err) && (err.status === 401 || err.status === 403 || err.field === "current_password")) {
-        setErrors({ current: err.status === 401 ? "This is not your current password." : errorMessage(err) });
+      if (isApiError(err) && (err.code === "wrong_password" || err.field === "current_password")) {
+        setErrors({ current: err.code === "wrong_password" ? "This is not your current password." : errorMessage(err) });
       } else if (isApiError(err) && err.field === "new_password") {
         setErrors({ next: errorMessage(err) });
       } else {
@@ -164,7 +170,7 @@ function DeleteAccount() {
       await deleteAccount(client, password);
       navigate("/signin", { replace: true });
     } catch (err) {
-      setError(isApiError(err) && err.status === 401 && err.code !== "unauthorized" ? "This is not your password." : errorMessage(err));
+      setError(isApiError(err) && err.code === "wrong_password" ? "This is not your password." : errorMessage(err));
     } finally {
       setBusy(false);
     }
