@@ -21,6 +21,23 @@ CREATE INDEX project_members_user_idx ON project_members (user_id, project_id);
 INSERT INTO project_members (project_id, user_id, role, added_by, created_at)
 SELECT id, owner_id, 'owner', owner_id, created_at FROM projects;
 
+-- A project made by the release before this one (during a rolling update,
+-- or by an import of it) gets its owner as a member all the same. This
+-- release inserts the membership itself; the trigger then does nothing.
+CREATE FUNCTION project_members_add_owner() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO project_members (project_id, user_id, role, added_by,
+	    created_at)
+	VALUES (NEW.id, NEW.owner_id, 'owner', NEW.owner_id, NEW.created_at)
+	ON CONFLICT DO NOTHING;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER projects_owner_member AFTER INSERT ON projects
+	FOR EACH ROW EXECUTE FUNCTION project_members_add_owner();
+
 -- An owner's invitation of an email without an account (REGISTRATION =
 -- invite): registering with that email becomes a membership with the role.
 CREATE TABLE project_invitations (

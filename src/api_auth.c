@@ -352,6 +352,7 @@ api_auth_me_update(struct http_ctx *ctx)
 	json_object		*body;
 	bs_err			 e;
 
+	memset(&u, 0, sizeof(u));
 	if (!body_valid(ctx, me_update_rules, NRULES(me_update_rules), f))
 		return;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||

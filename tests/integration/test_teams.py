@@ -109,6 +109,20 @@ def test_members_add_change_remove():
                  "not_found")
 
 
+def test_projects_made_without_a_membership_get_their_owner():
+    """The release before teams inserts projects with owner_id only (during
+    a rolling update): migration 0009's trigger makes the owner a member."""
+    owner = register_user("team-legacy")
+    rows = psql("INSERT INTO projects (owner_id, title) VALUES (:'owner',"
+                " 'made by the previous release') RETURNING id",
+                owner=owner.id)
+    project = rows[0][0]
+    resp = api("GET", "/api/projects/%s" % project, owner.token)
+    assert resp.status == 200 and resp.json()["role"] == "owner", resp
+    assert [(m["user_id"], m["role"]) for m in _members(
+        owner.token, project)["members"]] == [(owner.id, "owner")]
+
+
 def test_members_are_bounded():
     """PROJECT_MEMBERS_MAX (default 100) members and invitations together."""
     limit = int(worker_env().get("PROJECT_MEMBERS_MAX") or 100)
@@ -208,6 +222,33 @@ def test_removed_member_and_deleted_project_revoke_access():
         assert data == {"user_id": None, "reason": "project_deleted"}, data
     finally:
         stream.close()
+
+
+def test_disabled_and_deleted_accounts_revoke_access():
+    """brainstormctl user disable (through Redis, from another process) and
+    DELETE /api/auth/me tell every project the account was a member of."""
+    owner = register_user("team-ev2-owner")
+    disabled = register_user("team-ev2-disabled")
+    leaving = register_user("team-ev2-leaving")
+    project = create_project(owner.token)["id"]
+    for user in (disabled, leaving):
+        assert _add(owner.token, project, user.email, "editor").status == 201
+    stream = EventStream(owner.token, project)
+    try:
+        done = brainstormctl("user", "disable", disabled.email)
+        assert done.returncode == 0, done.stderr
+        data = stream.wait_for("access.revoked")
+        assert data == {"user_id": disabled.id, "reason": "user_disabled"}, \
+            data
+        resp = api("DELETE", "/api/auth/me", leaving.token,
+                   {"password": leaving.password})
+        assert resp.status == 204, resp
+        data = stream.wait_for("access.revoked")
+        assert data == {"user_id": leaving.id, "reason": "user_deleted"}, data
+    finally:
+        stream.close()
+    expect_unauthorized(api("GET", "/api/projects/%s" % project,
+                            disabled.token), token_given=True)
 
 
 # ---- accounts ------------------------------------------------------------------

@@ -117,6 +117,19 @@ START_TEST(test_attacks_refused)
 	    ",\"nbf\":9999999999"), SECRET)), BS_OK);
 	ck_assert_int_ne(verify(forge(hs, claims(3600, 3700, ""), SECRET)), BS_OK);
 	ck_assert_int_ne(verify(forge(hs, claims(0, 86400, ""), SECRET)), BS_OK);
+	/* no session, or a malformed one */
+	snprintf(copy, sizeof(copy), "{\"sub\":\"" USER "\",\"iss\":\"brainstorm\","
+	    "\"aud\":\"brainstorm-api\",\"iat\":%ld,\"exp\":%ld%s}",
+	    (long)time(NULL), (long)time(NULL) + 600, "");
+	ck_assert_int_ne(verify(forge(hs, copy, SECRET)), BS_OK);
+	snprintf(copy, sizeof(copy), "{\"sub\":\"" USER "\",\"iss\":\"brainstorm\","
+	    "\"aud\":\"brainstorm-api\",\"iat\":%ld,\"exp\":%ld%s}",
+	    (long)time(NULL), (long)time(NULL) + 600, ",\"sid\":\"x\"");
+	ck_assert_int_ne(verify(forge(hs, copy, SECRET)), BS_OK);
+	snprintf(copy, sizeof(copy), "{\"sub\":\"" USER "\",\"iss\":\"brainstorm\","
+	    "\"aud\":\"brainstorm-api\",\"iat\":%ld,\"exp\":%ld%s}",
+	    (long)time(NULL), (long)time(NULL) + 600, ",\"sid\":\"" SESSION "\"");
+	ck_assert_int_eq(verify(forge(hs, copy, SECRET)), BS_OK);
 	/* wrong audience / issuer / subject */
 	ck_assert_int_ne(verify(forge(hs, "{\"sub\":\"" USER "\",\"iss\":\"brainstorm\","
 	    "\"aud\":\"other\",\"iat\":1,\"exp\":9999999999}", SECRET)), BS_OK);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brainstorm/members.h"
 #include "brainstorm/router.h"
 
 static void handler_a(struct http_ctx *ctx) { (void)ctx; }
@@ -119,6 +120,59 @@ START_TEST(test_application_table_is_consistent)
 }
 END_TEST
 
+/*
+ * A route under /api/projects/{id} names exactly one role, and only such a
+ * route names one: the guard reads the project from {id}. Metered routes
+ * spend tokens for someone, so they need a signed-in caller.
+ */
+START_TEST(test_application_table_roles)
+{
+	const struct route *r;
+	unsigned	 roles;
+	size_t		 i;
+	bool		 project;
+
+	for (i = 0; i < api_routes_count; i++) {
+		r = &api_routes[i];
+		roles = r->flags & ROUTE_ANY_ROLE;
+		project = strncmp(r->pattern, "/api/projects/{id}", 18) == 0;
+		ck_assert_msg(project == (roles != 0), "%s %s: a project route "
+		    "names one role, other routes none", r->method, r->pattern);
+		ck_assert_msg((roles & (roles - 1)) == 0, "%s %s names more than "
+		    "one role", r->method, r->pattern);
+		if (r->flags & ROUTE_METERED)
+			ck_assert(r->flags & (ROUTE_AUTH | ROUTE_ANY_ROLE));
+	}
+	ck_assert_int_eq(route_min_role(0), PROJECT_ROLE_NONE);
+	ck_assert_int_eq(route_min_role(ROUTE_AUTH), PROJECT_ROLE_NONE);
+	ck_assert_int_eq(route_min_role(ROUTE_VIEWER), PROJECT_ROLE_VIEWER);
+	ck_assert_int_eq(route_min_role(ROUTE_EDITOR | ROUTE_JSON_BODY),
+	    PROJECT_ROLE_EDITOR);
+	ck_assert_int_eq(route_min_role(ROUTE_OWNER), PROJECT_ROLE_OWNER);
+	/* Two roles by mistake: the higher one (fail closed). */
+	ck_assert_int_eq(route_min_role(ROUTE_VIEWER | ROUTE_OWNER),
+	    PROJECT_ROLE_OWNER);
+}
+END_TEST
+
+START_TEST(test_role_names)
+{
+	enum project_role	 r;
+
+	ck_assert(project_role_parse("viewer", &r) && r == PROJECT_ROLE_VIEWER);
+	ck_assert(project_role_parse("editor", &r) && r == PROJECT_ROLE_EDITOR);
+	ck_assert(project_role_parse("owner", &r) && r == PROJECT_ROLE_OWNER);
+	ck_assert(!project_role_parse("none", &r) && r == PROJECT_ROLE_NONE);
+	ck_assert(!project_role_parse("Owner", &r));
+	ck_assert(!project_role_parse("", &r));
+	ck_assert(!project_role_parse(NULL, &r));
+	ck_assert_str_eq(project_role_name(PROJECT_ROLE_EDITOR), "editor");
+	ck_assert_str_eq(project_role_name((enum project_role)42), "none");
+	ck_assert(PROJECT_ROLE_VIEWER < PROJECT_ROLE_EDITOR &&
+	    PROJECT_ROLE_EDITOR < PROJECT_ROLE_OWNER);
+}
+END_TEST
+
 static Suite *
 router_suite(void)
 {
@@ -133,6 +187,8 @@ router_suite(void)
 	tcase_add_test(tc, test_head_matches_get);
 	tcase_add_test(tc, test_long_segment_rejected);
 	tcase_add_test(tc, test_application_table_is_consistent);
+	tcase_add_test(tc, test_application_table_roles);
+	tcase_add_test(tc, test_role_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
