@@ -486,6 +486,8 @@ await test("usage page draws tokens per day", async () => {
   await chart.waitFor();
   const bars = await chart.locator("rect[rx]").count();
   assert(bars >= 1, "no bars in the chart");
+  const month = await a.getByTestId("month-usage").textContent();
+  assert(/tokens used/.test(month), `this month's usage is not shown: ${month}`);
   await shot(a, "usage-light");
 });
 

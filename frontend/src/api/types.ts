@@ -133,10 +133,19 @@ export interface UsageRow {
   cost_usd: number;
 }
 
+export interface MonthUsage {
+  tokens_used: number;
+  /** USER_MONTHLY_TOKEN_LIMIT; null without a limit. */
+  token_limit: number | null;
+  tokens_remaining: number | null;
+}
+
 export interface UsageResponse {
   days: number;
   usage: UsageRow[];
   total_cost_usd: number;
+  /** This calendar month (UTC), across every project; absent from older servers. */
+  month?: MonthUsage;
 }
 
 export interface TurnResult {

@@ -227,6 +227,7 @@ export function Documents({
       let title = "The document could not be written";
       if (isApiError(e) && e.code === "generation_running") title = "Another document is being written";
       else if (isApiError(e) && e.code === "rate_limited") title = "Too many documents in a minute";
+      else if (isApiError(e) && e.code === "token_limit_reached") title = "Your monthly token limit is reached";
       else if (isApiError(e) && e.status === 403) title = "You cannot write documents in this project";
       else if (isApiError(e)) title = generationFailureTitle(e.code);
       setGenError({ title, message: errorMessage(e), notes: [] });
