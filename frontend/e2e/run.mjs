@@ -918,6 +918,11 @@ await test("phone-sized screen: the board's columns stack", async () => {
   assert(boxes[0].y < boxes[1].y && boxes[1].y < boxes[2].y, "columns are not stacked vertically");
   assert(Math.abs(boxes[0].x - boxes[1].x) < 2, "columns are not aligned");
   await shot(m, "project-board-phone");
+  if (docsUrl) {
+    await m.goto(`${docsUrl}/documents`);
+    await m.locator('[data-testid="document-article"][data-version="2"]').waitFor();
+    await shot(m, "documents-phone");
+  }
   await m.context().close();
 });
 

@@ -242,7 +242,7 @@ export function Documents({
   const current = latest?.[kind] ?? null;
 
   return (
-    <section aria-labelledby="documents-heading" className="flex min-h-0 flex-1 flex-col" data-testid="documents">
+    <section aria-labelledby="documents-heading" className="flex min-h-0 flex-1 flex-col overflow-y-auto lg:overflow-visible" data-testid="documents">
       <LiveAnnouncer message={announce} />
       <h2 id="documents-heading" className="sr-only">
         Documents
@@ -252,7 +252,7 @@ export function Documents({
           {loadError}
         </Alert>
       )}
-      <div className="grid min-h-0 flex-1 grid-cols-1 gap-4 lg:grid-cols-[230px_minmax(0,1fr)] xl:grid-cols-[230px_minmax(0,1fr)_260px]">
+      <div className="grid grid-cols-1 gap-4 lg:min-h-0 lg:flex-1 lg:grid-cols-[230px_minmax(0,1fr)] xl:grid-cols-[230px_minmax(0,1fr)_260px]">
         {/* The kinds */}
         <nav aria-label="Document kinds" className="min-h-0 lg:overflow-y-auto">
           <ul className="flex gap-1.5 overflow-x-auto pb-1 lg:flex-col lg:overflow-visible lg:pb-0">
@@ -288,9 +288,9 @@ export function Documents({
         </nav>
 
         {/* The document */}
-        <div className="flex min-h-0 flex-col rounded-xl border border-stone-200 bg-white shadow-sm dark:border-stone-800 dark:bg-stone-900">
+        <div className="flex flex-col rounded-xl border border-stone-200 bg-white shadow-sm lg:min-h-0 dark:border-stone-800 dark:bg-stone-900">
           <div className="flex flex-wrap items-center gap-2 border-b border-stone-200 px-4 py-3 dark:border-stone-800">
-            <div className="min-w-0 flex-1">
+            <div className="min-w-[14rem] flex-1">
               <h3 className="text-base font-semibold" data-testid="document-kind-title">
                 {info.label}
               </h3>
@@ -343,7 +343,7 @@ export function Documents({
             )}
           </div>
 
-          <div className="min-h-0 flex-1 overflow-y-auto px-5 py-4" data-testid="document-body">
+          <div className="px-5 py-4 lg:min-h-0 lg:flex-1 lg:overflow-y-auto" data-testid="document-body">
             {progress && (
               <div role="status" className="mb-4 flex items-center gap-3 rounded-lg border border-indigo-200 bg-indigo-50/70 px-3.5 py-2.5 text-sm text-indigo-900 dark:border-indigo-900/60 dark:bg-indigo-950/40 dark:text-indigo-100" data-testid="generation-progress">
                 {progress.status === "running" ? <Spinner size={16} /> : progress.status === "ok" ? <IconCheck /> : <IconX />}
