@@ -12,7 +12,7 @@
 //
 // One line per test, then "N passed, N failed"; exits non-zero on a failure.
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,7 +91,7 @@ async function shot(page, name) {
 function watchConsole(page, label) {
   page.on("console", (m) => {
     const t = m.text();
-    if (m.type() === "error" && !/Failed to load resource: the server responded with a status of (401|404|409)/.test(t)) {
+    if (m.type() === "error" && !/Failed to load resource: the server responded with a status of (401|403|404|409|413|422)/.test(t)) {
       consoleProblems.push(`${label}: ${t}`);
     }
   });
@@ -486,7 +486,359 @@ await test("usage page draws tokens per day", async () => {
   await chart.waitFor();
   const bars = await chart.locator("rect[rx]").count();
   assert(bars >= 1, "no bars in the chart");
+  const month = await a.getByTestId("month-usage").textContent();
+  assert(/tokens used/.test(month), `this month's usage is not shown: ${month}`);
   await shot(a, "usage-light");
+});
+
+// ---- documents, export and import ------------------------------------------------
+
+const DOCS_PROJECT = `Neighbourhood tool library ${stamp}`;
+let docsUrl = "";
+let exportedJson = null;
+let citedText = "";
+
+/** A project of its own for the documents, with one turn's cards on its board. */
+async function docsProject(page) {
+  if (docsUrl) return docsUrl;
+  await page.goto(`${BASE}/`);
+  await page.getByRole("button", { name: "New project" }).first().click();
+  const dialog = page.getByRole("dialog", { name: "New project" });
+  await dialog.getByLabel("Name", { exact: true }).fill(DOCS_PROJECT);
+  await dialog.getByRole("button", { name: "Create project" }).click();
+  await page.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
+  docsUrl = page.url();
+  await page.getByTestId("composer").fill("Let's go with lending tools from the library basement. We could add a repair café.");
+  await page.getByTestId("composer").press("Enter");
+  await page.getByTestId("agents-summary").first().waitFor({ timeout: 60_000 });
+  await card(page, "We could add a repair café").first().waitFor();
+  return docsUrl;
+}
+
+async function generate(page, expectVersion) {
+  const button = page.getByTestId("generate-document");
+  await button.click();
+  await page.locator(`[data-testid="document-article"][data-version="${expectVersion}"]`).waitFor({ timeout: 60_000 });
+}
+
+await test("documents: a brief is written (streamed), rendered, and its citations lead to their cards", async () => {
+  await docsProject(a);
+  await a.getByTestId("view-documents").click();
+  await a.waitForURL(/\/documents$/);
+  await a.getByRole("heading", { name: "Brief" }).waitFor();
+  await a.getByText("No brief yet").waitFor();
+  // Watch the generation's progress panel appear while it streams.
+  await a.evaluate(() => {
+    window.__progressSeen = false;
+    new MutationObserver(() => {
+      if (document.querySelector('[data-testid="generation-progress"]')) window.__progressSeen = true;
+    }).observe(document.body, { subtree: true, childList: true });
+  });
+  const posted = a.waitForRequest((r) => r.method() === "POST" && r.url().endsWith("/documents"));
+  await generate(a, 1);
+  const req = await posted;
+  assert(req.headers()["accept"] === "text/event-stream", `the generation was not streamed (Accept: ${req.headers()["accept"]})`);
+  assert(await a.evaluate(() => window.__progressSeen), "no progress was shown while the document was written");
+  const article = a.getByTestId("document-article");
+  assert((await article.locator("h1").count()) === 1, "the document's title is not a heading");
+  // No raw HTML element can come out of a document.
+  const unsafe = await article.locator("script, iframe, img, object, embed, style").count();
+  assert(unsafe === 0, `the document rendered ${unsafe} raw HTML elements`);
+  // Citations: numbered, with the source as their tooltip, and a source list.
+  const citation = article.getByTestId("citation").first();
+  await citation.waitFor();
+  const tip = await citation.getAttribute("title");
+  assert(tip && /confidence/.test(tip), `the citation's tooltip is not its source: ${tip}`);
+  const source = article.getByTestId("document-source").first();
+  await source.waitFor();
+  await a.getByTestId("kind-brief").filter({ hasText: "Version 1" }).waitFor();
+  await a.getByTestId("versions-list").getByTestId("version-row").first().waitFor();
+  await shot(a, "documents-brief-light");
+  const show = source.getByRole("button", { name: /on the board$/ });
+  await show.click();
+  await a.waitForURL(/\/projects\/[0-9a-f-]{36}$/);
+  const highlighted = a.locator('[data-testid="item-card"][data-highlighted="true"]');
+  await highlighted.waitFor();
+  citedText = (await highlighted.getByTestId("item-text").textContent()) ?? "";
+  assert(tip.includes(citedText), `the citation (${tip}) is not the card shown (${citedText})`);
+  const focused = await a.evaluate(() => document.activeElement?.getAttribute("data-testid"));
+  assert(focused === "item-card", `the cited card is not focused (${focused})`);
+});
+
+await test("documents: a second version, the versions, an older one, and the line diff", async () => {
+  // Change the card the brief cites, so that the next version differs.
+  const cited = card(a, citedText).first();
+  await cited.getByRole("button", { name: /More actions/ }).click();
+  await a.getByRole("menuitem", { name: "Edit" }).click();
+  const box = a.locator('[data-testid="item-card"] textarea');
+  await box.fill("Lend tools from the basement of the library, on Saturdays");
+  await box.press("Control+Enter");
+  await card(a, "on Saturdays").first().waitFor();
+  await a.getByTestId("view-documents").click();
+  await a.locator('[data-testid="document-article"][data-version="1"]').waitFor();
+  await generate(a, 2);
+  await a.getByTestId("kind-brief").filter({ hasText: "Version 2" }).waitFor();
+  const rows = a.getByTestId("version-row");
+  await rows.nth(1).waitFor();
+  assert((await rows.count()) === 2, `versions listed: ${await rows.count()}`);
+  // Read the older one.
+  await a.getByRole("button", { name: "Read version 1" }).click();
+  await a.locator('[data-testid="document-article"][data-version="1"]').waitFor();
+  const meta = await a.getByTestId("document-meta").textContent();
+  assert(/not the latest/.test(meta), `an older version is not marked as such: ${meta}`);
+  // The changes from 1 to 2.
+  await a.getByRole("button", { name: "Compare version 2 with version 1" }).click();
+  const diff = a.getByTestId("document-diff");
+  await diff.locator("tr[data-diff]").first().waitFor();
+  const added = await diff.locator('tr[data-diff="added"]').count();
+  const removed = await diff.locator('tr[data-diff="removed"]').count();
+  assert(added >= 1 && removed >= 1, `the diff shows ${added} added and ${removed} removed lines`);
+  const addedText = await diff.locator('tr[data-diff="added"]').allTextContents();
+  assert(addedText.some((t) => t.includes("on Saturdays")), `the new text is not among the added lines: ${addedText.join(" | ")}`);
+  const stats = await a.getByTestId("diff-stats").textContent();
+  assert(/\+\d+/.test(stats), `no diff stats: ${stats}`);
+  await shot(a, "documents-diff-light");
+  // The other kinds are there to write too.
+  await a.getByTestId("kind-next_steps").click();
+  await a.getByText("No next steps yet").waitFor();
+  await generate(a, 1);
+  await a.getByTestId("kind-next_steps").filter({ hasText: "Version 1" }).waitFor();
+});
+
+await test("export: Markdown and JSON downloads with the session's token", async () => {
+  await a.goto(docsUrl);
+  await a.getByTestId("project-title").waitFor();
+  for (const [label, ext] of [[/Markdown/, "md"], [/JSON/, "json"]]) {
+    await a.getByRole("button", { name: "Export this project" }).click();
+    const [download] = await Promise.all([a.waitForEvent("download"), a.getByRole("menuitem", { name: label }).click()]);
+    const name = download.suggestedFilename();
+    assert(name.endsWith(`.${ext}`), `the ${ext} download is called ${name}`);
+    assert(name.startsWith("brainstorm-"), `the download's name is not the server's: ${name}`);
+    const file = await download.path();
+    const text = readFileSync(file, "utf8");
+    assert(text.includes("Neighbourhood tool library"), `the ${ext} export lacks the project's title`);
+    if (ext === "md") {
+      assert(/^# /m.test(text) && text.includes("on Saturdays"), "the Markdown export lacks the board");
+    } else {
+      exportedJson = JSON.parse(text);
+      assert(exportedJson.format === "brainstorm.project", `format: ${exportedJson.format}`);
+      assert(exportedJson.documents.length === 2, `documents exported: ${exportedJson.documents.length}`);
+    }
+  }
+});
+
+await test("import: an export becomes a new project; a bad file names the problem; a file too large says so", async () => {
+  if (!exportedJson) throw new Error("no export to import (the export test failed)");
+  await a.goto(`${BASE}/`);
+  await a.getByRole("heading", { name: "Projects" }).waitFor();
+  const input = a.getByTestId("import-file");
+  // A file that is not the format: the path of the first problem, nothing created.
+  const bad = structuredClone(exportedJson);
+  bad.project.title = `Broken import ${stamp}`;
+  bad.items[0].state = "someday";
+  await input.setInputFiles({ name: "broken.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(bad)) });
+  await a.getByTestId("import-error-path").filter({ hasText: "items[0].state" }).waitFor();
+  await shot(a, "import-error-light");
+  assert((await a.getByTestId("project-card").filter({ hasText: "Broken import" }).count()) === 0, "a refused import created a project");
+  // Not JSON at all.
+  await input.setInputFiles({ name: "notes.json", mimeType: "application/json", buffer: Buffer.from("# just some notes") });
+  await a.getByTestId("import-error").filter({ hasText: "not JSON" }).waitFor();
+  // Too large: 413, said plainly.
+  const huge = { format: "brainstorm.project", format_version: 1, project: { title: "Huge", description: "x".repeat(9 * 1024 * 1024) } };
+  const sent = a.waitForResponse((r) => r.url().endsWith("/api/projects/import")).catch(() => null);
+  // From a file on disk: a 9 MiB buffer sent through the protocol is slow.
+  const hugeFile = path.join(profileRoot, "huge.json");
+  writeFileSync(hugeFile, JSON.stringify(huge));
+  await input.setInputFiles(hugeFile);
+  const answer = await sent;
+  assert(answer && answer.status() === 413, `the large file was answered ${answer?.status()}`);
+  await a.getByRole("alert").filter({ hasText: "too large to import" }).waitFor();
+  // The real export: a new project with its board and documents.
+  const good = structuredClone(exportedJson);
+  good.project.title = `Imported tool library ${stamp}`;
+  await input.setInputFiles({ name: "export.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(good)) });
+  await a.getByRole("status").filter({ hasText: `Imported “Imported tool library ${stamp}”` }).waitFor();
+  const imported = a.getByTestId("project-card").filter({ hasText: `Imported tool library ${stamp}` });
+  await imported.waitFor();
+  await shot(a, "import-done-light");
+  await imported.getByRole("link").click();
+  await card(a, "on Saturdays").first().waitFor();
+  await a.getByTestId("view-documents").click();
+  await a.getByTestId("kind-brief").filter({ hasText: "Version 2" }).waitFor();
+  await a.locator('[data-testid="document-article"][data-version="2"]').getByTestId("citation").first().waitFor();
+});
+
+// ---- members and roles -----------------------------------------------------------
+
+async function apiRegister(user) {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${BASE}/api/auth/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: user.email, password: user.password, display_name: user.name }),
+    });
+    if (res.status === 201) return;
+    if (res.status === 429 && attempt < 4) {
+      const wait = Number(res.headers.get("retry-after") ?? 5);
+      console.log(`     (rate limited: waiting ${wait} s)`);
+      await new Promise((r) => setTimeout(r, Math.min(wait + 1, 120) * 1000));
+      continue;
+    }
+    throw new Error(`registering ${user.email} answered ${res.status}: ${await res.text()}`);
+  }
+}
+
+const VIEWER = { email: `e2e-viewer-${stamp}@example.com`, password: "another horse battery staple", name: "Vera Viewer" };
+let v;
+
+await test("members: the owner adds a viewer; roles show in the dialog and the list", async () => {
+  await apiRegister(VIEWER);
+  await a.goto(docsUrl);
+  await a.getByTestId("project-title").getByTestId("role-badge").and(a.locator('[data-role="owner"]')).waitFor();
+  await a.getByTestId("members-button").click();
+  const dialog = a.getByRole("dialog", { name: "Members" });
+  await dialog.getByTestId("member-row").filter({ hasText: USER.email }).waitFor();
+  // The last owner cannot be demoted nor removed.
+  const own = dialog.getByTestId("member-row").filter({ hasText: USER.email });
+  assert(await own.getByRole("combobox").isDisabled(), "the last owner's role can be changed");
+  // An email without an account is refused with a reason.
+  await dialog.getByLabel("Email").fill(`nobody-${stamp}@example.com`);
+  await dialog.getByRole("button", { name: "Add", exact: true }).click();
+  await dialog.getByText(/no account/i).first().waitFor();
+  await dialog.getByLabel("Email").fill(VIEWER.email);
+  await dialog.getByLabel("Role", { exact: true }).selectOption("viewer");
+  await dialog.getByRole("button", { name: "Add", exact: true }).click();
+  const row = dialog.getByTestId("member-row").filter({ hasText: VIEWER.email });
+  await row.waitFor();
+  assert((await row.getByRole("combobox").inputValue()) === "viewer", "the new member is not a viewer");
+  await shot(a, "members-owner-light");
+  await a.keyboard.press("Escape");
+});
+
+await test("members: a viewer reads the project, board, chat and documents without inputs that would be refused", async () => {
+  v = await newTab("viewer");
+  await signIn(v, VIEWER);
+  const listed = v.getByTestId("project-card").filter({ hasText: DOCS_PROJECT });
+  await listed.getByTestId("role-badge").and(v.locator('[data-role="viewer"]')).waitFor();
+  // Owner-only actions are not offered.
+  await listed.getByRole("button", { name: /Actions for/ }).click();
+  assert((await v.getByRole("menuitem", { name: "Delete…" }).count()) === 0, "a viewer is offered Delete");
+  await v.getByRole("menuitem", { name: "Leave project" }).waitFor();
+  await v.keyboard.press("Escape");
+  await shot(v, "projects-viewer-light");
+  await listed.getByRole("link").click();
+  await card(v, "on Saturdays").first().waitFor();
+  await v.getByTestId("read-only-note").waitFor();
+  assert((await v.getByTestId("composer").count()) === 0, "a viewer has a composer");
+  assert((await v.getByRole("button", { name: /^Add a card/ }).count()) === 0, "a viewer can add cards");
+  assert((await v.getByRole("button", { name: /to another column/ }).count()) === 0, "a viewer can move cards");
+  assert((await v.locator('[data-testid="item-card"][draggable="true"]').count()) === 0, "a viewer's cards are draggable");
+  await shot(v, "project-viewer-light");
+  await v.getByTestId("view-documents").click();
+  await v.locator('[data-testid="document-article"][data-version="2"]').waitFor();
+  assert((await v.getByTestId("generate-document").count()) === 0, "a viewer can generate documents");
+  // The members dialog: read only for a viewer.
+  await v.getByTestId("members-button").click();
+  const dialog = v.getByRole("dialog", { name: "Members" });
+  await dialog.getByTestId("member-row").filter({ hasText: USER.email }).waitFor();
+  assert((await dialog.getByRole("combobox").count()) === 0, "a viewer can change roles");
+  assert((await dialog.getByRole("form", { name: "Add a member" }).count()) === 0, "a viewer can add members");
+  await shot(v, "members-viewer-light");
+  await v.keyboard.press("Escape");
+});
+
+await test("members: the owner makes the viewer an editor, then removes them", async () => {
+  await a.getByTestId("members-button").click();
+  const dialog = a.getByRole("dialog", { name: "Members" });
+  const row = dialog.getByTestId("member-row").filter({ hasText: VIEWER.email });
+  const patched = a.waitForResponse((r) => r.request().method() === "PATCH" && r.url().includes("/members/"));
+  await row.getByRole("combobox").selectOption("editor");
+  assert((await patched).status() === 200, "the role change was refused");
+  await v.goto(docsUrl);
+  await v.getByTestId("composer").waitFor();
+  await v.getByTestId("project-title").getByTestId("role-badge").and(v.locator('[data-role="editor"]')).waitFor();
+  await row.getByRole("button", { name: /^Remove/ }).click();
+  await dialog.getByRole("button", { name: "Remove", exact: true }).click();
+  await row.waitFor({ state: "detached" });
+  await a.keyboard.press("Escape");
+  await v.reload();
+  await v.getByText("This project does not exist").waitFor();
+  await v.context().close();
+});
+
+// ---- account settings ----------------------------------------------------------------
+
+const ACCOUNT = { email: `e2e-account-${stamp}@example.com`, password: "first horse battery staple", name: "Ann Account" };
+
+await test("account settings: display name, password change, account deletion", async () => {
+  await apiRegister(ACCOUNT);
+  const s = await newTab("account");
+  await signIn(s, ACCOUNT);
+  await s.getByRole("button", { name: /^Account/ }).click();
+  await s.getByRole("menuitem", { name: "Account settings" }).click();
+  await s.getByRole("heading", { name: "Account settings" }).waitFor();
+  await shot(s, "account-light");
+  // The name.
+  await s.getByLabel("Display name").fill("Ann Renamed");
+  await s.getByRole("button", { name: "Save name" }).click();
+  await s.getByRole("button", { name: "Account: Ann Renamed" }).waitFor();
+  // A wrong current password is said so, and nothing changes.
+  const next = "second horse battery staple";
+  await s.getByLabel("Current password").fill("not my password at all");
+  await s.getByLabel("New password", { exact: true }).fill(next);
+  await s.getByLabel("New password, again").fill(next);
+  await s.getByRole("button", { name: "Change password" }).click();
+  await s.getByText("This is not your current password.").waitFor();
+  await s.getByLabel("Current password").fill(ACCOUNT.password);
+  await s.getByRole("button", { name: "Change password" }).click();
+  await s.getByText("Password changed.").waitFor();
+  // This session goes on; the new password signs in.
+  await s.reload();
+  await s.getByRole("heading", { name: "Account settings" }).waitFor();
+  const fresh = await newTab("account-2");
+  await signIn(fresh, { ...ACCOUNT, password: next });
+  await fresh.context().close();
+  // Deleting needs the password and the words.
+  await s.getByRole("button", { name: "Delete my account…" }).click();
+  const dialog = s.getByRole("dialog", { name: "Delete your account?" });
+  await dialog.getByLabel("Your password").fill(next);
+  const confirm = dialog.getByRole("button", { name: "Delete account" });
+  assert(await confirm.isDisabled(), "the account can be deleted without typing the confirmation");
+  await dialog.getByLabel(/to confirm/).fill("delete my account");
+  await shot(s, "account-delete-light");
+  await confirm.click();
+  await s.waitForURL(/\/signin/);
+  const res = await fetch(`${BASE}/api/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: ACCOUNT.email, password: next }),
+  });
+  assert(res.status === 401, `the deleted account still signs in (${res.status})`);
+  await s.context().close();
+});
+
+await test("documents, members, import and account pages in the dark theme (screenshots)", async () => {
+  const d = await newTab("dark-2", { colorScheme: "dark" });
+  await signIn(d);
+  await d.goto(`${docsUrl}/documents`);
+  await d.locator('[data-testid="document-article"][data-version="2"]').waitFor();
+  await shot(d, "documents-brief-dark");
+  await d.getByRole("button", { name: "Compare version 2 with version 1" }).click();
+  await d.getByTestId("document-diff").locator("tr[data-diff]").first().waitFor();
+  await shot(d, "documents-diff-dark");
+  await d.goto(docsUrl);
+  await d.getByTestId("members-button").click();
+  await d.getByRole("dialog", { name: "Members" }).getByTestId("member-row").first().waitFor();
+  await shot(d, "members-owner-dark");
+  await d.keyboard.press("Escape");
+  await d.goto(`${BASE}/`);
+  await d.getByTestId("import-file").setInputFiles({ name: "broken.json", mimeType: "application/json", buffer: Buffer.from('{"format":"brainstorm.project","format_version":1,"project":{"title":"x"},"items":[{"text":"y","state":"nope"}]}') });
+  await d.getByTestId("import-error-path").waitFor();
+  await shot(d, "import-error-dark");
+  await d.goto(`${BASE}/account`);
+  await d.getByRole("heading", { name: "Account settings" }).waitFor();
+  await shot(d, "account-dark");
+  await d.context().close();
 });
 
 await test("projects: list with counts, rename, archive, delete with confirmation", async () => {
@@ -566,6 +918,11 @@ await test("phone-sized screen: the board's columns stack", async () => {
   assert(boxes[0].y < boxes[1].y && boxes[1].y < boxes[2].y, "columns are not stacked vertically");
   assert(Math.abs(boxes[0].x - boxes[1].x) < 2, "columns are not aligned");
   await shot(m, "project-board-phone");
+  if (docsUrl) {
+    await m.goto(`${docsUrl}/documents`);
+    await m.locator('[data-testid="document-article"][data-version="2"]').waitFor();
+    await shot(m, "documents-phone");
+  }
   await m.context().close();
 });
 
@@ -599,7 +956,9 @@ await test("every control has an accessible name (projects, project, usage pages
   const l = await newTab("a11y");
   await signIn(l);
   const unnamed = [];
-  for (const url of [`${BASE}/`, projectUrl, `${projectUrl}/activity`, `${BASE}/usage`]) {
+  const urls = [`${BASE}/`, projectUrl, `${projectUrl}/activity`, `${BASE}/usage`, `${BASE}/account`];
+  if (docsUrl) urls.push(`${docsUrl}/documents`);
+  for (const url of urls) {
     await l.goto(url);
     await l.getByRole("heading", { level: 1 }).first().waitFor();
     await l.waitForTimeout(700); // the page's data

@@ -2,6 +2,7 @@ import { useEffect } from "react";
 import { Logo } from "./components/Layout";
 import { AppShell } from "./components/Layout";
 import { Alert, Button, EmptyState, Spinner } from "./components/ui";
+import { AccountPage } from "./pages/AccountPage";
 import { ActivityPage } from "./pages/ActivityPage";
 import { AuthPage } from "./pages/AuthPage";
 import { ProjectPage } from "./pages/ProjectPage";
@@ -64,6 +65,7 @@ export function App() {
       projects: "Projects",
       usage: "Token usage",
       activity: "Agent activity",
+      account: "Account settings",
       notfound: "Not found",
     };
     const t = titles[route.name];
@@ -89,11 +91,13 @@ export function App() {
     case "projects":
       return <ProjectsPage />;
     case "project":
-      return <ProjectPage key={route.id} id={route.id} />;
+      return <ProjectPage key={route.id} id={route.id} view={route.view} />;
     case "activity":
       return <ActivityPage key={route.id} id={route.id} />;
     case "usage":
       return <UsagePage />;
+    case "account":
+      return <AccountPage />;
     default:
       return <NotFound />;
   }

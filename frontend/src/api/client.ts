@@ -557,6 +557,19 @@ export class ApiClient {
     return r.user;
   }
 
+  /** The signed-in person changed (a new display name): tell every listener. */
+  setUser(user: User): void {
+    if (this.user === null) return;
+    this.user = user;
+    this.emit({ kind: "refreshed", user });
+  }
+
+  /** A session the server handed over outside sign-in (a password change). */
+  adoptSession(session: Session): void {
+    this.applySession(session, this.rememberedPersistently());
+    this.emit({ kind: "refreshed", user: session.user });
+  }
+
   // ---- projects ------------------------------------------------------------
 
   listProjects(cursor?: string | null, limit = 50): Promise<ProjectPage> {

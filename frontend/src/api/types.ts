@@ -25,6 +25,9 @@ export interface ItemCounts {
   rejected: number;
 }
 
+/** The caller's role in a project (docs/API.md, members). */
+export type Role = "owner" | "editor" | "viewer";
+
 export interface Project {
   id: string;
   title: string;
@@ -34,6 +37,8 @@ export interface Project {
   created_at: string;
   updated_at: string;
   item_counts: ItemCounts;
+  /** The caller's role; a server without members answers none (then the caller owns it). */
+  role?: Role;
 }
 
 export interface ProjectPage {
@@ -86,7 +91,10 @@ export interface Message {
 export interface Agent {
   name: string;
   role: string;
-  stage: "A" | "B";
+  stage: "A" | "B" | "document";
+  produces?: "reply" | "intent" | "changes" | "findings" | "questions" | "message" | "document";
+  /** The kind a document agent writes. */
+  document?: DocumentKind;
   model: string;
   max_tokens: number;
   cacheable: boolean;
@@ -125,10 +133,19 @@ export interface UsageRow {
   cost_usd: number;
 }
 
+export interface MonthUsage {
+  tokens_used: number;
+  /** USER_MONTHLY_TOKEN_LIMIT; null without a limit. */
+  token_limit: number | null;
+  tokens_remaining: number | null;
+}
+
 export interface UsageResponse {
   days: number;
   usage: UsageRow[];
   total_cost_usd: number;
+  /** This calendar month (UTC), across every project; absent from older servers. */
+  month?: MonthUsage;
 }
 
 export interface TurnResult {
@@ -199,4 +216,83 @@ export const TURN_EVENT_NAMES: readonly TurnEventName[] = [
 
 export function isTurnEventName(name: string): name is TurnEventName {
   return (TURN_EVENT_NAMES as readonly string[]).includes(name);
+}
+
+// ---- documents ---------------------------------------------------------------
+
+export type DocumentKind = "brief" | "decision_log" | "next_steps" | "open_questions" | "risks";
+
+/** One version of a document; `markdown` is absent in version lists. */
+export interface DocumentVersion {
+  kind: DocumentKind;
+  version: number;
+  title: string;
+  markdown?: string;
+  item_event_id: number | null;
+  message_id: string | null;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  created_by: string | null;
+  created_at: string;
+}
+
+export interface DocumentsResponse {
+  documents: DocumentVersion[];
+  kinds: DocumentKind[];
+}
+
+export interface DocumentDiff {
+  kind: DocumentKind;
+  from: number;
+  to: number;
+  added: number;
+  removed: number;
+  hunks: number;
+  diff: string;
+  lines: string[];
+}
+
+export interface DocumentEventMap {
+  "document.started": { generation_id: string; kind: DocumentKind; agent: string };
+  "agent.started": { generation_id: string; kind: DocumentKind; agent: string };
+  "agent.finished": {
+    generation_id: string;
+    kind: DocumentKind;
+    agent: string;
+    status: "ok" | "error";
+    latency_ms: number;
+    tokens?: TokenCounts;
+    error?: string;
+  };
+  error: { generation_id: string; kind: DocumentKind; code: string; message: string };
+  "document.done": {
+    generation_id: string;
+    kind: DocumentKind;
+    status: "done" | "failed";
+    /** The new version (the whole version; a number from older servers). */
+    version?: DocumentVersion | number;
+    code?: string;
+    error?: string;
+    notes?: string[];
+  };
+}
+
+export type DocumentEventName = keyof DocumentEventMap;
+
+export type DocumentEvent = {
+  [K in DocumentEventName]: { type: K; data: DocumentEventMap[K] };
+}[DocumentEventName];
+
+// ---- members -------------------------------------------------------------------
+
+export interface Member {
+  user_id: string;
+  email: string;
+  display_name: string;
+  role: Role;
+  added_by?: string | null;
+  created_at?: string;
+  /** An invitation to an email without an account yet (REGISTRATION=invite). */
+  pending?: boolean;
 }

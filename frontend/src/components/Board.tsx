@@ -7,7 +7,7 @@ import { humanizeAgent } from "../lib/conversation";
 import { useClient } from "../lib/session";
 import type { EditResult } from "../lib/useProject";
 import { IconDots, IconHistory, IconMove, IconPencil, IconPlus, IconQuote, IconTrash } from "./icons";
-import { Alert, Button, ConfirmDialog, Dialog, EmptyState, MenuButton, Skeleton, Spinner, cx } from "./ui";
+import { Alert, Button, ConfirmDialog, Dialog, EmptyState, IconButton, MenuButton, Skeleton, Spinner, cx } from "./ui";
 
 const DRAG_TYPE = "application/x-brainstorm-item";
 
@@ -43,6 +43,8 @@ export interface BoardProps {
   onAdd: (state: Column, text: string) => Promise<Item>;
   onJumpToSource: (messageId: string) => void;
   projectId: string;
+  /** A viewer: cards are read (and their history), never moved, edited or added. */
+  readOnly?: boolean;
 }
 
 export function Board(props: BoardProps) {
@@ -61,7 +63,7 @@ export function Board(props: BoardProps) {
           Board
         </h2>
         <p className="hidden text-xs text-stone-500 sm:block dark:text-stone-500">
-          Drag cards between columns, or use a card’s move menu.
+          {props.readOnly ? "Read only: you are a viewer of this project." : "Drag cards between columns, or use a card’s move menu."}
         </p>
       </div>
       {error && (
@@ -127,6 +129,7 @@ function BoardColumn({
   onJumpToSource,
   onShowHistory,
   onAskDelete,
+  readOnly = false,
 }: BoardProps & {
   column: Column;
   items: Item[];
@@ -141,7 +144,7 @@ function BoardColumn({
   const style = COLUMN_STYLE[column];
   const headingId = `col-${column}`;
 
-  const accepts = (e: DragEvent) => e.dataTransfer.types.includes(DRAG_TYPE);
+  const accepts = (e: DragEvent) => !readOnly && e.dataTransfer.types.includes(DRAG_TYPE);
   const onDragOver = (e: DragEvent) => {
     if (!accepts(e)) return;
     e.preventDefault();
@@ -186,6 +189,7 @@ function BoardColumn({
         >
           {items.length}
         </span>
+        {!readOnly && (
         <button
           type="button"
           onClick={() => setAdding(true)}
@@ -195,6 +199,7 @@ function BoardColumn({
         >
           <IconPlus />
         </button>
+        )}
       </div>
       <ul className="flex min-h-0 flex-1 flex-col gap-2 overflow-y-auto px-0.5 pb-1" aria-label={`${COLUMN_LABELS[column]} cards`}>
         {!loaded &&
@@ -216,6 +221,7 @@ function BoardColumn({
             onAskDelete={() => onAskDelete(item)}
             onDragStart={() => setDragging(item.id)}
             onDragEnd={() => setDragging(null)}
+            readOnly={readOnly}
           />
         ))}
         {loaded && items.length === 0 && !adding && (
@@ -331,7 +337,9 @@ function ItemCard({
   onAskDelete,
   onDragStart,
   onDragEnd,
+  readOnly,
 }: {
+  readOnly: boolean;
   item: Item;
   pending: boolean;
   onMove: (id: string, to: Column) => void;
@@ -408,14 +416,14 @@ function ItemCard({
 
   return (
     <li
-      draggable={!editing}
+      draggable={!editing && !readOnly}
       onDragStart={onDrag}
       onDragEnd={onDragEnd}
       data-item-id={item.id}
       data-testid="item-card"
       className={cx(
         "group animate-fade-in rounded-lg border bg-white p-3 shadow-sm transition-shadow dark:bg-stone-900",
-        editing ? "border-indigo-300 ring-2 ring-indigo-500/20 dark:border-indigo-700" : "cursor-grab border-stone-200 hover:shadow-md active:cursor-grabbing dark:border-stone-800",
+        editing ? "border-indigo-300 ring-2 ring-indigo-500/20 dark:border-indigo-700" : readOnly ? "border-stone-200 dark:border-stone-800" : "cursor-grab border-stone-200 hover:shadow-md active:cursor-grabbing dark:border-stone-800",
         pending && "opacity-70",
       )}
     >
@@ -478,8 +486,8 @@ function ItemCard({
           <p
             className="text-sm leading-snug font-medium break-words text-stone-900 dark:text-stone-100"
             data-testid="item-text"
-            onDoubleClick={startEdit}
-            title="Double-click to edit"
+            onDoubleClick={readOnly ? undefined : startEdit}
+            title={readOnly ? undefined : "Double-click to edit"}
           >
             {item.text}
           </p>
@@ -504,6 +512,12 @@ function ItemCard({
             </span>
             {pending && <Spinner size={12} className="text-stone-400" label="Saving" />}
             <div className="ml-auto flex items-center opacity-100 transition-opacity sm:opacity-60 sm:group-focus-within:opacity-100 sm:group-hover:opacity-100">
+              {readOnly ? (
+                <IconButton label={`History of “${short}”`} onClick={onShowHistory} className="h-7 w-7">
+                  <IconHistory size={14} />
+                </IconButton>
+              ) : (
+              <>
               <MenuButton
                 label={`Move “${short}” to another column`}
                 heading="Move to"
@@ -527,6 +541,8 @@ function ItemCard({
               >
                 <IconDots size={14} />
               </MenuButton>
+              </>
+              )}
             </div>
           </div>
         </>

@@ -62,6 +62,8 @@ export interface ChatProps {
   highlighted: string | null;
   onLoadEarlier: () => void;
   loadingEarlier: boolean;
+  /** A viewer: the conversation is read, never written (no composer, no answer or retry). */
+  readOnly?: boolean;
 }
 
 function AgentChip({ a }: { a: AgentProgress }) {
@@ -204,7 +206,7 @@ function Bubble({
   );
 }
 
-function QuestionPrompt({ q, onAnswer }: { q: Message; onAnswer: (q: Message) => void }) {
+function QuestionPrompt({ q, onAnswer }: { q: Message; onAnswer?: (q: Message) => void }) {
   return (
     <li
       className="flex items-start gap-2.5 rounded-xl border border-amber-200 bg-amber-50/80 px-3 py-2.5 dark:border-amber-900/60 dark:bg-amber-950/30"
@@ -219,9 +221,11 @@ function QuestionPrompt({ q, onAnswer }: { q: Message; onAnswer: (q: Message) =>
         </p>
         <p className="mt-0.5 text-sm text-stone-800 dark:text-stone-200">{q.content}</p>
       </div>
-      <Button size="sm" variant="secondary" onClick={() => onAnswer(q)} aria-label={`Answer: ${q.content}`}>
-        Answer
-      </Button>
+      {onAnswer && (
+        <Button size="sm" variant="secondary" onClick={() => onAnswer(q)} aria-label={`Answer: ${q.content}`}>
+          Answer
+        </Button>
+      )}
     </li>
   );
 }
@@ -235,7 +239,7 @@ function Block({
 }: {
   block: TimelineBlock;
   highlighted: string | null;
-  onAnswer: (q: Message) => void;
+  onAnswer?: (q: Message) => void;
   onRetryTurn: (turnId: string) => void;
   canRetry: boolean;
 }) {
@@ -330,6 +334,7 @@ export const Chat = forwardRef<ChatHandle, ChatProps>(function Chat(props, ref) 
     highlighted,
     onLoadEarlier,
     loadingEarlier,
+    readOnly = false,
   } = props;
   const scrollRef = useRef<HTMLDivElement>(null);
   const contentRef = useRef<HTMLDivElement>(null);
@@ -432,7 +437,12 @@ export const Chat = forwardRef<ChatHandle, ChatProps>(function Chat(props, ref) 
             </Button>
           </div>
         )}
-        {empty && (
+        {empty && readOnly && (
+          <EmptyState icon={<IconSparkle size={20} />} title="Nothing said yet" className="py-8">
+            The conversation of this project appears here as its editors talk to the agents.
+          </EmptyState>
+        )}
+        {empty && !readOnly && (
           <EmptyState icon={<IconSparkle size={20} />} title="Start with what is on your mind" className="py-8">
             <p>Describe the idea in your own words. The agents reply, record decisions and open questions, and ask what is missing.</p>
             <ul className="mt-4 space-y-2 text-left">
@@ -459,9 +469,9 @@ export const Chat = forwardRef<ChatHandle, ChatProps>(function Chat(props, ref) 
               key={b.key}
               block={b}
               highlighted={highlighted}
-              onAnswer={onAnswer}
+              onAnswer={readOnly ? undefined : onAnswer}
               onRetryTurn={onRetryTurn}
-              canRetry={sending === null}
+              canRetry={sending === null && !readOnly}
             />
           ))}
           {pendingShown && (
@@ -478,6 +488,11 @@ export const Chat = forwardRef<ChatHandle, ChatProps>(function Chat(props, ref) 
         </div>
       </div>
 
+      {readOnly ? (
+        <p className="border-t border-stone-200 bg-stone-50 px-4 py-3 text-sm text-stone-600 dark:border-stone-800 dark:bg-stone-900/60 dark:text-stone-400" data-testid="read-only-note">
+          You are a viewer of this project: you can read the conversation, the board and the documents. An owner can make you an editor.
+        </p>
+      ) : (
       <form onSubmit={submit} className="border-t border-stone-200 bg-white p-3 dark:border-stone-800 dark:bg-stone-900" aria-label="Send a message">
         {sendError && (
           <Alert className="mb-2" onDismiss={onDismissSendError}>
@@ -530,6 +545,7 @@ export const Chat = forwardRef<ChatHandle, ChatProps>(function Chat(props, ref) 
           </span>
         </p>
       </form>
+      )}
     </section>
   );
 });

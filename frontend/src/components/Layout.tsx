@@ -2,7 +2,7 @@ import type { ReactNode } from "react";
 import { Link, navigate, useLocation } from "../lib/router";
 import { useSession } from "../lib/session";
 import { useTheme, type ThemeChoice } from "../lib/theme";
-import { IconChart, IconLogout, IconMonitor, IconMoon, IconSparkle, IconSun } from "./icons";
+import { IconChart, IconLogout, IconMonitor, IconMoon, IconSettings, IconSparkle, IconSun } from "./icons";
 import { MenuButton, cx } from "./ui";
 
 export function Logo({ className, compact = false }: { className?: string; compact?: boolean }) {
@@ -121,7 +121,10 @@ export function AppShell({
               <MenuButton
                 label={`Account: ${user.display_name || user.email}`}
                 heading={user.email}
-                items={[{ label: "Sign out", icon: <IconLogout />, onSelect: () => void signOut() }]}
+                items={[
+                  { label: "Account settings", icon: <IconSettings />, onSelect: () => navigate("/account") },
+                  { label: "Sign out", icon: <IconLogout />, onSelect: () => void signOut() },
+                ]}
                 buttonClassName="gap-2 px-1.5"
               >
                 <span

@@ -1,4 +1,4 @@
-// A small client-side router over the History API: the app has six routes,
+// A small client-side router over the History API: the app has eight routes,
 // which does not need a routing library. nginx answers every path with
 // index.html (SPA fallback), so any URL can be loaded directly.
 
@@ -55,9 +55,10 @@ export type RouteMatch =
   | { name: "signin" }
   | { name: "signup" }
   | { name: "projects" }
-  | { name: "project"; id: string }
+  | { name: "project"; id: string; view: "board" | "documents" }
   | { name: "activity"; id: string }
   | { name: "usage" }
+  | { name: "account" }
   | { name: "notfound" };
 
 export function matchRoute(pathname: string): RouteMatch {
@@ -66,8 +67,11 @@ export function matchRoute(pathname: string): RouteMatch {
   if (path === "/signup") return { name: "signup" };
   if (path === "/" || path === "/projects") return { name: "projects" };
   if (path === "/usage") return { name: "usage" };
+  if (path === "/account") return { name: "account" };
   let m = /^\/projects\/([^/]+)$/.exec(path);
-  if (m) return { name: "project", id: decodeURIComponent(m[1] as string) };
+  if (m) return { name: "project", id: decodeURIComponent(m[1] as string), view: "board" };
+  m = /^\/projects\/([^/]+)\/documents$/.exec(path);
+  if (m) return { name: "project", id: decodeURIComponent(m[1] as string), view: "documents" };
   m = /^\/projects\/([^/]+)\/activity$/.exec(path);
   if (m) return { name: "activity", id: decodeURIComponent(m[1] as string) };
   return { name: "notfound" };

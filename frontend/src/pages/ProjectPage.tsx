@@ -1,13 +1,17 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { errorMessage } from "../api/client";
+import { exportProject, saveBlob, type ExportFormat } from "../api/documents";
 import type { LiveStatus } from "../api/events";
-import type { Message } from "../api/types";
+import { canEdit, roleOf } from "../api/members";
+import type { Item, Message } from "../api/types";
 import { Board } from "../components/Board";
 import { Chat, type ChatHandle } from "../components/Chat";
 import { AppShell } from "../components/Layout";
-import { IconActivity, IconArrowLeft } from "../components/icons";
-import { Alert, Button, EmptyState, Skeleton, cx } from "../components/ui";
+import { MembersDialog, RoleBadge } from "../components/MembersDialog";
+import { IconActivity, IconArrowLeft, IconDocument, IconDownload, IconUsers } from "../components/icons";
+import { Alert, Button, EmptyState, MenuButton, Skeleton, Spinner, cx } from "../components/ui";
 import { quoteForReply } from "../lib/conversation";
-import { Link } from "../lib/router";
+import { Link, navigate } from "../lib/router";
 import { useClient } from "../lib/session";
 import { useProject } from "../lib/useProject";
 
@@ -34,13 +38,81 @@ function LiveIndicator({ status }: { status: LiveStatus }) {
   );
 }
 
-export function ProjectPage({ id }: { id: string }) {
+// The documents view (and its Markdown renderer) loads when first opened.
+const Documents = lazy(() => import("../components/Documents").then((m) => ({ default: m.Documents })));
+
+function ViewTab({ to, active, children, testId }: { to: string; active: boolean; children: ReactNode; testId: string }) {
+  return (
+    <Link
+      to={to}
+      aria-current={active ? "page" : undefined}
+      data-testid={testId}
+      className={cx(
+        "-mb-px inline-flex items-center gap-1.5 border-b-2 px-3 py-2 text-sm font-medium transition-colors",
+        active
+          ? "border-indigo-600 text-indigo-700 dark:border-indigo-400 dark:text-indigo-300"
+          : "border-transparent text-stone-500 hover:text-stone-800 dark:text-stone-400 dark:hover:text-stone-200",
+      )}
+    >
+      {children}
+    </Link>
+  );
+}
+
+export function ProjectPage({ id, view = "board" }: { id: string; view?: "board" | "documents" }) {
   const client = useClient();
   const model = useProject(client, id);
   const { project, projectError } = model;
+  const role = roleOf(project);
+  const readOnly = project !== null && !canEdit(role);
   const [draft, setDraft] = useState("");
   const [highlighted, setHighlighted] = useState<string | null>(null);
   const [pane, setPane] = useState<"chat" | "board">("chat");
+  const [membersOpen, setMembersOpen] = useState(false);
+  const [exporting, setExporting] = useState<ExportFormat | null>(null);
+  const [focusItem, setFocusItem] = useState<string | null>(null);
+  const boardItems = useMemo(() => Object.values(model.board.items), [model.board.items]);
+
+  const doExport = async (format: ExportFormat) => {
+    setExporting(format);
+    try {
+      const { blob, filename } = await exportProject(client, id, format);
+      saveBlob(blob, filename);
+    } catch (e) {
+      model.toast("error", `The export failed: ${errorMessage(e)}`);
+    } finally {
+      setExporting(null);
+    }
+  };
+
+  // A document's citation asks for its card: the board, scrolled to it.
+  const showItem = useCallback(
+    (item: Item) => {
+      setFocusItem(item.id);
+      navigate(`/projects/${id}`);
+    },
+    [id],
+  );
+  useEffect(() => {
+    if (view !== "board" || focusItem === null) return;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- on a phone the board is a tab of its own
+    setPane("board");
+    const frame = window.requestAnimationFrame(() => {
+      const el = document.querySelector<HTMLElement>(`[data-item-id="${CSS.escape(focusItem)}"]`);
+      setFocusItem(null);
+      if (!el) return;
+      el.scrollIntoView({ behavior: "smooth", block: "center" });
+      el.setAttribute("tabindex", "-1");
+      el.focus({ preventScroll: true });
+      el.classList.add("ring-2", "ring-amber-400");
+      el.dataset.highlighted = "true";
+      window.setTimeout(() => {
+        el.classList.remove("ring-2", "ring-amber-400");
+        delete el.dataset.highlighted;
+      }, 2400);
+    });
+    return () => window.cancelAnimationFrame(frame);
+  }, [view, focusItem]);
   const chatRef = useRef<ChatHandle>(null);
   const highlightTimer = useRef<number | null>(null);
 
@@ -134,6 +206,7 @@ export function ProjectPage({ id }: { id: string }) {
             {project ? (
               <h1 className="truncate text-lg font-semibold tracking-tight" data-testid="project-title">
                 {project.title}
+                <RoleBadge role={role} className="ml-2 align-middle" />
                 {project.status === "archived" && (
                   <span className="ml-2 rounded bg-stone-200 px-1.5 py-0.5 align-middle text-xs font-medium text-stone-600 dark:bg-stone-800 dark:text-stone-300">
                     Archived
@@ -145,6 +218,20 @@ export function ProjectPage({ id }: { id: string }) {
             )}
           </div>
           <LiveIndicator status={model.liveStatus} />
+          <Button size="sm" variant="ghost" onClick={() => setMembersOpen(true)} disabled={!project} data-testid="members-button">
+            <IconUsers /> <span className="sr-only sm:not-sr-only">Members</span>
+          </Button>
+          <MenuButton
+            label="Export this project"
+            heading="Export as"
+            items={[
+              { label: "Markdown (.md)", icon: <IconDocument />, onSelect: () => void doExport("md"), disabled: exporting !== null },
+              { label: "JSON (.json), to import", icon: <IconDownload />, onSelect: () => void doExport("json"), disabled: exporting !== null },
+            ]}
+            buttonClassName="gap-1.5 px-2.5 text-sm font-medium text-stone-600 dark:text-stone-400"
+          >
+            {exporting ? <Spinner size={14} /> : <IconDownload />} <span className="sr-only sm:not-sr-only">Export</span>
+          </MenuButton>
           <Link
             to={`/projects/${id}/activity`}
             className="inline-flex h-8 items-center gap-1.5 rounded-md px-2.5 text-sm font-medium text-stone-600 hover:bg-stone-200/70 hover:text-stone-900 dark:text-stone-400 dark:hover:bg-stone-800 dark:hover:text-stone-100"
@@ -153,6 +240,33 @@ export function ProjectPage({ id }: { id: string }) {
           </Link>
         </div>
 
+        {model.toasts.length > 0 && (
+          <div className="pointer-events-none fixed right-4 bottom-4 z-40 flex w-[min(26rem,calc(100%-2rem))] flex-col gap-2">
+            {model.toasts.map((t) => (
+              <Alert key={t.id} tone={t.tone} className="pointer-events-auto animate-fade-in shadow-lg" onDismiss={() => model.dismissToast(t.id)}>
+                {t.text}
+              </Alert>
+            ))}
+          </div>
+        )}
+
+        <nav aria-label="Project views" className="mb-3 flex gap-1 border-b border-stone-200 dark:border-stone-800">
+          <ViewTab to={`/projects/${id}`} active={view === "board"} testId="view-board">
+            Conversation &amp; board
+          </ViewTab>
+          <ViewTab to={`/projects/${id}/documents`} active={view === "documents"} testId="view-documents">
+            <IconDocument /> Documents
+          </ViewTab>
+        </nav>
+
+        {view === "documents" && (
+          <Suspense fallback={<Skeleton className="h-64 w-full" />}>
+            <Documents projectId={id} items={boardItems} readOnly={readOnly} onShowItem={showItem} />
+          </Suspense>
+        )}
+
+        {view === "board" && (
+        <>
         <div role="tablist" aria-label="Show" className="mb-3 grid grid-cols-2 gap-1 rounded-lg bg-stone-200/70 p-1 lg:hidden dark:bg-stone-800/70">
           {(["chat", "board"] as const).map((p) => (
             <button
@@ -171,16 +285,6 @@ export function ProjectPage({ id }: { id: string }) {
             </button>
           ))}
         </div>
-
-        {model.toasts.length > 0 && (
-          <div className="pointer-events-none fixed right-4 bottom-4 z-40 flex w-[min(26rem,calc(100%-2rem))] flex-col gap-2">
-            {model.toasts.map((t) => (
-              <Alert key={t.id} tone={t.tone} className="pointer-events-auto animate-fade-in shadow-lg" onDismiss={() => model.dismissToast(t.id)}>
-                {t.text}
-              </Alert>
-            ))}
-          </div>
-        )}
 
         <div className="grid min-h-0 flex-1 grid-cols-1 gap-4 lg:grid-cols-[minmax(360px,5fr)_8fr]">
           <div id="pane-chat" className={cx("min-h-0 flex-col", pane === "chat" ? "flex" : "hidden lg:flex")}>
@@ -201,6 +305,7 @@ export function ProjectPage({ id }: { id: string }) {
               highlighted={highlighted}
               onLoadEarlier={() => void model.loadEarlier()}
               loadingEarlier={model.loadingEarlier}
+              readOnly={readOnly}
             />
           </div>
           <div id="pane-board" className={cx("min-h-0 flex-col overflow-y-auto md:overflow-visible", pane === "board" ? "flex" : "hidden lg:flex")}>
@@ -215,10 +320,23 @@ export function ProjectPage({ id }: { id: string }) {
               onDelete={model.deleteItem}
               onAdd={model.addItem}
               onJumpToSource={(m) => void jumpToSource(m)}
+              readOnly={readOnly}
             />
           </div>
         </div>
+        </>
+        )}
       </div>
+      {project && (
+        <MembersDialog
+          open={membersOpen}
+          onClose={() => setMembersOpen(false)}
+          projectId={id}
+          projectTitle={project.title}
+          role={role}
+          onLeft={() => navigate("/", { replace: true })}
+        />
+      )}
     </AppShell>
   );
 }

@@ -1,8 +1,12 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type ChangeEvent, type FormEvent } from "react";
 import { errorMessage, isApiError } from "../api/client";
+import { importProject } from "../api/documents";
+import { leaveProject, roleOf } from "../api/members";
 import type { Project } from "../api/types";
 import { AppShell } from "../components/Layout";
-import { IconArchive, IconDots, IconPencil, IconPlus, IconSparkle, IconTrash, IconUndo } from "../components/icons";
+import { RoleBadge } from "../components/MembersDialog";
+import { IconArchive, IconDots, IconLogout, IconPencil, IconPlus, IconSparkle, IconTrash, IconUndo, IconUpload } from "../components/icons";
+import { importProblem } from "../lib/documents";
 import { Alert, Button, ConfirmDialog, Dialog, EmptyState, Field, MenuButton, Skeleton, cx } from "../components/ui";
 import { formatRelative } from "../lib/format";
 import { Link, navigate } from "../lib/router";
@@ -37,13 +41,16 @@ function ProjectCard({
   onRename,
   onToggleArchive,
   onDelete,
+  onLeave,
 }: {
   project: Project;
   onRename: () => void;
   onToggleArchive: () => void;
   onDelete: () => void;
+  onLeave: () => void;
 }) {
   const archived = project.status === "archived";
+  const role = roleOf(project);
   return (
     <li
       className={cx(
@@ -64,13 +71,17 @@ function ProjectCard({
         <MenuButton
           label={`Actions for ${project.title}`}
           className="relative z-10 -mt-1 -mr-1"
-          items={[
-            { label: "Rename", icon: <IconPencil />, onSelect: onRename },
-            archived
-              ? { label: "Restore", icon: <IconUndo />, onSelect: onToggleArchive }
-              : { label: "Archive", icon: <IconArchive />, onSelect: onToggleArchive },
-            { label: "Delete…", icon: <IconTrash />, onSelect: onDelete, danger: true },
-          ]}
+          items={
+            role === "owner"
+              ? [
+                  { label: "Rename", icon: <IconPencil />, onSelect: onRename },
+                  archived
+                    ? { label: "Restore", icon: <IconUndo />, onSelect: onToggleArchive }
+                    : { label: "Archive", icon: <IconArchive />, onSelect: onToggleArchive },
+                  { label: "Delete…", icon: <IconTrash />, onSelect: onDelete, danger: true },
+                ]
+              : [{ label: "Leave project", icon: <IconLogout />, onSelect: onLeave }]
+          }
         >
           <IconDots />
         </MenuButton>
@@ -80,9 +91,10 @@ function ProjectCard({
       )}
       <div className="mt-auto pt-4">
         <Counts project={project} />
-        <p className="mt-2 text-xs text-stone-500 dark:text-stone-500">
-          {archived && <span className="mr-2 rounded bg-stone-100 px-1.5 py-0.5 font-medium dark:bg-stone-800">Archived</span>}
-          Updated {formatRelative(project.updated_at)}
+        <p className="mt-2 flex flex-wrap items-center gap-x-2 gap-y-1 text-xs text-stone-500 dark:text-stone-500">
+          <RoleBadge role={role} />
+          {archived && <span className="rounded bg-stone-100 px-1.5 py-0.5 font-medium dark:bg-stone-800">Archived</span>}
+          <span>Updated {formatRelative(project.updated_at)}</span>
         </p>
       </div>
     </li>
@@ -100,6 +112,40 @@ export function ProjectsPage() {
   const [renaming, setRenaming] = useState<Project | null>(null);
   const [deleting, setDeleting] = useState<Project | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
+  const [importing, setImporting] = useState(false);
+  const [importError, setImportError] = useState<ReturnType<typeof importProblem> | null>(null);
+  const [imported, setImported] = useState<Project | null>(null);
+  const fileRef = useRef<HTMLInputElement>(null);
+
+  const onImportFile = async (e: ChangeEvent<HTMLInputElement>) => {
+    const file = e.target.files?.[0];
+    e.target.value = "";
+    if (!file) return;
+    setImportError(null);
+    setImported(null);
+    setImporting(true);
+    try {
+      const p = await importProject(client, await file.text());
+      setProjects((list) => [p, ...(list ?? []).filter((o) => o.id !== p.id)]);
+      setTab(p.status === "archived" ? "archived" : "active");
+      setImported(p);
+    } catch (err) {
+      if (isApiError(err)) setImportError(importProblem(err));
+      else setImportError({ title: "The import failed", detail: errorMessage(err), path: null });
+    } finally {
+      setImporting(false);
+    }
+  };
+
+  const leave = async (p: Project) => {
+    setActionError(null);
+    try {
+      await leaveProject(client, p.id);
+      setProjects((list) => (list ?? []).filter((o) => o.id !== p.id));
+    } catch (err) {
+      setActionError(errorMessage(err));
+    }
+  };
 
   const load = useCallback(async () => {
     setLoadError(null);
@@ -167,10 +213,55 @@ export function ProjectsPage() {
               Each project is a conversation with your agents and the board it builds.
             </p>
           </div>
-          <Button variant="primary" onClick={() => setCreating(true)}>
-            <IconPlus /> New project
-          </Button>
+          <div className="flex flex-wrap gap-2">
+            <input
+              ref={fileRef}
+              type="file"
+              accept=".json,application/json"
+              className="sr-only"
+              tabIndex={-1}
+              aria-label="Project file to import"
+              data-testid="import-file"
+              onChange={(e) => void onImportFile(e)}
+            />
+            <Button onClick={() => fileRef.current?.click()} busy={importing} title="Import a project from a JSON export">
+              {!importing && <IconUpload />} Import
+            </Button>
+            <Button variant="primary" onClick={() => setCreating(true)}>
+              <IconPlus /> New project
+            </Button>
+          </div>
         </div>
+
+        {importError && (
+          <Alert className="mt-4" title={importError.title} onDismiss={() => setImportError(null)}>
+            <p data-testid="import-error">{importError.detail}</p>
+            {importError.path && (
+              <p className="mt-1">
+                The first problem is at{" "}
+                <code className="rounded bg-rose-100 px-1 py-0.5 font-mono text-xs dark:bg-rose-900/60" data-testid="import-error-path">
+                  {importError.path}
+                </code>
+                ; nothing was imported.
+              </p>
+            )}
+          </Alert>
+        )}
+        {imported && (
+          <Alert
+            tone="success"
+            className="mt-4"
+            title={`Imported “${imported.title}”`}
+            onDismiss={() => setImported(null)}
+            action={
+              <Link to={`/projects/${imported.id}`} className="text-sm font-medium text-emerald-800 underline dark:text-emerald-200">
+                Open it
+              </Link>
+            }
+          >
+            A new project with the board, its history, the conversation and the documents of the file.
+          </Alert>
+        )}
 
         <div role="tablist" aria-label="Project status" className="mt-6 flex gap-1 border-b border-stone-200 dark:border-stone-800">
           {(["active", "archived"] as const).map((t) => (
@@ -251,6 +342,7 @@ export function ProjectsPage() {
                     void patch(p, { status: p.status === "archived" ? "active" : "archived" }).catch(() => undefined)
                   }
                   onDelete={() => setDeleting(p)}
+                  onLeave={() => void leave(p)}
                 />
               ))}
             </ul>

@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useState } from "react";
 import { errorMessage } from "../api/client";
-import type { UsageResponse } from "../api/types";
+import type { MonthUsage, UsageResponse } from "../api/types";
 import { BarChart, type BarDatum } from "../components/BarChart";
 import { AppShell } from "../components/Layout";
 import { IconChart } from "../components/icons";
-import { Alert, Button, EmptyState, Skeleton } from "../components/ui";
+import { Alert, Button, EmptyState, Skeleton, cx } from "../components/ui";
 import { formatCompact, formatCost, formatNumber } from "../lib/format";
 import { useClient } from "../lib/session";
 import { usageByDay, usageByModel } from "../lib/usage";
@@ -16,6 +16,54 @@ function Stat({ label, value, sub }: { label: string; value: string; sub?: strin
       <p className="mt-1 text-2xl font-semibold tracking-tight tabular-nums">{value}</p>
       {sub && <p className="mt-0.5 text-xs text-stone-500 dark:text-stone-400">{sub}</p>}
     </div>
+  );
+}
+
+/** This month's tokens against the monthly limit, when there is one. */
+function MonthMeter({ month }: { month: MonthUsage }) {
+  const limit = month.token_limit;
+  const share = limit ? Math.min(1, month.tokens_used / limit) : 0;
+  const reached = limit !== null && month.tokens_used >= limit;
+  return (
+    <section
+      aria-labelledby="month-heading"
+      className="mt-6 rounded-xl border border-stone-200 bg-white p-5 dark:border-stone-800 dark:bg-stone-900"
+      data-testid="month-usage"
+    >
+      <div className="flex flex-wrap items-baseline justify-between gap-2">
+        <h2 id="month-heading" className="text-sm font-semibold">
+          This month
+        </h2>
+        <p className="text-sm text-stone-600 tabular-nums dark:text-stone-400">
+          {formatNumber(month.tokens_used)} tokens used
+          {limit !== null ? ` of ${formatNumber(limit)}` : ""}
+        </p>
+      </div>
+      {limit !== null ? (
+        <>
+          <div
+            role="meter"
+            aria-label="Tokens used this month"
+            aria-valuemin={0}
+            aria-valuemax={limit}
+            aria-valuenow={Math.min(month.tokens_used, limit)}
+            className="mt-3 h-2.5 overflow-hidden rounded-full bg-stone-200 dark:bg-stone-800"
+          >
+            <div
+              className={cx("h-full rounded-full", reached ? "bg-rose-500" : share > 0.8 ? "bg-amber-500" : "bg-indigo-500")}
+              style={{ width: `${Math.max(share * 100, month.tokens_used > 0 ? 1 : 0)}%` }}
+            />
+          </div>
+          <p className={cx("mt-2 text-xs", reached ? "font-medium text-rose-700 dark:text-rose-400" : "text-stone-500 dark:text-stone-400")}>
+            {reached
+              ? "The monthly limit is reached: messages and documents wait until the 1st of next month (UTC)."
+              : `${formatNumber(month.tokens_remaining ?? Math.max(0, limit - month.tokens_used))} tokens left until the 1st of next month (UTC).`}
+          </p>
+        </>
+      ) : (
+        <p className="mt-1 text-xs text-stone-500 dark:text-stone-400">No monthly limit applies to your account.</p>
+      )}
+    </section>
   );
 }
 
@@ -92,6 +140,8 @@ export function UsagePage() {
               <Stat label="Estimated cost" value={formatCost(usage.total_cost_usd)} sub="At list prices" />
               <Stat label="Agent calls" value={formatNumber(calls)} sub={`${models.length} model${models.length === 1 ? "" : "s"}`} />
             </div>
+
+            {usage.month && <MonthMeter month={usage.month} />}
 
             <section aria-labelledby="chart-heading" className="mt-6 rounded-xl border border-stone-200 bg-white p-5 dark:border-stone-800 dark:bg-stone-900">
               <h2 id="chart-heading" className="mb-4 text-sm font-semibold">
