@@ -57,6 +57,9 @@ struct bs_config {
 	long		 import_max_bytes;	/* IMPORT_MAX_BYTES */
 	long		 context_messages;	/* CONTEXT_MESSAGES */
 	long		 context_token_budget;	/* CONTEXT_TOKEN_BUDGET */
+	long		 items_max_per_project;	/* ITEMS_MAX_PER_PROJECT */
+	long		 item_rate_limit;	/* ITEM_RATE_LIMIT, per minute */
+	long		 context_items_max;	/* CONTEXT_ITEMS_MAX */
 	long		 events_ring_bytes;	/* EVENTS_RING_BYTES */
 	char		*sentry_dsn;		/* SENTRY_DSN ("" = no error reports) */
 	char		*sentry_environment;	/* SENTRY_ENVIRONMENT ("" = APP_ENV) */
