@@ -140,12 +140,10 @@ api_projects_import(struct http_ctx *ctx)
 	lim.max_json_depth = ctx->app->limits.max_json_depth;
 	if (http_request_parse_json(ctx, &lim) != BS_OK)
 		return;
-	if (export_check(ctx->req.json, path, sizeof(path), why,
-	    sizeof(why)) != BS_OK) {
-		import_refuse(ctx, path, why);
-		return;
-	}
-	/* A new project: nothing else can add to it before the import ends. */
+	/*
+	 * The cap first, before any work on a file that cannot be taken. A
+	 * new project: nothing else adds to it before the import ends.
+	 */
 	if ((nitems = import_items_count(ctx->req.json)) >
 	    (size_t)ctx->app->cfg->items_max_per_project) {
 		snprintf(path, sizeof(path), "items[%ld]",
@@ -153,6 +151,11 @@ api_projects_import(struct http_ctx *ctx)
 		snprintf(why, sizeof(why), "A project holds at most %ld items "
 		    "(ITEMS_MAX_PER_PROJECT); this file has %zu.",
 		    ctx->app->cfg->items_max_per_project, nitems);
+		import_refuse(ctx, path, why);
+		return;
+	}
+	if (export_check(ctx->req.json, path, sizeof(path), why,
+	    sizeof(why)) != BS_OK) {
 		import_refuse(ctx, path, why);
 		return;
 	}

@@ -32,6 +32,7 @@
 /* As in api_projects.c: microseconds SQL can turn back into a time exactly. */
 #define CURSOR_US_MAX		(1LL << 53)
 #define CURSOR_POSITION_MAX	1000000	/* create_rules' largest position */
+#define HISTORY_MAX		1000	/* events of one item's history answered */
 
 static const char *const item_states[] = {
 	"decided", "exploring", "parked", "rejected", NULL
@@ -418,6 +419,7 @@ api_items_history(struct http_ctx *ctx)
 	struct db_conn	*conn = NULL;
 	json_object	*events = NULL, *body;
 	const char	*item_id;
+	long		 omitted = 0;
 	bs_err		 e;
 
 	if ((item_id = item_param(ctx)) == NULL) {
@@ -426,13 +428,14 @@ api_items_history(struct http_ctx *ctx)
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_item_history(conn, ctx->req.project_id, item_id,
-	    &events)) != BS_OK) {
+	    HISTORY_MAX, &events, &omitted)) != BS_OK) {
 		respond_error(ctx, e);
 		goto out;
 	}
 	body = json_object_new_object();
 	json_object_object_add(body, "events", events);
 	events = NULL;
+	json_object_object_add(body, "omitted", json_object_new_int64(omitted));
 	http_respond_json(ctx, 200, body);
 out:
 	json_object_put(events);

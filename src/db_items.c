@@ -155,10 +155,13 @@ static const struct db_stmt item_stmts[] = {
 	  " SELECT project_id, id, 'deleted', state, text, $3::text, $4::uuid,"
 	  " coalesce($5::text, ''), $6::uuid, $7::uuid FROM d)"
 	  " SELECT id FROM d", 7 },
+	/* The newest $3 events, oldest first; the last column counts them all. */
 	[STMT_HISTORY] = { "items_history",
-	  "SELECT " EVENT_COLUMNS " FROM item_events e"
-	  " WHERE e.item_id = $2::uuid AND e.project_id = $1::uuid"
-	  " ORDER BY e.id", 2 },
+	  "SELECT " EVENT_COLUMNS ", e.total FROM (SELECT h.*,"
+	  " count(*) OVER () AS total FROM item_events h"
+	  " WHERE h.item_id = $2::uuid AND h.project_id = $1::uuid"
+	  " ORDER BY h.id DESC LIMIT $3::integer) e"
+	  " ORDER BY e.id", 3 },
 };
 
 /* A statement returning at most one item: the item, or BS_ERR_NOT_FOUND. */
@@ -428,14 +431,18 @@ out:
 
 bs_err
 db_item_history(struct db_conn *conn, const char *project_id,
-    const char *item_id, json_object **out)
+    const char *item_id, int limit, json_object **out, long *omitted)
 {
 	PGresult	*res = NULL;
 	json_object	*item = NULL;
-	const char	*values[] = { project_id, item_id };
+	char		 lim[16];
+	const char	*values[] = { project_id, item_id, lim };
+	long long	 total = 0;
 	bs_err		 e;
 
 	*out = NULL;
+	*omitted = 0;
+	snprintf(lim, sizeof(lim), "%d", limit);
 	if ((e = db_exec(conn, &item_stmts[STMT_HISTORY], values, &res,
 	    NULL)) != BS_OK)
 		goto out;
@@ -443,6 +450,10 @@ db_item_history(struct db_conn *conn, const char *project_id,
 	if (PQntuples(res) == 0 &&
 	    (e = db_item_get(conn, project_id, item_id, &item)) != BS_OK)
 		goto out;
+	if (PQntuples(res) > 0 && (e = db_int64(PQgetvalue(res, 0,
+	    EVENT_NCOLUMNS), &total)) != BS_OK)
+		goto out;
+	*omitted = (long)(total - PQntuples(res));
 	e = db_rows_json(res, event_columns, EVENT_NCOLUMNS, out);
 out:
 	json_object_put(item);

@@ -103,11 +103,12 @@ bs_err	db_item_update(struct db_conn *conn, const char *project_id,
 bs_err	db_item_delete(struct db_conn *conn, const char *project_id,
 	    const char *item_id, const struct db_item_actor *actor);
 /*
- * *out: a JSON array of the item's events, oldest first; a deleted item
- * keeps its history. BS_ERR_NOT_FOUND when the item never was in the
+ * *out: a JSON array of the item's newest limit events, oldest first, and
+ * *omitted the number of older ones left out; a deleted item keeps its
+ * history. BS_ERR_NOT_FOUND when the item never was in the
  * project.
  */
 bs_err	db_item_history(struct db_conn *conn, const char *project_id,
-	    const char *item_id, json_object **out);
+	    const char *item_id, int limit, json_object **out, long *omitted);
 
 #endif

@@ -2,7 +2,8 @@
 ITEMS_MAX_PER_PROJECT of them (409 items_limit past it, two creations at
 once cannot both pass it, a turn skips the recorder's additions past it
 with a note, an import with more answers 422 with the path), the board read
-in pages with an opaque cursor, a turn that loads at most CONTEXT_ITEMS_MAX
+in pages with an opaque cursor, an item's history answered up to its
+newest 1000 events, a turn that loads at most CONTEXT_ITEMS_MAX
 items (decided first, then the most recently changed) and says how many it
 left out, and ITEM_RATE_LIMIT creations per user and minute (429).
 
@@ -227,6 +228,32 @@ def test_import_past_the_cap_is_422_with_the_path():
     resp = api("POST", "/api/projects/import", user.token, doc)
     err = expect_error(resp, 422, "validation_failed")
     assert err["path"] != "items[%d]" % cap, err
+
+
+# ---- an item's history -------------------------------------------------------
+
+def test_a_long_history_answers_its_newest_events():
+    user = register_user("history")
+    pid = create_project(user.token)["id"]
+    item = create_item(user.token, pid, "edited a lot")
+    path = _items_path(pid) + "/" + item["id"] + "/history"
+    resp = api("GET", path, user.token)
+    assert resp.status == 200, resp
+    assert resp.json()["omitted"] == 0 and len(resp.json()["events"]) == 1
+    psql("INSERT INTO item_events (project_id, item_id, action, old_text,"
+         " new_text, actor) SELECT :'pid'::uuid, :'item'::uuid, 'updated',"
+         " 'text ' || (g - 1), 'text ' || g, 'user'"
+         " FROM generate_series(1, 1204) g", pid=pid, item=item["id"])
+    resp = api("GET", path, user.token)
+    assert resp.status == 200, resp
+    doc = resp.json()
+    events = doc["events"]
+    assert len(events) == 1000 and doc["omitted"] == 205, \
+        (len(events), doc["omitted"])
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids), "not oldest first"
+    assert events[-1]["new_text"] == "text 1204", events[-1]
+    assert events[0]["new_text"] == "text 205", events[0]
 
 
 # ---- what a turn loads -------------------------------------------------------
