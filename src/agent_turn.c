@@ -126,8 +126,9 @@ context_build(struct turn *t, json_object *board, long board_total,
 			if ((text = json_member_string(it, "state")) == NULL ||
 			    strcmp(text, states[i]) != 0)
 				continue;
-			if (held++, b.len > budget / 2)
-				continue;
+			held++;
+			if (b.len > budget / 2)
+				continue;	/* counted in the last line */
 			json_object_array_add(t->ids, json_object_new_string(json_member_string(it, "id")));
 			text = json_member_string(it, "text") != NULL ? json_member_string(it, "text") : "";
 			e = buf_printf(&b, "[i%zu] %.*s (confidence %ld)\n",
