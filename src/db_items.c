@@ -52,7 +52,7 @@ static const struct db_column event_columns[] = {
 #define ITEM_KEY_US	"(extract(epoch FROM i.created_at) * 1000000)::bigint"
 
 enum item_stmt {
-	STMT_LIST, STMT_PAGE, STMT_CONTEXT, STMT_GET, STMT_LOCK_PROJECT,
+	STMT_LIST, STMT_PAGE, STMT_CONTEXT, STMT_GET, STMT_PROJECT,
 	STMT_CREATE, STMT_UPDATE, STMT_DELETE, STMT_HISTORY
 };
 
@@ -90,23 +90,20 @@ static const struct db_stmt item_stmts[] = {
 	[STMT_GET] = { "items_get",
 	  "SELECT " ITEM_COLUMNS " FROM items i"
 	  " WHERE i.id = $2::uuid AND i.project_id = $1::uuid", 2 },
+	[STMT_PROJECT] = { "items_project",
+	  "SELECT id FROM projects WHERE id = $1::uuid", 1 },
 	/*
-	 * Creations in a project wait here for each other: the count of the
-	 * next statement, a snapshot taken after the lock, sees every item
-	 * committed before it. NO KEY UPDATE leaves the foreign keys of
-	 * items (KEY SHARE) unblocked.
+	 * No row when the project holds $13 items already ($13 NULL: no cap).
+	 * items_room (migrations/0010) locks the project's row, so creations
+	 * in one project take turns, and counts with a snapshot of its own.
 	 */
-	[STMT_LOCK_PROJECT] = { "items_lock_project",
-	  "SELECT id FROM projects WHERE id = $1::uuid FOR NO KEY UPDATE", 1 },
-	/* No row when the project holds $13 items already ($13 NULL: no cap). */
 	[STMT_CREATE] = { "items_create",
 	  "WITH i AS (INSERT INTO items (project_id, text, state, confidence,"
 	  " user_quote, source_message_id, created_by, position)"
 	  " SELECT $1::uuid, $2::text, $3::text, $4::integer,"
 	  " coalesce($5::text, ''), $6::uuid, $7::text,"
 	  " coalesce($8::integer, " NEXT_POSITION("$1::uuid", "$3::text") ")"
-	  " WHERE $13::integer IS NULL OR (SELECT count(*) FROM items c"
-	  " WHERE c.project_id = $1::uuid) < $13::integer"
+	  " WHERE $13::integer IS NULL OR items_room($1::uuid, $13::integer)"
 	  " RETURNING *),"
 	  " e AS (INSERT INTO item_events (project_id, item_id, action,"
 	  " to_state, new_text, actor, actor_user_id, reason, turn_id,"
@@ -300,12 +297,12 @@ db_item_get(struct db_conn *conn, const char *project_id, const char *item_id,
 	return item_one(conn, STMT_GET, values, out);
 }
 
-/* The insert of db_item_create; BS_ERR_TOO_LARGE when the cap is reached. */
-static bs_err
-item_insert(struct db_conn *conn, const char *project_id,
+bs_err
+db_item_create(struct db_conn *conn, const char *project_id,
     const struct db_item_new *item, const struct db_item_actor *actor,
     json_object **out)
 {
+	PGresult	*res = NULL;
 	const char	*values[13];
 	char		 confidence[24], position[24], max[24];
 	bs_err		 e;
@@ -326,49 +323,13 @@ item_insert(struct db_conn *conn, const char *project_id,
 	values[10] = actor->turn_id;
 	values[11] = actor->message_id;
 	values[12] = item->max_items > 0 ? max : NULL;
-	e = item_one(conn, STMT_CREATE, values, out);
-	/* The lock found the project: no row means the cap held it back. */
-	if (e == BS_ERR_NOT_FOUND && item->max_items > 0)
-		e = BS_ERR_TOO_LARGE;
-	return e;
-}
-
-bs_err
-db_item_create(struct db_conn *conn, const char *project_id,
-    const struct db_item_new *item, const struct db_item_actor *actor,
-    json_object **out)
-{
-	PGresult	*res = NULL;
-	const char	*values[] = { project_id };
-	bool		 own = false;
-	bs_err		 e;
-
-	*out = NULL;
-	if (item->max_items <= 0)
-		return item_insert(conn, project_id, item, actor, out);
-	/* Within the caller's transaction, or in one of its own. */
-	if (PQtransactionStatus(db_conn_pg(conn)) == PQTRANS_IDLE) {
-		if ((e = db_command(conn, "BEGIN")) != BS_OK)
-			goto out;
-		own = true;
-	}
-	if ((e = db_exec(conn, &item_stmts[STMT_LOCK_PROJECT], values, &res,
-	    NULL)) != BS_OK)
-		goto out;
-	if (PQntuples(res) == 0) {
-		e = BS_ERR_NOT_FOUND;
-		goto out;
-	}
-	e = item_insert(conn, project_id, item, actor, out);
-	if (e == BS_OK && own)
-		e = db_command(conn, "COMMIT");
-out:
-	if (e != BS_OK && own)
-		db_command(conn, "ROLLBACK");
-	if (e != BS_OK) {
-		json_object_put(*out);
-		*out = NULL;
-	}
+	if ((e = item_one(conn, STMT_CREATE, values, out)) != BS_ERR_NOT_FOUND ||
+	    item->max_items <= 0)
+		return e;
+	/* Nothing inserted: the cap held it back, or the project is gone. */
+	if ((e = db_exec(conn, &item_stmts[STMT_PROJECT], values, &res,
+	    NULL)) == BS_OK)
+		e = PQntuples(res) > 0 ? BS_ERR_TOO_LARGE : BS_ERR_NOT_FOUND;
 	PQclear(res);
 	return e;
 }

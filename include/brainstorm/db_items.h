@@ -83,8 +83,8 @@ bs_err	db_item_get(struct db_conn *conn, const char *project_id,
  * created_by is actor->name. BS_ERR_NOT_FOUND when the project is gone;
  * BS_ERR_TOO_LARGE when it holds item->max_items items already. With a
  * cap, creations in one project wait for each other on the project's row
- * (in the caller's transaction if one is open, else in one of their own),
- * so two at once cannot both pass it.
+ * (items_room, migrations/0010) until their transactions end, so two at
+ * once cannot both pass it.
  */
 bs_err	db_item_create(struct db_conn *conn, const char *project_id,
 	    const struct db_item_new *item, const struct db_item_actor *actor,
