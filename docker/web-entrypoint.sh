@@ -15,6 +15,11 @@
 #                        inside the private network; never publish it [9145]
 #   METRICS_ALLOW        the client networks allowed there [loopback and the
 #                        private ranges]
+#   TRUSTED_PROXIES      the proxies in front of this nginx (a load
+#                        balancer, an ingress controller): addresses or
+#                        CIDRs, separated by spaces or commas, whose
+#                        X-Forwarded-For gives the client's address [none:
+#                        the header is ignored, every client is the peer]
 #   WEB_ROOT             the web app's files [/usr/share/brainstorm-web/html]
 #   WEB_RUN_DIR          pid, temporary files, the rendered config
 #                        [/run/brainstorm-web]
@@ -27,13 +32,14 @@ upstream=${BRAINSTORM_UPSTREAM:-app:9000}
 port=${WEB_PORT:-8080}
 metrics_port=${METRICS_PORT:-9145}
 metrics_allow=${METRICS_ALLOW:-127.0.0.1 ::1 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7}
+trusted_proxies=${TRUSTED_PROXIES:-}
 root=${WEB_ROOT:-/usr/share/brainstorm-web/html}
 run=${WEB_RUN_DIR:-/run/brainstorm-web}
 
 die() { echo "brainstorm-web-entrypoint: $*" >&2; exit 1; }
 
 render() {
-	local conf servers="" allow="" addr
+	local conf servers="" allow="" real_ip="" addr
 	for addr in ${upstream//,/ }; do
 		[[ $addr == *:* ]] || die "BRAINSTORM_UPSTREAM: '$addr' is not HOST:PORT"
 		[ -n "$servers" ] && servers+=$'\n        '
@@ -43,6 +49,14 @@ render() {
 	for addr in $metrics_allow; do
 		allow+="allow $addr; "
 	done
+	# As script/lib.sh's bs_real_ip_lines.
+	for addr in ${trusted_proxies//,/ }; do
+		[[ $addr =~ ^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$ ]] ||
+			die "TRUSTED_PROXIES: '$addr' is not an address or CIDR"
+		[ -n "$real_ip" ] && real_ip+=$'\n    '
+		real_ip+="set_real_ip_from $addr;"
+	done
+	real_ip=${real_ip:-# TRUSTED_PROXIES is empty: X-Forwarded-For is ignored.}
 	conf=$(<"$template")
 	# The template listens on 127.0.0.1 (script/server); in a container the
 	# site listens on every address of the container's own network.
@@ -58,6 +72,7 @@ render() {
 	conf=${conf//@ROOT@/$root}
 	conf=${conf//@USER@/$(id -un) $(id -gn)}
 	conf=${conf//@UPSTREAM_SERVERS@/$servers}
+	conf=${conf//@REAL_IP@/$real_ip}
 	# One more server inside the http block (the template's last brace):
 	# /metrics for Prometheus on the internal port.
 	[[ $conf == *"}" ]] || die "$template does not end with the http block's brace"

@@ -421,11 +421,28 @@ EOF
 	printf '%s\n' "$root"
 }
 
-# nginx/nginx.conf.in -> run/nginx.conf.
+# bs_real_ip_lines CIDRS: a set_real_ip_from line for each of the trusted
+# proxies (addresses or CIDRs separated by spaces or commas), joined for the
+# template's @REAL_IP@; a comment when there are none. Anything but an IPv4
+# or IPv6 address with an optional prefix length is refused.
+bs_real_ip_lines() {
+	local out="" addr
+	for addr in ${1//,/ }; do
+		[[ $addr =~ ^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$ ]] ||
+			bs_die "TRUSTED_PROXIES: '$addr' is not an address or CIDR"
+		[ -n "$out" ] && out+=$'\n    '
+		out+="set_real_ip_from $addr;"
+	done
+	printf '%s\n' "${out:-# TRUSTED_PROXIES is empty: X-Forwarded-For is ignored.}"
+}
+
+# nginx/nginx.conf.in -> run/nginx.conf. BS_TRUSTED_PROXIES (else
+# TRUSTED_PROXIES) are the proxies whose X-Forwarded-For nginx believes.
 bs_nginx_render() {
-	local conf servers="" i user root
+	local conf servers="" i user root real_ip
 	user="$(id -un) $(id -gn)"
 	root=$(bs_static_root)
+	real_ip=$(bs_real_ip_lines "${BS_TRUSTED_PROXIES-${TRUSTED_PROXIES:-}}") || exit 1
 	for ((i = 1; i <= BS_WORKER_COUNT; i++)); do
 		[ -n "$servers" ] && servers+=$'\n        '
 		servers+="server unix:$BS_RUN_DIR/fcgi-$i.sock max_fails=3 fail_timeout=10s;"
@@ -436,6 +453,7 @@ bs_nginx_render() {
 	conf=${conf//@ROOT@/$root}
 	conf=${conf//@USER@/$user}
 	conf=${conf//@UPSTREAM_SERVERS@/$servers}
+	conf=${conf//@REAL_IP@/$real_ip}
 	# nchan's channels in Redis (BS_NCHAN_REDIS_URL), shared by every
 	# nginx that uses it; else in this nginx's memory.
 	if [ -n "${BS_NCHAN_REDIS_URL:-}" ]; then

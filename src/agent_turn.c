@@ -107,14 +107,18 @@ note(struct turn *t, const char *fmt, ...)
  * (agent_registry.c): <board> with short per-turn ids (i1, i2...; models
  * copy them more reliably than uuids), then as much of <conversation> as
  * the token budget leaves (newest kept first, printed oldest first), then
- * the new <message>.
+ * the new <message>. The board is at most CONTEXT_ITEMS_MAX items (loaded
+ * so, decided first, then the most recently changed) in half the budget;
+ * board_total counts the items it would show whole, and a last line says
+ * how many were left out.
  */
 static bs_err
-context_build(struct turn *t, json_object *board, json_object *history)
+context_build(struct turn *t, json_object *board, long board_total,
+    json_object *history)
 {
 	static const char *const states[] = { "decided", "exploring", "parked" };
 	struct buf	 b;
-	size_t		 budget, i, k, n, first, used, shown;
+	size_t		 budget, i, k, n, first, used, shown, held, shown_all = 0;
 	json_object	*it, *m;
 	const char	*text, *role;
 	bs_err		 e = BS_OK;
@@ -125,15 +129,14 @@ context_build(struct turn *t, json_object *board, json_object *history)
 	n = board != NULL ? json_object_array_length(board) : 0;
 	for (i = 0; i < 3 && e == BS_OK; i++) {
 		e = buf_printf(&b, "%s:\n", states[i]);
-		for (k = 0, shown = 0; k < n && e == BS_OK; k++) {
+		for (k = 0, shown = 0, held = 0; k < n && e == BS_OK; k++) {
 			it = json_object_array_get_idx(board, k);
 			if ((text = json_member_string(it, "state")) == NULL ||
 			    strcmp(text, states[i]) != 0)
 				continue;
-			if (b.len > budget / 2) {
-				e = buf_puts(&b, "(more items left out)\n");
-				break;
-			}
+			held++;
+			if (b.len > budget / 2)
+				continue;	/* counted in the last line */
 			json_object_array_add(t->ids, json_object_new_string(json_member_string(it, "id")));
 			text = json_member_string(it, "text") != NULL ? json_member_string(it, "text") : "";
 			e = buf_printf(&b, "[i%zu] %.*s (confidence %ld)\n",
@@ -143,8 +146,13 @@ context_build(struct turn *t, json_object *board, json_object *history)
 			shown++;
 		}
 		if (e == BS_OK && shown == 0)
-			e = buf_puts(&b, "(none)\n");
+			e = buf_puts(&b, held == 0 ? "(none)\n" : "(left out)\n");
+		shown_all += shown;
 	}
+	if (e == BS_OK && board_total > (long)shown_all)
+		e = buf_printf(&b, "(%ld more items left out of %ld: decided "
+		    "items come first, then the most recently changed)\n",
+		    board_total - (long)shown_all, board_total);
 	n = history != NULL ? json_object_array_length(history) : 0;
 	used = b.len;
 	for (first = n; first > 0; first--) {
@@ -571,7 +579,13 @@ change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i,
 		add.user_quote = quote;
 		add.source_message_id = t->message_id;
 		add.confidence = (int)json_member_int(ch, "confidence", 50);
+		add.max_items = t->cfg->items_max_per_project;
 		e = db_item_create(conn, t->job.project_id, &add, &actor, &item);
+		if (e == BS_ERR_TOO_LARGE) {
+			note(t, "recorder: change %zu skipped: the board holds %ld "
+			    "items, its limit", i, add.max_items);
+			return BS_OK;
+		}
 	} else {
 		if (id == NULL || db_item_get(conn, t->job.project_id, id,
 		    &current) != BS_OK) {
@@ -755,12 +769,14 @@ static bs_err
 turn_context(struct turn *t, struct db_conn *conn)
 {
 	json_object	*board = NULL, *history = NULL;
+	long		 total = 0;
 	bs_err		 e;
 
-	if ((e = db_items_list(conn, t->job.project_id, NULL, &board)) == BS_OK &&
+	if ((e = db_items_context(conn, t->job.project_id,
+	    (int)t->cfg->context_items_max, &board, &total)) == BS_OK &&
 	    (e = db_messages_recent(conn, t->job.project_id, t->message_id,
 	    (int)t->cfg->context_messages, &history)) == BS_OK)
-		e = context_build(t, board, history);
+		e = context_build(t, board, total, history);
 	json_object_put(board);
 	json_object_put(history);
 	return e;

@@ -98,13 +98,40 @@ out:
 	json_object_put(doc);
 }
 
+/* 422 with the path of the file's first problem. */
+static void
+import_refuse(struct http_ctx *ctx, const char *path, const char *why)
+{
+	json_object	*body, *err;
+
+	body = http_error_body("validation_failed", why, ctx->req.request_id);
+	if (json_object_object_get_ex(body, "error", &err)) {
+		json_object_object_add(err, "field", json_object_new_string(path));
+		json_object_object_add(err, "path", json_object_new_string(path));
+	}
+	http_respond_json(ctx, 422, body);
+}
+
+/* The items the import puts on the board (deleted_items keep history only). */
+static size_t
+import_items_count(json_object *doc)
+{
+	json_object	*items;
+
+	if (!json_object_object_get_ex(doc, "items", &items) ||
+	    !json_object_is_type(items, json_type_array))
+		return 0;
+	return json_object_array_length(items);
+}
+
 void
 api_projects_import(struct http_ctx *ctx)
 {
 	struct http_limits	 lim;
 	struct db_conn		*conn = NULL;
-	json_object		*project = NULL, *body, *err;
+	json_object		*project = NULL;
 	char			 path[EXPORT_PATH_MAX], why[256];
+	size_t			 nitems;
 	char			 project_id[DB_ID_LEN];
 	bs_err			 e;
 
@@ -113,17 +140,23 @@ api_projects_import(struct http_ctx *ctx)
 	lim.max_json_depth = ctx->app->limits.max_json_depth;
 	if (http_request_parse_json(ctx, &lim) != BS_OK)
 		return;
+	/*
+	 * The cap first, before any work on a file that cannot be taken. A
+	 * new project: nothing else adds to it before the import ends.
+	 */
+	if ((nitems = import_items_count(ctx->req.json)) >
+	    (size_t)ctx->app->cfg->items_max_per_project) {
+		snprintf(path, sizeof(path), "items[%ld]",
+		    ctx->app->cfg->items_max_per_project);
+		snprintf(why, sizeof(why), "A project holds at most %ld items "
+		    "(ITEMS_MAX_PER_PROJECT); this file has %zu.",
+		    ctx->app->cfg->items_max_per_project, nitems);
+		import_refuse(ctx, path, why);
+		return;
+	}
 	if (export_check(ctx->req.json, path, sizeof(path), why,
 	    sizeof(why)) != BS_OK) {
-		body = http_error_body("validation_failed", why,
-		    ctx->req.request_id);
-		if (json_object_object_get_ex(body, "error", &err)) {
-			json_object_object_add(err, "field",
-			    json_object_new_string(path));
-			json_object_object_add(err, "path",
-			    json_object_new_string(path));
-		}
-		http_respond_json(ctx, 422, body);
+		import_refuse(ctx, path, why);
 		return;
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK &&

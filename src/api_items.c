@@ -7,17 +7,32 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "brainstorm/api.h"
 #include "brainstorm/app.h"
 #include "brainstorm/db_items.h"
+#include "brainstorm/ratelimit.h"
 #include "brainstorm/validate.h"
 
 #define ITEM_CONFIDENCE_DEFAULT	100
 #define ITEM_STATE_DEFAULT	"exploring"
 #define ITEM_ACTOR_USER		"user"
+
+#define ITEMS_LIMIT_DEFAULT	500	/* items of a page without ?limit= */
+#define ITEMS_LIMIT_MAX		1000
+#define CURSOR_MAX		160	/* characters of an encoded cursor */
+#define CURSOR_VARIANT		sodium_base64_VARIANT_URLSAFE_NO_PADDING
+/* As in api_projects.c: microseconds SQL can turn back into a time exactly. */
+#define CURSOR_US_MAX		(1LL << 53)
+#define CURSOR_POSITION_MAX	1000000	/* create_rules' largest position */
+#define HISTORY_MAX		1000	/* events of one item's history answered */
 
 static const char *const item_states[] = {
 	"decided", "exploring", "parked", "rejected", NULL
@@ -89,6 +104,112 @@ board_publish(struct http_ctx *ctx, json_object *item, const char *removed_id)
 	json_object_put(d);
 }
 
+/*
+ * The page cursor is opaque to clients: base64url of
+ * "<state>:<position>:<created_us>:<id>", the board-order key of the last
+ * item of the page before.
+ */
+static bs_err
+cursor_encode(const struct db_item_key *key, char *out, size_t outlen)
+{
+	char	 raw[128];
+	int	 n;
+
+	n = snprintf(raw, sizeof(raw), "%s:%ld:%lld:%s", key->state,
+	    key->position, key->created_us, key->id);
+	if (n < 0 || (size_t)n >= sizeof(raw) ||
+	    outlen < sodium_base64_ENCODED_LEN((size_t)n, CURSOR_VARIANT))
+		return BS_ERR_INTERNAL;
+	sodium_bin2base64(out, outlen, (const unsigned char *)raw, (size_t)n,
+	    CURSOR_VARIANT);
+	return BS_OK;
+}
+
+/* A whole number of the cursor from *p up to sep; *p moves past sep. */
+static bs_err
+cursor_number(char **p, char sep, long long min, long long max,
+    long long *out)
+{
+	char	*end;
+
+	errno = 0;
+	*out = strtoll(*p, &end, 10);
+	if (errno != 0 || end == *p || *end != sep || *out < min || *out > max)
+		return BS_ERR_INVALID;
+	*p = end + 1;
+	return BS_OK;
+}
+
+static bs_err
+cursor_decode(const char *cursor, struct db_item_key *key)
+{
+	unsigned char	 raw[CURSOR_MAX];
+	char		*p, *colon;
+	size_t		 len = strlen(cursor), rawlen, i;
+	long long	 n;
+
+	if (len > CURSOR_MAX || sodium_base642bin(raw, sizeof(raw) - 1, cursor,
+	    len, NULL, &rawlen, NULL, CURSOR_VARIANT) != 0)
+		return BS_ERR_INVALID;
+	raw[rawlen] = '\0';
+	p = (char *)raw;
+	if (strlen(p) != rawlen || (colon = strchr(p, ':')) == NULL)
+		return BS_ERR_INVALID;
+	*colon = '\0';
+	for (i = 0; item_states[i] != NULL; i++)
+		if (strcmp(p, item_states[i]) == 0)
+			break;
+	if (item_states[i] == NULL)
+		return BS_ERR_INVALID;
+	snprintf(key->state, sizeof(key->state), "%s", p);
+	p = colon + 1;
+	if (cursor_number(&p, ':', 0, CURSOR_POSITION_MAX, &n) != BS_OK)
+		return BS_ERR_INVALID;
+	key->position = (long)n;
+	if (cursor_number(&p, ':', -CURSOR_US_MAX, CURSOR_US_MAX,
+	    &key->created_us) != BS_OK || !uuid_valid(p))
+		return BS_ERR_INVALID;
+	snprintf(key->id, sizeof(key->id), "%s", p);
+	return BS_OK;
+}
+
+/* ?limit=: absent gives the default; anything but 1..ITEMS_LIMIT_MAX is refused. */
+static bs_err
+query_limit(struct http_ctx *ctx, int *limit)
+{
+	const char	*v = http_query_get(&ctx->req, "limit");
+	char		*end;
+	long		 n;
+
+	*limit = ITEMS_LIMIT_DEFAULT;
+	if (v == NULL)
+		return BS_OK;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < 1 ||
+	    n > ITEMS_LIMIT_MAX)
+		return BS_ERR_INVALID;
+	*limit = (int)n;
+	return BS_OK;
+}
+
+/* Items created per user per minute (ITEM_RATE_LIMIT); 429 beyond. */
+static bool
+item_rate_allowed(struct http_ctx *ctx)
+{
+	char	 key[96];
+	long	 retry = 0;
+
+	snprintf(key, sizeof(key), "items:%s", ctx->req.user_id);
+	if (ratelimit_hit(ctx->app->cache, key, ctx->app->cfg->item_rate_limit,
+	    60, &retry) == BS_OK)
+		return true;
+	http_header_add(ctx, "Retry-After", "%ld", retry);
+	http_respond_error(ctx, 429, "rate_limited", "Too many new items; try "
+	    "again in %ld seconds.", retry);
+	return false;
+}
+
 /* {item} as a UUID, or NULL: a malformed id names no item (404, not 422). */
 static const char *
 item_param(struct http_ctx *ctx)
@@ -101,11 +222,15 @@ item_param(struct http_ctx *ctx)
 void
 api_items_list(struct http_ctx *ctx)
 {
-	struct db_conn	*conn = NULL;
-	json_object	*items = NULL, *body;
-	const char	*state;
-	size_t		 i;
-	bs_err		 e;
+	struct db_conn		*conn = NULL;
+	struct db_item_key	 after, next;
+	json_object		*items = NULL, *body;
+	const char		*state, *cursor;
+	char			 encoded[CURSOR_MAX + 1];
+	bool			 has_after = false, has_next = false;
+	int			 limit;
+	size_t			 i;
+	bs_err			 e;
 
 	if ((state = http_query_get(&ctx->req, "state")) != NULL) {
 		for (i = 0; item_states[i] != NULL; i++)
@@ -117,15 +242,35 @@ api_items_list(struct http_ctx *ctx)
 			goto out;
 		}
 	}
+	if (query_limit(ctx, &limit) != BS_OK) {
+		api_respond_invalid(ctx, "limit", "limit must be a whole number "
+		    "from 1 to 1000.");
+		goto out;
+	}
+	/* An empty cursor is the first page: clients send "cursor=". */
+	cursor = http_query_get(&ctx->req, "cursor");
+	if (cursor != NULL && cursor[0] != '\0') {
+		if (cursor_decode(cursor, &after) != BS_OK) {
+			api_respond_invalid(ctx, "cursor",
+			    "cursor must be a next_cursor from this list.");
+			goto out;
+		}
+		has_after = true;
+	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
-	    (e = db_items_list(conn, ctx->req.project_id, state,
-	    &items)) != BS_OK) {
+	    (e = db_items_page(conn, ctx->req.project_id, state,
+	    has_after ? &after : NULL, limit, &items, &has_next,
+	    &next)) != BS_OK ||
+	    (has_next && (e = cursor_encode(&next, encoded,
+	    sizeof(encoded))) != BS_OK)) {
 		api_respond_db_error(ctx, e);
 		goto out;
 	}
 	body = json_object_new_object();
 	json_object_object_add(body, "items", items);
 	items = NULL;
+	json_object_object_add(body, "next_cursor",
+	    has_next ? json_object_new_string(encoded) : NULL);
 	http_respond_json(ctx, 200, body);
 out:
 	json_object_put(items);
@@ -157,16 +302,23 @@ api_items_create(struct http_ctx *ctx)
 	    (int)f[CREATE_CONFIDENCE].num : ITEM_CONFIDENCE_DEFAULT;
 	item.has_position = f[CREATE_POSITION].present;
 	item.position = f[CREATE_POSITION].num;
+	item.max_items = ctx->app->cfg->items_max_per_project;
 	memset(&actor, 0, sizeof(actor));
 	actor.name = ITEM_ACTOR_USER;
 	actor.user_id = ctx->req.user_id;
 
+	if (!item_rate_allowed(ctx))
+		goto out;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_item_create(conn, ctx->req.project_id, &item, &actor,
 	    &created)) != BS_OK) {
 		if (e == BS_ERR_NOT_FOUND)
 			http_respond_error(ctx, 404, "not_found",
 			    "No such project.");
+		else if (e == BS_ERR_TOO_LARGE)
+			http_respond_error(ctx, 409, "items_limit", "This project "
+			    "holds %ld items, its limit; delete some before "
+			    "adding more.", item.max_items);
 		else
 			api_respond_db_error(ctx, e);
 		goto out;
@@ -267,6 +419,7 @@ api_items_history(struct http_ctx *ctx)
 	struct db_conn	*conn = NULL;
 	json_object	*events = NULL, *body;
 	const char	*item_id;
+	long		 omitted = 0;
 	bs_err		 e;
 
 	if ((item_id = item_param(ctx)) == NULL) {
@@ -275,13 +428,14 @@ api_items_history(struct http_ctx *ctx)
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_item_history(conn, ctx->req.project_id, item_id,
-	    &events)) != BS_OK) {
+	    HISTORY_MAX, &events, &omitted)) != BS_OK) {
 		respond_error(ctx, e);
 		goto out;
 	}
 	body = json_object_new_object();
 	json_object_object_add(body, "events", events);
 	events = NULL;
+	json_object_object_add(body, "omitted", json_object_new_int64(omitted));
 	http_respond_json(ctx, 200, body);
 out:
 	json_object_put(events);

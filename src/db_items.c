@@ -48,8 +48,12 @@ static const struct db_column event_columns[] = {
 };
 #define EVENT_NCOLUMNS	(int)(sizeof(event_columns) / sizeof(event_columns[0]))
 
+/* The key of an item in the board's order, as the page cursor holds it. */
+#define ITEM_KEY_US	"(extract(epoch FROM i.created_at) * 1000000)::bigint"
+
 enum item_stmt {
-	STMT_LIST, STMT_GET, STMT_CREATE, STMT_UPDATE, STMT_DELETE, STMT_HISTORY
+	STMT_LIST, STMT_PAGE, STMT_CONTEXT, STMT_GET, STMT_PROJECT,
+	STMT_CREATE, STMT_UPDATE, STMT_DELETE, STMT_HISTORY
 };
 
 static const struct db_stmt item_stmts[] = {
@@ -57,22 +61,56 @@ static const struct db_stmt item_stmts[] = {
 	  "SELECT " ITEM_COLUMNS " FROM items i WHERE i.project_id = $1::uuid"
 	  " AND ($2::text IS NULL OR i.state = $2::text)"
 	  " ORDER BY i.state, i.position, i.created_at, i.id", 2 },
+	/*
+	 * One page in the board's order after the key (state, position,
+	 * created_at, id) of the last item of the page before; the key
+	 * columns follow ITEM_COLUMNS.
+	 */
+	[STMT_PAGE] = { "items_page",
+	  "SELECT " ITEM_COLUMNS ", i.state, i.position, " ITEM_KEY_US ", i.id"
+	  " FROM items i WHERE i.project_id = $1::uuid"
+	  " AND ($2::text IS NULL OR i.state = $2::text)"
+	  " AND ($3::text IS NULL OR (i.state, i.position, i.created_at, i.id) >"
+	  " ($3::text, $4::integer, timestamptz 'epoch' +"
+	  " $5::bigint * interval '1 microsecond', $6::uuid))"
+	  " ORDER BY i.state, i.position, i.created_at, i.id"
+	  " LIMIT $7::integer", 7 },
+	/*
+	 * What a turn shows the model: decided items first, then the most
+	 * recently changed, at most $2, in the board's order; the last column
+	 * counts every item the board would show (rejected ones are not).
+	 */
+	[STMT_CONTEXT] = { "items_context",
+	  "SELECT " ITEM_COLUMNS ", i.total FROM (SELECT s.*,"
+	  " count(*) OVER () AS total FROM items s"
+	  " WHERE s.project_id = $1::uuid AND s.state <> 'rejected'"
+	  " ORDER BY s.state = 'decided' DESC, s.updated_at DESC, s.id"
+	  " LIMIT $2::integer) i"
+	  " ORDER BY i.state, i.position, i.created_at, i.id", 2 },
 	[STMT_GET] = { "items_get",
 	  "SELECT " ITEM_COLUMNS " FROM items i"
 	  " WHERE i.id = $2::uuid AND i.project_id = $1::uuid", 2 },
+	[STMT_PROJECT] = { "items_project",
+	  "SELECT id FROM projects WHERE id = $1::uuid", 1 },
+	/*
+	 * No row when the project holds $13 items already ($13 NULL: no cap).
+	 * items_room (migrations/0010) locks the project's row, so creations
+	 * in one project take turns, and counts with a snapshot of its own.
+	 */
 	[STMT_CREATE] = { "items_create",
 	  "WITH i AS (INSERT INTO items (project_id, text, state, confidence,"
 	  " user_quote, source_message_id, created_by, position)"
-	  " VALUES ($1::uuid, $2::text, $3::text, $4::integer,"
+	  " SELECT $1::uuid, $2::text, $3::text, $4::integer,"
 	  " coalesce($5::text, ''), $6::uuid, $7::text,"
-	  " coalesce($8::integer, " NEXT_POSITION("$1::uuid", "$3::text") "))"
+	  " coalesce($8::integer, " NEXT_POSITION("$1::uuid", "$3::text") ")"
+	  " WHERE $13::integer IS NULL OR items_room($1::uuid, $13::integer)"
 	  " RETURNING *),"
 	  " e AS (INSERT INTO item_events (project_id, item_id, action,"
 	  " to_state, new_text, actor, actor_user_id, reason, turn_id,"
 	  " message_id)"
 	  " SELECT project_id, id, 'created', state, text, $7::text, $9::uuid,"
 	  " coalesce($10::text, ''), $11::uuid, $12::uuid FROM i)"
-	  " SELECT " ITEM_COLUMNS " FROM i", 12 },
+	  " SELECT " ITEM_COLUMNS " FROM i", 13 },
 	/*
 	 * old locks the row first, so a concurrent change with the same
 	 * version waits for the winner's commit, then finds the version moved
@@ -114,10 +152,13 @@ static const struct db_stmt item_stmts[] = {
 	  " SELECT project_id, id, 'deleted', state, text, $3::text, $4::uuid,"
 	  " coalesce($5::text, ''), $6::uuid, $7::uuid FROM d)"
 	  " SELECT id FROM d", 7 },
+	/* The newest $3 events, oldest first; the last column counts them all. */
 	[STMT_HISTORY] = { "items_history",
-	  "SELECT " EVENT_COLUMNS " FROM item_events e"
-	  " WHERE e.item_id = $2::uuid AND e.project_id = $1::uuid"
-	  " ORDER BY e.id", 2 },
+	  "SELECT " EVENT_COLUMNS ", e.total FROM (SELECT h.*,"
+	  " count(*) OVER () AS total FROM item_events h"
+	  " WHERE h.item_id = $2::uuid AND h.project_id = $1::uuid"
+	  " ORDER BY h.id DESC LIMIT $3::integer) e"
+	  " ORDER BY e.id", 3 },
 };
 
 /* A statement returning at most one item: the item, or BS_ERR_NOT_FOUND. */
@@ -167,6 +208,87 @@ out:
 }
 
 bs_err
+db_items_page(struct db_conn *conn, const char *project_id, const char *state,
+    const struct db_item_key *after, int limit, json_object **out,
+    bool *has_next, struct db_item_key *next)
+{
+	PGresult	*res = NULL;
+	const char	*values[7];
+	char		 position[24], us[24], lim[16];
+	int		 rows, last;
+	bs_err		 e;
+
+	*out = NULL;
+	*has_next = false;
+	if (limit < 1)
+		return BS_ERR_INVALID;
+	snprintf(lim, sizeof(lim), "%d", limit + 1);	/* one more: a next page? */
+	values[0] = project_id;
+	values[1] = state;
+	values[2] = values[3] = values[4] = values[5] = NULL;
+	if (after != NULL) {
+		snprintf(position, sizeof(position), "%ld", after->position);
+		snprintf(us, sizeof(us), "%lld", after->created_us);
+		values[2] = after->state;
+		values[3] = position;
+		values[4] = us;
+		values[5] = after->id;
+	}
+	values[6] = lim;
+	if ((e = db_exec(conn, &item_stmts[STMT_PAGE], values, &res,
+	    NULL)) != BS_OK)
+		goto out;
+	if ((rows = PQntuples(res)) > limit) {
+		*has_next = true;
+		last = limit - 1;
+		snprintf(next->state, sizeof(next->state), "%s",
+		    PQgetvalue(res, last, ITEM_NCOLUMNS));
+		next->position = strtol(PQgetvalue(res, last, ITEM_NCOLUMNS + 1),
+		    NULL, 10);
+		next->created_us = strtoll(PQgetvalue(res, last,
+		    ITEM_NCOLUMNS + 2), NULL, 10);
+		snprintf(next->id, sizeof(next->id), "%s",
+		    PQgetvalue(res, last, ITEM_NCOLUMNS + 3));
+	}
+	if ((e = db_rows_json(res, item_columns, ITEM_NCOLUMNS, out)) != BS_OK)
+		goto out;
+	/* The extra row only told that there is more. */
+	if (*has_next)
+		json_object_array_del_idx(*out, (size_t)limit, 1);
+out:
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_items_context(struct db_conn *conn, const char *project_id, int limit,
+    json_object **out, long *total)
+{
+	PGresult	*res = NULL;
+	const char	*values[2];
+	char		 lim[16];
+	long long	 n = 0;
+	bs_err		 e;
+
+	*out = NULL;
+	*total = 0;
+	snprintf(lim, sizeof(lim), "%d", limit);
+	values[0] = project_id;
+	values[1] = lim;
+	if ((e = db_exec(conn, &item_stmts[STMT_CONTEXT], values, &res,
+	    NULL)) != BS_OK)
+		goto out;
+	if (PQntuples(res) > 0 &&
+	    (e = db_int64(PQgetvalue(res, 0, ITEM_NCOLUMNS), &n)) != BS_OK)
+		goto out;
+	*total = (long)n;
+	e = db_rows_json(res, item_columns, ITEM_NCOLUMNS, out);
+out:
+	PQclear(res);
+	return e;
+}
+
+bs_err
 db_item_get(struct db_conn *conn, const char *project_id, const char *item_id,
     json_object **out)
 {
@@ -180,11 +302,14 @@ db_item_create(struct db_conn *conn, const char *project_id,
     const struct db_item_new *item, const struct db_item_actor *actor,
     json_object **out)
 {
-	const char	*values[12];
-	char		 confidence[24], position[24];
+	PGresult	*res = NULL;
+	const char	*values[13];
+	char		 confidence[24], position[24], max[24];
+	bs_err		 e;
 
 	snprintf(confidence, sizeof(confidence), "%d", item->confidence);
 	snprintf(position, sizeof(position), "%ld", item->position);
+	snprintf(max, sizeof(max), "%ld", item->max_items);
 	values[0] = project_id;
 	values[1] = item->text;
 	values[2] = item->state;
@@ -197,7 +322,16 @@ db_item_create(struct db_conn *conn, const char *project_id,
 	values[9] = actor->reason;
 	values[10] = actor->turn_id;
 	values[11] = actor->message_id;
-	return item_one(conn, STMT_CREATE, values, out);
+	values[12] = item->max_items > 0 ? max : NULL;
+	if ((e = item_one(conn, STMT_CREATE, values, out)) != BS_ERR_NOT_FOUND ||
+	    item->max_items <= 0)
+		return e;
+	/* Nothing inserted: the cap held it back, or the project is gone. */
+	if ((e = db_exec(conn, &item_stmts[STMT_PROJECT], values, &res,
+	    NULL)) == BS_OK)
+		e = PQntuples(res) > 0 ? BS_ERR_TOO_LARGE : BS_ERR_NOT_FOUND;
+	PQclear(res);
+	return e;
 }
 
 bs_err
@@ -258,14 +392,18 @@ out:
 
 bs_err
 db_item_history(struct db_conn *conn, const char *project_id,
-    const char *item_id, json_object **out)
+    const char *item_id, int limit, json_object **out, long *omitted)
 {
 	PGresult	*res = NULL;
 	json_object	*item = NULL;
-	const char	*values[] = { project_id, item_id };
+	char		 lim[16];
+	const char	*values[] = { project_id, item_id, lim };
+	long long	 total = 0;
 	bs_err		 e;
 
 	*out = NULL;
+	*omitted = 0;
+	snprintf(lim, sizeof(lim), "%d", limit);
 	if ((e = db_exec(conn, &item_stmts[STMT_HISTORY], values, &res,
 	    NULL)) != BS_OK)
 		goto out;
@@ -273,6 +411,10 @@ db_item_history(struct db_conn *conn, const char *project_id,
 	if (PQntuples(res) == 0 &&
 	    (e = db_item_get(conn, project_id, item_id, &item)) != BS_OK)
 		goto out;
+	if (PQntuples(res) > 0 && (e = db_int64(PQgetvalue(res, 0,
+	    EVENT_NCOLUMNS), &total)) != BS_OK)
+		goto out;
+	*omitted = (long)(total - PQntuples(res));
 	e = db_rows_json(res, event_columns, EVENT_NCOLUMNS, out);
 out:
 	json_object_put(item);

@@ -345,6 +345,31 @@ describe("ApiClient: errors", () => {
     expect(await client.deleteItem("p1", "i1")).toBeUndefined();
   });
 
+  it("reads a board bigger than one page by following next_cursor", async () => {
+    const pages: Record<string, { items: { id: string }[]; next_cursor: string | null }> = {
+      "": { items: [{ id: "a" }, { id: "b" }], next_cursor: "c1" },
+      c1: { items: [{ id: "c" }], next_cursor: "c2" },
+      c2: { items: [{ id: "d" }], next_cursor: null },
+    };
+    const s = server({
+      "GET /api/projects/p1/items": (c) => {
+        const cursor = new URL(c.url, "http://x").searchParams.get("cursor") ?? "";
+        return json(200, pages[cursor]);
+      },
+    });
+    const { client, calls } = setup(s.handler);
+    await client.login("a@b.co", "pw");
+    const items = await client.listItems("p1", "exploring");
+    expect(items.map((i) => i.id)).toEqual(["a", "b", "c", "d"]);
+    const urls = calls.filter((c) => c.url.includes("/items")).map((c) => new URL(c.url, "http://x"));
+    expect(urls).toHaveLength(3);
+    expect(urls.map((u) => u.searchParams.get("cursor"))).toEqual([null, "c1", "c2"]);
+    for (const u of urls) {
+      expect(u.searchParams.get("state")).toBe("exploring");
+      expect(u.searchParams.get("limit")).toBe("1000");
+    }
+  });
+
   it("asks for an event stream with Last-Event-ID when reopening the live events", async () => {
     const s = server({
       "GET /api/projects/p1/events": () =>

@@ -69,6 +69,9 @@ struct bs_config {
 	long		 turn_lease_s;		/* TURN_LEASE */
 	long		 turn_queue_max;	/* TURN_QUEUE_MAX */
 	long		 turn_user_max;		/* TURN_USER_MAX */
+	long		 items_max_per_project;	/* ITEMS_MAX_PER_PROJECT */
+	long		 item_rate_limit;	/* ITEM_RATE_LIMIT, per minute */
+	long		 context_items_max;	/* CONTEXT_ITEMS_MAX */
 	char		*sentry_dsn;		/* SENTRY_DSN ("" = no error reports) */
 	char		*sentry_environment;	/* SENTRY_ENVIRONMENT ("" = APP_ENV) */
 	char		*sentry_release;	/* SENTRY_RELEASE ("" = brainstorm@VERSION) */

@@ -36,6 +36,18 @@ struct db_item_new {
 	int		 confidence;	/* 0..100 */
 	bool		 has_position;	/* false: after the last of its state */
 	long		 position;
+	long		 max_items;	/* the project's cap (0: none) */
+};
+
+#define DB_ITEM_STATE_LEN	16
+#define DB_ITEM_ID_LEN		37	/* 36 characters and the NUL */
+
+/* Where a page of the board ends: its last item in the board's order. */
+struct db_item_key {
+	char		 state[DB_ITEM_STATE_LEN];
+	long		 position;
+	long long	 created_us;	/* created_at in microseconds */
+	char		 id[DB_ITEM_ID_LEN];
 };
 
 /* What a change sets; NULL and false leave a field as it is. */
@@ -49,10 +61,31 @@ struct db_item_patch {
 /* *out: a JSON array ordered by state, position, creation; state NULL: all. */
 bs_err	db_items_list(struct db_conn *conn, const char *project_id,
 	    const char *state, json_object **out);
+/*
+ * Up to limit items in the board's order (state NULL: all), after *after
+ * (NULL: from the first). *has_next tells whether more follow, and then
+ * *next is the key of the page's last item.
+ */
+bs_err	db_items_page(struct db_conn *conn, const char *project_id,
+	    const char *state, const struct db_item_key *after, int limit,
+	    json_object **out, bool *has_next, struct db_item_key *next);
+/*
+ * What a turn shows the model: at most limit of the items that are not
+ * rejected, decided ones first, then the most recently changed, in the
+ * board's order; *total counts all the items that are not rejected.
+ */
+bs_err	db_items_context(struct db_conn *conn, const char *project_id,
+	    int limit, json_object **out, long *total);
 /* BS_ERR_NOT_FOUND when the item is not in the project. */
 bs_err	db_item_get(struct db_conn *conn, const char *project_id,
 	    const char *item_id, json_object **out);
-/* created_by is actor->name. BS_ERR_NOT_FOUND when the project is gone. */
+/*
+ * created_by is actor->name. BS_ERR_NOT_FOUND when the project is gone;
+ * BS_ERR_TOO_LARGE when it holds item->max_items items already. With a
+ * cap, creations in one project wait for each other on the project's row
+ * (items_room, migrations/0010) until their transactions end, so two at
+ * once cannot both pass it.
+ */
 bs_err	db_item_create(struct db_conn *conn, const char *project_id,
 	    const struct db_item_new *item, const struct db_item_actor *actor,
 	    json_object **out);
@@ -70,11 +103,12 @@ bs_err	db_item_update(struct db_conn *conn, const char *project_id,
 bs_err	db_item_delete(struct db_conn *conn, const char *project_id,
 	    const char *item_id, const struct db_item_actor *actor);
 /*
- * *out: a JSON array of the item's events, oldest first; a deleted item
- * keeps its history. BS_ERR_NOT_FOUND when the item never was in the
+ * *out: a JSON array of the item's newest limit events, oldest first, and
+ * *omitted the number of older ones left out; a deleted item keeps its
+ * history. BS_ERR_NOT_FOUND when the item never was in the
  * project.
  */
 bs_err	db_item_history(struct db_conn *conn, const char *project_id,
-	    const char *item_id, json_object **out);
+	    const char *item_id, int limit, json_object **out, long *omitted);
 
 #endif

@@ -34,7 +34,8 @@ def _items_path(pid, item_id=None):
 def _list(user, pid, query=""):
     resp = api("GET", _items_path(pid) + query, user.token)
     assert resp.status == 200, resp
-    assert set(resp.json()) == {"items"}, resp
+    assert set(resp.json()) == {"items", "next_cursor"}, resp
+    assert resp.json()["next_cursor"] is None, resp
     return resp.json()["items"]
 
 

@@ -259,6 +259,17 @@ check "upstream of worker sockets" \
 check "SSE location unbuffered, uncompressed, 1 h" sse_location
 check "/metrics allow/deny (nginx -T)" metrics_internal_only
 check "HSTS in the TLS server only (config)" hsts_tls_only
+# The trusted proxies: both servers read the snippet, which as installed
+# trusts nobody (X-Forwarded-For ignored) until the operator lists some.
+real_ip_snippet() {
+	[ "$(grep -c '^[[:space:]]*include snippets/brainstorm-real-ip.conf;' \
+		"$CONF/sites/brainstorm.conf")" = 2 ] ||
+		{ echo "not included by both servers"; return 1; }
+	conf_has '^[[:space:]]*real_ip_header X-Forwarded-For;' \
+		'^[[:space:]]*real_ip_recursive on;' &&
+		conf_lacks '^[[:space:]]*set_real_ip_from'
+}
+check "real-ip snippet in both servers, nobody trusted" real_ip_snippet
 
 # ---- a worker, and nginx -------------------------------------------------
 

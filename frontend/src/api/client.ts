@@ -13,6 +13,7 @@ import type {
   AgentsResponse,
   Item,
   ItemEvent,
+  ItemPage,
   ItemState,
   Message,
   Project,
@@ -24,6 +25,10 @@ import type {
 } from "./types";
 
 export const REFRESH_TOKEN_KEY = "brainstorm.refresh_token";
+/** Items per page of the board: the API's largest page. */
+export const ITEMS_PAGE_MAX = 1000;
+/** Pages of one board at most (ITEMS_MAX_PER_PROJECT is 2000 by default). */
+export const ITEMS_PAGES_MAX = 1000;
 
 /** An error answer of the API ({"error": {...}}), or a failure to reach it. */
 export class ApiError extends Error {
@@ -594,13 +599,35 @@ export class ApiClient {
 
   // ---- the board -------------------------------------------------------------
 
+  /** One page of the board, in the board's order (ITEMS_PAGE_MAX at most). */
+  listItemsPage(
+    projectId: string,
+    options: { state?: ItemState; cursor?: string | null; limit?: number } = {},
+  ): Promise<ItemPage> {
+    return this.request("GET", `/api/projects/${encodeURIComponent(projectId)}/items`, {
+      query: { state: options.state, cursor: options.cursor, limit: options.limit },
+    });
+  }
+
+  /**
+   * The whole board: every page, following next_cursor. The server caps a
+   * project's items (ITEMS_MAX_PER_PROJECT), so this ends; ITEMS_PAGES_MAX
+   * guards against a server that keeps answering a cursor.
+   */
   async listItems(projectId: string, state?: ItemState): Promise<Item[]> {
-    const r = await this.request<{ items: Item[] }>(
-      "GET",
-      `/api/projects/${encodeURIComponent(projectId)}/items`,
-      { query: { state } },
-    );
-    return r.items;
+    const items: Item[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < ITEMS_PAGES_MAX; page++) {
+      const r: ItemPage = await this.listItemsPage(projectId, {
+        state,
+        cursor,
+        limit: ITEMS_PAGE_MAX,
+      });
+      items.push(...r.items);
+      cursor = r.next_cursor ?? null;
+      if (!cursor) break;
+    }
+    return items;
   }
 
   createItem(projectId: string, item: NewItem): Promise<Item> {

@@ -48,6 +48,12 @@ export interface ProjectPage {
 
 export type ItemState = "decided" | "exploring" | "parked" | "rejected";
 
+/** GET /api/projects/{id}/items: a page; next_cursor null on the last. */
+export interface ItemPage {
+  items: Item[];
+  next_cursor: string | null;
+}
+
 export interface Item {
   id: string;
   project_id: string;

@@ -1,0 +1,1 @@
+DROP FUNCTION items_room(uuid, integer);
