@@ -132,7 +132,7 @@ static const struct key keys[] = {
 	{ "EVENTS_QUEUE_BYTES", KEY_INT, OFF(events_queue_bytes), "8388608", NULL, 65536, 1073741824, false,
 	  "event data a process may hold while nchan has not taken it; past it events are dropped" },
 	{ "EVENTS_MAX_STREAMS", KEY_INT, OFF(events_max_streams), "32", NULL, 1, 10000, false,
-	  "open event streams (project events and turns) per user; 429 beyond" },
+	  "open live-event streams per user; 429 beyond (a turn's own stream ends with the turn)" },
 	{ "ENGINE", KEY_BOOL, OFF(engine), "true", NULL, 0, 0, false,
 	  "run a turn engine in this worker process (false: only --engine-only processes run turns)" },
 	{ "ENGINE_TURNS", KEY_INT, OFF(engine_turns), "256", NULL, 1, 4096, false,

@@ -88,8 +88,8 @@ def test_streams_per_user_are_capped():
         assert json.loads(refused["body"])["error"]["code"] == \
             "too_many_streams", refused
         assert int(refused["retry"]) >= 1, refused
-        # A turn's own stream counts as well: no more streams, no turn
-        # started only to be refused a stream.
+        # Nor is a turn's stream handed over past the cap: no turn started
+        # only to be refused its stream.
         r = request("POST", "/api/projects/%s/messages" % project,
                     {"content": "One more tab"},
                     headers=dict(user.headers(), Accept="text/event-stream"))
