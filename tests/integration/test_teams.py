@@ -7,15 +7,15 @@ The stack under test registers openly with no token limit; the policies
 and the limit are tested on one more worker with its own environment,
 reached over FastCGI like test_models does."""
 
-import http.client as httpclient
 import json
 import subprocess
 import uuid
 
-from helpers import Worker, api, auth_post, base_address, bearer, \
+from helpers import Worker, api, auth_post, bearer, \
     brainstormctl, create_item, create_project, env, expect_error, \
     expect_invalid, expect_unauthorized, jwt_claims, login, new_email, \
     new_password, psql, refresh, register_user, wait_until, worker_env
+from test_turns import EventStream as LiveStream
 
 
 def _members(token, project):
@@ -163,38 +163,23 @@ def test_viewer_reads_but_does_not_write():
 # ---- lost access ---------------------------------------------------------------
 
 class EventStream:
-    """GET .../events through nginx, read as it comes."""
+    """GET .../events through nginx (held by nchan), read as it comes."""
 
     def __init__(self, token, project):
-        host, port = base_address()
-        self.conn = httpclient.HTTPConnection(host, port, timeout=30)
-        self.conn.request("GET", "/api/projects/%s/events" % project,
-                          headers=dict(bearer(token),
-                                       Accept="text/event-stream"))
-        self.resp = self.conn.getresponse()
-        assert self.resp.status == 200, self.resp.status
-        # The worker writes "retry:" once it is subscribed.
-        while not self.resp.fp.readline().startswith(b"retry:"):
-            pass
+        self.stream = LiveStream("/api/projects/%s/events" % project,
+                                 bearer(token))
+        assert self.stream.status == 200, self.stream.status
 
     def wait_for(self, name):
         """The data of the next event called name (JSON)."""
-        event, data = None, []
-        while True:
-            line = self.resp.fp.readline()
-            assert line, "the stream ended before %s" % name
-            line = line.rstrip(b"\r\n").decode()
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
-            elif line == "":
-                if event == name and data:
-                    return json.loads("\n".join(data))
-                event, data = None, []
+        return json.loads(self.stream.wait_for(name, timeout=30)[-1][2])
+
+    def wait_end(self):
+        """Until nchan ends the stream."""
+        self.stream.wait_end(timeout=30)
 
     def close(self):
-        self.conn.close()
+        self.stream.close()
 
 
 def test_removed_member_and_deleted_project_revoke_access():
@@ -209,6 +194,7 @@ def test_removed_member_and_deleted_project_revoke_access():
         assert resp.status == 204, resp
         data = stream.wait_for("access.revoked")
         assert data == {"user_id": viewer.id, "reason": "member_removed"}, data
+        stream.wait_end()       # and the removed member's stream ends
     finally:
         stream.close()
     stream = EventStream(owner.token, project)
@@ -217,6 +203,7 @@ def test_removed_member_and_deleted_project_revoke_access():
                    owner.token).status == 204
         data = stream.wait_for("access.revoked")
         assert data == {"user_id": None, "reason": "project_deleted"}, data
+        stream.wait_end()
     finally:
         stream.close()
 
