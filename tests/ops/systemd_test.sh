@@ -320,14 +320,39 @@ check_config() {
 	! env -i PATH="$PATH" APP_ENV=production BRAINSTORM_CONFIG=/dev/null \
 		MIGRATIONS_DIR="$ROOT/migrations" $pre
 }
+# The engine unit's ExecStart: up without a socket (no database behind it:
+# it keeps trying to claim), and SIGTERM stops it cleanly, exit status 0.
+engine_run() {
+	local exec pid rc=0
+	exec=$(value "$ENGINE" ExecStart)
+	# shellcheck disable=SC2086 # ExecStart is a command line
+	env -i PATH="$PATH" APP_ENV=development BRAINSTORM_CONFIG=/dev/null \
+		DATABASE_URL=postgresql://bs@127.0.0.1:1/none DB_POOL_MIN=0 \
+		MIGRATIONS_DIR="$ROOT/migrations" LOG_LEVEL=info \
+		NCHAN_URL="unix:$TMP/nchan.sock" CLAUDE_BASE_URL=http://127.0.0.1:1 \
+		$exec </dev/null >"$TMP/engine.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q 'turn engine only' "$TMP/engine.log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q 'turn engine only' "$TMP/engine.log" || { kill -KILL "$pid"; cat "$TMP/engine.log"; return 1; }
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ] && grep -q 'stopping the turn engine' "$TMP/engine.log" ||
+		{ echo "exit status $rc after SIGTERM"; tail -n 5 "$TMP/engine.log"; return 1; }
+}
 if [ "$BUILT" = 0 ]; then
 	skip "socket activation" "brainstorm-fcgi is not built"
 	skip "ExecStartPre check-config" "brainstorm-fcgi is not built"
+	skip "engine unit runs" "brainstorm-fcgi is not built"
 elif ! command -v systemd-socket-activate >/dev/null 2>&1 || ! command -v cgi-fcgi >/dev/null 2>&1; then
 	fail "socket activation" "needs systemd-socket-activate (systemd) and cgi-fcgi (libfcgi-bin)"
 else
 	check "socket activation: ExecStart serves /api/health, SIGTERM exits 0" socket_activation
 	check "ExecStartPre --check-config: dev passes, production without secrets fails" check_config
+	check "engine unit: ExecStart runs turns only, SIGTERM exits 0" engine_run
 fi
 
 finish
