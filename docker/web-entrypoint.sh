@@ -77,8 +77,9 @@ render() {
 	if [ -n "$nchan_redis" ]; then
 		# nchan 1.3.6 (bookworm) warns that these two are "discouraged" in
 		# favour of an upstream with nchan_redis_server and nchan_redis_pass,
-		# but nchan_redis_pass at http level is not what its locations use
-		# (they went to 127.0.0.1:6379): these work, warnings and all.
+		# but with nchan_redis_pass at http level the channels stayed in
+		# memory, and with nchan_use_redis added they went to the default
+		# 127.0.0.1:6379: these work, warnings and all.
 		redis="# Added by brainstorm-web-entrypoint (NCHAN_REDIS_URL): every"
 		redis+=$'\n    '"# nginx of the site shares the channels through this Redis."
 		redis+=$'\n    '"nchan_redis_url \"$nchan_redis\";"

@@ -27,7 +27,24 @@ if ! "$PY" -c 'import yaml' 2>/dev/null; then
 	finish
 fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bs-ops-compose.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+# What the checks start (they run in subshells): one PID a line in
+# $TMP/pids, stopped here and at the end of the check.
+stop_started() {
+	local pid
+	[ -f "$TMP/pids" ] || return 0
+	while read -r pid; do
+		kill -TERM "$pid" 2>/dev/null || continue
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done <"$TMP/pids"
+	rm -f "$TMP/pids"
+}
+cleanup() {
+	stop_started
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
 
 services() {
 	"$PY" - "$1" <<'EOF'
@@ -328,5 +345,66 @@ web_entrypoint() {
 	fi
 }
 check "web entry point: nchan's private port, allow list, Redis option" web_entrypoint
+
+# Two web containers' nginx (the entry point's config, nchan on a shared
+# Redis, as the swarm stack and Kubernetes run web): a worker's publish on
+# one reaches a turn's stream on the other.
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+shared_channels() {
+	local rc=0
+	shared_channels_run || rc=$?
+	stop_started
+	return "$rc"
+}
+shared_channels_run() {
+	local rport n port pid turn=5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+	local -A ports
+	rport=$(free_port)
+	redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no \
+		--dir "$TMP" </dev/null >"$TMP/redis.log" 2>&1 &
+	echo "$!" >>"$TMP/pids"
+	for n in a b; do
+		port=$(free_port)
+		mkdir -p "$TMP/web-$n"
+		BRAINSTORM_UPSTREAM=127.0.0.1:9 WEB_RUN_DIR=$TMP/web-$n WEB_ROOT=$TMP/html \
+			WEB_PORT=$(free_port) METRICS_PORT=$(free_port) NCHAN_PORT=$port \
+			NCHAN_REDIS_URL=redis://127.0.0.1:$rport/0 \
+			bash "$TMP/web-entrypoint" nginx </dev/null >"$TMP/web-$n.log" 2>&1 &
+		echo "$!" >>"$TMP/pids"
+		ports[$n]=$port
+	done
+	for _ in $(seq 100); do
+		[ -S "$TMP/web-a/nchan.sock" ] && (exec 3<>"/dev/tcp/127.0.0.1/${ports[b]}") 2>/dev/null && break
+		sleep 0.1
+	done
+	# Until nginx a has reached Redis: a publish is taken (201/202).
+	for _ in $(seq 100); do
+		case $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --unix-socket "$TMP/web-a/nchan.sock" \
+			-X POST -H 'X-EventSource-Event: turn.queued' -d '{"n":1}' "http://nchan/pub/t-$turn") in
+		201 | 202) break ;;
+		esac
+		sleep 0.1
+	done
+	# The channel exists on b too: its stream starts with a's event, and
+	# ends when a deletes the channel.
+	curl -s -N --max-time 20 -o "$TMP/sub.b" -H 'Accept: text/event-stream' \
+		"http://127.0.0.1:${ports[b]}/sub/turn/$turn" &
+	pid=$!
+	for _ in $(seq 100); do grep -q '"n":1' "$TMP/sub.b" 2>/dev/null && break; sleep 0.1; done
+	curl -s -o /dev/null --max-time 5 --unix-socket "$TMP/web-a/nchan.sock" \
+		-X POST -H 'X-EventSource-Event: turn.done' -d '{"n":2}' "http://nchan/pub/t-$turn"
+	curl -s -o /dev/null --max-time 5 --unix-socket "$TMP/web-a/nchan.sock" \
+		-X DELETE "http://nchan/pub/t-$turn"
+	wait "$pid"
+	grep -q '^event: turn.queued' "$TMP/sub.b" && grep -q '^event: turn.done' "$TMP/sub.b" ||
+		{ echo "b's stream:"; cat "$TMP/sub.b"; tail -n 5 "$TMP/web-b.log" "$TMP/redis.log"; return 1; }
+}
+if [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] && command -v redis-server >/dev/null 2>&1; then
+	check "two web nginx on one Redis: a publish on one reaches a stream on the other" shared_channels
+else
+	skip "two web nginx on one Redis" "needs libnginx-mod-nchan and redis-server"
+fi
 
 finish
