@@ -20,6 +20,18 @@
 #                        CIDRs, separated by spaces or commas, whose
 #                        X-Forwarded-For gives the client's address [none:
 #                        the header is ignored, every client is the peer]
+#   NCHAN_PORT           where the workers publish live events to nchan
+#                        (their NCHAN_URL=http://web:PORT); the publisher
+#                        server of the template, on a port of the private
+#                        network that is never published [9146]
+#   NCHAN_ALLOW          the client networks that may publish there (the
+#                        template's own unix socket is always allowed)
+#                        [loopback and the private ranges]
+#   NCHAN_REDIS_URL      empty: nchan keeps its channels in this nginx's
+#                        shared memory (one web container). With more than
+#                        one, every nginx must see every channel: a Redis
+#                        for nchan, redis://[:PASSWORD@]HOST:PORT[/DB], and
+#                        the workers may publish to any of them [empty]
 #   WEB_ROOT             the web app's files [/usr/share/brainstorm-web/html]
 #   WEB_RUN_DIR          pid, temporary files, the rendered config
 #                        [/run/brainstorm-web]
@@ -33,13 +45,16 @@ port=${WEB_PORT:-8080}
 metrics_port=${METRICS_PORT:-9145}
 metrics_allow=${METRICS_ALLOW:-127.0.0.1 ::1 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7}
 trusted_proxies=${TRUSTED_PROXIES:-}
+nchan_port=${NCHAN_PORT:-9146}
+nchan_allow=${NCHAN_ALLOW:-127.0.0.1 ::1 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7}
+nchan_redis=${NCHAN_REDIS_URL:-}
 root=${WEB_ROOT:-/usr/share/brainstorm-web/html}
 run=${WEB_RUN_DIR:-/run/brainstorm-web}
 
 die() { echo "brainstorm-web-entrypoint: $*" >&2; exit 1; }
 
 render() {
-	local conf servers="" allow="" real_ip="" addr
+	local conf servers="" allow="" real_ip="" publish="" redis="" addr
 	for addr in ${upstream//,/ }; do
 		[[ $addr == *:* ]] || die "BRAINSTORM_UPSTREAM: '$addr' is not HOST:PORT"
 		[ -n "$servers" ] && servers+=$'\n        '
@@ -57,7 +72,34 @@ render() {
 		real_ip+="set_real_ip_from $addr;"
 	done
 	real_ip=${real_ip:-# TRUSTED_PROXIES is empty: X-Forwarded-For is ignored.}
+	[[ $nchan_port =~ ^[0-9]+$ ]] || die "NCHAN_PORT: '$nchan_port' is not a port"
+	[[ $nchan_redis =~ ^(redis://[^[:space:]\"\;]+)?$ ]] ||
+		die "NCHAN_REDIS_URL: '$nchan_redis' is not redis://[:PASSWORD@]HOST:PORT[/DB]"
+	# The publisher server: the private port, for the private networks and
+	# the template's own unix socket (nginx asks /sub/turn/ there), nobody
+	# else.
+	publish="listen $nchan_port;"
+	for addr in $nchan_allow; do
+		publish+=$'\n        '"allow $addr;"
+	done
+	publish+=$'\n        allow unix:;\n        deny all;'
 	conf=$(<"$template")
+	[[ $conf == *"# @NCHAN_PUBLISH_TCP@"* ]] ||
+		die "$template: no '# @NCHAN_PUBLISH_TCP@' line for the publisher's port"
+	conf=$(sed "s|^[[:space:]]*# @NCHAN_PUBLISH_TCP@.*|        # @NCHAN_PUBLISH_TCP@|" <<<"$conf")
+	conf=${conf//"# @NCHAN_PUBLISH_TCP@"/"# Added by brainstorm-web-entrypoint (NCHAN_PORT, NCHAN_ALLOW)."$'\n        '"$publish"}
+	if [ -n "$nchan_redis" ]; then
+		# nchan 1.3.6 (bookworm) warns that these two are "discouraged" in
+		# favour of an upstream with nchan_redis_server and nchan_redis_pass,
+		# but with nchan_redis_pass at http level the channels stayed in
+		# memory, and with nchan_use_redis added they went to the default
+		# 127.0.0.1:6379: these work, warnings and all.
+		redis="# Added by brainstorm-web-entrypoint (NCHAN_REDIS_URL): every"
+		redis+=$'\n    '"# nginx of the site shares the channels through this Redis."
+		redis+=$'\n    '"nchan_redis_url \"$nchan_redis\";"
+		redis+=$'\n    '"nchan_use_redis on;"
+		redis+=$'\n    '"nchan_redis_namespace \"brainstorm-nchan\";"
+	fi
 	# The template listens on 127.0.0.1 (script/server); in a container the
 	# site listens on every address of the container's own network.
 	[[ $conf == *"listen 127.0.0.1:@PORT@ "* ]] ||
@@ -79,6 +121,7 @@ render() {
 	conf=${conf%\}}
 	cat >"$run/nginx.conf" <<-CONF
 	$conf
+	    $redis
 	    # Added by brainstorm-web-entrypoint: the workers' /metrics for
 	    # Prometheus, from the private network only, on a port that is
 	    # never published.

@@ -6,7 +6,10 @@
 # The site config is nginx/nginx.conf.in, the same template script/server
 # runs, rendered at start by brainstorm-web-entrypoint (see it for the
 # variables). The master runs as an unprivileged user on port 8080; metrics
-# for Prometheus are on a second, internal port (9145).
+# for Prometheus are on a second, internal port (9145), and the workers
+# publish live events to nchan (Debian's libnginx-mod-nchan, which holds
+# every Server-Sent Events stream) on a third (9146, NCHAN_PORT). Neither
+# internal port is ever published.
 ARG BASE_IMAGE=debian:bookworm
 
 # ---- the web app -----------------------------------------------------------
@@ -55,7 +58,7 @@ RUN --mount=type=secret,id=ca_bundle,required=false \
 FROM ${BASE_IMAGE} AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nginx curl ca-certificates \
+ && apt-get install -y --no-install-recommends nginx libnginx-mod-nchan curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && rm -f /etc/nginx/sites-enabled/default \
  && groupadd --system --gid 10002 brainstorm-web \
@@ -70,7 +73,7 @@ RUN chmod 0755 /usr/local/bin/brainstorm-web-entrypoint \
       /usr/local/bin/brainstorm-web-entrypoint nginx -t -q \
  && rm -rf /tmp/web-check
 USER 10002:10002
-EXPOSE 8080 9145
+EXPOSE 8080 9145 9146
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
   CMD ["curl", "-fsS", "--max-time", "4", "-o", "/dev/null", "http://127.0.0.1:8080/api/health"]
 STOPSIGNAL SIGQUIT

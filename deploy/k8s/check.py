@@ -10,10 +10,16 @@ the set together: selectors match their pods' labels; Services' target
 ports are ports the pods name; the HPA's target exists and requests CPU;
 envFrom names a ConfigMap or Secret that is defined (the Secret in
 secret.template.yaml); kustomization.yaml lists files that exist; probes are
-where the brief wants them (app: exec brainstorm-probe; web: HTTP); every
-pod runs as non-root without privilege escalation. Prints one line per
-file and exits 1 on any problem.
+where the brief wants them (app: exec brainstorm-probe; web: HTTP; engine:
+no FastCGI); every pod runs as non-root without privilege escalation. The
+live path: the engine Deployment runs brainstorm-fcgi --engine-only with
+the workers' ConfigMap and Secret and no port; NCHAN_URL names a Service
+port that reaches the web pods' nchan port; more than one web pod share
+channels through a Redis Service (NCHAN_REDIS_URL); NetworkPolicies let
+only the app and engine pods reach nchan's port and nothing reach the
+engines. Prints one line per file and exits 1 on any problem.
 """
+import re
 import os
 import sys
 
@@ -36,6 +42,111 @@ def pod_spec(obj):
 
 def pod_labels(obj):
     return obj["spec"]["template"].get("metadata", {}).get("labels", {}) or {}
+
+
+def pods_named(workloads, name):
+    return [w for _, w in workloads if pod_labels(w).get("app.kubernetes.io/name") == name]
+
+
+def container_ports(w):
+    return [p for c in pod_spec(w)["containers"] for p in c.get("ports", [])]
+
+
+def selects(rule_from, names):
+    """Every source of an ingress rule is a pod selector of one of NAMES."""
+    return bool(rule_from) and all(
+        (s.get("podSelector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name") in names
+        and set((s.get("podSelector") or {}).get("matchLabels", {})) == {"app.kubernetes.io/name"}
+        and "namespaceSelector" not in s and "ipBlock" not in s
+        for s in rule_from)
+
+
+def policies_for(by_kind, name):
+    out = []
+    for pname, (f, pol) in by_kind.get("NetworkPolicy", {}).items():
+        spec = pol.get("spec") or {}
+        sel = (spec.get("podSelector") or {}).get("matchLabels") or {}
+        if sel == {"app.kubernetes.io/name": name} and "Ingress" in spec.get("policyTypes", []):
+            out.append((f"{f}: NetworkPolicy/{pname}", spec))
+    return out
+
+
+def check_live_path(by_kind, workloads):
+    """Engines, NCHAN_URL, nchan's port and who may reach it."""
+    where = "live path"
+    app = pods_named(workloads, "brainstorm-app")
+    engine = pods_named(workloads, "brainstorm-engine")
+    web = pods_named(workloads, "brainstorm-web")
+    if not (app and engine and web):
+        problem(where, "needs the app, engine and web Deployments")
+        return
+    a, e = pod_spec(app[0])["containers"][0], pod_spec(engine[0])["containers"][0]
+    argv = (e.get("command") or []) + (e.get("args") or [])
+    if "--engine-only" not in argv or not any(x.endswith("brainstorm-fcgi") for x in argv):
+        problem(where, f"the engine does not run brainstorm-fcgi --engine-only: {argv}")
+    if e.get("command"):
+        problem(where, "the engine's command replaces the image's entry point (use args)")
+    if container_ports(engine[0]):
+        problem(where, "the engine's pods declare ports: it listens on nothing")
+    if e.get("envFrom") != a.get("envFrom"):
+        problem(where, "the engine's envFrom differs from the workers' (same configuration)")
+    if e.get("image", "").split(":")[0] != a.get("image", "").split(":")[0]:
+        problem(where, "the engine runs another image than the workers")
+
+    cm = {}
+    for _, (f, c) in by_kind.get("ConfigMap", {}).items():
+        cm.update(c.get("data") or {})
+    url = cm.get("NCHAN_URL", "")
+    m = re.fullmatch(r"http://([a-z0-9-]+)(?:\.[a-z0-9.-]+)?:([0-9]+)", url)
+    if not m:
+        problem(where, f"ConfigMap NCHAN_URL {url!r} is not http://SERVICE:PORT")
+        return
+    svc_name, port = m.group(1), int(m.group(2))
+    svc = by_kind.get("Service", {}).get(svc_name)
+    if not svc:
+        problem(where, f"NCHAN_URL names Service {svc_name}, which is not defined")
+        return
+    sp = [p for p in svc[1]["spec"].get("ports", []) if p.get("port") == port]
+    sel = svc[1]["spec"].get("selector") or {}
+    if not sp or sel.get("app.kubernetes.io/name") != "brainstorm-web":
+        problem(where, f"Service {svc_name} has no port {port} to the web pods")
+        return
+    tp = sp[0].get("targetPort", port)
+    nchan = [p for p in container_ports(web[0]) if tp in (p.get("name"), p.get("containerPort"))]
+    if not nchan:
+        problem(where, f"Service {svc_name} port {port}: targetPort {tp} is not a web port")
+        return
+    nchan_port = nchan[0]["containerPort"]
+    wc = pod_spec(web[0])["containers"][0]
+    wenv = {v["name"]: v.get("value") for v in wc.get("env", [])}
+    if wenv.get("NCHAN_PORT", "9146") != str(nchan_port):
+        problem(where, f"web's NCHAN_PORT {wenv.get('NCHAN_PORT')} is not its nchan port {nchan_port}")
+    # More than one nginx: a publish reaches one pod; every pod must see it.
+    if web[0]["spec"].get("replicas", 1) > 1:
+        r = re.fullmatch(r"redis://(?:[^@/]*@)?([a-z0-9-]+)(?:\.[a-z0-9.-]+)?:([0-9]+)(?:/[0-9]+)?",
+                         wenv.get("NCHAN_REDIS_URL") or "")
+        if not r:
+            problem(where, "more than one web pod without NCHAN_REDIS_URL: a publish "
+                    "would reach the streams of one pod only")
+        elif r.group(1) not in by_kind.get("Service", {}):
+            problem(where, f"NCHAN_REDIS_URL names Service {r.group(1)}, which is not defined")
+
+    # nchan's port: only the workers and the engines.
+    guarded = False
+    for pw, spec in policies_for(by_kind, "brainstorm-web"):
+        bad = [rule for rule in spec.get("ingress") or []
+               if (not rule.get("ports") or nchan_port in {p.get("port") for p in rule["ports"]}
+                   or tp in {p.get("port") for p in rule["ports"]})
+               and not selects(rule.get("from"), {"brainstorm-app", "brainstorm-engine"})]
+        if bad:
+            problem(pw, f"nchan's port {nchan_port} is open beyond the app and engine pods: {bad}")
+        else:
+            guarded = True
+    if not guarded:
+        problem(where, f"no NetworkPolicy limits the web pods' nchan port {nchan_port}")
+    # The engines: nothing reaches them.
+    if not any(not spec.get("ingress") for _, spec in policies_for(by_kind, "brainstorm-engine")):
+        problem(where, "no NetworkPolicy denies all ingress to the engine pods")
 
 
 def main():
@@ -137,6 +248,11 @@ def main():
                     for probe in ("readinessProbe", "livenessProbe"):
                         if "httpGet" not in c.get(probe, {}):
                             problem(cw, f"{probe} must be an HTTP probe")
+                if d["metadata"]["name"] == "brainstorm-engine":
+                    for probe in ("readinessProbe", "livenessProbe"):
+                        cmd = " ".join(c.get(probe, {}).get("exec", {}).get("command", []))
+                        if "brainstorm-probe" in cmd or "httpGet" in c.get(probe, {}):
+                            problem(cw, f"{probe}: an engine has no FastCGI or HTTP port to ask")
 
     # Services select pods of some workload, on ports those pods declare.
     for name, (f, svc) in by_kind.get("Service", {}).items():
@@ -212,6 +328,8 @@ def main():
         problem(root, "no NetworkPolicy limits the app pods' FastCGI port "
                 f"{sorted(fcgi_ports)} to web's pods")
 
+    check_live_path(by_kind, workloads)
+
     if kustomization is None:
         problem("kustomization.yaml", "missing")
     else:
@@ -225,7 +343,7 @@ def main():
                  "Job", "HorizontalPodAutoscaler"):
         if want not in by_kind:
             problem(root, f"no {want}")
-    for want in ("brainstorm-app", "brainstorm-web"):
+    for want in ("brainstorm-app", "brainstorm-web", "brainstorm-engine"):
         if want not in by_kind.get("Deployment", {}):
             problem(root, f"no Deployment {want}")
 

@@ -27,7 +27,24 @@ if ! "$PY" -c 'import yaml' 2>/dev/null; then
 	finish
 fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bs-ops-compose.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+# What the checks start (they run in subshells): one PID a line in
+# $TMP/pids, stopped here and at the end of the check.
+stop_started() {
+	local pid
+	[ -f "$TMP/pids" ] || return 0
+	while read -r pid; do
+		kill -TERM "$pid" 2>/dev/null || continue
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done <"$TMP/pids"
+	rm -f "$TMP/pids"
+}
+cleanup() {
+	stop_started
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
 
 services() {
 	"$PY" - "$1" <<'EOF'
@@ -221,5 +238,173 @@ check "compose.yml: only web reaches the workers' FastCGI port" fastcgi_reach "$
 check "stack.yml: only web reaches the workers' FastCGI port" fastcgi_reach "$D/stack.yml"
 
 check "entry points executable: backup-schedule, alertmanager, alertmanager-config" entry_points
+
+# The live path: the engine service runs brainstorm-fcgi --engine-only with
+# the workers' settings and no port; the workers (over fastcgi) and the
+# engines (over an internal network of their own with web, not fastcgi)
+# publish to web's nchan port (NCHAN_URL), which is never published; more than one web task share their
+# channels through a Redis of their own.
+live_path() {
+	"$PY" - "$1" <<'EOF'
+import re, sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+s, nets = doc["services"], doc.get("networks") or {}
+bad = []
+def on(name):
+    n = s[name].get("networks") or ["default"]
+    return set(n if isinstance(n, list) else n.keys())
+for name in ("app", "engine", "web"):
+    if name not in s:
+        sys.exit("no service " + name)
+e, a, w = s["engine"], s["app"], s["web"]
+if e.get("command") != ["brainstorm-fcgi", "--engine-only"]:
+    bad.append("engine: command %r" % e.get("command"))
+if e["image"] != a["image"]:
+    bad.append("engine: not the app image")
+if e.get("ports") or e.get("expose"):
+    bad.append("engine: it listens on nothing, yet has ports")
+if "brainstorm-probe" in " ".join(map(str, (e.get("healthcheck") or {}).get("test", ["brainstorm-probe"]))):
+    bad.append("engine: a healthcheck that needs FastCGI (or the image's, which does)")
+ae, ee = dict(a["environment"]), dict(e["environment"])
+for k in set(ae) | set(ee):
+    if k in ("ENGINE", "ENGINE_IO_THREADS"):
+        continue
+    if ae.get(k) != ee.get(k):
+        bad.append("engine: %s differs from the workers' (%r, %r)" % (k, ee.get(k), ae.get(k)))
+wenv = w.get("environment") or {}
+port = str(wenv.get("NCHAN_PORT", "9146"))
+for name in ("app", "engine"):
+    url = s[name]["environment"].get("NCHAN_URL")
+    if url != "http://web:%s" % port:
+        bad.append("%s: NCHAN_URL %r, wanted http://web:%s" % (name, url, port))
+    # The workers reach web over fastcgi; the engines must not be there.
+    shared = [n for n in on(name) & on("web") if name == "app" or n != "fastcgi"]
+    if not shared:
+        bad.append("%s shares no network with web" % name)
+    for n in shared:
+        if not (nets.get(n) or {}).get("internal"):
+            bad.append("%s reaches web over %s, which is not internal" % (name, n))
+        others = sorted(x for x in s if x not in ("app", "engine", "web") and n in on(x))
+        if others:
+            bad.append("network %s (nchan's port) also has %s" % (n, others))
+if "nchan" in on("app"):
+    bad.append("app is on the engines' nchan network (it reaches web over fastcgi)")
+if "fastcgi" in on("engine"):
+    bad.append("engine is on the fastcgi network (it is no client of the workers)")
+for p in w.get("ports") or []:
+    target = str(p.get("target") if isinstance(p, dict) else str(p).split(":")[-1])
+    if target == port:
+        bad.append("web publishes nchan's port %s" % port)
+replicas = ((w.get("deploy") or {}).get("replicas")) or 1
+redis = wenv.get("NCHAN_REDIS_URL") or ""
+if replicas > 1:
+    m = re.fullmatch(r"redis://(?:[^@/]*@)?([a-z0-9-]+):([0-9]+)(/[0-9]+)?", redis)
+    if not m or m.group(1) not in s:
+        bad.append("web has %d replicas without NCHAN_REDIS_URL to a service: %r" % (replicas, redis))
+    else:
+        store = m.group(1)
+        shared = on(store) & on("web")
+        if not shared:
+            bad.append("web shares no network with %s" % store)
+        for n in shared:
+            others = sorted(x for x in s if x not in ("web", store) and n in on(x))
+            if others or not (nets.get(n) or {}).get("internal"):
+                bad.append("nchan's Redis network %s: internal, web's only (also %s)" % (n, others))
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+EOF
+}
+check "compose.yml: engine service, NCHAN_URL to web's unpublished nchan port" live_path "$D/compose.yml"
+check "stack.yml: the same, web's tasks sharing channels through nchan-redis" live_path "$D/stack.yml"
+
+# The web image's entry point: the template's marker becomes the private
+# port and its allow list (deny all last), NCHAN_REDIS_URL the Redis lines,
+# and nginx accepts the result (when nchan is installed here).
+web_entrypoint() {
+	local run=$TMP/web-run ep=$TMP/web-entrypoint conf
+	mkdir -p "$run" "$TMP/html"
+	sed "s|^template=.*|template=$ROOT/nginx/nginx.conf.in|" "$D/web-entrypoint.sh" >"$ep"
+	BRAINSTORM_UPSTREAM=127.0.0.1:9000 WEB_RUN_DIR=$run WEB_ROOT=$TMP/html NCHAN_PORT=19146 \
+		NCHAN_REDIS_URL=redis://nchan-redis:6379/0 bash "$ep" true || return 1
+	conf=$(sed -n '/listen unix:.*nchan.sock;/,/^    }/p' "$run/nginx.conf")
+	grep -q '^        listen 19146;$' <<<"$conf" || { echo "no listen 19146 in the publisher server"; return 1; }
+	grep -q '^        allow unix:;$' <<<"$conf" || { echo "no allow unix:"; return 1; }
+	[ "$(grep -E '^[[:space:]]*(allow|deny)' <<<"$conf" | tail -n 1 | tr -d ' ')" = "denyall;" ] ||
+		{ echo "deny all is not the last rule"; return 1; }
+	! grep -q '@NCHAN_PUBLISH_TCP@' "$run/nginx.conf" || { echo "marker left"; return 1; }
+	grep -q '^    nchan_redis_url "redis://nchan-redis:6379/0";$' "$run/nginx.conf" &&
+		grep -q '^    nchan_use_redis on;$' "$run/nginx.conf" || { echo "no Redis lines"; return 1; }
+	# A bad value is refused before nginx sees it.
+	! NCHAN_PORT=x BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR=$run bash "$ep" true 2>/dev/null || return 1
+	! NCHAN_REDIS_URL='redis://x";' BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR=$run bash "$ep" true 2>/dev/null || return 1
+	if [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
+		# Without Redis: nginx -t (Redis would be connected to at start only).
+		BRAINSTORM_UPSTREAM=127.0.0.1:9000 WEB_RUN_DIR=$run WEB_ROOT=$TMP/html \
+			bash "$ep" nginx -t -q 2>&1 | grep -v '\[info\]' | grep . && return 1
+		return 0
+	fi
+}
+check "web entry point: nchan's private port, allow list, Redis option" web_entrypoint
+
+# Two web containers' nginx (the entry point's config, nchan on a shared
+# Redis, as the swarm stack and Kubernetes run web): a worker's publish on
+# one reaches a turn's stream on the other.
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+shared_channels() {
+	local rc=0
+	shared_channels_run || rc=$?
+	stop_started
+	return "$rc"
+}
+shared_channels_run() {
+	local rport n port pid turn=5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+	local -A ports
+	rport=$(free_port)
+	redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no \
+		--dir "$TMP" </dev/null >"$TMP/redis.log" 2>&1 &
+	echo "$!" >>"$TMP/pids"
+	for n in a b; do
+		port=$(free_port)
+		mkdir -p "$TMP/web-$n"
+		BRAINSTORM_UPSTREAM=127.0.0.1:9 WEB_RUN_DIR=$TMP/web-$n WEB_ROOT=$TMP/html \
+			WEB_PORT=$(free_port) METRICS_PORT=$(free_port) NCHAN_PORT=$port \
+			NCHAN_REDIS_URL=redis://127.0.0.1:$rport/0 \
+			bash "$TMP/web-entrypoint" nginx </dev/null >"$TMP/web-$n.log" 2>&1 &
+		echo "$!" >>"$TMP/pids"
+		ports[$n]=$port
+	done
+	for _ in $(seq 100); do
+		[ -S "$TMP/web-a/nchan.sock" ] && (exec 3<>"/dev/tcp/127.0.0.1/${ports[b]}") 2>/dev/null && break
+		sleep 0.1
+	done
+	# Until nginx a has reached Redis: a publish is taken (201/202).
+	for _ in $(seq 100); do
+		case $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --unix-socket "$TMP/web-a/nchan.sock" \
+			-X POST -H 'X-EventSource-Event: turn.queued' -d '{"n":1}' "http://nchan/pub/t-$turn") in
+		201 | 202) break ;;
+		esac
+		sleep 0.1
+	done
+	# The channel exists on b too: its stream starts with a's event, and
+	# ends when a deletes the channel.
+	curl -s -N --max-time 20 -o "$TMP/sub.b" -H 'Accept: text/event-stream' \
+		"http://127.0.0.1:${ports[b]}/sub/turn/$turn" &
+	pid=$!
+	for _ in $(seq 100); do grep -q '"n":1' "$TMP/sub.b" 2>/dev/null && break; sleep 0.1; done
+	curl -s -o /dev/null --max-time 5 --unix-socket "$TMP/web-a/nchan.sock" \
+		-X POST -H 'X-EventSource-Event: turn.done' -d '{"n":2}' "http://nchan/pub/t-$turn"
+	curl -s -o /dev/null --max-time 5 --unix-socket "$TMP/web-a/nchan.sock" \
+		-X DELETE "http://nchan/pub/t-$turn"
+	wait "$pid"
+	grep -q '^event: turn.queued' "$TMP/sub.b" && grep -q '^event: turn.done' "$TMP/sub.b" ||
+		{ echo "b's stream:"; cat "$TMP/sub.b"; tail -n 5 "$TMP/web-b.log" "$TMP/redis.log"; return 1; }
+}
+if [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] && command -v redis-server >/dev/null 2>&1; then
+	check "two web nginx on one Redis: a publish on one reaches a stream on the other" shared_channels
+else
+	skip "two web nginx on one Redis" "needs libnginx-mod-nchan and redis-server"
+fi
 
 finish

@@ -5,10 +5,13 @@
 # ports and check with curl what a browser and Prometheus would see. A real
 # brainstorm-fcgi worker (the build's, when it exists) answers /api/ with no
 # database behind it; a socket that does not exist stands for a dead worker.
+# Then tests/ops/fcgi_accel.py takes the worker's socket and hands requests
+# over with X-Accel-Redirect, as the workers do, so that the stream
+# locations and nchan's publisher server run for real.
 #
 #   tests/ops/nginx_prod_test.sh
 #
-# Needs nginx, openssl, curl and python3. Binds only 127.0.0.1 (and uses
+# Needs nginx with nchan (libnginx-mod-nchan), openssl, curl and python3. Binds only 127.0.0.1 (and uses
 # 127.0.0.2 as the source address of a non-internal client). Prints
 # "N passed, N failed" last; exits non-zero on any failure.
 # The checks are functions that check() calls.
@@ -30,9 +33,11 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/bs-nginx-prod.XXXXXX")
 chmod 755 "$TMP"
 NGINX_PID=
 WORKER_PID=
+ACCEL_PID=
+SUB_PIDS=
 cleanup() {
 	local pid
-	for pid in $NGINX_PID $WORKER_PID; do
+	for pid in $SUB_PIDS $NGINX_PID $WORKER_PID $ACCEL_PID; do
 		kill -TERM "$pid" 2>/dev/null || continue
 		for _ in $(seq 50); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -60,18 +65,30 @@ while [ "$HTTPS_PORT" = "$HTTP_PORT" ]; do HTTPS_PORT=$(free_port); done
 
 # ---- drift: the snippets repeat pieces of nginx/nginx.conf.in ----------------
 
-# Every line of kind PATTERN in the snippet is in nginx.conf.in, and the
-# reverse (whitespace-insensitive).
+# Every line of kind PATTERN in the FILES is in nginx.conf.in, and the
+# reverse (whitespace-insensitive; each distinct line once; the template's
+# run directory read as /run/brainstorm).
 same_lines() {
-	local pattern=$1 snippet=$2 a b
-	a=$(grep -E "$pattern" "$snippet" | sed 's/^[[:space:]]*//;s/[[:space:]]\+/ /g' | sort)
-	b=$(grep -E "$pattern" "$ROOT/nginx/nginx.conf.in" | sed 's/^[[:space:]]*//;s/[[:space:]]\+/ /g' | sort)
-	[ -n "$a" ] || { echo "no lines match $pattern in $snippet"; return 1; }
+	local pattern=$1 a b
+	shift
+	a=$(grep -h -E "$pattern" "$@" | sed 's/^[[:space:]]*//;s/[[:space:]]\+/ /g' | sort -u)
+	b=$(grep -E "$pattern" "$ROOT/nginx/nginx.conf.in" | sed 's/^[[:space:]]*//;s/[[:space:]]\+/ /g' |
+		sed 's|@PREFIX@/|/run/brainstorm/|g' | sort -u)
+	[ -n "$a" ] || { echo "no lines match $pattern in $*"; return 1; }
 	[ "$a" = "$b" ] || { diff <(echo "$b") <(echo "$a"); return 1; }
 }
 check "error pages match nginx.conf.in" \
 	same_lines "^[[:space:]]*(return [0-9]{3} '|error_page )" \
-	"$ROOT/nginx/snippets/brainstorm-errors.conf"
+	"$ROOT/nginx/snippets/brainstorm-errors.conf" "$ROOT/nginx/brainstorm.conf"
+# nchan's settings, the stream locations' proxying and the publisher server
+# are the template's (the limit_conn zone has the site's prefix).
+check "nchan and stream settings match nginx.conf.in" \
+	same_lines '^[[:space:]]*(nchan_|proxy_(pass|method|http_version|set_header|buffering|read_timeout|intercept_errors|pass_request_body) |location ~ "\^/(_streams|sub)/|location ~ \^/pub/|listen unix:)' \
+	"$ROOT/nginx/brainstorm.conf"
+check "stream locations' limit_conn matches nginx.conf.in" \
+	bash -c '[ "$(grep -c "limit_conn brainstorm_streams 64;" "$1")" = 2 ] &&
+		[ "$(grep -c "limit_conn bs_streams 64;" "$2")" = 2 ]' _ \
+	"$ROOT/nginx/brainstorm.conf" "$ROOT/nginx/nginx.conf.in"
 check "fastcgi params match nginx.conf.in" \
 	same_lines '^[[:space:]]*fastcgi_param ' \
 	"$ROOT/nginx/snippets/brainstorm-fastcgi.conf"
@@ -124,10 +141,22 @@ else
 	printf 'types { text/html html; text/css css; application/javascript js; application/json json; }\n' \
 		>"$CONF/mime.types"
 fi
+# Debian's libnginx-mod-nchan links modules-available/mod-nchan.conf into
+# modules-enabled/, which the main file includes first; its relative path
+# is under Debian's prefix (/usr/share/nginx), not this test's.
+mkdir -p "$CONF/modules-enabled"
+if [ -f /usr/share/nginx/modules-available/mod-nchan.conf ]; then
+	sed 's|modules/|/usr/share/nginx/modules/|' /usr/share/nginx/modules-available/mod-nchan.conf \
+		>"$CONF/modules-enabled/50-mod-nchan.conf"
+else
+	echo 'load_module /usr/lib/nginx/modules/ngx_nchan_module.so;' \
+		>"$CONF/modules-enabled/50-mod-nchan.conf"
+fi
 cat >"$CONF/nginx.conf" <<EOF
 user $(id -un) $(id -gn);
 worker_processes 1;
 pid $TMP/nginx.pid;
+include $CONF/modules-enabled/*.conf;
 error_log $TMP/logs/error.log warn;
 events { worker_connections 256; }
 http {
@@ -201,12 +230,31 @@ server_body() {
 }
 sse_location() {
 	local body
-	body=$(location_body 'location ~ \^/api/projects/\[\^/\]\+/\(events\|messages\|documents\)\$')
+	body=$(location_body 'location ~ \^/api/projects/\[\^/\]\+/\(events\|messages\|documents\|turns/\[\^/\]\+/\(retry\|events\)\)\$')
 	[ -n "$body" ] || { echo "no SSE location"; return 1; }
-	for re in 'fastcgi_buffering off;' 'gzip off;' 'fastcgi_read_timeout 3600s;' \
+	for re in 'fastcgi_buffering off;' 'gzip off;' \
 		'limit_req zone=brainstorm_messages' 'fastcgi_pass brainstorm_workers;'; do
 		grep -q -- "$re" <<<"$body" || { echo "SSE location lacks $re"; echo "$body"; return 1; }
 	done
+	# The worker answers at once (nchan holds the stream): no long timeouts.
+	! grep -E 'fastcgi_(read|send)_timeout' <<<"$body" || { echo "a long timeout is back"; return 1; }
+}
+stream_locations() {
+	local body loc
+	for loc in 'location ~ "\^/_streams/project/' 'location ~ "\^/_streams/turn/'; do
+		body=$(location_body "$loc")
+		[ -n "$body" ] || { echo "no $loc"; return 1; }
+		for re in 'internal;' 'limit_conn brainstorm_streams 64;' 'gzip off;'; do
+			grep -q -- "$re" <<<"$body" || { echo "$loc lacks $re"; return 1; }
+		done
+	done
+	grep -q "proxy_pass http://unix:$TMP/run/nchan.sock:/sub/turn/" <<<"$body" ||
+		{ echo "the turn location does not ask the publisher socket"; return 1; }
+	conf_has '^[[:space:]]*nchan_shared_memory_size ' \
+		'^[[:space:]]*limit_conn_zone .* zone=brainstorm_streams:' \
+		"^[[:space:]]*listen unix:$TMP/run/nchan.sock;" '^[[:space:]]*limit_conn_status 429;'
+	# Loaded once, by modules-enabled: never by the site (inside http {}).
+	! grep -n '^[[:space:]]*load_module' "$ROOT/nginx/brainstorm.conf" "$ROOT"/nginx/snippets/*.conf
 }
 metrics_internal_only() {
 	local loc body ip n=0
@@ -256,7 +304,8 @@ check "gzip for text assets and JSON" \
 	'^[[:space:]]*application/json'
 check "upstream of worker sockets" \
 	conf_has '^upstream brainstorm_workers' "server unix:$TMP/run/fcgi\.sock"
-check "SSE location unbuffered, uncompressed, 1 h" sse_location
+check "SSE location unbuffered, uncompressed, no long timeouts" sse_location
+check "stream locations internal, limited; nchan loaded once" stream_locations
 check "/metrics allow/deny (nginx -T)" metrics_internal_only
 check "HSTS in the TLS server only (config)" hsts_tls_only
 # The trusted proxies: both servers read the snippet, which as installed
@@ -588,6 +637,133 @@ else
 	for name in "/api/health through https" "/api/ready" "/metrics from 127.0.0.1" "SSE location"; do
 		skip "$name" "no built brainstorm-fcgi"
 	done
+fi
+
+# ---- streams: nchan behind the site ------------------------------------------
+
+# The worker's socket now answers as a worker that hands streams over
+# (tests/ops/fcgi_accel.py: X-Accel-Redirect to its X-Test-Accel header).
+NCHAN_SOCK=$TMP/run/nchan.sock
+if [ -n "$WORKER_PID" ]; then
+	kill -TERM "$WORKER_PID" 2>/dev/null
+	wait "$WORKER_PID" 2>/dev/null
+	WORKER_PID=
+fi
+rm -f "$TMP/run/fcgi.sock"
+python3 "$ROOT/tests/ops/fcgi_accel.py" "$TMP/run/fcgi.sock" </dev/null >"$TMP/logs/accel.log" 2>&1 &
+ACCEL_PID=$!
+for _ in $(seq 100); do
+	[ -S "$TMP/run/fcgi.sock" ] && break
+	kill -0 "$ACCEL_PID" 2>/dev/null || break
+	sleep 0.1
+done
+
+# pub METHOD CHANNEL [EVENT DATA]: the publisher, as a worker reaches it.
+pub() {
+	local method=$1 channel=$2
+	shift 2
+	if [ $# -eq 2 ]; then
+		curl -s --max-time 10 -o "$TMP/pub.b" -w '%{http_code}' --unix-socket "$NCHAN_SOCK" \
+			-X "$method" -H "X-EventSource-Event: $1" --data-binary "$2" "http://nchan/pub/$channel"
+	else
+		curl -s --max-time 10 -o "$TMP/pub.b" -w '%{http_code}' --unix-socket "$NCHAN_SOCK" \
+			-X "$method" "http://nchan/pub/$channel"
+	fi
+}
+# Until the stream NAME has received a line matching REGEX (nchan's ": hi"
+# on subscribing, or an event), at most 10 s.
+wait_stream() {
+	for _ in $(seq 100); do
+		grep -q -E "$2" "$TMP/$1.b" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "stream $1 did not get $2:"
+	cat "$TMP/$1.h" "$TMP/$1.b" 2>/dev/null | head -n 20
+	return 1
+}
+# A stream through the site, in the background: headers and body to
+# $TMP/NAME.h and NAME.b. The stream ends when its channel is deleted.
+stream_open() {
+	local name=$1
+	shift
+	curl -k -s -N --max-time 30 -D "$TMP/$name.h" -o "$TMP/$name.b" -H "$HOSTHDR" \
+		-H 'Accept: text/event-stream' -H 'Accept-Encoding: gzip' "$@" &
+	SUB_PIDS="$SUB_PIDS $!"
+	STREAM_PID=$!
+}
+
+TURN=7d1f0e4a-3c2b-4a59-9e8d-0123456789ab
+GONE=7d1f0e4a-3c2b-4a59-9e8d-ba9876543210
+PROJECT=0b6c9a51-8f3e-4d2a-b7c1-abcdefabcdef
+USERID=5e2d4c3b-1a09-4f8e-8d7c-6b5a49382716
+
+t_publisher() {
+	local s
+	[ -S "$NCHAN_SOCK" ] || { echo "no socket $NCHAN_SOCK"; return 1; }
+	s=$(pub POST "t-$TURN" turn.queued "{\"turn_id\":\"$TURN\"}")
+	[ "$s" = 201 ] || [ "$s" = 202 ] || { echo "publish: $s $(cat "$TMP/pub.b")"; return 1; }
+	s=$(pub POST "t-$TURN" reply.delta '{"text":"Hel"}')
+	[ "$s" = 202 ] || [ "$s" = 201 ] || { echo "publish: $s"; return 1; }
+	s=$(curl -s --max-time 10 -o "$TMP/status.b" -w '%{http_code}' --unix-socket "$NCHAN_SOCK" http://nchan/status)
+	[ "$s" = 200 ] && grep -q '^shared memory limit: 131072K' "$TMP/status.b" ||
+		{ echo "status: $s $(cat "$TMP/status.b")"; return 1; }
+}
+# POST .../messages as a streaming client: the worker's X-Accel-Redirect,
+# then nginx's GET to its own publisher server, from the turn's first event.
+t_turn_stream() {
+	stream_open turn -X POST -H 'Content-Type: application/json' -d '{"content":"x"}' \
+		-H "X-Test-Accel: /_streams/turn/$TURN" \
+		"$HTTPS/api/projects/$PROJECT/messages"
+	wait_stream turn '^data: \{"text":"Hel"\}' || return 1
+	pub POST "t-$TURN" turn.done '{"status":"done"}' >/dev/null
+	# Deleting the channel ends the stream (as a turn's end does).
+	pub DELETE "t-$TURN" >/dev/null
+	wait "$STREAM_PID"
+	grep -qi '^content-type: text/event-stream' "$TMP/turn.h" || { cat "$TMP/turn.h"; return 1; }
+	! grep -qi '^content-encoding:' "$TMP/turn.h" || { echo "compressed"; return 1; }
+	[ "$(grep '^event: ' "$TMP/turn.b" | tr '\n' ' ')" = "event: turn.queued event: reply.delta event: turn.done " ] ||
+		{ echo "events:"; cat "$TMP/turn.b"; return 1; }
+}
+# A turn without a channel (never queued here, or ended and gone): nchan's
+# 403 becomes the API's 410.
+t_turn_over() {
+	local s
+	s=$(fetch over -X POST -H 'Content-Type: application/json' -d '{"content":"x"}' \
+		-H 'Accept: text/event-stream' -H "X-Test-Accel: /_streams/turn/$GONE" \
+		"$HTTPS/api/projects/$PROJECT/messages") || true
+	expect_status over 410 "$s" && json_error over turn_over
+}
+# A project's live events: three channels in one stream, from now on.
+t_project_stream() {
+	pub POST "p-$PROJECT" items.changed '{"old":true}' >/dev/null
+	stream_open proj -H "X-Test-Accel: /_streams/project/$PROJECT/$USERID" \
+		"$HTTPS/api/projects/$PROJECT/events"
+	wait_stream proj '^: hi' || return 1
+	pub POST "p-$PROJECT" items.changed '{"n":1}' >/dev/null
+	pub POST "m-$PROJECT-$USERID" question '{"n":2}' >/dev/null
+	# Deleting the user's channel (a disabled account) ends the stream.
+	pub DELETE "u-$USERID" >/dev/null
+	wait "$STREAM_PID"
+	grep -q '"n":1' "$TMP/proj.b" && grep -q '"n":2' "$TMP/proj.b" ||
+		{ echo "events:"; cat "$TMP/proj.b"; return 1; }
+	! grep -q '"old":true' "$TMP/proj.b" || { echo "an event from before the stream"; return 1; }
+}
+t_streams_internal() {
+	local s
+	s=$(fetch int1 "$HTTPS/_streams/turn/$TURN") || true
+	expect_status int1 404 "$s" || return 1
+	s=$(fetch int2 "$HTTPS/_streams/project/$PROJECT/$USERID") || true
+	expect_status int2 404 "$s"
+}
+
+if [ -S "$TMP/run/fcgi.sock" ]; then
+	check "nchan publisher socket: publish, status" t_publisher
+	check "turn stream: POST handed over, events from the first, ends with the channel" t_turn_stream
+	check "turn over: JSON 410 turn_over" t_turn_over
+	check "project stream: three channels multiplexed, new events only" t_project_stream
+	check "stream locations are internal (404 from outside)" t_streams_internal
+else
+	fail "fcgi_accel.py starts" "$(cat "$TMP/logs/accel.log")"
 fi
 
 finish

@@ -78,10 +78,12 @@ BACKUP_TIMER=$OUT/brainstorm-backup.timer
 SOCKET=$OUT/brainstorm-fcgi.socket
 SERVICE=$OUT/brainstorm-fcgi.service
 MIGRATE=$OUT/brainstorm-migrate.service
+ENGINE=$OUT/brainstorm-engine.service
+TMPFILES=$UNITS/brainstorm.tmpfiles
 
 units_exist() {
 	local f
-	for f in "$SOCKET" "$SERVICE" "$MIGRATE" "$BACKUP_SERVICE" "$BACKUP_TIMER"; do
+	for f in "$SOCKET" "$SERVICE" "$MIGRATE" "$ENGINE" "$BACKUP_SERVICE" "$BACKUP_TIMER" "$TMPFILES"; do
 		[ -s "$f" ] || { echo "missing ${f##*/}"; return 1; }
 	done
 }
@@ -111,8 +113,9 @@ verify() {
 	echo "$out"
 	return 1
 }
-check "systemd-analyze verify (socket, service, migrate)" \
-	verify ./brainstorm-fcgi.socket ./brainstorm-fcgi.service ./brainstorm-migrate.service
+check "systemd-analyze verify (socket, service, migrate, engine)" \
+	verify ./brainstorm-fcgi.socket ./brainstorm-fcgi.service ./brainstorm-migrate.service \
+	./brainstorm-engine.service
 check "systemd-analyze verify (backup timer and service)" \
 	verify ./brainstorm-backup.timer ./brainstorm-backup.service
 
@@ -126,6 +129,7 @@ security() {
 if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
 	check "security exposure <= 2.0: brainstorm-fcgi" security ./brainstorm-fcgi.service
 	check "security exposure <= 2.0: brainstorm-migrate" security ./brainstorm-migrate.service
+	check "security exposure <= 2.0: brainstorm-engine" security ./brainstorm-engine.service
 	check "security exposure <= 2.0: brainstorm-backup" security ./brainstorm-backup.service
 else
 	skip "security exposure" "systemd-analyze has no --offline"
@@ -185,7 +189,7 @@ check "service: socket activation, migrations first, restart" service_basics
 
 hardening() {
 	local f
-	for f in "$SERVICE" "$MIGRATE"; do
+	for f in "$SERVICE" "$MIGRATE" "$ENGINE"; do
 		has "$f" NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \
 			PrivateTmp=yes PrivateDevices=yes \
 			"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" \
@@ -196,7 +200,40 @@ hardening() {
 			return 1
 	done
 }
-check "hardening in both services" hardening
+check "hardening in the worker, migration and engine services" hardening
+
+# The engine: the worker's configuration, no socket, --engine-only; the
+# same sandbox as the worker, line for line.
+engine_unit() {
+	local a b
+	has "$ENGINE" Type=simple User=brainstorm Group=brainstorm Restart=on-failure \
+		"EnvironmentFile=-$ETC/brainstorm/brainstorm.env" \
+		"ExecStartPre=$SBIN/brainstorm-fcgi --check-config" \
+		"ExecStart=$SBIN/brainstorm-fcgi --engine-only" \
+		"ExecReload=/bin/kill -HUP \$MAINPID" KillSignal=SIGTERM \
+		"$(grep '^TimeoutStopSec=' "$SERVICE")" WantedBy=multi-user.target || return 1
+	! grep -E '^(Requires|Also|Sockets)=.*socket' "$ENGINE" || { echo "the engine takes no socket"; return 1; }
+	a=$(sed -n '/^# Sandbox/,/^\[Install\]/p' "$SERVICE" | grep -v '^#')
+	b=$(sed -n '/^# Sandbox/,/^\[Install\]/p' "$ENGINE" | grep -v '^#')
+	[ -n "$a" ] && [ "$a" = "$b" ] || { diff <(echo "$a") <(echo "$b"); return 1; }
+}
+check "engine unit: --engine-only, same configuration and sandbox as the worker" engine_unit
+
+# /run/brainstorm/: brainstorm and nginx's group may enter, nobody else
+# (nginx makes nchan.sock 0666 there); the socket unit's group is nginx's.
+tmpfiles_entry() {
+	local line
+	line=$(grep -v -E '^[[:space:]]*(#|$)' "$TMPFILES")
+	[ "$line" = "d /run/brainstorm 0750 brainstorm www-data -" ] || { echo "entry: $line"; return 1; }
+	has "$SOCKET" SocketGroup=www-data || return 1
+	grep -q '^[[:space:]]*listen unix:/run/brainstorm/nchan.sock;' "$ROOT/nginx/brainstorm.conf" ||
+		{ echo "nginx/brainstorm.conf's publisher is not in /run/brainstorm/"; return 1; }
+	grep -q '"NCHAN_URL", KEY_STRING, OFF(nchan_url), "unix:/run/brainstorm/nchan.sock"' "$ROOT/src/config.c" ||
+		{ echo "NCHAN_URL's default is not unix:/run/brainstorm/nchan.sock"; return 1; }
+	grep -q 'tmpfiles_DATA = systemd/tmpfiles/brainstorm.conf' "$ROOT/Makefile.am" ||
+		{ echo "Makefile.am does not install it"; return 1; }
+}
+check "tmpfiles.d: /run/brainstorm/ 0750 brainstorm:www-data guards nchan's socket" tmpfiles_entry
 
 migrate_unit() {
 	has "$MIGRATE" Type=oneshot User=brainstorm \
@@ -283,14 +320,39 @@ check_config() {
 	! env -i PATH="$PATH" APP_ENV=production BRAINSTORM_CONFIG=/dev/null \
 		MIGRATIONS_DIR="$ROOT/migrations" $pre
 }
+# The engine unit's ExecStart: up without a socket (no database behind it:
+# it keeps trying to claim), and SIGTERM stops it cleanly, exit status 0.
+engine_run() {
+	local exec pid rc=0
+	exec=$(value "$ENGINE" ExecStart)
+	# shellcheck disable=SC2086 # ExecStart is a command line
+	env -i PATH="$PATH" APP_ENV=development BRAINSTORM_CONFIG=/dev/null \
+		DATABASE_URL=postgresql://bs@127.0.0.1:1/none DB_POOL_MIN=0 \
+		MIGRATIONS_DIR="$ROOT/migrations" LOG_LEVEL=info \
+		NCHAN_URL="unix:$TMP/nchan.sock" CLAUDE_BASE_URL=http://127.0.0.1:1 \
+		$exec </dev/null >"$TMP/engine.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q 'turn engine only' "$TMP/engine.log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q 'turn engine only' "$TMP/engine.log" || { kill -KILL "$pid"; cat "$TMP/engine.log"; return 1; }
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ] && grep -q 'stopping the turn engine' "$TMP/engine.log" ||
+		{ echo "exit status $rc after SIGTERM"; tail -n 5 "$TMP/engine.log"; return 1; }
+}
 if [ "$BUILT" = 0 ]; then
 	skip "socket activation" "brainstorm-fcgi is not built"
 	skip "ExecStartPre check-config" "brainstorm-fcgi is not built"
+	skip "engine unit runs" "brainstorm-fcgi is not built"
 elif ! command -v systemd-socket-activate >/dev/null 2>&1 || ! command -v cgi-fcgi >/dev/null 2>&1; then
 	fail "socket activation" "needs systemd-socket-activate (systemd) and cgi-fcgi (libfcgi-bin)"
 else
 	check "socket activation: ExecStart serves /api/health, SIGTERM exits 0" socket_activation
 	check "ExecStartPre --check-config: dev passes, production without secrets fails" check_config
+	check "engine unit: ExecStart runs turns only, SIGTERM exits 0" engine_run
 fi
 
 finish

@@ -133,6 +133,10 @@ deploy_steps() {
 		'rolling back' 'export IMAGE_TAG=\$previous' \
 		'StrictHostKeyChecking=yes' 'secrets\.DEPLOY_SSH_KEY' \
 		'secrets\.DEPLOY_KNOWN_HOSTS' 'cancel-in-progress: false'
+	# Every service of the app image moves to the new tag (and back), the
+	# turn engines too: they must run the release the schema is at.
+	[ "$(grep -c 'compose up -d --no-deps --no-build app engine web$' "$d")" = 2 ] ||
+		{ echo "deploy.yml does not recreate app, engine and web (deploy and rollback)"; return 1; }
 	# The CI workflow it follows is the one named CI.
 	grep -q '^name: CI$' "$WF/ci.yml" || { echo "ci.yml is not named CI"; return 1; }
 }
