@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,25 +531,6 @@ loop_main(void *arg)
 	return NULL;
 }
 
-/* A thread that takes no process signal (server.c sigwaits for them). */
-static int
-thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	sigset_t	 all, old;
-	int		 rc;
-
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGABRT);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(t, NULL, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
 bs_err
 engine_start(struct app *app, struct engine **out)
 {
@@ -583,13 +563,13 @@ engine_start(struct app *app, struct engine **out)
 		goto fail;
 	}
 	for (i = 0; i < app->cfg->engine_io_threads; i++) {
-		if (thread_start(&en->io_threads[i], io_main, en) != 0) {
+		if (server_thread_start(&en->io_threads[i], io_main, en) != 0) {
 			e = BS_ERR_INTERNAL;
 			goto fail;
 		}
 		en->nio++;
 	}
-	if (thread_start(&en->loop_thread, loop_main, en) != 0) {
+	if (server_thread_start(&en->loop_thread, loop_main, en) != 0) {
 		e = BS_ERR_INTERNAL;
 		goto fail;
 	}

@@ -11,6 +11,7 @@
 #include "brainstorm/buf.h"
 #include "brainstorm/events.h"
 #include "brainstorm/log.h"
+#include "brainstorm/server.h"
 
 #define EVENT_DATA_MAX		(256 * 1024)
 #define DRAIN_MS		2000	/* what events_destroy waits to send */
@@ -249,7 +250,7 @@ events_create(const char *url, size_t max_bytes, struct events **out)
 	pthread_mutex_init(&ev->lock, NULL);
 	pthread_cond_init(&ev->ready, NULL);
 	pthread_cond_init(&ev->sent, NULL);
-	if (pthread_create(&ev->thread, NULL, sender_main, ev) != 0) {
+	if (server_thread_start(&ev->thread, sender_main, ev) != 0) {
 		events_destroy(ev);
 		return BS_ERR_INTERNAL;
 	}

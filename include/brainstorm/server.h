@@ -2,6 +2,7 @@
 #ifndef BRAINSTORM_SERVER_H
 #define BRAINSTORM_SERVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "brainstorm/app.h"
@@ -24,5 +25,11 @@ bs_err	server_run(struct app *app, int listen_fd, int nthreads,
 
 /* True once a stop signal came: long requests (event streams) end early. */
 bool	server_stopping(void);
+/*
+ * Start a thread that takes no process signal: SIGTERM, SIGINT and SIGHUP
+ * belong to the thread that sigwaits for them; faults stay open. The
+ * pthread_create result.
+ */
+int	server_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 #endif
