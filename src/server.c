@@ -17,6 +17,7 @@
 #include "brainstorm/server.h"
 
 #define LISTEN_BACKLOG		1024
+#define UNIX_KEEPER_MS		"60000"	/* LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT */
 #define SD_LISTEN_FDS_START	3
 #define WAKE_INTERVAL_MS	50
 
@@ -263,6 +264,15 @@ server_run(struct app *app, int listen_fd, int nthreads, int shutdown_timeout_s)
 		return BS_ERR_NOMEM;
 	/* Ours before FCGX_Init, whose handlers only set a flag. */
 	signals_install();
+	/*
+	 * libfcgi closes, without a word, a connection on a unix socket whose
+	 * first bytes have not come within this many milliseconds of accept()
+	 * (2000 by default): on a loaded machine nginx can be that late, and
+	 * then answers its client 502 ("upstream prematurely closed
+	 * connection"). nginx always sends its request: wait as long as its
+	 * fastcgi_send_timeout. An operator's own value stays.
+	 */
+	setenv("LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT", UNIX_KEEPER_MS, 0);
 	if (FCGX_Init() != 0) {
 		e = BS_ERR_INTERNAL;
 		goto out;

@@ -100,11 +100,12 @@ def connect(address, timeout=10.0):
 
 
 def request(address, method, path, query="", body=b"", headers=None,
-            timeout=30.0, on_sent=None):
+            timeout=30.0, on_sent=None, before_send=None):
     """Send one request; return (status, headers, body) of the response.
 
     headers: extra HTTP headers as {"X-Request-Id": "..."}. on_sent, if
-    given, is called once the whole request has been written.
+    given, is called once the whole request has been written; before_send
+    once connected, before anything is written.
     """
     params = {
         "GATEWAY_INTERFACE": "CGI/1.1",
@@ -135,6 +136,8 @@ def request(address, method, path, query="", body=b"", headers=None,
 
     stdout, stderr = b"", b""
     with connect(address, timeout) as sock:
+        if before_send:
+            before_send()
         sock.sendall(message)
         if on_sent:
             on_sent()

@@ -51,3 +51,22 @@ def test_slow_request_does_not_block_health():
     assert not slow_thread.is_alive(), "the slow request never returned"
     assert slow["resp"].status == 200, slow["resp"]
     assert slow["resp"].json() == {"slept_ms": SLOW_MS}, slow["resp"]
+
+
+def test_a_late_request_on_a_unix_socket_is_answered():
+    """libfcgi closes a unix-socket connection whose request has not come
+    within LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT of accept() (2 s unless
+    set): nginx, late on a loaded machine, then answers 502 "upstream
+    prematurely closed connection". The workers wait as long as nginx's
+    send timeout: a request sent 3 s after connecting is answered."""
+    import os
+
+    import fcgi_client
+    from helpers import env
+    run_dir = env("BS_RUN_DIR")
+    sock = sorted(p for p in os.listdir(run_dir) if p.startswith("fcgi-")
+                  and p.endswith(".sock"))[0]
+    status, _, body = fcgi_client.request(
+        os.path.join(run_dir, sock), "GET", "/api/health",
+        before_send=lambda: time.sleep(3), timeout=30)
+    assert status == 200, (status, body)
