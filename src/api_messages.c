@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,15 +28,9 @@ static bool
 query_int(struct http_ctx *ctx, const char *name, long min, long max, long def,
     long *out)
 {
-	const char	*v = http_query_get(&ctx->req, name);
-	char		*end, msg[128];
+	char	 msg[128];
 
-	*out = def;
-	if (v == NULL || *v == '\0')
-		return true;
-	errno = 0;
-	*out = strtol(v, &end, 10);
-	if (errno == 0 && *end == '\0' && *out >= min && *out <= max)
+	if (api_query_number(ctx, name, min, max, def, out) == BS_OK)
 		return true;
 	snprintf(msg, sizeof(msg), "%s must be a whole number from %ld to %ld.",
 	    name, min, max);

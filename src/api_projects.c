@@ -106,24 +106,16 @@ cursor_decode(const char *cursor, struct db_project_key *key)
 	return BS_OK;
 }
 
-/* ?limit=: absent gives the default; anything but 1..100 is refused. */
+/* ?limit=: absent gives the default; anything but 1..max is refused. */
 static bs_err
 query_limit(struct http_ctx *ctx, int *limit)
 {
-	const char	*v = http_query_get(&ctx->req, "limit");
-	char		*end;
-	long		 n;
+	long	 n;
+	bs_err	 e;
 
-	*limit = PROJECTS_LIMIT_DEFAULT;
-	if (v == NULL)
-		return BS_OK;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n < 1 ||
-	    n > PROJECTS_LIMIT_MAX)
-		return BS_ERR_INVALID;
+	e = api_query_number(ctx, "limit", 1, PROJECTS_LIMIT_MAX, PROJECTS_LIMIT_DEFAULT, &n);
 	*limit = (int)n;
-	return BS_OK;
+	return e;
 }
 
 void

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 
 #include "brainstorm/api.h"
@@ -61,4 +63,23 @@ usage_month_json(const struct bs_config *cfg, long long used)
 	json_object_object_add(o, "tokens_remaining", limit > 0 ?
 	    json_object_new_int64(used < limit ? limit - used : 0) : NULL);
 	return o;
+}
+
+bs_err
+api_query_number(struct http_ctx *ctx, const char *name, long min, long max,
+    long def, long *out)
+{
+	const char	*v = http_query_get(&ctx->req, name);
+	char		*end;
+	long		 n;
+
+	*out = def;
+	if (v == NULL)
+		return BS_OK;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
+		return BS_ERR_INVALID;
+	*out = n;
+	return BS_OK;
 }

@@ -74,6 +74,12 @@ void	api_respond_invalid(struct http_ctx *ctx, const char *field,
 /* 503 for an unavailable database, 500 otherwise; logs the cause. */
 void	api_respond_db_error(struct http_ctx *ctx, bs_err e);
 /*
+ * The whole number of query parameter name: def when absent,
+ * BS_ERR_INVALID unless it is min..max (nothing answered).
+ */
+bs_err	api_query_number(struct http_ctx *ctx, const char *name, long min,
+	    long max, long def, long *out);
+/*
  * GET /api/usage's "month": tokens used this calendar month (UTC), the
  * USER_MONTHLY_TOKEN_LIMIT and what remains (both null without a limit).
  */
