@@ -59,7 +59,8 @@ struct job {
 	enum step	 step;
 	struct held	*held;		/* NULL for CLAIM and RENEW */
 	int		 want;		/* CLAIM: turns to lease */
-	int		 got;		/* CLAIM: turns leased */
+	int		 got;		/* CLAIM: turns leased, in leased[] */
+	struct held	*leased[CLAIM_MAX];
 };
 
 struct queue {
@@ -249,11 +250,8 @@ io_claim(struct engine *en, struct job *j)
 		atomic_fetch_add(&en->n_claimed, 1);
 		if (jobs[i].runs > 1)
 			atomic_fetch_add(&en->n_taken_over, 1);
-		j->got++;
-		if (io_post_step(en, STEP_BEGIN, h) != BS_OK) {
-			held_free(h);
-			j->got--;
-		}
+		/* The loop counts them, then starts them (job_done). */
+		j->leased[j->got++] = h;
 	}
 	if (n > 0)
 		log_msgf(LOG_LEVEL_DEBUG, "engine %s: %d turns claimed", en->owner, n);
@@ -419,12 +417,19 @@ static void
 job_done(struct engine *en, struct job *j)
 {
 	struct held	*h = j->held;
+	int		 i;
 
 	switch (j->step) {
 	case STEP_CLAIM:
 		en->claim_pending = false;
 		en->running += j->got;
 		atomic_store(&en->n_running, en->running);
+		for (i = 0; i < j->got; i++) {
+			if (en->abandoning)
+				held_done(en, j->leased[i]);
+			else if (io_post_step(en, STEP_BEGIN, j->leased[i]) != BS_OK)
+				held_done(en, j->leased[i]);
+		}
 		/* A full claim: more may be waiting. */
 		if (j->got == j->want)
 			en->next_claim_ms = 0;
@@ -623,6 +628,8 @@ engine_stop(struct engine *en, int grace_ms)
 	while ((j = queue_pop(&en->inbox)) != NULL) {
 		if (j->held != NULL && j->step != STEP_CLAIM && j->step != STEP_RENEW)
 			held_free(j->held);
+		while (j->step == STEP_CLAIM && j->got > 0)
+			held_free(j->leased[--j->got]);
 		free(j);
 	}
 	free(en->io_threads);

@@ -330,13 +330,19 @@ def test_retries_of_the_client_are_invisible():
 
 class EventStream(threading.Thread):
     """A stream through nginx (held by nchan), its events to a queue. Open
-    once the constructor returns: nchan sends the headers on subscribing."""
+    once the constructor returns: nchan sends the headers on subscribing.
 
-    def __init__(self, path, headers):
+    Each stream comes from its own loopback address unless source says
+    otherwise: nginx caps streams per address, and a closed stream keeps its
+    place until nchan's next heartbeat finds it gone."""
+
+    def __init__(self, path, headers, source=None):
         super().__init__(daemon=True)
         self.events = queue.Queue()
         host, port = helpers.base_address()
-        self.conn = http.client.HTTPConnection(host, port, timeout=60)
+        self.conn = http.client.HTTPConnection(
+            host, port, timeout=60,
+            source_address=(source or helpers.fresh_source(), 0))
         headers = dict(headers)
         headers["Accept"] = "text/event-stream"
         self.conn.request("GET", path, headers=headers)
@@ -423,7 +429,8 @@ def test_client_disconnect_does_not_stop_the_turn():
     auth, project = user_and_project()
     host, port = helpers.base_address()
     body = json.dumps({"content": "We could open a second shop later."})
-    sock = socket.create_connection((host, port), timeout=30)
+    sock = socket.create_connection((host, port), timeout=30,
+                                    source_address=(auth["X-Test-Source"], 0))
     sock.sendall(("POST /api/projects/%s/messages HTTP/1.1\r\nHost: x\r\n"
                   "Authorization: %s\r\nAccept: text/event-stream\r\n"
                   "Content-Type: application/json\r\nContent-Length: %d\r\n"
@@ -431,7 +438,9 @@ def test_client_disconnect_does_not_stop_the_turn():
                       project, auth["Authorization"], len(body), body)).encode())
     got = b""
     while b"turn.started" not in got:
-        got += sock.recv(4096)
+        chunk = sock.recv(4096)
+        assert chunk, "the stream ended before turn.started: %r" % got
+        got += chunk
     sock.close()
 
     def finished():
