@@ -491,6 +491,28 @@ ctl_new_password_read(char *password, size_t len, const char *email)
 }
 
 /*
+ * The one EMAIL argument of cmd, normalized into email: -1 when it is
+ * there, else the exit status (usage, or a bad address said).
+ */
+static int
+ctl_email_arg(const struct ctl_command *cmd, int argc, char **argv,
+    char email[EMAIL_MAX_LEN + 1])
+{
+	int	 status;
+
+	status = ctl_options_parse(cmd, argc, argv, NULL, NULL);
+	if (status != -1)
+		return status;
+	if (argc - optind != 1)
+		return ctl_command_usage(cmd, stderr);
+	if (!email_normalize(argv[optind], email)) {
+		ctl_errx("%s: not an email address", argv[optind]);
+		return CTL_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/*
  * The account with this id lost its access: every project it is a member
  * of hears it (access.revoked), and its open streams end (nchan drops the
  * account's channel). Without nchan at hand (another host), the streams
@@ -596,15 +618,8 @@ ctl_user_set_disabled(struct ctl *ctl, const struct ctl_command *cmd,
 	int			 status;
 	bs_err			 rc;
 
-	status = ctl_options_parse(cmd, argc, argv, NULL, NULL);
-	if (status != -1)
+	if ((status = ctl_email_arg(cmd, argc, argv, email)) != -1)
 		return status;
-	if (argc - optind != 1)
-		return ctl_command_usage(cmd, stderr);
-	if (!email_normalize(argv[optind], email)) {
-		ctl_errx("%s: not an email address", argv[optind]);
-		return CTL_EXIT_USAGE;
-	}
 	memset(&cfg, 0, sizeof cfg);
 	status = CTL_EXIT_FAIL;
 	if (!ctl_config_load(ctl, &cfg) || !ctl_db_open(&cfg, &pool, &conn))
@@ -653,15 +668,8 @@ ctl_user_reset_password(struct ctl *ctl, const struct ctl_command *cmd,
 	int			 status;
 	bs_err			 rc;
 
-	status = ctl_options_parse(cmd, argc, argv, NULL, NULL);
-	if (status != -1)
+	if ((status = ctl_email_arg(cmd, argc, argv, email)) != -1)
 		return status;
-	if (argc - optind != 1)
-		return ctl_command_usage(cmd, stderr);
-	if (!email_normalize(argv[optind], email)) {
-		ctl_errx("%s: not an email address", argv[optind]);
-		return CTL_EXIT_USAGE;
-	}
 	memset(&cfg, 0, sizeof cfg);
 	hash[0] = '\0';
 	status = CTL_EXIT_FAIL;
