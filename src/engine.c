@@ -209,7 +209,7 @@ held_free(struct held *h)
 	free(h);
 }
 
-/* IO: lease turns, and start each one's first step. */
+/* IO: lease turns; the loop counts and starts them (job_done). */
 static void
 io_claim(struct engine *en, struct job *j)
 {
