@@ -580,6 +580,16 @@ class MiniStack:
                     n += 1
         return n
 
+    def errors_tail(self, n=20):
+        """The last errors and warnings of the drill's nginx."""
+        try:
+            with open(os.path.join(self.dir, "logs", "error.log"),
+                      encoding="utf-8", errors="replace") as f:
+                lines = [ln for ln in f if "[info]" not in ln]
+        except FileNotFoundError:
+            return "(no error log)"
+        return "".join(lines[-n:])
+
     def stop(self):
         procs = [p for p in self.workers + [self.nginx] if p is not None]
         for p in procs:
@@ -692,8 +702,8 @@ def test_drill_worker_killed_under_load():
              len(later), len(later_errors), dict(by_status), len(taken_over),
              len(half), stack.answered_by(0, offset), len(lost),
              len(accepted), texts_stored(refused)))
-    assert not later_errors, "errors after the kill: %s" % \
-        describe(later_errors)
+    assert not later_errors, "errors after the kill: %s\nnginx said:\n%s" % (
+        describe(later_errors), stack.errors_tail())
     assert not [r for r in kill_errors if not r.route.startswith("POST ")], \
         "only POSTs (nginx never passes one it sent to another worker) may " \
         "fail at the kill: %s" % describe(kill_errors)
