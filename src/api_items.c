@@ -173,18 +173,6 @@ cursor_decode(const char *cursor, struct db_item_key *key)
 	return BS_OK;
 }
 
-/* ?limit=: absent gives the default; anything but 1..max is refused. */
-static bs_err
-query_limit(struct http_ctx *ctx, int *limit)
-{
-	long	 n;
-	bs_err	 e;
-
-	e = api_query_number(ctx, "limit", 1, ITEMS_LIMIT_MAX, ITEMS_LIMIT_DEFAULT, &n);
-	*limit = (int)n;
-	return e;
-}
-
 /* Items created per user per minute (ITEM_RATE_LIMIT); 429 beyond. */
 static bool
 item_rate_allowed(struct http_ctx *ctx)
@@ -220,7 +208,7 @@ api_items_list(struct http_ctx *ctx)
 	const char		*state, *cursor;
 	char			 encoded[CURSOR_MAX + 1];
 	bool			 has_after = false, has_next = false;
-	int			 limit;
+	long			 limit;
 	size_t			 i;
 	bs_err			 e;
 
@@ -234,7 +222,7 @@ api_items_list(struct http_ctx *ctx)
 			goto out;
 		}
 	}
-	if (query_limit(ctx, &limit) != BS_OK) {
+	if (api_query_number(ctx, "limit", 1, ITEMS_LIMIT_MAX, ITEMS_LIMIT_DEFAULT, &limit) != BS_OK) {
 		api_respond_invalid(ctx, "limit", "limit must be a whole number "
 		    "from 1 to 1000.");
 		goto out;
@@ -251,7 +239,7 @@ api_items_list(struct http_ctx *ctx)
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_items_page(conn, ctx->req.project_id, state,
-	    has_after ? &after : NULL, limit, &items, &has_next,
+	    has_after ? &after : NULL, (int)limit, &items, &has_next,
 	    &next)) != BS_OK ||
 	    (has_next && (e = cursor_encode(&next, encoded,
 	    sizeof(encoded))) != BS_OK)) {

@@ -106,18 +106,6 @@ cursor_decode(const char *cursor, struct db_project_key *key)
 	return BS_OK;
 }
 
-/* ?limit=: absent gives the default; anything but 1..max is refused. */
-static bs_err
-query_limit(struct http_ctx *ctx, int *limit)
-{
-	long	 n;
-	bs_err	 e;
-
-	e = api_query_number(ctx, "limit", 1, PROJECTS_LIMIT_MAX, PROJECTS_LIMIT_DEFAULT, &n);
-	*limit = (int)n;
-	return e;
-}
-
 void
 api_projects_list(struct http_ctx *ctx)
 {
@@ -127,10 +115,10 @@ api_projects_list(struct http_ctx *ctx)
 	const char		*cursor;
 	char			 encoded[CURSOR_MAX + 1];
 	bool			 has_after = false, has_next;
-	int			 limit;
+	long			 limit;
 	bs_err			 e;
 
-	if (query_limit(ctx, &limit) != BS_OK) {
+	if (api_query_number(ctx, "limit", 1, PROJECTS_LIMIT_MAX, PROJECTS_LIMIT_DEFAULT, &limit) != BS_OK) {
 		api_respond_invalid(ctx, "limit",
 		    "limit must be a whole number from 1 to 100.");
 		goto out;
@@ -147,7 +135,7 @@ api_projects_list(struct http_ctx *ctx)
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_projects_list(conn, ctx->req.user_id,
-	    has_after ? &after : NULL, limit, &projects, &has_next,
+	    has_after ? &after : NULL, (int)limit, &projects, &has_next,
 	    &next)) != BS_OK) {
 		respond_error(ctx, e);
 		goto out;
