@@ -365,8 +365,9 @@ bs_workers_start() {
 	for ((i = 1; i <= BS_WORKER_COUNT; i++)); do
 		sock=$BS_RUN_DIR/fcgi-$i.sock
 		rm -f "$sock"
-		env -u LOG_FILE "${BS_WORKER_ENV[@]}" "$BS_ROOT/brainstorm-fcgi" \
-			--listen "unix:$sock" \
+		# shellcheck disable=SC2086 # a command and its arguments
+		env -u LOG_FILE "${BS_WORKER_ENV[@]}" ${BS_WORKER_WRAPPER:-} \
+			"$BS_ROOT/brainstorm-fcgi" --listen "unix:$sock" \
 			</dev/null >>"$BS_RUN_DIR/worker-$i.log" 2>&1 \
 			{BS_STDOUT_FD}>&- {BS_STDERR_FD}>&- &
 		BS_WORKER_PIDS+=("$!")

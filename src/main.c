@@ -163,9 +163,7 @@ engine_only_run(struct app *app)
 	log_msgf(LOG_LEVEL_INFO, "brainstorm-fcgi %s: turn engine only "
 	    "(APP_ENV=%s)", PACKAGE_VERSION, config_app_env_name(app->cfg->app_env));
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig != SIGHUP)
+		if ((sig = server_signal_wait(&set)) != SIGHUP)
 			break;
 		if (log_reopen() != BS_OK)
 			log_msgf(LOG_LEVEL_ERROR, "log reopen failed");

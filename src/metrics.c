@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,6 +361,7 @@ metrics_render(struct buf *out, struct db_pool *pool)
 	size_t			 nseries, nhist, i;
 	unsigned long long	 dropped;
 	double			 cpu, start, rss;
+	struct mallinfo2	 heap;
 	int			 idle = 0, busy = 0, max = 0;
 	bs_err			 e = BS_OK;
 
@@ -456,6 +458,15 @@ metrics_render(struct buf *out, struct db_pool *pool)
 	    "# TYPE brainstorm_build_info gauge\n"
 	    "brainstorm_build_info{version=\"%s\"} 1\n",
 	    cpu, rss, process_open_fds(), start, PACKAGE_VERSION));
+	heap = mallinfo2();
+	TRY(buf_printf(out,
+	    "# HELP process_heap_bytes The C heap: bytes in use by the program, "
+	    "and bytes free but still held (fragmentation).\n"
+	    "# TYPE process_heap_bytes gauge\n"
+	    "process_heap_bytes{state=\"in_use\"} %zu\n"
+	    "process_heap_bytes{state=\"free\"} %zu\n"
+	    "process_heap_bytes{state=\"mapped\"} %zu\n",
+	    heap.uordblks, heap.fordblks, heap.hblkhd));
 #undef TRY
 out:
 	buf_free(&labels);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -20,6 +21,7 @@
 #define UNIX_KEEPER_MS		"60000"	/* LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT */
 #define SD_LISTEN_FDS_START	3
 #define WAKE_INTERVAL_MS	50
+#define TRIM_INTERVAL_S		30	/* heap pages handed back to the kernel */
 
 enum worker_state { WORKER_IDLE = 0, WORKER_BUSY, WORKER_DONE };
 
@@ -230,6 +232,24 @@ signals_install(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+int
+server_signal_wait(const sigset_t *set)
+{
+	struct timespec	 trim_every = { TRIM_INTERVAL_S, 0 };
+	int		 sig;
+
+	/*
+	 * Every thread has its own malloc arena, and each keeps the pages its
+	 * busiest moment needed: resident memory creeps up for hours. While
+	 * no signal comes, this idle thread gives every arena's free pages
+	 * back to the kernel.
+	 */
+	while ((sig = sigtimedwait(set, NULL, &trim_every)) < 0)
+		if (errno == EAGAIN)
+			malloc_trim(0);
+	return sig;
+}
+
 static double
 monotonic_now(void)
 {
@@ -298,8 +318,7 @@ server_run(struct app *app, int listen_fd, int nthreads, int shutdown_timeout_s)
 	log_msgf(LOG_LEVEL_INFO, "serving with %d threads", started);
 
 	while (e == BS_OK) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
+		sig = server_signal_wait(&set);
 		if (sig == SIGHUP) {
 			if (log_reopen() != BS_OK)
 				log_msgf(LOG_LEVEL_ERROR, "log reopen failed");

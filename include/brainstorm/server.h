@@ -3,6 +3,7 @@
 #define BRAINSTORM_SERVER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "brainstorm/app.h"
@@ -23,6 +24,11 @@ bs_err	server_listen_socket(const char *listen, int *fd, char *err, size_t errle
 bs_err	server_run(struct app *app, int listen_fd, int nthreads,
 	    int shutdown_timeout_s);
 
+/*
+ * Wait for one of the signals in set (blocked by the caller) and return it;
+ * meanwhile, every 30 s, hand the heap's free pages back to the kernel.
+ */
+int	server_signal_wait(const sigset_t *set);
 /* True once a stop signal came: long requests (event streams) end early. */
 bool	server_stopping(void);
 /*

@@ -157,3 +157,71 @@ def request(address, method, path, query="", body=b"", headers=None,
                     raise FastCGIError("protocol status %d" % protocol_status)
                 break
     return parse_cgi_response(stdout)
+
+
+class Responder:
+    """A FastCGI application on a unix socket that closes its connections as
+    libfcgi does: it answers, shuts its sending side, and reads (dropping)
+    whatever still comes for `linger` seconds before closing. Here the
+    shutdown comes `close_after` seconds after the answer (a thread that
+    lost the CPU in between). A request that arrives after the answer is
+    counted in `swallowed`: its sender gets no answer."""
+
+    def __init__(self, path, stdout, close_after=0.2, linger=1.0):
+        import threading
+        self.stdout = stdout
+        self.close_after = close_after
+        self.linger = linger
+        self.answered = 0
+        self.swallowed = 0
+        self._lock = threading.Lock()
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.bind(path)
+        self._sock.listen(64)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def close(self):
+        self._sock.close()
+
+    def _serve(self):
+        import threading
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,),
+                             daemon=True).start()
+
+    def _late(self, conn, seconds):
+        """True if bytes came within seconds."""
+        conn.settimeout(seconds)
+        try:
+            return bool(conn.recv(1024))
+        except socket.timeout:
+            return False
+
+    def _one(self, conn):
+        with conn:
+            conn.settimeout(10)
+            try:
+                while True:     # up to the end of STDIN
+                    _v, rtype, _rid, clen, plen = struct.unpack(
+                        "!BBHHBx", _read_exact(conn, 8))
+                    _read_exact(conn, clen + plen)
+                    if rtype == FCGI_STDIN and clen == 0:
+                        break
+                conn.sendall(_stream(FCGI_STDOUT, self.stdout) +
+                             _record(FCGI_END_REQUEST, struct.pack(
+                                 "!IB3x", 0, FCGI_REQUEST_COMPLETE)))
+                with self._lock:
+                    self.answered += 1
+                late = self._late(conn, self.close_after)
+                conn.shutdown(socket.SHUT_WR)
+                late = self._late(conn, self.linger) or late
+                if late:
+                    with self._lock:
+                        self.swallowed += 1
+            except (OSError, FastCGIError):
+                pass

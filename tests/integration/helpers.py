@@ -442,6 +442,70 @@ def psql(sql, **variables):
     return [line.split("\t") for line in done.stdout.splitlines() if line]
 
 
+class NginxCopy:
+    """A second nginx from the stack's own rendered config, in a directory
+    of its own on a free port: its upstream sockets are `sock(1)`,
+    `sock(2)`, which nothing serves unless the test binds them."""
+
+    def __init__(self):
+        import re
+        self.run_dir = env("BS_RUN_DIR")
+        self.prefix = tempfile.mkdtemp(prefix="brainstorm-nginx-copy.")
+        os.chmod(self.prefix, 0o755)
+        os.mkdir(os.path.join(self.prefix, "logs"))
+        os.mkdir(os.path.join(self.prefix, "tmp"))
+        self.port = free_port()
+        self.proc = None
+        with open(os.path.join(self.run_dir, "nginx.conf"),
+                  encoding="utf-8") as f:
+            conf = f.read().replace(self.run_dir, self.prefix)
+        conf, n = re.subn(r"listen 127\.0\.0\.1:\d+",
+                          "listen 127.0.0.1:%d" % self.port, conf)
+        assert n == 1, "no listen line in nginx.conf"
+        self.conf_path = os.path.join(self.prefix, "nginx.conf")
+        with open(self.conf_path, "w", encoding="utf-8") as f:
+            f.write(conf)
+
+    def sock(self, i):
+        return os.path.join(self.prefix, "fcgi-%d.sock" % i)
+
+    def __enter__(self):
+        with open(os.path.join(self.prefix, "logs", "nginx.out"), "wb") as out:
+            self.proc = subprocess.Popen(
+                [env("BS_NGINX"), "-c", self.conf_path, "-p", self.prefix,
+                 "-e", os.path.join(self.prefix, "logs", "error.log"),
+                 "-g", "daemon off;"],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+
+        def up():
+            if self.proc.poll() is not None:
+                return True
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return True
+            except OSError:
+                return False
+        wait_until("the second nginx to listen", up, timeout=15)
+        assert self.proc.poll() is None, \
+            "nginx exited with %r" % self.proc.returncode
+        return self
+
+    def errors(self):
+        try:
+            with open(os.path.join(self.prefix, "logs", "error.log"),
+                      encoding="utf-8", errors="replace") as f:
+                return "".join(ln for ln in f if "[info]" not in ln)
+        except FileNotFoundError:
+            return ""
+
+    def __exit__(self, *exc):
+        import shutil
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        shutil.rmtree(self.prefix, ignore_errors=True)
+
+
 class Worker:
     """One more worker process with its own environment: on a free TCP port,
     or a turn engine alone (engine_only: brainstorm-fcgi --engine-only)."""

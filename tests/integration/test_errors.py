@@ -1,15 +1,11 @@
 """The JSON error shape, from the worker and from nginx itself."""
 
+import http.client as httpclient
 import json
-import os
-import re
-import shutil
-import socket
-import subprocess
-import tempfile
+import uuid
 
-from helpers import env, expect_error, free_port, raw_http, request, \
-    wait_until
+import fcgi_client
+from helpers import NginxCopy, expect_error, raw_http, request
 
 MAX_BODY = 65536
 
@@ -81,53 +77,51 @@ def test_nginx_405_on_static_files():
     assert resp.header("Allow") == "GET, HEAD", resp.header("Allow")
 
 
-def _accepts(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 def test_502_when_no_worker_answers():
-    # A second nginx from the stack's own rendered config, moved to a
-    # directory of its own: its upstream sockets do not exist.
-    run_dir = env("BS_RUN_DIR")
-    with open(os.path.join(run_dir, "nginx.conf"), encoding="utf-8") as f:
-        conf = f.read()
-    prefix = tempfile.mkdtemp(prefix="brainstorm-nginx-502.")
-    os.chmod(prefix, 0o755)
-    proc = None
-    try:
-        os.mkdir(os.path.join(prefix, "logs"))
-        os.mkdir(os.path.join(prefix, "tmp"))
-        port = free_port()
-        conf = conf.replace(run_dir, prefix)
-        conf, n = re.subn(r"listen 127\.0\.0\.1:\d+",
-                          "listen 127.0.0.1:%d" % port, conf)
-        assert n == 1, "no listen line in nginx.conf"
-        conf_path = os.path.join(prefix, "nginx.conf")
-        with open(conf_path, "w", encoding="utf-8") as f:
-            f.write(conf)
-        with open(os.path.join(prefix, "logs", "nginx.out"), "wb") as out:
-            proc = subprocess.Popen(
-                [env("BS_NGINX"), "-c", conf_path, "-p", prefix,
-                 "-e", os.path.join(prefix, "logs", "error.log"),
-                 "-g", "daemon off;"],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-        wait_until("the second nginx to listen",
-                   lambda: proc.poll() is not None or _accepts(port),
-                   timeout=15)
-        assert proc.poll() is None, "nginx exited with %r" % proc.returncode
-
-        resp = request("GET", "/api/health", port=port)
+    # A second nginx from the stack's own config: its upstream sockets do
+    # not exist.
+    with NginxCopy() as copy:
+        resp = request("GET", "/api/health", port=copy.port)
         expect_error(resp, 502, "bad_gateway")
-        assert resp.header_all("Retry-After") == ["5"], resp.header_all("Retry-After")
+        assert resp.header_all("Retry-After") == ["5"], \
+            resp.header_all("Retry-After")
         # A POST is never retried on the other worker, but answers the same.
-        resp = request("POST", "/api/debug/echo", body={"a": 1}, port=port)
+        resp = request("POST", "/api/debug/echo", body={"a": 1},
+                       port=copy.port)
         expect_error(resp, 502, "bad_gateway")
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
-        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def test_no_request_on_a_connection_the_worker_closes():
+    # nginx asks the workers to close each connection (fastcgi_keep_conn
+    # off), and libfcgi does: it answers, shuts its sending side, and drops
+    # what still comes before closing. An upstream "keepalive" made nginx
+    # keep the connections of unbuffered answers (POST .../messages) and
+    # send a later request down one: dropped, so 502 "upstream prematurely
+    # closed connection" for a POST, a retry for a GET, whenever the
+    # next request came before the worker's shutdown.
+    with NginxCopy() as copy:
+        answer = (b"Status: 202 Accepted\r\nContent-Type: application/json"
+                  b"\r\n\r\n{\"turn_id\":\"t\"}")
+        workers = [fcgi_client.Responder(copy.sock(i), answer)
+                   for i in (1, 2)]
+        try:
+            conn = httpclient.HTTPConnection("127.0.0.1", copy.port,
+                                             timeout=30)
+            statuses = []
+            for _ in range(8):      # one connection: one nginx worker
+                conn.request("POST", "/api/projects/%s/messages" % uuid.uuid4(),
+                             body=b'{"content":"x"}',
+                             headers={"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                resp.read()
+                statuses.append(resp.status)
+            conn.close()
+        finally:
+            for w in workers:
+                w.close()
+        answered = sum(w.answered for w in workers)
+        swallowed = sum(w.swallowed for w in workers)
+        assert statuses == [202] * 8 and swallowed == 0, \
+            "statuses %s; %d answered, %d requests sent on a closing " \
+            "connection; nginx said:\n%s" % (statuses, answered, swallowed,
+                                            copy.errors())

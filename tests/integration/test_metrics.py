@@ -11,6 +11,7 @@ METRICS = [
     "db_query_duration_seconds", "db_pool_connections",
     "process_resident_memory_bytes", "process_open_fds",
     "process_cpu_seconds_total", "process_start_time_seconds",
+    "process_heap_bytes",
     "brainstorm_build_info",
 ]
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
