@@ -13,6 +13,8 @@
 #include "brainstorm/validate.h"
 
 #define CLOCK_SKEW_S	30
+/* base64url of {"alg":"HS256","typ":"JWT"}, the header libjwt writes. */
+#define ISSUED_HEADER	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 
 bs_err
 auth_access_issue(const struct bs_config *cfg, const char *user_id,
@@ -65,6 +67,10 @@ header_acceptable(const char *token)
 
 	if (dot == NULL || dot - token > 680)
 		return false;
+	/* The header this program issues: nothing to decode. */
+	if ((size_t)(dot - token) == sizeof(ISSUED_HEADER) - 1 &&
+	    memcmp(token, ISSUED_HEADER, sizeof(ISSUED_HEADER) - 1) == 0)
+		return true;
 	if (sodium_base642bin(raw, sizeof(raw) - 1, token, (size_t)(dot - token),
 	    NULL, &rawlen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return false;
@@ -92,6 +98,58 @@ header_acceptable(const char *token)
 out:
 	json_object_put(hdr);
 	return ok;
+}
+
+/* Each byte's value in base64url's alphabet, -1 for the others. */
+static const signed char b64url_values[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+/*
+ * base64url without padding, as sodium_base642bin decodes it (canonical:
+ * the unused bits of the last character are zero), but a table lookup per
+ * character rather than libsodium's constant-time arithmetic, which cost
+ * more than the HMAC: what is decoded here, the payload and the signature
+ * a client sent, is no secret. -1 for anything else or more than cap.
+ */
+static int
+b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap,
+    size_t *outlen)
+{
+	unsigned int	 acc = 0, bits = 0;
+	size_t		 i, n = 0;
+	int		 v;
+
+	for (i = 0; i < len; i++) {
+		if ((v = b64url_values[(unsigned char)in[i]]) < 0)
+			return -1;
+		acc = (acc << 6 | (unsigned int)v) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (n == cap)
+				return -1;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (bits > 4 || (acc & ((1U << bits) - 1)) != 0)
+		return -1;
+	*outlen = n;
+	return 0;
 }
 
 /* A claim that is a JSON string without a NUL in it, else NULL. */
@@ -154,9 +212,8 @@ auth_access_verify(const struct bs_config *cfg, const char *token,
 	if ((sigpart = strchr(dot + 1, '.')) == NULL)
 		goto out;
 	sigpart++;
-	if (sodium_base642bin(sig, sizeof(sig), sigpart, strlen(sigpart), NULL,
-	    &siglen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    siglen != sizeof(sig))
+	if (b64url_decode(sigpart, strlen(sigpart), sig, sizeof(sig),
+	    &siglen) != 0 || siglen != sizeof(sig))
 		goto out;
 	crypto_auth_hmacsha256_init(&st, (const unsigned char *)cfg->jwt_secret,
 	    strlen(cfg->jwt_secret));
@@ -166,9 +223,8 @@ auth_access_verify(const struct bs_config *cfg, const char *token,
 	if (sodium_memcmp(mac, sig, sizeof(mac)) != 0)
 		goto out;
 
-	if (sodium_base642bin(payload, sizeof(payload) - 1, dot + 1,
-	    (size_t)(sigpart - 1 - (dot + 1)), NULL, &len, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	if (b64url_decode(dot + 1, (size_t)(sigpart - 1 - (dot + 1)), payload,
+	    sizeof(payload) - 1, &len) != 0 ||
 	    json_parse_limited((const char *)payload, len, 4, &claims, reason,
 	    sizeof(reason)) != BS_OK ||
 	    !json_object_is_type(claims, json_type_object))
