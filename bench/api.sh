@@ -123,6 +123,9 @@ wrk_row() {
 	shift 2
 	out=$(wrk -t2 -c"$connections" -d"$duration" --latency "$@" "$url")
 	printf '%s\n' "$out" >>"$BS_TMP/wrk.log"
+	# What the errors column counts, said in wrk's words.
+	printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' |
+		sed "s|^|  $label: |" >&2 || true
 	printf '%s\n' "$out" | awk -v label="$label" '
 		function ms(v) {
 			if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
