@@ -120,6 +120,8 @@ app_guard_check(struct http_ctx *ctx)
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_exec(conn, metered ? &guard_metered_stmt : &guard_stmt,
 	    values, &res, NULL)) != BS_OK) {
+		ctx->req.user_id[0] = '\0';	/* not known to be anyone */
+		ctx->req.session_id[0] = '\0';
 		api_respond_db_error(ctx, e);
 		goto out;
 	}
