@@ -1,23 +1,44 @@
 #!/usr/bin/env bash
 # Benchmarks of the API through nginx, on a stack of their own (not tests:
 # they print numbers and judge nothing):
-#   1. GET /api/health with wrk, and the workers' RSS;
-#   2. an authenticated GET /api/projects (20 projects) with wrk;
-#   3. turns against the Claude double: the platform's overhead per turn,
+#   1. reads against the FastCGI ceiling: a libfcgi hello (bench/fcgi_hello.c,
+#      built here) behind the same nginx, then GET /api/health, an
+#      authenticated GET /api/projects (20 projects) and GET
+#      /api/projects/{id}/items (50 items), each with wrk; a table of req/s,
+#      p50, p99 and each one's ratio to the hello of the same run;
+#   2. turns against the Claude double: the platform's overhead per turn,
 #      and concurrent streaming turns on one worker process.
 #
-#   bench/api.sh
+#   bench/api.sh [--reads]
 #
-# BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_TURN_THREADS (64: the
-# worker's threads for part 3), BENCH_CONCURRENCY (8,16,32,64).
+#   --reads   part 1 only
+#
+# BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_ROUNDS (1: the read
+# table again, on the same stack), BENCH_LOG_LEVEL (info, as script/server
+# and production run), BENCH_HELLO_PROCESSES (2), BENCH_HELLO_THREADS (4),
+# BENCH_TURN_THREADS (64: the worker's threads for part 2),
+# BENCH_CONCURRENCY (8,16,32,64). The API's workers run as script/server
+# runs them: 2 processes of 8 threads.
 set -euo pipefail
 
 BS_PROG=bench/api.sh
 # shellcheck source=script/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../script/lib.sh"
 
+case ${1:-} in
+-h | --help)
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+	exit 0 ;;
+--reads) reads_only=1 ;;
+"") reads_only= ;;
+*) bs_die "unknown argument $1 (see --help)" ;;
+esac
+
 duration=${BENCH_DURATION:-10s}
 connections=${BENCH_CONNECTIONS:-64}
+rounds=${BENCH_ROUNDS:-1}
+hello_processes=${BENCH_HELLO_PROCESSES:-2}
+hello_threads=${BENCH_HELLO_THREADS:-4}
 
 rss() {
 	local pid
@@ -28,13 +49,17 @@ rss() {
 }
 
 BS_TMP=
+hello_pids=()
 on_exit() {
-	local rc=$?
+	local rc=$? pid
 	set +e
 	trap - EXIT INT TERM
 	bs_restore_output
 	[ "$rc" -ne 0 ] && [ -n "${BS_STATE:-}" ] && bs_stack_dump_logs
 	bs_stack_stop
+	for pid in ${hello_pids[@]+"${hello_pids[@]}"}; do
+		bs_pid_stop "$pid" 5
+	done
 	[ -n "$BS_TMP" ] && rm -rf "$BS_TMP"
 	exit "$rc"
 }
@@ -42,22 +67,96 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# stack THREADS COUNT: a fresh stack with COUNT workers of THREADS threads.
+# stack THREADS COUNT LOG_LEVEL: a fresh stack with COUNT workers of THREADS
+# threads.
 stack() {
 	bs_stack_stop
 	BS_WORKER_PIDS=()
 	BS_WORKER_THREADS=$1
 	BS_WORKER_COUNT=$2
+	BS_LOG_LEVEL=$3
 	BS_HTTP_PORT=$(bs_free_port)
 	BS_PG_PORT=$(bs_free_port)
 	BS_REDIS_PORT=$(bs_free_port)
-	BS_LOG_LEVEL=warn
 	# Many accounts from one machine: the per-address limits stay out of it.
 	BS_WORKER_EXTRA_ENV=(AUTH_RATE_LIMIT_IP=100000 MESSAGE_RATE_LIMIT=100000
-		DB_POOL_MAX=16)
+		${BENCH_WORKER_ENV[@]+"${BENCH_WORKER_ENV[@]}"})
 	bs_stack_init "$BS_TMP/stack-$1-$2"
-	# shellcheck disable=SC2119  # no extra databases
-	bs_stack_start
+	mkdir -p "$BS_RUN_DIR"
+}
+
+# The hello's processes, and the nginx pieces (nginx/nginx.conf.in includes
+# run/nginx.d/) that route /bench/hello to them. The hello is the fixed
+# yardstick of issue #13: 2 processes of 4 threads, a new FastCGI connection
+# per request (fastcgi_keep_conn off, no upstream keepalive), whatever the
+# API's own settings are.
+hello_start() {
+	local i sock
+	mkdir -p "$BS_RUN_DIR/nginx.d"
+	{
+		printf 'upstream bench_hello {\n'
+		for ((i = 1; i <= hello_processes; i++)); do
+			sock=$BS_RUN_DIR/hello-$i.sock
+			rm -f "$sock"
+			"$BS_TMP/fcgi-hello" "unix:$sock" "$hello_threads" \
+				</dev/null >>"$BS_RUN_DIR/hello-$i.log" 2>&1 \
+				{BS_STDOUT_FD}>&- {BS_STDERR_FD}>&- &
+			hello_pids+=("$!")
+			bs_wait_until 15 "hello $i socket" bs_worker_listening "$!" \
+				"$sock" || bs_die "the libfcgi hello did not start"
+			printf '    server unix:%s;\n' "$sock"
+		done
+		printf '}\n'
+	} >"$BS_RUN_DIR/nginx.d/http-bench-hello.conf"
+	cat >"$BS_RUN_DIR/nginx.d/server-bench-hello.conf" <<'EOF'
+location = /bench/hello {
+    fastcgi_keep_conn off;
+    fastcgi_pass bench_hello;
+}
+EOF
+}
+
+# wrk_row LABEL URL [HEADER]: one row of the table from wrk's output:
+# label, req/s, p50 and p99 in ms, non-2xx answers and socket errors.
+wrk_row() {
+	local label=$1 url=$2 out
+	shift 2
+	out=$(wrk -t2 -c"$connections" -d"$duration" --latency "$@" "$url")
+	printf '%s\n' "$out" >>"$BS_TMP/wrk.log"
+	# What the errors column counts, said in wrk's words.
+	printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' |
+		sed "s|^|  $label: |" >&2 || true
+	printf '%s\n' "$out" | awk -v label="$label" '
+		function ms(v) {
+			if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+			if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+			if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+			if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000
+			return v + 0
+		}
+		$1 == "50%" { p50 = ms($2) }
+		$1 == "99%" { p99 = ms($2) }
+		/^Requests\/sec:/ { rps = $2 }
+		/Non-2xx or 3xx responses:/ { bad = $NF }
+		/Socket errors:/ { gsub(/,/, ""); errs = $4 + $6 + $8 + $10 }
+		END {
+			printf "%s\t%.0f\t%.2f\t%.2f\t%d\n", label, rps, p50, p99,
+			    bad + errs
+		}'
+}
+
+# The table of one round, ratios to its first row (the hello).
+print_table() {
+	awk -F'\t' '
+		BEGIN {
+			printf "%-38s %9s %9s %9s %6s %7s\n", "endpoint", "req/s",
+			    "p50 ms", "p99 ms", "ratio", "errors"
+		}
+		NR == 1 { base = $2 }
+		{
+			printf "%-38s %9d %9.2f %9.2f %6.2f %7d\n", $1, $2, $3, $4,
+			    (base > 0 ? $2 / base : 0), $5
+		}' "$1"
 }
 
 command -v wrk >/dev/null || bs_die "wrk is missing (run script/bootstrap)"
@@ -66,15 +165,17 @@ bs_bootstrap
 bs_build
 BS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/brainstorm-bench.XXXXXX")
 chmod 755 "$BS_TMP"
+bs_log "building the libfcgi hello"
+"${CC:-cc}" -O2 -Wall -o "$BS_TMP/fcgi-hello" "$BS_ROOT/bench/fcgi_hello.c" \
+	-lfcgi -lpthread
 
-stack 8 2
-printf '== 1. GET /api/health (2 workers x 8 threads)\nworkers before:\n'
-rss "${BS_WORKER_PIDS[@]}"
-wrk -t2 -c"$connections" -d"$duration" --latency "$BS_BASE_URL/api/health"
-printf 'workers after:\n'
-rss "${BS_WORKER_PIDS[@]}"
+stack 8 2 "${BENCH_LOG_LEVEL:-info}"
+hello_start
+# shellcheck disable=SC2119  # no extra databases
+bs_stack_start
 
-token=$(/usr/bin/python3 - "$BS_BASE_URL" <<'PY'
+# An account with 20 projects, the first of which has 50 items.
+mapfile -t seed < <(/usr/bin/python3 - "$BS_BASE_URL" <<'PY'
 import http.client, json, sys, urllib.parse, uuid
 u = urllib.parse.urlsplit(sys.argv[1])
 def call(method, path, body, headers={}):
@@ -82,23 +183,66 @@ def call(method, path, body, headers={}):
     c.request(method, path, json.dumps(body),
               dict(headers, **{"Content-Type": "application/json"}))
     r = c.getresponse()
-    return json.loads(r.read())
+    data = json.loads(r.read())
+    if r.status >= 300:
+        sys.exit("%s %s: %d %s" % (method, path, r.status, data))
+    return data
 s = call("POST", "/api/auth/register", {"email": "bench-%s@example.com" %
          uuid.uuid4().hex[:8], "password": "benchmark passphrase"})
 auth = {"Authorization": "Bearer " + s["access_token"]}
-for i in range(20):
-    call("POST", "/api/projects", {"title": "Project %d" % i}, auth)
+projects = [call("POST", "/api/projects", {"title": "Project %d" % i,
+            "description": "A project of the benchmark."}, auth)["id"]
+            for i in range(20)]
+states = ["decided", "exploring", "parked", "rejected"]
+for i in range(50):
+    call("POST", "/api/projects/%s/items" % projects[0],
+         {"text": "Item %d: something worth deciding about" % i,
+          "state": states[i % 4]}, auth)
 print(s["access_token"])
+print(projects[0])
 PY
 )
-printf '\n== 2. GET /api/projects, authenticated, 20 projects\n'
-wrk -t2 -c"$connections" -d"$duration" --latency \
-	-H "Authorization: Bearer $token" "$BS_BASE_URL/api/projects"
+[ "${#seed[@]}" -eq 2 ] || bs_die "could not seed the benchmark's data"
+auth="Authorization: Bearer ${seed[0]}"
+items_url=$BS_BASE_URL/api/projects/${seed[1]}/items
+
+# Every URL answers 200 before it is timed: a fast 401 measures nothing.
+for url in "$BS_BASE_URL/bench/hello" "$BS_BASE_URL/api/health" \
+	"$BS_BASE_URL/api/projects" "$items_url"; do
+	curl -fsS -o /dev/null -H "$auth" "$url" || bs_die "$url does not answer 200"
+done
+
+printf '\n== 1. reads through nginx, wrk -t2 -c%s -d%s (API: 2 workers x 8 threads, LOG_LEVEL=%s)\n' \
+	"$connections" "$duration" "$BS_LOG_LEVEL"
+printf 'workers before:\n'
+rss "${BS_WORKER_PIDS[@]}"
+for ((round = 1; round <= rounds; round++)); do
+	: >"$BS_TMP/table"
+	{
+		wrk_row "libfcgi hello (${hello_processes} x ${hello_threads} threads)" \
+			"$BS_BASE_URL/bench/hello"
+		wrk_row "GET /api/health" "$BS_BASE_URL/api/health"
+		wrk_row "GET /api/projects (20 projects)" \
+			"$BS_BASE_URL/api/projects" -H "$auth"
+		wrk_row "GET /api/projects/{id}/items (50)" "$items_url" -H "$auth"
+	} >>"$BS_TMP/table"
+	[ "$rounds" -gt 1 ] && printf '\nround %d:\n' "$round"
+	print_table "$BS_TMP/table"
+done
 printf 'workers after:\n'
 rss "${BS_WORKER_PIDS[@]}"
 
-stack "${BENCH_TURN_THREADS:-64}" 1
-printf '\n== 3. turns (1 worker x %s threads)\n' "${BENCH_TURN_THREADS:-64}"
+[ -n "$reads_only" ] && exit 0
+
+for pid in "${hello_pids[@]}"; do
+	bs_pid_stop "$pid" 5
+done
+hello_pids=()
+BENCH_WORKER_ENV=(DB_POOL_MAX=16)
+stack "${BENCH_TURN_THREADS:-64}" 1 warn
+# shellcheck disable=SC2119  # no extra databases
+bs_stack_start
+printf '\n== 2. turns (1 worker x %s threads)\n' "${BENCH_TURN_THREADS:-64}"
 BS_BASE_URL=$BS_BASE_URL BS_CLAUDE_URL=$BS_CLAUDE_BASE_URL /usr/bin/python3 \
 	"$BS_ROOT/bench/turns.py" --concurrency "${BENCH_CONCURRENCY:-8,16,32,64}"
 printf 'worker after:\n'

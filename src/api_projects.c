@@ -16,6 +16,7 @@
 #include "brainstorm/api.h"
 #include "brainstorm/app.h"
 #include "brainstorm/db_projects.h"
+#include "brainstorm/json_write.h"
 #include "brainstorm/members.h"
 #include "brainstorm/validate.h"
 
@@ -23,6 +24,7 @@
 #define PROJECTS_LIMIT_MAX	100
 #define CURSOR_MAX		128	/* characters of an encoded cursor */
 #define CURSOR_VARIANT		sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define LIST_BODY_MAX		((size_t)64 << 20)	/* the response's cap */
 /*
  * SQL turns the cursor's microseconds into a time through a double: exact
  * up to 2^53 (the years 1685 to 2255), and beyond it a crafted cursor could
@@ -106,54 +108,76 @@ cursor_decode(const char *cursor, struct db_project_key *key)
 	return BS_OK;
 }
 
+/*
+ * The caller's projects, one page. app.c's guard runs in the list's own
+ * statement (app.c verifies the token only), and the rows are written as
+ * JSON text with no json-c tree in between: the list is read on every
+ * visit to the app. Only an empty page costs a second statement, the
+ * guard's own, to tell it from a refusal.
+ */
 void
 api_projects_list(struct http_ctx *ctx)
 {
 	struct db_conn		*conn = NULL;
 	struct db_project_key	 after, next;
-	json_object		*projects = NULL, *body;
+	struct json_writer	 w;
+	struct buf		 body;
 	const char		*cursor;
 	char			 encoded[CURSOR_MAX + 1];
-	bool			 has_after = false, has_next;
+	bool			 has_after = false, has_next = false;
 	long			 limit;
+	int			 count = 0;
 	bs_err			 e;
 
-	if (api_query_number(ctx, "limit", 1, PROJECTS_LIMIT_MAX, PROJECTS_LIMIT_DEFAULT, &limit) != BS_OK) {
-		api_respond_invalid(ctx, "limit",
-		    "limit must be a whole number from 1 to 100.");
+	buf_init(&body, LIST_BODY_MAX);
+	if (api_query_number(ctx, "limit", 1, PROJECTS_LIMIT_MAX,
+	    PROJECTS_LIMIT_DEFAULT, &limit) != BS_OK) {
+		if (app_guard_check(ctx))
+			api_respond_invalid(ctx, "limit",
+			    "limit must be a whole number from 1 to 100.");
 		goto out;
 	}
 	/* An empty cursor is the first page: clients send "cursor=". */
 	cursor = http_query_get(&ctx->req, "cursor");
 	if (cursor != NULL && cursor[0] != '\0') {
 		if (cursor_decode(cursor, &after) != BS_OK) {
-			api_respond_invalid(ctx, "cursor",
-			    "cursor must be a next_cursor from this list.");
+			if (app_guard_check(ctx))
+				api_respond_invalid(ctx, "cursor", "cursor "
+				    "must be a next_cursor from this list.");
 			goto out;
 		}
 		has_after = true;
 	}
-	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
-	    (e = db_projects_list(conn, ctx->req.user_id,
-	    has_after ? &after : NULL, (int)limit, &projects, &has_next,
-	    &next)) != BS_OK) {
-		respond_error(ctx, e);
-		goto out;
-	}
-	if (has_next && (e = cursor_encode(&next, encoded,
-	    sizeof(encoded))) != BS_OK) {
-		respond_error(ctx, e);
-		goto out;
-	}
-	body = json_object_new_object();
-	json_object_object_add(body, "projects", projects);
-	projects = NULL;
-	json_object_object_add(body, "next_cursor",
-	    has_next ? json_object_new_string(encoded) : NULL);
-	http_respond_json(ctx, 200, body);
-out:
-	json_object_put(projects);
+	json_writer_init(&w, &body);
+	json_write_raw(&w, "{\"projects\":", 12);
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
+		e = db_projects_list_write(conn, ctx->req.user_id,
+		    ctx->req.session_id, has_after ? &after : NULL, (int)limit,
+		    &w, &count, &has_next, &next);
 	db_pool_release(ctx->app->db, conn);
+	conn = NULL;
+	if (e == BS_OK && has_next)
+		e = cursor_encode(&next, encoded, sizeof(encoded));
+	if (e == BS_OK) {
+		/* The cursor is base64url: nothing in it needs escaping. */
+		json_write_raw(&w, ",\"next_cursor\":", 15);
+		if (has_next) {
+			json_write_raw(&w, "\"", 1);
+			json_write_raw(&w, encoded, strlen(encoded));
+			json_write_raw(&w, "\"}", 2);
+		} else
+			json_write_raw(&w, "null}", 5);
+		e = json_writer_finish(&w);
+	}
+	if (e != BS_OK)
+		respond_error(ctx, e);
+	/* No projects: none on this page, or a caller who may not list. */
+	else if (count > 0 || app_guard_check(ctx))
+		http_respond_text(ctx, 200, "application/json", body.data,
+		    body.len);
+out:
+	db_pool_release(ctx->app->db, conn);
+	buf_free(&body);
 }
 
 void

@@ -10,6 +10,7 @@
 #include "brainstorm/app.h"
 #include "brainstorm/auth.h"
 #include "brainstorm/db_users.h"
+#include "brainstorm/json_write.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/report.h"
@@ -17,6 +18,7 @@
 #include "brainstorm/validate.h"
 
 #define ROUTE_UNMATCHED	"unmatched"
+#define ACCESS_LOG_FIELDS_MAX	1024
 
 /*
  * The one access check, one round trip per request: is the caller an
@@ -38,6 +40,19 @@ static const struct db_stmt guard_metered_stmt = { "guard_metered",
 	" FROM users u WHERE u.id = $1::uuid", 3 };
 
 enum { GUARD_ENABLED, GUARD_SESSION, GUARD_ROLE, GUARD_MONTH_TOKENS };
+
+/*
+ * Handlers whose own statement carries the guard's checks (an enabled
+ * user, an open session; for a project route, a membership) and that call
+ * app_guard_check when it returns nothing: for them app_guard verifies the
+ * token and the form of {id} only, and the request makes one round trip
+ * instead of two. Reads only: a handler that writes must know it may
+ * before it starts.
+ */
+static const route_handler guard_in_statement[] = {
+	api_projects_list,
+	api_items_list,
+};
 
 static void
 respond_unauthorized(struct http_ctx *ctx, bool token_given)
@@ -73,20 +88,24 @@ respond_token_limit(struct http_ctx *ctx, long long used, long limit)
 	    "again on %s (UTC).", used, limit, day);
 }
 
+static void
+respond_no_project(struct http_ctx *ctx)
+{
+	http_respond_error(ctx, 404, "not_found", "No such project.");
+}
+
 /*
- * ROUTE_AUTH: a valid token of an enabled user in an open session. A role
- * flag: also the {id} project has the caller as a member with at least
- * that role; not a member is a 404, so nobody learns which ids exist, and
- * a lower role a 403. ROUTE_METERED: also the caller's monthly tokens are
- * not spent. Handlers never check any of this again.
+ * The guard's statement for what app_guard put in ctx->req (user_id,
+ * session_id, and project_id when the route has a role flag): true when
+ * the route may run, else the 401, 403, 404 or 429 (or the database's
+ * error) is answered.
  */
-static bool
-app_guard(struct http_ctx *ctx, unsigned flags)
+bool
+app_guard_check(struct http_ctx *ctx)
 {
 	const struct bs_config *cfg = ctx->app->cfg;
-	const char	*h, *project = NULL;
+	unsigned	 flags = ctx->req.route->flags;
 	const char	*values[3];
-	char		 user_id[AUTH_UUID_LEN], session_id[AUTH_UUID_LEN];
 	struct db_conn	*conn = NULL;
 	PGresult	*res = NULL;
 	enum project_role need = route_min_role(flags), role = PROJECT_ROLE_NONE;
@@ -94,31 +113,15 @@ app_guard(struct http_ctx *ctx, unsigned flags)
 	long long	 used = 0;
 	bs_err		 e;
 
-	h = http_header_get(&ctx->req, "Authorization");
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		respond_unauthorized(ctx, false);
-		return false;
-	}
-	for (h += 7; *h == ' '; h++)
-		;
-	if (auth_access_verify(cfg, h, user_id, session_id) != BS_OK) {
-		respond_unauthorized(ctx, true);
-		return false;
-	}
-	if (need != PROJECT_ROLE_NONE) {
-		project = http_param_get(&ctx->req, "id");
-		if (!uuid_valid(project)) {
-			http_respond_error(ctx, 404, "not_found", "No such project.");
-			return false;
-		}
-	}
 	metered = (flags & ROUTE_METERED) && cfg->user_monthly_token_limit > 0;
-	values[0] = user_id;
-	values[1] = project;
-	values[2] = session_id;
+	values[0] = ctx->req.user_id;
+	values[1] = need != PROJECT_ROLE_NONE ? ctx->req.project_id : NULL;
+	values[2] = ctx->req.session_id;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_exec(conn, metered ? &guard_metered_stmt : &guard_stmt,
 	    values, &res, NULL)) != BS_OK) {
+		ctx->req.user_id[0] = '\0';	/* not known to be anyone */
+		ctx->req.session_id[0] = '\0';
 		api_respond_db_error(ctx, e);
 		goto out;
 	}
@@ -126,16 +129,15 @@ app_guard(struct http_ctx *ctx, unsigned flags)
 	if (PQntuples(res) != 1 ||
 	    strcmp(PQgetvalue(res, 0, GUARD_ENABLED), "t") != 0 ||
 	    strcmp(PQgetvalue(res, 0, GUARD_SESSION), "t") != 0) {
+		ctx->req.user_id[0] = '\0';
+		ctx->req.session_id[0] = '\0';
 		respond_unauthorized(ctx, true);
 		goto out;
 	}
-	snprintf(ctx->req.user_id, sizeof(ctx->req.user_id), "%s", user_id);
-	snprintf(ctx->req.session_id, sizeof(ctx->req.session_id), "%s",
-	    session_id);
 	if (need != PROJECT_ROLE_NONE) {
 		if (PQgetisnull(res, 0, GUARD_ROLE) ||
 		    !project_role_parse(PQgetvalue(res, 0, GUARD_ROLE), &role)) {
-			http_respond_error(ctx, 404, "not_found", "No such project.");
+			respond_no_project(ctx);
 			goto out;
 		}
 		if (role < need) {
@@ -146,8 +148,6 @@ app_guard(struct http_ctx *ctx, unsigned flags)
 			    project_role_name(role));
 			goto out;
 		}
-		snprintf(ctx->req.project_id, sizeof(ctx->req.project_id), "%s",
-		    project);
 		ctx->req.project_role = (int)role;
 	}
 	if (metered) {
@@ -164,9 +164,74 @@ app_guard(struct http_ctx *ctx, unsigned flags)
 	}
 	allowed = true;
 out:
+	if (!allowed)
+		ctx->req.project_id[0] = '\0';
 	PQclear(res);
 	db_pool_release(ctx->app->db, conn);
 	return allowed;
+}
+
+/*
+ * The route's handler is one of guard_in_statement. Only reads that any
+ * member may make and that are not metered qualify: their statement checks
+ * membership, not a role, and counts no tokens.
+ */
+static bool
+guard_in_handler(const struct route *route)
+{
+	size_t	 i;
+
+	if ((route->flags & (ROUTE_EDITOR | ROUTE_OWNER | ROUTE_METERED)) != 0)
+		return false;
+	for (i = 0; i < sizeof(guard_in_statement) /
+	    sizeof(guard_in_statement[0]); i++)
+		if (route->handler == guard_in_statement[i])
+			return true;
+	return false;
+}
+
+/*
+ * ROUTE_AUTH: a valid token of an enabled user in an open session. A role
+ * flag: also the {id} project has the caller as a member with at least
+ * that role; not a member is a 404, so nobody learns which ids exist, and
+ * a lower role a 403. ROUTE_METERED: also the caller's monthly tokens are
+ * not spent. Handlers never check any of this again, but for those of
+ * guard_in_statement, whose own statement does.
+ */
+static bool
+app_guard(struct http_ctx *ctx, unsigned flags)
+{
+	const char	*h, *project = NULL;
+	char		 user_id[AUTH_UUID_LEN], session_id[AUTH_UUID_LEN];
+
+	h = http_header_get(&ctx->req, "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		respond_unauthorized(ctx, false);
+		return false;
+	}
+	for (h += 7; *h == ' '; h++)
+		;
+	if (auth_access_verify(ctx->app->cfg, h, user_id, session_id) != BS_OK) {
+		respond_unauthorized(ctx, true);
+		return false;
+	}
+	if (route_min_role(flags) != PROJECT_ROLE_NONE) {
+		project = http_param_get(&ctx->req, "id");
+		if (!uuid_valid(project)) {
+			respond_no_project(ctx);
+			return false;
+		}
+	}
+	/* What the token claims: the guard's statement, or the handler's,
+	 * checks it. */
+	snprintf(ctx->req.user_id, sizeof(ctx->req.user_id), "%s", user_id);
+	snprintf(ctx->req.session_id, sizeof(ctx->req.session_id), "%s",
+	    session_id);
+	snprintf(ctx->req.project_id, sizeof(ctx->req.project_id), "%s",
+	    project != NULL ? project : "");
+	if (guard_in_handler(ctx->req.route))
+		return true;
+	return app_guard_check(ctx);
 }
 
 static double
@@ -193,26 +258,41 @@ access_log_level(const struct http_ctx *ctx)
 	return LOG_LEVEL_INFO;
 }
 
+/* One line per request, written as text: no json-c objects on this path. */
 static void
 access_log(const struct http_ctx *ctx, const char *route, double seconds)
 {
-	json_object	*f;
-	enum log_level	 level = access_log_level(ctx);
+	struct json_writer	 w;
+	struct buf		 b;
+	char			 n[64];
+	enum log_level		 level = access_log_level(ctx);
 
 	if (!log_enabled(level))
 		return;
-	f = json_object_new_object();
-	json_object_object_add(f, "request_id",
-	    json_object_new_string(ctx->req.request_id));
-	json_object_object_add(f, "method", json_object_new_string(ctx->req.method));
-	json_object_object_add(f, "route", json_object_new_string(route));
-	json_object_object_add(f, "status", json_object_new_int(ctx->res.status));
-	json_object_object_add(f, "duration_ms",
-	    json_object_new_double(seconds * 1000.0));
-	if (ctx->req.user_id[0] != '\0')
-		json_object_object_add(f, "user_id",
-		    json_object_new_string(ctx->req.user_id));
-	log_write(level, "request", f);
+	buf_init(&b, ACCESS_LOG_FIELDS_MAX);
+	json_writer_init(&w, &b);
+	json_write_name(&w, "request_id");
+	json_write_string(&w, ctx->req.request_id, strlen(ctx->req.request_id));
+	json_write_raw(&w, ",", 1);
+	json_write_name(&w, "method");
+	json_write_string(&w, ctx->req.method, strlen(ctx->req.method));
+	json_write_raw(&w, ",", 1);
+	json_write_name(&w, "route");
+	json_write_string(&w, route, strlen(route));
+	json_write_raw(&w, ",", 1);
+	json_write_name(&w, "status");
+	json_write_int64(&w, ctx->res.status);
+	snprintf(n, sizeof(n), ",\"duration_ms\":%.3f", seconds * 1000.0);
+	json_write_raw(&w, n, strlen(n));
+	if (ctx->req.user_id[0] != '\0') {
+		json_write_raw(&w, ",", 1);
+		json_write_name(&w, "user_id");
+		json_write_string(&w, ctx->req.user_id,
+		    strlen(ctx->req.user_id));
+	}
+	if (json_writer_finish(&w) == BS_OK)
+		log_write_members(level, "request", b.data, b.len);
+	buf_free(&b);
 }
 
 static void

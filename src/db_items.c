@@ -2,21 +2,31 @@
  * Item and item_event queries: a table of statements, each run with
  * db_exec, every value a parameter. A write and its event are one statement
  * (data-modifying WITH), which PostgreSQL runs atomically.
+ *
+ * Every write locks the project's row before the item's: the item counts
+ * on the project row (migration 0012) are changed by a trigger after the
+ * item, and without that order two transactions changing items of one
+ * project could each hold an item the other waits for.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "brainstorm/db_items.h"
 
-/* The select list of an item, in the order of item_columns. */
-#define ITEM_COLUMNS \
+/*
+ * The select list of an item, in the order of item_column: ts is
+ * DB_ISO_UTC for text results, DB_AS_IS for binary ones.
+ */
+#define ITEM_SELECT(ts) \
 	"i.id, i.project_id, i.text, i.state, i.confidence, i.user_quote," \
 	" i.source_message_id, i.created_by, i.position, i.version, " \
-	DB_ISO_UTC("i.created_at") ", " DB_ISO_UTC("i.updated_at")
+	ts("i.created_at") ", " ts("i.updated_at")
+#define ITEM_COLUMNS	ITEM_SELECT(DB_ISO_UTC)
 
 /* The select list of an event, in the order of event_columns. */
 #define EVENT_COLUMNS \
@@ -29,7 +39,28 @@
 	"(SELECT coalesce(max(n.position) + 1, 0) FROM items n" \
 	" WHERE n.project_id = " project " AND n.state = " state ")"
 
+/* The project's row, locked first (see above); no row when it is gone. */
+#define LOCK_PROJECT \
+	"p AS MATERIALIZED (SELECT id FROM projects WHERE id = $1::uuid" \
+	" FOR NO KEY UPDATE)"
+
+/*
+ * The board's order after the key (state, position, created_at, id) of
+ * the last item of the page before ($s NULL: from the first); s, pos, us
+ * and id are the parameters.
+ */
+#define ITEMS_AFTER(s, pos, us, id) \
+	" AND (" s "::text IS NULL OR (i.state, i.position, i.created_at, i.id) >" \
+	" (" s "::text, " pos "::integer, timestamptz 'epoch' +" \
+	" " us "::bigint * interval '1 microsecond', " id "::uuid))"
+
 #define SQLSTATE_FOREIGN_KEY	"23503"
+
+enum item_column {
+	ITEM_ID, ITEM_PROJECT_ID, ITEM_TEXT, ITEM_STATE, ITEM_CONFIDENCE,
+	ITEM_USER_QUOTE, ITEM_SOURCE_MESSAGE_ID, ITEM_CREATED_BY, ITEM_POSITION,
+	ITEM_VERSION, ITEM_CREATED_AT, ITEM_UPDATED_AT
+};
 
 static const struct db_column item_columns[] = {
 	{ "id", false }, { "project_id", false }, { "text", false },
@@ -52,7 +83,7 @@ static const struct db_column event_columns[] = {
 #define ITEM_KEY_US	"(extract(epoch FROM i.created_at) * 1000000)::bigint"
 
 enum item_stmt {
-	STMT_LIST, STMT_PAGE, STMT_CONTEXT, STMT_GET, STMT_PROJECT,
+	STMT_LIST, STMT_PAGE, STMT_PAGE_GUARDED, STMT_CONTEXT, STMT_GET, STMT_PROJECT,
 	STMT_CREATE, STMT_UPDATE, STMT_DELETE, STMT_HISTORY
 };
 
@@ -70,11 +101,29 @@ static const struct db_stmt item_stmts[] = {
 	  "SELECT " ITEM_COLUMNS ", i.state, i.position, " ITEM_KEY_US ", i.id"
 	  " FROM items i WHERE i.project_id = $1::uuid"
 	  " AND ($2::text IS NULL OR i.state = $2::text)"
-	  " AND ($3::text IS NULL OR (i.state, i.position, i.created_at, i.id) >"
-	  " ($3::text, $4::integer, timestamptz 'epoch' +"
-	  " $5::bigint * interval '1 microsecond', $6::uuid))"
+	  ITEMS_AFTER("$3", "$4", "$5", "$6")
 	  " ORDER BY i.state, i.position, i.created_at, i.id"
 	  " LIMIT $7::integer", 7 },
+	/*
+	 * The page with app.c's guard in the same statement (GUARD_COLUMNS
+	 * there: an enabled user $1, an open session $2 of theirs, a member of
+	 * project $3), for a binary result: the guard is a condition evaluated
+	 * once, before any item is read; no rows when it fails (or the page is
+	 * empty). The key of the last item is among ITEM_SELECT's columns.
+	 */
+	[STMT_PAGE_GUARDED] = { "items_page_guarded",
+	  "SELECT " ITEM_SELECT(DB_AS_IS) " FROM items i"
+	  " WHERE i.project_id = $3::uuid"
+	  " AND ($4::text IS NULL OR i.state = $4::text)"
+	  ITEMS_AFTER("$5", "$6", "$7", "$8")
+	  " AND EXISTS (SELECT 1 FROM users u JOIN project_members m"
+	  " ON m.user_id = u.id AND m.project_id = $3::uuid"
+	  " WHERE u.id = $1::uuid AND u.disabled_at IS NULL"
+	  " AND EXISTS (SELECT 1 FROM refresh_tokens t"
+	  " WHERE t.family_id = $2::uuid AND t.user_id = u.id"
+	  " AND t.revoked_at IS NULL AND t.expires_at > now()))"
+	  " ORDER BY i.state, i.position, i.created_at, i.id"
+	  " LIMIT $9::integer", 9 },
 	/*
 	 * What a turn shows the model: decided items first, then the most
 	 * recently changed, at most $2, in the board's order; the last column
@@ -93,17 +142,19 @@ static const struct db_stmt item_stmts[] = {
 	[STMT_PROJECT] = { "items_project",
 	  "SELECT id FROM projects WHERE id = $1::uuid", 1 },
 	/*
-	 * No row when the project holds $13 items already ($13 NULL: no cap).
-	 * items_room (migrations/0010) locks the project's row, so creations
-	 * in one project take turns, and counts with a snapshot of its own.
+	 * No row when the project holds $13 items already ($13 NULL: no cap),
+	 * or is gone. The project's row is locked first (as items_room,
+	 * migrations/0010, locks it again), so creations in one project take
+	 * turns, and items_room counts with a snapshot of its own.
 	 */
 	[STMT_CREATE] = { "items_create",
-	  "WITH i AS (INSERT INTO items (project_id, text, state, confidence,"
+	  "WITH " LOCK_PROJECT ","
+	  " i AS (INSERT INTO items (project_id, text, state, confidence,"
 	  " user_quote, source_message_id, created_by, position)"
-	  " SELECT $1::uuid, $2::text, $3::text, $4::integer,"
+	  " SELECT p.id, $2::text, $3::text, $4::integer,"
 	  " coalesce($5::text, ''), $6::uuid, $7::text,"
 	  " coalesce($8::integer, " NEXT_POSITION("$1::uuid", "$3::text") ")"
-	  " WHERE $13::integer IS NULL OR items_room($1::uuid, $13::integer)"
+	  " FROM p WHERE $13::integer IS NULL OR items_room(p.id, $13::integer)"
 	  " RETURNING *),"
 	  " e AS (INSERT INTO item_events (project_id, item_id, action,"
 	  " to_state, new_text, actor, actor_user_id, reason, turn_id,"
@@ -112,14 +163,17 @@ static const struct db_stmt item_stmts[] = {
 	  " coalesce($10::text, ''), $11::uuid, $12::uuid FROM i)"
 	  " SELECT " ITEM_COLUMNS " FROM i", 13 },
 	/*
-	 * old locks the row first, so a concurrent change with the same
-	 * version waits for the winner's commit, then finds the version moved
-	 * on and updates nothing (READ COMMITTED re-checks the WHERE). old
-	 * also keeps the state and text before the change for the event.
+	 * After the project, old locks the row, so a concurrent change with
+	 * the same version waits for the winner's commit, then finds the
+	 * version moved on and updates nothing (READ COMMITTED re-checks the
+	 * WHERE). old also keeps the state and text before the change for the
+	 * event.
 	 */
 	[STMT_UPDATE] = { "items_update",
-	  "WITH old AS (SELECT id, state, text FROM items"
-	  " WHERE id = $2::uuid AND project_id = $1::uuid FOR UPDATE),"
+	  "WITH " LOCK_PROJECT ","
+	  " old AS (SELECT id, state, text FROM items"
+	  " WHERE id = $2::uuid AND project_id = (SELECT id FROM p)"
+	  " FOR UPDATE),"
 	  " u AS (UPDATE items t SET"
 	  " text = coalesce($4::text, t.text),"
 	  " state = coalesce($5::text, t.state),"
@@ -143,8 +197,9 @@ static const struct db_stmt item_stmts[] = {
 	  " FROM u)"
 	  " SELECT " ITEM_COLUMNS " FROM u i", 11 },
 	[STMT_DELETE] = { "items_delete",
-	  "WITH d AS (DELETE FROM items"
-	  " WHERE id = $2::uuid AND project_id = $1::uuid"
+	  "WITH " LOCK_PROJECT ","
+	  " d AS (DELETE FROM items"
+	  " WHERE id = $2::uuid AND project_id = (SELECT id FROM p)"
 	  " RETURNING project_id, id, state, text),"
 	  " e AS (INSERT INTO item_events (project_id, item_id, action,"
 	  " from_state, old_text, actor, actor_user_id, reason, turn_id,"
@@ -255,6 +310,75 @@ db_items_page(struct db_conn *conn, const char *project_id, const char *state,
 	/* The extra row only told that there is more. */
 	if (*has_next)
 		json_object_array_del_idx(*out, (size_t)limit, 1);
+out:
+	PQclear(res);
+	return e;
+}
+
+bs_err
+db_items_page_write(struct db_conn *conn, const char *user_id,
+    const char *session_id, const char *project_id, const char *state,
+    const struct db_item_key *after, int limit, struct json_writer *w,
+    int *count, bool *has_next, struct db_item_key *next)
+{
+	PGresult	*res = NULL;
+	const char	*values[9];
+	char		 position[24], us[24], lim[16];
+	int64_t		 n, us_key;
+	int		 i, rows, last;
+	bs_err		 e;
+
+	*count = 0;
+	*has_next = false;
+	if (limit < 1)
+		return BS_ERR_INVALID;
+	snprintf(lim, sizeof(lim), "%d", limit + 1);	/* one more: a next page? */
+	values[0] = user_id;
+	values[1] = session_id;
+	values[2] = project_id;
+	values[3] = state;
+	values[4] = values[5] = values[6] = values[7] = NULL;
+	if (after != NULL) {
+		snprintf(position, sizeof(position), "%ld", after->position);
+		snprintf(us, sizeof(us), "%lld", after->created_us);
+		values[4] = after->state;
+		values[5] = position;
+		values[6] = us;
+		values[7] = after->id;
+	}
+	values[8] = lim;
+	if ((e = db_exec_binary(conn, &item_stmts[STMT_PAGE_GUARDED], values,
+	    &res, NULL)) != BS_OK)
+		goto out;
+	rows = PQntuples(res);
+	json_write_raw(w, "[", 1);
+	for (i = 0; i < rows && i < limit; i++) {
+		json_write_raw(w, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
+		db_row_write_members(res, i, 0, item_columns, ITEM_NCOLUMNS, w);
+		json_write_raw(w, "}", 1);
+	}
+	json_write_raw(w, "]", 1);
+	if ((e = w->err) != BS_OK)
+		goto out;
+	*count = i;
+	if (rows > limit) {
+		last = limit - 1;
+		if (PQgetlength(res, last, ITEM_STATE) >=
+		    (int)sizeof(next->state)) {
+			e = BS_ERR_INTERNAL;
+			goto out;
+		}
+		snprintf(next->state, sizeof(next->state), "%s",
+		    PQgetvalue(res, last, ITEM_STATE));
+		if ((e = db_integer(res, last, ITEM_POSITION, &n)) != BS_OK ||
+		    (e = db_timestamp_us(res, last, ITEM_CREATED_AT,
+		    &us_key)) != BS_OK ||
+		    (e = db_uuid_text(res, last, ITEM_ID, next->id)) != BS_OK)
+			goto out;
+		next->position = (long)n;
+		next->created_us = us_key;
+		*has_next = true;
+	}
 out:
 	PQclear(res);
 	return e;

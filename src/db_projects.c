@@ -8,20 +8,25 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "brainstorm/db_projects.h"
 
 /*
- * The select list every statement returns, in the order of project_columns;
- * role is the SQL for the caller's role in the project.
+ * The select list every statement returns, in the order of project_column;
+ * role is the SQL for the caller's role in the project, ts DB_ISO_UTC for
+ * text results, DB_AS_IS for binary ones. The item counts are kept on the
+ * row by a trigger on items (migration 0012), in the same transaction as
+ * the item change.
  */
-#define PROJECT_COLUMNS(role) \
+#define PROJECT_SELECT(ts, role) \
 	"p.id, p.title, p.description, p.status, p.version, " \
-	DB_ISO_UTC("p.created_at") ", " DB_ISO_UTC("p.updated_at") ", " \
+	ts("p.created_at") ", " ts("p.updated_at") ", " \
 	role ", " \
-	"c.decided, c.exploring, c.parked, c.rejected, " \
-	"(extract(epoch FROM p.created_at) * 1000000)::bigint"
+	"p.decided_count, p.exploring_count, p.parked_count, " \
+	"p.rejected_count"
+#define PROJECT_COLUMNS(role)	PROJECT_SELECT(DB_ISO_UTC, role)
 
 /* The caller ($2) is a member of the project p. */
 #define PROJECT_MEMBER(user) \
@@ -31,20 +36,27 @@
 	"(SELECT m.role FROM project_members m" \
 	" WHERE m.project_id = p.id AND m.user_id = " user ")"
 
-/* One aggregate over the project's items, not one query per project. */
-#define PROJECT_COUNTS \
-	" CROSS JOIN LATERAL (SELECT" \
-	" count(*) FILTER (WHERE i.state = 'decided') AS decided," \
-	" count(*) FILTER (WHERE i.state = 'exploring') AS exploring," \
-	" count(*) FILTER (WHERE i.state = 'parked') AS parked," \
-	" count(*) FILTER (WHERE i.state = 'rejected') AS rejected" \
-	" FROM items i WHERE i.project_id = p.id) c"
+/*
+ * The list with app.c's guard in the same statement, for a binary result:
+ * the guard (an enabled user, an open session of theirs: GUARD_COLUMNS in
+ * app.c) is a condition evaluated once, before any project is read; no
+ * rows when it fails (or there are none). cursor is empty or a condition
+ * on p.
+ */
+#define PROJECTS_LIST_GUARDED(cursor, limit) \
+	"SELECT " PROJECT_SELECT(DB_AS_IS, "mm.role") \
+	" FROM project_members mm JOIN projects p ON p.id = mm.project_id" \
+	" WHERE mm.user_id = $1::uuid" cursor \
+	" AND EXISTS (SELECT 1 FROM users u WHERE u.id = $1::uuid" \
+	" AND u.disabled_at IS NULL AND EXISTS (SELECT 1 FROM refresh_tokens t" \
+	" WHERE t.family_id = $2::uuid AND t.user_id = u.id" \
+	" AND t.revoked_at IS NULL AND t.expires_at > now()))" \
+	" ORDER BY p.created_at DESC, p.id DESC LIMIT " limit
 
 enum project_column {
 	PROJECT_ID, PROJECT_TITLE, PROJECT_DESCRIPTION, PROJECT_STATUS,
 	PROJECT_VERSION, PROJECT_CREATED_AT, PROJECT_UPDATED_AT, PROJECT_ROLE,
 	PROJECT_DECIDED, PROJECT_EXPLORING, PROJECT_PARKED, PROJECT_REJECTED,
-	PROJECT_CREATED_US,
 	PROJECT_NCOLUMNS
 };
 
@@ -60,11 +72,12 @@ static const struct db_column project_fields[] = {
 	[PROJECT_ROLE] =	{ "role", false },
 };
 
-/* item_counts' keys, in the order of the count columns. */
-static const char *const project_states[] = {
-	"decided", "exploring", "parked", "rejected"
+/* item_counts' members, in the order of the count columns. */
+static const struct db_column project_counts[] = {
+	{ "decided", true }, { "exploring", true }, { "parked", true },
+	{ "rejected", true },
 };
-#define NSTATES	(sizeof(project_states) / sizeof(project_states[0]))
+#define NSTATES	(int)(sizeof(project_counts) / sizeof(project_counts[0]))
 
 enum project_stmt {
 	STMT_LIST_FIRST, STMT_LIST_AFTER, STMT_GET, STMT_CREATE,
@@ -77,20 +90,13 @@ enum project_stmt {
  */
 static const struct db_stmt project_stmts[] = {
 	[STMT_LIST_FIRST] = { "projects_list_first",
-	  "SELECT " PROJECT_COLUMNS("mm.role") " FROM project_members mm"
-	  " JOIN projects p ON p.id = mm.project_id" PROJECT_COUNTS
-	  " WHERE mm.user_id = $1::uuid"
-	  " ORDER BY p.created_at DESC, p.id DESC LIMIT $2::integer", 2 },
+	  PROJECTS_LIST_GUARDED("", "$3::integer"), 3 },
 	[STMT_LIST_AFTER] = { "projects_list_after",
-	  "SELECT " PROJECT_COLUMNS("mm.role") " FROM project_members mm"
-	  " JOIN projects p ON p.id = mm.project_id" PROJECT_COUNTS
-	  " WHERE mm.user_id = $1::uuid"
-	  " AND (p.created_at, p.id) < (timestamptz 'epoch' +"
-	  " $2::bigint * interval '1 microsecond', $3::uuid)"
-	  " ORDER BY p.created_at DESC, p.id DESC LIMIT $4::integer", 4 },
+	  PROJECTS_LIST_GUARDED(" AND (p.created_at, p.id) < (timestamptz"
+	  " 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)",
+	  "$5::integer"), 5 },
 	[STMT_GET] = { "projects_get",
 	  "SELECT " PROJECT_COLUMNS(MEMBER_ROLE("$2::uuid")) " FROM projects p"
-	  PROJECT_COUNTS
 	  " WHERE p.id = $1::uuid AND" PROJECT_MEMBER("$2::uuid"), 2 },
 	/* The creator is the first owner. */
 	[STMT_CREATE] = { "projects_create",
@@ -98,8 +104,7 @@ static const struct db_stmt project_stmts[] = {
 	  " VALUES ($1::uuid, $2::text, coalesce($3::text, '')) RETURNING *),"
 	  " m AS (INSERT INTO project_members (project_id, user_id, role,"
 	  " added_by) SELECT p.id, $1::uuid, 'owner', $1::uuid FROM p)"
-	  " SELECT " PROJECT_COLUMNS("'owner'::text") " FROM p" PROJECT_COUNTS,
-	  3 },
+	  " SELECT " PROJECT_COLUMNS("'owner'::text") " FROM p", 3 },
 	[STMT_UPDATE] = { "projects_update",
 	  "WITH p AS (UPDATE projects p SET"
 	  " title = coalesce($4::text, title),"
@@ -109,8 +114,7 @@ static const struct db_stmt project_stmts[] = {
 	  " WHERE p.id = $1::uuid AND" PROJECT_MEMBER("$2::uuid")
 	  " AND p.version = $3::integer"
 	  " RETURNING p.*)"
-	  " SELECT " PROJECT_COLUMNS(MEMBER_ROLE("$2::uuid")) " FROM p"
-	  PROJECT_COUNTS, 6 },
+	  " SELECT " PROJECT_COLUMNS(MEMBER_ROLE("$2::uuid")) " FROM p", 6 },
 	[STMT_DELETE] = { "projects_delete",
 	  "DELETE FROM projects p WHERE p.id = $1::uuid AND"
 	  PROJECT_MEMBER("$2::uuid") " RETURNING p.id", 2 },
@@ -122,7 +126,7 @@ project_json(const PGresult *res, int row, json_object **out)
 {
 	json_object	*obj = NULL, *counts;
 	long long	 n;
-	size_t		 i;
+	int		 i;
 	bs_err		 e;
 
 	*out = NULL;
@@ -134,10 +138,10 @@ project_json(const PGresult *res, int row, json_object **out)
 	counts = json_object_new_object();
 	json_object_object_add(obj, "item_counts", counts);
 	for (i = 0; i < NSTATES; i++) {
-		if ((e = db_int64(PQgetvalue(res, row, PROJECT_DECIDED + (int)i),
+		if ((e = db_int64(PQgetvalue(res, row, PROJECT_DECIDED + i),
 		    &n)) != BS_OK)
 			goto out;
-		json_object_object_add(counts, project_states[i],
+		json_object_object_add(counts, project_counts[i].name,
 		    json_object_new_int64(n));
 	}
 out:
@@ -146,6 +150,18 @@ out:
 	else
 		*out = obj;
 	return e;
+}
+
+/* The same object as project_json, written as JSON text. */
+static void
+project_write(const PGresult *res, int row, struct json_writer *w)
+{
+	json_write_raw(w, "{", 1);
+	db_row_write_members(res, row, 0, project_fields, PROJECT_DECIDED, w);
+	json_write_raw(w, ",\"item_counts\":{", 16);
+	db_row_write_members(res, row, PROJECT_DECIDED, project_counts,
+	    NSTATES, w);
+	json_write_raw(w, "}}", 2);
 }
 
 /* The single-project statements: one row, or BS_ERR_NOT_FOUND. */
@@ -170,62 +186,67 @@ out:
 }
 
 bs_err
-db_projects_list(struct db_conn *conn, const char *user_id,
-    const struct db_project_key *after, int limit, json_object **out,
-    bool *has_next, struct db_project_key *next)
+db_projects_list_write(struct db_conn *conn, const char *user_id,
+    const char *session_id, const struct db_project_key *after, int limit,
+    struct json_writer *w, int *count, bool *has_next,
+    struct db_project_key *next)
 {
 	PGresult	*res = NULL;
-	json_object	*list = NULL, *project;
-	const char	*values[4];
+	const char	*values[5];
 	char		 created_us[32], fetch[16];
-	long long	 us;
+	int64_t		 us;
 	int		 i, rows;
 	bs_err		 e;
 
-	*out = NULL;
+	*count = 0;
 	*has_next = false;
+	if (limit < 1)
+		return BS_ERR_INVALID;
 	/* One row more than the page tells whether another page follows. */
 	snprintf(fetch, sizeof(fetch), "%d", limit + 1);
 	values[0] = user_id;
+	values[1] = session_id;
 	if (after == NULL) {
-		values[1] = fetch;
-		e = db_exec(conn, &project_stmts[STMT_LIST_FIRST], values, &res,
-		    NULL);
+		values[2] = fetch;
+		e = db_exec_binary(conn, &project_stmts[STMT_LIST_FIRST],
+		    values, &res, NULL);
 	} else {
 		snprintf(created_us, sizeof(created_us), "%lld",
 		    after->created_us);
-		values[1] = created_us;
-		values[2] = after->id;
-		values[3] = fetch;
-		e = db_exec(conn, &project_stmts[STMT_LIST_AFTER], values, &res,
-		    NULL);
+		values[2] = created_us;
+		values[3] = after->id;
+		values[4] = fetch;
+		e = db_exec_binary(conn, &project_stmts[STMT_LIST_AFTER],
+		    values, &res, NULL);
 	}
 	if (e != BS_OK)
 		goto out;
-	if ((list = json_object_new_array()) == NULL) {
-		e = BS_ERR_NOMEM;
+	if (PQnfields(res) != PROJECT_NCOLUMNS) {
+		e = BS_ERR_INTERNAL;
 		goto out;
 	}
 	rows = PQntuples(res);
+	json_write_raw(w, "[", 1);
 	for (i = 0; i < rows && i < limit; i++) {
-		if ((e = project_json(res, i, &project)) != BS_OK)
-			goto out;
-		json_object_array_add(list, project);
+		if (i > 0)
+			json_write_raw(w, ",", 1);
+		project_write(res, i, w);
 	}
-	if (rows > limit && limit > 0) {
-		e = db_int64(PQgetvalue(res, limit - 1, PROJECT_CREATED_US),
-		    &us);
-		if (e != BS_OK)
+	json_write_raw(w, "]", 1);
+	if ((e = w->err) != BS_OK)
+		goto out;
+	*count = i;
+	if (rows > limit) {
+		if ((e = db_timestamp_us(res, limit - 1, PROJECT_CREATED_AT,
+		    &us)) != BS_OK)
+			goto out;
+		if ((e = db_uuid_text(res, limit - 1, PROJECT_ID,
+		    next->id)) != BS_OK)
 			goto out;
 		next->created_us = us;
-		snprintf(next->id, sizeof(next->id), "%s",
-		    PQgetvalue(res, limit - 1, PROJECT_ID));
 		*has_next = true;
 	}
-	*out = list;
-	list = NULL;
 out:
-	json_object_put(list);
 	PQclear(res);
 	return e;
 }

@@ -8,7 +8,10 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "brainstorm/json_write.h"
 #include "brainstorm/log.h"
+
+#define LOG_LINE_MAX	((size_t)1 << 20)
 
 /* One lock for the destination, so lines never interleave and a SIGHUP
  * reopen never races a write. */
@@ -112,46 +115,76 @@ log_enabled(enum log_level level)
 	return level >= log_threshold;
 }
 
-void
-log_write(enum log_level level, const char *msg, json_object *fields)
+/* time, level, msg, then the members' text (may be empty): one line, whole. */
+static void
+log_line_write(enum log_level level, const char *msg, const char *members,
+    size_t len)
 {
-	json_object	*line;
+	struct json_writer w;
+	struct buf	 b;
 	struct timeval	 tv;
 	struct tm	 tm;
 	char		 when[96];
-	const char	*text;
+	FILE		*fp;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	snprintf(when, sizeof(when), "{\"time\":\"%04d-%02d-%02dT"
+	    "%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"msg\":",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (long)(tv.tv_usec / 1000), log_level_name(level));
+	buf_init(&b, LOG_LINE_MAX);
+	json_writer_init(&w, &b);
+	json_write_raw(&w, when, strlen(when));
+	json_write_string(&w, msg, strlen(msg));
+	if (len > 0) {
+		json_write_raw(&w, ",", 1);
+		json_write_raw(&w, members, len);
+	}
+	json_write_raw(&w, "}\n", 2);
+	if (json_writer_finish(&w) != BS_OK)
+		goto out;	/* a line too long to be useful, or no memory */
+	pthread_mutex_lock(&log_lock);
+	fp = log_fp != NULL ? log_fp : stderr;
+	fwrite(b.data, 1, b.len, fp);
+	fflush(fp);
+	pthread_mutex_unlock(&log_lock);
+out:
+	buf_free(&b);
+}
+
+void
+log_write(enum log_level level, const char *msg, json_object *fields)
+{
+	const char	*text = NULL;
+	size_t		 len = 0;
 
 	if (!log_enabled(level)) {
 		json_object_put(fields);
 		return;
 	}
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000));
-
-	if ((line = json_object_new_object()) == NULL) {
-		json_object_put(fields);
-		return;
-	}
-	json_object_object_add(line, "time", json_object_new_string(when));
-	json_object_object_add(line, "level",
-	    json_object_new_string(log_level_name(level)));
-	json_object_object_add(line, "msg", json_object_new_string(msg));
+	/* The fields' object without its braces: its members. */
 	if (fields != NULL && json_object_is_type(fields, json_type_object)) {
-		json_object_object_foreach(fields, key, val)
-			json_object_object_add(line, key, json_object_get(val));
+		text = json_object_to_json_string_length(fields,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &len);
+		if (text == NULL || len < 2)
+			len = 0;
+		else {
+			text++;
+			len -= 2;
+		}
 	}
+	log_line_write(level, msg, text, len);
 	json_object_put(fields);
+}
 
-	text = json_object_to_json_string_ext(line,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	pthread_mutex_lock(&log_lock);
-	fprintf(log_fp != NULL ? log_fp : stderr, "%s\n", text);
-	fflush(log_fp != NULL ? log_fp : stderr);
-	pthread_mutex_unlock(&log_lock);
-	json_object_put(line);
+void
+log_write_members(enum log_level level, const char *msg, const char *members,
+    size_t len)
+{
+	if (log_enabled(level))
+		log_line_write(level, msg, members, len);
 }
 
 void

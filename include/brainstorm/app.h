@@ -2,6 +2,7 @@
 #ifndef BRAINSTORM_APP_H
 #define BRAINSTORM_APP_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include "brainstorm/cache.h"
@@ -29,5 +30,18 @@ struct app {
 
 /* Route, parse and run one request, then log and count it. */
 void	app_handle(struct http_ctx *ctx);
+
+/*
+ * For the handlers that carry the guard in their own statement (app.c's
+ * guard_in_statement): app.c has verified the token and set req.user_id,
+ * req.session_id and req.project_id to what it claims; the handler's
+ * statement returns rows only when the user is enabled, the session open
+ * and the user a member of the project. When it returns none, or before
+ * the handler can run it (a malformed query parameter answers 422 only to
+ * a caller who may see the resource), app_guard_check runs the guard's own
+ * statement: false when it answered the 401, 403 or 404 (or a database
+ * error).
+ */
+bool	app_guard_check(struct http_ctx *ctx);
 
 #endif

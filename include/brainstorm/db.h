@@ -8,16 +8,25 @@
 #define BRAINSTORM_DB_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
 #include "brainstorm/err.h"
+#include "brainstorm/json_write.h"
 
 /* A timestamp column as the API writes it: ISO 8601, UTC, milliseconds. */
 #define DB_ISO_UTC(col) \
 	"to_char(" col " AT TIME ZONE 'UTC', " \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+/*
+ * The same column for a binary result (db_exec_binary): the value as it is,
+ * which db_row_write_members writes as DB_ISO_UTC would, at no cost to the
+ * server. A select list written with a macro parameter for its timestamps
+ * serves both.
+ */
+#define DB_AS_IS(col)	col
 
 struct db_pool;
 struct db_conn;
@@ -53,6 +62,13 @@ PGconn	*db_conn_pg(struct db_conn *conn);
  */
 bs_err	db_exec(struct db_conn *conn, const struct db_stmt *stmt,
 	    const char *const *values, PGresult **out, char *sqlstate);
+/*
+ * db_exec with the result in binary format: no output function runs in the
+ * server (no to_char, no uuid or integer text), and db_row_write_members
+ * formats the values by their type. For the lists read most often.
+ */
+bs_err	db_exec_binary(struct db_conn *conn, const struct db_stmt *stmt,
+	    const char *const *values, PGresult **out, char *sqlstate);
 /* db_exec for a statement whose result is not needed. */
 bs_err	db_run(struct db_conn *conn, const struct db_stmt *stmt,
 	    const char *const *values);
@@ -75,6 +91,25 @@ bs_err	db_row_json(const PGresult *res, int row, const struct db_column *cols,
 /* Every row as a JSON array of such objects. */
 bs_err	db_rows_json(const PGresult *res, const struct db_column *cols,
 	    int ncols, json_object **out);
+/*
+ * The members db_row_json makes, from column first on, written as JSON text
+ * ("name":value,...) without the braces, so a caller can add its own. Text
+ * results as db_row_json reads them; binary ones (db_exec_binary) by their
+ * column type: bool, int2, int4, int8, text, varchar, uuid, and timestamptz
+ * as DB_ISO_UTC writes it. Errors stay in the writer: BS_ERR_INTERNAL for
+ * a result that does not fit cols.
+ */
+void	db_row_write_members(const PGresult *res, int row, int first,
+	    const struct db_column *cols, int ncols, struct json_writer *w);
+/* A uuid column, text or binary, as its 36 characters and a NUL. */
+bs_err	db_uuid_text(const PGresult *res, int row, int col, char out[37]);
+/*
+ * A binary timestamptz as microseconds since 1970-01-01 UTC; BS_ERR_INTERNAL
+ * when the column is not one (or is NULL or infinite).
+ */
+bs_err	db_timestamp_us(const PGresult *res, int row, int col, int64_t *out);
+/* An integer column (int2, int4, int8), text or binary. */
+bs_err	db_integer(const PGresult *res, int row, int col, int64_t *out);
 /* A whole decimal number from a result value. */
 bs_err	db_int64(const char *s, long long *out);
 

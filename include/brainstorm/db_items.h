@@ -70,6 +70,18 @@ bs_err	db_items_page(struct db_conn *conn, const char *project_id,
 	    const char *state, const struct db_item_key *after, int limit,
 	    json_object **out, bool *has_next, struct db_item_key *next);
 /*
+ * db_items_page for a request, with app.c's guard in the same statement
+ * (one round trip): the page written to w as a JSON array, the same
+ * objects db_items_page makes, and their number in *count; items only when
+ * user_id is an enabled user, session_id one of their open sessions, and
+ * the user a member of project_id. Nothing tells an empty page from a
+ * refusal: with *count 0, ask app_guard_check.
+ */
+bs_err	db_items_page_write(struct db_conn *conn, const char *user_id,
+	    const char *session_id, const char *project_id, const char *state,
+	    const struct db_item_key *after, int limit, struct json_writer *w,
+	    int *count, bool *has_next, struct db_item_key *next);
+/*
  * What a turn shows the model: at most limit of the items that are not
  * rejected, decided ones first, then the most recently changed, in the
  * board's order; *total counts all the items that are not rejected.

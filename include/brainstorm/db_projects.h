@@ -23,13 +23,18 @@ struct db_project_key {
 };
 
 /*
- * Up to limit of the projects user_id is a member of, newest first, after *after (NULL: from
- * the newest). *out receives a JSON array; *has_next tells whether more
- * follow, and then *next is the key of the page's last project.
+ * Up to limit of the projects user_id is a member of, newest first, after
+ * *after (NULL: from the newest), as a JSON array written to w and their
+ * number in *count; *has_next tells whether more follow, and then *next is
+ * the key of the page's last project. app.c's guard runs in the same
+ * statement (one round trip): projects only while user_id is an enabled
+ * user and session_id one of their open sessions. Nothing tells an empty
+ * page from a refusal: with *count 0, ask app_guard_check.
  */
-bs_err	db_projects_list(struct db_conn *conn, const char *user_id,
-	    const struct db_project_key *after, int limit, json_object **out,
-	    bool *has_next, struct db_project_key *next);
+bs_err	db_projects_list_write(struct db_conn *conn, const char *user_id,
+	    const char *session_id, const struct db_project_key *after,
+	    int limit, struct json_writer *w, int *count, bool *has_next,
+	    struct db_project_key *next);
 bs_err	db_project_get(struct db_conn *conn, const char *project_id,
 	    const char *user_id, json_object **out);
 /* description may be NULL (empty). user_id becomes its first owner. */

@@ -2,6 +2,8 @@
 #ifndef BRAINSTORM_LOG_H
 #define BRAINSTORM_LOG_H
 
+#include <stddef.h>
+
 #include <json-c/json.h>
 
 #include "brainstorm/err.h"
@@ -26,6 +28,13 @@ const char *log_level_name(enum log_level level);
  * Takes ownership of fields. Callers never put secrets or message bodies in.
  */
 void	log_write(enum log_level level, const char *msg, json_object *fields);
+/*
+ * log_write for a caller that wrote its fields as JSON text already
+ * (json_write.h): members is '"name":value' pairs separated by commas,
+ * without braces, len bytes (0: none). For the line every request logs.
+ */
+void	log_write_members(enum log_level level, const char *msg,
+	    const char *members, size_t len);
 /* printf-style shorthand without extra fields. */
 void	log_msgf(enum log_level level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

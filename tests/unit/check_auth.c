@@ -93,6 +93,14 @@ START_TEST(test_forged_valid_token_accepted)
 	/* The forging helper is right: a proper token passes. */
 	ck_assert_int_eq(verify(forge("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
 	    claims(0, 600, ""), SECRET)), BS_OK);
+	/* Other spellings of an acceptable header than the issued one (whose
+	 * bytes are accepted without decoding them) are read. */
+	ck_assert_int_eq(verify(forge("{\"typ\":\"JWT\",\"alg\":\"HS256\"}",
+	    claims(0, 600, ""), SECRET)), BS_OK);
+	ck_assert_int_eq(verify(forge("{\"alg\":\"HS256\"}",
+	    claims(0, 600, ""), SECRET)), BS_OK);
+	ck_assert_int_ne(verify(forge("{\"alg\":\"HS256\",\"typ\":\"JWT\","
+	    "\"kid\":\"x\"}", claims(0, 600, ""), SECRET)), BS_OK);
 }
 END_TEST
 
