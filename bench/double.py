@@ -14,7 +14,8 @@ this process, so the figures include the client's share of the CPU.
    non-streamed and streamed.
 
 Usage: bench/double.py [--held 500,1000,1500,2000] [--latency-ms 2000]
-        [--token-delay-ms 10] [--connections 32] [--seconds 5] [--url URL]
+        [--token-delay-ms 10] [--connections 32] [--seconds 5]
+        [--url URL | --double PATH]
 """
 
 import argparse
@@ -181,6 +182,8 @@ def main():
     ap.add_argument("--token-delay-ms", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--double", default=DOUBLE,
+                    help="the double to start (another version, to compare)")
     ap.add_argument("--url", default=None,
                     help="a running double (loopback only); default: start one")
     args = ap.parse_args()
@@ -191,7 +194,7 @@ def main():
             sys.exit("not a loopback URL: %s" % args.url)
         host, port = "127.0.0.1", target.port
     else:
-        process = subprocess.Popen([sys.executable, DOUBLE, "--port", "0", "--quiet"],
+        process = subprocess.Popen(["/usr/bin/python3", args.double, "--port", "0", "--quiet"],
                                    stdout=subprocess.PIPE, text=True)
         line = process.stdout.readline()
         host, port, pid = "127.0.0.1", int(line.rsplit(":", 1)[1]), process.pid

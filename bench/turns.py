@@ -8,10 +8,12 @@
 2. Concurrency: N streaming turns at once against the stack, the double
    waiting --latency-ms before each answer and pacing tokens, for growing N;
    errors, the time the batch took next to one such turn alone, and the
-   RSS of the workers and of nginx after each batch.
+   RSS of this stack's workers and nginx (its master and workers, from the
+   pid files in --run-dir) after each batch.
 
 Usage: BS_BASE_URL=... BS_CLAUDE_URL=... bench/turns.py [--turns 30]
         [--concurrency 8,16,32,64] [--latency-ms 0] [--token-delay-ms 10]
+        [--run-dir var/run]
 Traffic goes to loopback addresses only.
 """
 
@@ -106,10 +108,51 @@ def overhead(base, claude, turns):
         1000 * times[-1]))
 
 
-def rss_mb(name):
+def read_words(path, lines=None):
+    try:
+        with open(path, encoding="ascii") as f:
+            return f.read().split("\n")[0].split() if lines == 1 else f.read().split()
+    except OSError:
+        return []
+
+
+def with_children(masters):
+    children = subprocess.run(["pgrep", "-P", ",".join(masters)], capture_output=True,
+                              text=True, check=False).stdout.split() if masters else []
+    return masters + children
+
+
+def stack_pids(run_dir):
+    """This stack's processes by part, from the pid files script/server
+    writes (pgrep by name would count every stack on the machine)."""
+    return {"workers": read_words(os.path.join(run_dir, "workers.pid")),
+            "nginx": with_children(read_words(os.path.join(run_dir, "nginx.pid"))),
+            "double": read_words(os.path.join(run_dir, "claude-double.pid")),
+            "postgres": with_children(read_words(os.path.join(
+                run_dir, "..", "pg", "data", "postmaster.pid"), lines=1))}
+
+
+def cpu_seconds(pids):
+    """{part: CPU seconds (user + system) so far} of stack_pids' answer."""
+    out = {}
+    for part, members in pids.items():
+        ticks = 0
+        for pid in members:
+            try:
+                with open("/proc/%s/stat" % pid, encoding="ascii") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        out[part] = ticks / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def rss_mb(pids):
+    """The RSS of these processes together, in MB; None without any."""
+    if not pids:
+        return None
     total = 0
-    pids = subprocess.run(["pgrep", "-x", name], capture_output=True,
-                          text=True, check=False).stdout.split()
     for pid in pids:
         try:
             with open("/proc/%s/status" % pid, encoding="ascii") as f:
@@ -121,7 +164,11 @@ def rss_mb(name):
     return total / 1024.0
 
 
-def concurrent(base, claude, n, latency_ms, token_delay_ms):
+def mb(value):
+    return "?" if value is None else "%.0f MB" % value
+
+
+def concurrent(base, claude, n, latency_ms, token_delay_ms, run_dir):
     call(claude, "POST", "/_double/config",
          {"latency_ms": latency_ms, "token_delay_ms": token_delay_ms})
     sessions = [session(base, "c%d" % i) for i in range(n)]
@@ -144,19 +191,25 @@ def concurrent(base, claude, n, latency_ms, token_delay_ms):
             results[i] = (False, time.monotonic() - t0, repr(e))
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    pids = stack_pids(run_dir)
+    cpu0 = cpu_seconds(pids)
     t0 = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.monotonic() - t0
+    cpu1 = cpu_seconds(pids)
     errors = [r for r in results if not r[0]]
     times = sorted(r[1] for r in results)
     print("  %4d concurrent streaming turns: %d errors, wall %.1f s, "
-          "p50 %.1f s, max %.1f s; RSS workers %.0f MB, nginx %.0f MB%s" % (
+          "p50 %.1f s, max %.1f s; RSS workers %s, nginx %s%s" % (
               n, len(errors), wall, statistics.median(times), times[-1],
-              rss_mb("brainstorm-fcgi"), rss_mb("nginx"),
+              mb(rss_mb(pids["workers"])), mb(rss_mb(pids["nginx"])),
               (" (first error: %r)" % (errors[0][2],)) if errors else ""))
+    print("        CPU s during the batch: %s; load average %.1f" % (
+        ", ".join("%s %.1f" % (part, cpu1[part] - cpu0[part]) for part in cpu1),
+        os.getloadavg()[0]))
     return wall
 
 
@@ -166,15 +219,21 @@ def main():
     ap.add_argument("--concurrency", default="8,16,32,64")
     ap.add_argument("--token-delay-ms", type=int, default=10)
     ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--run-dir", default=os.environ.get("BS_RUN_DIR") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "var", "run"),
+                    help="the stack's run directory, for its pid files "
+                         "(default: $BS_RUN_DIR, else script/server's var/run)")
     args = ap.parse_args()
     base = loopback(os.environ["BS_BASE_URL"])
     claude = loopback(os.environ["BS_CLAUDE_URL"])
     overhead(base, claude, args.turns)
     print("concurrent streaming turns (double: %d ms before each answer, "
           "%d ms between tokens):" % (args.latency_ms, args.token_delay_ms))
-    one = concurrent(base, claude, 1, args.latency_ms, args.token_delay_ms)
+    one = concurrent(base, claude, 1, args.latency_ms, args.token_delay_ms,
+                     args.run_dir)
     for n in (int(x) for x in args.concurrency.split(",")):
-        wall = concurrent(base, claude, n, args.latency_ms, args.token_delay_ms)
+        wall = concurrent(base, claude, n, args.latency_ms, args.token_delay_ms,
+                          args.run_dir)
         print("        wall / one turn alone: %.2f" % (wall / one))
     call(claude, "POST", "/_double/config", {"latency_ms": 0, "token_delay_ms": 5})
 

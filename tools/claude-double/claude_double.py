@@ -2245,6 +2245,8 @@ class DoubleHandler:
                 await self.handle_one_request()
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, OSError):
             pass
+        except Exception:  # a bug in the double ends this connection, not the loop
+            traceback.print_exc()
         finally:
             self.writer.close()
 
