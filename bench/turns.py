@@ -148,16 +148,18 @@ def cpu_seconds(pids):
     return out
 
 
-def rss_mb(pids):
-    """The RSS of these processes together, in MB; None without any."""
+def rss_mb(pids, field="VmRSS:", where="status"):
+    """The RSS of these processes together, in MB; None without any. With
+    ("Pss:", "smaps_rollup"), their proportional share: memory they share
+    (nginx's, nchan's) counted once in all."""
     if not pids:
         return None
     total = 0
     for pid in pids:
         try:
-            with open("/proc/%s/status" % pid, encoding="ascii") as f:
+            with open("/proc/%s/%s" % (pid, where), encoding="ascii") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field):
                         total += int(line.split()[1])
         except OSError:
             pass
@@ -203,9 +205,10 @@ def concurrent(base, claude, n, latency_ms, token_delay_ms, run_dir):
     errors = [r for r in results if not r[0]]
     times = sorted(r[1] for r in results)
     print("  %4d concurrent streaming turns: %d errors, wall %.1f s, "
-          "p50 %.1f s, max %.1f s; RSS workers %s, nginx %s%s" % (
+          "p50 %.1f s, max %.1f s; RSS workers %s, nginx %s (PSS %s)%s" % (
               n, len(errors), wall, statistics.median(times), times[-1],
               mb(rss_mb(pids["workers"])), mb(rss_mb(pids["nginx"])),
+              mb(rss_mb(pids["nginx"], "Pss:", "smaps_rollup")),
               (" (first error: %r)" % (errors[0][2],)) if errors else ""))
     print("        CPU s during the batch: %s; load average %.1f" % (
         ", ".join("%s %.1f" % (part, cpu1[part] - cpu0[part]) for part in cpu1),
