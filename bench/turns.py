@@ -93,11 +93,12 @@ def overhead(base, claude, turns):
     call(claude, "POST", "/_double/config", {"latency_ms": 0, "token_delay_ms": 0})
     auth, project, source = session(base, "seq")
     times = []
+    run = uuid.uuid4().hex[:8]     # no answer from an earlier run's cache
     for i in range(turns):
         t0 = time.monotonic()
         st, body = call(base, "POST", "/api/projects/%s/messages" % project,
-                        {"content": "Idea number %d: a shared tool library. "
-                         "Let's go with a pilot street." % i},
+                        {"content": "Idea number %d of run %s: a shared tool "
+                         "library. Let's go with a pilot street." % (i, run)},
                         dict(auth, Accept="text/event-stream"), source=source)
         times.append(time.monotonic() - t0)
         assert st == 200 and b"event: turn.done" in body, (st, body[-200:])
@@ -174,6 +175,9 @@ def concurrent(base, claude, n, latency_ms, token_delay_ms, run_dir):
     call(claude, "POST", "/_double/config",
          {"latency_ms": latency_ms, "token_delay_ms": token_delay_ms})
     sessions = [session(base, "c%d" % i) for i in range(n)]
+    # Texts of this batch only: a text an earlier batch sent would have its
+    # stage A answered from the agent cache (AGENT_CACHE_TTL), without a call.
+    batch = uuid.uuid4().hex[:8]
     results = [None] * n
     barrier = threading.Barrier(n)
 
@@ -184,7 +188,8 @@ def concurrent(base, claude, n, latency_ms, token_delay_ms, run_dir):
         t0 = time.monotonic()
         try:
             st, body = call(base, "POST", "/api/projects/%s/messages" % project,
-                            {"content": "Concurrent idea %d [no-changes]" % i}, h,
+                            {"content": "Concurrent idea %d of batch %s [no-changes]"
+                             % (i, batch)}, h,
                             source=source)
             ok = st == 200 and b"event: turn.done" in body and \
                 b'"status":"done"' in body
