@@ -8,10 +8,12 @@
 2. Concurrency: N streaming turns at once against the stack, the double
    waiting --latency-ms before each answer and pacing tokens, for growing N;
    errors, the time the batch took next to one such turn alone, and the
-   RSS of the workers and of nginx after each batch.
+   RSS of this stack's workers and nginx (its master and workers, from the
+   pid files in --run-dir) after each batch.
 
 Usage: BS_BASE_URL=... BS_CLAUDE_URL=... bench/turns.py [--turns 30]
         [--concurrency 8,16,32,64] [--latency-ms 0] [--token-delay-ms 10]
+        [--run-dir var/run]
 Traffic goes to loopback addresses only.
 """
 
@@ -91,11 +93,12 @@ def overhead(base, claude, turns):
     call(claude, "POST", "/_double/config", {"latency_ms": 0, "token_delay_ms": 0})
     auth, project, source = session(base, "seq")
     times = []
+    run = uuid.uuid4().hex[:8]     # no answer from an earlier run's cache
     for i in range(turns):
         t0 = time.monotonic()
         st, body = call(base, "POST", "/api/projects/%s/messages" % project,
-                        {"content": "Idea number %d: a shared tool library. "
-                         "Let's go with a pilot street." % i},
+                        {"content": "Idea number %d of run %s: a shared tool "
+                         "library. Let's go with a pilot street." % (i, run)},
                         dict(auth, Accept="text/event-stream"), source=source)
         times.append(time.monotonic() - t0)
         assert st == 200 and b"event: turn.done" in body, (st, body[-200:])
@@ -106,25 +109,75 @@ def overhead(base, claude, turns):
         1000 * times[-1]))
 
 
-def rss_mb(name):
+def read_words(path, lines=None):
+    try:
+        with open(path, encoding="ascii") as f:
+            return f.read().split("\n")[0].split() if lines == 1 else f.read().split()
+    except OSError:
+        return []
+
+
+def with_children(masters):
+    children = subprocess.run(["pgrep", "-P", ",".join(masters)], capture_output=True,
+                              text=True, check=False).stdout.split() if masters else []
+    return masters + children
+
+
+def stack_pids(run_dir):
+    """This stack's processes by part, from the pid files script/server
+    writes (pgrep by name would count every stack on the machine)."""
+    return {"workers": read_words(os.path.join(run_dir, "workers.pid")),
+            "nginx": with_children(read_words(os.path.join(run_dir, "nginx.pid"))),
+            "double": read_words(os.path.join(run_dir, "claude-double.pid")),
+            "postgres": with_children(read_words(os.path.join(
+                run_dir, "..", "pg", "data", "postmaster.pid"), lines=1))}
+
+
+def cpu_seconds(pids):
+    """{part: CPU seconds (user + system) so far} of stack_pids' answer."""
+    out = {}
+    for part, members in pids.items():
+        ticks = 0
+        for pid in members:
+            try:
+                with open("/proc/%s/stat" % pid, encoding="ascii") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        out[part] = ticks / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def rss_mb(pids, field="VmRSS:", where="status"):
+    """The RSS of these processes together, in MB; None without any. With
+    ("Pss:", "smaps_rollup"), their proportional share: memory they share
+    (nginx's, nchan's) counted once in all."""
+    if not pids:
+        return None
     total = 0
-    pids = subprocess.run(["pgrep", "-x", name], capture_output=True,
-                          text=True, check=False).stdout.split()
     for pid in pids:
         try:
-            with open("/proc/%s/status" % pid, encoding="ascii") as f:
+            with open("/proc/%s/%s" % (pid, where), encoding="ascii") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field):
                         total += int(line.split()[1])
         except OSError:
             pass
     return total / 1024.0
 
 
-def concurrent(base, claude, n, latency_ms, token_delay_ms):
+def mb(value):
+    return "?" if value is None else "%.0f MB" % value
+
+
+def concurrent(base, claude, n, latency_ms, token_delay_ms, run_dir):
     call(claude, "POST", "/_double/config",
          {"latency_ms": latency_ms, "token_delay_ms": token_delay_ms})
     sessions = [session(base, "c%d" % i) for i in range(n)]
+    # Texts of this batch only: a text an earlier batch sent would have its
+    # stage A answered from the agent cache (AGENT_CACHE_TTL), without a call.
+    batch = uuid.uuid4().hex[:8]
     results = [None] * n
     barrier = threading.Barrier(n)
 
@@ -135,7 +188,8 @@ def concurrent(base, claude, n, latency_ms, token_delay_ms):
         t0 = time.monotonic()
         try:
             st, body = call(base, "POST", "/api/projects/%s/messages" % project,
-                            {"content": "Concurrent idea %d [no-changes]" % i}, h,
+                            {"content": "Concurrent idea %d of batch %s [no-changes]"
+                             % (i, batch)}, h,
                             source=source)
             ok = st == 200 and b"event: turn.done" in body and \
                 b'"status":"done"' in body
@@ -144,19 +198,26 @@ def concurrent(base, claude, n, latency_ms, token_delay_ms):
             results[i] = (False, time.monotonic() - t0, repr(e))
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    pids = stack_pids(run_dir)
+    cpu0 = cpu_seconds(pids)
     t0 = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.monotonic() - t0
+    cpu1 = cpu_seconds(pids)
     errors = [r for r in results if not r[0]]
     times = sorted(r[1] for r in results)
     print("  %4d concurrent streaming turns: %d errors, wall %.1f s, "
-          "p50 %.1f s, max %.1f s; RSS workers %.0f MB, nginx %.0f MB%s" % (
+          "p50 %.1f s, max %.1f s; RSS workers %s, nginx %s (PSS %s)%s" % (
               n, len(errors), wall, statistics.median(times), times[-1],
-              rss_mb("brainstorm-fcgi"), rss_mb("nginx"),
+              mb(rss_mb(pids["workers"])), mb(rss_mb(pids["nginx"])),
+              mb(rss_mb(pids["nginx"], "Pss:", "smaps_rollup")),
               (" (first error: %r)" % (errors[0][2],)) if errors else ""))
+    print("        CPU s during the batch: %s; load average %.1f" % (
+        ", ".join("%s %.1f" % (part, cpu1[part] - cpu0[part]) for part in cpu1),
+        os.getloadavg()[0]))
     return wall
 
 
@@ -166,15 +227,21 @@ def main():
     ap.add_argument("--concurrency", default="8,16,32,64")
     ap.add_argument("--token-delay-ms", type=int, default=10)
     ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--run-dir", default=os.environ.get("BS_RUN_DIR") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "var", "run"),
+                    help="the stack's run directory, for its pid files "
+                         "(default: $BS_RUN_DIR, else script/server's var/run)")
     args = ap.parse_args()
     base = loopback(os.environ["BS_BASE_URL"])
     claude = loopback(os.environ["BS_CLAUDE_URL"])
     overhead(base, claude, args.turns)
     print("concurrent streaming turns (double: %d ms before each answer, "
           "%d ms between tokens):" % (args.latency_ms, args.token_delay_ms))
-    one = concurrent(base, claude, 1, args.latency_ms, args.token_delay_ms)
+    one = concurrent(base, claude, 1, args.latency_ms, args.token_delay_ms,
+                     args.run_dir)
     for n in (int(x) for x in args.concurrency.split(",")):
-        wall = concurrent(base, claude, n, args.latency_ms, args.token_delay_ms)
+        wall = concurrent(base, claude, n, args.latency_ms, args.token_delay_ms,
+                          args.run_dir)
         print("        wall / one turn alone: %.2f" % (wall / one))
     call(claude, "POST", "/_double/config", {"latency_ms": 0, "token_delay_ms": 5})
 

@@ -1164,6 +1164,38 @@ def test_max_in_flight_with_20_concurrent_slow_requests(double):
 
 
 @test
+def test_500_hung_calls_are_held_at_once_and_released_by_reset(double):
+    """Many calls in flight at once (the double is evented: a held call is a
+    timer, not a thread); reset ends every one of them without an answer."""
+    count = 500
+    double.faults({"kind": "hang", "count": count, "seconds": 120})
+    data = json.dumps(body_for("Hold me.")).encode()
+    head = "".join("%s: %s\r\n" % item for item in api_headers().items())
+    request = ("POST /v1/messages HTTP/1.1\r\nhost: double\r\n%scontent-length: %d\r\n\r\n"
+               % (head, len(data))).encode() + data
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", double.port), timeout=30)
+            sock.sendall(request)
+            sockets.append(sock)
+        deadline = time.monotonic() + 60
+        stats = double.stats()
+        while stats["in_flight"] < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+            stats = double.stats()
+        check(stats["in_flight"] == count and stats["max_in_flight"] >= count,
+              "in flight %d of %d" % (stats["in_flight"], count))
+        double.control("POST", "reset")
+        answered = [sock.recv(1024) for sock in sockets]
+        check(answered == [b""] * count, "a hung call got an answer")
+        check(double.idle_stats()["in_flight"] == 0, "reset releases them all")
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@test
 def test_stats_counts(double):
     double.messages(body_for())
     double.messages(body_for(model=HAIKU))

@@ -18,13 +18,18 @@ a user message can carry.
 """
 
 import argparse
+import asyncio
 import base64
 import collections
 import dataclasses
 import datetime
+import email.parser
+import email.utils
 import functools
 import hashlib
 import hmac
+import html
+import http.client
 import http.server
 import json
 import math
@@ -1901,7 +1906,7 @@ class PromptCache:
     """Which prompt prefixes this process has seen, and until when they live."""
 
     def __init__(self):
-        self._lock = threading.Lock()   # guards _expires, shared by all handler threads
+        self._lock = threading.Lock()   # guards _expires
         self._expires = {}
 
     def touch(self, key, now, ttl):
@@ -2043,9 +2048,10 @@ def fault_error(fault, streaming):
 # Shared state: counters, pace, faults, cache
 
 class DoubleState:
-    """Everything the handler threads share.  One lock guards all of it
-    except the prompt cache, which has its own; release_event is swapped on
-    reset so that hung requests wake up."""
+    """Everything the connections share.  They all run on one event loop;
+    the locks (one for all of it but the prompt cache, which has its own)
+    keep it safe for threads all the same.  release_event (an asyncio.Event)
+    is swapped on reset so that hung requests wake up."""
 
     def __init__(self, latency_ms, token_delay_ms):
         self.lock = threading.Lock()
@@ -2053,7 +2059,7 @@ class DoubleState:
         self.token_delay_ms = token_delay_ms
         self.in_flight = 0
         self.cache = PromptCache()
-        self.release_event = threading.Event()
+        self.release_event = asyncio.Event()
         self._zero()
 
     def _zero(self):
@@ -2142,7 +2148,7 @@ class DoubleState:
         with self.lock:
             self._zero()
             self.release_event.set()
-            self.release_event = threading.Event()
+            self.release_event = asyncio.Event()
         self.cache.clear()
 
     def stats(self):
@@ -2182,41 +2188,191 @@ class DoubleState:
 
 # ---------------------------------------------------------------------------
 # HTTP
+#
+# One asyncio event loop serves every connection: a connection is a task, and
+# every wait (the latency before an answer, the delay before each streamed
+# delta, a hang, a slow client) is a timer or a socket event, never a sleeping
+# thread.  So thousands of calls can be in flight at once; what limits the
+# double is its CPU (one core: validating, composing and writing answers).
+# The HTTP/1.1 layer keeps http.server's behaviour: the same status lines and
+# headers (Server, Date), keep-alive rules, 100 Continue, error pages for
+# malformed requests and limits on request and header lines.
+
+HTTP_LINE_MAX = 65536          # http.server's limits on the request line
+HTTP_HEADERS_MAX = 100         # and on the headers
+STREAM_READER_LIMIT = 1 << 20  # asyncio's buffer limit for one connection
+
 
 class ConnectionDropped(Exception):
     """The answer ends by closing the connection on purpose; args[0] says how
     (dropped, hung, stream_error) for the log and the stats."""
 
 
-class DoubleHandler(http.server.BaseHTTPRequestHandler):
+class BadRequestHead(Exception):
+    """A request line or headers http.server would refuse: (status, message)."""
+
+
+class DoubleHandler:
     """One connection; HTTP/1.1 keep-alive, one request at a time."""
 
     protocol_version = "HTTP/1.1"
     server_version = "claude-double/1.0"
-    sys_version = ""
+    responses = http.server.BaseHTTPRequestHandler.responses
     timeout = IDLE_CONNECTION_SECONDS
+
+    def __init__(self, reader, writer, server):
+        self.reader = reader
+        self.writer = writer
+        self.server = server
+        self.close_connection = True
+        self.command = self.path = None
+        self.request_version = "HTTP/0.9"
+        self.headers = http.client.HTTPMessage()
+        self._head = []
+        self._discard_after = None
 
     def version_string(self):
         return self.server_version
 
+    # -- the connection ---------------------------------------------------
+
+    async def handle(self):
+        """Requests one after another until the connection closes; a socket
+        error or an idle timeout ends only this connection."""
+        try:
+            await self.handle_one_request()
+            while not self.close_connection:
+                await self.handle_one_request()
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, OSError):
+            pass
+        except Exception:  # a bug in the double ends this connection, not the loop
+            traceback.print_exc()
+        finally:
+            self.writer.close()
+
+    async def handle_one_request(self):
+        """Like BaseHTTPRequestHandler.handle_one_request."""
+        self.close_connection = True
+        self.command, self.path, self.request_version = None, None, ""
+        try:
+            async with asyncio.timeout(self.timeout):
+                line = await self._read_line()
+        except ValueError:
+            line = b"x" * (HTTP_LINE_MAX + 1)
+        if len(line) > HTTP_LINE_MAX:
+            self.send_error(414)
+            await self._flush()
+            return
+        if not line:
+            return
+        try:
+            if not await self.parse_request(line):
+                await self._flush()
+                return
+        except BadRequestHead as bad:
+            self.send_error(*bad.args)
+            await self._flush()
+            return
+        if self.command in ("POST", "GET", "PUT", "DELETE", "PATCH"):
+            await self._route(self.command)
+        else:
+            self.send_error(501, "Unsupported method (%r)" % self.command)
+        await self._flush()
+
+    async def _read_line(self):
+        """One line, at most HTTP_LINE_MAX + 1 bytes counted (longer: ValueError)."""
+        try:
+            line = await self.reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as partial:
+            return partial.partial
+        except asyncio.LimitOverrunError:
+            raise ValueError("line too long") from None
+        if len(line) > HTTP_LINE_MAX + 1:
+            raise ValueError("line too long")
+        return line
+
+    async def parse_request(self, raw_line):
+        """The request line and headers, with http.server's rules; False when
+        an error has been answered."""
+        self.request_version = "HTTP/0.9"
+        requestline = str(raw_line, "iso-8859-1").rstrip("\r\n")
+        self.requestline = requestline
+        words = requestline.split()
+        if not words:
+            return False
+        if len(words) >= 3:
+            version = words[-1]
+            try:
+                if not version.startswith("HTTP/"):
+                    raise ValueError
+                numbers = version.split("/", 1)[1].split(".")
+                if len(numbers) != 2:
+                    raise ValueError
+                if any(not part.isdigit() for part in numbers) or \
+                        any(len(part) > 10 for part in numbers):
+                    raise ValueError("non digit in http version")
+                version_number = int(numbers[0]), int(numbers[1])
+            except (ValueError, IndexError):
+                raise BadRequestHead(400, "Bad request version (%r)" % version) from None
+            if version_number >= (1, 1):
+                self.close_connection = False
+            if version_number >= (2, 0):
+                raise BadRequestHead(505, "Invalid HTTP version (%s)" % version[5:])
+            self.request_version = version
+        if not 2 <= len(words) <= 3:
+            raise BadRequestHead(400, "Bad request syntax (%r)" % requestline)
+        command, path = words[:2]
+        if len(words) == 2:
+            self.close_connection = True
+            if command != "GET":
+                raise BadRequestHead(400, "Bad HTTP/0.9 request type (%r)" % command)
+        self.command, self.path = command, path
+        if self.path.startswith("//"):
+            self.path = "/" + self.path.lstrip("/")
+        await self._read_headers()
+        connection = self.headers.get("Connection", "")
+        if connection.lower() == "close":
+            self.close_connection = True
+        elif connection.lower() == "keep-alive" and self.protocol_version >= "HTTP/1.1":
+            self.close_connection = False
+        expect = self.headers.get("Expect", "")
+        if expect.lower() == "100-continue" and self.protocol_version >= "HTTP/1.1" \
+                and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
+
+    async def _read_headers(self):
+        lines = []
+        while True:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    line = await self._read_line()
+            except ValueError:
+                raise BadRequestHead(431, "Line too long",
+                                     "got more than %d bytes when reading header line"
+                                     % HTTP_LINE_MAX) from None
+            lines.append(line)
+            if len(lines) > HTTP_HEADERS_MAX:
+                raise BadRequestHead(431, "Too many headers",
+                                     "got more than %d headers" % HTTP_HEADERS_MAX)
+            if line in (b"\r\n", b"\n", b""):
+                break
+        text = b"".join(lines).decode("iso-8859-1")
+        self.headers = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
+
+    def handle_expect_100(self):
+        """No 100 Continue for a body we will refuse: the client then need not send it."""
+        try:
+            if int(self.headers.get("Content-Length", "0")) > MAX_BODY_BYTES:
+                return True
+        except ValueError:
+            pass
+        self._head.append(b"%s 100 Continue\r\n\r\n" % self.protocol_version.encode("latin-1"))
+        return True
+
     # -- routing ----------------------------------------------------------
 
-    def do_POST(self):
-        self._route("POST")
-
-    def do_GET(self):
-        self._route("GET")
-
-    def do_PUT(self):
-        self._route("PUT")
-
-    def do_DELETE(self):
-        self._route("DELETE")
-
-    def do_PATCH(self):
-        self._route("PATCH")
-
-    def _route(self, method):
+    async def _route(self, method):
         path = self.path.split("?", 1)[0]
         routes = {
             "/v1/messages": {"POST": self._handle_messages},
@@ -2230,15 +2386,12 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         if path.startswith("/v1/models/") and "/" not in path[len("/v1/models/"):]:
             routes[path] = {"GET": self._handle_models}
         if path not in routes:
-            self._answer_simple(ApiError(404, "not_found_error", "Not found: %s" % path))
+            await self._answer_simple(ApiError(404, "not_found_error", "Not found: %s" % path))
         elif method not in routes[path]:
-            self._answer_simple(ApiError(405, "invalid_request_error",
-                                         "Method %s not allowed on %s" % (method, path)))
+            await self._answer_simple(ApiError(405, "invalid_request_error",
+                                               "Method %s not allowed on %s" % (method, path)))
         else:
-            routes[path][method]()
-
-    def log_message(self, fmt, *args):
-        """Silences http.server's own log; _log writes one line per request."""
+            await routes[path][method]()
 
     def _log(self, status, tool="-", stream="-", fault="-", started=None):
         if self.server.quiet:
@@ -2250,10 +2403,18 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
 
     # -- bodies -----------------------------------------------------------
 
-    def _read_body(self):
+    async def _read_exactly(self, length):
+        """length bytes, or fewer if the client stops sending (as a file's read)."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self.reader.readexactly(length)
+        except asyncio.IncompleteReadError as partial:
+            return partial.partial
+
+    async def _read_body(self):
         """The request body, capped at 32 MB (413 beyond, like the real API)."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked_body()
+            return await self._read_chunked_body()
         length_text = self.headers.get("Content-Length")
         if length_text is None:
             return b""
@@ -2268,53 +2429,57 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
             self._discard_after = length
             raise ApiError(413, "request_too_large",
                            "Request exceeds the maximum allowed number of bytes.")
-        return self.rfile.read(length)
+        await self._flush()   # a 100 Continue
+        return await self._read_exactly(length)
 
-    def handle_expect_100(self):
-        """No 100 Continue for a body we will refuse: the client then need not send it."""
+    async def _read_chunk_line(self):
+        """One line of the chunked framing (read whole, like readline(1024) would
+        in pieces); b"" at the end of the stream."""
         try:
-            if int(self.headers.get("Content-Length", "0")) > MAX_BODY_BYTES:
-                return True
+            async with asyncio.timeout(self.timeout):
+                line = await self._read_line()
         except ValueError:
-            pass
-        return super().handle_expect_100()
+            self.close_connection = True
+            raise invalid("malformed chunked request body") from None
+        return line
 
-    def _read_chunked_body(self):
+    async def _read_chunked_body(self):
+        await self._flush()   # a 100 Continue
         body = bytearray()
         while True:
-            line = self.rfile.readline(1024)
+            line = await self._read_chunk_line()
             try:
                 size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
                 self.close_connection = True
                 raise invalid("malformed chunked request body") from None
             if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                while await self._read_chunk_line() not in (b"\r\n", b"\n", b""):
                     pass
                 return bytes(body)
             if len(body) + size > MAX_BODY_BYTES:
                 self.close_connection = True
                 raise ApiError(413, "request_too_large",
                                "Request exceeds the maximum allowed number of bytes.")
-            body += self.rfile.read(size)
-            self.rfile.readline(1024)
+            body += await self._read_exactly(size)
+            await self._read_chunk_line()
 
-    def _discard_body(self, length):
+    async def _discard_body(self, length):
         """Reads an oversized body we refused, so closing does not reset the
         connection before the client has read our 413."""
         self.close_connection = True
         try:
-            self.connection.settimeout(1.0)
             while length > 0:
-                chunk = self.rfile.read(min(length, 1 << 20))
+                async with asyncio.timeout(1.0):
+                    chunk = await self.reader.read(min(length, 1 << 20))
                 if not chunk:
                     break
                 length -= len(chunk)
-        except OSError:
+        except (OSError, TimeoutError):
             pass
 
-    def _read_control_body(self):
-        raw = self._read_body()
+    async def _read_control_body(self):
+        raw = await self._read_body()
         if not raw.strip():
             return {}
         body = parse_json_body(raw)
@@ -2323,22 +2488,82 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         return body
 
     # -- writing ----------------------------------------------------------
+    #
+    # The head is gathered as http.server does (send_response, send_header,
+    # end_headers); _write hands bytes to the transport, and _flush waits
+    # until the client has taken them (or the connection is gone, or idle
+    # for too long).
 
-    def _send_json(self, status, payload, headers=None):
+    def send_response(self, code, message=None):
+        if message is None:
+            message = self.responses[code][0] if code in self.responses else ""
+        if self.request_version != "HTTP/0.9":
+            self._head.append(("%s %d %s\r\n" % (self.protocol_version, code, message))
+                              .encode("latin-1", "strict"))
+        self.send_header("Server", self.version_string())
+        self.send_header("Date", email.utils.formatdate(time.time(), usegmt=True))
+
+    def send_header(self, keyword, value):
+        if self.request_version != "HTTP/0.9":
+            self._head.append(("%s: %s\r\n" % (keyword, value)).encode("latin-1", "strict"))
+        if keyword.lower() == "connection":
+            if value.lower() == "close":
+                self.close_connection = True
+            elif value.lower() == "keep-alive":
+                self.close_connection = False
+
+    def end_headers(self):
+        if self.request_version != "HTTP/0.9":
+            self._head.append(b"\r\n")
+        self._write(b"")
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's error page, for requests too malformed to route."""
+        shortmsg, longmsg = self.responses.get(code, ("???", "???"))
+        message = shortmsg if message is None else message
+        longmsg = longmsg if explain is None else explain
+        self.send_response(code, message)
+        self.send_header("Connection", "close")
+        content = (http.server.DEFAULT_ERROR_MESSAGE % {
+            "code": code, "message": html.escape(message, quote=False),
+            "explain": html.escape(longmsg, quote=False)}).encode("UTF-8", "replace")
+        self.send_header("Content-Type", http.server.DEFAULT_ERROR_CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self._write(content)
+
+    def _write(self, data):
+        if self._head:
+            data = b"".join(self._head) + data
+            self._head = []
+        if data:
+            self.writer.write(data)
+
+    async def _flush(self):
+        self._write(b"")
+        transport = self.writer.transport
+        if transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[1]:
+            await self.writer.drain()   # does not wait; raises if the client is gone
+            return
+        async with asyncio.timeout(self.timeout):   # a client that does not read
+            await self.writer.drain()
+
+    async def _send_json(self, status, payload, headers=None):
         data = json.dumps(payload).encode("utf-8")
-        self._send_bytes(status, data, "application/json", headers)
+        await self._send_bytes(status, data, "application/json", headers)
 
-    def _send_bytes(self, status, data, content_type, headers=None):
+    async def _send_bytes(self, status, data, content_type, headers=None):
         self.send_response(status)
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
+        self._write(data)
+        await self._flush()
 
-    def _send_error(self, error, headers=None):
+    async def _send_error(self, error, headers=None):
         """An error body whose request_id is the request-id header; a connection
         whose request body was not (fully) read is closed, after draining what
         the client still sends."""
@@ -2346,64 +2571,68 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         headers.setdefault("request-id", random_id("req"))
         if self._discard_after or self.close_connection:
             headers["connection"] = "close"
-        self._send_json(error.status, error.body(headers["request-id"]), headers)
+        await self._send_json(error.status, error.body(headers["request-id"]), headers)
         if self._discard_after:
-            self._discard_body(self._discard_after)
+            await self._discard_body(self._discard_after)
 
-    def _answer_simple(self, error):
+    async def _answer_simple(self, error):
         """Unknown routes and methods: read the body, answer, log."""
         self._discard_after = None
         try:
-            self._read_body()
+            await self._read_body()
         except ApiError:
             pass
-        self._send_error(error)
+        await self._send_error(error)
         self._log(error.status)
 
-    def _write_chunk(self, data):
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
+    async def _write_chunk(self, data):
+        self._write(b"%x\r\n%s\r\n" % (len(data), data))
+        await self._flush()
 
-    def _write_event(self, name, payload):
+    async def _write_event(self, name, payload):
         data = "event: %s\ndata: %s\n\n" % (name, json.dumps(payload, ensure_ascii=False))
-        self._write_chunk(data.encode("utf-8"))
+        await self._write_chunk(data.encode("utf-8"))
 
-    def _abort_connection(self, how):
-        """Closes without a proper end, as a failing network would."""
+    async def _abort_connection(self, how):
+        """Closes without a proper end, as a failing network would: what was
+        written goes out, then both directions are shut."""
         self.close_connection = True
         try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
+            await self._flush()
+            sock = self.writer.get_extra_info("socket")
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, TimeoutError):
             pass
         raise ConnectionDropped(how)
 
     # -- control API ------------------------------------------------------
 
-    def _control(self, action):
+    async def _control(self, action):
         self._discard_after = None
         try:
-            body = self._read_control_body()
+            body = await self._read_control_body()
             status, payload = action(body)
         except ApiError as error:
-            self._send_error(error)
+            await self._send_error(error)
             self._log(error.status)
             return
-        self._send_json(status, payload)
+        await self._send_json(status, payload)
         self._log(status)
 
-    def _handle_stats(self):
-        self._control(lambda body: (200, self.server.state.stats()))
+    async def _handle_stats(self):
+        await self._control(lambda body: (200, self.server.state.stats()))
 
-    def _handle_requests(self):
-        self._control(lambda body: (200, {"requests": self.server.state.recent_requests()}))
+    async def _handle_requests(self):
+        await self._control(lambda body: (200, {"requests": self.server.state.recent_requests()}))
 
-    def _handle_reset(self):
+    async def _handle_reset(self):
         def reset(body):
             self.server.state.reset()
             return 200, {"reset": True}
-        self._control(reset)
+        await self._control(reset)
 
-    def _handle_config(self):
+    async def _handle_config(self):
         def config(body):
             values = {}
             for key in ("latency_ms", "token_delay_ms"):
@@ -2415,9 +2644,9 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
             if unknown:
                 raise invalid("%s: unknown field" % unknown[0])
             return 200, self.server.state.configure(**values)
-        self._control(config)
+        await self._control(config)
 
-    def _handle_faults(self):
+    async def _handle_faults(self):
         def faults(body):
             specs = body.get("faults")
             if not isinstance(specs, list):
@@ -2425,7 +2654,7 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
             parsed = [parse_fault(spec, "faults.%d" % i) for i, spec in enumerate(specs)]
             pending = self.server.state.add_faults(parsed)
             return 200, {"queued": len(parsed), "faults_pending": pending}
-        self._control(faults)
+        await self._control(faults)
 
     # -- the API's headers ------------------------------------------------
 
@@ -2469,28 +2698,28 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
 
     # -- GET /v1/models, GET /v1/models/{id} ------------------------------
 
-    def _handle_models(self):
+    async def _handle_models(self):
         self._discard_after = None
         target = urllib.parse.urlsplit(self.path)
         name = urllib.parse.unquote(target.path[len("/v1/models/"):]) \
             if target.path.startswith("/v1/models/") else None
         try:
-            self._read_body()
+            await self._read_body()
             self._check_headers(needs_json=False)
             if name is None:
                 payload = list_models(urllib.parse.parse_qs(target.query))
             else:
                 payload = model_info(find_model(name))
         except ApiError as error:
-            self._send_api_error(error)
+            await self._send_api_error(error)
             self._log(error.status)
             return
-        self._send_json(200, payload, {"request-id": random_id("req")})
+        await self._send_json(200, payload, {"request-id": random_id("req")})
         self._log(200)
 
     # -- POST /v1/messages ------------------------------------------------
 
-    def _handle_messages(self):
+    async def _handle_messages(self):
         state = self.server.state
         started = time.monotonic()
         record = {"time": rfc3339(time.time()), "status": None, "tool": None,
@@ -2499,26 +2728,30 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         self._discard_after = None
         state.begin_request()
         try:
-            self._serve_messages(record)
+            await self._serve_messages(record)
         except ApiError as error:
             record["status"] = error.status
-            self._send_api_error(error)
+            await self._send_api_error(error)
         except ConnectionDropped as how:
             record["status"] = str(how)
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             record["status"] = "client-gone"
             self.close_connection = True
-        except Exception:  # a bug in the double must not kill the connection thread
+        except asyncio.CancelledError:
+            record["status"] = "client-gone"
+            self.close_connection = True
+            raise
+        except Exception:  # a bug in the double must not kill the connection
             traceback.print_exc()
             record["status"] = 500
-            self._send_api_error(ApiError(500, "api_error", "Internal error in the double"))
+            await self._send_api_error(ApiError(500, "api_error", "Internal error in the double"))
         finally:
             state.end_request(record)
             self._log(record["status"], record["tool"] or "-",
                       "-" if record["stream"] is None else str(record["stream"]).lower(),
                       record["fault"] or "-", started)
 
-    def _send_api_error(self, error):
+    async def _send_api_error(self, error):
         """x-should-retry as the SDK would decide without it (true for 408, 409,
         429 and 5xx), unless the error sets it."""
         retry = error.status in (408, 409, 429) or error.status >= 500
@@ -2527,13 +2760,13 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         headers.update(self.server.state.rate_limit_headers(0))
         headers.update(error.headers)
         try:
-            self._send_error(error, headers)
-        except OSError:
+            await self._send_error(error, headers)
+        except (OSError, TimeoutError):
             self.close_connection = True
 
-    def _serve_messages(self, record):
+    async def _serve_messages(self, record):
         state = self.server.state
-        raw = self._read_body()
+        raw = await self._read_body()
         version, auth = self._check_headers(needs_json=True)
         record.update(version=version, auth=auth)
         body = parse_json_body(raw)
@@ -2547,9 +2780,9 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
             record["fault"] = fault.kind
             latency_ms += fault.ms if fault.kind == "delay" else 0
         if latency_ms:
-            time.sleep(latency_ms / 1000.0)
+            await asyncio.sleep(latency_ms / 1000.0)
         if fault:
-            self._apply_fault_before_answer(fault, req.stream, release)
+            await self._apply_fault_before_answer(fault, req.stream, release)
         answer = compose_answer(req)
         if fault and fault.kind in STOP_FAULTS:
             answer = end_answer_early(req, answer, fault.kind)
@@ -2562,31 +2795,36 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         fault_kind = fault.kind if fault else None
         record["status"] = 200
         if req.stream:
-            self._stream_answer(message, answer, usage, headers, token_delay_ms, fault_kind)
+            await self._stream_answer(message, answer, usage, headers, token_delay_ms,
+                                      fault_kind)
         else:
-            self._send_answer(message, answer, usage, headers, fault_kind)
+            await self._send_answer(message, answer, usage, headers, fault_kind)
 
-    def _apply_fault_before_answer(self, fault, streaming, release):
+    async def _apply_fault_before_answer(self, fault, streaming, release):
         """Faults that replace the answer: errors, drops, hangs."""
         error = fault_error(fault, streaming)
         if error is not None:
             raise error
         if fault.kind == "drop" and not streaming:
-            self._abort_connection("dropped")
+            await self._abort_connection("dropped")
         if fault.kind == "hang":
-            release.wait(fault.seconds)
-            self._abort_connection("hung")
+            try:
+                async with asyncio.timeout(fault.seconds):
+                    await release.wait()
+            except TimeoutError:
+                pass
+            await self._abort_connection("hung")
 
-    def _send_answer(self, message, answer, usage, headers, fault_kind):
+    async def _send_answer(self, message, answer, usage, headers, fault_kind):
         message.update(content=answer.content, stop_reason=answer.stop_reason,
                        stop_sequence=answer.stop_sequence, stop_details=answer.stop_details,
                        usage=usage)
         data = json.dumps(message, ensure_ascii=False).encode("utf-8")
         if fault_kind == "malformed":
             data = data[:len(data) // 2]
-        self._send_bytes(200, data, "application/json", headers)
+        await self._send_bytes(200, data, "application/json", headers)
 
-    def _stream_answer(self, message, answer, usage, headers, token_delay_ms, fault_kind):
+    async def _stream_answer(self, message, answer, usage, headers, token_delay_ms, fault_kind):
         """The SSE sequence of docs/CLAUDE-API.md, one chunk per event."""
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
@@ -2598,71 +2836,91 @@ class DoubleHandler(http.server.BaseHTTPRequestHandler):
         start_usage = dict(usage, output_tokens=1, output_tokens_details={"thinking_tokens": 0})
         message.update(content=[], stop_reason=None, stop_sequence=None, stop_details=None,
                        usage=start_usage)
-        self._write_event("message_start", {"type": "message_start", "message": message})
-        self._write_event("ping", {"type": "ping"})
+        await self._write_event("message_start", {"type": "message_start", "message": message})
+        await self._write_event("ping", {"type": "ping"})
         sent = 0
         blocks = answer.streamed
         fail_at = min(3, sum(len(block.deltas) for block in blocks) // 2)
         for index, block in enumerate(blocks):
-            self._write_event("content_block_start", {"type": "content_block_start",
-                                                      "index": index,
-                                                      "content_block": block.start})
+            await self._write_event("content_block_start", {"type": "content_block_start",
+                                                            "index": index,
+                                                            "content_block": block.start})
             if fault_kind == "malformed":
-                self._write_chunk(b'event: content_block_delta\ndata: {"type": '
-                                  b'"content_block_delta", "index": %d, "delta": {"ty\n\n'
-                                  % index)
+                await self._write_chunk(b'event: content_block_delta\ndata: {"type": '
+                                        b'"content_block_delta", "index": %d, "delta": {"ty\n\n'
+                                        % index)
             for delta in block.deltas:
                 if sent and sent % PING_EVERY_DELTAS == 0:
-                    self._write_event("ping", {"type": "ping"})
+                    await self._write_event("ping", {"type": "ping"})
                 if sent == fail_at and fault_kind in ("stream_error", "drop"):
-                    self._fail_stream(fault_kind)
+                    await self._fail_stream(fault_kind)
                 if token_delay_ms:
-                    time.sleep(token_delay_ms / 1000.0)
-                self._write_event("content_block_delta", {"type": "content_block_delta",
-                                                          "index": index, "delta": delta})
+                    await asyncio.sleep(token_delay_ms / 1000.0)
+                await self._write_event("content_block_delta", {"type": "content_block_delta",
+                                                                "index": index, "delta": delta})
                 sent += 1
-            self._write_event("content_block_stop", {"type": "content_block_stop",
-                                                     "index": index})
-        self._write_event("message_delta", {
+            await self._write_event("content_block_stop", {"type": "content_block_stop",
+                                                           "index": index})
+        await self._write_event("message_delta", {
             "type": "message_delta",
             "delta": {"stop_reason": answer.stop_reason,
                       "stop_sequence": answer.stop_sequence,
                       "stop_details": answer.stop_details},
             "usage": {"output_tokens": answer.output_tokens,
                       "output_tokens_details": usage["output_tokens_details"]}})
-        self._write_event("message_stop", {"type": "message_stop"})
-        self._write_chunk(b"")
+        await self._write_event("message_stop", {"type": "message_stop"})
+        await self._write_chunk(b"")
 
-    def _fail_stream(self, fault_kind):
+    async def _fail_stream(self, fault_kind):
         """Ends a stream that has started: an error event, or a cut connection."""
         if fault_kind == "stream_error":
-            self._write_event("error", error_body("overloaded_error", "Overloaded"))
-            self._write_chunk(b"")
+            await self._write_event("error", error_body("overloaded_error", "Overloaded"))
+            await self._write_chunk(b"")
             self.close_connection = True
             raise ConnectionDropped("stream_error")
-        self._abort_connection("dropped")
+        await self._abort_connection("dropped")
 
 
-    def handle_one_request(self):
-        """Like the base class, but a socket error ends only this connection."""
-        try:
-            super().handle_one_request()
-        except (ConnectionError, socket.timeout):
-            self.close_connection = True
+class DoubleServer:
+    """Every connection on one event loop, a deep listen backlog."""
 
-
-class DoubleServer(http.server.ThreadingHTTPServer):
-    """Hundreds of concurrent streams: one daemon thread each, a deep backlog."""
-
-    daemon_threads = True
     request_queue_size = 1024
-    allow_reuse_address = True
 
     def __init__(self, address, state, api_key=None, quiet=False):
-        super().__init__(address, DoubleHandler)
         self.state = state
         self.api_key = api_key
         self.quiet = quiet
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.socket.bind(address)
+            self.socket.listen(self.request_queue_size)
+        except OSError:
+            self.socket.close()
+            raise
+        self.server_address = self.socket.getsockname()
+        self.connections = set()
+
+    async def _connection(self, reader, writer):
+        task = asyncio.current_task()
+        self.connections.add(task)
+        try:
+            await DoubleHandler(reader, writer, self).handle()
+        finally:
+            self.connections.discard(task)
+
+    async def serve(self, stop):
+        """Serves until `stop` (an asyncio.Event) is set, then drops every
+        connection."""
+        server = await asyncio.start_server(self._connection, sock=self.socket,
+                                            limit=STREAM_READER_LIMIT,
+                                            backlog=self.request_queue_size)
+        async with server:
+            await stop.wait()
+            server.close()
+            for task in list(self.connections):
+                task.cancel()
+            await asyncio.gather(*self.connections, return_exceptions=True)
 
 
 # ---------------------------------------------------------------------------
@@ -2698,6 +2956,15 @@ def write_port_file(path, port):
     os.replace(temporary, path)
 
 
+async def serve_until_signalled(server):
+    """Serves until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await server.serve(stop)
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     state = DoubleState(args.latency_ms, args.token_delay_ms)
@@ -2708,11 +2975,11 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     print("listening on %s:%d" % (args.host, port), flush=True)
     try:
-        server.serve_forever(poll_interval=0.2)
+        asyncio.run(serve_until_signalled(server))
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.socket.close()
     return 0
 
 
