@@ -487,6 +487,6 @@ def test_monthly_token_limit():
         worker.stop()
     resp = api("POST", "/api/projects/%s/documents" % project, user.token,
                {"kind": "brief"})
-    assert resp.status == 201, resp
+    assert resp.status == 202, resp
     month = api("GET", "/api/usage", user.token).json()["month"]
     assert month["tokens_used"] > 0 and month["token_limit"] is None, month
