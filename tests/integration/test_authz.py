@@ -236,7 +236,8 @@ def _path(template, project_id, item_id, turn_id="", fixture=None):
         "{item}", item_id).replace("{turn}", turn_id).replace(
         "{kind}", "brief").replace("{n}", "1")
     if fixture is not None and "{generation}" in path:
-        path = path.replace("{generation}", fixture["generation"])
+        path = path.replace("{generation}", fixture.setdefault(
+            "generation", str(uuid.uuid4())))
     if fixture is not None and "{user}" in path:
         path = path.replace("{user}", fixture["target"].id)
     if fixture is not None and "{invitation}" in path:
@@ -266,10 +267,10 @@ def _call(route, token, fixture, project_id=None, item_id=None):
     if item_id is None:
         item_id = fixture["item"]["id"]
     turn_id = _failed_turn(fixture) if "{turn}" in route.path else ""
-    if "{generation}" in route.path:
-        _document(fixture)
-    # Only the owner's own call needs the document to be there.
-    if "{kind}" in route.path and token == fixture["token"] and \
+    # Only the owner's own call needs the document to be there (others
+    # get a generation id that names nothing: a 401 or 404 either way).
+    if ("{kind}" in route.path or "{generation}" in route.path) and \
+            token == fixture["token"] and \
             project_id == fixture["project"]["id"]:
         _document(fixture)
     path = _path(route.path, project_id, item_id, turn_id, fixture)
