@@ -68,12 +68,41 @@ turn_create(struct app *app, const struct db_turn_job *job, const char *owner,
 	return e;
 }
 
-static void	turn_destroy(void *t) { turn_free(t); }
-static const char *turn_id_of(const void *t) { return turn_id(t); }
-static bool	turn_over_of(const void *t) { return turn_over(t); }
-static void	turn_begin_of(void *t) { turn_begin(t); }
-static void	turn_middle_of(void *t) { turn_middle(t); }
-static void	turn_end_of(void *t) { turn_end(t); }
+static void
+turn_destroy(void *t)
+{
+	turn_free(t);
+}
+
+static const char *
+turn_id_of(const void *t)
+{
+	return turn_id(t);
+}
+
+static bool
+turn_over_of(const void *t)
+{
+	return turn_over(t);
+}
+
+static void
+turn_begin_of(void *t)
+{
+	turn_begin(t);
+}
+
+static void
+turn_middle_of(void *t)
+{
+	turn_middle(t);
+}
+
+static void
+turn_end_of(void *t)
+{
+	turn_end(t);
+}
 
 static size_t
 turn_calls_of(void *t, struct llm_call **calls, long *deadline_ms)
@@ -103,11 +132,35 @@ document_create(struct app *app, const struct db_turn_job *job,
 	return e;
 }
 
-static void	document_destroy(void *g) { document_job_free(g); }
-static const char *document_id_of(const void *g) { return document_job_id(g); }
-static bool	document_over_of(const void *g) { return document_job_over(g); }
-static void	document_begin_of(void *g) { document_job_begin(g); }
-static void	document_end_of(void *g) { document_job_end(g); }
+static void
+document_destroy(void *g)
+{
+	document_job_free(g);
+}
+
+static const char *
+document_id_of(const void *g)
+{
+	return document_job_id(g);
+}
+
+static bool
+document_over_of(const void *g)
+{
+	return document_job_over(g);
+}
+
+static void
+document_begin_of(void *g)
+{
+	document_job_begin(g);
+}
+
+static void
+document_end_of(void *g)
+{
+	document_job_end(g);
+}
 
 static size_t
 document_calls_of(void *g, struct llm_call **calls, long *deadline_ms)
