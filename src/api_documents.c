@@ -148,7 +148,8 @@ api_documents_create(struct http_ctx *ctx)
 	d = json_object_new_object();
 	json_object_object_add(d, "generation_id", json_object_new_string(id));
 	json_object_object_add(d, "kind", json_object_new_string(kind->name));
-	events_channel_turn(ch, sizeof(ch), id, ctx->req.project_id);
+	/* Its own channel only: the project hears of it when it starts. */
+	snprintf(ch, sizeof(ch), "t-%s", id);
 	if (stream && events_publish_now(ctx->app->events, ch,
 	    "document.queued", d) != BS_OK)
 		stream = false;	/* no stream to hand over: it runs anyway */
