@@ -1,7 +1,7 @@
 /*
- * A document generation: like a turn, on the request's thread, with the
- * model call on one curl multi handle (llm_batch_run) and a database
- * connection only for the queries before and after it.
+ * A document generation, a job of the turn engine (engine.c) like a turn:
+ * its reads and its save on the engine's IO threads, its one model call on
+ * the engine's loop, the save only while its lease is the engine's.
  */
 #include "config.h"
 
@@ -16,6 +16,7 @@
 #include "brainstorm/db_turns.h"
 #include "brainstorm/doc_render.h"
 #include "brainstorm/document.h"
+#include "brainstorm/events.h"
 #include "brainstorm/http.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
@@ -240,13 +241,16 @@ document_context_build(const struct doc_kind *kind, json_object *source,
 }
 
 /* One generation: what it read, its call, and what came of it. */
-struct generation {
+struct document_job {
 	struct app			*app;
-	const struct document_input	*in;
-	const struct turn_sink		*sink;
+	struct db_turn_job		 job;	/* its id is the generation's */
+	char				 owner[TURN_OWNER_MAX];
+	struct turn_sink		 sink;
+	const struct doc_kind		*kind;
 	const struct agent		*agent;
 	const struct agent_plan		*plan;
-	char				 id[DB_ID_LEN];
+	bool				 over;		/* nothing more to do */
+	bool				 calling;	/* the call was prepared */
 	json_object			*source;	/* {title, description, item_event_id, message_id} */
 	json_object			*board;
 	json_object			*history;
@@ -258,6 +262,7 @@ struct generation {
 	struct llm_tool			 tool;
 	struct llm_request		 req;
 	struct llm_call			 call;
+	size_t				 dropped;	/* citations left out */
 	const char			*status;	/* of the agent: ok, error */
 	const char			*code;		/* of a failure, for the person */
 	char				 error[LLM_STOP_DETAILS_MAX + LLM_ERROR_MAX];
@@ -267,22 +272,22 @@ struct generation {
 };
 
 static void
-emit(struct generation *g, const char *type, json_object *data)
+emit(struct document_job *g, const char *type, json_object *data)
 {
 	json_object_object_add(data, "generation_id",
-	    json_object_new_string(g->id));
+	    json_object_new_string(g->job.turn_id));
 	json_object_object_add(data, "kind",
-	    json_object_new_string(g->in->kind->name));
-	g->sink->emit(g->sink->arg, type, data);
+	    json_object_new_string(g->kind->name));
+	g->sink.emit(g->sink.arg, type, data);
 	json_object_put(data);
 }
 
 static void
-note(struct generation *g, const char *fmt, ...)
+note(struct document_job *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-note(struct generation *g, const char *fmt, ...)
+note(struct document_job *g, const char *fmt, ...)
 {
 	char	 text[512];
 	va_list	 ap;
@@ -294,45 +299,154 @@ note(struct generation *g, const char *fmt, ...)
 	json_object_array_add(g->notes, json_object_new_string(text));
 }
 
-/* Open the generation and read what the agent needs. */
-static bs_err
-generation_begin(struct generation *g)
+bs_err
+document_job_new(struct app *app, const struct db_turn_job *job,
+    const char *owner, const struct turn_sink *sink, struct document_job **out)
 {
-	const struct bs_config *cfg = g->app->cfg;
-	struct db_conn	*conn = NULL;
-	bs_err		 e;
+	struct document_job	*g;
 
-	if ((e = db_pool_checkout(g->app->db, &conn)) != BS_OK)
-		return e;
-	if ((e = db_generation_open(conn, g->in->project_id, g->in->kind->name,
-	    g->in->user_id, cfg->turn_stale_s, g->id)) != BS_OK)
-		goto out;
-	if ((e = db_document_source(conn, g->in->project_id, &g->source)) ==
-	    BS_OK &&
-	    (e = db_items_list(conn, g->in->project_id, NULL, &g->board)) ==
-	    BS_OK &&
-	    (e = db_document_history(conn, g->in->project_id, HISTORY_EVENTS,
-	    &g->history)) == BS_OK)
-		e = db_messages_recent(conn, g->in->project_id, NULL,
-		    (int)cfg->context_messages, &g->messages);
-	if (e != BS_OK) {
-		/* The generation exists: it fails, and says why. */
-		log_msgf(LOG_LEVEL_ERROR, "generation %s: the project could not "
-		    "be read: %s", g->id, bs_strerror(e));
-		snprintf(g->error, sizeof(g->error), "The board and the "
-		    "conversation could not be read.");
-		db_generation_finish(conn, g->id, "failed", g->error, NULL);
-		e = BS_OK;
-		g->code = "generation_failed";
+	*out = NULL;
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return BS_ERR_NOMEM;
+	g->app = app;
+	g->job = *job;
+	snprintf(g->owner, sizeof(g->owner), "%s", owner);
+	g->sink = *sink;
+	buf_init(&g->markdown, DOCUMENT_MAX);
+	if ((g->notes = json_object_new_array()) == NULL) {
+		free(g);
+		return BS_ERR_NOMEM;
 	}
-out:
-	db_pool_release(g->app->db, conn);
-	return e;
+	/* The database checks the kind; a kind this build lacks fails. */
+	g->kind = doc_kind_find(job->document_kind);
+	if ((g->agent = document_agent(g->kind)) != NULL)
+		g->plan = &app->plans->plan[agent_index(g->agent)];
+	*out = g;
+	return BS_OK;
+}
+
+void
+document_job_free(struct document_job *g)
+{
+	if (g == NULL)
+		return;
+	llm_call_free(&g->call);
+	buf_free(&g->markdown);
+	free(g->context);
+	json_object_put(g->source);
+	json_object_put(g->board);
+	json_object_put(g->history);
+	json_object_put(g->messages);
+	json_object_put(g->shown);
+	json_object_put(g->notes);
+	free(g);
+}
+
+const char *
+document_job_id(const struct document_job *g)
+{
+	return g->job.turn_id;
+}
+
+bool
+document_job_over(const struct document_job *g)
+{
+	return g->over;
+}
+
+/* The last event: the result, then the stream lingers and ends. */
+static void
+announce(struct document_job *g, json_object *version)
+{
+	json_object	*d;
+
+	if (g->code != NULL) {
+		d = json_object_new_object();
+		json_object_object_add(d, "code", json_object_new_string(g->code));
+		json_object_object_add(d, "message",
+		    json_object_new_string(g->error));
+		emit(g, "error", d);
+	}
+	d = json_object_new_object();
+	json_object_object_add(d, "status", json_object_new_string(
+	    g->code == NULL ? "done" : "failed"));
+	if (g->code == NULL)
+		json_object_object_add(d, "version", json_object_get(version));
+	else {
+		json_object_object_add(d, "code", json_object_new_string(g->code));
+		json_object_object_add(d, "error", json_object_new_string(g->error));
+	}
+	json_object_object_add(d, "notes", json_object_get(g->notes));
+	emit(g, "document.done", d);
+}
+
+/*
+ * A new version, for everybody with the project open: its summary (the
+ * Markdown is read with GET .../documents/{kind}).
+ */
+static void
+announce_version(struct document_job *g, json_object *version)
+{
+	static const char *const keys[] = { "kind", "version", "title",
+	    "model", "created_by", "created_at" };
+	json_object	*d, *v;
+	size_t		 i;
+
+	d = json_object_new_object();
+	json_object_object_add(d, "generation_id",
+	    json_object_new_string(g->job.turn_id));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_object_get_ex(version, keys[i], &v))
+			json_object_object_add(d, keys[i], json_object_get(v));
+	if (events_publish_project(g->app->events, g->job.project_id,
+	    "document.version", d) != BS_OK)
+		log_msgf(LOG_LEVEL_DEBUG, "document.version of generation %s was "
+		    "not queued", g->job.turn_id);
+	json_object_put(d);
+}
+
+/*
+ * End the generation failed with g->error, both rows, while the lease is
+ * this engine's. false: another engine holds it now, or the database
+ * failed (the lease runs out and an engine runs it again).
+ */
+static bool
+finish_failed(struct document_job *g, struct db_conn *conn)
+{
+	bs_err	 e;
+
+	if ((e = db_command(conn, "BEGIN")) == BS_OK &&
+	    (e = db_turn_hold(conn, g->job.turn_id, g->owner)) == BS_OK &&
+	    (e = db_generation_finish(conn, g->job.turn_id, "failed", g->error,
+	    NULL)) == BS_OK &&
+	    (e = db_turn_finish(conn, g->job.turn_id, NULL, 0, "failed",
+	    g->error, g->notes)) == BS_OK)
+		e = db_command(conn, "COMMIT");
+	if (e != BS_OK) {
+		db_command(conn, "ROLLBACK");
+		if (e != BS_ERR_CONFLICT)
+			log_msgf(LOG_LEVEL_ERROR, "generation %s: could not be "
+			    "marked failed (%s); its lease runs out and an "
+			    "engine runs it again", g->job.turn_id,
+			    bs_strerror(e));
+	}
+	return e == BS_OK;
+}
+
+/* Before any call: the generation fails with why, said to the person. */
+static void
+give_up(struct document_job *g, struct db_conn *conn, const char *why)
+{
+	g->over = true;
+	g->code = "generation_failed";
+	snprintf(g->error, sizeof(g->error), "%s", why);
+	if (finish_failed(g, conn))
+		announce(g, NULL);
 }
 
 /* The request, shaped as the agent's plan says its model takes it. */
 static void
-call_prepare(struct generation *g)
+call_prepare(struct document_job *g)
 {
 	const struct agent_plan	*p = g->plan;
 
@@ -350,17 +464,95 @@ call_prepare(struct generation *g)
 	g->req.thinking_budget = p->thinking_budget;
 	g->req.effort = p->effort;
 	g->req.answer = p->answer;
-	g->req.user_id = g->in->user_id;
+	g->req.user_id = g->job.user_id;
 	g->tool.name = g->agent->answer_name;
 	g->tool.description = g->agent->answer_description;
 	g->tool.input_schema = p->schema;
 	g->req.tool = &g->tool;
 	llm_call_init(&g->call, &g->req);
+	g->calling = true;
+}
+
+void
+document_job_begin(struct document_job *g)
+{
+	const struct bs_config *cfg = g->app->cfg;
+	struct db_conn	*conn = NULL;
+	json_object	*d;
+	bs_err		 e;
+
+	if (db_pool_checkout(g->app->db, &conn) != BS_OK) {
+		/* The lease runs out and an engine tries again. */
+		g->over = true;
+		return;
+	}
+	if (g->agent == NULL) {
+		give_up(g, conn, "This server has no writer for this kind of "
+		    "document.");
+		goto out;
+	}
+	if (g->job.user_id[0] == '\0') {
+		give_up(g, conn, "The account that asked for this document no "
+		    "longer exists.");
+		goto out;
+	}
+	if (g->job.runs > TURN_MAX_RUNS) {
+		give_up(g, conn, "The generation was interrupted too many times "
+		    "(its engine stopped each time); ask again.");
+		goto out;
+	}
+	if ((e = db_document_source(conn, g->job.project_id, &g->source)) ==
+	    BS_OK &&
+	    (e = db_items_list(conn, g->job.project_id, NULL, &g->board)) ==
+	    BS_OK &&
+	    (e = db_document_history(conn, g->job.project_id, HISTORY_EVENTS,
+	    &g->history)) == BS_OK)
+		e = db_messages_recent(conn, g->job.project_id, NULL,
+		    (int)cfg->context_messages, &g->messages);
+	if (e != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "generation %s: the project could not "
+		    "be read: %s", g->job.turn_id, bs_strerror(e));
+		give_up(g, conn, "The board and the conversation could not be "
+		    "read.");
+		goto out;
+	}
+	d = json_object_new_object();
+	json_object_object_add(d, "agent", json_object_new_string(g->agent->name));
+	/* Another engine began it: it is written again from the start. */
+	json_object_object_add(d, "retry", json_object_new_boolean(
+	    g->job.runs > 1));
+	emit(g, "document.started", d);
+	if ((e = document_context_build(g->kind, g->source, g->board,
+	    g->history, g->messages, (size_t)cfg->context_token_budget *
+	    CHARS_PER_TOKEN, &g->context, &g->shown)) != BS_OK) {
+		snprintf(g->agent_error, sizeof(g->agent_error), "the request "
+		    "could not be prepared (%s)", bs_strerror(e));
+		snprintf(g->error, sizeof(g->error), "The document could not be "
+		    "prepared.");
+		g->code = "generation_failed";
+	} else
+		call_prepare(g);
+out:
+	db_pool_release(g->app->db, conn);
+}
+
+size_t
+document_job_calls(struct document_job *g, struct llm_call **calls,
+    long *deadline_ms)
+{
+	json_object	*d;
+
+	d = json_object_new_object();
+	json_object_object_add(d, "agent", json_object_new_string(g->agent->name));
+	emit(g, "agent.started", d);
+	*calls = &g->call;
+	*deadline_ms = g->app->cfg->turn_budget_ms;
+	return g->calling ? 1 : 0;
 }
 
 /* The answer's title, on one line, within the column's limit. */
 static void
-title_set(struct generation *g, const char *title)
+title_set(struct document_job *g, const char *title)
 {
 	size_t	 i, o = 0, chars = 0;
 	bool	 space = false;
@@ -385,12 +577,12 @@ title_set(struct generation *g, const char *title)
 	g->title[o] = '\0';
 	utf8_trim(g->title);
 	if (g->title[0] == '\0')
-		snprintf(g->title, sizeof(g->title), "%s", g->in->kind->title);
+		snprintf(g->title, sizeof(g->title), "%s", g->kind->title);
 }
 
 /* Why the call failed, for the person and for agent_runs. */
 static void
-call_failure(struct generation *g)
+call_failure(struct document_job *g)
 {
 	const struct llm_call	*c = &g->call;
 
@@ -422,30 +614,15 @@ call_failure(struct generation *g)
 	}
 }
 
-/* Call the agent and turn its answer into Markdown. */
-static void
-generation_write(struct generation *g)
+/* The call ended: its answer checked and rendered to Markdown. */
+void
+document_job_stage_end(struct document_job *g)
 {
-	json_object	*d, *tokens;
+	json_object	*d, *tokens, *t = NULL;
 	char		 reason[LLM_ERROR_MAX - 32];
-	size_t		 dropped = 0;
 	bs_err		 e;
 
-	d = json_object_new_object();
-	json_object_object_add(d, "agent", json_object_new_string(g->agent->name));
-	emit(g, "agent.started", d);
-	if ((e = document_context_build(g->in->kind, g->source, g->board,
-	    g->history, g->messages, (size_t)g->app->cfg->context_token_budget *
-	    CHARS_PER_TOKEN, &g->context, &g->shown)) != BS_OK) {
-		snprintf(g->agent_error, sizeof(g->agent_error), "the request "
-		    "could not be prepared (%s)", bs_strerror(e));
-		snprintf(g->error, sizeof(g->error), "The document could not be "
-		    "prepared.");
-		g->code = "generation_failed";
-	} else {
-		call_prepare(g);
-		llm_batch_run(g->app->llm, &g->call, 1,
-		    g->app->cfg->turn_budget_ms);
+	if (g->calling) {
 		if (g->call.err != BS_OK)
 			call_failure(g);
 		else if (g->call.res.output == NULL) {
@@ -457,8 +634,8 @@ generation_write(struct generation *g)
 			snprintf(g->agent_error, sizeof(g->agent_error),
 			    "invalid answer: %s", reason);
 			g->code = "generation_failed";
-		} else if ((e = doc_render(g->in->kind, g->call.res.output,
-		    g->shown, &g->markdown, &dropped)) != BS_OK) {
+		} else if ((e = doc_render(g->kind, g->call.res.output,
+		    g->shown, &g->markdown, &g->dropped)) != BS_OK) {
 			snprintf(g->agent_error, sizeof(g->agent_error),
 			    "the answer could not be rendered (%s)",
 			    bs_strerror(e));
@@ -470,14 +647,12 @@ generation_write(struct generation *g)
 	}
 	g->status = g->code == NULL ? "ok" : "error";
 	if (g->code == NULL) {
-		json_object *t = NULL;
-
 		json_object_object_get_ex(g->call.res.output, "title", &t);
 		title_set(g, t != NULL ? json_object_get_string(t) : NULL);
-		if (dropped > 0)
+		if (g->dropped > 0)
 			note(g, "%zu citation%s named no item on the board and "
-			    "%s left out.", dropped, dropped == 1 ? "" : "s",
-			    dropped == 1 ? "was" : "were");
+			    "%s left out.", g->dropped, g->dropped == 1 ? "" : "s",
+			    g->dropped == 1 ? "was" : "were");
 	} else
 		note(g, "%s failed: %s", g->agent->name, g->agent_error);
 	metrics_agent_run(g->agent->name, g->status,
@@ -503,10 +678,13 @@ generation_write(struct generation *g)
 	emit(g, "agent.finished", d);
 }
 
-/* The version (when written), the agent run and the generation's end. */
+/*
+ * The version (when written), the agent run and the generation's end, in
+ * one transaction that holds the lease: BS_ERR_CONFLICT when another
+ * engine took the generation over (it saves it, this one does not).
+ */
 static bs_err
-generation_save(struct generation *g, struct db_conn *conn,
-    json_object **version)
+save(struct document_job *g, struct db_conn *conn, json_object **version)
 {
 	struct db_agent_run	 r;
 	struct db_document_version v;
@@ -532,7 +710,8 @@ generation_save(struct generation *g, struct db_conn *conn,
 	r.error = g->agent_error[0] != '\0' ? g->agent_error : NULL;
 	if ((e = db_command(conn, "BEGIN")) != BS_OK)
 		return e;
-	if (g->code == NULL) {
+	e = db_turn_hold(conn, g->job.turn_id, g->owner);
+	if (e == BS_OK && g->code == NULL) {
 		memset(&v, 0, sizeof(v));
 		v.title = g->title;
 		v.markdown = buf_cstr(&g->markdown);
@@ -546,17 +725,20 @@ generation_save(struct generation *g, struct db_conn *conn,
 		v.model = r.model;
 		v.input_tokens = u->input_tokens;
 		v.output_tokens = u->output_tokens;
-		v.created_by = g->in->user_id;
-		e = db_document_version_add(conn, g->in->project_id,
-		    g->in->kind->name, &v, version_id, version);
+		v.created_by = g->job.user_id;
+		e = db_document_version_add(conn, g->job.project_id,
+		    g->kind->name, &v, version_id, version);
 	}
+	if (e == BS_OK && g->calling)
+		e = db_generation_run_add(conn, g->job.turn_id, g->job.project_id,
+		    g->job.user_id, &r);
 	if (e == BS_OK)
-		e = db_generation_run_add(conn, g->id, g->in->project_id,
-		    g->in->user_id, &r);
-	if (e == BS_OK)
-		e = db_generation_finish(conn, g->id, g->code == NULL ? "done" :
-		    "failed", g->code == NULL ? NULL : g->error,
+		e = db_generation_finish(conn, g->job.turn_id, g->code == NULL ?
+		    "done" : "failed", g->code == NULL ? NULL : g->error,
 		    g->code == NULL ? version_id : NULL);
+	if (e == BS_OK)
+		e = db_turn_finish(conn, g->job.turn_id, NULL, 0, g->code == NULL ?
+		    "done" : "failed", g->code == NULL ? NULL : g->error, g->notes);
 	if (e == BS_OK)
 		e = db_command(conn, "COMMIT");
 	if (e != BS_OK) {
@@ -567,104 +749,39 @@ generation_save(struct generation *g, struct db_conn *conn,
 	return e;
 }
 
-/* Saving failed: the generation at least ends failed, on a fresh connection if need be. */
-static void
-generation_fail_unsaved(struct generation *g, struct db_conn **conn, bs_err why)
+void
+document_job_end(struct document_job *g)
 {
-	bs_err	 e = BS_ERR_DB_UNAVAILABLE;
-	int	 attempt;
+	struct db_conn	*conn = NULL;
+	json_object	*version = NULL;
+	bs_err		 e;
 
-	log_msgf(LOG_LEVEL_ERROR, "generation %s: the result could not be "
-	    "saved: %s", g->id, bs_strerror(why));
-	snprintf(g->error, sizeof(g->error), "The document could not be saved "
-	    "(%s).", bs_strerror(why));
-	g->code = "generation_failed";
-	for (attempt = 0; attempt < 2 && e != BS_OK; attempt++) {
-		if (attempt > 0) {
-			db_pool_release(g->app->db, *conn);
-			*conn = NULL;
-			if (db_pool_checkout(g->app->db, conn) != BS_OK)
-				break;
-		}
-		if (*conn != NULL)
-			e = db_generation_finish(*conn, g->id, "failed", g->error,
-			    NULL);
-	}
-	if (e != BS_OK)
-		log_msgf(LOG_LEVEL_ERROR, "generation %s: could not be marked "
-		    "failed either (%s); it fails as stale after "
-		    "TURN_STALE_AFTER", g->id, bs_strerror(e));
-}
-
-bs_err
-document_generate(struct app *app, const struct document_input *in,
-    const struct turn_sink *sink, json_object **result)
-{
-	struct generation	 g;
-	struct db_conn		*conn = NULL;
-	json_object		*version = NULL, *d, *r;
-	bs_err			 e;
-
-	*result = NULL;
-	memset(&g, 0, sizeof(g));
-	g.app = app;
-	g.in = in;
-	g.sink = sink;
-	buf_init(&g.markdown, DOCUMENT_MAX);
-	g.notes = json_object_new_array();
-	if ((g.agent = document_agent(in->kind)) == NULL) {
-		e = BS_ERR_NOT_FOUND;
+	g->over = true;
+	if ((e = db_pool_checkout(g->app->db, &conn)) == BS_OK)
+		e = save(g, conn, &version);
+	if (e == BS_ERR_CONFLICT) {
+		log_msgf(LOG_LEVEL_WARN, "generation %s: its lease went to another "
+		    "engine, which saves it", g->job.turn_id);
 		goto out;
 	}
-	g.plan = &app->plans->plan[agent_index(g.agent)];
-	if ((e = generation_begin(&g)) != BS_OK)
+	if (e != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "generation %s: the result could not be "
+		    "saved: %s", g->job.turn_id, bs_strerror(e));
+		snprintf(g->error, sizeof(g->error), "The document could not be "
+		    "saved (%s).", bs_strerror(e));
+		g->code = "generation_failed";
+		/* On a fresh connection: the one that failed may be broken. */
+		db_pool_release(g->app->db, conn);
+		conn = NULL;
+		if (db_pool_checkout(g->app->db, &conn) == BS_OK &&
+		    finish_failed(g, conn))
+			announce(g, NULL);
 		goto out;
-	d = json_object_new_object();
-	json_object_object_add(d, "agent", json_object_new_string(g.agent->name));
-	emit(&g, "document.started", d);
-	if (g.code == NULL) {
-		generation_write(&g);
-		if ((e = db_pool_checkout(app->db, &conn)) == BS_OK)
-			e = generation_save(&g, conn, &version);
-		if (e != BS_OK)
-			generation_fail_unsaved(&g, &conn, e);
-		db_pool_release(app->db, conn);
 	}
-	r = json_object_new_object();
-	json_object_object_add(r, "generation_id", json_object_new_string(g.id));
-	json_object_object_add(r, "kind", json_object_new_string(in->kind->name));
-	json_object_object_add(r, "status", json_object_new_string(
-	    g.code == NULL ? "done" : "failed"));
-	if (g.code == NULL)
-		json_object_object_add(r, "version", version);
-	else {
-		json_object_put(version);
-		json_object_object_add(r, "code", json_object_new_string(g.code));
-		json_object_object_add(r, "error", json_object_new_string(g.error));
-		d = json_object_new_object();
-		json_object_object_add(d, "code", json_object_new_string(g.code));
-		json_object_object_add(d, "message", json_object_new_string(g.error));
-		emit(&g, "error", d);
-	}
-	json_object_object_add(r, "notes", json_object_get(g.notes));
-	/* The last event carries the result. */
-	d = NULL;
-	if (json_object_deep_copy(r, &d, NULL) != 0)
-		d = json_object_new_object();
-	json_object_object_del(d, "generation_id");
-	json_object_object_del(d, "kind");
-	emit(&g, "document.done", d);
-	*result = r;
-	e = BS_OK;
+	announce(g, version);
+	if (g->code == NULL)
+		announce_version(g, version);
 out:
-	llm_call_free(&g.call);
-	buf_free(&g.markdown);
-	free(g.context);
-	json_object_put(g.source);
-	json_object_put(g.board);
-	json_object_put(g.history);
-	json_object_put(g.messages);
-	json_object_put(g.shown);
-	json_object_put(g.notes);
-	return e;
+	db_pool_release(g->app->db, conn);
+	json_object_put(version);
 }

@@ -1,7 +1,7 @@
 /*
- * Generated documents: a new version on request (streamed like a turn, or
- * one JSON answer), the latest of each kind, every version, and the diff
- * between two.
+ * Generated documents: a new version on request (queued for an engine like
+ * a turn, streamed or not), the generation's state, the latest of each
+ * kind, every version, and the diff between two.
  */
 #include "config.h"
 
@@ -16,6 +16,7 @@
 #include "brainstorm/doc_diff.h"
 #include "brainstorm/doc_render.h"
 #include "brainstorm/document.h"
+#include "brainstorm/engine.h"
 #include "brainstorm/events.h"
 #include "brainstorm/log.h"
 #include "brainstorm/ratelimit.h"
@@ -74,69 +75,52 @@ document_rate_allowed(struct http_ctx *ctx)
 	return false;
 }
 
-/*
- * The generation's events go to every subscriber of the project and,
- * when the client asked for a stream, to it: the stream starts with the
- * first event, so a refusal before the generation exists (409) is still
- * an ordinary JSON answer.
- */
-struct document_stream {
-	struct http_ctx	*ctx;
-	bool		 wanted;
-	bool		 begun;
-};
-
+/* A generation's queueing error, for the person. */
 static void
-document_emit(void *arg, const char *type, json_object *data)
+queue_error(struct http_ctx *ctx, bs_err e)
 {
-	struct document_stream	*ds = arg;
-	struct http_ctx		*ctx = ds->ctx;
-
-	events_publish_project(ctx->app->events, ctx->req.project_id, type, data);
-	if (!ds->wanted || ctx->client_gone)
+	switch (e) {
+	case BS_ERR_CONFLICT:
+		http_respond_error(ctx, 409, "generation_running", "A document "
+		    "of this project is being generated; try again when it is "
+		    "done.");
 		return;
-	if (!ds->begun) {
-		if (http_stream_begin(ctx, 200, "text/event-stream") != BS_OK) {
-			ds->wanted = false;
-			return;
-		}
-		ds->begun = true;
+	case BS_ERR_RATE_LIMITED:
+		http_header_add(ctx, "Retry-After", "10");
+		http_respond_error(ctx, 429, "too_many_turns", "You have %ld turns "
+		    "and documents queued or running, the most one account may "
+		    "have; wait for one to end.", ctx->app->cfg->turn_user_max);
+		return;
+	case BS_ERR_TOO_LARGE:
+		http_header_add(ctx, "Retry-After", "15");
+		http_respond_error(ctx, 503, "queue_full", "Too many turns and "
+		    "documents are waiting to run; try again shortly.");
+		return;
+	case BS_ERR_NOT_FOUND:
+		http_respond_error(ctx, 404, "not_found", "No such project.");
+		return;
+	default:
+		api_respond_db_error(ctx, e);
+		return;
 	}
-	http_stream_event(ctx, NULL, type, json_object_to_json_string_ext(data,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-/* A failed generation as the API's error, with what the client needs. */
-static void
-respond_failed(struct http_ctx *ctx, json_object *result)
-{
-	json_object	*body, *err, *v;
-	const char	*code = "generation_failed", *message = "The document "
-			    "could not be written.";
-
-	if (json_object_object_get_ex(result, "code", &v))
-		code = json_object_get_string(v);
-	if (json_object_object_get_ex(result, "error", &v))
-		message = json_object_get_string(v);
-	body = http_error_body(code, message, ctx->req.request_id);
-	if (json_object_object_get_ex(body, "error", &err)) {
-		json_object_object_get_ex(result, "generation_id", &v);
-		json_object_object_add(err, "generation_id", json_object_get(v));
-		json_object_object_get_ex(result, "notes", &v);
-		json_object_object_add(err, "notes", json_object_get(v));
-	}
-	http_respond_json(ctx, 502, body);
-}
-
+/*
+ * Queue the generation for an engine, like a message's turn. Streaming,
+ * the connection goes to the generation's channel, which document.queued
+ * creates here; otherwise 202 with where to look.
+ */
 void
 api_documents_create(struct http_ctx *ctx)
 {
 	struct field_value	 f[1];
 	struct validate_error	 err;
-	struct document_input	 in;
-	struct document_stream	 ds = { ctx, false, false };
-	struct turn_sink	 sink = { document_emit, &ds };
-	json_object		*result = NULL, *status;
+	struct db_turn_limits	 lim;
+	struct db_conn		*conn = NULL;
+	const struct doc_kind	*kind;
+	json_object		*d, *body;
+	char			 id[DB_ID_LEN], ch[EVENTS_CHANNELS_MAX], url[192];
+	bool			 stream;
 	bs_err			 e;
 
 	if (validate_object(ctx->req.json, document_rules, 1, f, &err) !=
@@ -144,37 +128,103 @@ api_documents_create(struct http_ctx *ctx)
 		api_respond_invalid(ctx, err.field, err.message);
 		return;
 	}
+	kind = doc_kind_find(f[0].str);
 	if (!document_rate_allowed(ctx))
 		return;
-	in.user_id = ctx->req.user_id;
-	in.project_id = ctx->req.project_id;
-	in.kind = doc_kind_find(f[0].str);
-	ds.wanted = http_accepts_event_stream(&ctx->req);
-	e = document_generate(ctx->app, &in, &sink, &result);
-	if (ds.begun)
-		goto out;	/* the stream ended with document.done */
-	switch (e) {
-	case BS_OK:
-		if (json_object_object_get_ex(result, "status", &status) &&
-		    strcmp(json_object_get_string(status), "done") == 0) {
-			http_respond_json(ctx, 201, result);
-			result = NULL;
-		} else
-			respond_failed(ctx, result);
-		break;
-	case BS_ERR_CONFLICT:
-		http_respond_error(ctx, 409, "generation_running", "A document "
-		    "of this project is being generated; try again when it is "
-		    "done.");
-		break;
-	case BS_ERR_NOT_FOUND:
-		http_respond_error(ctx, 404, "not_found", "No such project.");
-		break;
-	default:
-		api_respond_db_error(ctx, e);
+	stream = http_accepts_event_stream(&ctx->req);
+	if (stream && !api_stream_room(ctx))
+		return;
+	lim.queue_max = ctx->app->cfg->turn_queue_max;
+	lim.user_max = ctx->app->cfg->turn_user_max;
+	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
+		e = db_generation_queue(conn, &lim, ctx->req.project_id,
+		    kind->name, ctx->req.user_id, engine_owner(ctx->app->engine),
+		    id);
+	db_pool_release(ctx->app->db, conn);
+	if (e != BS_OK) {
+		queue_error(ctx, e);
+		return;
 	}
-out:
-	json_object_put(result);
+	d = json_object_new_object();
+	json_object_object_add(d, "generation_id", json_object_new_string(id));
+	json_object_object_add(d, "kind", json_object_new_string(kind->name));
+	/* Its own channel only: the project hears of it when it starts. */
+	snprintf(ch, sizeof(ch), "t-%s", id);
+	if (stream && events_publish_now(ctx->app->events, ch,
+	    "document.queued", d) != BS_OK)
+		stream = false;	/* no stream to hand over: it runs anyway */
+	json_object_put(d);
+	engine_notify(ctx->app->engine);
+	if (stream) {
+		api_stream_handover(ctx, "turn", id);
+		return;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "generation_id", json_object_new_string(id));
+	json_object_object_add(body, "kind", json_object_new_string(kind->name));
+	json_object_object_add(body, "status", json_object_new_string("queued"));
+	snprintf(url, sizeof(url), "/api/projects/%s/documents/generations/%s",
+	    ctx->req.project_id, id);
+	json_object_object_add(body, "url", json_object_new_string(url));
+	snprintf(url, sizeof(url), "/api/projects/%s/documents/generations/%s/"
+	    "events", ctx->req.project_id, id);
+	json_object_object_add(body, "stream_url", json_object_new_string(url));
+	http_respond_json(ctx, 202, body);
+}
+
+/* The generation of {generation} in the project; NULL after a 404 was answered. */
+static json_object *
+generation_load(struct http_ctx *ctx, long *finished_ago_s)
+{
+	struct db_conn	*conn = NULL;
+	json_object	*g = NULL;
+	const char	*id = http_param_get(&ctx->req, "generation");
+	bs_err		 e = BS_ERR_NOT_FOUND;
+
+	if (uuid_valid(id) && (e = db_pool_checkout(ctx->app->db, &conn)) ==
+	    BS_OK)
+		e = db_generation_get(conn, ctx->req.project_id, id, &g,
+		    finished_ago_s);
+	db_pool_release(ctx->app->db, conn);
+	if (e == BS_ERR_NOT_FOUND)
+		http_respond_error(ctx, 404, "not_found", "No such generation.");
+	else if (e != BS_OK)
+		api_respond_db_error(ctx, e);
+	return g;
+}
+
+/* A generation's state, and its version once it is done. */
+void
+api_generation_get(struct http_ctx *ctx)
+{
+	json_object	*g;
+	long		 ago;
+
+	if ((g = generation_load(ctx, &ago)) != NULL)
+		http_respond_json(ctx, 200, g);
+}
+
+/*
+ * A queued or running generation's stream, from its first event; one that
+ * ended has none (410): GET the generation for its result.
+ */
+void
+api_generation_events(struct http_ctx *ctx)
+{
+	json_object	*g;
+	long		 ago;
+
+	if ((g = generation_load(ctx, &ago)) == NULL)
+		return;
+	if (ago >= 0)
+		http_respond_error(ctx, 410, "generation_over", "The generation "
+		    "has ended; GET /api/projects/%s/documents/generations/%s "
+		    "has its result.", ctx->req.project_id,
+		    json_member_string(g, "generation_id"));
+	else if (api_stream_room(ctx))
+		api_stream_handover(ctx, "turn", json_member_string(g,
+		    "generation_id"));
+	json_object_put(g);
 }
 
 /* Run one query on a pooled connection; answer its failure. */

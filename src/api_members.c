@@ -163,6 +163,7 @@ api_members_update(struct http_ctx *ctx)
 		respond_change_error(ctx, e);
 		goto out;
 	}
+	role_changed(ctx->app->events, ctx->req.project_id, user, role);
 	body = json_object_new_object();
 	json_object_object_add(body, "member", member);
 	http_respond_json(ctx, 200, body);

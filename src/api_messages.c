@@ -39,8 +39,8 @@ query_int(struct http_ctx *ctx, const char *name, long min, long max, long def,
 }
 
 /* A stream to hand to nchan: at most EVENTS_MAX_STREAMS per user. */
-static bool
-stream_room(struct http_ctx *ctx)
+bool
+api_stream_room(struct http_ctx *ctx)
 {
 	char	 ch[EVENTS_CHANNELS_MAX];
 	long	 open = 0;
@@ -65,8 +65,8 @@ stream_room(struct http_ctx *ctx)
  * Hand the connection to nchan: nginx subscribes it to the location. A
  * project's stream is the user's too, so that it ends with the account.
  */
-static void
-stream_handover(struct http_ctx *ctx, const char *kind, const char *id)
+void
+api_stream_handover(struct http_ctx *ctx, const char *kind, const char *id)
 {
 	if (strcmp(kind, "project") == 0)
 		http_header_add(ctx, "X-Accel-Redirect", "/_streams/project/%s/%s",
@@ -126,7 +126,7 @@ turn_queue(struct http_ctx *ctx, const char *content, const char *retry_turn_id)
 	bool			 stream = http_accepts_event_stream(&ctx->req);
 	bs_err			 e;
 
-	if (stream && !stream_room(ctx))
+	if (stream && !api_stream_room(ctx))
 		return;
 	lim.queue_max = ctx->app->cfg->turn_queue_max;
 	lim.user_max = ctx->app->cfg->turn_user_max;
@@ -150,7 +150,7 @@ turn_queue(struct http_ctx *ctx, const char *content, const char *retry_turn_id)
 	engine_notify(ctx->app->engine);
 	if (stream) {
 		json_object_put(message);
-		stream_handover(ctx, "turn", turn);
+		api_stream_handover(ctx, "turn", turn);
 		return;
 	}
 	body = json_object_new_object();
@@ -396,8 +396,8 @@ out:
 void
 api_events_stream(struct http_ctx *ctx)
 {
-	if (stream_room(ctx))
-		stream_handover(ctx, "project", ctx->req.project_id);
+	if (api_stream_room(ctx))
+		api_stream_handover(ctx, "project", ctx->req.project_id);
 }
 
 /* The turn of {turn} in the project; NULL after a 404 was answered. */
@@ -447,7 +447,7 @@ api_turn_events(struct http_ctx *ctx)
 		http_respond_error(ctx, 410, "turn_over", "The turn has ended; "
 		    "GET /api/projects/%s/turns/%s has its result.",
 		    ctx->req.project_id, json_member_string(turn, "turn_id"));
-	else if (stream_room(ctx))
-		stream_handover(ctx, "turn", json_member_string(turn, "turn_id"));
+	else if (api_stream_room(ctx))
+		api_stream_handover(ctx, "turn", json_member_string(turn, "turn_id"));
 	json_object_put(turn);
 }

@@ -71,6 +71,10 @@ const struct route api_routes[] = {
 	    ROUTE_EDITOR | ROUTE_METERED | ROUTE_JSON_BODY },
 	{ "GET",    "/api/projects/{id}/documents", api_documents_list,
 	    ROUTE_VIEWER },
+	{ "GET",    "/api/projects/{id}/documents/generations/{generation}",
+	    api_generation_get, ROUTE_VIEWER },
+	{ "GET",    "/api/projects/{id}/documents/generations/{generation}/events",
+	    api_generation_events, ROUTE_VIEWER },
 	{ "GET",    "/api/projects/{id}/documents/{kind}", api_documents_get,
 	    ROUTE_VIEWER },
 	{ "GET",    "/api/projects/{id}/documents/{kind}/versions",
@@ -95,3 +99,16 @@ const struct route api_routes[] = {
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
+
+/*
+ * What a process that only runs an engine serves on its --listen socket
+ * (brainstorm-fcgi --engine-only --listen): the same handlers as above.
+ */
+const struct route api_ops_routes[] = {
+	{ "GET",  "/api/health",	api_ops_health,		0 },
+	{ "GET",  "/api/ready",		api_ops_ready,		0 },
+	{ "GET",  "/metrics",		api_ops_metrics,	0 },
+};
+
+const size_t api_ops_routes_count = sizeof(api_ops_routes) /
+    sizeof(api_ops_routes[0]);

@@ -304,8 +304,10 @@ app_dispatch(struct http_ctx *ctx)
 
 	if (http_request_parse(ctx) != BS_OK)
 		return;
-	switch (router_match(api_routes, api_routes_count, ctx->req.method,
-	    ctx->req.path, &ctx->req, &route, allow, sizeof(allow))) {
+	switch (router_match(app->ops_only ? api_ops_routes : api_routes,
+	    app->ops_only ? api_ops_routes_count : api_routes_count,
+	    ctx->req.method, ctx->req.path, &ctx->req, &route, allow,
+	    sizeof(allow))) {
 	case ROUTER_FOUND:
 		break;
 	case ROUTER_METHOD_NOT_ALLOWED:

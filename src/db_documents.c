@@ -16,6 +16,7 @@
 
 #include "brainstorm/db_documents.h"
 #include "brainstorm/doc_export.h"
+#include "brainstorm/http.h"
 
 #define SQLSTATE_FOREIGN_KEY	"23503"
 
@@ -100,8 +101,8 @@ static const struct db_column export_version_columns[] = {
 #define NCOLS(c)	(int)(sizeof(c) / sizeof((c)[0]))
 
 enum document_stmt {
-	STMT_SOURCE, STMT_HISTORY, STMT_GENERATIONS_FAIL_STALE,
-	STMT_GENERATION_OPEN, STMT_GENERATION_FINISH, STMT_RUN_ADD,
+	STMT_SOURCE, STMT_HISTORY, STMT_GENERATION_QUEUE, STMT_GENERATION_GET,
+	STMT_GENERATION_FINISH, STMT_RUN_ADD,
 	STMT_VERSION_ADD, STMT_LATEST, STMT_GET, STMT_VERSIONS,
 	STMT_EXPORT_PROJECT, STMT_EXPORT_ITEMS, STMT_EXPORT_EVENTS,
 	STMT_EXPORT_MESSAGES, STMT_EXPORT_TURNS, STMT_EXPORT_VERSIONS,
@@ -121,17 +122,28 @@ static const struct db_stmt document_stmts[] = {
 	  " e.new_text, e.actor, e.reason, " DB_ISO_UTC("e.created_at")
 	  " FROM item_events e WHERE e.project_id = $1::uuid"
 	  " ORDER BY e.id DESC LIMIT $2::integer", 2 },
-	[STMT_GENERATIONS_FAIL_STALE] = { "documents_generations_fail_stale",
-	  "UPDATE document_generations SET status = 'failed',"
-	  " finished_at = now(), error = 'The worker running this generation"
-	  " stopped before it finished.'"
-	  " WHERE project_id = $1::uuid AND status = 'running'"
-	  " AND started_at < now() - make_interval(secs => $2::integer)", 2 },
-	/* The partial unique index refuses a second running one. */
-	[STMT_GENERATION_OPEN] = { "documents_generation_open",
-	  "INSERT INTO document_generations (project_id, kind, user_id)"
-	  " VALUES ($1::uuid, $2::text, $3::uuid)"
-	  " ON CONFLICT DO NOTHING RETURNING id", 3 },
+	/*
+	 * The generation and its job (a turn with its document_kind, same
+	 * id) in one statement: the partial unique index of generations
+	 * refuses a second one running in the project, and then neither row
+	 * is made.
+	 */
+	[STMT_GENERATION_QUEUE] = { "documents_generation_queue",
+	  "WITH g AS (INSERT INTO document_generations (project_id, kind,"
+	  " user_id) VALUES ($1::uuid, $2::text, $3::uuid)"
+	  " ON CONFLICT DO NOTHING RETURNING id),"
+	  " t AS (INSERT INTO turns (id, project_id, document_kind, status,"
+	  " user_id, queued_by) SELECT g.id, $1::uuid, $2::text, 'queued',"
+	  " $3::uuid, $4::text FROM g RETURNING id)"
+	  " SELECT id FROM t", 4 },
+	[STMT_GENERATION_GET] = { "documents_generation_get",
+	  "SELECT t.id, t.document_kind, t.status, t.runs, t.error, "
+	  DB_ISO_UTC("t.queued_at") ", " DB_ISO_UTC("t.finished_at") ","
+	  " t.notes, v.version, extract(epoch FROM now() - t.finished_at)::bigint"
+	  " FROM turns t JOIN document_generations g ON g.id = t.id"
+	  " LEFT JOIN document_versions v ON v.id = g.version_id"
+	  " WHERE t.id = $2::uuid AND t.project_id = $1::uuid"
+	  " AND t.document_kind IS NOT NULL", 2 },
 	[STMT_GENERATION_FINISH] = { "documents_generation_finish",
 	  "UPDATE document_generations SET status = $2::text, error = $3::text,"
 	  " version_id = $4::uuid, finished_at = now() WHERE id = $1::uuid", 4 },
@@ -197,7 +209,8 @@ static const struct db_stmt document_stmts[] = {
 	  "SELECT t.id, t.user_message_id, t.intent, t.confidence, t.status,"
 	  " t.error, " DB_ISO_UTC("t.started_at") ", "
 	  DB_ISO_UTC("t.finished_at") " FROM turns t"
-	  " WHERE t.project_id = $1::uuid ORDER BY t.started_at, t.id", 1 },
+	  " WHERE t.project_id = $1::uuid AND t.document_kind IS NULL"
+	  " ORDER BY t.started_at, t.id", 1 },
 	[STMT_EXPORT_VERSIONS] = { "export_versions",
 	  "SELECT d.kind, v.version, v.title, v.body, v.item_event_id,"
 	  " v.message_id, v.model, v.input_tokens, v.output_tokens, "
@@ -328,21 +341,22 @@ db_document_history(struct db_conn *c, const char *project_id, int limit,
 }
 
 bs_err
-db_generation_open(struct db_conn *c, const char *project_id,
-    const char *kind, const char *user_id, long stale_s,
-    char generation_id[DB_ID_LEN])
+db_generation_queue(struct db_conn *c, const struct db_turn_limits *lim,
+    const char *project_id, const char *kind, const char *user_id,
+    const char *queued_by, char generation_id[DB_ID_LEN])
 {
-	char		 secs[24], state[6];
-	const char	*stale[] = { project_id, secs };
-	const char	*v[] = { project_id, kind, user_id };
+	const char	*v[] = { project_id, kind, user_id, queued_by };
 	PGresult	*res = NULL;
+	char		 state[6] = "";
+	bool		 begun = false;
 	bs_err		 e;
 
-	snprintf(secs, sizeof(secs), "%ld", stale_s);
-	if ((e = db_run(c, &document_stmts[STMT_GENERATIONS_FAIL_STALE],
-	    stale)) != BS_OK)
-		return e;
-	if ((e = db_exec(c, &document_stmts[STMT_GENERATION_OPEN], v, &res,
+	if ((e = db_command(c, "BEGIN")) != BS_OK)
+		goto out;
+	begun = true;
+	if ((e = db_turns_room(c, user_id, lim)) != BS_OK)
+		goto out;
+	if ((e = db_exec(c, &document_stmts[STMT_GENERATION_QUEUE], v, &res,
 	    state)) != BS_OK) {
 		if (e == BS_ERR_DB && strcmp(state, SQLSTATE_FOREIGN_KEY) == 0)
 			e = BS_ERR_NOT_FOUND;
@@ -353,7 +367,66 @@ db_generation_open(struct db_conn *c, const char *project_id,
 		goto out;
 	}
 	snprintf(generation_id, DB_ID_LEN, "%s", PQgetvalue(res, 0, 0));
+	e = db_command(c, "COMMIT");
 out:
+	if (e != BS_OK && begun)
+		db_command(c, "ROLLBACK");
+	PQclear(res);
+	return e;
+}
+
+static const struct db_column generation_columns[] = {
+	{ "generation_id", false }, { "kind", false }, { "status", false },
+	{ "runs", true }, { "error", false }, { "queued_at", false },
+	{ "finished_at", false }, { "notes", false },
+};
+
+bs_err
+db_generation_get(struct db_conn *c, const char *project_id,
+    const char *generation_id, json_object **out, long *finished_ago_s)
+{
+	const char	*v[] = { project_id, generation_id };
+	PGresult	*res = NULL;
+	json_object	*notes, *version = NULL;
+	long long	 n = 0, ago = -1;
+	char		 state[6] = "";
+	int		 nc = NCOLS(generation_columns);
+	bs_err		 e;
+
+	*out = NULL;
+	*finished_ago_s = -1;
+	if ((e = db_exec(c, &document_stmts[STMT_GENERATION_GET], v, &res,
+	    state)) != BS_OK) {
+		if (strcmp(state, "22P02") == 0)
+			e = BS_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		e = BS_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((e = db_row_json(res, 0, generation_columns, nc, out)) != BS_OK)
+		goto out;
+	if (!PQgetisnull(res, 0, nc + 1) &&
+	    db_int64(PQgetvalue(res, 0, nc + 1), &ago) == BS_OK)
+		*finished_ago_s = (long)ago;
+	/* notes is jsonb: the array itself, not its text. */
+	notes = json_tokener_parse(json_member_string(*out, "notes") != NULL ?
+	    json_member_string(*out, "notes") : "[]");
+	json_object_object_add(*out, "notes", notes != NULL ? notes :
+	    json_object_new_array());
+	if (!PQgetisnull(res, 0, nc) &&
+	    (e = db_int64(PQgetvalue(res, 0, nc), &n)) == BS_OK &&
+	    (e = db_document_get(c, project_id, json_member_string(*out,
+	    "kind"), (long)n, &version)) != BS_OK && e != BS_ERR_NOT_FOUND)
+		goto out;
+	e = BS_OK;
+	json_object_object_add(*out, "version", version);
+out:
+	if (e != BS_OK) {
+		json_object_put(*out);
+		*out = NULL;
+	}
 	PQclear(res);
 	return e;
 }

@@ -31,7 +31,7 @@ static const struct db_stmt message_insert = { "message_insert",
 /* A failed turn back in the queue; its stored message is asked again. */
 static const struct db_stmt turn_requeue = { "turn_requeue",
 	"WITH old AS (SELECT t.id, t.status FROM turns t WHERE t.id = $2::uuid "
-	"AND t.project_id = $1 FOR UPDATE), "
+	"AND t.project_id = $1 AND t.document_kind IS NULL FOR UPDATE), "
 	"upd AS (UPDATE turns t SET status = 'queued', error = NULL, user_id = $3, "
 	"queued_by = $4, "
 	"queued_at = now(), started_at = now(), finished_at = NULL, runs = 0, "
@@ -73,7 +73,7 @@ static const struct db_stmt turns_claim = { "turns_claim",
 	"lease_until = now() + make_interval(secs => $3), runs = t.runs + 1, "
 	"started_at = CASE WHEN t.runs = 0 THEN now() ELSE t.started_at END "
 	"FROM c WHERE t.id = c.id RETURNING t.id, t.project_id, t.user_id, "
-	"t.user_message_id, t.runs, t.retry", 3 };
+	"t.user_message_id, t.runs, t.retry, t.document_kind", 3 };
 static const struct db_stmt turns_renew = { "turns_renew",
 	"UPDATE turns SET lease_until = now() + make_interval(secs => $3) "
 	"WHERE lease_owner = $1 AND status = 'running' AND id = ANY($2::uuid[])",
@@ -86,7 +86,8 @@ static const struct db_stmt turn_get = { "turn_get",
 	"SELECT t.id, t.status, t.intent, t.confidence, t.error, t.runs, "
 	DB_ISO_UTC("t.queued_at") ", " DB_ISO_UTC("t.finished_at") ", t.notes, "
 	"extract(epoch FROM now() - t.finished_at)::bigint "
-	"FROM turns t WHERE t.id = $2::uuid AND t.project_id = $1", 2 };
+	"FROM turns t WHERE t.id = $2::uuid AND t.project_id = $1 "
+	"AND t.document_kind IS NULL", 2 };
 static const struct db_stmt turn_messages = { "turn_messages",
 	"SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.turn_id = $1 "
 	"ORDER BY m.created_at, m.id", 1 };
@@ -163,8 +164,8 @@ static const struct db_column usage_columns[] = {
 #define NCOLS(c)	(int)(sizeof(c) / sizeof((c)[0]))
 
 /* Whether the queue takes one more turn of user_id. Transaction open. */
-static bs_err
-queue_room(struct db_conn *c, const char *user_id,
+bs_err
+db_turns_room(struct db_conn *c, const char *user_id,
     const struct db_turn_limits *lim)
 {
 	const char	*v[] = { user_id };
@@ -203,7 +204,7 @@ db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		goto out;
 	begun = true;
-	if ((e = queue_room(c, user_id, lim)) != BS_OK)
+	if ((e = db_turns_room(c, user_id, lim)) != BS_OK)
 		goto out;
 	if (retry_turn_id == NULL) {
 		if ((e = db_exec(c, &message_insert_user, v, &res, state)) != BS_OK)
@@ -414,6 +415,8 @@ db_turns_claim(struct db_conn *c, const char *owner, int max, long lease_s,
 		j->runs = db_int64(PQgetvalue(res, i, 4), &runs) == BS_OK ?
 		    (int)runs : 1;
 		j->retry = PQgetvalue(res, i, 5)[0] == 't';
+		snprintf(j->document_kind, sizeof(j->document_kind), "%s",
+		    PQgetvalue(res, i, 6));
 		*njobs = i + 1;
 	}
 out:

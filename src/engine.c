@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "brainstorm/buf.h"
+#include "brainstorm/document.h"
 #include "brainstorm/engine.h"
 #include "brainstorm/events.h"
 #include "brainstorm/log.h"
@@ -37,11 +38,160 @@ enum step {
 	STEP_END,
 };
 
-/* A turn the engine holds. */
+/*
+ * What the engine runs: a turn (turn.h) or a document generation
+ * (document.h), both rows of turns, leased alike. Steps marked IO run on
+ * an IO thread, the others on the loop thread.
+ */
+struct job_ops {
+	bs_err		 (*create)(struct app *, const struct db_turn_job *,
+			    const char *, const struct turn_sink *, void **);
+	void		 (*destroy)(void *);
+	const char	*(*id)(const void *);
+	bool		 (*over)(const void *);
+	void		 (*begin)(void *);		/* IO */
+	size_t		 (*calls)(void *, struct llm_call **, long *);
+	bool		 (*stage_end)(void *);	/* true: middle, then a stage */
+	void		 (*middle)(void *);		/* IO */
+	void		 (*end)(void *);		/* IO */
+};
+
+static bs_err
+turn_create(struct app *app, const struct db_turn_job *job, const char *owner,
+    const struct turn_sink *sink, void **out)
+{
+	struct turn	*t = NULL;
+	bs_err		 e;
+
+	e = turn_new(app, job, owner, sink, &t);
+	*out = t;
+	return e;
+}
+
+static void
+turn_destroy(void *t)
+{
+	turn_free(t);
+}
+
+static const char *
+turn_id_of(const void *t)
+{
+	return turn_id(t);
+}
+
+static bool
+turn_over_of(const void *t)
+{
+	return turn_over(t);
+}
+
+static void
+turn_begin_of(void *t)
+{
+	turn_begin(t);
+}
+
+static void
+turn_middle_of(void *t)
+{
+	turn_middle(t);
+}
+
+static void
+turn_end_of(void *t)
+{
+	turn_end(t);
+}
+
+static size_t
+turn_calls_of(void *t, struct llm_call **calls, long *deadline_ms)
+{
+	return turn_stage_calls(t, calls, deadline_ms);
+}
+
+/* turn_stage_end moves the turn on to stage B after stage A. */
+static bool
+turn_stage_end_of(void *t)
+{
+	bool	 after_a = turn_stage(t) == 0;
+
+	turn_stage_end(t);
+	return after_a;
+}
+
+static bs_err
+document_create(struct app *app, const struct db_turn_job *job,
+    const char *owner, const struct turn_sink *sink, void **out)
+{
+	struct document_job	*g = NULL;
+	bs_err			 e;
+
+	e = document_job_new(app, job, owner, sink, &g);
+	*out = g;
+	return e;
+}
+
+static void
+document_destroy(void *g)
+{
+	document_job_free(g);
+}
+
+static const char *
+document_id_of(const void *g)
+{
+	return document_job_id(g);
+}
+
+static bool
+document_over_of(const void *g)
+{
+	return document_job_over(g);
+}
+
+static void
+document_begin_of(void *g)
+{
+	document_job_begin(g);
+}
+
+static void
+document_end_of(void *g)
+{
+	document_job_end(g);
+}
+
+static size_t
+document_calls_of(void *g, struct llm_call **calls, long *deadline_ms)
+{
+	return document_job_calls(g, calls, deadline_ms);
+}
+
+/* One stage: the end comes next. */
+static bool
+document_stage_end_of(void *g)
+{
+	document_job_stage_end(g);
+	return false;
+}
+
+static const struct job_ops turn_ops = {
+	turn_create, turn_destroy, turn_id_of, turn_over_of, turn_begin_of,
+	turn_calls_of, turn_stage_end_of, turn_middle_of, turn_end_of,
+};
+static const struct job_ops document_ops = {
+	document_create, document_destroy, document_id_of, document_over_of,
+	document_begin_of, document_calls_of, document_stage_end_of, NULL,
+	document_end_of,
+};
+
+/* A turn or a generation the engine holds. */
 struct held {
 	struct held	*prev, *next;	/* the engine's list, under held_lock */
 	struct engine	*en;
-	struct turn	*turn;
+	const struct job_ops *ops;
+	void		*turn;		/* the ops' job */
 	char		 channels[EVENTS_CHANNELS_MAX];	/* t-TURN,p-PROJECT */
 	char		 turn_channel[EVENTS_CHANNELS_MAX];
 };
@@ -173,7 +323,7 @@ held_emit(void *arg, const char *type, json_object *data)
 
 	if (events_publish(h->en->app->events, h->channels, type, data) != BS_OK)
 		log_msgf(LOG_LEVEL_DEBUG, "a %s event of turn %s was not queued",
-		    type, turn_id(h->turn));
+		    type, h->ops->id(h->turn));
 }
 
 static void
@@ -205,7 +355,8 @@ held_free(struct held *h)
 			h->next->prev = h->prev;
 		pthread_mutex_unlock(&en->held_lock);
 	}
-	turn_free(h->turn);
+	if (h->turn != NULL)
+		h->ops->destroy(h->turn);
 	free(h);
 }
 
@@ -233,8 +384,11 @@ io_claim(struct engine *en, struct job *j)
 		h = calloc(1, sizeof(*h));
 		sink.emit = held_emit;
 		sink.arg = h;
-		if (h == NULL || turn_new(en->app, &jobs[i], en->owner, &sink,
-		    &h->turn) != BS_OK) {
+		if (h != NULL)
+			h->ops = jobs[i].document_kind[0] != '\0' ? &document_ops :
+			    &turn_ops;
+		if (h == NULL || h->ops->create(en->app, &jobs[i], en->owner,
+		    &sink, &h->turn) != BS_OK) {
 			/* The lease runs out; an engine with memory takes it. */
 			log_msgf(LOG_LEVEL_ERROR, "engine %s: turn %s dropped: out "
 			    "of memory", en->owner, jobs[i].turn_id);
@@ -274,7 +428,7 @@ io_renew(struct engine *en)
 	e = buf_puts(&ids, "{");
 	for (h = en->held; h != NULL && e == BS_OK; h = h->next)
 		e = buf_printf(&ids, "%s%s", ids.len > 1 ? "," : "",
-		    turn_id(h->turn));
+		    h->ops->id(h->turn));
 	pthread_mutex_unlock(&en->held_lock);
 	if (e == BS_OK)
 		e = buf_puts(&ids, "}");
@@ -311,13 +465,13 @@ io_main(void *arg)
 			io_renew(en);
 			break;
 		case STEP_BEGIN:
-			turn_begin(j->held->turn);
+			j->held->ops->begin(j->held->turn);
 			break;
 		case STEP_MIDDLE:
-			turn_middle(j->held->turn);
+			j->held->ops->middle(j->held->turn);
 			break;
 		case STEP_END:
-			turn_end(j->held->turn);
+			j->held->ops->end(j->held->turn);
 			break;
 		}
 		inbox_post(en, j);
@@ -379,12 +533,10 @@ stage_done(void *arg)
 		held_done(en, h);
 		return;
 	}
-	/* turn_stage_end moves the turn on to stage B after stage A. */
-	after_a = turn_stage(h->turn) == 0;
-	turn_stage_end(h->turn);
+	after_a = h->ops->stage_end(h->turn);
 	if (io_post_step(en, after_a ? STEP_MIDDLE : STEP_END, h) != BS_OK) {
 		log_msgf(LOG_LEVEL_ERROR, "engine %s: turn %s given up: out of "
-		    "memory", en->owner, turn_id(h->turn));
+		    "memory", en->owner, h->ops->id(h->turn));
 		held_done(en, h);
 	}
 }
@@ -398,7 +550,7 @@ stage_start(struct engine *en, struct held *h)
 	size_t		 n;
 	bs_err		 e;
 
-	n = turn_stage_calls(h->turn, &calls, &deadline_ms);
+	n = h->ops->calls(h->turn, &calls, &deadline_ms);
 	if (n == 0) {
 		stage_done(h);
 		return;
@@ -407,7 +559,7 @@ stage_start(struct engine *en, struct held *h)
 	    NULL)) != BS_OK) {
 		/* The calls did not start: each ends as an agent error. */
 		log_msgf(LOG_LEVEL_ERROR, "engine %s: turn %s: calls not started: "
-		    "%s", en->owner, turn_id(h->turn), bs_strerror(e));
+		    "%s", en->owner, h->ops->id(h->turn), bs_strerror(e));
 		stage_done(h);
 	}
 }
@@ -439,7 +591,7 @@ job_done(struct engine *en, struct job *j)
 		break;
 	case STEP_BEGIN:
 	case STEP_MIDDLE:
-		if (en->abandoning || turn_over(h->turn))
+		if (en->abandoning || h->ops->over(h->turn))
 			held_done(en, h);
 		else
 			stage_start(en, h);

@@ -39,7 +39,9 @@ usage(FILE *fp)
 	    "  -T, --check-config  load and validate the configuration, then exit\n"
 	    "  -O, --online        with --check-config: also ask the Claude Models\n"
 	    "                      API about every configured model\n"
-	    "  -E, --engine-only   run turns only (a turn engine), no FastCGI\n"
+	    "  -E, --engine-only   run turns only (a turn engine); with --listen,\n"
+	    "                      FastCGI there for /api/health, /api/ready and\n"
+	    "                      /metrics only (LISTEN is not used)\n"
 	    "  -h, --help          this text\n"
 	    "  -V, --version       the version\n", config_default_path());
 }
@@ -144,13 +146,25 @@ files_limit_raise(void)
 /*
  * A process that only runs turns: the engine, until SIGTERM or SIGINT
  * (SIGHUP reopens the log); then the turns held get SHUTDOWN_TIMEOUT.
+ * With listen (--listen), it also answers FastCGI there, health,
+ * readiness and metrics only (api_ops_routes), on OPS_THREADS threads.
  */
+#define OPS_THREADS	2
+
 static bs_err
-engine_only_run(struct app *app)
+engine_only_run(struct app *app, const char *listen)
 {
 	sigset_t	 set;
-	int		 sig;
+	char		 err[512];
+	int		 sig, fd = -1;
+	bs_err		 e = BS_OK;
 
+	if (listen != NULL && server_listen_socket(listen, &fd, err,
+	    sizeof(err)) != BS_OK) {
+		log_msgf(LOG_LEVEL_ERROR, "%s", err);
+		fprintf(stderr, "brainstorm-fcgi: %s\n", err);
+		return BS_ERR_CONFIG;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -161,18 +175,30 @@ engine_only_run(struct app *app)
 		return BS_ERR_INTERNAL;
 	}
 	log_msgf(LOG_LEVEL_INFO, "brainstorm-fcgi %s: turn engine only "
-	    "(APP_ENV=%s)", PACKAGE_VERSION, config_app_env_name(app->cfg->app_env));
-	for (;;) {
-		if ((sig = server_signal_wait(&set)) != SIGHUP)
-			break;
-		if (log_reopen() != BS_OK)
-			log_msgf(LOG_LEVEL_ERROR, "log reopen failed");
+	    "(APP_ENV=%s)%s%s", PACKAGE_VERSION,
+	    config_app_env_name(app->cfg->app_env), listen != NULL ?
+	    "; health, readiness and metrics on " : "", listen != NULL ?
+	    listen : "");
+	if (listen != NULL) {
+		/* server_run takes the stop signals and drains its requests. */
+		app->ops_only = true;
+		e = server_run(app, fd, OPS_THREADS,
+		    (int)app->cfg->shutdown_timeout_s);
+	} else {
+		for (;;) {
+			if ((sig = server_signal_wait(&set)) != SIGHUP)
+				break;
+			if (log_reopen() != BS_OK)
+				log_msgf(LOG_LEVEL_ERROR, "log reopen failed");
+		}
 	}
 	log_msgf(LOG_LEVEL_INFO, "stopping the turn engine (up to %ld s)",
 	    app->cfg->shutdown_timeout_s);
 	engine_stop(app->engine, (int)app->cfg->shutdown_timeout_s * 1000);
 	app->engine = NULL;
-	return BS_OK;
+	if (e == BS_ERR_TIMEOUT)
+		_exit(0);	/* a request thread still runs: free nothing */
+	return e;
 }
 
 int
@@ -324,7 +350,7 @@ main(int argc, char **argv)
 	}
 	app.plans = &plans;
 	if (engine_only) {
-		status = engine_only_run(&app) == BS_OK ? 0 : 1;
+		status = engine_only_run(&app, listen) == BS_OK ? 0 : 1;
 		goto out;
 	}
 	if (server_listen_socket(cfg.listen, &fd, err, sizeof(err)) != BS_OK) {

@@ -83,3 +83,24 @@ access_revoked(struct events *ev, const char *project_id, const char *user_id,
 	if (events_close(ev, ch) != BS_OK)
 		log_msgf(LOG_LEVEL_WARN, "the streams of %s could not be ended", ch);
 }
+
+void
+role_changed(struct events *ev, const char *project_id, const char *user_id,
+    enum project_role role)
+{
+	json_object	*data;
+	char		 ch[EVENTS_CHANNELS_MAX];
+
+	if (ev == NULL || project_id == NULL || user_id == NULL)
+		return;
+	if ((data = json_object_new_object()) == NULL)
+		return;
+	json_object_object_add(data, "user_id", json_object_new_string(user_id));
+	json_object_object_add(data, "role",
+	    json_object_new_string(project_role_name(role)));
+	events_channel_member(ch, sizeof(ch), project_id, user_id);
+	if (events_publish(ev, ch, "member.role_changed", data) != BS_OK)
+		log_msgf(LOG_LEVEL_WARN, "member.role_changed for project %s not "
+		    "published", project_id);
+	json_object_put(data);
+}

@@ -512,10 +512,10 @@ metrics_render_live(struct buf *out, const struct metrics_live *m)
 	    m->events_failed);
 	LIVE("events_queued_bytes", "gauge", "Event data waiting for nchan.",
 	    m->events_queued_bytes);
-	LIVE("turns_queued", "gauge", "Turns waiting for an engine (everybody's).",
-	    m->turns_queued);
-	LIVE("turns_running", "gauge", "Turns leased to an engine (everybody's).",
-	    m->turns_running);
+	LIVE("turns_queued", "gauge", "Turns and document generations waiting "
+	    "for an engine (everybody's).", m->turns_queued);
+	LIVE("turns_running", "gauge", "Turns and document generations leased "
+	    "to an engine (everybody's).", m->turns_running);
 	if (m->engine) {
 		LIVE("engine_turns", "gauge", "Turns this process's engine holds.",
 		    m->engine_turns);

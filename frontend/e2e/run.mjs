@@ -747,6 +747,17 @@ await test("members: a viewer reads the project, board, chat and documents witho
   await v.keyboard.press("Escape");
 });
 
+await test("documents: a version someone else writes appears in an open documents tab", async () => {
+  // The viewer's page stays open on the documents (previous test).
+  await v.getByTestId("kind-risks").filter({ hasText: "Not written yet" }).waitFor();
+  await a.goto(`${docsUrl}/documents`);
+  await a.getByTestId("kind-risks").click();
+  await a.getByText("No risks yet").waitFor();
+  await generate(a, 1);
+  // No reload: the project's live events bring the new version.
+  await v.getByTestId("kind-risks").filter({ hasText: "Version 1" }).waitFor({ timeout: 30_000 });
+});
+
 await test("members: the owner makes the viewer an editor, then removes them", async () => {
   await a.getByTestId("members-button").click();
   const dialog = a.getByRole("dialog", { name: "Members" });
@@ -754,6 +765,9 @@ await test("members: the owner makes the viewer an editor, then removes them", a
   const patched = a.waitForResponse((r) => r.request().method() === "PATCH" && r.url().includes("/members/"));
   await row.getByRole("combobox").selectOption("editor");
   assert((await patched).status() === 200, "the role change was refused");
+  // The viewer's open page shows the new role, and what it allows, live.
+  await v.getByTestId("project-title").getByTestId("role-badge").and(v.locator('[data-role="editor"]')).waitFor({ timeout: 30_000 });
+  await v.getByTestId("generate-document").waitFor();
   await v.goto(docsUrl);
   await v.getByTestId("composer").waitFor();
   await v.getByTestId("project-title").getByTestId("role-badge").and(v.locator('[data-role="editor"]')).waitFor();

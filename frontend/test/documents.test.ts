@@ -173,7 +173,7 @@ function sse(events: [string, unknown][], cut = false): Response {
   return new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } });
 }
 
-async function signedInClient(answer: () => Response) {
+async function signedInClient(answer: (url: string) => Response) {
   const session = {
     user: { id: "u1", email: "a@example.com", display_name: "A", created_at: "2026-12-05T00:00:00Z" },
     access_token: "access",
@@ -190,7 +190,7 @@ async function signedInClient(answer: () => Response) {
         return new Response(JSON.stringify(session), { status: 200, headers: { "Content-Type": "application/json" } });
       }
       seen.push({ url, accept: new Headers(init?.headers).get("Accept"), body: String(init?.body) });
-      return answer();
+      return answer(url);
     }) as unknown as typeof fetch,
     setTimeout: () => 0,
     clearTimeout: () => undefined,
@@ -200,6 +200,10 @@ async function signedInClient(answer: () => Response) {
 }
 
 const G = { generation_id: "g1", kind: "brief" };
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
 
 describe("generateDocument", () => {
   it("streams the events and ends with the new version", async () => {
@@ -233,11 +237,35 @@ describe("generateDocument", () => {
     expect(r).toMatchObject({ status: "failed", code: "refused", error: "Claude declined.", version: null });
   });
 
-  it("treats a stream that ends before document.done as a failure", async () => {
-    const { client } = await signedInClient(() => sse([["document.started", { ...G, agent: "brief_writer" }]], true));
+  it("treats a stream that ends before any event as a failure", async () => {
+    const { client } = await signedInClient(() => sse([], true));
     const r = await generateDocument(client, "p1", "brief", () => undefined);
     expect(r.status).toBe("failed");
     expect(r.error).toMatch(/dropped/);
+  });
+
+  it("asks for the state of a generation whose stream dropped: it goes on on the server", async () => {
+    const version = { kind: "brief", version: 2, title: "T", markdown: "# T\n", created_at: "2026-12-05T00:00:00Z" };
+    const { client, seen } = await signedInClient((url) =>
+      url.includes("/generations/")
+        ? json({ ...G, status: "done", runs: 1, error: null, notes: [], version })
+        : sse([["document.queued", G], ["document.started", { ...G, agent: "brief_writer" }]], true),
+    );
+    const r = await generateDocument(client, "p1", "brief", () => undefined);
+    expect(seen[1]?.url).toBe("/api/projects/p1/documents/generations/g1");
+    expect(r).toMatchObject({ status: "done", version: 2 });
+  });
+
+  it("follows a queued generation answered 202 to its end", async () => {
+    let asked = 0;
+    const { client } = await signedInClient((url) => {
+      if (!url.includes("/generations/")) return json({ ...G, status: "queued", url: "/x", stream_url: "/x/events" }, 202);
+      asked += 1;
+      return json({ ...G, status: asked < 2 ? "running" : "failed", runs: 1, error: "Claude declined.", notes: [], version: null });
+    });
+    const r = await generateDocument(client, "p1", "brief", () => undefined);
+    expect(asked).toBe(2);
+    expect(r).toMatchObject({ status: "failed", error: "Claude declined.", version: null });
   });
 
   it("throws the refusal to start (409 generation_running) as an ApiError", async () => {

@@ -54,6 +54,14 @@ void	api_turn_events(struct http_ctx *ctx);
 void	api_agents_list(struct http_ctx *ctx);
 void	api_activity_list(struct http_ctx *ctx);
 void	api_usage_get(struct http_ctx *ctx);
+/*
+ * Room for one more live stream of the caller (EVENTS_MAX_STREAMS);
+ * false after a 429 or 503 was answered.
+ */
+bool	api_stream_room(struct http_ctx *ctx);
+/* Hand the connection to nchan's /_streams/KIND/ID location. */
+void	api_stream_handover(struct http_ctx *ctx, const char *kind,
+	    const char *id);
 
 /* api_documents.c: generated documents and their versions */
 void	api_documents_create(struct http_ctx *ctx);
@@ -62,6 +70,8 @@ void	api_documents_get(struct http_ctx *ctx);
 void	api_documents_versions(struct http_ctx *ctx);
 void	api_documents_version(struct http_ctx *ctx);
 void	api_documents_diff(struct http_ctx *ctx);
+void	api_generation_get(struct http_ctx *ctx);
+void	api_generation_events(struct http_ctx *ctx);
 
 /* api_export.c: a whole project out and in */
 void	api_projects_export(struct http_ctx *ctx);

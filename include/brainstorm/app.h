@@ -26,6 +26,7 @@ struct app {
 	int			 migrations_latest; /* newest version on disk */
 	struct http_limits	 limits;
 	time_t			 started;
+	bool			 ops_only; /* engine-only: api_ops_routes alone */
 };
 
 /* Route, parse and run one request, then log and count it. */

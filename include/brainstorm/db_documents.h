@@ -31,14 +31,26 @@ bs_err	db_document_history(struct db_conn *c, const char *project_id,
 	    int limit, json_object **out);
 
 /*
- * Record a running generation of kind, first failing the project's
- * generations that have run longer than stale_s (their worker died).
- * BS_ERR_CONFLICT while another runs in the project; BS_ERR_NOT_FOUND when
- * the project is gone.
+ * Queue a generation of kind: its document_generations row (running until
+ * it ends) and its job, a turn of the same id with document_kind, for an
+ * engine, in one transaction counted against lim as a turn is.
+ * BS_ERR_CONFLICT while another generation of the project is queued or
+ * running; BS_ERR_NOT_FOUND when the project is gone; BS_ERR_TOO_LARGE
+ * and BS_ERR_RATE_LIMITED as db_turns_room says. queued_by as for
+ * db_turn_queue.
  */
-bs_err	db_generation_open(struct db_conn *c, const char *project_id,
-	    const char *kind, const char *user_id, long stale_s,
-	    char generation_id[DB_ID_LEN]);
+bs_err	db_generation_queue(struct db_conn *c, const struct db_turn_limits *lim,
+	    const char *project_id, const char *kind, const char *user_id,
+	    const char *queued_by, char generation_id[DB_ID_LEN]);
+/*
+ * A generation's state: {"generation_id", "kind", "status" (queued,
+ * running, done, failed), "runs", "error", "queued_at", "finished_at",
+ * "notes", "version" (the version it made, or null)}; *finished_ago_s the
+ * seconds since it ended, or -1 while it has not. BS_ERR_NOT_FOUND when
+ * the project has no such generation queued since 0012.
+ */
+bs_err	db_generation_get(struct db_conn *c, const char *project_id,
+	    const char *generation_id, json_object **out, long *finished_ago_s);
 /* status done (with version_id) or failed (with error). */
 bs_err	db_generation_finish(struct db_conn *c, const char *generation_id,
 	    const char *status, const char *error, const char *version_id);

@@ -32,12 +32,24 @@ bs_err	db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
 	    const char *retry_turn_id, const char *queued_by,
 	    char turn_id[DB_ID_LEN], json_object **message);
 
-/* A turn an engine has leased. */
+/*
+ * Within a transaction: lock the user's place in the queue, then
+ * BS_ERR_TOO_LARGE when queue_max turns (of any job) wait, or
+ * BS_ERR_RATE_LIMITED when the user has user_max queued or running.
+ */
+bs_err	db_turns_room(struct db_conn *c, const char *user_id,
+	    const struct db_turn_limits *lim);
+
+/*
+ * A turn an engine has leased: a user message's (message_id) or a
+ * document generation's (document_kind; its id is the generation's).
+ */
 struct db_turn_job {
 	char	 turn_id[DB_ID_LEN];
 	char	 project_id[DB_ID_LEN];
 	char	 user_id[DB_ID_LEN];	/* "" when the account is gone */
-	char	 message_id[DB_ID_LEN];
+	char	 message_id[DB_ID_LEN];	/* "" for a document */
+	char	 document_kind[32];	/* "" for a message */
 	int	 runs;		/* engines that started it, this one included */
 	bool	 retry;		/* a retry of a failed turn */
 };

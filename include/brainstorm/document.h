@@ -8,6 +8,7 @@
 #ifndef BRAINSTORM_DOCUMENT_H
 #define BRAINSTORM_DOCUMENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <json-c/json.h>
@@ -18,28 +19,41 @@
 #include "brainstorm/err.h"
 #include "brainstorm/turn.h"
 
-struct document_input {
-	const char		*user_id;
-	const char		*project_id;	/* owned by user_id (checked) */
-	const struct doc_kind	*kind;
-};
-
 /* The agent that writes kind (the row whose .document is its name), or NULL. */
 const struct agent *document_agent(const struct doc_kind *kind);
 
 /*
- * Generate the next version of in->kind. Errors before the generation
- * exists come back as bs_err: BS_ERR_CONFLICT while another generation
- * runs in the project, BS_ERR_NOT_FOUND when the project is gone, database
- * errors. Once it exists it always finishes, done or failed, and *result
- * holds {"generation_id", "kind", "status": "done|failed", "version"
- * (done), "code" and "error" (failed), "notes"}. Events go to sink as they
- * happen (each with generation_id and kind): document.started,
- * agent.started, agent.finished, then document.done; a failure adds error
- * before document.done.
+ * One generation as a job of the turn engine (engine.h), queued by
+ * db_generation_queue: the engine drives it through the steps turn.h
+ * describes, with one stage of one call and no middle step:
+ *
+ *	document_job_begin (IO)		the project read, the call prepared
+ *					(document.started)
+ *	document_job_calls		the call for Claude (agent.started);
+ *					0 when the request could not be made
+ *	document_job_stage_end		the answer checked and rendered
+ *					(agent.finished)
+ *	document_job_end (IO)		saved while the lease is the engine's,
+ *					then error (failed) and document.done;
+ *					document.version to the project
+ *
+ * Events go to sink (data is borrowed), each with generation_id and kind.
+ * A generation whose lease another engine took is not saved here, and
+ * says nothing more; document_job_over says when a step ended it early.
  */
-bs_err	document_generate(struct app *app, const struct document_input *in,
-	    const struct turn_sink *sink, json_object **result);
+struct document_job;
+
+bs_err	document_job_new(struct app *app, const struct db_turn_job *job,
+	    const char *owner, const struct turn_sink *sink,
+	    struct document_job **out);
+void	document_job_free(struct document_job *g);
+const char *document_job_id(const struct document_job *g);
+bool	document_job_over(const struct document_job *g);
+void	document_job_begin(struct document_job *g);
+size_t	document_job_calls(struct document_job *g, struct llm_call **calls,
+	    long *deadline_ms);
+void	document_job_stage_end(struct document_job *g);
+void	document_job_end(struct document_job *g);
 
 /*
  * The message a document agent reads, in the layout its prompt describes:

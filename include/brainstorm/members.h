@@ -42,4 +42,13 @@ enum access_loss {
 void	access_revoked(struct events *ev, const char *project_id,
 	    const char *user_id, enum access_loss why);
 
+/*
+ * After a member's role changed (committed): "member.role_changed"
+ * {user_id, role} on the member's own channel, which only that person's
+ * project streams subscribe, so their open page shows what they may do
+ * now. events may be NULL.
+ */
+void	role_changed(struct events *ev, const char *project_id,
+	    const char *user_id, enum project_role role);
+
 #endif

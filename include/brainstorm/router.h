@@ -59,5 +59,8 @@ enum project_role route_min_role(unsigned flags);
 /* The application's table (api_routes.c). */
 extern const struct route api_routes[];
 extern const size_t api_routes_count;
+/* Health, readiness and metrics only: an engine-only process's table. */
+extern const struct route api_ops_routes[];
+extern const size_t api_ops_routes_count;
 
 #endif

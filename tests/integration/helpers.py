@@ -508,9 +508,10 @@ class NginxCopy:
 
 class Worker:
     """One more worker process with its own environment: on a free TCP port,
-    or a turn engine alone (engine_only: brainstorm-fcgi --engine-only)."""
+    or a turn engine alone (engine_only: brainstorm-fcgi --engine-only),
+    with its health, readiness and metrics on a free TCP port (ops)."""
 
-    def __init__(self, name, extra, engine_only=False):
+    def __init__(self, name, extra, engine_only=False, ops=False):
         import fcgi_client      # noqa: F401 - checked here, used below
         self.name = name
         self.port = free_port()
@@ -518,13 +519,14 @@ class Worker:
         wenv = worker_env()
         wenv.update(extra)
         args = [env("BS_WORKER_BIN")]
-        args += ["--engine-only"] if engine_only else \
-            ["--listen", "127.0.0.1:%d" % self.port]
+        args += ["--engine-only"] if engine_only else []
+        if not engine_only or ops:
+            args += ["--listen", "127.0.0.1:%d" % self.port]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, env=wenv,
                                          stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log)
-        if not engine_only:
+        if not engine_only or ops:
             wait_until("worker %s to listen" % name, self._ready, timeout=20)
             assert self.proc.poll() is None, "worker %s exited (see %s)" % (
                 name, self.log_path)

@@ -21,7 +21,7 @@ import uuid
 
 from helpers import Response, api, base_address, bearer, create_item, \
     create_project, expect_error, expect_unauthorized, fresh_source, psql, \
-    register_user
+    register_user, wait_until
 from test_turns import turn_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -114,7 +114,12 @@ ROUTES = [
     Route("GET", "/api/projects/{id}/events", _no_body, 200, VIEWER, True),
     Route("GET", "/api/projects/{id}/activity", _no_body, 200, VIEWER),
     Route("POST", "/api/projects/{id}/documents", lambda f: {"kind": "risks"},
-          201, EDITOR),
+          202, EDITOR),
+    Route("GET", "/api/projects/{id}/documents/generations/{generation}",
+          _no_body, 200, VIEWER),
+    # The fixture's generation has ended: its stream is gone (410, JSON).
+    Route("GET", "/api/projects/{id}/documents/generations/{generation}/"
+          "events", _no_body, 410, VIEWER),
     Route("GET", "/api/projects/{id}/documents", _no_body, 200, VIEWER),
     Route("GET", "/api/projects/{id}/documents/{kind}", _no_body, 200,
           VIEWER),
@@ -209,8 +214,20 @@ def _document(fixture):
         resp = api("POST", "/api/projects/%s/documents" %
                    fixture["project"]["id"], fixture["token"],
                    {"kind": "brief"})
-        assert resp.status == 201, resp
-        fixture["document"] = resp.json()["version"]
+        assert resp.status == 202, resp
+        generation = resp.json()["generation_id"]
+        found = {}
+
+        def ended():
+            r = api("GET", resp.json()["url"], fixture["token"])
+            assert r.status == 200, r
+            found["g"] = r.json()
+            return found["g"]["status"] in ("done", "failed")
+        wait_until("the fixture's document", ended, timeout=60,
+                   interval=0.05)
+        assert found["g"]["status"] == "done", found
+        fixture["document"] = found["g"]["version"]
+        fixture["generation"] = generation
     return fixture["document"]
 
 
@@ -218,6 +235,9 @@ def _path(template, project_id, item_id, turn_id="", fixture=None):
     path = template.replace("{id}", project_id).replace(
         "{item}", item_id).replace("{turn}", turn_id).replace(
         "{kind}", "brief").replace("{n}", "1")
+    if fixture is not None and "{generation}" in path:
+        path = path.replace("{generation}", fixture.setdefault(
+            "generation", str(uuid.uuid4())))
     if fixture is not None and "{user}" in path:
         path = path.replace("{user}", fixture["target"].id)
     if fixture is not None and "{invitation}" in path:
@@ -247,8 +267,10 @@ def _call(route, token, fixture, project_id=None, item_id=None):
     if item_id is None:
         item_id = fixture["item"]["id"]
     turn_id = _failed_turn(fixture) if "{turn}" in route.path else ""
-    # Only the owner's own call needs the document to be there.
-    if "{kind}" in route.path and token == fixture["token"] and \
+    # Only the owner's own call needs the document to be there (others
+    # get a generation id that names nothing: a 401 or 404 either way).
+    if ("{kind}" in route.path or "{generation}" in route.path) and \
+            token == fixture["token"] and \
             project_id == fixture["project"]["id"]:
         _document(fixture)
     path = _path(route.path, project_id, item_id, turn_id, fixture)

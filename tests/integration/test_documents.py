@@ -12,7 +12,8 @@ import uuid
 
 import helpers
 from helpers import expect_error, expect_invalid, psql, wait_until
-from test_turns import double, parse_sse, post_message, user_and_project
+from test_turns import double, parse_sse, post_message, stream_to_done, \
+    user_and_project
 
 KINDS = {
     "brief": ("brief_writer", "write_brief", "# "),
@@ -47,12 +48,39 @@ def path(project, rest=""):
     return "/api/projects/%s/documents%s" % (project, rest)
 
 
+def generation_result(auth, project, generation, timeout=120):
+    """GET the generation until it ended; its JSON."""
+    found = {}
+
+    def ended():
+        r = request("GET", path(project, "/generations/" + generation),
+                    headers=auth)
+        assert r.status == 200, r
+        found["g"] = r.json()
+        return found["g"]["status"] in ("done", "failed")
+    wait_until("generation %s to end" % generation, ended, timeout=timeout,
+               interval=0.05)
+    return found["g"]
+
+
 def generate(auth, project, kind, stream=False, timeout=120):
+    """POST a generation. Streamed: its events, to document.done. Else the
+    202 once the generation ended, with its state as the body (and the
+    202's own body under "queued")."""
     headers = dict(auth)
     if stream:
         headers["Accept"] = "text/event-stream"
-    return request("POST", path(project), {"kind": kind}, headers=headers,
-                   timeout=timeout)
+        return stream_to_done("POST", path(project), {"kind": kind}, headers,
+                              timeout, auth.get("X-Test-Source"),
+                              last=b"event: document.done")
+    r = request("POST", path(project), {"kind": kind}, headers=headers,
+                timeout=timeout)
+    if r.status != 202:
+        return r
+    queued = r.json()
+    body = generation_result(auth, project, queued["generation_id"], timeout)
+    body["queued"] = queued
+    return helpers.Response(202, r.headers, json.dumps(body).encode())
 
 
 def seeded_project():
@@ -84,7 +112,7 @@ def test_each_kind_generates_a_version_with_citations():
     reset_double()
     for kind, (agent, answer, marker) in KINDS.items():
         r = generate(auth, project, kind)
-        assert r.status == 201, (kind, r)
+        assert r.status == 202, (kind, r)
         body = r.json()
         assert body["status"] == "done" and body["kind"] == kind, body
         v = body["version"]
@@ -134,7 +162,7 @@ def test_each_kind_generates_a_version_with_citations():
 def test_versions_list_read_and_diff():
     auth, project, first = seeded_project()
     r = generate(auth, project, "brief")
-    assert r.status == 201, r
+    assert r.status == 202, r
     # Reword the cited item: the next version's source line changes.
     r = request("PATCH", "/api/projects/%s/items/%s" % (project, first["id"]),
                 {"text": "Web app for designers, then mobile", "version":
@@ -142,7 +170,7 @@ def test_versions_list_read_and_diff():
     assert r.status == 200, r
     revised = r.json()
     r = generate(auth, project, "brief")
-    assert r.status == 201 and r.json()["version"]["version"] == 2, r
+    assert r.status == 202 and r.json()["version"]["version"] == 2, r
 
     r = request("GET", path(project, "/brief/versions"), headers=auth)
     assert r.status == 200, r
@@ -202,20 +230,232 @@ def test_streamed_generation():
     assert r.header("Content-Type").startswith("text/event-stream"), r
     events = parse_sse(r.body)
     names = [e[1] for e in events]
-    assert names == ["document.started", "agent.started", "agent.finished",
-                     "document.done"], names
+    assert names == ["document.queued", "document.started", "agent.started",
+                     "agent.finished", "document.done"], names
     data = [json.loads(e[2]) for e in events]
     gen = data[0]["generation_id"]
     assert all(d["generation_id"] == gen and d["kind"] == "risks"
                for d in data), data
     assert data[1]["agent"] == "risks_writer", data
-    assert data[2]["status"] == "ok" and data[2]["tokens"]["output"] > 0, data
-    done = data[3]
+    assert data[1]["retry"] is False, data
+    assert data[3]["status"] == "ok" and data[3]["tokens"]["output"] > 0, data
+    done = data[4]
     assert done["status"] == "done", done
     assert done["version"]["kind"] == "risks", done
     assert done["version"]["markdown"].startswith("# "), done
     r = request("GET", path(project, "/risks"), headers=auth)
     assert r.status == 200 and r.json() == done["version"], r
+    # Its state, with the version it made; its stream is over.
+    g = generation_result(auth, project, gen)
+    assert g["status"] == "done" and g["runs"] == 1, g
+    assert g["version"] == done["version"] and g["error"] is None, g
+    assert g["kind"] == "risks" and g["finished_at"], g
+    expect_error(request("GET", path(project, "/generations/%s/events" % gen),
+                         headers=auth), 410, "generation_over")
+
+
+def test_queued_generation_answers_202_with_its_urls():
+    auth, project, _ = seeded_project()
+    r = request("POST", path(project), {"kind": "brief"}, headers=auth)
+    assert r.status == 202, r
+    q = r.json()
+    gen = q["generation_id"]
+    assert q["status"] == "queued" and q["kind"] == "brief", q
+    assert q["url"] == path(project, "/generations/" + gen), q
+    assert q["stream_url"] == q["url"] + "/events", q
+    g = generation_result(auth, project, gen)
+    assert g["status"] == "done" and g["version"]["version"] == 1, g
+    rows = psql("SELECT status, document_kind, lease_owner FROM turns "
+                "WHERE id = :'g'", g=gen)
+    assert rows == [["done", "brief", ""]], rows
+    # Not a turn of the conversation, and not another project's.
+    expect_error(request("GET", "/api/projects/%s/turns/%s" % (project, gen),
+                         headers=auth), 404, "not_found")
+    other, other_project = user_and_project()
+    expect_error(request("GET", path(other_project, "/generations/" + gen),
+                         headers=other), 404, "not_found")
+    for bad in ("x", str(uuid.uuid4())):
+        expect_error(request("GET", path(project, "/generations/" + bad),
+                             headers=auth), 404, "not_found")
+
+
+def test_a_conversation_goes_on_while_a_document_is_written():
+    auth, project, _ = seeded_project()
+    reset_double()
+    double("POST", "/_double/faults", {"faults": [
+        {"kind": "delay", "ms": 3000, "match": {"tool": "write_brief"}}]})
+    try:
+        r = request("POST", path(project), {"kind": "brief"}, headers=auth)
+        assert r.status == 202, r
+        gen = r.json()["generation_id"]
+        r = post_message(auth, project, "Meanwhile, a question [no-changes]")
+        assert r.status == 202 and r.json()["status"] == "done", r
+        assert generation_result(auth, project, gen)["status"] == "done"
+    finally:
+        reset_double()
+
+
+def test_new_versions_are_live_project_events():
+    """A saved version reaches every member's project stream as
+    document.version (without its Markdown), whoever asked for it."""
+    from test_turns import EventStream
+    auth, project, _ = seeded_project()
+    stream = EventStream("/api/projects/%s/events" % project, auth)
+    try:
+        r = generate(auth, project, "next_steps")
+        assert r.status == 202 and r.json()["status"] == "done", r
+        gen = r.json()["generation_id"]
+        seen = stream.wait_for("document.version", timeout=30)
+    finally:
+        stream.close()
+    ev = json.loads(seen[-1][2])
+    assert ev["generation_id"] == gen and ev["kind"] == "next_steps", ev
+    assert ev["version"] == 1 and ev["title"], ev
+    assert "markdown" not in ev, ev
+
+
+def test_token_limit_and_queue_bounds():
+    """USER_MONTHLY_TOKEN_LIMIT: 429 once the month's tokens are spent,
+    nothing queued; a user's turns and documents together stop at
+    TURN_USER_MAX (429)."""
+    from helpers import Worker
+    auth, project, _ = seeded_project()     # its turn spent tokens
+    token = auth["Authorization"].split(" ", 1)[1]
+    worker = Worker("doc-limit", {"USER_MONTHLY_TOKEN_LIMIT": "1"})
+    try:
+        status, body = worker.call("POST", path(project), {"kind": "brief"},
+                                   token)
+        assert status == 429, (status, body)
+        assert body["error"]["code"] == "token_limit_reached", body
+    finally:
+        worker.stop()
+    rows = psql("SELECT count(*) FROM document_generations WHERE "
+                "project_id = :'p'", p=project)
+    assert rows == [["0"]], rows
+    user_max = int(helpers.worker_env().get("TURN_USER_MAX") or 4)
+    auth, project, _ = seeded_project()
+    ghosts = []
+    try:
+        user = psql("SELECT owner_id FROM projects WHERE id = :'p'",
+                    p=project)[0][0]
+        # Jobs of the user's that wait, for an engine nobody runs.
+        for _ in range(user_max):
+            r = request("POST", "/api/projects", {"title": "Ghost"},
+                        headers=auth)
+            ghost = str(uuid.uuid4())
+            psql("BEGIN; INSERT INTO document_generations (id, project_id, "
+                 "kind, user_id) VALUES (:'g', :'p', 'brief', :'u'); "
+                 "INSERT INTO turns (id, project_id, document_kind, status, "
+                 "user_id, queued_by, queued_at) VALUES (:'g', :'p', 'brief', "
+                 "'queued', :'u', 'nobody:0:0', now() + interval '1 hour'); "
+                 "COMMIT", g=ghost, p=r.json()["id"], u=user)
+            ghosts.append(ghost)
+        r = request("POST", path(project), {"kind": "risks"}, headers=auth)
+        expect_error(r, 429, "too_many_turns")
+        assert int(r.header("Retry-After")) >= 1, r
+        r = request("POST", "/api/projects/%s/messages" % project,
+                    {"content": "Behind my documents"}, headers=auth)
+        expect_error(r, 429, "too_many_turns")
+    finally:
+        for g in ghosts:
+            psql("BEGIN; DELETE FROM turns WHERE id = :'g'; DELETE FROM "
+                 "document_generations WHERE id = :'g'; COMMIT", g=g)
+
+
+def test_a_full_queue_refuses_documents():
+    from helpers import Worker
+    worker = Worker("doc-queue-max", {"TURN_QUEUE_MAX": "1"})
+    auth, project, _ = seeded_project()
+    token = auth["Authorization"].split(" ", 1)[1]
+    ghost = str(uuid.uuid4())
+    r = request("POST", "/api/projects", {"title": "Ghost"}, headers=auth)
+    ghost_project = r.json()["id"]
+    user = psql("SELECT owner_id FROM projects WHERE id = :'p'",
+                p=project)[0][0]
+    psql("BEGIN; INSERT INTO document_generations (id, project_id, kind, "
+         "user_id) VALUES (:'g', :'p', 'brief', :'u'); "
+         "INSERT INTO turns (id, project_id, document_kind, status, user_id, "
+         "queued_by, queued_at) VALUES (:'g', :'p', 'brief', 'queued', NULL, "
+         "'nobody:0:0', now() + interval '1 hour'); COMMIT",
+         g=ghost, p=ghost_project, u=user)
+    try:
+        status, body = worker.call("POST", path(project), {"kind": "brief"},
+                                   token)
+        assert status == 503 and body["error"]["code"] == "queue_full", (
+            status, body)
+    finally:
+        psql("BEGIN; DELETE FROM turns WHERE id = :'g'; DELETE FROM "
+             "document_generations WHERE id = :'g'; COMMIT", g=ghost)
+        worker.stop()
+
+
+def test_a_killed_engines_generation_is_taken_over_once():
+    """SIGKILL the process writing a document: once its lease expires
+    another engine writes it; one version, one generation, done on run 2."""
+    import signal
+    import fcgi_client
+    from helpers import Worker
+    doomed = Worker("doc-doomed", {"TURN_LEASE": "5"})
+    pace = double("GET", "/_double/config")
+    auth, project, _ = seeded_project()
+    token = auth["Authorization"].split(" ", 1)[1]
+    try:
+        double("POST", "/_double/config", {"latency_ms": 4000})
+        status, _, data = fcgi_client.request(
+            ("127.0.0.1", doomed.port), "POST", path(project),
+            body=json.dumps({"kind": "decision_log"}).encode(), timeout=30,
+            headers={"Authorization": "Bearer " + token,
+                     "Content-Type": "application/json"})
+        assert status == 202, (status, data)
+        gen = json.loads(data)["generation_id"]
+        pid = doomed.proc.pid
+
+        def held():
+            rows = psql("SELECT lease_owner FROM turns WHERE id = :'g' AND "
+                        "status = 'running'", g=gen)
+            return bool(rows) and (":%d:" % pid) in rows[0][0]
+        wait_until("the doomed engine to hold the generation", held,
+                   timeout=30)
+        doomed.proc.send_signal(signal.SIGKILL)
+        doomed.proc.wait(30)
+        double("POST", "/_double/config", {"latency_ms": pace["latency_ms"]})
+        body = generation_result(auth, project, gen, timeout=120)
+    finally:
+        double("POST", "/_double/config", {"latency_ms": pace["latency_ms"]})
+        doomed.stop()
+    assert body["status"] == "done" and body["runs"] == 2, body
+    assert body["version"]["version"] == 1, body
+    r = request("GET", path(project, "/decision_log/versions"), headers=auth)
+    assert [v["version"] for v in r.json()["versions"]] == [1], r
+    rows = psql("SELECT g.status, count(r.id) FROM document_generations g "
+                "LEFT JOIN agent_runs r ON r.generation_id = g.id "
+                "WHERE g.project_id = :'p' GROUP BY g.id, g.status", p=project)
+    assert rows == [["done", "1"]], rows
+    rows = psql("SELECT count(*) FROM turns WHERE project_id = :'p' AND "
+                "status IN ('queued', 'running')", p=project)
+    assert rows == [["0"]], rows
+    print("    generation %s: its engine SIGKILLed while it ran; taken over "
+          "after the 5 s lease, one version, done on run 2" % gen[:8])
+
+
+def test_an_expired_lease_is_taken_over_once():
+    """A generation left running under an expired lease (its engine gone)
+    is written by another engine, and saved once."""
+    auth, project, _ = seeded_project()
+    r = generate(auth, project, "open_questions")
+    gen = r.json()["generation_id"]
+    # As an engine that died mid-generation leaves it: nothing saved.
+    psql("BEGIN; DELETE FROM agent_runs WHERE generation_id = :'g'; "
+         "UPDATE document_generations SET status = 'running', "
+         "version_id = NULL, finished_at = NULL WHERE id = :'g'; "
+         "DELETE FROM document_versions; "
+         "UPDATE turns SET status = 'running', finished_at = NULL, "
+         "lease_owner = 'gone:1:dead', lease_until = now() - interval '1 s' "
+         "WHERE id = :'g'; COMMIT", g=gen)
+    body = generation_result(auth, project, gen)
+    assert body["status"] == "done" and body["runs"] == 2, body
+    r = request("GET", path(project, "/open_questions/versions"), headers=auth)
+    assert [v["version"] for v in r.json()["versions"]] == [1], r
 
 
 def test_bad_kinds_and_bodies():
@@ -231,7 +471,7 @@ def test_bad_kinds_and_bodies():
 def test_empty_board_still_generates():
     auth, project = user_and_project()
     r = generate(auth, project, "open_questions")
-    assert r.status == 201, r
+    assert r.status == 202, r
     body = r.json()
     md = body["version"]["markdown"]
     # The double cites an id that is not on the board: dropped, said.
@@ -244,7 +484,7 @@ def test_empty_board_still_generates():
 def test_another_users_project_is_404():
     auth, project, _ = seeded_project()
     r = generate(auth, project, "brief")
-    assert r.status == 201, r
+    assert r.status == 202, r
     other, _ = user_and_project()
     for method, rest, body in (
             ("POST", "", {"kind": "brief"}), ("GET", "", None),
@@ -279,10 +519,10 @@ def test_one_generation_at_a_time():
                      "generation_running")
     finally:
         t.join(60)
-    assert results["first"].status == 201, results
+    assert results["first"].status == 202, results
     # Once it is done, the next one runs.
     r = generate(auth, project, "brief")
-    assert r.status == 201, r
+    assert r.status == 202, r
 
 
 def test_failed_generation_keeps_no_version():
@@ -295,9 +535,11 @@ def test_failed_generation_keeps_no_version():
         r = generate(auth, project, "next_steps")
     finally:
         reset_double()
-    err = expect_error(r, 502, "generation_failed")
-    assert err["generation_id"], err
-    assert "server" in err["message"], err
+    assert r.status == 202, r
+    err = r.json()
+    assert err["status"] == "failed" and err["version"] is None, err
+    assert "server" in err["error"], err
+    assert any("next_steps_writer failed" in n for n in err["notes"]), err
     r = request("GET", path(project, "/next_steps/versions"), headers=auth)
     assert r.json()["versions"] == [], r
     rows = psql("SELECT g.status, r.status, r.attempts, r.error FROM "
@@ -322,7 +564,7 @@ def test_failed_generation_keeps_no_version():
     assert done["status"] == "failed" and "version" not in done, done
     # The next one runs: the failed generation does not hold the project.
     r = generate(auth, project, "brief")
-    assert r.status == 201, r
+    assert r.status == 202, r
 
 
 def test_usage_counts_generations():
@@ -330,7 +572,7 @@ def test_usage_counts_generations():
     r = request("GET", "/api/usage", headers=auth)
     before = sum(u["calls"] for u in r.json()["usage"])
     r = generate(auth, project, "decision_log")
-    assert r.status == 201, r
+    assert r.status == 202, r
     v = r.json()["version"]
     r = request("GET", "/api/usage", headers=auth)
     usage = r.json()["usage"]
@@ -362,7 +604,7 @@ def test_generation_rate_limited():
     assert set(statuses) == {422}, statuses
     for _ in range(limit):
         r = generate(auth, project, "risks")
-        assert r.status == 201, r
+        assert r.status == 202, r
     r = generate(auth, project, "risks")
     expect_error(r, 429, "rate_limited")
     assert int(r.header("Retry-After")) >= 1, r

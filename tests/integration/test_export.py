@@ -17,6 +17,7 @@ import uuid
 import fcgi_client
 import helpers
 from helpers import env, expect_error, psql
+from test_documents import generate
 from test_turns import post_message, user_and_project
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
@@ -56,13 +57,9 @@ def full_project():
     r = request("DELETE", "/api/projects/%s/items/%s" % (project, gone["id"]),
                 headers=auth)
     assert r.status == 204, r
-    for _ in range(2):
-        r = request("POST", "/api/projects/%s/documents" % project,
-                    {"kind": "brief"}, headers=auth)
-        assert r.status == 201, r
-    r = request("POST", "/api/projects/%s/documents" % project,
-                {"kind": "risks"}, headers=auth)
-    assert r.status == 201, r
+    for kind in ("brief", "brief", "risks"):
+        r = generate(auth, project, kind)
+        assert r.status == 202 and r.json()["status"] == "done", r
     return auth, project, gone
 
 

@@ -284,6 +284,35 @@ def test_an_engine_alone_runs_turns():
         engine.log()[-2000:]
 
 
+def test_an_engine_alone_answers_health_and_metrics():
+    """brainstorm-fcgi --engine-only --listen: FastCGI on that address for
+    /api/health, /api/ready and /metrics (with the engine's gauges), and
+    nothing else; SIGTERM stops both."""
+    import fcgi_client
+    engine = Worker("engine-ops", {}, engine_only=True, ops=True)
+    try:
+        assert engine.proc.poll() is None, engine.log()[-2000:]
+        status, body = engine.call("GET", "/api/health")
+        assert status == 200, (status, body)
+        status, body = engine.call("GET", "/api/ready")
+        assert status == 200, (status, body)
+        status, _, data = fcgi_client.request(("127.0.0.1", engine.port),
+                                              "GET", "/metrics", timeout=10)
+        text = data.decode()
+        assert status == 200 and "\nengine_turns " in text, text[:500]
+        status, body = engine.call("POST", "/api/auth/login",
+                                   {"email": "x@example.com",
+                                    "password": "not served here"})
+        assert status == 404 and body["error"]["code"] == "not_found", body
+        status, body = engine.call("GET", "/api/projects")
+        assert status == 404, (status, body)
+    finally:
+        engine.stop()
+    assert engine.proc.returncode == 0, engine.log()[-2000:]
+    assert "turn engine" in engine.log() and "stopped" in engine.log(), \
+        engine.log()[-2000:]
+
+
 def test_a_frozen_redis_holds_no_turn():
     """Redis SIGSTOPped: the turn (its cache lookups, the rate limit of its
     post) waits at most REDIS_TIMEOUT_MS per attempt, then goes on without;

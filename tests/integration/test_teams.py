@@ -208,6 +208,35 @@ def test_removed_member_and_deleted_project_revoke_access():
         stream.close()
 
 
+def test_a_role_change_reaches_that_members_open_page():
+    """PATCH of a member's role: member.role_changed {user_id, role} on the
+    member's own channel, so their open project page shows the new role;
+    the other members' streams do not get it."""
+    owner = register_user("team-rc-owner")
+    viewer = register_user("team-rc-viewer")
+    project = create_project(owner.token)["id"]
+    assert _add(owner.token, project, viewer.email, "viewer").status == 201
+    mine = EventStream(viewer.token, project)
+    theirs = EventStream(owner.token, project)
+    try:
+        resp = api("PATCH", "/api/projects/%s/members/%s" % (
+            project, viewer.id), owner.token, {"role": "editor"})
+        assert resp.status == 200, resp
+        data = mine.wait_for("member.role_changed")
+        assert data == {"user_id": viewer.id, "role": "editor"}, data
+        # Published before this item: the owner's stream would have it first.
+        resp = api("POST", "/api/projects/%s/items" % project, owner.token,
+                   {"text": "After the change", "state": "exploring"})
+        assert resp.status == 201, resp
+        seen = theirs.stream.wait_for("items.changed", timeout=30)
+        assert "member.role_changed" not in [e[1] for e in seen], seen
+    finally:
+        mine.close()
+        theirs.close()
+    resp = api("GET", "/api/projects/%s" % project, viewer.token)
+    assert resp.json()["role"] == "editor", resp
+
+
 def test_disabled_and_deleted_accounts_revoke_access():
     """brainstormctl user disable (through Redis, from another process) and
     DELETE /api/auth/me tell every project the account was a member of."""
@@ -487,6 +516,6 @@ def test_monthly_token_limit():
         worker.stop()
     resp = api("POST", "/api/projects/%s/documents" % project, user.token,
                {"kind": "brief"})
-    assert resp.status == 201, resp
+    assert resp.status == 202, resp
     month = api("GET", "/api/usage", user.token).json()["month"]
     assert month["tokens_used"] > 0 and month["token_limit"] is None, month

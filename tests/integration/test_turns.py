@@ -125,9 +125,11 @@ def post_message(auth, project, content, stream=False, timeout=120):
     return finished(r, auth, project, timeout)
 
 
-def stream_to_done(method, path, body, headers, timeout=120, source=None):
+def stream_to_done(method, path, body, headers, timeout=120, source=None,
+                   last=b"event: turn.done"):
     """A streamed turn, read to its turn.done event (the stream itself stays
-    open a few seconds more); any other answer whole."""
+    open a few seconds more), or to the event last names; any other answer
+    whole."""
     host, port = helpers.base_address()
     conn = http.client.HTTPConnection(
         host, port, timeout=timeout,
@@ -148,7 +150,7 @@ def stream_to_done(method, path, body, headers, timeout=120, source=None):
             if not chunk:
                 break
             got += chunk
-            tail = got.split(b"event: turn.done", 1)
+            tail = got.split(last, 1)
             if len(tail) == 2 and b"\n\n" in tail[1]:
                 break
         return helpers.Response(resp.status, resp.headers, got)

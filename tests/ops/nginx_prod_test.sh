@@ -230,7 +230,7 @@ server_body() {
 }
 sse_location() {
 	local body
-	body=$(location_body 'location ~ \^/api/projects/\[\^/\]\+/\(events\|messages\|documents\|turns/\[\^/\]\+/\(retry\|events\)\)\$')
+	body=$(location_body 'location ~ \^/api/projects/\[\^/\]\+/\(events\|messages\|documents\|documents/generations/\[\^/\]\+/events\|turns/\[\^/\]\+/\(retry\|events\)\)\$')
 	[ -n "$body" ] || { echo "no SSE location"; return 1; }
 	for re in 'fastcgi_buffering off;' 'gzip off;' \
 		'limit_req zone=brainstorm_messages' 'fastcgi_pass brainstorm_workers;'; do

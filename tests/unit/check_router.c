@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brainstorm/api.h"
 #include "brainstorm/members.h"
 #include "brainstorm/router.h"
 
@@ -120,6 +121,65 @@ START_TEST(test_application_table_is_consistent)
 }
 END_TEST
 
+/* The application's table: which handler a path reaches. */
+static route_handler
+app_match(const char *method, const char *path)
+{
+	http_kv_free(req.params, req.nparams);
+	memset(&req, 0, sizeof(req));
+	if (router_match(api_routes, api_routes_count, method, path, &req,
+	    &route, allow, sizeof(allow)) != ROUTER_FOUND)
+		return NULL;
+	return route->handler;
+}
+
+#define P	"/api/projects/00000000-0000-4000-8000-000000000001"
+#define G	"00000000-0000-4000-8000-000000000002"
+
+/* A generation's routes are not taken for a kind of document. */
+START_TEST(test_generation_routes_before_kinds)
+{
+	ck_assert_ptr_eq(app_match("GET", P "/documents/generations/" G),
+	    api_generation_get);
+	ck_assert_str_eq(http_param_get(&req, "generation"), G);
+	ck_assert_ptr_eq(app_match("GET", P "/documents/generations/" G
+	    "/events"), api_generation_events);
+	ck_assert_ptr_eq(app_match("GET", P "/documents/brief"),
+	    api_documents_get);
+	ck_assert_ptr_eq(app_match("GET", P "/documents/brief/versions"),
+	    api_documents_versions);
+	ck_assert_ptr_eq(app_match("POST", P "/documents"),
+	    api_documents_create);
+}
+END_TEST
+
+/* An engine-only process serves its health, readiness and metrics alone. */
+START_TEST(test_ops_table_is_health_readiness_and_metrics)
+{
+	size_t	 i, j;
+	bool	 found;
+
+	ck_assert_uint_eq(api_ops_routes_count, 3);
+	for (i = 0; i < api_ops_routes_count; i++) {
+		ck_assert_str_eq(api_ops_routes[i].method, "GET");
+		ck_assert_uint_eq(api_ops_routes[i].flags, 0);
+		/* The same row as in the whole table. */
+		for (j = 0, found = false; j < api_routes_count && !found; j++)
+			found = strcmp(api_routes[j].pattern,
+			    api_ops_routes[i].pattern) == 0 &&
+			    api_routes[j].handler == api_ops_routes[i].handler &&
+			    api_routes[j].flags == api_ops_routes[i].flags;
+		ck_assert_msg(found, "%s", api_ops_routes[i].pattern);
+	}
+	ck_assert_int_eq(router_match(api_ops_routes, api_ops_routes_count,
+	    "GET", "/metrics", &req, &route, allow, sizeof(allow)),
+	    ROUTER_FOUND);
+	ck_assert_int_eq(router_match(api_ops_routes, api_ops_routes_count,
+	    "POST", "/api/auth/login", &req, &route, allow, sizeof(allow)),
+	    ROUTER_NOT_FOUND);
+}
+END_TEST
+
 /*
  * A route under /api/projects/{id} names exactly one role, and only such a
  * route names one: the guard reads the project from {id}. Metered routes
@@ -189,6 +249,8 @@ router_suite(void)
 	tcase_add_test(tc, test_application_table_is_consistent);
 	tcase_add_test(tc, test_application_table_roles);
 	tcase_add_test(tc, test_role_names);
+	tcase_add_test(tc, test_generation_routes_before_kinds);
+	tcase_add_test(tc, test_ops_table_is_health_readiness_and_metrics);
 	suite_add_tcase(s, tc);
 	return s;
 }

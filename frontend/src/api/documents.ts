@@ -15,6 +15,7 @@ import type {
 } from "./types";
 
 const DOCUMENT_EVENT_NAMES: readonly DocumentEventName[] = [
+  "document.queued",
   "document.started",
   "agent.started",
   "agent.finished",
@@ -85,12 +86,61 @@ export interface GenerationResult {
   notes: string[];
 }
 
+/** A generation's state (GET .../documents/generations/{id}). */
+export interface GenerationState {
+  generation_id: string;
+  kind: DocumentKind;
+  status: "queued" | "running" | "done" | "failed";
+  runs: number;
+  error: string | null;
+  notes: string[];
+  version: DocumentVersion | null;
+}
+
+export function getGeneration(client: ApiClient, projectId: string, generationId: string): Promise<GenerationState> {
+  return client.request("GET", `${projectPath(projectId)}/documents/generations/${encodeURIComponent(generationId)}`);
+}
+
+function resultOf(g: GenerationState): GenerationResult {
+  return {
+    status: g.status === "done" ? "done" : "failed",
+    version: g.version?.version ?? null,
+    document: g.version,
+    code: g.status === "done" ? null : "generation_failed",
+    error: g.error,
+    notes: g.notes ?? [],
+  };
+}
+
+/** Ask for the generation's state until it ended (the 202 path, or a dropped stream). */
+export async function waitForGeneration(
+  client: ApiClient,
+  projectId: string,
+  generationId: string,
+  signal?: AbortSignal,
+  intervalMs = 1000,
+): Promise<GenerationResult> {
+  for (;;) {
+    const g = await getGeneration(client, projectId, generationId);
+    if (g.status === "done" || g.status === "failed") return resultOf(g);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, intervalMs);
+      signal?.addEventListener("abort", () => {
+        clearTimeout(t);
+        reject(signal.reason ?? new Error("aborted"));
+      });
+    });
+  }
+}
+
 /**
- * Generate the next version of a document, streamed: onEvent sees each
- * event as it arrives. Resolves with how it ended (a stream that ended
- * without `document.done` is a failure that says so); a refusal before the
- * generation starts (409 generation_running, 429, 404...) is thrown as an
- * ApiError, as is a failed generation answered as JSON (502).
+ * Generate the next version of a document: the server queues it for its
+ * engine and hands the request to the generation's stream; onEvent sees
+ * each event as it arrives. Resolves with how it ended. Answered 202
+ * instead (no stream), or a stream that ended before `document.done`, the
+ * generation's state is asked for until it ends. A refusal before the
+ * generation is queued (409 generation_running, 429, 404...) is thrown as
+ * an ApiError.
  */
 export async function generateDocument(
   client: ApiClient,
@@ -107,15 +157,22 @@ export async function generateDocument(
   });
   const type = res.headers.get("Content-Type") ?? "";
   if (!type.includes("text/event-stream") || res.body === null) {
-    // Answered as JSON: the finished generation.
-    const body = (await res.json().catch(() => null)) as { version?: number; notes?: string[] } | null;
-    return { status: "done", version: body?.version ?? null, document: null, code: null, error: null, notes: body?.notes ?? [] };
+    // Answered 202: queued, with where to look.
+    const body = (await res.json().catch(() => null)) as { generation_id?: string } | null;
+    if (!body?.generation_id) {
+      return { status: "failed", version: null, document: null, code: "unexpected_answer", error: "The server answered without a generation.", notes: [] };
+    }
+    return waitForGeneration(client, projectId, body.generation_id, signal);
   }
   let result: GenerationResult | null = null;
   let lastError: { code: string; message: string } | null = null;
+  let generationId: string | null = null;
+  // The stream lingers a few seconds after document.done: stop reading
+  // there, which releases the connection.
   for await (const message of readEventStream(res.body)) {
     const event = toDocumentEvent(message);
     if (event === null) continue;
+    generationId = event.data.generation_id ?? generationId;
     onEvent(event);
     if (event.type === "error") lastError = { code: event.data.code, message: event.data.message };
     if (event.type === "document.done") {
@@ -129,18 +186,20 @@ export async function generateDocument(
         error: d.error ?? lastError?.message ?? null,
         notes: d.notes ?? [],
       };
+      break;
     }
   }
-  return (
-    result ?? {
-      status: "failed",
-      version: null,
-      document: null,
-      code: lastError?.code ?? "stream_ended",
-      error: lastError?.message ?? "The connection dropped before the document was finished.",
-      notes: [],
-    }
-  );
+  if (result !== null) return result;
+  // The stream dropped: the generation goes on on the server.
+  if (generationId !== null) return waitForGeneration(client, projectId, generationId, signal);
+  return {
+    status: "failed",
+    version: null,
+    document: null,
+    code: lastError?.code ?? "stream_ended",
+    error: lastError?.message ?? "The connection dropped before the document was finished.",
+    notes: [],
+  };
 }
 
 // ---- export and import -------------------------------------------------------

@@ -200,6 +200,18 @@ export interface TurnEventMap {
     confidence: number | null;
     notes: string[];
   };
+  /** A document version was saved (by anyone): its summary, no Markdown. */
+  "document.version": {
+    generation_id: string;
+    kind: DocumentKind;
+    version: number;
+    title: string;
+    model?: string;
+    created_by: string | null;
+    created_at: string;
+  };
+  /** This person's role in the project changed (their own channel only). */
+  "member.role_changed": { user_id: string; role: Role };
 }
 
 export type TurnEventName = keyof TurnEventMap;
@@ -218,6 +230,8 @@ export const TURN_EVENT_NAMES: readonly TurnEventName[] = [
   "question",
   "error",
   "turn.done",
+  "document.version",
+  "member.role_changed",
 ];
 
 export function isTurnEventName(name: string): name is TurnEventName {
@@ -260,7 +274,8 @@ export interface DocumentDiff {
 }
 
 export interface DocumentEventMap {
-  "document.started": { generation_id: string; kind: DocumentKind; agent: string };
+  "document.queued": { generation_id: string; kind: DocumentKind };
+  "document.started": { generation_id: string; kind: DocumentKind; agent: string; retry?: boolean };
   "agent.started": { generation_id: string; kind: DocumentKind; agent: string };
   "agent.finished": {
     generation_id: string;

@@ -1,6 +1,7 @@
 // The documents tab of a project: the five kinds, each kind's latest
 // version, its versions, any version, a line diff between two of them, and
-// a new version generated from the board and the conversation (streamed).
+// a new version generated from the board and the conversation (streamed),
+// and the list kept up to date as anyone saves a version.
 
 import { useCallback, useEffect, useRef, useState } from "react";
 import { errorMessage, isApiError } from "../api/client";
@@ -48,11 +49,14 @@ export function Documents({
   items,
   readOnly,
   onShowItem,
+  revision = 0,
 }: {
   projectId: string;
   items: Item[];
   readOnly: boolean;
   onShowItem: (item: Item) => void;
+  /** Bumped by the project's live events when anyone saves a version. */
+  revision?: number;
 }) {
   const client = useClient();
   const [latest, setLatest] = useState<Partial<Record<DocumentKind, DocumentVersion>> | null>(null);
@@ -93,6 +97,13 @@ export function Documents({
     void loadList();
     return () => abort.current?.abort();
   }, [loadList]);
+
+  // A version saved elsewhere (another member, another tab): the list again.
+  useEffect(() => {
+    if (revision === 0) return;
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- reloading on a live event
+    void loadList();
+  }, [revision, loadList]);
 
   const showVersion = useCallback(
     async (k: DocumentKind, n: number) => {
@@ -180,6 +191,8 @@ export function Documents({
     abort.current = controller;
     const onEvent = (event: DocumentEvent) => {
       switch (event.type) {
+        case "document.queued":
+          break;
         case "document.started":
         case "agent.started":
           setProgress((p) => ({ ...(p ?? { kind: k, status: "running" }), agent: event.data.agent, status: "running" }));

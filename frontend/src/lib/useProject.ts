@@ -54,6 +54,8 @@ export function useProject(client: ApiClient, projectId: string) {
   const [sendError, setSendError] = useState<{ message: string; content: string } | null>(null);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [loadingEarlier, setLoadingEarlier] = useState(false);
+  // Counts the document versions saved while the page is open (live events).
+  const [documentsRevision, setDocumentsRevision] = useState(0);
 
   // Ids that arrived by event while a GET .../items was under way.
   const recentIds = useRef<Set<string> | null>(null);
@@ -143,10 +145,20 @@ export function useProject(client: ApiClient, projectId: string) {
         handleItemsChanged(event.data);
         return;
       }
+      if (event.type === "document.version") {
+        setDocumentsRevision((n) => n + 1);
+        return;
+      }
+      if (event.type === "member.role_changed") {
+        const role = event.data.role;
+        setProject((p) => (p === null ? p : { ...p, role }));
+        toast("info", `Your role in this project is now ${role}.`);
+        return;
+      }
       setConversation((c) => applyTurnEvent(c, event, source));
       if (event.type === "turn.done") scheduleMessagesReload();
     },
-    [handleItemsChanged, scheduleMessagesReload],
+    [handleItemsChanged, scheduleMessagesReload, toast],
   );
 
   // Load the project, its board and conversation; keep the live stream open.
@@ -365,6 +377,7 @@ export function useProject(client: ApiClient, projectId: string) {
     toasts,
     dismissToast,
     toast,
+    documentsRevision,
   };
 }
 

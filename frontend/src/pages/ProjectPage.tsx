@@ -261,7 +261,7 @@ export function ProjectPage({ id, view = "board" }: { id: string; view?: "board"
 
         {view === "documents" && (
           <Suspense fallback={<Skeleton className="h-64 w-full" />}>
-            <Documents projectId={id} items={boardItems} readOnly={readOnly} onShowItem={showItem} />
+            <Documents projectId={id} items={boardItems} readOnly={readOnly} onShowItem={showItem} revision={model.documentsRevision} />
           </Suspense>
         )}
 
