@@ -230,6 +230,7 @@ main(int argc, char **argv)
 	bool			 engine_only = false;
 	bs_err			 e;
 
+	server_malloc_setup();
 	while ((ch = getopt_long(argc, argv, "c:l:t:TOEhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

@@ -24,6 +24,8 @@ bs_err	server_listen_socket(const char *listen, int *fd, char *err, size_t errle
 bs_err	server_run(struct app *app, int listen_fd, int nthreads,
 	    int shutdown_timeout_s);
 
+/* Before any thread: at most 2 malloc arenas unless MALLOC_ARENA_MAX is set. */
+void	server_malloc_setup(void);
 /*
  * Wait for one of the signals in set (blocked by the caller) and return it;
  * meanwhile, every 30 s, hand the heap's free pages back to the kernel.
