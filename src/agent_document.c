@@ -726,6 +726,7 @@ save(struct document_job *g, struct db_conn *conn, json_object **version)
 		v.input_tokens = u->input_tokens;
 		v.output_tokens = u->output_tokens;
 		v.created_by = g->job.user_id;
+		v.keep = g->app->cfg->document_versions_max;
 		e = db_document_version_add(conn, g->job.project_id,
 		    g->kind->name, &v, version_id, version);
 	}

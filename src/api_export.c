@@ -113,15 +113,60 @@ import_refuse(struct http_ctx *ctx, const char *path, const char *why)
 }
 
 /* The items the import puts on the board (deleted_items keep history only). */
+/* The length of doc's array member key (0 when it is not an array). */
 static size_t
-import_items_count(json_object *doc)
+import_count(json_object *doc, const char *key)
 {
-	json_object	*items;
+	json_object	*a;
 
-	if (!json_object_object_get_ex(doc, "items", &items) ||
-	    !json_object_is_type(items, json_type_array))
+	if (!json_object_object_get_ex(doc, key, &a) ||
+	    !json_object_is_type(a, json_type_array))
 		return 0;
-	return json_object_array_length(items);
+	return json_object_array_length(a);
+}
+
+/*
+ * Whether a project file stays within the bounds a project has: items,
+ * messages, and each document's versions. Else path and why say which.
+ */
+static bool
+import_bounded(const struct bs_config *cfg, json_object *doc, char *path,
+    size_t pathlen, char *why, size_t whylen)
+{
+	json_object	*docs;
+	size_t		 n, i;
+
+	if ((n = import_count(doc, "items")) > (size_t)cfg->items_max_per_project) {
+		snprintf(path, pathlen, "items[%ld]", cfg->items_max_per_project);
+		snprintf(why, whylen, "A project holds at most %ld items "
+		    "(ITEMS_MAX_PER_PROJECT); this file has %zu.",
+		    cfg->items_max_per_project, n);
+		return false;
+	}
+	if ((n = import_count(doc, "messages")) >
+	    (size_t)cfg->messages_max_per_project) {
+		snprintf(path, pathlen, "messages[%ld]",
+		    cfg->messages_max_per_project);
+		snprintf(why, whylen, "A conversation holds at most %ld messages "
+		    "(MESSAGES_MAX_PER_PROJECT); this file has %zu.",
+		    cfg->messages_max_per_project, n);
+		return false;
+	}
+	if (!json_object_object_get_ex(doc, "documents", &docs) ||
+	    !json_object_is_type(docs, json_type_array))
+		return true;
+	for (i = 0; i < json_object_array_length(docs); i++) {
+		n = import_count(json_object_array_get_idx(docs, i), "versions");
+		if (n > (size_t)cfg->document_versions_max) {
+			snprintf(path, pathlen, "documents[%zu].versions[%ld]", i,
+			    cfg->document_versions_max);
+			snprintf(why, whylen, "A document keeps at most %ld "
+			    "versions (DOCUMENT_VERSIONS_MAX); this one has %zu.",
+			    cfg->document_versions_max, n);
+			return false;
+		}
+	}
+	return true;
 }
 
 void
@@ -131,7 +176,6 @@ api_projects_import(struct http_ctx *ctx)
 	struct db_conn		*conn = NULL;
 	json_object		*project = NULL;
 	char			 path[EXPORT_PATH_MAX], why[256];
-	size_t			 nitems;
 	char			 project_id[DB_ID_LEN];
 	bs_err			 e;
 
@@ -144,13 +188,8 @@ api_projects_import(struct http_ctx *ctx)
 	 * The cap first, before any work on a file that cannot be taken. A
 	 * new project: nothing else adds to it before the import ends.
 	 */
-	if ((nitems = import_items_count(ctx->req.json)) >
-	    (size_t)ctx->app->cfg->items_max_per_project) {
-		snprintf(path, sizeof(path), "items[%ld]",
-		    ctx->app->cfg->items_max_per_project);
-		snprintf(why, sizeof(why), "A project holds at most %ld items "
-		    "(ITEMS_MAX_PER_PROJECT); this file has %zu.",
-		    ctx->app->cfg->items_max_per_project, nitems);
+	if (!import_bounded(ctx->app->cfg, ctx->req.json, path, sizeof(path),
+	    why, sizeof(why))) {
 		import_refuse(ctx, path, why);
 		return;
 	}

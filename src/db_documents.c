@@ -167,9 +167,12 @@ static const struct db_stmt document_stmts[] = {
 	  " SELECT d.id, coalesce((SELECT max(x.version) FROM document_versions"
 	  " x WHERE x.document_id = d.id), 0) + 1, $3::text, $4::text,"
 	  " $5::bigint, $6::uuid, $7::text, $8::integer, $9::integer,"
-	  " $10::uuid FROM d RETURNING *)"
+	  " $10::uuid FROM d RETURNING *),"
+	  " old AS (DELETE FROM document_versions x USING v"
+	  " WHERE x.document_id = v.document_id"
+	  " AND x.version <= v.version - $11::integer)"
 	  " SELECT " VERSION_COLUMNS ", v.id FROM v JOIN d ON d.id ="
-	  " v.document_id", 10 },
+	  " v.document_id", 11 },
 	[STMT_LATEST] = { "documents_latest",
 	  "SELECT DISTINCT ON (d.kind) " VERSION_COLUMNS " FROM documents d"
 	  " JOIN document_versions v ON v.document_id = d.id"
@@ -480,8 +483,8 @@ db_document_version_add(struct db_conn *c, const char *project_id,
     const char *kind, const struct db_document_version *d,
     char version_id[DB_ID_LEN], json_object **out)
 {
-	char		 in[24], outn[24];
-	const char	*v[10];
+	char		 in[24], outn[24], keep[24];
+	const char	*v[11];
 	PGresult	*res = NULL;
 	bs_err		 e;
 
@@ -498,6 +501,8 @@ db_document_version_add(struct db_conn *c, const char *project_id,
 	v[7] = in;
 	v[8] = outn;
 	v[9] = d->created_by;
+	snprintf(keep, sizeof(keep), "%ld", d->keep);
+	v[10] = keep;
 	if ((e = db_exec(c, &document_stmts[STMT_VERSION_ADD], v, &res,
 	    NULL)) != BS_OK)
 		goto out;

@@ -67,11 +67,13 @@ struct db_document_version {
 	const char	*model;
 	long		 input_tokens, output_tokens;
 	const char	*created_by;	/* the user who asked */
+	long		 keep;		/* versions kept: older ones go */
 };
 
 /*
  * Add the next version of the project's document of kind (made on first
- * use); *out the version, version_id its row id.
+ * use), removing those older than the newest v->keep; *out the version,
+ * version_id its row id.
  */
 bs_err	db_document_version_add(struct db_conn *c, const char *project_id,
 	    const char *kind, const struct db_document_version *v,

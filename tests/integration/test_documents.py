@@ -7,11 +7,12 @@ and compared; a generation streams its events; another user's project is a
 generation without a version, and every call is counted in GET /api/usage."""
 
 import json
+import os
 import threading
 import uuid
 
 import helpers
-from helpers import expect_error, expect_invalid, psql, wait_until
+from helpers import env, expect_error, expect_invalid, psql, wait_until
 from test_turns import double, parse_sse, post_message, stream_to_done, \
     user_and_project
 
@@ -157,6 +158,46 @@ def test_each_kind_generates_a_version_with_citations():
         assert first["text"] in text and "history:" in text, text
         assert "flat 15 euros a month" in text, text
         assert "person: Maybe a weekly digest" in text, text
+
+
+def _versions_max():
+    """DOCUMENT_VERSIONS_MAX of the stack's workers (script/test: 3)."""
+    with open(os.path.join(env("BS_RUN_DIR"), "worker.env"),
+              encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("DOCUMENT_VERSIONS_MAX="):
+                return int(line.split("=", 1)[1])
+    return 100
+
+
+def test_a_document_keeps_its_newest_versions():
+    keep = _versions_max()
+    assert keep <= 5, "the stack keeps %d versions: too many to pass" % keep
+    auth, project, _first = seeded_project()
+    for n in range(1, keep + 2):
+        r = generate(auth, project, "risks")
+        assert r.status == 202 and r.json()["version"]["version"] == n, r
+    r = request("GET", path(project, "/risks/versions"), headers=auth)
+    assert r.status == 200, r
+    assert [v["version"] for v in r.json()["versions"]] == \
+        list(range(keep + 1, 1, -1)), r.json()
+    r = request("GET", path(project, "/risks/versions/1"), headers=auth)
+    expect_error(r, 404)
+    r = request("GET", path(project, "/risks/versions/2"), headers=auth)
+    assert r.status == 200 and r.json()["version"] == 2, r
+
+    # An import may not bring more than a document keeps.
+    r = request("GET", "/api/projects/%s/export" % project, headers=auth)
+    assert r.status == 200, r
+    doc = r.json()
+    risks = [i for i, d in enumerate(doc["documents"]) if d["kind"] == "risks"]
+    assert risks and len(doc["documents"][risks[0]]["versions"]) == keep, doc
+    extra = dict(doc["documents"][risks[0]]["versions"][0])
+    extra["version"] = keep + 100
+    doc["documents"][risks[0]]["versions"].append(extra)
+    r = request("POST", "/api/projects/import", doc, headers=auth)
+    err = expect_error(r, 422, "validation_failed")
+    assert err["path"] == "documents[%d].versions[%d]" % (risks[0], keep), err
 
 
 def test_versions_list_read_and_diff():
