@@ -186,13 +186,14 @@ context_build(struct turn *t, json_object *board, long board_total,
 static const char *
 item_uuid(struct turn *t, const char *short_id)
 {
-	char	*end;
-	long	 n;
+	const char	*errstr;
+	long long	 n;
 
 	if (short_id == NULL || short_id[0] != 'i')
 		return uuid_valid(short_id) ? short_id : NULL;
-	n = strtol(short_id + 1, &end, 10);
-	if (*end != '\0' || n < 1 || (size_t)n > json_object_array_length(t->ids))
+	n = bs_strtonum(short_id + 1, 1,
+	    (long long)json_object_array_length(t->ids), &errstr);
+	if (errstr != NULL)
 		return NULL;
 	return json_object_get_string(json_object_array_get_idx(t->ids,
 	    (size_t)n - 1));

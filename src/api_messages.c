@@ -23,20 +23,22 @@ static const struct field_rule message_rules[] = {
 	{ "content", FIELD_STRING, true, 1, MESSAGE_MAX_CHARS, NULL },
 };
 
-/* A bounded whole number from the query string; def when absent. */
-static bool
-query_int(struct http_ctx *ctx, const char *name, long min, long max, long def,
-    long *out)
-{
-	char	 msg[128];
+#define MESSAGES_LIMIT_DEFAULT	50
+enum { MESSAGES_Q_LIMIT, MESSAGES_Q_BEFORE };
+static const struct field_rule messages_query_rules[] = {
+	[MESSAGES_Q_LIMIT] =	{ "limit", FIELD_INT, false, 1, 100, NULL },
+	[MESSAGES_Q_BEFORE] =	{ "before", FIELD_UUID, false, 0, 0, NULL },
+};
+#define MESSAGES_Q_NRULES \
+	(sizeof(messages_query_rules) / sizeof(messages_query_rules[0]))
 
-	if (api_query_number(ctx, name, min, max, def, out) == BS_OK)
-		return true;
-	snprintf(msg, sizeof(msg), "%s must be a whole number from %ld to %ld.",
-	    name, min, max);
-	api_respond_invalid(ctx, name, msg);
-	return false;
-}
+#define ACTIVITY_LIMIT_DEFAULT	100
+enum { ACTIVITY_Q_LIMIT };
+static const struct field_rule activity_query_rules[] = {
+	[ACTIVITY_Q_LIMIT] =	{ "limit", FIELD_INT, false, 1, 500, NULL },
+};
+#define ACTIVITY_Q_NRULES \
+	(sizeof(activity_query_rules) / sizeof(activity_query_rules[0]))
 
 /* A stream to hand to nchan: at most EVENTS_MAX_STREAMS per user. */
 static bool
@@ -217,21 +219,15 @@ api_messages_list(struct http_ctx *ctx)
 {
 	struct db_conn	*conn = NULL;
 	json_object	*list = NULL, *body;
-	const char	*before = http_query_get(&ctx->req, "before");
-	long		 limit;
+	struct field_value q[MESSAGES_Q_NRULES];
 	bs_err		 e;
 
-	if (!query_int(ctx, "limit", 1, 100, 50, &limit))
+	if (!api_query_valid(ctx, messages_query_rules, MESSAGES_Q_NRULES, q))
 		return;
-	if (before != NULL && *before == '\0')
-		before = NULL;
-	if (before != NULL && !uuid_valid(before)) {
-		api_respond_invalid(ctx, "before", "before must be a message id.");
-		return;
-	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
-		e = db_messages_list(conn, ctx->req.project_id, before, (int)limit,
-		    &list);
+		e = db_messages_list(conn, ctx->req.project_id,
+		    q[MESSAGES_Q_BEFORE].str, q[MESSAGES_Q_LIMIT].present ?
+		    (int)q[MESSAGES_Q_LIMIT].num : MESSAGES_LIMIT_DEFAULT, &list);
 	if (e == BS_ERR_NOT_FOUND)
 		api_respond_invalid(ctx, "before", "No such message in this project.");
 	else if (e != BS_OK)
@@ -306,13 +302,15 @@ api_activity_list(struct http_ctx *ctx)
 {
 	struct db_conn	*conn = NULL;
 	json_object	*list = NULL, *body;
-	long		 limit;
+	struct field_value q[ACTIVITY_Q_NRULES];
 	bs_err		 e;
 
-	if (!query_int(ctx, "limit", 1, 500, 100, &limit))
+	if (!api_query_valid(ctx, activity_query_rules, ACTIVITY_Q_NRULES, q))
 		return;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
-		e = db_activity_list(conn, ctx->req.project_id, (int)limit, &list);
+		e = db_activity_list(conn, ctx->req.project_id,
+		    q[ACTIVITY_Q_LIMIT].present ? (int)q[ACTIVITY_Q_LIMIT].num :
+		    ACTIVITY_LIMIT_DEFAULT, &list);
 	if (e != BS_OK)
 		api_respond_db_error(ctx, e);
 	else {

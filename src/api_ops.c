@@ -13,6 +13,7 @@
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/migrate.h"
+#include "brainstorm/validate.h"
 
 #define READY_RETRY_AFTER_S	5
 #define DEBUG_SLEEP_MAX_MS	30000
@@ -157,20 +158,17 @@ out:
 void
 api_ops_debug_sleep(struct http_ctx *ctx)
 {
-	const char	*v = http_query_get(&ctx->req, "ms");
+	static const struct field_rule rules[] = {
+		{ "ms", FIELD_INT, true, 0, DEBUG_SLEEP_MAX_MS, NULL },
+	};
+	struct field_value q[1];
 	json_object	*body;
 	struct timespec	 ts;
-	char		*end;
 	long		 ms;
 
-	errno = 0;
-	ms = v != NULL ? strtol(v, &end, 10) : -1;
-	if (v == NULL || errno != 0 || *end != '\0' || end == v || ms < 0 ||
-	    ms > DEBUG_SLEEP_MAX_MS) {
-		http_respond_error(ctx, 422, "validation_failed",
-		    "ms must be a whole number from 0 to %d.", DEBUG_SLEEP_MAX_MS);
+	if (!api_query_valid(ctx, rules, 1, q))
 		return;
-	}
+	ms = q[0].num;
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)

@@ -1,12 +1,11 @@
 #include "config.h"
 
-#include <errno.h>
-
 #include <stdio.h>
 
 #include "brainstorm/api.h"
 #include "brainstorm/config.h"
 #include "brainstorm/log.h"
+#include "brainstorm/validate.h"
 
 #define DB_RETRY_AFTER_S	5
 
@@ -69,17 +68,27 @@ bs_err
 api_query_number(struct http_ctx *ctx, const char *name, long min, long max,
     long def, long *out)
 {
-	const char	*v = http_query_get(&ctx->req, name);
-	char		*end;
+	const char	*v = http_query_get(&ctx->req, name), *errstr;
 	long		 n;
 
 	*out = def;
 	if (v == NULL)
 		return BS_OK;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
+	n = (long)bs_strtonum(v, min, max, &errstr);
+	if (errstr != NULL)
 		return BS_ERR_INVALID;
 	*out = n;
 	return BS_OK;
+}
+
+bool
+api_query_valid(struct http_ctx *ctx, const struct field_rule *rules, size_t n,
+    struct field_value *out)
+{
+	struct validate_error	 verr;
+
+	if (validate_query(&ctx->req, rules, n, out, &verr) == BS_OK)
+		return true;
+	api_respond_invalid(ctx, verr.field, verr.message);
+	return false;
 }

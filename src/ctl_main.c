@@ -170,12 +170,11 @@ ctl_command_usage(const struct ctl_command *cmd, FILE *f)
 static bool
 ctl_positive_parse(const char *s, int *out)
 {
-	char	*end;
-	long	 v;
+	const char	*errstr;
+	long long	 v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > INT_MAX)
+	v = bs_strtonum(s, 1, INT_MAX, &errstr);
+	if (errstr != NULL)
 		return false;
 	*out = (int)v;
 	return true;

@@ -177,9 +177,9 @@ board_item(json_object *board, const char *cited)
 {
 	char		 id[72];
 	const char	*id_of;
-	char		*end;
+	const char	*errstr;
 	size_t		 i, n, len;
-	long		 k;
+	long long	 k;
 
 	if (cited == NULL || board == NULL)
 		return NULL;
@@ -194,8 +194,8 @@ board_item(json_object *board, const char *cited)
 	id[len] = '\0';
 	n = json_object_array_length(board);
 	if (id[0] == 'i' && isdigit((unsigned char)id[1])) {
-		k = strtol(id + 1, &end, 10);
-		if (*end != '\0' || k < 1 || (size_t)k > n)
+		k = bs_strtonum(id + 1, 1, (long long)n, &errstr);
+		if (errstr != NULL)
 			return NULL;
 		return json_object_array_get_idx(board, (size_t)k - 1);
 	}

@@ -26,6 +26,7 @@
 
 #include "brainstorm/buf.h"
 #include "brainstorm/migrate.h"
+#include "brainstorm/validate.h"
 
 #define MIGRATE_LOCK_NAME	"brainstorm.migrate"
 #define MIGRATE_VERSION_DIGITS_MIN 4
@@ -143,14 +144,11 @@ migrate_ms_since(const struct timespec *start)
 static bool
 migrate_int_parse(const char *s, int *out)
 {
-	char	*end;
-	long	 v;
+	const char	*errstr;
+	long long	 v;
 
-	if (s == NULL || *s == '\0')
-		return false;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < INT_MIN || v > INT_MAX)
+	v = bs_strtonum(s, INT_MIN, INT_MAX, &errstr);
+	if (errstr != NULL)
 		return false;
 	*out = (int)v;
 	return true;

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/report.h"
+#include "brainstorm/validate.h"
 
 #define REPORT_CLIENT		"brainstorm/" PACKAGE_VERSION
 #define REPORT_SDK_NAME		"brainstorm.native"
@@ -824,18 +826,22 @@ static size_t
 header_retry_after(char *data, size_t size, size_t nmemb, void *arg)
 {
 	size_t	 len = size * nmemb;
-	char	 value[32], *end;
-	long	 v;
+	const char	*p = data + 12, *errstr;
+	size_t		 n;
+	long		 v;
 
-	if (len > 12 && len < 12 + sizeof(value) &&
+	if (len > 12 && len < 12 + 32 &&
 	    strncasecmp(data, "Retry-After:", 12) == 0) {
-		memcpy(value, data + 12, len - 12);
-		value[len - 12] = '\0';
-		errno = 0;
-		v = strtol(value, &end, 10);
-		while (*end == ' ' || *end == '\r' || *end == '\n')
-			end++;
-		if (errno == 0 && end != value && *end == '\0' && v >= 0)
+		n = len - 12;
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\r' ||
+		    p[n - 1] == '\n'))
+			n--;
+		v = (long)bs_strntonum(p, n, 0, LONG_MAX, &errstr);
+		if (errstr == NULL)
 			*(long *)arg = v;
 	}
 	return len;

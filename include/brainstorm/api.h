@@ -80,6 +80,14 @@ void	api_respond_db_error(struct http_ctx *ctx, bs_err e);
 bs_err	api_query_number(struct http_ctx *ctx, const char *name, long min,
 	    long max, long def, long *out);
 /*
+ * The query string against a table of rules (validate_query): false with
+ * 422 validation_failed naming the parameter already answered.
+ */
+struct field_rule;
+struct field_value;
+bool	api_query_valid(struct http_ctx *ctx, const struct field_rule *rules,
+	    size_t n, struct field_value *out);
+/*
  * GET /api/usage's "month": tokens used this calendar month (UTC), the
  * USER_MONTHLY_TOKEN_LIMIT and what remains (both null without a limit).
  */
