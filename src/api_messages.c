@@ -79,37 +79,28 @@ stream_handover(struct http_ctx *ctx, const char *kind, const char *id)
 	http_respond_text(ctx, 200, "text/plain", "", 0);
 }
 
-/* A turn's queueing error, for the person. */
+static const struct api_error_row queue_errors[] = {
+	{ BS_ERR_LOCKED, { 409, "turn_running", "A turn of this project is "
+	    "still running; wait for it to end.", 0 } },
+	{ BS_ERR_TOO_LARGE, { 503, "queue_full", "Too many turns are waiting "
+	    "to run; try again shortly.", 15 } },
+	{ BS_ERR_NOT_FOUND, { 404, "not_found", "No such turn.", 0 } },
+	{ BS_ERR_CONFLICT, { 409, "turn_not_failed", "Only a failed turn can "
+	    "be retried.", 0 } },
+};
+
+/* A turn's queueing error, for the person; the limit is named in the text. */
 static void
 queue_error(struct http_ctx *ctx, bs_err e)
 {
-	switch (e) {
-	case BS_ERR_LOCKED:
-		http_respond_error(ctx, 409, "turn_running", "A turn of this "
-		    "project is still running; wait for it to end.");
-		return;
-	case BS_ERR_RATE_LIMITED:
+	if (e == BS_ERR_RATE_LIMITED) {
 		http_header_add(ctx, "Retry-After", "10");
 		http_respond_error(ctx, 429, "too_many_turns", "You have %ld turns "
 		    "queued or running, the most one account may have; wait for "
 		    "one to end.", ctx->app->cfg->turn_user_max);
 		return;
-	case BS_ERR_TOO_LARGE:
-		http_header_add(ctx, "Retry-After", "15");
-		http_respond_error(ctx, 503, "queue_full", "Too many turns are "
-		    "waiting to run; try again shortly.");
-		return;
-	case BS_ERR_NOT_FOUND:
-		http_respond_error(ctx, 404, "not_found", "No such turn.");
-		return;
-	case BS_ERR_CONFLICT:
-		http_respond_error(ctx, 409, "turn_not_failed",
-		    "Only a failed turn can be retried.");
-		return;
-	default:
-		api_respond_db_error(ctx, e);
-		return;
 	}
+	api_respond_error(ctx, e, API_ERROR_ROWS(queue_errors));
 }
 
 /*

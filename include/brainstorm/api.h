@@ -68,10 +68,35 @@ void	api_projects_export(struct http_ctx *ctx);
 void	api_projects_import(struct http_ctx *ctx);
 
 /* api_util.c: shared answers */
+/* What one error answers: status, error.code, error.message, Retry-After. */
+struct api_error {
+	int		 status;
+	const char	*code;
+	const char	*message;
+	int		 retry_after_s;	/* 0: no Retry-After header */
+};
+/* A handler's own answer to an error it expects ("No such item."). */
+struct api_error_row {
+	bs_err			 err;
+	struct api_error	 answer;
+};
+/*
+ * The answer to e: the handler's row naming it, else the shared table's
+ * (503 for an unavailable database, 500 for the rest).
+ */
+const struct api_error *api_error_of(bs_err e,
+	    const struct api_error_row *rows, size_t n);
+/* Answer e by api_error_of; a 500 is logged with its cause. */
+void	api_respond_error(struct http_ctx *ctx, bs_err e,
+	    const struct api_error_row *rows, size_t n);
+#define API_ERROR_ROWS(rows)	(rows), (sizeof(rows) / sizeof((rows)[0]))
+/* The row of a resource that is not there: API_ERROR_NOT_FOUND("item"). */
+#define API_ERROR_NOT_FOUND(what) \
+	{ BS_ERR_NOT_FOUND, { 404, "not_found", "No such " what ".", 0 } }
 /* 422 validation_failed naming the field. */
 void	api_respond_invalid(struct http_ctx *ctx, const char *field,
 	    const char *message);
-/* 503 for an unavailable database, 500 otherwise; logs the cause. */
+/* 503 for an unavailable database, 500 otherwise; logs the cause (no rows). */
 void	api_respond_db_error(struct http_ctx *ctx, bs_err e);
 /*
  * The whole number of query parameter name: def when absent,
