@@ -10,7 +10,7 @@
 #include "brainstorm/agent.h"
 #include "brainstorm/db_items.h"
 #include "brainstorm/db_turns.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"

@@ -26,7 +26,7 @@
 #include "brainstorm/doc_export.h"
 #include "brainstorm/err.h"
 #include "brainstorm/events.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/members.h"
 #include "brainstorm/migrate.h"
 #include "brainstorm/validate.h"

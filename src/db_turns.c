@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "brainstorm/db_turns.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 
 /* A queued turn waits this long for the engine of its process. */
 #define TURN_HANDOFF	"2 seconds"

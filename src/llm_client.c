@@ -27,7 +27,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
 
@@ -280,30 +280,6 @@ llm_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-/* json_object_object_add that owns v either way; false when v is NULL (no memory). */
-static bool
-json_add(json_object *obj, const char *key, json_object *v)
-{
-	if (v == NULL)
-		return false;
-	if (json_object_object_add(obj, key, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
-static bool
-json_push(json_object *arr, json_object *v)
-{
-	if (v == NULL)
-		return false;
-	if (json_object_array_add(arr, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
 
 static bool
 llm_text_ok(const char *s)

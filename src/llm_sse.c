@@ -14,7 +14,7 @@
 
 #include <json-c/json.h>
 
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/llm.h"
 
 #define LLM_EVENT_NAME_MAX	256	/* "content_block_delta" is 19 */
@@ -171,17 +171,6 @@ json_copy_id(json_object *obj, const char *key, bool required, char *dst,
 	return true;
 }
 
-static json_object *
-json_object_member(json_object *obj, const char *key)
-{
-	json_object	*v;
-
-	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_object))
-		return NULL;
-	return v;
-}
-
 /* A count that must be a non-negative integer when present; absent or null keeps *dst. */
 static bool
 llm_count_read(json_object *obj, const char *key, long *dst)
@@ -292,7 +281,7 @@ llm_spend_code(json_object *error)
 	const char	*code;
 	size_t		 len, i;
 
-	if ((details = json_object_member(error, "details")) == NULL ||
+	if ((details = json_member_object(error, "details")) == NULL ||
 	    !json_string_member(details, "error_code", &code, &len) ||
 	    code == NULL)
 		return NULL;
@@ -349,7 +338,7 @@ llm_error_body_parse(const char *body, size_t len, enum llm_error_kind *kind,
 	if (!json_string_member(root, "type", &type, &tlen) || type == NULL ||
 	    strcmp(type, "error") != 0)
 		goto out;
-	if ((error = json_object_member(root, "error")) == NULL)
+	if ((error = json_member_object(root, "error")) == NULL)
 		goto out;
 	llm_api_error_read(error, kind, msg, msglen);
 	e = BS_OK;
@@ -459,7 +448,7 @@ llm_response_parse_json(struct llm_response *res, const char *body,
 			    sizeof(res->tool_id)) ||
 			    !json_copy_id(block, "name", true, res->tool_name,
 			    sizeof(res->tool_name)) ||
-			    (input = json_object_member(block, "input")) == NULL) {
+			    (input = json_member_object(block, "input")) == NULL) {
 				bs_errf(err, errlen,
 				    "tool_use block %zu needs id, name and an "
 				    "object input", i);
@@ -793,11 +782,11 @@ llm_stream_message_start(struct llm_stream *st, json_object *ev)
 	if (st->state != LLM_STREAM_START)
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "message_start out of order");
-	if ((msg = json_object_member(ev, "message")) == NULL ||
+	if ((msg = json_member_object(ev, "message")) == NULL ||
 	    !json_copy_id(msg, "id", false, st->res->id, sizeof(st->res->id)) ||
 	    !json_copy_id(msg, "model", false, st->res->model,
 	    sizeof(st->res->model)) ||
-	    !llm_usage_read(json_object_member(msg, "usage"), &st->res->usage))
+	    !llm_usage_read(json_member_object(msg, "usage"), &st->res->usage))
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "message_start: bad message, id, model or usage");
 	st->state = LLM_STREAM_MESSAGE;
@@ -817,7 +806,7 @@ llm_stream_block_start(struct llm_stream *st, json_object *ev)
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "content_block_start out of order (block %ld expected)",
 		    st->nblocks);
-	if ((block = json_object_member(ev, "content_block")) == NULL ||
+	if ((block = json_member_object(ev, "content_block")) == NULL ||
 	    !json_string_member(block, "type", &type, &len) || type == NULL)
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "content_block_start without a typed content_block");
@@ -842,7 +831,7 @@ llm_stream_block_start(struct llm_stream *st, json_object *ev)
 		    sizeof(st->res->tool_name)) || st->res->tool_name[0] == '\0')
 			return llm_stream_fail(st, BS_ERR_INVALID,
 			    LLM_ERR_MALFORMED, "tool_use block needs id and name");
-		if ((input = json_object_member(block, "input")) != NULL)
+		if ((input = json_member_object(block, "input")) != NULL)
 			st->tool_start = json_object_get(input);
 		buf_reset(&st->tool_json);
 		return BS_OK;
@@ -869,7 +858,7 @@ llm_stream_block_delta(struct llm_stream *st, json_object *ev)
 	    index != st->open)
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "content_block_delta out of order");
-	if ((delta = json_object_member(ev, "delta")) == NULL ||
+	if ((delta = json_member_object(ev, "delta")) == NULL ||
 	    !json_string_member(delta, "type", &type, &len) || type == NULL)
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "content_block_delta without a typed delta");
@@ -966,14 +955,14 @@ llm_stream_message_delta(struct llm_stream *st, json_object *ev)
 	if (st->state != LLM_STREAM_MESSAGE || st->open >= 0)
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "message_delta out of order");
-	if ((delta = json_object_member(ev, "delta")) != NULL &&
+	if ((delta = json_member_object(ev, "delta")) != NULL &&
 	    !json_copy_id(delta, "stop_reason", false, st->res->stop_reason,
 	    sizeof(st->res->stop_reason)))
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "message_delta: bad stop_reason");
 	if (delta != NULL)
 		llm_stop_details_read(delta, st->res);
-	if (!llm_usage_read(json_object_member(ev, "usage"), &st->res->usage))
+	if (!llm_usage_read(json_member_object(ev, "usage"), &st->res->usage))
 		return llm_stream_fail(st, BS_ERR_INVALID, LLM_ERR_MALFORMED,
 		    "message_delta: bad usage");
 	return BS_OK;
@@ -1000,7 +989,7 @@ llm_stream_error_event(struct llm_stream *st, json_object *ev)
 	enum llm_error_kind	 kind;
 	char			 msg[LLM_ERROR_MAX];
 
-	llm_api_error_read(json_object_member(ev, "error"), &kind, msg,
+	llm_api_error_read(json_member_object(ev, "error"), &kind, msg,
 	    sizeof(msg));
 	return llm_stream_fail(st, BS_ERR_IO, kind, "%s", msg);
 }

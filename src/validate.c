@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/validate.h"
 
 size_t

@@ -12,7 +12,7 @@
 #include "brainstorm/doc_render.h"
 #include "brainstorm/document.h"
 #include "brainstorm/err.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/validate.h"
 
 #define PROMPT_MIN		1500	/* characters, every prompt */
