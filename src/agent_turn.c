@@ -175,7 +175,7 @@ context_build(struct turn *t, json_object *board, long board_total,
 		e = buf_printf(&b, "</conversation>\n<message>\n%s\n</message>\n",
 		    t->content);
 	if (e == BS_OK)
-		t->context = strdup(buf_cstr(&b));
+		t->context = buf_take(&b);
 	buf_free(&b);
 	if (e == BS_OK && t->context == NULL)
 		e = BS_ERR_NOMEM;
@@ -492,7 +492,7 @@ stage_b_prompt(struct turn *t)
 	if (e == BS_OK)
 		e = buf_puts(&b, "</changes>\n");
 	if (e == BS_OK)
-		out = strdup(buf_cstr(&b));
+		out = buf_take(&b);
 	buf_free(&b);
 	return out;
 }

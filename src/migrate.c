@@ -277,7 +277,7 @@ migrate_file_read(const char *dir, const char *file, char **out,
 		rc = BS_ERR_INVALID;
 		goto out;
 	}
-	*out = strdup(buf_cstr(&b));
+	*out = buf_take(&b);
 	if (*out == NULL) {
 		bs_errf(err, errlen, "out of memory reading %s", path);
 		rc = BS_ERR_NOMEM;
