@@ -138,11 +138,13 @@ void
 api_ops_metrics(struct http_ctx *ctx)
 {
 	struct metrics_live	 live;
+	struct metrics_pool	 pool;
 	struct buf		 out;
 
 	buf_init(&out, 4 * 1024 * 1024);
+	db_pool_stats(ctx->app->db, &pool.idle, &pool.busy, &pool.max);
 	live_read(ctx->app, &live);
-	if (metrics_render(&out, ctx->app->db) != BS_OK ||
+	if (metrics_render(&out, &pool) != BS_OK ||
 	    metrics_render_live(&out, &live) != BS_OK) {
 		http_respond_error(ctx, 500, "internal_error",
 		    "The metrics could not be rendered.");
