@@ -12,7 +12,6 @@
 #include "brainstorm/db_users.h"
 #include "brainstorm/events.h"
 #include "brainstorm/ratelimit.h"
-#include "brainstorm/server.h"
 #include "brainstorm/turn.h"
 #include "brainstorm/validate.h"
 

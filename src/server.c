@@ -59,12 +59,6 @@ server_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
 	return rc;
 }
 
-bool
-server_stopping(void)
-{
-	return atomic_load(&stopping);
-}
-
 static bs_err
 listen_from_systemd(int *fd)
 {

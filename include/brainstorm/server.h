@@ -23,8 +23,6 @@ bs_err	server_listen_socket(const char *listen, int *fd, char *err, size_t errle
 bs_err	server_run(struct app *app, int listen_fd, int nthreads,
 	    int shutdown_timeout_s);
 
-/* True once a stop signal came: long requests (event streams) end early. */
-bool	server_stopping(void);
 /*
  * Start a thread that takes no process signal: SIGTERM, SIGINT and SIGHUP
  * belong to the thread that sigwaits for them; faults stay open. The
