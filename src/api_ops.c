@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,9 @@
 
 #define READY_RETRY_AFTER_S	5
 #define DEBUG_SLEEP_MAX_MS	30000
+
+/* Requests in api_ops_debug_sleep now: tests wait for one to be asleep. */
+static atomic_long	 debug_sleeping;
 
 /* Liveness: answers without touching anything else. */
 void
@@ -145,7 +149,11 @@ api_ops_metrics(struct http_ctx *ctx)
 	db_pool_stats(ctx->app->db, &pool.idle, &pool.busy, &pool.max);
 	live_read(ctx->app, &live);
 	if (metrics_render(&out, &pool) != BS_OK ||
-	    metrics_render_live(&out, &live) != BS_OK) {
+	    metrics_render_live(&out, &live) != BS_OK ||
+	    (ctx->app->cfg->debug_routes && buf_printf(&out, "# HELP "
+	    "debug_sleep_in_progress Requests in /api/debug/sleep (DEBUG_ROUTES)."
+	    "\n# TYPE debug_sleep_in_progress gauge\ndebug_sleep_in_progress "
+	    "%ld\n", atomic_load(&debug_sleeping)) != BS_OK)) {
 		http_respond_error(ctx, 500, "internal_error",
 		    "The metrics could not be rendered.");
 		goto out;
@@ -173,8 +181,10 @@ api_ops_debug_sleep(struct http_ctx *ctx)
 	ms = q[0].num;
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
+	atomic_fetch_add(&debug_sleeping, 1);
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+	atomic_fetch_sub(&debug_sleeping, 1);
 	body = json_object_new_object();
 	json_object_object_add(body, "slept_ms", json_object_new_int64(ms));
 	http_respond_json(ctx, 200, body);
