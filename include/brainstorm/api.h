@@ -44,15 +44,28 @@ void	api_items_update(struct http_ctx *ctx);
 void	api_items_delete(struct http_ctx *ctx);
 void	api_items_history(struct http_ctx *ctx);
 
-/* api_messages.c: the conversation, the agents, live events */
+/* api_messages.c: the conversation, and the turns it queues */
 void	api_messages_create(struct http_ctx *ctx);
 void	api_messages_list(struct http_ctx *ctx);
 void	api_turns_retry(struct http_ctx *ctx);
-void	api_events_stream(struct http_ctx *ctx);
+
+/* api_turns.c: one turn */
 void	api_turn_get(struct http_ctx *ctx);
 void	api_turn_events(struct http_ctx *ctx);
+
+/* api_events.c: live streams, handed to nchan */
+void	api_events_stream(struct http_ctx *ctx);
+/* False with 429 (or 503 without nchan) when the user has no stream left. */
+bool	api_stream_room(struct http_ctx *ctx);
+/* Hand the connection to nchan's location for kind ("project", "turn") id. */
+void	api_stream_handover(struct http_ctx *ctx, const char *kind,
+	    const char *id);
+
+/* api_agents.c: the agents, and a project's runs of them */
 void	api_agents_list(struct http_ctx *ctx);
 void	api_activity_list(struct http_ctx *ctx);
+
+/* api_usage.c: a person's tokens and their cost */
 void	api_usage_get(struct http_ctx *ctx);
 
 /* api_documents.c: generated documents and their versions */
