@@ -52,7 +52,7 @@ api_usage_get(struct http_ctx *ctx)
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
 		e = db_usage_list(conn, ctx->req.user_id, USAGE_DAYS, &list);
 	if (e == BS_OK)
-		e = users_month_tokens(conn, ctx->req.user_id, &month);
+		e = db_user_month_tokens(conn, ctx->req.user_id, &month);
 	if (e != BS_OK) {
 		api_respond_db_error(ctx, e);
 		goto out;

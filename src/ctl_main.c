@@ -530,7 +530,7 @@ ctl_access_revoked(const struct bs_config *cfg, struct db_conn *conn,
 
 	if (events_create(cfg->nchan_url, 1 << 20, &ev) != BS_OK)
 		goto out;
-	if (users_memberships(conn, user_id, &projects) == BS_OK)
+	if (db_user_memberships(conn, user_id, &projects) == BS_OK)
 		for (i = 0; i < json_object_array_length(projects); i++)
 			access_revoked(ev, json_object_get_string(
 			    json_object_array_get_idx(projects, i)), user_id, why);
@@ -590,7 +590,7 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	}
 	if (!ctl_db_open(&cfg, &pool, &conn))
 		goto out;
-	rc = users_create(conn, email, hash, name, false, &u);
+	rc = db_user_create(conn, email, hash, name, false, &u);
 	if (rc == BS_ERR_CONFLICT)
 		ctl_errx("an account with %s already exists", email);
 	else if (rc != BS_OK)
@@ -623,7 +623,7 @@ ctl_user_set_disabled(struct ctl *ctl, const struct ctl_command *cmd,
 	status = CTL_EXIT_FAIL;
 	if (!ctl_config_load(ctl, &cfg) || !ctl_db_open(&cfg, &pool, &conn))
 		goto out;
-	rc = users_set_disabled(conn, email, disabled, id);
+	rc = db_user_set_disabled(conn, email, disabled, id);
 	if (rc == BS_ERR_NOT_FOUND)
 		ctl_errx("no account with %s", email);
 	else if (rc != BS_OK)
@@ -682,8 +682,8 @@ ctl_user_reset_password(struct ctl *ctl, const struct ctl_command *cmd,
 	}
 	if (!ctl_db_open(&cfg, &pool, &conn))
 		goto out;
-	if ((rc = users_id_by_email(conn, email, id)) == BS_OK)
-		rc = users_set_password(conn, id, hash, NULL);
+	if ((rc = db_user_id_by_email(conn, email, id)) == BS_OK)
+		rc = db_user_set_password(conn, id, hash, NULL);
 	if (rc == BS_ERR_NOT_FOUND)
 		ctl_errx("no account with %s", email);
 	else if (rc != BS_OK)
@@ -886,7 +886,7 @@ ctl_project_import(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	}
 	if (!ctl_db_open(&cfg, &pool, &conn))
 		goto out;
-	if ((rc = users_find_by_email(conn, email, &owner)) != BS_OK) {
+	if ((rc = db_user_find_by_email(conn, email, &owner)) != BS_OK) {
 		if (rc == BS_ERR_NOT_FOUND)
 			ctl_errx("no account with %s", email);
 		else

@@ -1,4 +1,7 @@
-/* The conversation's queries: messages, turns and agent runs. */
+/*
+ * The conversation's queries, a file each: the turn queue and one turn
+ * (db_turns.c), messages (db_messages.c), agent runs (db_agent_runs.c).
+ */
 #ifndef BRAINSTORM_DB_TURNS_H
 #define BRAINSTORM_DB_TURNS_H
 
@@ -10,6 +13,22 @@
 #include "brainstorm/err.h"
 
 #define DB_ID_LEN	37
+
+/* A message row as the API writes it (m: messages), and its columns. */
+#define DB_MESSAGE_COLUMNS	"m.id, m.project_id, m.role, m.agent, " \
+				"m.content, m.turn_id, " DB_ISO_UTC("m.created_at")
+#define DB_MESSAGE_NCOLUMNS	7
+extern const struct db_column	db_message_columns[DB_MESSAGE_NCOLUMNS];
+
+/* The statement tables (db_stmt_tables lists them). */
+extern const struct db_stmt	db_turn_stmts[];
+extern const size_t		db_turn_nstmts;
+extern const struct db_stmt	db_message_stmts[];
+extern const size_t		db_message_nstmts;
+extern const struct db_stmt	db_agent_run_stmts[];
+extern const size_t		db_agent_run_nstmts;
+
+/* ----- db_turns.c: the turn queue and one turn ----- */
 
 /* The turn queue's bounds (TURN_QUEUE_MAX, TURN_USER_MAX). */
 struct db_turn_limits {
@@ -68,6 +87,8 @@ bs_err	db_turn_get(struct db_conn *c, const char *project_id,
 bs_err	db_turn_finish(struct db_conn *c, const char *turn_id,
 	    const char *intent, int confidence, const char *status,
 	    const char *error, json_object *notes);
+/* ----- db_messages.c ----- */
+
 /* One message by its id. */
 bs_err	db_message_get(struct db_conn *c, const char *message_id,
 	    json_object **out);
@@ -84,6 +105,8 @@ bs_err	db_messages_list(struct db_conn *c, const char *project_id,
 /* The last limit messages, oldest first, for the agents' context. */
 bs_err	db_messages_recent(struct db_conn *c, const char *project_id,
 	    const char *exclude_id, int limit, json_object **out);
+
+/* ----- db_agent_runs.c ----- */
 
 struct db_agent_run {
 	const char	*agent;
