@@ -550,6 +550,32 @@ out:
 		    "hour\n", cfg->nchan_url);
 }
 
+/*
+ * What setting a password takes: the new one from standard input, the
+ * configuration, its Argon2id hash into hash, and the database. The
+ * password itself is wiped before this returns.
+ */
+static bool
+ctl_password_set_up(struct ctl *ctl, const char *email, struct bs_config *cfg,
+    char hash[AUTH_PASSWORD_HASH_LEN], struct db_pool **pool,
+    struct db_conn **conn)
+{
+	char	 password[1100];
+	bool	 ok = false;
+
+	if (!ctl_new_password_read(password, sizeof password, email) ||
+	    !ctl_config_load(ctl, cfg))
+		goto out;
+	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
+		ctl_errx("cannot hash the password");
+		goto out;
+	}
+	ok = ctl_db_open(cfg, pool, conn);
+out:
+	sodium_memzero(password, sizeof password);
+	return ok;
+}
+
 static int
 ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
     char **argv)
@@ -558,8 +584,8 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	struct db_pool		*pool = NULL;
 	struct db_conn		*conn = NULL;
 	struct user		 u;
-	char			 email[EMAIL_MAX_LEN + 1], password[1100];
-	char			 hash[AUTH_PASSWORD_HASH_LEN];
+	char			 email[EMAIL_MAX_LEN + 1];
+	char			 hash[AUTH_PASSWORD_HASH_LEN] = "";
 	const char		*name;
 	int			 status;
 	bs_err			 rc;
@@ -580,15 +606,7 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	}
 	memset(&cfg, 0, sizeof cfg);
 	status = CTL_EXIT_FAIL;
-	if (!ctl_new_password_read(password, sizeof password, email))
-		goto out;
-	if (!ctl_config_load(ctl, &cfg))
-		goto out;
-	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
-		ctl_errx("cannot hash the password");
-		goto out;
-	}
-	if (!ctl_db_open(&cfg, &pool, &conn))
+	if (!ctl_password_set_up(ctl, email, &cfg, hash, &pool, &conn))
 		goto out;
 	rc = db_user_create(conn, email, hash, name, false, &u);
 	if (rc == BS_ERR_CONFLICT)
@@ -600,7 +618,7 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		status = CTL_EXIT_OK;
 	}
 out:
-	sodium_memzero(password, sizeof password);
+	sodium_memzero(hash, sizeof hash);
 	ctl_db_close(pool, conn);
 	config_free(&cfg);
 	return status;
@@ -662,25 +680,16 @@ ctl_user_reset_password(struct ctl *ctl, const struct ctl_command *cmd,
 	struct bs_config	 cfg;
 	struct db_pool		*pool = NULL;
 	struct db_conn		*conn = NULL;
-	char			 email[EMAIL_MAX_LEN + 1], password[1100];
-	char			 hash[AUTH_PASSWORD_HASH_LEN], id[AUTH_UUID_LEN];
+	char			 email[EMAIL_MAX_LEN + 1];
+	char			 hash[AUTH_PASSWORD_HASH_LEN] = "", id[AUTH_UUID_LEN];
 	int			 status;
 	bs_err			 rc;
 
 	if ((status = ctl_email_arg(cmd, argc, argv, email)) != -1)
 		return status;
 	memset(&cfg, 0, sizeof cfg);
-	hash[0] = '\0';
 	status = CTL_EXIT_FAIL;
-	if (!ctl_new_password_read(password, sizeof password, email))
-		goto out;
-	if (!ctl_config_load(ctl, &cfg))
-		goto out;
-	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
-		ctl_errx("cannot hash the password");
-		goto out;
-	}
-	if (!ctl_db_open(&cfg, &pool, &conn))
+	if (!ctl_password_set_up(ctl, email, &cfg, hash, &pool, &conn))
 		goto out;
 	if ((rc = db_user_id_by_email(conn, email, id)) == BS_OK)
 		rc = db_user_set_password(conn, id, hash, NULL);
@@ -693,7 +702,6 @@ ctl_user_reset_password(struct ctl *ctl, const struct ctl_command *cmd,
 		status = CTL_EXIT_OK;
 	}
 out:
-	sodium_memzero(password, sizeof password);
 	sodium_memzero(hash, sizeof hash);
 	ctl_db_close(pool, conn);
 	config_free(&cfg);
