@@ -16,56 +16,14 @@ Traffic goes to loopback addresses only.
 """
 
 import argparse
-import http.client
 import json
 import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import urllib.parse
 import uuid
 
-
-def loopback(url):
-    host = urllib.parse.urlsplit(url).hostname
-    if not (host.startswith("127.") or host in ("localhost", "::1")):
-        sys.exit("not a loopback URL: %s" % url)
-    return url
-
-
-def call(base, method, path, body=None, headers=None, timeout=300,
-         source=None):
-    """(status, body); a turn's stream is read to its turn.done event (the
-    stream stays open a few seconds after it)."""
-    u = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(
-        u.hostname, u.port, timeout=timeout,
-        source_address=(source, 0) if source else None)
-    h = dict(headers or {})
-    data = None
-    if body is not None:
-        data = json.dumps(body)
-        h["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=data, headers=h)
-        r = conn.getresponse()
-        if not (r.getheader("Content-Type") or "").startswith(
-                "text/event-stream"):
-            return r.status, r.read()
-        got = b""
-        while True:
-            chunk = r.read1(65536)
-            if not chunk:
-                break
-            got += chunk
-            tail = got.split(b"event: turn.done", 1)
-            if len(tail) == 2 and b"\n\n" in tail[1]:
-                break
-        return r.status, got
-    finally:
-        conn.close()
+from benchlib import call, loopback, rss_kib
 
 
 _sources = iter("127.0.%d.%d" % (3 + i // 250, 1 + i % 250)
@@ -107,18 +65,7 @@ def overhead(base, claude, turns):
 
 
 def rss_mb(name):
-    total = 0
-    pids = subprocess.run(["pgrep", "-x", name], capture_output=True,
-                          text=True, check=False).stdout.split()
-    for pid in pids:
-        try:
-            with open("/proc/%s/status" % pid, encoding="ascii") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024.0
+    return rss_kib(name)[0] / 1024.0
 
 
 def concurrent(base, claude, n, latency_ms, token_delay_ms):
