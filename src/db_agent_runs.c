@@ -55,12 +55,12 @@ static const struct db_column usage_columns[] = {
 
 #define NCOLS(c)	(int)(sizeof(c) / sizeof((c)[0]))
 
-bs_err
-db_agent_run_add(struct db_conn *c, const char *turn_id, const char *project_id,
-    const char *user_id, const struct db_agent_run *r)
+void
+db_agent_run_params(const char *owner_id, const char *project_id,
+    const char *user_id, const struct db_agent_run *r,
+    struct db_agent_run_values *out)
 {
-	char		 n[8][24];
-	const char	*v[16];
+	char	(*n)[24] = out->num;
 
 	snprintf(n[0], sizeof(n[0]), "%ld", r->latency_ms);
 	snprintf(n[1], sizeof(n[1]), "%d", r->attempts);
@@ -68,26 +68,35 @@ db_agent_run_add(struct db_conn *c, const char *turn_id, const char *project_id,
 	snprintf(n[3], sizeof(n[3]), "%ld", r->output_tokens);
 	snprintf(n[4], sizeof(n[4]), "%ld", r->cache_read_tokens);
 	snprintf(n[5], sizeof(n[5]), "%ld", r->cache_write_tokens);
-	v[0] = turn_id;
-	v[1] = project_id;
-	v[2] = user_id;
-	v[3] = r->agent;
-	v[4] = r->model;
-	v[5] = r->status;
-	v[6] = n[0];
-	v[7] = n[1];
-	v[8] = n[2];
-	v[9] = n[3];
-	v[10] = n[4];
-	v[11] = n[5];
-	v[12] = r->error;
-	v[13] = r->stop_reason != NULL && r->stop_reason[0] != '\0' ?
-	    r->stop_reason : NULL;
 	snprintf(n[6], sizeof(n[6]), "%ld", r->thinking_tokens);
 	snprintf(n[7], sizeof(n[7]), "%ld", r->cache_write_1h_tokens);
-	v[14] = n[6];
-	v[15] = n[7];
-	return db_run(c, &db_agent_run_stmts[STMT_AGENT_RUN_INSERT], v);
+	out->v[0] = owner_id;
+	out->v[1] = project_id;
+	out->v[2] = user_id;
+	out->v[3] = r->agent;
+	out->v[4] = r->model;
+	out->v[5] = r->status;
+	out->v[6] = n[0];
+	out->v[7] = n[1];
+	out->v[8] = n[2];
+	out->v[9] = n[3];
+	out->v[10] = n[4];
+	out->v[11] = n[5];
+	out->v[12] = r->error;
+	out->v[13] = r->stop_reason != NULL && r->stop_reason[0] != '\0' ?
+	    r->stop_reason : NULL;
+	out->v[14] = n[6];
+	out->v[15] = n[7];
+}
+
+bs_err
+db_agent_run_add(struct db_conn *c, const char *turn_id, const char *project_id,
+    const char *user_id, const struct db_agent_run *r)
+{
+	struct db_agent_run_values	 p;
+
+	db_agent_run_params(turn_id, project_id, user_id, r, &p);
+	return db_run(c, &db_agent_run_stmts[STMT_AGENT_RUN_INSERT], p.v);
 }
 
 bs_err
