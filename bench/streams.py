@@ -21,36 +21,12 @@ import resource
 import selectors
 import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 import uuid
 
-
-def loopback(url):
-    host = urllib.parse.urlsplit(url).hostname
-    if not (host.startswith("127.") or host in ("localhost", "::1")):
-        sys.exit("not a loopback URL: %s" % url)
-    return url
-
-
-def call(base, method, path, body=None, headers=None, source=None):
-    u = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60,
-                                      source_address=(source, 0) if source else None)
-    h = dict(headers or {})
-    data = None
-    if body is not None:
-        data = json.dumps(body)
-        h["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=data, headers=h)
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
+from benchlib import call, loopback, rss_kib
 
 
 def users_make(base, n):
@@ -129,22 +105,6 @@ def latency(base, path, headers, requests, clients):
     for t in threads:
         t.join()
     return times, errors
-
-
-def rss_kib(name):
-    total, n = 0, 0
-    pids = subprocess.run(["pgrep", "-x", name], capture_output=True,
-                          text=True, check=False).stdout.split()
-    for pid in pids:
-        try:
-            with open("/proc/%s/status" % pid, encoding="ascii") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        n += 1
-        except OSError:
-            pass
-    return total, n
 
 
 def main():

@@ -12,6 +12,7 @@
 
 #include "brainstorm/agent.h"
 #include "brainstorm/config.h"
+#include "brainstorm/json.h"
 #include "brainstorm/llm.h"
 
 #define EFFORT_HIGH	2	/* llm_effort_name(2) is "high" */

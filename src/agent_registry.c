@@ -8,7 +8,7 @@
 
 #include "brainstorm/agent.h"
 #include "brainstorm/config.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/log.h"
 
 /*

@@ -10,7 +10,7 @@
 #include "brainstorm/agent.h"
 #include "brainstorm/db_items.h"
 #include "brainstorm/db_turns.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
@@ -175,7 +175,7 @@ context_build(struct turn *t, json_object *board, long board_total,
 		e = buf_printf(&b, "</conversation>\n<message>\n%s\n</message>\n",
 		    t->content);
 	if (e == BS_OK)
-		t->context = strdup(buf_cstr(&b));
+		t->context = buf_take(&b);
 	buf_free(&b);
 	if (e == BS_OK && t->context == NULL)
 		e = BS_ERR_NOMEM;
@@ -186,13 +186,14 @@ context_build(struct turn *t, json_object *board, long board_total,
 static const char *
 item_uuid(struct turn *t, const char *short_id)
 {
-	char	*end;
-	long	 n;
+	const char	*errstr;
+	long long	 n;
 
 	if (short_id == NULL || short_id[0] != 'i')
 		return uuid_valid(short_id) ? short_id : NULL;
-	n = strtol(short_id + 1, &end, 10);
-	if (*end != '\0' || n < 1 || (size_t)n > json_object_array_length(t->ids))
+	n = bs_strtonum(short_id + 1, 1,
+	    (long long)json_object_array_length(t->ids), &errstr);
+	if (errstr != NULL)
 		return NULL;
 	return json_object_get_string(json_object_array_get_idx(t->ids,
 	    (size_t)n - 1));
@@ -491,7 +492,7 @@ stage_b_prompt(struct turn *t)
 	if (e == BS_OK)
 		e = buf_puts(&b, "</changes>\n");
 	if (e == BS_OK)
-		out = strdup(buf_cstr(&b));
+		out = buf_take(&b);
 	buf_free(&b);
 	return out;
 }

@@ -123,7 +123,7 @@ session_respond(struct http_ctx *ctx, struct db_conn *conn,
 
 	if (refresh_token == NULL) {
 		auth_refresh_new(ctx->app->cfg, token, hash);
-		if ((e = refresh_tokens_insert(conn, u->id, hash,
+		if ((e = db_token_insert(conn, u->id, hash,
 		    new_family)) != BS_OK) {
 			api_respond_db_error(ctx, e);
 			goto out;
@@ -137,7 +137,7 @@ session_respond(struct http_ctx *ctx, struct db_conn *conn,
 	}
 	snprintf(ctx->req.user_id, sizeof(ctx->req.user_id), "%s", u->id);
 	body = json_object_new_object();
-	json_object_object_add(body, "user", users_json(u));
+	json_object_object_add(body, "user", db_user_json(u));
 	json_object_object_add(body, "access_token", json_object_new_string(access));
 	json_object_object_add(body, "token_type", json_object_new_string("Bearer"));
 	json_object_object_add(body, "expires_in",
@@ -191,7 +191,7 @@ api_auth_register(struct http_ctx *ctx)
 		api_respond_db_error(ctx, e);
 		goto out;
 	}
-	e = users_create(conn, email, hash, f[2].present ? f[2].str : "",
+	e = db_user_create(conn, email, hash, f[2].present ? f[2].str : "",
 	    invited_only, &u);
 	if (e == BS_ERR_CONFLICT) {
 		http_respond_error(ctx, 409, "email_taken",
@@ -236,7 +236,7 @@ api_auth_login(struct http_ctx *ctx)
 		return;
 	}
 	if (email[0] != '\0') {
-		e = users_find_by_email(conn, email, &u);
+		e = db_user_find_by_email(conn, email, &u);
 		if (e != BS_OK && e != BS_ERR_NOT_FOUND) {
 			api_respond_db_error(ctx, e);
 			goto out;
@@ -282,11 +282,11 @@ api_auth_refresh(struct http_ctx *ctx)
 		goto out;
 	}
 	auth_refresh_new(ctx->app->cfg, token, hash);
-	e = refresh_tokens_rotate(conn, old_hash, hash, user_id, family);
+	e = db_token_rotate(conn, old_hash, hash, user_id, family);
 	if (e == BS_ERR_UNAUTHORIZED)
 		goto unauthorized;
 	if (e == BS_OK)
-		e = users_find(conn, user_id, &u);
+		e = db_user_find(conn, user_id, &u);
 	if (e != BS_OK) {
 		api_respond_db_error(ctx, e);
 		goto out;
@@ -313,7 +313,7 @@ api_auth_logout(struct http_ctx *ctx)
 		return;
 	if (auth_refresh_hash(ctx->app->cfg, f[0].str, hash) == BS_OK) {
 		if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
-		    (e = refresh_tokens_revoke_family(conn, hash)) != BS_OK) {
+		    (e = db_token_revoke_family(conn, hash)) != BS_OK) {
 			api_respond_db_error(ctx, e);
 			goto out;
 		}
@@ -332,12 +332,12 @@ api_auth_me(struct http_ctx *ctx)
 	bs_err		 e;
 
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
-	    (e = users_find(conn, ctx->req.user_id, &u)) != BS_OK) {
+	    (e = db_user_find(conn, ctx->req.user_id, &u)) != BS_OK) {
 		api_respond_db_error(ctx, e);
 		goto out;
 	}
 	body = json_object_new_object();
-	json_object_object_add(body, "user", users_json(&u));
+	json_object_object_add(body, "user", db_user_json(&u));
 	http_respond_json(ctx, 200, body);
 out:
 	db_pool_release(ctx->app->db, conn);
@@ -356,13 +356,13 @@ api_auth_me_update(struct http_ctx *ctx)
 	if (!body_valid(ctx, me_update_rules, NRULES(me_update_rules), f))
 		return;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
-	    (e = users_set_display_name(conn, ctx->req.user_id, f[0].str,
+	    (e = db_user_set_display_name(conn, ctx->req.user_id, f[0].str,
 	    &u)) != BS_OK) {
 		api_respond_db_error(ctx, e);
 		goto out;
 	}
 	body = json_object_new_object();
-	json_object_object_add(body, "user", users_json(&u));
+	json_object_object_add(body, "user", db_user_json(&u));
 	http_respond_json(ctx, 200, body);
 out:
 	sodium_memzero(u.password_hash, sizeof(u.password_hash));
@@ -384,7 +384,7 @@ password_confirmed(struct http_ctx *ctx, const char *password, struct user *u)
 	bs_err			 e;
 
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
-	    (e = users_find(conn, ctx->req.user_id, u)) != BS_OK) {
+	    (e = db_user_find(conn, ctx->req.user_id, u)) != BS_OK) {
 		db_pool_release(ctx->app->db, conn);
 		api_respond_db_error(ctx, e);
 		return false;
@@ -431,7 +431,7 @@ api_auth_password(struct http_ctx *ctx)
 		goto out;
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
-	    (e = users_set_password(conn, u.id, hash,
+	    (e = db_user_set_password(conn, u.id, hash,
 	    ctx->req.session_id)) != BS_OK) {
 		api_respond_db_error(ctx, e);
 		goto out;
@@ -470,7 +470,7 @@ api_auth_me_delete(struct http_ctx *ctx)
 	if (!password_confirmed(ctx, f[0].str, &u))
 		goto out;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
-	    (e = users_delete(conn, u.id, &deleted, &left)) != BS_OK) {
+	    (e = db_user_delete(conn, u.id, &deleted, &left)) != BS_OK) {
 		api_respond_db_error(ctx, e);
 		goto out;
 	}

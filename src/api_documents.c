@@ -136,6 +136,7 @@ api_documents_create(struct http_ctx *ctx)
 		return;
 	lim.queue_max = ctx->app->cfg->turn_queue_max;
 	lim.user_max = ctx->app->cfg->turn_user_max;
+	lim.messages_max = 0;	/* a document adds no message */
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
 		e = db_generation_queue(conn, &lim, ctx->req.project_id,
 		    kind->name, ctx->req.user_id, engine_owner(ctx->app->engine),

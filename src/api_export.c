@@ -19,6 +19,10 @@
 #define EXPORT_MD_MAX	(64 * 1024 * 1024)
 #define SLUG_MAX	48
 
+static const struct api_error_row project_errors[] = {
+	API_ERROR_NOT_FOUND("project"),
+};
+
 /* "brainstorm-<title as lower-case ASCII words joined by ->" */
 static void
 export_filename(json_object *doc, const char *ext, char *out, size_t len)
@@ -69,12 +73,8 @@ api_projects_export(struct http_ctx *ctx)
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
 		e = db_project_export(conn, ctx->req.project_id, &doc);
 	db_pool_release(ctx->app->db, conn);
-	if (e == BS_ERR_NOT_FOUND) {
-		http_respond_error(ctx, 404, "not_found", "No such project.");
-		goto out;
-	}
 	if (e != BS_OK) {
-		api_respond_db_error(ctx, e);
+		api_respond_error(ctx, e, API_ERROR_ROWS(project_errors));
 		goto out;
 	}
 	export_filename(doc, format, filename, sizeof(filename));

@@ -26,24 +26,15 @@ static const struct field_rule update_rules[] = {
 };
 #define NRULES(r)	(sizeof(r) / sizeof((r)[0]))
 
-static void
-respond_last_owner(struct http_ctx *ctx)
-{
-	http_respond_error(ctx, 409, "last_owner", "A project keeps at least one "
-	    "owner: make another member an owner first.");
-}
-
-/* A change answered with e: the API's error for it. */
-static void
-respond_change_error(struct http_ctx *ctx, bs_err e)
-{
-	if (e == BS_ERR_NOT_FOUND)
-		http_respond_error(ctx, 404, "not_found", "No such member.");
-	else if (e == BS_ERR_CONFLICT)
-		respond_last_owner(ctx);
-	else
-		api_respond_db_error(ctx, e);
-}
+/* A change of a member answered with e. */
+static const struct api_error_row change_errors[] = {
+	API_ERROR_NOT_FOUND("member"),
+	{ BS_ERR_CONFLICT, { 409, "last_owner", "A project keeps at least one "
+	    "owner: make another member an owner first.", 0 } },
+};
+static const struct api_error_row project_errors[] = {
+	API_ERROR_NOT_FOUND("project"),
+};
 
 void
 api_members_list(struct http_ctx *ctx)
@@ -98,11 +89,7 @@ api_members_add(struct http_ctx *ctx)
 	    (e = db_members_add(conn, ctx->req.project_id, ctx->req.user_id,
 	    email, role, invite, cfg->project_members_max, &result,
 	    &row)) != BS_OK) {
-		if (e == BS_ERR_NOT_FOUND)
-			http_respond_error(ctx, 404, "not_found",
-			    "No such project.");
-		else
-			api_respond_db_error(ctx, e);
+		api_respond_error(ctx, e, API_ERROR_ROWS(project_errors));
 		goto out;
 	}
 	switch (result) {
@@ -160,7 +147,7 @@ api_members_update(struct http_ctx *ctx)
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_members_update(conn, ctx->req.project_id, user, role,
 	    &member)) != BS_OK) {
-		respond_change_error(ctx, e);
+		api_respond_error(ctx, e, API_ERROR_ROWS(change_errors));
 		goto out;
 	}
 	role_changed(ctx->app->events, ctx->req.project_id, user, role);
@@ -184,7 +171,7 @@ member_remove(struct http_ctx *ctx, const char *user)
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_members_remove(conn, ctx->req.project_id, user)) != BS_OK) {
-		respond_change_error(ctx, e);
+		api_respond_error(ctx, e, API_ERROR_ROWS(change_errors));
 		goto out;
 	}
 	access_revoked(ctx->app->events, ctx->req.project_id, user,

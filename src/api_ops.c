@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,9 +14,13 @@
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/migrate.h"
+#include "brainstorm/validate.h"
 
 #define READY_RETRY_AFTER_S	5
 #define DEBUG_SLEEP_MAX_MS	30000
+
+/* Requests in api_ops_debug_sleep now: tests wait for one to be asleep. */
+static atomic_long	 debug_sleeping;
 
 /* Liveness: answers without touching anything else. */
 void
@@ -137,12 +142,18 @@ void
 api_ops_metrics(struct http_ctx *ctx)
 {
 	struct metrics_live	 live;
+	struct metrics_pool	 pool;
 	struct buf		 out;
 
 	buf_init(&out, 4 * 1024 * 1024);
+	db_pool_stats(ctx->app->db, &pool.idle, &pool.busy, &pool.max);
 	live_read(ctx->app, &live);
-	if (metrics_render(&out, ctx->app->db) != BS_OK ||
-	    metrics_render_live(&out, &live) != BS_OK) {
+	if (metrics_render(&out, &pool) != BS_OK ||
+	    metrics_render_live(&out, &live) != BS_OK ||
+	    (ctx->app->cfg->debug_routes && buf_printf(&out, "# HELP "
+	    "debug_sleep_in_progress Requests in /api/debug/sleep (DEBUG_ROUTES)."
+	    "\n# TYPE debug_sleep_in_progress gauge\ndebug_sleep_in_progress "
+	    "%ld\n", atomic_load(&debug_sleeping)) != BS_OK)) {
 		http_respond_error(ctx, 500, "internal_error",
 		    "The metrics could not be rendered.");
 		goto out;
@@ -157,24 +168,23 @@ out:
 void
 api_ops_debug_sleep(struct http_ctx *ctx)
 {
-	const char	*v = http_query_get(&ctx->req, "ms");
+	static const struct field_rule rules[] = {
+		{ "ms", FIELD_INT, true, 0, DEBUG_SLEEP_MAX_MS, NULL },
+	};
+	struct field_value q[1];
 	json_object	*body;
 	struct timespec	 ts;
-	char		*end;
 	long		 ms;
 
-	errno = 0;
-	ms = v != NULL ? strtol(v, &end, 10) : -1;
-	if (v == NULL || errno != 0 || *end != '\0' || end == v || ms < 0 ||
-	    ms > DEBUG_SLEEP_MAX_MS) {
-		http_respond_error(ctx, 422, "validation_failed",
-		    "ms must be a whole number from 0 to %d.", DEBUG_SLEEP_MAX_MS);
+	if (!api_query_valid(ctx, rules, 1, q))
 		return;
-	}
+	ms = q[0].num;
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
+	atomic_fetch_add(&debug_sleeping, 1);
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+	atomic_fetch_sub(&debug_sleeping, 1);
 	body = json_object_new_object();
 	json_object_object_add(body, "slept_ms", json_object_new_int64(ms));
 	http_respond_json(ctx, 200, body);

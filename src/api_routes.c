@@ -10,9 +10,9 @@
  * tests/integration/test_authz.py runs every row against every role.
  */
 const struct route api_routes[] = {
-	{ "GET",  "/api/health",	api_ops_health,		0 },
-	{ "GET",  "/api/ready",		api_ops_ready,		0 },
-	{ "GET",  "/metrics",		api_ops_metrics,	0 },
+	{ "GET",  "/api/health",	api_ops_health,		ROUTE_QUIET },
+	{ "GET",  "/api/ready",		api_ops_ready,		ROUTE_QUIET },
+	{ "GET",  "/metrics",		api_ops_metrics,	ROUTE_QUIET },
 	{ "POST", "/api/auth/register",	api_auth_register,	ROUTE_JSON_BODY },
 	{ "POST", "/api/auth/login",	api_auth_login,		ROUTE_JSON_BODY },
 	{ "POST", "/api/auth/refresh",	api_auth_refresh,	ROUTE_JSON_BODY },
@@ -105,9 +105,9 @@ const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);
  * (brainstorm-fcgi --engine-only --listen): the same handlers as above.
  */
 const struct route api_ops_routes[] = {
-	{ "GET",  "/api/health",	api_ops_health,		0 },
-	{ "GET",  "/api/ready",		api_ops_ready,		0 },
-	{ "GET",  "/metrics",		api_ops_metrics,	0 },
+	{ "GET",  "/api/health",	api_ops_health,		ROUTE_QUIET },
+	{ "GET",  "/api/ready",		api_ops_ready,		ROUTE_QUIET },
+	{ "GET",  "/metrics",		api_ops_metrics,	ROUTE_QUIET },
 };
 
 const size_t api_ops_routes_count = sizeof(api_ops_routes) /

@@ -1,14 +1,74 @@
 #include "config.h"
 
-#include <errno.h>
-
 #include <stdio.h>
 
 #include "brainstorm/api.h"
 #include "brainstorm/config.h"
 #include "brainstorm/log.h"
+#include "brainstorm/validate.h"
 
 #define DB_RETRY_AFTER_S	5
+
+#define INTERNAL	{ 500, "internal_error", \
+			  "Something went wrong on our side.", 0 }
+#define UNAVAILABLE	{ 503, "unavailable", \
+			  "The database is not available; try again shortly.", \
+			  DB_RETRY_AFTER_S }
+
+/*
+ * bs_err -> HTTP for the errors a handler does not name: they are ours, a
+ * 503 while the database is away and a 500 (logged) otherwise. What a
+ * client can act on (a missing project, a stale version) the handler says
+ * in its own rows, passed to api_respond_error.
+ */
+static const struct api_error api_errors[BS_ERR__COUNT] = {
+	[BS_OK] =			INTERNAL,
+	[BS_ERR_NOMEM] =		INTERNAL,
+	[BS_ERR_INVALID] =		INTERNAL,
+	[BS_ERR_TOO_LARGE] =		INTERNAL,
+	[BS_ERR_NOT_FOUND] =		INTERNAL,
+	[BS_ERR_CONFLICT] =		INTERNAL,
+	[BS_ERR_IO] =			INTERNAL,
+	[BS_ERR_DB] =			INTERNAL,
+	[BS_ERR_DB_UNAVAILABLE] =	UNAVAILABLE,
+	[BS_ERR_POOL_TIMEOUT] =		UNAVAILABLE,
+	[BS_ERR_CACHE_UNAVAILABLE] =	INTERNAL,
+	[BS_ERR_TIMEOUT] =		INTERNAL,
+	[BS_ERR_LOCKED] =		INTERNAL,
+	[BS_ERR_CHECKSUM] =		INTERNAL,
+	[BS_ERR_CONFIG] =		INTERNAL,
+	[BS_ERR_INTERNAL] =		INTERNAL,
+	[BS_ERR_RATE_LIMITED] =		INTERNAL,
+	[BS_ERR_UNAUTHORIZED] =		INTERNAL,
+	[BS_ERR_FULL] =			INTERNAL,
+};
+
+const struct api_error *
+api_error_of(bs_err e, const struct api_error_row *rows, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (rows[i].err == e)
+			return &rows[i].answer;
+	if ((unsigned)e >= BS_ERR__COUNT || api_errors[e].code == NULL)
+		e = BS_ERR_INTERNAL;
+	return &api_errors[e];
+}
+
+void
+api_respond_error(struct http_ctx *ctx, bs_err e,
+    const struct api_error_row *rows, size_t n)
+{
+	const struct api_error	*a = api_error_of(e, rows, n);
+
+	if (a->status >= 500 && a->retry_after_s == 0)
+		log_msgf(LOG_LEVEL_ERROR, "request %s failed: %s",
+		    ctx->req.request_id, bs_strerror(e));
+	if (a->retry_after_s > 0)
+		http_header_add(ctx, "Retry-After", "%d", a->retry_after_s);
+	http_respond_error(ctx, a->status, a->code, "%s", a->message);
+}
 
 void
 api_respond_invalid(struct http_ctx *ctx, const char *field, const char *message)
@@ -24,20 +84,7 @@ api_respond_invalid(struct http_ctx *ctx, const char *field, const char *message
 void
 api_respond_db_error(struct http_ctx *ctx, bs_err e)
 {
-	switch (e) {
-	case BS_ERR_DB_UNAVAILABLE:
-	case BS_ERR_POOL_TIMEOUT:
-		http_header_add(ctx, "Retry-After", "%d", DB_RETRY_AFTER_S);
-		http_respond_error(ctx, 503, "unavailable",
-		    "The database is not available; try again shortly.");
-		return;
-	default:
-		log_msgf(LOG_LEVEL_ERROR, "request %s failed: %s",
-		    ctx->req.request_id, bs_strerror(e));
-		http_respond_error(ctx, 500, "internal_error",
-		    "Something went wrong on our side.");
-		return;
-	}
+	api_respond_error(ctx, e, NULL, 0);
 }
 
 void
@@ -69,17 +116,27 @@ bs_err
 api_query_number(struct http_ctx *ctx, const char *name, long min, long max,
     long def, long *out)
 {
-	const char	*v = http_query_get(&ctx->req, name);
-	char		*end;
+	const char	*v = http_query_get(&ctx->req, name), *errstr;
 	long		 n;
 
 	*out = def;
 	if (v == NULL)
 		return BS_OK;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
+	n = (long)bs_strtonum(v, min, max, &errstr);
+	if (errstr != NULL)
 		return BS_ERR_INVALID;
 	*out = n;
 	return BS_OK;
+}
+
+bool
+api_query_valid(struct http_ctx *ctx, const struct field_rule *rules, size_t n,
+    struct field_value *out)
+{
+	struct validate_error	 verr;
+
+	if (validate_query(&ctx->req, rules, n, out, &verr) == BS_OK)
+		return true;
+	api_respond_invalid(ctx, verr.field, verr.message);
+	return false;
 }

@@ -251,9 +251,7 @@ access_log_level(const struct http_ctx *ctx)
 	if (ctx->res.status >= 500)
 		return LOG_LEVEL_ERROR;
 	if (ctx->req.route != NULL && (ctx->req.route->handler == NULL ||
-	    strcmp(ctx->req.route->pattern, "/api/health") == 0 ||
-	    strcmp(ctx->req.route->pattern, "/api/ready") == 0 ||
-	    strcmp(ctx->req.route->pattern, "/metrics") == 0))
+	    (ctx->req.route->flags & ROUTE_QUIET)))
 		return LOG_LEVEL_DEBUG;
 	return LOG_LEVEL_INFO;
 }

@@ -112,3 +112,15 @@ buf_cstr(const struct buf *b)
 {
 	return b->data != NULL ? b->data : "";
 }
+
+char *
+buf_take(struct buf *b)
+{
+	char	*s = b->data;
+
+	if (s == NULL)
+		s = calloc(1, 1);
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return s;
+}

@@ -11,6 +11,7 @@
 
 #include "brainstorm/cache.h"
 #include "brainstorm/log.h"
+#include "brainstorm/validate.h"
 
 #define IDLE_MAX		16
 #define RECONNECT_BACKOFF_S	1
@@ -38,8 +39,8 @@ static bs_err
 cache_url_parse(struct cache *c, const char *url)
 {
 	const char	*p, *at, *slash, *colon;
-	char		*end;
-	long		 v;
+	const char	*errstr;
+	long long	 v;
 	size_t		 n;
 
 	if (strncmp(url, "unix:", 5) == 0) {
@@ -72,9 +73,9 @@ cache_url_parse(struct cache *c, const char *url)
 	colon = memchr(p, ':', n);
 	c->port = 6379;
 	if (colon != NULL) {
-		errno = 0;
-		v = strtol(colon + 1, &end, 10);
-		if (errno != 0 || end != p + n || v < 1 || v > 65535)
+		v = bs_strntonum(colon + 1, (size_t)(p + n - colon - 1), 1, 65535,
+		    &errstr);
+		if (errstr != NULL)
 			return BS_ERR_INVALID;
 		c->port = (int)v;
 		n = (size_t)(colon - p);
@@ -84,9 +85,8 @@ cache_url_parse(struct cache *c, const char *url)
 	memcpy(c->host, p, n);
 	c->host[n] = '\0';
 	if (slash != NULL && slash[1] != '\0') {
-		errno = 0;
-		v = strtol(slash + 1, &end, 10);
-		if (errno != 0 || *end != '\0' || v < 0 || v > 1000)
+		v = bs_strtonum(slash + 1, 0, 1000, &errstr);
+		if (errstr != NULL)
 			return BS_ERR_INVALID;
 		c->db = (int)v;
 	}

@@ -13,6 +13,7 @@
 #include "brainstorm/config.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/report.h"
+#include "brainstorm/validate.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -271,12 +272,11 @@ bool_parse(const char *s, bool *out)
 static bs_err
 long_parse(const char *s, long min, long max, long *out)
 {
-	char	*end;
-	long	 v;
+	const char	*errstr;
+	long		 v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+	v = (long)bs_strtonum(s, min, max, &errstr);
+	if (errstr != NULL)
 		return BS_ERR_INVALID;
 	*out = v;
 	return BS_OK;

@@ -26,7 +26,7 @@
 #include "brainstorm/doc_export.h"
 #include "brainstorm/err.h"
 #include "brainstorm/events.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/members.h"
 #include "brainstorm/migrate.h"
 #include "brainstorm/validate.h"
@@ -170,12 +170,11 @@ ctl_command_usage(const struct ctl_command *cmd, FILE *f)
 static bool
 ctl_positive_parse(const char *s, int *out)
 {
-	char	*end;
-	long	 v;
+	const char	*errstr;
+	long long	 v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > INT_MAX)
+	v = bs_strtonum(s, 1, INT_MAX, &errstr);
+	if (errstr != NULL)
 		return false;
 	*out = (int)v;
 	return true;
@@ -531,7 +530,7 @@ ctl_access_revoked(const struct bs_config *cfg, struct db_conn *conn,
 
 	if (events_create(cfg->nchan_url, 1 << 20, &ev) != BS_OK)
 		goto out;
-	if (users_memberships(conn, user_id, &projects) == BS_OK)
+	if (db_user_memberships(conn, user_id, &projects) == BS_OK)
 		for (i = 0; i < json_object_array_length(projects); i++)
 			access_revoked(ev, json_object_get_string(
 			    json_object_array_get_idx(projects, i)), user_id, why);
@@ -551,6 +550,32 @@ out:
 		    "hour\n", cfg->nchan_url);
 }
 
+/*
+ * What setting a password takes: the new one from standard input, the
+ * configuration, its Argon2id hash into hash, and the database. The
+ * password itself is wiped before this returns.
+ */
+static bool
+ctl_password_set_up(struct ctl *ctl, const char *email, struct bs_config *cfg,
+    char hash[AUTH_PASSWORD_HASH_LEN], struct db_pool **pool,
+    struct db_conn **conn)
+{
+	char	 password[1100];
+	bool	 ok = false;
+
+	if (!ctl_new_password_read(password, sizeof password, email) ||
+	    !ctl_config_load(ctl, cfg))
+		goto out;
+	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
+		ctl_errx("cannot hash the password");
+		goto out;
+	}
+	ok = ctl_db_open(cfg, pool, conn);
+out:
+	sodium_memzero(password, sizeof password);
+	return ok;
+}
+
 static int
 ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
     char **argv)
@@ -559,8 +584,8 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	struct db_pool		*pool = NULL;
 	struct db_conn		*conn = NULL;
 	struct user		 u;
-	char			 email[EMAIL_MAX_LEN + 1], password[1100];
-	char			 hash[AUTH_PASSWORD_HASH_LEN];
+	char			 email[EMAIL_MAX_LEN + 1];
+	char			 hash[AUTH_PASSWORD_HASH_LEN] = "";
 	const char		*name;
 	int			 status;
 	bs_err			 rc;
@@ -581,17 +606,9 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	}
 	memset(&cfg, 0, sizeof cfg);
 	status = CTL_EXIT_FAIL;
-	if (!ctl_new_password_read(password, sizeof password, email))
+	if (!ctl_password_set_up(ctl, email, &cfg, hash, &pool, &conn))
 		goto out;
-	if (!ctl_config_load(ctl, &cfg))
-		goto out;
-	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
-		ctl_errx("cannot hash the password");
-		goto out;
-	}
-	if (!ctl_db_open(&cfg, &pool, &conn))
-		goto out;
-	rc = users_create(conn, email, hash, name, false, &u);
+	rc = db_user_create(conn, email, hash, name, false, &u);
 	if (rc == BS_ERR_CONFLICT)
 		ctl_errx("an account with %s already exists", email);
 	else if (rc != BS_OK)
@@ -601,7 +618,7 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		status = CTL_EXIT_OK;
 	}
 out:
-	sodium_memzero(password, sizeof password);
+	sodium_memzero(hash, sizeof hash);
 	ctl_db_close(pool, conn);
 	config_free(&cfg);
 	return status;
@@ -624,7 +641,7 @@ ctl_user_set_disabled(struct ctl *ctl, const struct ctl_command *cmd,
 	status = CTL_EXIT_FAIL;
 	if (!ctl_config_load(ctl, &cfg) || !ctl_db_open(&cfg, &pool, &conn))
 		goto out;
-	rc = users_set_disabled(conn, email, disabled, id);
+	rc = db_user_set_disabled(conn, email, disabled, id);
 	if (rc == BS_ERR_NOT_FOUND)
 		ctl_errx("no account with %s", email);
 	else if (rc != BS_OK)
@@ -663,28 +680,19 @@ ctl_user_reset_password(struct ctl *ctl, const struct ctl_command *cmd,
 	struct bs_config	 cfg;
 	struct db_pool		*pool = NULL;
 	struct db_conn		*conn = NULL;
-	char			 email[EMAIL_MAX_LEN + 1], password[1100];
-	char			 hash[AUTH_PASSWORD_HASH_LEN], id[AUTH_UUID_LEN];
+	char			 email[EMAIL_MAX_LEN + 1];
+	char			 hash[AUTH_PASSWORD_HASH_LEN] = "", id[AUTH_UUID_LEN];
 	int			 status;
 	bs_err			 rc;
 
 	if ((status = ctl_email_arg(cmd, argc, argv, email)) != -1)
 		return status;
 	memset(&cfg, 0, sizeof cfg);
-	hash[0] = '\0';
 	status = CTL_EXIT_FAIL;
-	if (!ctl_new_password_read(password, sizeof password, email))
+	if (!ctl_password_set_up(ctl, email, &cfg, hash, &pool, &conn))
 		goto out;
-	if (!ctl_config_load(ctl, &cfg))
-		goto out;
-	if (auth_init() != BS_OK || auth_password_hash(password, hash) != BS_OK) {
-		ctl_errx("cannot hash the password");
-		goto out;
-	}
-	if (!ctl_db_open(&cfg, &pool, &conn))
-		goto out;
-	if ((rc = users_id_by_email(conn, email, id)) == BS_OK)
-		rc = users_set_password(conn, id, hash, NULL);
+	if ((rc = db_user_id_by_email(conn, email, id)) == BS_OK)
+		rc = db_user_set_password(conn, id, hash, NULL);
 	if (rc == BS_ERR_NOT_FOUND)
 		ctl_errx("no account with %s", email);
 	else if (rc != BS_OK)
@@ -694,7 +702,6 @@ ctl_user_reset_password(struct ctl *ctl, const struct ctl_command *cmd,
 		status = CTL_EXIT_OK;
 	}
 out:
-	sodium_memzero(password, sizeof password);
 	sodium_memzero(hash, sizeof hash);
 	ctl_db_close(pool, conn);
 	config_free(&cfg);
@@ -887,7 +894,7 @@ ctl_project_import(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	}
 	if (!ctl_db_open(&cfg, &pool, &conn))
 		goto out;
-	if ((rc = users_find_by_email(conn, email, &owner)) != BS_OK) {
+	if ((rc = db_user_find_by_email(conn, email, &owner)) != BS_OK) {
 		if (rc == BS_ERR_NOT_FOUND)
 			ctl_errx("no account with %s", email);
 		else

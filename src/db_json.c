@@ -2,19 +2,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "brainstorm/db.h"
+#include "brainstorm/validate.h"
 
 bs_err
 db_int64(const char *s, long long *out)
 {
-	char		*end;
+	const char	*errstr;
 	long long	 n;
 
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0')
+	n = bs_strtonum(s, LLONG_MIN, LLONG_MAX, &errstr);
+	if (errstr != NULL)
 		return BS_ERR_INTERNAL;
 	*out = n;
 	return BS_OK;

@@ -28,10 +28,12 @@ static const struct db_column invitation_columns[] = {
 
 enum member_stmt {
 	STMT_LIST, STMT_INVITATIONS, STMT_LOCK, STMT_ACCOUNT, STMT_INSERT,
-	STMT_INVITE, STMT_ROLE, STMT_UPDATE, STMT_DELETE, STMT_UNINVITE
+	STMT_INVITE, STMT_ROLE, STMT_UPDATE, STMT_DELETE, STMT_UNINVITE,
+	MEMBER_STMT__COUNT
 };
 
-static const struct db_stmt member_stmts[] = {
+/* The team statements; db_stmt_tables lists the table (names unique). */
+const struct db_stmt db_member_stmts[MEMBER_STMT__COUNT] = {
 	[STMT_LIST] = { "members_list",
 	  "SELECT " MEMBER_COLUMNS " FROM project_members m"
 	  " JOIN users u ON u.id = m.user_id WHERE m.project_id = $1::uuid"
@@ -76,6 +78,7 @@ static const struct db_stmt member_stmts[] = {
 	  "DELETE FROM project_invitations"
 	  " WHERE project_id = $1::uuid AND id = $2::uuid", 2 },
 };
+const size_t db_member_nstmts = MEMBER_STMT__COUNT;
 
 bs_err
 db_members_list(struct db_conn *c, const char *project_id,
@@ -86,13 +89,13 @@ db_members_list(struct db_conn *c, const char *project_id,
 	bs_err		 e;
 
 	*members = *invitations = NULL;
-	if ((e = db_exec(c, &member_stmts[STMT_LIST], v, &res, NULL)) != BS_OK ||
+	if ((e = db_exec(c, &db_member_stmts[STMT_LIST], v, &res, NULL)) != BS_OK ||
 	    (e = db_rows_json(res, member_columns, NCOLS(member_columns),
 	    members)) != BS_OK)
 		goto out;
 	PQclear(res);
 	res = NULL;
-	if ((e = db_exec(c, &member_stmts[STMT_INVITATIONS], v, &res,
+	if ((e = db_exec(c, &db_member_stmts[STMT_INVITATIONS], v, &res,
 	    NULL)) != BS_OK)
 		goto out;
 	e = db_rows_json(res, invitation_columns, NCOLS(invitation_columns),
@@ -117,7 +120,7 @@ members_begin(struct db_conn *c, const char *project_id, long long *count)
 
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		return e;
-	if ((e = db_exec(c, &member_stmts[STMT_LOCK], v, &res, NULL)) != BS_OK)
+	if ((e = db_exec(c, &db_member_stmts[STMT_LOCK], v, &res, NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
 		e = BS_ERR_NOT_FOUND;	/* deleted since the guard saw it */
@@ -167,7 +170,7 @@ db_members_add(struct db_conn *c, const char *project_id, const char *added_by,
 	if ((e = members_begin(c, project_id, &count)) != BS_OK)
 		goto out;
 	v[0] = email;
-	if ((e = db_exec(c, &member_stmts[STMT_ACCOUNT], v, &res, NULL)) != BS_OK)
+	if ((e = db_exec(c, &db_member_stmts[STMT_ACCOUNT], v, &res, NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) == 0 && !invite) {
 		*result = MEMBER_NO_ACCOUNT;
@@ -186,7 +189,7 @@ db_members_add(struct db_conn *c, const char *project_id, const char *added_by,
 		PQclear(res);
 		res = NULL;
 		v[1] = user_id;
-		if ((e = db_exec(c, &member_stmts[STMT_INSERT], v, &res,
+		if ((e = db_exec(c, &db_member_stmts[STMT_INSERT], v, &res,
 		    NULL)) != BS_OK || (e = one_row(res, member_columns,
 		    NCOLS(member_columns), out)) != BS_OK)
 			goto out;
@@ -196,7 +199,7 @@ db_members_add(struct db_conn *c, const char *project_id, const char *added_by,
 		PQclear(res);
 		res = NULL;
 		v[1] = email;
-		if ((e = db_exec(c, &member_stmts[STMT_INVITE], v, &res,
+		if ((e = db_exec(c, &db_member_stmts[STMT_INVITE], v, &res,
 		    NULL)) != BS_OK || (e = one_row(res, invitation_columns,
 		    NCOLS(invitation_columns), out)) != BS_OK)
 			goto out;
@@ -229,7 +232,7 @@ members_change_allowed(struct db_conn *c, const char *project_id,
 
 	if ((e = members_begin(c, project_id, &count)) != BS_OK)
 		return e;
-	if ((e = db_exec(c, &member_stmts[STMT_ROLE], v, &res, NULL)) != BS_OK)
+	if ((e = db_exec(c, &db_member_stmts[STMT_ROLE], v, &res, NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
 		e = BS_ERR_NOT_FOUND;
@@ -256,7 +259,7 @@ db_members_update(struct db_conn *c, const char *project_id,
 	if ((e = members_change_allowed(c, project_id, user_id,
 	    role == PROJECT_ROLE_OWNER)) != BS_OK)
 		goto out;
-	if ((e = db_exec(c, &member_stmts[STMT_UPDATE], v, &res, NULL)) != BS_OK ||
+	if ((e = db_exec(c, &db_member_stmts[STMT_UPDATE], v, &res, NULL)) != BS_OK ||
 	    (e = one_row(res, member_columns, NCOLS(member_columns),
 	    out)) != BS_OK)
 		goto out;
@@ -280,7 +283,7 @@ db_members_remove(struct db_conn *c, const char *project_id,
 	bs_err		 e;
 
 	if ((e = members_change_allowed(c, project_id, user_id, false)) == BS_OK)
-		e = db_run(c, &member_stmts[STMT_DELETE], v);
+		e = db_run(c, &db_member_stmts[STMT_DELETE], v);
 	return members_end(c, e);
 }
 
@@ -292,7 +295,7 @@ db_invitations_delete(struct db_conn *c, const char *project_id,
 	PGresult	*res = NULL;
 	bs_err		 e;
 
-	if ((e = db_exec(c, &member_stmts[STMT_UNINVITE], v, &res, NULL)) ==
+	if ((e = db_exec(c, &db_member_stmts[STMT_UNINVITE], v, &res, NULL)) ==
 	    BS_OK && strcmp(PQcmdTuples(res), "1") != 0)
 		e = BS_ERR_NOT_FOUND;
 	PQclear(res);

@@ -8,98 +8,112 @@
 #define USER_COLUMNS	"id, email, display_name, " DB_ISO_UTC("created_at") ", " \
 			"disabled_at IS NOT NULL, password_hash"
 
-/*
- * A new account takes over the invitations of its email as memberships.
- * With $4 (REGISTRATION=invite) there must be one, or no row comes back.
- */
-static const struct db_stmt user_insert = { "user_insert",
-	"WITH u AS (INSERT INTO users (email, password_hash, display_name) "
-	"SELECT $1, $2, $3 WHERE NOT $4::boolean OR EXISTS (SELECT 1 "
-	"FROM project_invitations i WHERE lower(i.email) = lower($1)) "
-	"RETURNING *), "
-	"m AS (INSERT INTO project_members (project_id, user_id, role, added_by) "
-	"SELECT i.project_id, u.id, i.role, i.invited_by "
-	"FROM project_invitations i, u WHERE lower(i.email) = lower(u.email) "
-	"ON CONFLICT DO NOTHING), "
-	"d AS (DELETE FROM project_invitations i USING u "
-	"WHERE lower(i.email) = lower(u.email)) "
-	"SELECT " USER_COLUMNS " FROM u", 4 };
-static const struct db_stmt user_set_name = { "user_set_name",
-	"UPDATE users SET display_name = $2 WHERE id = $1::uuid "
-	"RETURNING " USER_COLUMNS, 2 };
-/* A new password ends every session but $3's (NULL: every one). */
-static const struct db_stmt user_set_password = { "user_set_password",
-	"WITH u AS (UPDATE users SET password_hash = $2 WHERE id = $1::uuid "
-	"RETURNING id), "
-	"r AS (UPDATE refresh_tokens t SET revoked_at = now() FROM u "
-	"WHERE t.user_id = u.id AND t.revoked_at IS NULL "
-	"AND t.family_id IS DISTINCT FROM $3::uuid) "
-	"SELECT id FROM u", 3 };
-static const struct db_stmt user_id_by_email = { "user_id_by_email",
-	"SELECT id FROM users WHERE lower(email) = lower($1)", 1 };
-static const struct db_stmt user_memberships = { "user_memberships",
-	"SELECT project_id FROM project_members WHERE user_id = $1::uuid "
-	"ORDER BY project_id", 1 };
-/* Every project the account touches, locked against concurrent role changes. */
-static const struct db_stmt user_delete_lock = { "user_delete_lock",
-	"SELECT p.id FROM projects p WHERE p.owner_id = $1::uuid OR EXISTS "
-	"(SELECT 1 FROM project_members m WHERE m.project_id = p.id "
-	"AND m.user_id = $1::uuid) ORDER BY p.id FOR UPDATE", 1 };
-/*
- * The projects it owns with no other owner go; another owner takes over
- * projects.owner_id of the others. Rows: each project it leaves, with
- * whether the project itself was deleted.
- */
-static const struct db_stmt user_delete_projects = { "user_delete_projects",
-	"WITH doomed AS (SELECT p.id FROM projects p WHERE (p.owner_id = $1::uuid "
-	"OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id "
-	"AND m.user_id = $1::uuid AND m.role = 'owner')) AND NOT EXISTS "
-	"(SELECT 1 FROM project_members o WHERE o.project_id = p.id "
-	"AND o.role = 'owner' AND o.user_id <> $1::uuid)), "
-	"moved AS (UPDATE projects p SET owner_id = (SELECT o.user_id "
-	"FROM project_members o WHERE o.project_id = p.id AND o.role = 'owner' "
-	"AND o.user_id <> $1::uuid ORDER BY o.created_at, o.user_id LIMIT 1) "
-	"WHERE p.owner_id = $1::uuid AND p.id NOT IN (SELECT id FROM doomed)), "
-	"gone AS (DELETE FROM projects p WHERE p.id IN (SELECT id FROM doomed) "
-	"RETURNING p.id) "
-	"SELECT id, true FROM gone UNION ALL SELECT m.project_id, false "
-	"FROM project_members m WHERE m.user_id = $1::uuid "
-	"AND m.project_id NOT IN (SELECT id FROM doomed)", 1 };
-static const struct db_stmt user_delete = { "user_delete",
-	"DELETE FROM users WHERE id = $1::uuid", 1 };
-static const struct db_stmt user_month_tokens = { "user_month_tokens",
-	"SELECT " USER_MONTH_TOKENS_SQL("$1::uuid"), 1 };
-static const struct db_stmt user_by_email = { "user_by_email",
-	"SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower($1)", 1 };
-static const struct db_stmt user_by_id = { "user_by_id",
-	"SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1 };
-static const struct db_stmt user_set_disabled = { "user_set_disabled",
-	"UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) "
-	"ELSE NULL END WHERE lower(email) = lower($1) RETURNING id", 2 };
-static const struct db_stmt user_disable_tokens = { "user_disable_tokens",
-	"UPDATE refresh_tokens SET revoked_at = now() FROM users u "
-	"WHERE u.id = refresh_tokens.user_id AND lower(u.email) = lower($1) "
-	"AND refresh_tokens.revoked_at IS NULL", 1 };
+enum user_stmt {
+	STMT_USER_INSERT, STMT_USER_SET_NAME, STMT_USER_SET_PASSWORD,
+	STMT_USER_ID_BY_EMAIL, STMT_USER_MEMBERSHIPS, STMT_USER_DELETE_LOCK,
+	STMT_USER_DELETE_PROJECTS, STMT_USER_DELETE, STMT_USER_MONTH_TOKENS,
+	STMT_USER_BY_EMAIL, STMT_USER_BY_ID, STMT_USER_SET_DISABLED,
+	STMT_USER_DISABLE_TOKENS, STMT_TOKEN_INSERT, STMT_TOKEN_LOCK,
+	STMT_TOKEN_REPLACE, STMT_FAMILY_REVOKE, STMT_FAMILY_REVOKE_BY_HASH,
+	USER_STMT__COUNT
+};
 
-static const struct db_stmt token_insert = { "token_insert",
-	"INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) "
-	"VALUES ($1, coalesce($2::uuid, gen_random_uuid()), $3, "
-	"now() + make_interval(secs => $4)) RETURNING id, family_id", 4 };
-static const struct db_stmt token_lock = { "token_lock",
-	"SELECT t.id, t.user_id, t.family_id, t.revoked_at IS NOT NULL, "
-	"t.replaced_by IS NOT NULL, t.expires_at <= now(), u.disabled_at IS NOT NULL "
-	"FROM refresh_tokens t JOIN users u ON u.id = t.user_id "
-	"WHERE t.token_hash = $1 FOR UPDATE OF t", 1 };
-static const struct db_stmt token_replace = { "token_replace",
-	"UPDATE refresh_tokens SET revoked_at = now(), replaced_by = $2 "
-	"WHERE id = $1", 2 };
-static const struct db_stmt family_revoke = { "family_revoke",
-	"UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
-	"WHERE family_id = $1", 1 };
-static const struct db_stmt family_revoke_by_hash = { "family_revoke_by_hash",
-	"UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
-	"WHERE family_id = (SELECT family_id FROM refresh_tokens "
-	"WHERE token_hash = $1)", 1 };
+/* The account and session statements; db_stmt_tables lists the table (names unique). */
+const struct db_stmt db_user_stmts[USER_STMT__COUNT] = {
+	/*
+	 * A new account takes over the invitations of its email as memberships.
+	 * With $4 (REGISTRATION=invite) there must be one, or no row comes back.
+	 */
+	[STMT_USER_INSERT] = { "user_insert",
+	  "WITH u AS (INSERT INTO users (email, password_hash, display_name) "
+	  "SELECT $1, $2, $3 WHERE NOT $4::boolean OR EXISTS (SELECT 1 "
+	  "FROM project_invitations i WHERE lower(i.email) = lower($1)) "
+	  "RETURNING *), "
+	  "m AS (INSERT INTO project_members (project_id, user_id, role, added_by) "
+	  "SELECT i.project_id, u.id, i.role, i.invited_by "
+	  "FROM project_invitations i, u WHERE lower(i.email) = lower(u.email) "
+	  "ON CONFLICT DO NOTHING), "
+	  "d AS (DELETE FROM project_invitations i USING u "
+	  "WHERE lower(i.email) = lower(u.email)) "
+	  "SELECT " USER_COLUMNS " FROM u", 4 },
+	[STMT_USER_SET_NAME] = { "user_set_name",
+	  "UPDATE users SET display_name = $2 WHERE id = $1::uuid "
+	  "RETURNING " USER_COLUMNS, 2 },
+	/* A new password ends every session but $3's (NULL: every one). */
+	[STMT_USER_SET_PASSWORD] = { "user_set_password",
+	  "WITH u AS (UPDATE users SET password_hash = $2 WHERE id = $1::uuid "
+	  "RETURNING id), "
+	  "r AS (UPDATE refresh_tokens t SET revoked_at = now() FROM u "
+	  "WHERE t.user_id = u.id AND t.revoked_at IS NULL "
+	  "AND t.family_id IS DISTINCT FROM $3::uuid) "
+	  "SELECT id FROM u", 3 },
+	[STMT_USER_ID_BY_EMAIL] = { "user_id_by_email",
+	  "SELECT id FROM users WHERE lower(email) = lower($1)", 1 },
+	[STMT_USER_MEMBERSHIPS] = { "user_memberships",
+	  "SELECT project_id FROM project_members WHERE user_id = $1::uuid "
+	  "ORDER BY project_id", 1 },
+	/* Every project the account touches, locked against concurrent role changes. */
+	[STMT_USER_DELETE_LOCK] = { "user_delete_lock",
+	  "SELECT p.id FROM projects p WHERE p.owner_id = $1::uuid OR EXISTS "
+	  "(SELECT 1 FROM project_members m WHERE m.project_id = p.id "
+	  "AND m.user_id = $1::uuid) ORDER BY p.id FOR UPDATE", 1 },
+	/*
+	 * The projects it owns with no other owner go; another owner takes over
+	 * projects.owner_id of the others. Rows: each project it leaves, with
+	 * whether the project itself was deleted.
+	 */
+	[STMT_USER_DELETE_PROJECTS] = { "user_delete_projects",
+	  "WITH doomed AS (SELECT p.id FROM projects p WHERE (p.owner_id = $1::uuid "
+	  "OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id "
+	  "AND m.user_id = $1::uuid AND m.role = 'owner')) AND NOT EXISTS "
+	  "(SELECT 1 FROM project_members o WHERE o.project_id = p.id "
+	  "AND o.role = 'owner' AND o.user_id <> $1::uuid)), "
+	  "moved AS (UPDATE projects p SET owner_id = (SELECT o.user_id "
+	  "FROM project_members o WHERE o.project_id = p.id AND o.role = 'owner' "
+	  "AND o.user_id <> $1::uuid ORDER BY o.created_at, o.user_id LIMIT 1) "
+	  "WHERE p.owner_id = $1::uuid AND p.id NOT IN (SELECT id FROM doomed)), "
+	  "gone AS (DELETE FROM projects p WHERE p.id IN (SELECT id FROM doomed) "
+	  "RETURNING p.id) "
+	  "SELECT id, true FROM gone UNION ALL SELECT m.project_id, false "
+	  "FROM project_members m WHERE m.user_id = $1::uuid "
+	  "AND m.project_id NOT IN (SELECT id FROM doomed)", 1 },
+	[STMT_USER_DELETE] = { "user_delete",
+	  "DELETE FROM users WHERE id = $1::uuid", 1 },
+	[STMT_USER_MONTH_TOKENS] = { "user_month_tokens",
+	  "SELECT " USER_MONTH_TOKENS_SQL("$1::uuid"), 1 },
+	[STMT_USER_BY_EMAIL] = { "user_by_email",
+	  "SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower($1)", 1 },
+	[STMT_USER_BY_ID] = { "user_by_id",
+	  "SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1 },
+	[STMT_USER_SET_DISABLED] = { "user_set_disabled",
+	  "UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) "
+	  "ELSE NULL END WHERE lower(email) = lower($1) RETURNING id", 2 },
+	[STMT_USER_DISABLE_TOKENS] = { "user_disable_tokens",
+	  "UPDATE refresh_tokens SET revoked_at = now() FROM users u "
+	  "WHERE u.id = refresh_tokens.user_id AND lower(u.email) = lower($1) "
+	  "AND refresh_tokens.revoked_at IS NULL", 1 },
+	[STMT_TOKEN_INSERT] = { "token_insert",
+	  "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) "
+	  "VALUES ($1, coalesce($2::uuid, gen_random_uuid()), $3, "
+	  "now() + make_interval(secs => $4)) RETURNING id, family_id", 4 },
+	[STMT_TOKEN_LOCK] = { "token_lock",
+	  "SELECT t.id, t.user_id, t.family_id, t.revoked_at IS NOT NULL, "
+	  "t.replaced_by IS NOT NULL, t.expires_at <= now(), u.disabled_at IS NOT NULL "
+	  "FROM refresh_tokens t JOIN users u ON u.id = t.user_id "
+	  "WHERE t.token_hash = $1 FOR UPDATE OF t", 1 },
+	[STMT_TOKEN_REPLACE] = { "token_replace",
+	  "UPDATE refresh_tokens SET revoked_at = now(), replaced_by = $2 "
+	  "WHERE id = $1", 2 },
+	[STMT_FAMILY_REVOKE] = { "family_revoke",
+	  "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
+	  "WHERE family_id = $1", 1 },
+	[STMT_FAMILY_REVOKE_BY_HASH] = { "family_revoke_by_hash",
+	  "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
+	  "WHERE family_id = (SELECT family_id FROM refresh_tokens "
+	  "WHERE token_hash = $1)", 1 },
+};
+const size_t db_user_nstmts = USER_STMT__COUNT;
+
 
 static void
 copy_field(char *dst, size_t len, const PGresult *res, int col)
@@ -145,33 +159,33 @@ out:
 }
 
 bs_err
-users_create(struct db_conn *c, const char *email, const char *hash,
+db_user_create(struct db_conn *c, const char *email, const char *hash,
     const char *display_name, bool invited_only, struct user *out)
 {
 	const char	*v[] = { email, hash, display_name,
 	    invited_only ? "true" : "false" };
 
-	return user_query(c, &user_insert, v, out);
+	return user_query(c, &db_user_stmts[STMT_USER_INSERT], v, out);
 }
 
 bs_err
-users_set_display_name(struct db_conn *c, const char *id, const char *name,
+db_user_set_display_name(struct db_conn *c, const char *id, const char *name,
     struct user *out)
 {
 	const char	*v[] = { id, name };
 
-	return user_query(c, &user_set_name, v, out);
+	return user_query(c, &db_user_stmts[STMT_USER_SET_NAME], v, out);
 }
 
 bs_err
-users_set_password(struct db_conn *c, const char *id, const char *hash,
+db_user_set_password(struct db_conn *c, const char *id, const char *hash,
     const char *keep_session)
 {
 	const char	*v[] = { id, hash, keep_session };
 	PGresult	*res = NULL;
 	bs_err		 e;
 
-	if ((e = db_exec(c, &user_set_password, v, &res, NULL)) == BS_OK &&
+	if ((e = db_exec(c, &db_user_stmts[STMT_USER_SET_PASSWORD], v, &res, NULL)) == BS_OK &&
 	    PQntuples(res) != 1)
 		e = BS_ERR_NOT_FOUND;
 	PQclear(res);
@@ -192,7 +206,7 @@ column_strings(const PGresult *res, int col)
 }
 
 bs_err
-users_id_by_email(struct db_conn *c, const char *email,
+db_user_id_by_email(struct db_conn *c, const char *email,
     char id[AUTH_UUID_LEN])
 {
 	const char	*v[] = { email };
@@ -200,7 +214,7 @@ users_id_by_email(struct db_conn *c, const char *email,
 	bs_err		 e;
 
 	id[0] = '\0';
-	if ((e = db_exec(c, &user_id_by_email, v, &res, NULL)) != BS_OK)
+	if ((e = db_exec(c, &db_user_stmts[STMT_USER_ID_BY_EMAIL], v, &res, NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
 		e = BS_ERR_NOT_FOUND;
@@ -213,14 +227,14 @@ out:
 }
 
 bs_err
-users_memberships(struct db_conn *c, const char *id, json_object **projects)
+db_user_memberships(struct db_conn *c, const char *id, json_object **projects)
 {
 	const char	*v[] = { id };
 	PGresult	*res = NULL;
 	bs_err		 e;
 
 	*projects = NULL;
-	if ((e = db_exec(c, &user_memberships, v, &res, NULL)) == BS_OK &&
+	if ((e = db_exec(c, &db_user_stmts[STMT_USER_MEMBERSHIPS], v, &res, NULL)) == BS_OK &&
 	    (*projects = column_strings(res, 0)) == NULL)
 		e = BS_ERR_NOMEM;
 	PQclear(res);
@@ -228,7 +242,7 @@ users_memberships(struct db_conn *c, const char *id, json_object **projects)
 }
 
 bs_err
-users_delete(struct db_conn *c, const char *id, json_object **deleted,
+db_user_delete(struct db_conn *c, const char *id, json_object **deleted,
     json_object **left)
 {
 	const char	*v[] = { id };
@@ -240,11 +254,11 @@ users_delete(struct db_conn *c, const char *id, json_object **deleted,
 	*deleted = *left = NULL;
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		return e;
-	if ((e = db_exec(c, &user_delete_lock, v, &res, NULL)) != BS_OK)
+	if ((e = db_exec(c, &db_user_stmts[STMT_USER_DELETE_LOCK], v, &res, NULL)) != BS_OK)
 		goto out;
 	PQclear(res);
 	res = NULL;
-	if ((e = db_exec(c, &user_delete_projects, v, &res, NULL)) != BS_OK)
+	if ((e = db_exec(c, &db_user_stmts[STMT_USER_DELETE_PROJECTS], v, &res, NULL)) != BS_OK)
 		goto out;
 	gone = json_object_new_array();
 	kept = json_object_new_array();
@@ -257,7 +271,7 @@ users_delete(struct db_conn *c, const char *id, json_object **deleted,
 		    gone : kept, json_object_new_string(PQgetvalue(res, i, 0)));
 	PQclear(res);
 	res = NULL;
-	if ((e = db_exec(c, &user_delete, v, &res, NULL)) != BS_OK)
+	if ((e = db_exec(c, &db_user_stmts[STMT_USER_DELETE], v, &res, NULL)) != BS_OK)
 		goto out;
 	if (strcmp(PQcmdTuples(res), "1") != 0) {
 		e = BS_ERR_NOT_FOUND;
@@ -278,14 +292,14 @@ out:
 }
 
 bs_err
-users_month_tokens(struct db_conn *c, const char *id, long long *used)
+db_user_month_tokens(struct db_conn *c, const char *id, long long *used)
 {
 	const char	*v[] = { id };
 	PGresult	*res = NULL;
 	bs_err		 e;
 
 	*used = 0;
-	if ((e = db_exec(c, &user_month_tokens, v, &res, NULL)) == BS_OK)
+	if ((e = db_exec(c, &db_user_stmts[STMT_USER_MONTH_TOKENS], v, &res, NULL)) == BS_OK)
 		e = PQntuples(res) == 1 ? db_int64(PQgetvalue(res, 0, 0), used) :
 		    BS_ERR_INTERNAL;
 	PQclear(res);
@@ -293,23 +307,23 @@ users_month_tokens(struct db_conn *c, const char *id, long long *used)
 }
 
 bs_err
-users_find_by_email(struct db_conn *c, const char *email, struct user *out)
+db_user_find_by_email(struct db_conn *c, const char *email, struct user *out)
 {
 	const char	*v[] = { email };
 
-	return user_query(c, &user_by_email, v, out);
+	return user_query(c, &db_user_stmts[STMT_USER_BY_EMAIL], v, out);
 }
 
 bs_err
-users_find(struct db_conn *c, const char *id, struct user *out)
+db_user_find(struct db_conn *c, const char *id, struct user *out)
 {
 	const char	*v[] = { id };
 
-	return user_query(c, &user_by_id, v, out);
+	return user_query(c, &db_user_stmts[STMT_USER_BY_ID], v, out);
 }
 
 bs_err
-users_set_disabled(struct db_conn *c, const char *email, bool disabled,
+db_user_set_disabled(struct db_conn *c, const char *email, bool disabled,
     char user_id[AUTH_UUID_LEN])
 {
 	const char	*v[] = { email, disabled ? "true" : "false" };
@@ -318,7 +332,7 @@ users_set_disabled(struct db_conn *c, const char *email, bool disabled,
 
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		return e;
-	if ((e = db_exec(c, &user_set_disabled, v, &res, NULL)) != BS_OK)
+	if ((e = db_exec(c, &db_user_stmts[STMT_USER_SET_DISABLED], v, &res, NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
 		e = BS_ERR_NOT_FOUND;
@@ -329,7 +343,7 @@ users_set_disabled(struct db_conn *c, const char *email, bool disabled,
 	PQclear(res);
 	res = NULL;
 	/* A disabled account's sessions end with it. */
-	if (disabled && (e = db_exec(c, &user_disable_tokens, v, &res, NULL)) != BS_OK)
+	if (disabled && (e = db_exec(c, &db_user_stmts[STMT_USER_DISABLE_TOKENS], v, &res, NULL)) != BS_OK)
 		goto out;
 	e = db_command(c, "COMMIT");
 out:
@@ -340,7 +354,7 @@ out:
 }
 
 json_object *
-users_json(const struct user *u)
+db_user_json(const struct user *u)
 {
 	json_object	*o = json_object_new_object();
 
@@ -362,7 +376,7 @@ token_insert_row(struct db_conn *c, const char *user_id, const char *family_id,
 	bs_err		 e;
 
 	snprintf(ttl, sizeof(ttl), "%d", AUTH_REFRESH_TTL_S);
-	if ((e = db_exec(c, &token_insert, v, &res, NULL)) == BS_OK) {
+	if ((e = db_exec(c, &db_user_stmts[STMT_TOKEN_INSERT], v, &res, NULL)) == BS_OK) {
 		if (id != NULL)
 			snprintf(id, AUTH_UUID_LEN, "%s", PQgetvalue(res, 0, 0));
 		if (family != NULL)
@@ -374,14 +388,14 @@ token_insert_row(struct db_conn *c, const char *user_id, const char *family_id,
 }
 
 bs_err
-refresh_tokens_insert(struct db_conn *c, const char *user_id,
+db_token_insert(struct db_conn *c, const char *user_id,
     const char *hash, char family[AUTH_UUID_LEN])
 {
 	return token_insert_row(c, user_id, NULL, hash, NULL, family);
 }
 
 bs_err
-refresh_tokens_rotate(struct db_conn *c, const char *old_hash,
+db_token_rotate(struct db_conn *c, const char *old_hash,
     const char *new_hash, char user_id[AUTH_UUID_LEN],
     char family_out[AUTH_UUID_LEN])
 {
@@ -396,7 +410,7 @@ refresh_tokens_rotate(struct db_conn *c, const char *old_hash,
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		return e;
 	v[0] = old_hash;
-	if ((e = db_exec(c, &token_lock, v, &res, NULL)) != BS_OK)
+	if ((e = db_exec(c, &db_user_stmts[STMT_TOKEN_LOCK], v, &res, NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
 		e = BS_ERR_UNAUTHORIZED;
@@ -415,7 +429,7 @@ refresh_tokens_rotate(struct db_conn *c, const char *old_hash,
 	if (replaced) {
 		/* Reuse of a rotated token: someone else holds the chain. */
 		v[0] = family;
-		if ((e = db_exec(c, &family_revoke, v, &res, NULL)) != BS_OK)
+		if ((e = db_exec(c, &db_user_stmts[STMT_FAMILY_REVOKE], v, &res, NULL)) != BS_OK)
 			goto out;
 		e = db_command(c, "COMMIT");
 		if (e == BS_OK)
@@ -433,7 +447,7 @@ refresh_tokens_rotate(struct db_conn *c, const char *old_hash,
 		goto out;
 	v[0] = old_id;
 	v[1] = new_id;
-	if ((e = db_exec(c, &token_replace, v, &res, NULL)) != BS_OK)
+	if ((e = db_exec(c, &db_user_stmts[STMT_TOKEN_REPLACE], v, &res, NULL)) != BS_OK)
 		goto out;
 	e = db_command(c, "COMMIT");
 out:
@@ -446,9 +460,9 @@ out:
 }
 
 bs_err
-refresh_tokens_revoke_family(struct db_conn *c, const char *hash)
+db_token_revoke_family(struct db_conn *c, const char *hash)
 {
 	const char	*v[] = { hash };
 
-	return db_run(c, &family_revoke_by_hash, v);
+	return db_run(c, &db_user_stmts[STMT_FAMILY_REVOKE_BY_HASH], v);
 }

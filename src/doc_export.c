@@ -15,7 +15,7 @@
 #include "brainstorm/agent.h"
 #include "brainstorm/doc_export.h"
 #include "brainstorm/doc_render.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/validate.h"
 
 #define INT_MAX_DB	2147483647L

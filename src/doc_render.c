@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #include "brainstorm/doc_render.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/validate.h"
 
 #define CITES_MAX	512	/* distinct items one document cites, at most */
@@ -149,37 +149,15 @@ doc_markdown_safe(const char *md, size_t len)
 	return true;
 }
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static json_object *
-jarray(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_array))
-		return NULL;
-	return v;
-}
-
 /* The board item a cited id names ("iN", "[iN]" or a uuid), or NULL. */
 static json_object *
 board_item(json_object *board, const char *cited)
 {
 	char		 id[72];
 	const char	*id_of;
-	char		*end;
+	const char	*errstr;
 	size_t		 i, n, len;
-	long		 k;
+	long long	 k;
 
 	if (cited == NULL || board == NULL)
 		return NULL;
@@ -194,15 +172,15 @@ board_item(json_object *board, const char *cited)
 	id[len] = '\0';
 	n = json_object_array_length(board);
 	if (id[0] == 'i' && isdigit((unsigned char)id[1])) {
-		k = strtol(id + 1, &end, 10);
-		if (*end != '\0' || k < 1 || (size_t)k > n)
+		k = bs_strtonum(id + 1, 1, (long long)n, &errstr);
+		if (errstr != NULL)
 			return NULL;
 		return json_object_array_get_idx(board, (size_t)k - 1);
 	}
 	if (!uuid_valid(id))
 		return NULL;
 	for (i = 0; i < n; i++) {
-		id_of = jstr(json_object_array_get_idx(board, i), "id");
+		id_of = json_member_string(json_object_array_get_idx(board, i), "id");
 		if (id_of != NULL && strcasecmp(id_of, id) == 0)
 			return json_object_array_get_idx(board, i);
 	}
@@ -233,7 +211,7 @@ cites_add(struct cites *c, json_object *item)
 static bs_err
 label_write(struct buf *out, const struct cites *c, json_object *item)
 {
-	const char	*id = jstr(item, "id");
+	const char	*id = json_member_string(item, "id");
 
 	if (id == NULL)
 		id = "unknown";
@@ -249,9 +227,9 @@ cites_labels(struct cites *c)
 	size_t		 i, k;
 
 	for (i = 0; i < c->n; i++) {
-		a = jstr(c->item[i], "id");
+		a = json_member_string(c->item[i], "id");
 		for (k = 0; k < i && a != NULL; k++) {
-			b = jstr(c->item[k], "id");
+			b = json_member_string(c->item[k], "id");
 			if (b != NULL && strncmp(a, b, DOC_LABEL_LEN) == 0)
 				c->full_ids = true;
 		}
@@ -266,14 +244,14 @@ cites_collect(json_object *answer, json_object *board, struct cites *c,
 	json_object	*sections, *statements, *ids, *item;
 	size_t		 s, k, i;
 
-	sections = jarray(answer, "sections");
+	sections = json_member_array(answer, "sections");
 	for (s = 0; sections != NULL && s < json_object_array_length(sections);
 	    s++) {
-		statements = jarray(json_object_array_get_idx(sections, s),
+		statements = json_member_array(json_object_array_get_idx(sections, s),
 		    "statements");
 		for (k = 0; statements != NULL &&
 		    k < json_object_array_length(statements); k++) {
-			ids = jarray(json_object_array_get_idx(statements, k),
+			ids = json_member_array(json_object_array_get_idx(statements, k),
 			    "item_ids");
 			for (i = 0; ids != NULL &&
 			    i < json_object_array_length(ids); i++) {
@@ -325,16 +303,16 @@ section_write(struct buf *out, const struct doc_kind *kind, struct cites *c,
 	bs_err		 e;
 
 	if ((e = buf_puts(out, "## ")) != BS_OK ||
-	    (e = doc_md_escape(out, jstr(section, "heading"), 0)) != BS_OK ||
+	    (e = doc_md_escape(out, json_member_string(section, "heading"), 0)) != BS_OK ||
 	    (e = buf_puts(out, "\n\n")) != BS_OK)
 		return e;
-	statements = jarray(section, "statements");
+	statements = json_member_array(section, "statements");
 	n = statements != NULL ? json_object_array_length(statements) : 0;
 	if (n == 0)
 		return buf_puts(out, "None.\n\n");
 	for (k = 0; k < n && e == BS_OK; k++) {
 		st = json_object_array_get_idx(statements, k);
-		text = jstr(st, "text");
+		text = json_member_string(st, "text");
 		switch (kind->style) {
 		case DOC_STYLE_BULLETS:
 			e = buf_puts(out, "- ");
@@ -349,7 +327,7 @@ section_write(struct buf *out, const struct doc_kind *kind, struct cites *c,
 			e = doc_md_escape(out, text, kind->style ==
 			    DOC_STYLE_PARAGRAPHS ? DOC_MD_LINE_START : 0);
 		if (e == BS_OK)
-			e = refs_write(out, c, board, jarray(st, "item_ids"));
+			e = refs_write(out, c, board, json_member_array(st, "item_ids"));
 		if (e == BS_OK)
 			e = buf_puts(out, "\n");
 	}
@@ -361,13 +339,13 @@ static bs_err
 source_write(struct buf *out, const struct cites *c, json_object *item)
 {
 	json_object	*conf;
-	const char	*quote = jstr(item, "user_quote"), *state;
+	const char	*quote = json_member_string(item, "user_quote"), *state;
 	bs_err		 e;
 
-	state = jstr(item, "state");
+	state = json_member_string(item, "state");
 	if ((e = label_write(out, c, item)) != BS_OK ||
 	    (e = buf_puts(out, ": ")) != BS_OK ||
-	    (e = doc_md_escape(out, jstr(item, "text"), 0)) != BS_OK)
+	    (e = doc_md_escape(out, json_member_string(item, "text"), 0)) != BS_OK)
 		return e;
 	e = buf_printf(out, " (%s", state != NULL ? state : "unknown");
 	if (e == BS_OK && json_object_object_get_ex(item, "confidence", &conf) &&
@@ -399,7 +377,7 @@ doc_render(const struct doc_kind *kind, json_object *answer,
 	cites_collect(answer, board, c, dropped);
 	c->n = 0;	/* numbered again by first use, in document order */
 
-	title = jstr(answer, "title");
+	title = json_member_string(answer, "title");
 	e = buf_puts(out, "# ");
 	mark = out->len;
 	if (e == BS_OK)
@@ -408,7 +386,7 @@ doc_render(const struct doc_kind *kind, json_object *answer,
 		e = buf_puts(out, kind->title);
 	if (e == BS_OK)
 		e = buf_puts(out, "\n\n");
-	sections = jarray(answer, "sections");
+	sections = json_member_array(answer, "sections");
 	for (s = 0; sections != NULL && s < json_object_array_length(sections) &&
 	    e == BS_OK; s++)
 		e = section_write(out, kind, c, board,

@@ -25,6 +25,7 @@ static const char *const messages[BS_ERR__COUNT] = {
 	[BS_ERR_INTERNAL] = "internal error",
 	[BS_ERR_RATE_LIMITED] = "rate limited",
 	[BS_ERR_UNAUTHORIZED] = "unauthorized",
+	[BS_ERR_FULL] = "bound reached",
 };
 
 const char *

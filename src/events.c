@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "brainstorm/events.h"
 #include "brainstorm/log.h"
 #include "brainstorm/server.h"
+#include "brainstorm/validate.h"
 
 #define EVENT_DATA_MAX		(256 * 1024)
 #define DRAIN_MS		2000	/* what events_destroy waits to send */
@@ -498,14 +500,16 @@ events_flush(struct events *ev, int timeout_ms)
 static long
 answer_number(const char *text, const char *key)
 {
-	const char	*p = strstr(text, key);
+	const char	*p = strstr(text, key), *errstr;
+	long		 n;
 
 	if (p == NULL)
 		return -1;
 	p += strlen(key);
 	while (*p == ' ' || *p == '"' || *p == ':')
 		p++;
-	return strtol(p, NULL, 10);
+	n = (long)bs_strntonum(p, strspn(p, "0123456789"), 0, LONG_MAX, &errstr);
+	return errstr != NULL ? -1 : n;
 }
 
 bs_err

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "brainstorm/http.h"
 #include "brainstorm/router.h"
+#include "brainstorm/validate.h"
 
 #define PATH_MAX_LEN		2048
 #define QUERY_MAX_LEN		4096
@@ -213,8 +215,8 @@ http_request_parse(struct http_ctx *ctx)
 {
 	struct http_request	*req = &ctx->req;
 	const char		*v;
-	char			*end;
-	unsigned long long	 cl;
+	const char		*errstr;
+	long long		 cl;
 
 	v = http_header_get(req, "X-Request-Id");
 	if (request_id_acceptable(v))
@@ -246,10 +248,9 @@ http_request_parse(struct http_ctx *ctx)
 
 	v = source_param(req, "CONTENT_LENGTH");
 	if (v != NULL && *v != '\0') {
-		errno = 0;
-		cl = strtoull(v, &end, 10);
-		if (errno != 0 || *end != '\0' || !isdigit((unsigned char)*v) ||
-		    cl > (unsigned long long)SIZE_MAX / 2) {
+		cl = bs_strtonum(v, 0, (long long)(SIZE_MAX / 2 < LLONG_MAX ?
+		    SIZE_MAX / 2 : LLONG_MAX), &errstr);
+		if (errstr != NULL || *v == '-') {
 			http_respond_error(ctx, 400, "bad_request",
 			    "Malformed Content-Length.");
 			return BS_ERR_INVALID;

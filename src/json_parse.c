@@ -6,7 +6,7 @@
 
 #include <json-c/json.h>
 
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 
 bool
 utf8_valid(const char *str, size_t len)
@@ -99,6 +99,52 @@ json_member_int(json_object *o, const char *key, long def)
 	    !json_object_is_type(v, json_type_int))
 		return def;
 	return (long)json_object_get_int64(v);
+}
+
+json_object *
+json_member_array(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
+json_object *
+json_member_object(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_object))
+		return NULL;
+	return v;
+}
+
+bool
+json_add(json_object *obj, const char *key, json_object *v)
+{
+	if (v == NULL)
+		return false;
+	if (json_object_object_add(obj, key, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+bool
+json_push(json_object *arr, json_object *v)
+{
+	if (v == NULL)
+		return false;
+	if (json_object_array_add(arr, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
 }
 
 size_t

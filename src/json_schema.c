@@ -8,8 +8,8 @@
 
 #include <json-c/json.h>
 
-#include "brainstorm/agent.h"
-#include "brainstorm/http.h"
+#include "brainstorm/buf.h"
+#include "brainstorm/json.h"
 #include "brainstorm/validate.h"
 
 /*

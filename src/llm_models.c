@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 
 #include "brainstorm/buf.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/llm.h"
 
 #define MODEL_INFO_MAX		(256 * 1024)

@@ -23,6 +23,7 @@
 #include "brainstorm/migrate.h"
 #include "brainstorm/report.h"
 #include "brainstorm/server.h"
+#include "brainstorm/validate.h"
 
 static void
 usage(FILE *fp)
@@ -223,7 +224,8 @@ main(int argc, char **argv)
 	struct model_report	 report = { 0 };
 	struct app		 app = { 0 };
 	const char		*path = NULL, *listen = NULL;
-	char			 err[512] = "", *end;
+	char			 err[512] = "";
+	const char		*errstr;
 	long			 threads = 0;
 	int			 ch, fd = -1, status = 1;
 	bool			 check_only = false, online = false;
@@ -240,9 +242,8 @@ main(int argc, char **argv)
 			listen = optarg;
 			break;
 		case 't':
-			errno = 0;
-			threads = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || threads < 1 || threads > 256) {
+			threads = (long)bs_strtonum(optarg, 1, 256, &errstr);
+			if (errstr != NULL) {
 				fprintf(stderr, "brainstorm-fcgi: --threads takes 1 to 256\n");
 				return 2;
 			}

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brainstorm/db.h"
 #include "brainstorm/metrics.h"
 
 #define HTTP_SERIES_MAX		512
@@ -349,7 +348,7 @@ process_open_fds(void)
 }
 
 bs_err
-metrics_render(struct buf *out, struct db_pool *pool)
+metrics_render(struct buf *out, const struct metrics_pool *pool)
 {
 	struct http_series	 series[HTTP_SERIES_MAX];
 	struct route_histogram	*hist = NULL;
@@ -362,7 +361,7 @@ metrics_render(struct buf *out, struct db_pool *pool)
 	unsigned long long	 dropped;
 	double			 cpu, start, rss;
 	struct mallinfo2	 heap;
-	int			 idle = 0, busy = 0, max = 0;
+	struct metrics_pool	 none = { 0, 0, 0 };
 	bs_err			 e = BS_OK;
 
 	buf_init(&labels, 1024);
@@ -432,13 +431,14 @@ metrics_render(struct buf *out, struct db_pool *pool)
 		    buf_cstr(&labels), &ah[i].h));
 	}
 
-	if (pool != NULL)
-		db_pool_stats(pool, &idle, &busy, &max);
+	if (pool == NULL)
+		pool = &none;
 	TRY(buf_printf(out, "# HELP db_pool_connections PostgreSQL pool "
 	    "connections by state.\n# TYPE db_pool_connections gauge\n"
 	    "db_pool_connections{state=\"idle\"} %d\n"
 	    "db_pool_connections{state=\"busy\"} %d\n"
-	    "db_pool_connections{state=\"max\"} %d\n", idle, busy, max));
+	    "db_pool_connections{state=\"max\"} %d\n", pool->idle, pool->busy,
+	    pool->max));
 
 	process_stat(&cpu, &start, &rss);
 	TRY(buf_printf(out,

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -25,9 +26,11 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
+#include "brainstorm/json.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/report.h"
+#include "brainstorm/validate.h"
 
 #define REPORT_CLIENT		"brainstorm/" PACKAGE_VERSION
 #define REPORT_SDK_NAME		"brainstorm.native"
@@ -314,24 +317,11 @@ time_format(long long ms, char *out, size_t outlen)
 	    tm.tm_sec, (int)(ms % 1000));
 }
 
-/* json_object_object_add that owns v either way; false on no memory. */
-static bool
-jadd(json_object *obj, const char *key, json_object *v)
-{
-	if (v == NULL)
-		return false;
-	if (json_object_object_add(obj, key, v) != 0) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
 /* A string member, left out when s is empty. */
 static bool
 jadd_str(json_object *obj, const char *key, const char *s)
 {
-	return s[0] == '\0' || jadd(obj, key, json_object_new_string(s));
+	return s[0] == '\0' || json_add(obj, key, json_object_new_string(s));
 }
 
 static int
@@ -356,16 +346,16 @@ event_describe_http(json_object *event, json_object *tags,
 	    ev->status);
 	snprintf(status, sizeof(status), "%d", ev->status);
 	if ((message = json_object_new_object()) == NULL ||
-	    !jadd(event, "message", message) ||
-	    !jadd(message, "formatted", json_object_new_string(text)))
+	    !json_add(event, "message", message) ||
+	    !json_add(message, "formatted", json_object_new_string(text)))
 		return false;
 	snprintf(text, sizeof(text), "%s %s", ev->method, ev->route);
-	return jadd(event, "level", json_object_new_string("error")) &&
-	    jadd(event, "transaction", json_object_new_string(text)) &&
+	return json_add(event, "level", json_object_new_string("error")) &&
+	    json_add(event, "transaction", json_object_new_string(text)) &&
 	    jadd_str(tags, "request_id", ev->request_id) &&
-	    jadd(tags, "route", json_object_new_string(ev->route)) &&
-	    jadd(tags, "method", json_object_new_string(ev->method)) &&
-	    jadd(tags, "status", json_object_new_string(status));
+	    json_add(tags, "route", json_object_new_string(ev->route)) &&
+	    json_add(tags, "method", json_object_new_string(ev->method)) &&
+	    json_add(tags, "status", json_object_new_string(status));
 }
 
 static bool
@@ -393,31 +383,31 @@ event_describe_crash(json_object *event, json_object *tags,
 		    name, what);
 		break;
 	}
-	if (!jadd(event, "level", json_object_new_string("fatal")) ||
+	if (!json_add(event, "level", json_object_new_string("fatal")) ||
 	    (exception = json_object_new_object()) == NULL ||
-	    !jadd(event, "exception", exception) ||
+	    !json_add(event, "exception", exception) ||
 	    (values = json_object_new_array()) == NULL ||
-	    !jadd(exception, "values", values) ||
+	    !json_add(exception, "values", values) ||
 	    (value = json_object_new_object()) == NULL)
 		return false;
 	if (json_object_array_add(values, value) != 0) {
 		json_object_put(value);
 		return false;
 	}
-	if (!jadd(value, "type", json_object_new_string(name)) ||
-	    !jadd(value, "value", json_object_new_string(text)) ||
+	if (!json_add(value, "type", json_object_new_string(name)) ||
+	    !json_add(value, "value", json_object_new_string(text)) ||
 	    (mechanism = json_object_new_object()) == NULL ||
-	    !jadd(value, "mechanism", mechanism) ||
-	    !jadd(mechanism, "type", json_object_new_string("signalhandler")) ||
-	    !jadd(mechanism, "handled", json_object_new_boolean(0)))
+	    !json_add(value, "mechanism", mechanism) ||
+	    !json_add(mechanism, "type", json_object_new_string("signalhandler")) ||
+	    !json_add(mechanism, "handled", json_object_new_boolean(0)))
 		return false;
 	snprintf(text, sizeof(text), "brainstorm-fcgi died of %s", name);
 	if ((value = json_object_new_object()) == NULL ||
-	    !jadd(event, "message", value) ||
-	    !jadd(value, "formatted", json_object_new_string(text)))
+	    !json_add(event, "message", value) ||
+	    !json_add(value, "formatted", json_object_new_string(text)))
 		return false;
-	return jadd(tags, "signal", json_object_new_string(name)) &&
-	    jadd(tags, "origin", json_object_new_string(
+	return json_add(tags, "signal", json_object_new_string(name)) &&
+	    json_add(tags, "origin", json_object_new_string(
 	    origin_names[ev->origin <= REPORT_ORIGIN_KILL ? ev->origin :
 	    REPORT_ORIGIN_KILL]));
 }
@@ -432,23 +422,23 @@ event_json(const struct report_event *ev)
 	if ((event = json_object_new_object()) == NULL)
 		return NULL;
 	time_format(ev->time_ms, when, sizeof(when));
-	ok = jadd(event, "event_id", json_object_new_string(ev->event_id)) &&
-	    jadd(event, "timestamp", json_object_new_string(when)) &&
-	    jadd(event, "platform", json_object_new_string("c")) &&
-	    jadd(event, "logger", json_object_new_string(REPORT_LOGGER)) &&
+	ok = json_add(event, "event_id", json_object_new_string(ev->event_id)) &&
+	    json_add(event, "timestamp", json_object_new_string(when)) &&
+	    json_add(event, "platform", json_object_new_string("c")) &&
+	    json_add(event, "logger", json_object_new_string(REPORT_LOGGER)) &&
 	    jadd_str(event, "server_name", ev->server_name) &&
 	    jadd_str(event, "release", ev->release) &&
 	    jadd_str(event, "environment", ev->environment) &&
 	    (tags = json_object_new_object()) != NULL &&
-	    jadd(event, "tags", tags) &&
-	    jadd(tags, "kind", json_object_new_string(
+	    json_add(event, "tags", tags) &&
+	    json_add(tags, "kind", json_object_new_string(
 	    kind_names[ev->kind == REPORT_CRASH ? REPORT_CRASH : REPORT_HTTP_5XX])) &&
 	    (ev->kind == REPORT_CRASH ? event_describe_crash(event, tags, ev) :
 	    event_describe_http(event, tags, ev)) &&
 	    (sdk = json_object_new_object()) != NULL &&
-	    jadd(event, "sdk", sdk) &&
-	    jadd(sdk, "name", json_object_new_string(REPORT_SDK_NAME)) &&
-	    jadd(sdk, "version", json_object_new_string(PACKAGE_VERSION));
+	    json_add(event, "sdk", sdk) &&
+	    json_add(sdk, "name", json_object_new_string(REPORT_SDK_NAME)) &&
+	    json_add(sdk, "version", json_object_new_string(PACKAGE_VERSION));
 	if (!ok) {
 		json_object_put(event);
 		return NULL;
@@ -484,17 +474,17 @@ report_envelope_build(const struct report_dsn *dsn,
 	plen = strlen(payload);
 	time_format(sent_at_ms, sent, sizeof(sent));
 	if ((head = json_object_new_object()) == NULL ||
-	    !jadd(head, "event_id", json_object_new_string(ev->event_id)) ||
-	    !jadd(head, "dsn", json_object_new_string(public_dsn)) ||
-	    !jadd(head, "sent_at", json_object_new_string(sent)) ||
+	    !json_add(head, "event_id", json_object_new_string(ev->event_id)) ||
+	    !json_add(head, "dsn", json_object_new_string(public_dsn)) ||
+	    !json_add(head, "sent_at", json_object_new_string(sent)) ||
 	    (sdk = json_object_new_object()) == NULL ||
-	    !jadd(head, "sdk", sdk) ||
-	    !jadd(sdk, "name", json_object_new_string(REPORT_SDK_NAME)) ||
-	    !jadd(sdk, "version", json_object_new_string(PACKAGE_VERSION)))
+	    !json_add(head, "sdk", sdk) ||
+	    !json_add(sdk, "name", json_object_new_string(REPORT_SDK_NAME)) ||
+	    !json_add(sdk, "version", json_object_new_string(PACKAGE_VERSION)))
 		goto out;
 	if ((item = json_object_new_object()) == NULL ||
-	    !jadd(item, "type", json_object_new_string("event")) ||
-	    !jadd(item, "length", json_object_new_int64((int64_t)plen)))
+	    !json_add(item, "type", json_object_new_string("event")) ||
+	    !json_add(item, "length", json_object_new_int64((int64_t)plen)))
 		goto out;
 	if ((e = buf_puts(out, json_line(head))) != BS_OK ||
 	    (e = buf_puts(out, "\n")) != BS_OK ||
@@ -824,18 +814,22 @@ static size_t
 header_retry_after(char *data, size_t size, size_t nmemb, void *arg)
 {
 	size_t	 len = size * nmemb;
-	char	 value[32], *end;
-	long	 v;
+	const char	*p = data + 12, *errstr;
+	size_t		 n;
+	long		 v;
 
-	if (len > 12 && len < 12 + sizeof(value) &&
+	if (len > 12 && len < 12 + 32 &&
 	    strncasecmp(data, "Retry-After:", 12) == 0) {
-		memcpy(value, data + 12, len - 12);
-		value[len - 12] = '\0';
-		errno = 0;
-		v = strtol(value, &end, 10);
-		while (*end == ' ' || *end == '\r' || *end == '\n')
-			end++;
-		if (errno == 0 && end != value && *end == '\0' && v >= 0)
+		n = len - 12;
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\r' ||
+		    p[n - 1] == '\n'))
+			n--;
+		v = (long)bs_strntonum(p, n, 0, LONG_MAX, &errstr);
+		if (errstr == NULL)
 			*(long *)arg = v;
 	}
 	return len;

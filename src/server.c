@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcgiapp.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 
 #include "brainstorm/log.h"
 #include "brainstorm/server.h"
+#include "brainstorm/validate.h"
 
 #define LISTEN_BACKLOG		1024
 #define UNIX_KEEPER_MS		"60000"	/* LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT */
@@ -60,27 +62,20 @@ server_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
 	return rc;
 }
 
-bool
-server_stopping(void)
-{
-	return atomic_load(&stopping);
-}
-
 static bs_err
 listen_from_systemd(int *fd)
 {
 	const char	*pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	char		*end;
-	long		 v;
+	const char	*errstr;
+	long long	 v;
 
 	if (pid == NULL || fds == NULL)
 		return BS_ERR_NOT_FOUND;
-	errno = 0;
-	v = strtol(pid, &end, 10);
-	if (errno != 0 || *end != '\0' || v != (long)getpid())
+	v = bs_strtonum(pid, 1, LLONG_MAX, &errstr);
+	if (errstr != NULL || v != (long long)getpid())
 		return BS_ERR_NOT_FOUND;
-	v = strtol(fds, &end, 10);
-	if (*end != '\0' || v < 1)
+	v = bs_strtonum(fds, 1, INT_MAX, &errstr);
+	if (errstr != NULL)
 		return BS_ERR_NOT_FOUND;
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");

@@ -2,10 +2,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/validate.h"
 
 size_t
@@ -36,9 +39,58 @@ uuid_valid(const char *s)
 	return true;
 }
 
-static void
-verr(struct validate_error *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+long long
+bs_strntonum(const char *s, size_t len, long long min, long long max,
+    const char **errstr)
+{
+	unsigned long long	 limit, v = 0, d;
+	long long		 n;
+	size_t			 i = 0;
+	bool			 neg;
+
+	*errstr = "invalid";
+	errno = EINVAL;
+	if (s == NULL || min > max)
+		return 0;
+	neg = len > 0 && s[0] == '-';
+	if (neg)
+		i++;
+	if (i == len)
+		return 0;
+	/* LLONG_MAX + 1 is the magnitude of LLONG_MIN. */
+	limit = (unsigned long long)LLONG_MAX + (neg ? 1 : 0);
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		d = (unsigned long long)(s[i] - '0');
+		if (v > (limit - d) / 10) {
+			*errstr = neg ? "too small" : "too large";
+			errno = ERANGE;
+			return 0;
+		}
+		v = v * 10 + d;
+	}
+	if (!neg)
+		n = (long long)v;
+	else if (v > (unsigned long long)LLONG_MAX)
+		n = LLONG_MIN;
+	else
+		n = -(long long)v;
+	if (n < min || n > max) {
+		*errstr = n < min ? "too small" : "too large";
+		errno = ERANGE;
+		return 0;
+	}
+	*errstr = NULL;
+	errno = 0;
+	return n;
+}
+
+long long
+bs_strtonum(const char *s, long long min, long long max, const char **errstr)
+{
+	return bs_strntonum(s, s != NULL ? strlen(s) : 0, min, max, errstr);
+}
 
 static void
 verr(struct validate_error *err, const char *field, const char *fmt, ...)
@@ -62,6 +114,7 @@ validate_field(json_object *v, const struct field_rule *r,
 	switch (r->type) {
 	case FIELD_STRING:
 	case FIELD_ENUM:
+	case FIELD_UUID:
 		if (!json_object_is_type(v, json_type_string)) {
 			verr(err, r->name, "%s must be a string.", r->name);
 			return BS_ERR_INVALID;
@@ -74,6 +127,12 @@ validate_field(json_object *v, const struct field_rule *r,
 			return BS_ERR_INVALID;
 		}
 		out->str = s;
+		if (r->type == FIELD_UUID) {
+			if (uuid_valid(s))
+				return BS_OK;
+			verr(err, r->name, "%s must be an id.", r->name);
+			return BS_ERR_INVALID;
+		}
 		if (r->type == FIELD_ENUM) {
 			for (i = 0; r->choices[i] != NULL; i++)
 				if (strcmp(s, r->choices[i]) == 0)
@@ -146,6 +205,95 @@ validate_object(json_object *obj, const struct field_rule *rules, size_t n,
 			return BS_ERR_INVALID;
 		}
 		if ((e = validate_field(v, &rules[i], &out[i], err)) != BS_OK)
+			return e;
+		out[i].present = true;
+	}
+	return BS_OK;
+}
+
+/* "a, b or c" of a NULL-terminated list, cut to fit. */
+static void
+choices_text(const char *const *choices, char *out, size_t outlen)
+{
+	size_t	 i, used = 0;
+	int	 n;
+
+	out[0] = '\0';
+	for (i = 0; choices[i] != NULL && used < outlen; i++) {
+		n = snprintf(out + used, outlen - used, "%s%s",
+		    i == 0 ? "" : choices[i + 1] == NULL ? " or " : ", ",
+		    choices[i]);
+		if (n < 0)
+			return;
+		used += (size_t)n;
+	}
+}
+
+static bs_err
+validate_query_value(const char *v, const struct field_rule *r,
+    struct field_value *out, struct validate_error *err)
+{
+	const char	*errstr;
+	char		 list[160];
+	size_t		 chars, i;
+
+	switch (r->type) {
+	case FIELD_INT:
+		out->num = (long)bs_strtonum(v, r->min, r->max, &errstr);
+		if (errstr == NULL)
+			return BS_OK;
+		verr(err, r->name, "%s must be a whole number from %ld to %ld.",
+		    r->name, r->min, r->max);
+		return BS_ERR_INVALID;
+	case FIELD_ENUM:
+		out->str = v;
+		for (i = 0; r->choices[i] != NULL; i++)
+			if (strcmp(v, r->choices[i]) == 0)
+				return BS_OK;
+		choices_text(r->choices, list, sizeof(list));
+		verr(err, r->name, "%s must be %s.", r->name, list);
+		return BS_ERR_INVALID;
+	case FIELD_UUID:
+		out->str = v;
+		if (uuid_valid(v))
+			return BS_OK;
+		verr(err, r->name, "%s must be an id.", r->name);
+		return BS_ERR_INVALID;
+	case FIELD_STRING:
+		out->str = v;
+		chars = utf8_length(v, strlen(v));
+		if ((long)chars >= r->min && (long)chars <= r->max)
+			return BS_OK;
+		verr(err, r->name, "%s must be %ld to %ld characters long.",
+		    r->name, r->min, r->max);
+		return BS_ERR_INVALID;
+	}
+	return BS_ERR_INTERNAL;
+}
+
+bs_err
+validate_query(const struct http_request *req, const struct field_rule *rules,
+    size_t n, struct field_value *out, struct validate_error *err)
+{
+	const char	*v;
+	size_t		 i;
+	bs_err		 e;
+
+	memset(out, 0, n * sizeof(*out));
+	for (i = 0; i < n; i++) {
+		v = http_query_get(req, rules[i].name);
+		if (v != NULL && *v == '\0' && (rules[i].type == FIELD_STRING ||
+		    rules[i].type == FIELD_UUID))
+			v = NULL;
+		if (v == NULL) {
+			if (rules[i].required) {
+				verr(err, rules[i].name, "%s is required.",
+				    rules[i].name);
+				return BS_ERR_INVALID;
+			}
+			continue;
+		}
+		if ((e = validate_query_value(v, &rules[i], &out[i], err)) != BS_OK)
 			return e;
 		out[i].present = true;
 	}

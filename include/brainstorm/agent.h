@@ -194,21 +194,4 @@ bs_err		 intent_parse(const char *s, enum intent *out);
  */
 json_object	*agent_schema(const struct agent *a);
 
-/*
- * The structured-output subset of schema (as the official SDK's
- * transformJSONSchema): keywords the API does not take move into the
- * description, every object gets additionalProperties false, and title is
- * set at the root. A new object (owned); NULL without memory.
- */
-json_object	*json_schema_to_strict(json_object *schema, const char *title);
-
-/*
- * Check a model's answer against a JSON Schema (the subset the agent
- * schemas use: type, properties, required, additionalProperties false, enum,
- * minimum/maximum, minLength/maxLength in characters, items,
- * minItems/maxItems). BS_ERR_INVALID with a path and reason in err.
- */
-bs_err		 json_schema_validate(json_object *schema, json_object *value,
-		    char *err, size_t errlen);
-
 #endif

@@ -44,24 +44,29 @@ void	api_items_update(struct http_ctx *ctx);
 void	api_items_delete(struct http_ctx *ctx);
 void	api_items_history(struct http_ctx *ctx);
 
-/* api_messages.c: the conversation, the agents, live events */
+/* api_messages.c: the conversation, and the turns it queues */
 void	api_messages_create(struct http_ctx *ctx);
 void	api_messages_list(struct http_ctx *ctx);
 void	api_turns_retry(struct http_ctx *ctx);
-void	api_events_stream(struct http_ctx *ctx);
+
+/* api_turns.c: one turn */
 void	api_turn_get(struct http_ctx *ctx);
 void	api_turn_events(struct http_ctx *ctx);
-void	api_agents_list(struct http_ctx *ctx);
-void	api_activity_list(struct http_ctx *ctx);
-void	api_usage_get(struct http_ctx *ctx);
-/*
- * Room for one more live stream of the caller (EVENTS_MAX_STREAMS);
- * false after a 429 or 503 was answered.
- */
+
+/* api_events.c: live streams, handed to nchan */
+void	api_events_stream(struct http_ctx *ctx);
+/* False with 429 (or 503 without nchan) when the user has no stream left. */
 bool	api_stream_room(struct http_ctx *ctx);
-/* Hand the connection to nchan's /_streams/KIND/ID location. */
+/* Hand the connection to nchan's location for kind ("project", "turn") id. */
 void	api_stream_handover(struct http_ctx *ctx, const char *kind,
 	    const char *id);
+
+/* api_agents.c: the agents, and a project's runs of them */
+void	api_agents_list(struct http_ctx *ctx);
+void	api_activity_list(struct http_ctx *ctx);
+
+/* api_usage.c: a person's tokens and their cost */
+void	api_usage_get(struct http_ctx *ctx);
 
 /* api_documents.c: generated documents and their versions */
 void	api_documents_create(struct http_ctx *ctx);
@@ -78,10 +83,35 @@ void	api_projects_export(struct http_ctx *ctx);
 void	api_projects_import(struct http_ctx *ctx);
 
 /* api_util.c: shared answers */
+/* What one error answers: status, error.code, error.message, Retry-After. */
+struct api_error {
+	int		 status;
+	const char	*code;
+	const char	*message;
+	int		 retry_after_s;	/* 0: no Retry-After header */
+};
+/* A handler's own answer to an error it expects ("No such item."). */
+struct api_error_row {
+	bs_err			 err;
+	struct api_error	 answer;
+};
+/*
+ * The answer to e: the handler's row naming it, else the shared table's
+ * (503 for an unavailable database, 500 for the rest).
+ */
+const struct api_error *api_error_of(bs_err e,
+	    const struct api_error_row *rows, size_t n);
+/* Answer e by api_error_of; a 500 is logged with its cause. */
+void	api_respond_error(struct http_ctx *ctx, bs_err e,
+	    const struct api_error_row *rows, size_t n);
+#define API_ERROR_ROWS(rows)	(rows), (sizeof(rows) / sizeof((rows)[0]))
+/* The row of a resource that is not there: API_ERROR_NOT_FOUND("item"). */
+#define API_ERROR_NOT_FOUND(what) \
+	{ BS_ERR_NOT_FOUND, { 404, "not_found", "No such " what ".", 0 } }
 /* 422 validation_failed naming the field. */
 void	api_respond_invalid(struct http_ctx *ctx, const char *field,
 	    const char *message);
-/* 503 for an unavailable database, 500 otherwise; logs the cause. */
+/* 503 for an unavailable database, 500 otherwise; logs the cause (no rows). */
 void	api_respond_db_error(struct http_ctx *ctx, bs_err e);
 /*
  * The whole number of query parameter name: def when absent,
@@ -89,6 +119,14 @@ void	api_respond_db_error(struct http_ctx *ctx, bs_err e);
  */
 bs_err	api_query_number(struct http_ctx *ctx, const char *name, long min,
 	    long max, long def, long *out);
+/*
+ * The query string against a table of rules (validate_query): false with
+ * 422 validation_failed naming the parameter already answered.
+ */
+struct field_rule;
+struct field_value;
+bool	api_query_valid(struct http_ctx *ctx, const struct field_rule *rules,
+	    size_t n, struct field_value *out);
 /*
  * GET /api/usage's "month": tokens used this calendar month (UTC), the
  * USER_MONTHLY_TOKEN_LIMIT and what remains (both null without a limit).

@@ -25,5 +25,10 @@ bs_err	buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
 /* The contents as a C string ("" when empty); never NULL. */
 const char *buf_cstr(const struct buf *b);
+/*
+ * Hand over the contents as a C string to free(3) ("" when empty) and
+ * leave b empty; NULL only without memory for an empty one.
+ */
+char	*buf_take(struct buf *b);
 
 #endif

@@ -37,6 +37,18 @@ struct db_stmt {
 	int		 nparams;
 };
 
+/*
+ * Every statement table, for the test that prepared names are unique
+ * across the pool (db_stmts.c): a table is an enum-indexed array.
+ */
+struct db_stmt_table {
+	const char		*module;
+	const struct db_stmt	*stmts;
+	const size_t		*n;
+};
+extern const struct db_stmt_table	db_stmt_tables[];
+extern const size_t			db_stmt_ntables;
+
 struct db_pool_options {
 	const char	*conninfo;
 	int		 min;

@@ -16,6 +16,10 @@
 #include "brainstorm/err.h"
 #include "brainstorm/members.h"
 
+/* The statement table (db_stmt_tables lists it). */
+extern const struct db_stmt	db_member_stmts[];
+extern const size_t		db_member_nstmts;
+
 /*
  * *members: [{user_id, email, display_name, role, added_by, created_at}],
  * oldest first; *invitations: [{id, email, role, invited_by, created_at}].

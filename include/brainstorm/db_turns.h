@@ -1,4 +1,7 @@
-/* The conversation's queries: messages, turns and agent runs. */
+/*
+ * The conversation's queries, a file each: the turn queue and one turn
+ * (db_turns.c), messages (db_messages.c), agent runs (db_agent_runs.c).
+ */
 #ifndef BRAINSTORM_DB_TURNS_H
 #define BRAINSTORM_DB_TURNS_H
 
@@ -11,10 +14,27 @@
 
 #define DB_ID_LEN	37
 
+/* A message row as the API writes it (m: messages), and its columns. */
+#define DB_MESSAGE_COLUMNS	"m.id, m.project_id, m.role, m.agent, " \
+				"m.content, m.turn_id, " DB_ISO_UTC("m.created_at")
+#define DB_MESSAGE_NCOLUMNS	7
+extern const struct db_column	db_message_columns[DB_MESSAGE_NCOLUMNS];
+
+/* The statement tables (db_stmt_tables lists them). */
+extern const struct db_stmt	db_turn_stmts[];
+extern const size_t		db_turn_nstmts;
+extern const struct db_stmt	db_message_stmts[];
+extern const size_t		db_message_nstmts;
+extern const struct db_stmt	db_agent_run_stmts[];
+extern const size_t		db_agent_run_nstmts;
+
+/* ----- db_turns.c: the turn queue and one turn ----- */
+
 /* The turn queue's bounds (TURN_QUEUE_MAX, TURN_USER_MAX). */
 struct db_turn_limits {
 	long	 queue_max;	/* queued turns of everybody */
 	long	 user_max;	/* queued or running turns of one user */
+	long	 messages_max;	/* messages of one project, replies included */
 };
 
 /*
@@ -80,6 +100,8 @@ bs_err	db_turn_get(struct db_conn *c, const char *project_id,
 bs_err	db_turn_finish(struct db_conn *c, const char *turn_id,
 	    const char *intent, int confidence, const char *status,
 	    const char *error, json_object *notes);
+/* ----- db_messages.c ----- */
+
 /* One message by its id. */
 bs_err	db_message_get(struct db_conn *c, const char *message_id,
 	    json_object **out);
@@ -96,6 +118,8 @@ bs_err	db_messages_list(struct db_conn *c, const char *project_id,
 /* The last limit messages, oldest first, for the agents' context. */
 bs_err	db_messages_recent(struct db_conn *c, const char *project_id,
 	    const char *exclude_id, int limit, json_object **out);
+
+/* ----- db_agent_runs.c ----- */
 
 struct db_agent_run {
 	const char	*agent;
@@ -114,6 +138,17 @@ struct db_agent_run {
 bs_err	db_agent_run_add(struct db_conn *c, const char *turn_id,
 	    const char *project_id, const char *user_id,
 	    const struct db_agent_run *run);
+/*
+ * The 16 parameters of a run's row, in agent_runs' column order after its
+ * owner (a turn's or a document generation's id): one writer for both.
+ */
+struct db_agent_run_values {
+	char		 num[8][24];
+	const char	*v[16];
+};
+void	db_agent_run_params(const char *owner_id, const char *project_id,
+	    const char *user_id, const struct db_agent_run *run,
+	    struct db_agent_run_values *out);
 /* The project's agent runs, newest first, with their turn's intent. */
 bs_err	db_activity_list(struct db_conn *c, const char *project_id, int limit,
 	    json_object **out);

@@ -9,6 +9,10 @@
 #include "brainstorm/auth.h"
 #include "brainstorm/db.h"
 
+/* The statement table (db_stmt_tables lists it). */
+extern const struct db_stmt	db_user_stmts[];
+extern const size_t		db_user_nstmts;
+
 struct user {
 	char	 id[AUTH_UUID_LEN];
 	char	 email[256];
@@ -34,41 +38,41 @@ struct user {
  * invitations become memberships. With invited_only there must be one:
  * BS_ERR_NOT_FOUND otherwise.
  */
-bs_err	users_create(struct db_conn *c, const char *email, const char *hash,
+bs_err	db_user_create(struct db_conn *c, const char *email, const char *hash,
 	    const char *display_name, bool invited_only, struct user *out);
-bs_err	users_set_display_name(struct db_conn *c, const char *id,
+bs_err	db_user_set_display_name(struct db_conn *c, const char *id,
 	    const char *name, struct user *out);
 /*
  * A new password hash; every session (refresh-token family) ends but
  * keep_session (NULL: all of them). BS_ERR_NOT_FOUND for an unknown id.
  */
-bs_err	users_set_password(struct db_conn *c, const char *id, const char *hash,
+bs_err	db_user_set_password(struct db_conn *c, const char *id, const char *hash,
 	    const char *keep_session);
-bs_err	users_id_by_email(struct db_conn *c, const char *email,
+bs_err	db_user_id_by_email(struct db_conn *c, const char *email,
 	    char id[AUTH_UUID_LEN]);
 /* The ids of the projects the user is a member of (a JSON array). */
-bs_err	users_memberships(struct db_conn *c, const char *id,
+bs_err	db_user_memberships(struct db_conn *c, const char *id,
 	    json_object **projects);
 /*
  * Delete the account, in one transaction: the projects where it is the
  * only owner go with it (*deleted: their ids); other projects it owned
  * pass to another owner; its memberships end (*left: those projects).
  */
-bs_err	users_delete(struct db_conn *c, const char *id, json_object **deleted,
+bs_err	db_user_delete(struct db_conn *c, const char *id, json_object **deleted,
 	    json_object **left);
-bs_err	users_month_tokens(struct db_conn *c, const char *id, long long *used);
+bs_err	db_user_month_tokens(struct db_conn *c, const char *id, long long *used);
 /* BS_ERR_NOT_FOUND when absent. */
-bs_err	users_find_by_email(struct db_conn *c, const char *email, struct user *out);
-bs_err	users_find(struct db_conn *c, const char *id, struct user *out);
+bs_err	db_user_find_by_email(struct db_conn *c, const char *email, struct user *out);
+bs_err	db_user_find(struct db_conn *c, const char *id, struct user *out);
 /* Disable (or enable again); BS_ERR_NOT_FOUND for an unknown email. */
 /* user_id (NULL: not wanted) receives the account's id. */
-bs_err	users_set_disabled(struct db_conn *c, const char *email, bool disabled,
+bs_err	db_user_set_disabled(struct db_conn *c, const char *email, bool disabled,
 	    char user_id[AUTH_UUID_LEN]);
 /* {"id","email","display_name","created_at"} */
-json_object *users_json(const struct user *u);
+json_object *db_user_json(const struct user *u);
 
 /* Store a refresh token's hash in a new family (a session): *family. */
-bs_err	refresh_tokens_insert(struct db_conn *c, const char *user_id,
+bs_err	db_token_insert(struct db_conn *c, const char *user_id,
 	    const char *hash, char family[AUTH_UUID_LEN]);
 /*
  * Exchange the token with hash old_hash for one with new_hash, in one
@@ -76,10 +80,10 @@ bs_err	refresh_tokens_insert(struct db_conn *c, const char *user_id,
  * its user is disabled; a token already rotated revokes its whole family.
  * user_id receives the owner and family its family on success.
  */
-bs_err	refresh_tokens_rotate(struct db_conn *c, const char *old_hash,
+bs_err	db_token_rotate(struct db_conn *c, const char *old_hash,
 	    const char *new_hash, char user_id[AUTH_UUID_LEN],
 	    char family[AUTH_UUID_LEN]);
 /* Revoke the family of the token with this hash (logout). */
-bs_err	refresh_tokens_revoke_family(struct db_conn *c, const char *hash);
+bs_err	db_token_revoke_family(struct db_conn *c, const char *hash);
 
 #endif

@@ -23,6 +23,7 @@ typedef enum bs_err {
 	BS_ERR_INTERNAL,
 	BS_ERR_RATE_LIMITED,	/* too many attempts in the window */
 	BS_ERR_UNAUTHORIZED,	/* bad credentials or token */
+	BS_ERR_FULL,		/* a bound of what a user grows is reached */
 	BS_ERR__COUNT
 } bs_err;
 

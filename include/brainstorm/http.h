@@ -13,6 +13,7 @@
 
 #include "brainstorm/buf.h"
 #include "brainstorm/err.h"
+#include "brainstorm/json.h"
 
 #define HTTP_PARAMS_MAX		8	/* {name} captures in a route */
 #define HTTP_QUERY_MAX		32	/* query-string pairs */
@@ -110,26 +111,6 @@ const char *http_header_get(const struct http_request *req, const char *name);
 bs_err	http_query_parse(const char *qs, struct http_kv *out, size_t max,
 	    size_t *n);
 void	http_kv_free(struct http_kv *kv, size_t n);
-
-/*
- * Parse JSON with a nesting limit, requiring valid UTF-8 and nothing after
- * the value. On failure reason receives the parser's explanation.
- */
-bs_err	json_parse_limited(const char *text, size_t len, int max_depth,
-	    json_object **out, char *reason, size_t reasonlen);
-/* obj[key] as a string, NULL when absent or not a string. */
-const char *json_member_string(json_object *obj, const char *key);
-/* obj[key] as an integer, def when absent or not an integer. */
-long	json_member_int(json_object *obj, const char *key, long def);
-/* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
-bool	utf8_valid(const char *s, size_t len);
-/*
- * The length of the longest prefix of UTF-8 text s that is at most max
- * bytes and ends on a character boundary.
- */
-size_t	utf8_prefix(const char *s, size_t max);
-/* Cut a partial character off the end of s (a snprintf may have split one). */
-void	utf8_trim(char *s);
 
 /* Response helpers: the status text, headers and the PRODUCT.md error shape. */
 const char *http_status_text(int status);

@@ -243,12 +243,15 @@ struct llm_request {
 	const char			*user_id;	/* metadata.user_id, NULL = none */
 };
 
+/* ----- llm_request.c: the request builder ----- */
 /*
  * The JSON body of a request (also a stable cache key for identical
  * calls). BS_ERR_INVALID with err set when the request is incomplete.
  */
 bs_err	llm_request_body(const struct llm_request *req, struct buf *out,
 	    char *err, size_t errlen);
+/* The answer mode in force (a request with only .tool set forces it). */
+enum llm_answer llm_request_answer(const struct llm_request *req);
 
 /*
  * A complete 200 answer against what req asked (the client runs it on

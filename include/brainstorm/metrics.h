@@ -8,7 +8,10 @@
 #include "brainstorm/buf.h"
 #include "brainstorm/err.h"
 
-struct db_pool;
+/* The PostgreSQL pool's connections, as db_pool_stats reads them. */
+struct metrics_pool {
+	int	idle, busy, max;
+};
 
 void	metrics_init(void);
 void	metrics_http_observe(const char *method, const char *route, int status,
@@ -22,8 +25,8 @@ void	metrics_claude_request(const char *model, const char *status,
 void	metrics_turn(const char *intent, const char *status);
 /* One error report (report.c): kind http_5xx or crash; its outcome. */
 void	metrics_error_report(const char *kind, const char *outcome);
-/* Render the text exposition format (version 0.0.4). */
-bs_err	metrics_render(struct buf *out, struct db_pool *pool);
+/* Render the text exposition format (version 0.0.4); pool may be NULL. */
+bs_err	metrics_render(struct buf *out, const struct metrics_pool *pool);
 
 /* The live path's figures, read at scrape time; -1 where unknown. */
 struct metrics_live {

@@ -23,6 +23,8 @@ enum route_flags {
 	ROUTE_OWNER	= 1 << 5,
 	/* Spends the caller's model tokens: USER_MONTHLY_TOKEN_LIMIT applies. */
 	ROUTE_METERED	= 1 << 6,
+	/* Probes and scrapes, frequent and dull: the access log at debug. */
+	ROUTE_QUIET	= 1 << 7,
 };
 
 /* Every flag that names a project role. */

@@ -31,8 +31,6 @@ void	server_malloc_setup(void);
  * meanwhile, every 30 s, hand the heap's free pages back to the kernel.
  */
 int	server_signal_wait(const sigset_t *set);
-/* True once a stop signal came: long requests (event streams) end early. */
-bool	server_stopping(void);
 /*
  * Start a thread that takes no process signal: SIGTERM, SIGINT and SIGHUP
  * belong to the thread that sigwaits for them; faults stay open. The

@@ -1,7 +1,8 @@
 /*
- * Request bodies are checked against a table of field rules, once, at the
- * edge: unknown fields, wrong JSON types and out-of-range values are
- * refused with the name of the field.
+ * One way in for untrusted values. Request bodies and query parameters are
+ * checked against a table of field rules, once, at the edge: unknown body
+ * fields, wrong types and out-of-range values are refused with the name of
+ * the field. Every number read from text goes through bs_strtonum.
  */
 #ifndef BRAINSTORM_VALIDATE_H
 #define BRAINSTORM_VALIDATE_H
@@ -17,6 +18,7 @@ enum field_type {
 	FIELD_STRING,	/* min/max: length in characters */
 	FIELD_INT,	/* min/max: value */
 	FIELD_ENUM,	/* one of choices */
+	FIELD_UUID,	/* a canonical textual UUID */
 };
 
 struct field_rule {
@@ -29,7 +31,8 @@ struct field_rule {
 
 struct field_value {
 	bool		 present;
-	const char	*str;	/* FIELD_STRING, FIELD_ENUM: owned by the JSON object */
+	const char	*str;	/* FIELD_STRING, FIELD_ENUM, FIELD_UUID: owned
+				   by the JSON object or the request */
 	long		 num;	/* FIELD_INT */
 };
 
@@ -46,6 +49,25 @@ struct validate_error {
  */
 bs_err	validate_object(json_object *obj, const struct field_rule *rules,
 	    size_t n, struct field_value *out, struct validate_error *err);
+struct http_request;
+/*
+ * The same for the query string of req: unknown parameters are ignored
+ * (caches and clients add their own), an empty string or id counts as
+ * absent ("cursor=" is the first page), numbers are read by bs_strtonum.
+ */
+bs_err	validate_query(const struct http_request *req,
+	    const struct field_rule *rules, size_t n, struct field_value *out,
+	    struct validate_error *err);
+/*
+ * OpenBSD strtonum(3), strict: the whole of s is an optional '-' and
+ * decimal digits, in min..max. On failure 0, errno EINVAL or ERANGE, and
+ * *errstr "invalid", "too small" or "too large"; NULL on success.
+ */
+long long bs_strtonum(const char *s, long long min, long long max,
+	    const char **errstr);
+/* The same for the len bytes at s (a number inside a longer text). */
+long long bs_strntonum(const char *s, size_t len, long long min,
+	    long long max, const char **errstr);
 /* Number of characters (code points) in valid UTF-8. */
 size_t	utf8_length(const char *s, size_t len);
 #define EMAIL_MAX_LEN	254

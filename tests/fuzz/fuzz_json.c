@@ -15,7 +15,7 @@
 #include <json-c/json.h>
 
 #include "brainstorm/agent.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -44,6 +44,13 @@ def worker_pids():
     return [int(p) for p in env("BS_WORKER_PIDS").split()]
 
 
+def worker_sockets():
+    """The unix sockets of the workers behind nginx (script/lib.sh)."""
+    run = env("BS_RUN_DIR")
+    return [os.path.join(run, "fcgi-%d.sock" % (i + 1))
+            for i in range(len(worker_pids()))]
+
+
 def worker_env():
     """The environment the stack's workers run with, on top of ours."""
     out = dict(os.environ)

@@ -359,3 +359,47 @@ def test_item_creation_is_rate_limited_per_user():
     assert len(retry) == 1 and 0 < int(retry[0]) <= 60, retry
     # Another user is not held back.
     create_item(other.token, other_pid)
+
+
+# ---- a conversation ------------------------------------------------------
+
+def test_a_conversation_is_bounded():
+    # A worker of its own, whose conversations hold 10 messages.
+    worker = helpers.Worker("messages-cap", {"MESSAGES_MAX_PER_PROJECT": "10"})
+    try:
+        user = register_user("talker")
+        pid = create_project(user.token)["id"]
+        psql("INSERT INTO messages (project_id, role, content) SELECT "
+             ":'pid', 'user', 'earlier ' || n FROM generate_series(1, 8) n",
+             pid=pid)
+        # 8 stored: room for a message and its reply.
+        status, body = worker.call("POST", "/api/projects/%s/messages" % pid,
+                                   {"content": "One more thought."},
+                                   user.token)
+        assert status == 202, (status, body)
+        wait_until("the turn to end", lambda: psql(
+            "SELECT count(*) FROM turns WHERE project_id = :'pid' AND "
+            "status IN ('queued', 'running')", pid=pid) == [["0"]],
+            timeout=60)
+        count = int(psql("SELECT count(*) FROM messages WHERE "
+                         "project_id = :'pid'", pid=pid)[0][0])
+        assert count == 10, count
+        status, body = worker.call("POST", "/api/projects/%s/messages" % pid,
+                                   {"content": "And another."}, user.token)
+        assert status == 409 and body["error"]["code"] == "messages_limit", \
+            (status, body)
+        assert "10 messages" in body["error"]["message"], body
+
+        # A project file with more is refused, naming the first one past.
+        status, doc = worker.call("GET", "/api/projects/%s/export" % pid,
+                                  None, user.token)
+        assert status == 200 and len(doc["messages"]) == 10, (status, doc)
+        extra = dict(doc["messages"][-1])
+        extra["id"] = str(uuid.uuid4())
+        doc["messages"].append(extra)
+        status, body = worker.call("POST", "/api/projects/import", doc,
+                                   user.token)
+        assert status == 422 and body["error"]["path"] == "messages[10]", \
+            (status, body)
+    finally:
+        worker.stop()

@@ -89,8 +89,13 @@ def test_every_nginx_on_one_redis_sees_every_channel():
             st, _ = a.call("POST", "/pub/t-" + turn, b'{"n":1}',
                            {"X-EventSource-Event": "first"})
             return 200 <= st < 300
-        # nchan connects to Redis in the background after start.
+        # nchan connects to Redis in the background after start, each
+        # nginx on its own: b answers 503 to a subscriber until it has.
         wait_until("nginx a to publish through Redis", ready, timeout=30)
+        probe = "/pub/t-" + str(uuid.uuid4())
+        wait_until("nginx b to reach Redis",
+                   lambda: 200 <= b.call("POST", probe, b"{}")[0] < 300,
+                   timeout=30)
         conn = UnixHTTPConnection(b.sock(), timeout=30)
         conn.request("GET", "/sub/turn/" + turn,
                      headers={"Accept": "text/event-stream"})

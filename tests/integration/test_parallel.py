@@ -1,12 +1,29 @@
 """A slow request does not hold up the others."""
 
+import re
 import threading
 import time
 
-from helpers import request
+import fcgi_client
+from helpers import request, wait_until, worker_sockets
 
 SLOW_MS = 10000
 PARALLEL = 200
+SLEEPING = re.compile(r"^debug_sleep_in_progress (\d+)$", re.M)
+
+
+def sleeping():
+    """Requests asleep in /api/debug/sleep, over every worker behind nginx
+    (each counts its own: asked straight, past nginx)."""
+    n = 0
+    for sock in worker_sockets():
+        status, _, body = fcgi_client.request(sock, "GET", "/metrics",
+                                              timeout=30)
+        assert status == 200, (status, body[:200])
+        m = SLEEPING.search(body.decode())
+        assert m, "no debug_sleep_in_progress in /metrics of %s" % sock
+        n += int(m.group(1))
+    return n
 
 
 def test_slow_request_does_not_block_health():
@@ -19,9 +36,9 @@ def test_slow_request_does_not_block_health():
 
     slow_thread = threading.Thread(target=slow_request, daemon=True)
     slow_thread.start()
-    # Let the slow request reach a worker first (it needs the head start
-    # only to be in flight; nothing below depends on how long it takes).
-    time.sleep(0.3)
+    # The slow request holds a worker's thread before the others come.
+    wait_until("the slow request to be asleep in a worker",
+               lambda: sleeping() >= 1, timeout=30, interval=0.05)
 
     barrier = threading.Barrier(PARALLEL)
     results = [None] * PARALLEL

@@ -3,26 +3,18 @@ pool finds the connections the server closed (its FATAL "terminating
 connection due to administrator command", then EOF) when they are checked
 out, and opens fresh ones instead of failing a request on each (#12)."""
 
-import os
 import re
 import threading
 
 import fcgi_client
-from helpers import create_project, env, register_user, request, shell, \
-    wait_until, worker_pids
+from helpers import create_project, register_user, request, shell, \
+    wait_until, worker_sockets
 
 IDLE = re.compile(r'^db_pool_connections\{state="idle"\} (\d+)$', re.M)
 # Concurrent clients per worker while warming: as many as its threads, so
 # several pooled connections are in use at once and stay open afterwards.
 WARM_CLIENTS = 8
 WARM_ROUNDS = 15
-
-
-def worker_sockets():
-    """The unix sockets of the workers behind nginx (script/lib.sh)."""
-    run = env("BS_RUN_DIR")
-    return [os.path.join(run, "fcgi-%d.sock" % (i + 1))
-            for i in range(len(worker_pids()))]
 
 
 def worker_get(sock, path, headers=None):

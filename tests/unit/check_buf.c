@@ -52,6 +52,30 @@ START_TEST(test_printf_grows_and_caps)
 }
 END_TEST
 
+START_TEST(test_take_hands_over_and_empties)
+{
+	struct buf	 b;
+	char		*s;
+
+	buf_init(&b, 16);
+	s = buf_take(&b);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, "");
+	free(s);
+	ck_assert_int_eq(buf_puts(&b, "abc"), BS_OK);
+	s = buf_take(&b);
+	ck_assert_str_eq(s, "abc");
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_str_eq(buf_cstr(&b), "");
+	/* The cap stays: the buffer can be filled again. */
+	ck_assert_int_eq(buf_puts(&b, "0123456789abcdef"), BS_OK);
+	ck_assert_int_eq(buf_puts(&b, "x"), BS_ERR_TOO_LARGE);
+	free(s);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_strerror_covers_every_code)
 {
 	int	 e;
@@ -72,6 +96,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_append_over_cap_fails_unchanged);
 	tcase_add_test(tc, test_printf_grows_and_caps);
 	tcase_add_test(tc, test_strerror_covers_every_code);
+	tcase_add_test(tc, test_take_hands_over_and_empties);
 	suite_add_tcase(s, tc);
 	return s;
 }

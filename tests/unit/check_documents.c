@@ -18,7 +18,7 @@
 #include "brainstorm/doc_export.h"
 #include "brainstorm/doc_render.h"
 #include "brainstorm/document.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 
 /* diff */
 

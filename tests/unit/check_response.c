@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brainstorm/api.h"
 #include "brainstorm/http.h"
 #include "fake_request.h"
 
@@ -109,6 +110,62 @@ START_TEST(test_json_escapes_message)
 }
 END_TEST
 
+/* Every bs_err has an answer, and an error no handler names is ours (5xx). */
+START_TEST(test_error_table_complete)
+{
+	const struct api_error	*a;
+	int			 e;
+
+	for (e = 0; e < BS_ERR__COUNT; e++) {
+		a = api_error_of((bs_err)e, NULL, 0);
+		ck_assert_msg(a != NULL && a->code != NULL && a->message != NULL,
+		    "no answer for %s", bs_strerror((bs_err)e));
+		ck_assert_msg(a->status == 500 || a->status == 503,
+		    "%s answers %d", bs_strerror((bs_err)e), a->status);
+		ck_assert_msg((a->status == 503) == (a->retry_after_s > 0),
+		    "%s: a 503 says when to come back", bs_strerror((bs_err)e));
+	}
+	ck_assert_int_eq(api_error_of(BS_ERR_DB_UNAVAILABLE, NULL, 0)->status, 503);
+	ck_assert_int_eq(api_error_of(BS_ERR_POOL_TIMEOUT, NULL, 0)->status, 503);
+	ck_assert_int_eq(api_error_of(BS_ERR_NOT_FOUND, NULL, 0)->status, 500);
+	ck_assert_int_eq(api_error_of(BS_ERR__COUNT, NULL, 0)->status, 500);
+}
+END_TEST
+
+START_TEST(test_error_rows_override)
+{
+	static const struct api_error_row rows[] = {
+		API_ERROR_NOT_FOUND("item"),
+		{ BS_ERR_TOO_LARGE, { 503, "queue_full", "Full.", 15 } },
+	};
+	const char	*out;
+
+	ck_assert_str_eq(api_error_of(BS_ERR_NOT_FOUND, API_ERROR_ROWS(rows))->message,
+	    "No such item.");
+	ck_assert_int_eq(api_error_of(BS_ERR_DB, API_ERROR_ROWS(rows))->status, 500);
+	api_respond_error(&ctx, BS_ERR_TOO_LARGE, API_ERROR_ROWS(rows));
+	ck_assert_int_eq(http_response_send(&ctx), BS_OK);
+	out = buf_cstr(&fr.out);
+	ck_assert_ptr_nonnull(strstr(out, "Status: 503 "));
+	ck_assert_ptr_nonnull(strstr(out, "Retry-After: 15\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "{\"error\":{\"code\":\"queue_full\","
+	    "\"message\":\"Full.\""));
+}
+END_TEST
+
+START_TEST(test_error_db_unavailable)
+{
+	const char	*out;
+
+	api_respond_db_error(&ctx, BS_ERR_POOL_TIMEOUT);
+	ck_assert_int_eq(http_response_send(&ctx), BS_OK);
+	out = buf_cstr(&fr.out);
+	ck_assert_ptr_nonnull(strstr(out, "Status: 503 "));
+	ck_assert_ptr_nonnull(strstr(out, "Retry-After: 5\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\"code\":\"unavailable\""));
+}
+END_TEST
+
 static Suite *
 response_suite(void)
 {
@@ -122,6 +179,9 @@ response_suite(void)
 	tcase_add_test(tc, test_cache_control_not_doubled);
 	tcase_add_test(tc, test_status_texts);
 	tcase_add_test(tc, test_json_escapes_message);
+	tcase_add_test(tc, test_error_table_complete);
+	tcase_add_test(tc, test_error_rows_override);
+	tcase_add_test(tc, test_error_db_unavailable);
 	suite_add_tcase(s, tc);
 	return s;
 }

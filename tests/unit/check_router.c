@@ -162,7 +162,7 @@ START_TEST(test_ops_table_is_health_readiness_and_metrics)
 	ck_assert_uint_eq(api_ops_routes_count, 3);
 	for (i = 0; i < api_ops_routes_count; i++) {
 		ck_assert_str_eq(api_ops_routes[i].method, "GET");
-		ck_assert_uint_eq(api_ops_routes[i].flags, 0);
+		ck_assert_uint_eq(api_ops_routes[i].flags, ROUTE_QUIET);
 		/* The same row as in the whole table. */
 		for (j = 0, found = false; j < api_routes_count && !found; j++)
 			found = strcmp(api_routes[j].pattern,
@@ -189,8 +189,8 @@ START_TEST(test_application_table_roles)
 {
 	const struct route *r;
 	unsigned	 roles;
-	size_t		 i;
-	bool		 project;
+	size_t		 i, nquiet = 0;
+	bool		 project, quiet;
 
 	for (i = 0; i < api_routes_count; i++) {
 		r = &api_routes[i];
@@ -202,7 +202,15 @@ START_TEST(test_application_table_roles)
 		    "one role", r->method, r->pattern);
 		if (r->flags & ROUTE_METERED)
 			ck_assert(r->flags & (ROUTE_AUTH | ROUTE_ANY_ROLE));
+		/* Quiet is for anonymous probes: a person's request is logged. */
+		quiet = (r->flags & ROUTE_QUIET) != 0;
+		ck_assert_msg(!quiet || (strcmp(r->method, "GET") == 0 &&
+		    (r->flags & (ROUTE_AUTH | ROUTE_ANY_ROLE)) == 0), "%s %s: only "
+		    "an anonymous GET logs quietly", r->method, r->pattern);
+		nquiet += quiet;
 	}
+	/* The probes and the scrape: health, ready and metrics. */
+	ck_assert_uint_eq(nquiet, 3);
 	ck_assert_int_eq(route_min_role(0), PROJECT_ROLE_NONE);
 	ck_assert_int_eq(route_min_role(ROUTE_AUTH), PROJECT_ROLE_NONE);
 	ck_assert_int_eq(route_min_role(ROUTE_VIEWER), PROJECT_ROLE_VIEWER);

@@ -1,11 +1,15 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "brainstorm/err.h"
+#include "brainstorm/http.h"
 #include "brainstorm/validate.h"
 
 static const char *const colours[] = { "red", "green", NULL };
@@ -254,6 +258,182 @@ START_TEST(test_utf8_length)
 }
 END_TEST
 
+static void
+assert_strtonum(const char *s, long long min, long long max, long long want,
+    const char *want_err)
+{
+	const char	*errstr = "unset";
+	long long	 v;
+
+	v = bs_strtonum(s, min, max, &errstr);
+	if (want_err == NULL) {
+		ck_assert_msg(errstr == NULL, "\"%s\": %s", s, errstr);
+		ck_assert_int_eq(v, want);
+		ck_assert_int_eq(errno, 0);
+	} else {
+		ck_assert_msg(errstr != NULL && strcmp(errstr, want_err) == 0,
+		    "\"%s\": want %s, got %s", s, want_err,
+		    errstr != NULL ? errstr : "success");
+		ck_assert_int_eq(v, 0);
+		ck_assert_int_eq(errno, strcmp(want_err, "invalid") == 0 ?
+		    EINVAL : ERANGE);
+	}
+}
+
+START_TEST(test_strtonum)
+{
+	assert_strtonum("0", 0, 10, 0, NULL);
+	assert_strtonum("10", 0, 10, 10, NULL);
+	assert_strtonum("-2", -2, 10, -2, NULL);
+	assert_strtonum("007", 0, 10, 7, NULL);
+	assert_strtonum("9223372036854775807", LLONG_MIN, LLONG_MAX, LLONG_MAX,
+	    NULL);
+	assert_strtonum("-9223372036854775808", LLONG_MIN, LLONG_MAX, LLONG_MIN,
+	    NULL);
+	assert_strtonum("11", 0, 10, 0, "too large");
+	assert_strtonum("-3", -2, 10, 0, "too small");
+	assert_strtonum("-1", 1, 10, 0, "too small");
+	assert_strtonum("9223372036854775808", LLONG_MIN, LLONG_MAX, 0,
+	    "too large");
+	assert_strtonum("-9223372036854775809", LLONG_MIN, LLONG_MAX, 0,
+	    "too small");
+	assert_strtonum("99999999999999999999999", 0, 10, 0, "too large");
+	/* Strict: the whole string, digits only. */
+	assert_strtonum("", 0, 10, 0, "invalid");
+	assert_strtonum("-", 0, 10, 0, "invalid");
+	assert_strtonum(" 1", 0, 10, 0, "invalid");
+	assert_strtonum("1 ", 0, 10, 0, "invalid");
+	assert_strtonum("+1", 0, 10, 0, "invalid");
+	assert_strtonum("1x", 0, 10, 0, "invalid");
+	assert_strtonum("0x1", 0, 10, 0, "invalid");
+	assert_strtonum("1e3", 0, 10000, 0, "invalid");
+	assert_strtonum("1.0", 0, 10, 0, "invalid");
+	assert_strtonum("5", 10, 0, 0, "invalid");
+	assert_strtonum(NULL, 0, 10, 0, "invalid");
+}
+END_TEST
+
+START_TEST(test_strntonum_counts_len_bytes)
+{
+	const char	*errstr;
+
+	ck_assert_int_eq(bs_strntonum("6380/2", 4, 1, 65535, &errstr), 6380);
+	ck_assert_ptr_null(errstr);
+	ck_assert_int_eq(bs_strntonum("6380/2", 0, 1, 65535, &errstr), 0);
+	ck_assert_str_eq(errstr, "invalid");
+}
+END_TEST
+
+static const char *const q_states[] = { "open", "shut", NULL };
+enum { Q_LIMIT, Q_STATE, Q_BEFORE, Q_NOTE };
+static const struct field_rule q_rules[] = {
+	[Q_LIMIT] =	{ "limit", FIELD_INT, false, 1, 100, NULL },
+	[Q_STATE] =	{ "state", FIELD_ENUM, false, 0, 0, q_states },
+	[Q_BEFORE] =	{ "before", FIELD_UUID, false, 0, 0, NULL },
+	[Q_NOTE] =	{ "note", FIELD_STRING, false, 1, 3, NULL },
+};
+#define Q_NRULES	(sizeof(q_rules) / sizeof(q_rules[0]))
+
+static struct field_value	 q_out[Q_NRULES];
+
+/* Validate the query pairs name=value... (NULL-terminated). */
+static bs_err
+check_query(const char *first, ...)
+{
+	struct http_request	 req;
+	va_list			 ap;
+	const char		*name;
+
+	memset(&req, 0, sizeof(req));
+	va_start(ap, first);
+	for (name = first; name != NULL && req.nquery < HTTP_QUERY_MAX;
+	    name = va_arg(ap, const char *)) {
+		req.query_params[req.nquery].name = (char *)name;
+		req.query_params[req.nquery].value = va_arg(ap, char *);
+		req.nquery++;
+	}
+	va_end(ap);
+	memset(&verr, 0, sizeof(verr));
+	return validate_query(&req, q_rules, Q_NRULES, q_out, &verr);
+}
+
+START_TEST(test_query_rules)
+{
+	ck_assert_int_eq(check_query("limit", "7", "state", "shut", "before",
+	    "0b7c3d7e-8f1a-4c2b-9d3e-5f6a7b8c9d0e", "note", "abc", "_", "x",
+	    NULL), BS_OK);
+	ck_assert(q_out[Q_LIMIT].present);
+	ck_assert_int_eq(q_out[Q_LIMIT].num, 7);
+	ck_assert_str_eq(q_out[Q_STATE].str, "shut");
+	ck_assert_str_eq(q_out[Q_BEFORE].str,
+	    "0b7c3d7e-8f1a-4c2b-9d3e-5f6a7b8c9d0e");
+	ck_assert_str_eq(q_out[Q_NOTE].str, "abc");
+
+	/* Absent, or an empty id or text: not present. */
+	ck_assert_int_eq(check_query("before", "", "note", "", NULL), BS_OK);
+	ck_assert(!q_out[Q_LIMIT].present);
+	ck_assert(!q_out[Q_BEFORE].present);
+	ck_assert_ptr_null(q_out[Q_BEFORE].str);
+	ck_assert(!q_out[Q_NOTE].present);
+}
+END_TEST
+
+static void
+assert_query_invalid(const char *name, const char *value, const char *says)
+{
+	ck_assert_int_eq(check_query(name, value, NULL), BS_ERR_INVALID);
+	ck_assert_str_eq(verr.field, name);
+	ck_assert_msg(strstr(verr.message, says) != NULL, "%s=%s: %s", name,
+	    value, verr.message);
+}
+
+START_TEST(test_query_refusals)
+{
+	assert_query_invalid("limit", "0", "limit must be a whole number from 1 "
+	    "to 100.");
+	assert_query_invalid("limit", "101", "from 1 to 100");
+	assert_query_invalid("limit", "", "from 1 to 100");
+	assert_query_invalid("limit", "5 ", "from 1 to 100");
+	assert_query_invalid("limit", "1e2", "from 1 to 100");
+	assert_query_invalid("state", "OPEN", "state must be open or shut.");
+	assert_query_invalid("state", "", "open or shut");
+	assert_query_invalid("before", "nope", "before must be an id.");
+	assert_query_invalid("note", "abcd", "1 to 3 characters");
+}
+END_TEST
+
+START_TEST(test_query_required)
+{
+	static const struct field_rule need[] = {
+		{ "ms", FIELD_INT, true, 0, 9, NULL },
+	};
+	struct http_request	 req;
+	struct field_value	 v[1];
+
+	memset(&req, 0, sizeof(req));
+	ck_assert_int_eq(validate_query(&req, need, 1, v, &verr), BS_ERR_INVALID);
+	ck_assert_str_eq(verr.field, "ms");
+	ck_assert_str_eq(verr.message, "ms is required.");
+}
+END_TEST
+
+START_TEST(test_body_uuid)
+{
+	static const struct field_rule idr[] = {
+		{ "id", FIELD_UUID, true, 0, 0, NULL },
+	};
+	struct field_value	 v[1];
+
+	teardown();
+	doc = parse("{\"id\": \"0b7c3d7e-8f1a-4c2b-9d3e-5f6a7b8c9d0e\"}");
+	ck_assert_int_eq(validate_object(doc, idr, 1, v, &verr), BS_OK);
+	teardown();
+	doc = parse("{\"id\": \"0b7c3d7e\"}");
+	ck_assert_int_eq(validate_object(doc, idr, 1, v, &verr), BS_ERR_INVALID);
+	ck_assert_str_eq(verr.field, "id");
+}
+END_TEST
+
 static Suite *
 validate_suite(void)
 {
@@ -276,6 +456,12 @@ validate_suite(void)
 	tcase_add_test(tc, test_not_an_object);
 	tcase_add_test(tc, test_uuid_valid);
 	tcase_add_test(tc, test_utf8_length);
+	tcase_add_test(tc, test_strtonum);
+	tcase_add_test(tc, test_strntonum_counts_len_bytes);
+	tcase_add_test(tc, test_query_rules);
+	tcase_add_test(tc, test_query_refusals);
+	tcase_add_test(tc, test_query_required);
+	tcase_add_test(tc, test_body_uuid);
 	suite_add_tcase(s, tc);
 	return s;
 }
