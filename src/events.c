@@ -460,7 +460,8 @@ delta_hold_merge(struct events *ev, const char *channels, const char *turn_id,
 	for (h = ev->held; h != NULL; prev = h, h = h->next)
 		if (strcmp(h->turn_id, turn_id) == 0)
 			break;
-	if (h == NULL)
+	/* Past the bound: a new one is refused (delta_hold). */
+	if (h == NULL || ev->n.queued_bytes + len > ev->max_bytes)
 		return false;
 	if (strcmp(h->channels, channels) != 0 ||
 	    buf_append(&h->text, text, len) != BS_OK) {
@@ -526,7 +527,7 @@ events_publish(struct events *ev, const char *channels, const char *type,
 {
 	struct pending	*p;
 	const char	*json, *turn = NULL, *text = NULL;
-	size_t		 len;
+	size_t		 len = 0;
 	bs_err		 e;
 
 	if (ev == NULL)
@@ -543,12 +544,6 @@ events_publish(struct events *ev, const char *channels, const char *type,
 	if (turn != NULL) {
 		len = strlen(text);
 		pthread_mutex_lock(&ev->lock);
-		if (ev->window_ms > 0 && (ev->stopping ||
-		    ev->n.queued_bytes + len > ev->max_bytes)) {
-			ev->n.dropped++;
-			pthread_mutex_unlock(&ev->lock);
-			return BS_ERR_TOO_LARGE;
-		}
 		if (ev->window_ms > 0 ?
 		    delta_hold_merge(ev, channels, turn, text, len) :
 		    delta_merge(ev, channels, turn, text, len)) {
@@ -586,6 +581,13 @@ events_publish(struct events *ev, const char *channels, const char *type,
 		p->size = sizeof(*p) + strlen(p->body);
 	}
 	pthread_mutex_lock(&ev->lock);
+	if (turn != NULL && ev->window_ms > 0 &&
+	    delta_hold_merge(ev, channels, turn, text, len)) {
+		/* Another thread held one for the turn meanwhile. */
+		pthread_mutex_unlock(&ev->lock);
+		pending_free(p);
+		return BS_OK;
+	}
 	if (turn != NULL && ev->window_ms > 0)
 		e = delta_hold(ev, p);
 	else {
