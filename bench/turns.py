@@ -18,8 +18,11 @@ Traffic goes to loopback addresses only.
 """
 
 import argparse
+import http.client
 import json
 import os
+import re
+import socket
 import statistics
 import subprocess
 import threading
@@ -126,6 +129,33 @@ def rss_mb(pids, field="VmRSS:", where="status"):
     return total / 1024.0
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket (nchan's publisher server)."""
+
+    def __init__(self, path, timeout=10):
+        super().__init__("nchan", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def nchan_published(run_dir):
+    """nchan's count of messages published since nginx started, or None."""
+    conn = UnixHTTPConnection(os.path.join(run_dir, "nchan.sock"))
+    try:
+        conn.request("GET", "/status")
+        text = conn.getresponse().read().decode("ascii", "replace")
+    except OSError:
+        return None
+    finally:
+        conn.close()
+    m = re.search(r"total published messages: (\d+)", text)
+    return int(m.group(1)) if m else None
+
+
 def mb(value):
     return "?" if value is None else "%.0f MB" % value
 
@@ -159,6 +189,7 @@ def concurrent(base, claude, n, latency_ms, token_delay_ms, run_dir):
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     pids = stack_pids(run_dir)
     cpu0 = cpu_seconds(pids)
+    published0 = nchan_published(run_dir)
     t0 = time.monotonic()
     for t in threads:
         t.start()
@@ -166,6 +197,7 @@ def concurrent(base, claude, n, latency_ms, token_delay_ms, run_dir):
         t.join()
     wall = time.monotonic() - t0
     cpu1 = cpu_seconds(pids)
+    published1 = nchan_published(run_dir)
     errors = [r for r in results if not r[0]]
     times = sorted(r[1] for r in results)
     print("  %4d concurrent streaming turns: %d errors, wall %.1f s, "
@@ -177,6 +209,9 @@ def concurrent(base, claude, n, latency_ms, token_delay_ms, run_dir):
     print("        CPU s during the batch: %s; load average %.1f" % (
         ", ".join("%s %.1f" % (part, cpu1[part] - cpu0[part]) for part in cpu1),
         os.getloadavg()[0]))
+    if published0 is not None and published1 is not None:
+        print("        nchan publishes per turn: %.1f"
+              % ((published1 - published0) / n))
     return wall
 
 
@@ -190,10 +225,13 @@ def main():
         os.path.dirname(os.path.abspath(__file__)), "..", "var", "run"),
                     help="the stack's run directory, for its pid files "
                          "(default: $BS_RUN_DIR, else script/server's var/run)")
+    ap.add_argument("--no-overhead", action="store_true",
+                    help="skip the sequential turns; only the concurrency")
     args = ap.parse_args()
     base = loopback(os.environ["BS_BASE_URL"])
     claude = loopback(os.environ["BS_CLAUDE_URL"])
-    overhead(base, claude, args.turns)
+    if not args.no_overhead:
+        overhead(base, claude, args.turns)
     print("concurrent streaming turns (double: %d ms before each answer, "
           "%d ms between tokens):" % (args.latency_ms, args.token_delay_ms))
     one = concurrent(base, claude, 1, args.latency_ms, args.token_delay_ms,

@@ -132,6 +132,8 @@ static const struct key keys[] = {
 	  "nchan's publisher server: unix:/path/to/socket or http://host:port (a private address)" },
 	{ "EVENTS_QUEUE_BYTES", KEY_INT, OFF(events_queue_bytes), "8388608", NULL, 65536, 1073741824, false,
 	  "event data a process may hold while nchan has not taken it; past it events are dropped" },
+	{ "EVENTS_DELTA_WINDOW_MS", KEY_INT, OFF(events_delta_window_ms), "50", NULL, 0, 1000, false,
+	  "a turn's reply text is sent at most this often, merged (0 = every delta at once)" },
 	{ "EVENTS_MAX_STREAMS", KEY_INT, OFF(events_max_streams), "32", NULL, 1, 10000, false,
 	  "open live-event streams per user; 429 beyond (a turn's own stream ends with the turn)" },
 	{ "ENGINE", KEY_BOOL, OFF(engine), "true", NULL, 0, 0, false,

@@ -21,6 +21,8 @@
 #define REQUEST_MS		5000
 #define ANSWER_MAX		4096	/* nchan's answers are a few lines */
 #define URL_MAX			512
+#define DELTA_WINDOW_MAX	60000	/* configured: 0..1000 ms */
+#define DELTA_FLUSH_BYTES	2048	/* a held delta this long goes at once */
 
 /* One queued event, or a channel deletion. */
 struct pending {
@@ -31,11 +33,20 @@ struct pending {
 	char		 turn_id[40];	/* reply.delta: merged by turn */
 	struct buf	 text;		/* reply.delta: the merged text */
 	size_t		 size;		/* bytes counted against the bound */
+	struct timespec	 due;		/* held delta: when it goes (monotonic) */
 };
 
 /*
- * lock guards the queue, the counters and stopping; ready is signalled on
- * every queued event and on stop, sent when the sender finished one.
+ * lock guards the queue, the held deltas, the counters and stopping; ready
+ * is signalled on every queued or held event and on stop, sent when the
+ * sender finished one.
+ *
+ * With a delta window, a turn's reply.delta does not go to the queue at
+ * once: it is held (one per turn and channels, in the order they were
+ * opened) and the turn's next deltas are appended to it, until the window
+ * has passed, its text is DELTA_FLUSH_BYTES long, or another event or a
+ * deletion for one of its channels is published: then it joins the queue,
+ * before that event. Held bytes count against the bound like queued ones.
  */
 struct events {
 	char			 base[URL_MAX];		/* http://host[:port] */
@@ -46,6 +57,8 @@ struct events {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 ready, sent;
 	struct pending		*head, *tail;
+	struct pending		*held;		/* open deltas, oldest first */
+	long			 window_ms;	/* 0: every delta queued at once */
 	unsigned long long	 taken, done;	/* queue positions, for flush */
 	struct events_counters	 n;
 	bool			 stopping;
@@ -162,6 +175,95 @@ complain(struct events *ev, const char *what, long status)
 	    what, status);
 }
 
+/* Whether two comma-separated channel lists name a channel in common. */
+static bool
+channels_overlap(const char *a, const char *b)
+{
+	const char	*p, *q;
+	size_t		 n, m;
+
+	for (p = a; *p != '\0'; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		for (q = b; *q != '\0'; q += m + (q[m] == ',')) {
+			m = strcspn(q, ",");
+			if (n == m && strncmp(p, q, n) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Lock held: p (already counted against the bound) goes to the end of the
+ * queue, or into the delta there when both are the same turn's.
+ */
+static void
+queue_link(struct events *ev, struct pending *p)
+{
+	struct pending	*t = ev->tail;
+
+	if (p->turn_id[0] != '\0' && t != NULL && t->turn_id[0] != '\0' &&
+	    strcmp(t->turn_id, p->turn_id) == 0 &&
+	    strcmp(t->channels, p->channels) == 0 &&
+	    buf_append(&t->text, buf_cstr(&p->text), p->text.len) == BS_OK) {
+		t->size += p->text.len;
+		ev->n.queued_bytes -= p->size - p->text.len;
+		ev->n.merged++;
+		pending_free(p);
+		return;
+	}
+	p->next = NULL;
+	if (t != NULL)
+		t->next = p;
+	else
+		ev->head = p;
+	ev->tail = p;
+	ev->taken++;
+	pthread_cond_signal(&ev->ready);
+}
+
+/* Lock held: the held delta after prev (NULL: the first) joins the queue. */
+static void
+held_release(struct events *ev, struct pending *prev, struct pending *h)
+{
+	if (prev != NULL)
+		prev->next = h->next;
+	else
+		ev->held = h->next;
+	queue_link(ev, h);
+}
+
+/* Lock held: the held deltas for any of channels join the queue, in order. */
+static void
+held_release_channels(struct events *ev, const char *channels)
+{
+	struct pending	*prev = NULL, *h, *next;
+
+	for (h = ev->held; h != NULL; h = next) {
+		next = h->next;
+		if (channels == NULL || channels_overlap(h->channels, channels))
+			held_release(ev, prev, h);
+		else
+			prev = h;
+	}
+}
+
+/* Lock held: the held deltas whose window has passed join the queue. */
+static void
+held_release_due(struct events *ev)
+{
+	struct timespec	 now;
+
+	if (ev->held == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* Opened in order with one window: the oldest is due first. */
+	while (ev->held != NULL && (ev->held->due.tv_sec < now.tv_sec ||
+	    (ev->held->due.tv_sec == now.tv_sec &&
+	    ev->held->due.tv_nsec <= now.tv_nsec)))
+		held_release(ev, NULL, ev->held);
+}
+
 /* The sender: one request at a time, in queue order. */
 static void *
 sender_main(void *arg)
@@ -178,8 +280,16 @@ sender_main(void *arg)
 	buf_init(&answer, ANSWER_MAX);
 	for (;;) {
 		pthread_mutex_lock(&ev->lock);
-		while (ev->head == NULL && !ev->stopping)
-			pthread_cond_wait(&ev->ready, &ev->lock);
+		for (;;) {
+			held_release_due(ev);
+			if (ev->head != NULL || ev->stopping)
+				break;
+			if (ev->held != NULL)
+				pthread_cond_timedwait(&ev->ready, &ev->lock,
+				    &ev->held->due);
+			else
+				pthread_cond_wait(&ev->ready, &ev->lock);
+		}
 		if ((p = ev->head) == NULL) {
 			pthread_mutex_unlock(&ev->lock);
 			break;
@@ -225,7 +335,8 @@ sender_main(void *arg)
 bs_err
 events_create(const char *url, size_t max_bytes, struct events **out)
 {
-	struct events	*ev;
+	struct events		*ev;
+	pthread_condattr_t	 monotonic;
 
 	*out = NULL;
 	if (url == NULL || max_bytes == 0)
@@ -250,7 +361,11 @@ events_create(const char *url, size_t max_bytes, struct events **out)
 	}
 	ev->max_bytes = max_bytes;
 	pthread_mutex_init(&ev->lock, NULL);
-	pthread_cond_init(&ev->ready, NULL);
+	/* The sender waits for held deltas on the monotonic clock. */
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&ev->ready, &monotonic);
+	pthread_condattr_destroy(&monotonic);
 	pthread_cond_init(&ev->sent, NULL);
 	if (server_thread_start(&ev->thread, sender_main, ev) != 0) {
 		events_destroy(ev);
@@ -259,6 +374,18 @@ events_create(const char *url, size_t max_bytes, struct events **out)
 	ev->started = true;
 	*out = ev;
 	return BS_OK;
+}
+
+void
+events_delta_window(struct events *ev, long ms)
+{
+	if (ev == NULL)
+		return;
+	pthread_mutex_lock(&ev->lock);
+	ev->window_ms = ms < 0 ? 0 : ms > DELTA_WINDOW_MAX ? DELTA_WINDOW_MAX : ms;
+	if (ev->window_ms == 0)
+		held_release_channels(ev, NULL);
+	pthread_mutex_unlock(&ev->lock);
 }
 
 void
@@ -278,6 +405,10 @@ events_destroy(struct events *ev)
 			pending_free(p);
 		}
 		ev->tail = NULL;
+		while ((p = ev->held) != NULL) {
+			ev->held = p->next;
+			pending_free(p);
+		}
 		pthread_cond_broadcast(&ev->ready);
 		pthread_mutex_unlock(&ev->lock);
 		pthread_join(ev->thread, NULL);
@@ -313,14 +444,64 @@ queue_append(struct events *ev, struct pending *p)
 		ev->n.dropped++;
 		return BS_ERR_TOO_LARGE;
 	}
-	if (ev->tail != NULL)
-		ev->tail->next = p;
-	else
-		ev->head = p;
-	ev->tail = p;
 	ev->n.queued_bytes += p->size;
-	ev->taken++;
-	pthread_cond_signal(&ev->ready);
+	queue_link(ev, p);
+	return BS_OK;
+}
+
+/*
+ * Lock held: a delta appended to the one held for its turn, if any; a held
+ * delta of the turn for other channels goes to the queue first.
+ */
+static bool
+delta_hold_merge(struct events *ev, const char *channels, const char *turn_id,
+    const char *text, size_t len)
+{
+	struct pending	*prev = NULL, *h;
+
+	for (h = ev->held; h != NULL; prev = h, h = h->next)
+		if (strcmp(h->turn_id, turn_id) == 0)
+			break;
+	/* Past the bound: a new one is refused (delta_hold). */
+	if (h == NULL || ev->n.queued_bytes + len > ev->max_bytes)
+		return false;
+	if (strcmp(h->channels, channels) != 0 ||
+	    buf_append(&h->text, text, len) != BS_OK) {
+		held_release(ev, prev, h);
+		return false;
+	}
+	h->size += len;
+	ev->n.queued_bytes += len;
+	ev->n.merged++;
+	if (h->text.len >= DELTA_FLUSH_BYTES)
+		held_release(ev, prev, h);
+	return true;
+}
+
+/* Lock held: hold a turn's first delta for the window, or refuse it. */
+static bs_err
+delta_hold(struct events *ev, struct pending *p)
+{
+	struct pending	**end;
+
+	if (ev->stopping || ev->n.queued_bytes + p->size > ev->max_bytes) {
+		ev->n.dropped++;
+		return BS_ERR_TOO_LARGE;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &p->due);
+	p->due.tv_sec += ev->window_ms / 1000;
+	p->due.tv_nsec += (ev->window_ms % 1000) * 1000000L;
+	if (p->due.tv_nsec >= 1000000000L) {
+		p->due.tv_sec++;
+		p->due.tv_nsec -= 1000000000L;
+	}
+	for (end = &ev->held; *end != NULL; end = &(*end)->next)
+		;
+	*end = p;
+	ev->n.queued_bytes += p->size;
+	/* The sender waits for the oldest: a new oldest is news to it. */
+	if (end == &ev->held)
+		pthread_cond_signal(&ev->ready);
 	return BS_OK;
 }
 
@@ -348,7 +529,7 @@ events_publish(struct events *ev, const char *channels, const char *type,
 {
 	struct pending	*p;
 	const char	*json, *turn = NULL, *text = NULL;
-	size_t		 len;
+	size_t		 len = 0;
 	bs_err		 e;
 
 	if (ev == NULL)
@@ -365,7 +546,9 @@ events_publish(struct events *ev, const char *channels, const char *type,
 	if (turn != NULL) {
 		len = strlen(text);
 		pthread_mutex_lock(&ev->lock);
-		if (delta_merge(ev, channels, turn, text, len)) {
+		if (ev->window_ms > 0 ?
+		    delta_hold_merge(ev, channels, turn, text, len) :
+		    delta_merge(ev, channels, turn, text, len)) {
 			pthread_mutex_unlock(&ev->lock);
 			return BS_OK;
 		}
@@ -400,7 +583,20 @@ events_publish(struct events *ev, const char *channels, const char *type,
 		p->size = sizeof(*p) + strlen(p->body);
 	}
 	pthread_mutex_lock(&ev->lock);
-	e = queue_append(ev, p);
+	if (turn != NULL && ev->window_ms > 0 &&
+	    delta_hold_merge(ev, channels, turn, text, len)) {
+		/* Another thread held one for the turn meanwhile. */
+		pthread_mutex_unlock(&ev->lock);
+		pending_free(p);
+		return BS_OK;
+	}
+	if (turn != NULL && ev->window_ms > 0)
+		e = delta_hold(ev, p);
+	else {
+		/* What a turn said so far goes before its other events. */
+		held_release_channels(ev, channels);
+		e = queue_append(ev, p);
+	}
 	pthread_mutex_unlock(&ev->lock);
 	if (e != BS_OK)
 		pending_free(p);
@@ -464,6 +660,7 @@ events_close(struct events *ev, const char *channels)
 	buf_init(&p->text, 0);
 	p->size = sizeof(*p);
 	pthread_mutex_lock(&ev->lock);
+	held_release_channels(ev, channels);
 	e = queue_append(ev, p);
 	pthread_mutex_unlock(&ev->lock);
 	if (e != BS_OK)
@@ -488,6 +685,7 @@ events_flush(struct events *ev, int timeout_ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&ev->lock);
+	held_release_channels(ev, NULL);
 	want = ev->taken;
 	while (ev->done < want && e == BS_OK)
 		if (pthread_cond_timedwait(&ev->sent, &ev->lock, &until) != 0)

@@ -342,6 +342,7 @@ main(int argc, char **argv)
 		    "NCHAN_URL: unix:/path or http://host:port)");
 		goto out;
 	}
+	events_delta_window(app.events, cfg.events_delta_window_ms);
 	if (claude_setup(&cfg, false, &report, &app.llm, &plans) != BS_OK) {
 		log_msgf(LOG_LEVEL_ERROR, "the Claude models are not usable "
 		    "(check CLAUDE_BASE_URL, CLAUDE_MODEL, CLAUDE_MODEL_FAST and "

@@ -504,8 +504,8 @@ metrics_render_live(struct buf *out, const struct metrics_live *m)
 	    "limit.", m->nchan_shm_limit_kib < 0 ? -1 : m->nchan_shm_limit_kib * 1024.0);
 	LIVE("events_published_total", "counter", "Events nchan took from this "
 	    "process.", m->events_published);
-	LIVE("events_merged_total", "counter", "Reply deltas merged into a queued "
-	    "one while nchan was slow.", m->events_merged);
+	LIVE("events_merged_total", "counter", "Reply deltas merged into a held "
+	    "or queued one.", m->events_merged);
 	LIVE("events_dropped_total", "counter", "Events refused: the queue to "
 	    "nchan was full (EVENTS_QUEUE_BYTES).", m->events_dropped);
 	LIVE("events_failed_total", "counter", "Events nchan did not take.",

@@ -63,6 +63,7 @@ struct bs_config {
 	char		*nchan_url;		/* NCHAN_URL */
 	long		 events_queue_bytes;	/* EVENTS_QUEUE_BYTES */
 	long		 events_max_streams;	/* EVENTS_MAX_STREAMS */
+	long		 events_delta_window_ms; /* EVENTS_DELTA_WINDOW_MS */
 	bool		 engine;		/* ENGINE */
 	long		 engine_turns;		/* ENGINE_TURNS */
 	long		 engine_io_threads;	/* ENGINE_IO_THREADS */

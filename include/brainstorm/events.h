@@ -11,9 +11,13 @@
  * published to: deleting them ends the user's streams, or the member's).
  *
  * Publishing never blocks: events go to a bounded queue that one thread per
- * process sends in order. Consecutive reply.delta events of a turn that are
- * still queued are merged into one, so a slow nginx means fewer, larger
- * deltas rather than a growing queue.
+ * process sends in order. A turn's reply.delta events are coalesced: the
+ * first is held for a short window (EVENTS_DELTA_WINDOW_MS) and the turn's
+ * next deltas are appended to its text; it is sent when the window has
+ * passed, when its text is long, or before any other event or deletion on
+ * one of its channels, so every channel still sees its events in order.
+ * Consecutive deltas of a turn that are still queued are merged as well, so
+ * a slow nginx means fewer, larger deltas rather than a growing queue.
  */
 #ifndef BRAINSTORM_EVENTS_H
 #define BRAINSTORM_EVENTS_H
@@ -32,7 +36,7 @@ struct events;
 /* What the publisher did since it started. */
 struct events_counters {
 	unsigned long long	 published;	/* events nchan took */
-	unsigned long long	 merged;	/* deltas merged into a queued one */
+	unsigned long long	 merged;	/* deltas merged into a held or queued one */
 	unsigned long long	 dropped;	/* refused: the queue was full */
 	unsigned long long	 failed;	/* nchan did not take them */
 	size_t			 queued_bytes;
@@ -52,6 +56,11 @@ struct events_status {
  * event data waiting to be sent (EVENTS_QUEUE_BYTES).
  */
 bs_err	events_create(const char *url, size_t max_bytes, struct events **out);
+/*
+ * Hold a turn's reply.delta events for at most ms (0..60000) before sending
+ * them merged; 0 (the default) queues every delta at once.
+ */
+void	events_delta_window(struct events *ev, long ms);
 /* Sends what is queued (for at most two seconds), then stops. */
 void	events_destroy(struct events *ev);
 

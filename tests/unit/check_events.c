@@ -1,8 +1,11 @@
 /*
  * The nchan publisher against a small HTTP server on a unix socket that
  * runs inside the test: what goes out (method, channels, event type, body),
- * in order; reply.delta events merged while the server holds back; the
- * queue's bound; channel names checked. Nothing here waits on a clock but
+ * in order; reply.delta events merged while the server holds back, and
+ * coalesced over the delta window (held until the window, a size, another
+ * event of one of their channels or a flush); the queue's bound; channel
+ * names checked. Windows of a minute keep the clock out of the coalescing
+ * tests. Nothing here waits on a clock but
  * events_flush, whose bound only keeps a broken test from hanging.
  */
 #include "config.h"
@@ -160,6 +163,28 @@ server_wait_held(void)
 	pthread_mutex_unlock(&srv.lock);
 }
 
+/* Until the server has answered n requests. */
+static void
+server_wait_seen(int n)
+{
+	pthread_mutex_lock(&srv.lock);
+	while (srv.nseen < n)
+		pthread_cond_wait(&srv.changed, &srv.lock);
+	pthread_mutex_unlock(&srv.lock);
+}
+
+/* The "text" of the i-th request's body ("" when it has none). */
+static void
+seen_text(int i, char *out, size_t len)
+{
+	json_object	*body = json_tokener_parse(srv.seen[i].body);
+	const char	*t;
+
+	t = json_object_get_string(json_object_object_get(body, "text"));
+	snprintf(out, len, "%s", t != NULL ? t : "");
+	json_object_put(body);
+}
+
 static struct events *
 publisher(size_t max_bytes)
 {
@@ -243,6 +268,182 @@ START_TEST(deltas_merge_while_nchan_is_slow)
 }
 END_TEST
 
+START_TEST(deltas_coalesce_over_the_window)
+{
+	struct events		*ev;
+	struct events_counters	 n;
+	char			 text[64];
+
+	server_start();
+	ev = publisher(1 << 20);
+	events_delta_window(ev, 60000);
+	ck_assert_int_eq(delta(ev, "t-a,p-b", "a", "one "), BS_OK);
+	ck_assert_int_eq(delta(ev, "t-z,p-y", "z", "other "), BS_OK);
+	ck_assert_int_eq(delta(ev, "t-a,p-b", "a", "two "), BS_OK);
+	ck_assert_int_eq(delta(ev, "t-z,p-y", "z", "turn"), BS_OK);
+	ck_assert_int_eq(delta(ev, "t-a,p-b", "a", "three"), BS_OK);
+	/* Held: nothing went out, and nothing goes before the flush. */
+	events_counters_get(ev, &n);
+	ck_assert_uint_eq(n.published, 0);
+	ck_assert_uint_eq(n.merged, 3);
+	ck_assert_uint_gt(n.queued_bytes, 0);
+	ck_assert_int_eq(events_flush(ev, 10000), BS_OK);
+	ck_assert_int_eq(srv.nseen, 2);
+	ck_assert_str_eq(srv.seen[0].path, "/pub/t-a,p-b");
+	ck_assert_str_eq(srv.seen[0].event, "reply.delta");
+	seen_text(0, text, sizeof(text));
+	ck_assert_str_eq(text, "one two three");
+	ck_assert_str_eq(srv.seen[1].path, "/pub/t-z,p-y");
+	seen_text(1, text, sizeof(text));
+	ck_assert_str_eq(text, "other turn");
+	events_counters_get(ev, &n);
+	ck_assert_uint_eq(n.published, 2);
+	ck_assert_uint_eq(n.queued_bytes, 0);
+	events_destroy(ev);
+	server_stop();
+}
+END_TEST
+
+START_TEST(held_deltas_go_before_other_events)
+{
+	struct events	*ev;
+	json_object	*d = json_object_new_object();
+	char		 text[64];
+
+	server_start();
+	ev = publisher(1 << 20);
+	events_delta_window(ev, 60000);
+	json_object_object_add(d, "status", json_object_new_string("done"));
+	ck_assert_int_eq(delta(ev, "t-a,p-b", "a", "one "), BS_OK);
+	ck_assert_int_eq(delta(ev, "t-z,p-y", "z", "elsewhere"), BS_OK);
+	ck_assert_int_eq(delta(ev, "t-a,p-b", "a", "two "), BS_OK);
+	/* On a channel of turn a's: its text goes first; turn z's stays. */
+	ck_assert_int_eq(events_publish_project(ev, "b", "items.changed", d), BS_OK);
+	ck_assert_int_eq(delta(ev, "t-a,p-b", "a", "three"), BS_OK);
+	ck_assert_int_eq(events_publish(ev, "t-a,p-b", "turn.done", d), BS_OK);
+	ck_assert_int_eq(delta(ev, "t-a,p-b", "a", "late"), BS_OK);
+	ck_assert_int_eq(events_close(ev, "t-a"), BS_OK);
+	server_wait_seen(6);
+	ck_assert_str_eq(srv.seen[0].event, "reply.delta");
+	seen_text(0, text, sizeof(text));
+	ck_assert_str_eq(text, "one two ");
+	ck_assert_str_eq(srv.seen[1].path, "/pub/p-b");
+	ck_assert_str_eq(srv.seen[1].event, "items.changed");
+	seen_text(2, text, sizeof(text));
+	ck_assert_str_eq(text, "three");
+	ck_assert_str_eq(srv.seen[3].event, "turn.done");
+	seen_text(4, text, sizeof(text));
+	ck_assert_str_eq(text, "late");
+	ck_assert_str_eq(srv.seen[5].method, "DELETE");
+	ck_assert_str_eq(srv.seen[5].path, "/pub/t-a");
+	/* Turn z's delta shares no channel with any of them: still held. */
+	ck_assert_int_eq(events_flush(ev, 10000), BS_OK);
+	ck_assert_int_eq(srv.nseen, 7);
+	ck_assert_str_eq(srv.seen[6].path, "/pub/t-z,p-y");
+	seen_text(6, text, sizeof(text));
+	ck_assert_str_eq(text, "elsewhere");
+	json_object_put(d);
+	events_destroy(ev);
+	server_stop();
+}
+END_TEST
+
+START_TEST(a_long_held_delta_goes_at_once)
+{
+	struct events	*ev;
+	char		 chunk[257], text[4096];
+	int		 i;
+
+	server_start();
+	ev = publisher(1 << 20);
+	events_delta_window(ev, 60000);
+	memset(chunk, 'x', sizeof(chunk) - 1);
+	chunk[sizeof(chunk) - 1] = '\0';
+	/* 9 x 256 bytes passes the size a held delta is sent at. */
+	for (i = 0; i < 9; i++)
+		ck_assert_int_eq(delta(ev, "t-a,p-b", "a", chunk), BS_OK);
+	server_wait_seen(1);	/* without a flush and long before the window */
+	seen_text(0, text, sizeof(text));
+	ck_assert_uint_ge(strlen(text), 2048);
+	ck_assert_int_eq(events_flush(ev, 10000), BS_OK);
+	events_destroy(ev);
+	server_stop();
+}
+END_TEST
+
+START_TEST(a_held_delta_goes_when_its_window_ends)
+{
+	struct events	*ev;
+	char		 text[64];
+
+	server_start();
+	ev = publisher(1 << 20);
+	events_delta_window(ev, 20);
+	ck_assert_int_eq(delta(ev, "t-a,p-b", "a", "soon"), BS_OK);
+	server_wait_seen(1);	/* no flush: the window alone sends it */
+	seen_text(0, text, sizeof(text));
+	ck_assert_str_eq(text, "soon");
+	events_destroy(ev);
+	server_stop();
+}
+END_TEST
+
+START_TEST(window_zero_sends_every_delta)
+{
+	struct events		*ev;
+	struct events_counters	 n;
+	char			 text[64];
+
+	server_start();
+	ev = publisher(1 << 20);
+	events_delta_window(ev, 60000);
+	events_delta_window(ev, 0);
+	ck_assert_int_eq(delta(ev, "t-a,p-b", "a", "one "), BS_OK);
+	server_wait_seen(1);	/* no flush, no window */
+	ck_assert_int_eq(delta(ev, "t-a,p-b", "a", "two"), BS_OK);
+	server_wait_seen(2);
+	seen_text(0, text, sizeof(text));
+	ck_assert_str_eq(text, "one ");
+	seen_text(1, text, sizeof(text));
+	ck_assert_str_eq(text, "two");
+	events_counters_get(ev, &n);
+	ck_assert_uint_eq(n.merged, 0);
+	events_destroy(ev);
+	server_stop();
+}
+END_TEST
+
+START_TEST(held_deltas_count_against_the_bound)
+{
+	struct events		*ev;
+	struct events_counters	 n;
+	char			 chunk[1001], turn[16], ch[40];
+	int			 i, refused = 0;
+
+	server_start();
+	ev = publisher(64 * 1024);
+	events_delta_window(ev, 60000);
+	memset(chunk, 'y', sizeof(chunk) - 1);
+	chunk[sizeof(chunk) - 1] = '\0';
+	for (i = 0; i < 200; i++) {
+		snprintf(turn, sizeof(turn), "t%d", i);
+		snprintf(ch, sizeof(ch), "t-t%d,p-b", i);
+		if (delta(ev, ch, turn, chunk) == BS_ERR_TOO_LARGE)
+			refused++;
+	}
+	events_counters_get(ev, &n);
+	ck_assert_int_gt(refused, 0);
+	ck_assert_uint_eq(n.dropped, (unsigned)refused);
+	ck_assert_uint_le(n.queued_bytes, 64 * 1024);
+	ck_assert_int_eq(events_flush(ev, 30000), BS_OK);
+	events_counters_get(ev, &n);
+	ck_assert_uint_eq(n.queued_bytes, 0);
+	ck_assert_uint_eq(n.published, 200 - (unsigned)refused);
+	events_destroy(ev);
+	server_stop();
+}
+END_TEST
+
 START_TEST(the_queue_is_bounded)
 {
 	struct events		*ev;
@@ -302,6 +503,12 @@ events_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, events_go_out_in_order);
 	tcase_add_test(tc, deltas_merge_while_nchan_is_slow);
+	tcase_add_test(tc, deltas_coalesce_over_the_window);
+	tcase_add_test(tc, held_deltas_go_before_other_events);
+	tcase_add_test(tc, a_long_held_delta_goes_at_once);
+	tcase_add_test(tc, a_held_delta_goes_when_its_window_ends);
+	tcase_add_test(tc, window_zero_sends_every_delta);
+	tcase_add_test(tc, held_deltas_count_against_the_bound);
 	tcase_add_test(tc, the_queue_is_bounded);
 	tcase_add_test(tc, channel_names_are_checked);
 	suite_add_tcase(s, tc);
