@@ -158,17 +158,8 @@ api_projects_list(struct http_ctx *ctx)
 	conn = NULL;
 	if (e == BS_OK && has_next)
 		e = cursor_encode(&next, encoded, sizeof(encoded));
-	if (e == BS_OK) {
-		/* The cursor is base64url: nothing in it needs escaping. */
-		json_write_raw(&w, ",\"next_cursor\":", 15);
-		if (has_next) {
-			json_write_raw(&w, "\"", 1);
-			json_write_raw(&w, encoded, strlen(encoded));
-			json_write_raw(&w, "\"}", 2);
-		} else
-			json_write_raw(&w, "null}", 5);
-		e = json_writer_finish(&w);
-	}
+	if (e == BS_OK)
+		e = api_page_end(&w, has_next ? encoded : NULL);
 	if (e != BS_OK)
 		respond_error(ctx, e);
 	/* No projects: none on this page, or a caller who may not list. */

@@ -1,9 +1,11 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "brainstorm/api.h"
 #include "brainstorm/config.h"
+#include "brainstorm/json_write.h"
 #include "brainstorm/log.h"
 #include "brainstorm/validate.h"
 
@@ -139,4 +141,18 @@ api_query_valid(struct http_ctx *ctx, const struct field_rule *rules, size_t n,
 		return true;
 	api_respond_invalid(ctx, verr.field, verr.message);
 	return false;
+}
+
+bs_err
+api_page_end(struct json_writer *w, const char *next_cursor)
+{
+	/* The cursor is base64url: nothing in it needs escaping. */
+	json_write_raw(w, ",\"next_cursor\":", 15);
+	if (next_cursor != NULL) {
+		json_write_raw(w, "\"", 1);
+		json_write_raw(w, next_cursor, strlen(next_cursor));
+		json_write_raw(w, "\"}", 2);
+	} else
+		json_write_raw(w, "null}", 5);
+	return json_writer_finish(w);
 }

@@ -447,35 +447,10 @@ bs_err
 db_generation_run_add(struct db_conn *c, const char *generation_id,
     const char *project_id, const char *user_id, const struct db_agent_run *r)
 {
-	char		 n[8][24];
-	const char	*v[16];
+	struct db_agent_run_values	 p;
 
-	snprintf(n[0], sizeof(n[0]), "%ld", r->latency_ms);
-	snprintf(n[1], sizeof(n[1]), "%d", r->attempts);
-	snprintf(n[2], sizeof(n[2]), "%ld", r->input_tokens);
-	snprintf(n[3], sizeof(n[3]), "%ld", r->output_tokens);
-	snprintf(n[4], sizeof(n[4]), "%ld", r->cache_read_tokens);
-	snprintf(n[5], sizeof(n[5]), "%ld", r->cache_write_tokens);
-	snprintf(n[6], sizeof(n[6]), "%ld", r->thinking_tokens);
-	snprintf(n[7], sizeof(n[7]), "%ld", r->cache_write_1h_tokens);
-	v[0] = generation_id;
-	v[1] = project_id;
-	v[2] = user_id;
-	v[3] = r->agent;
-	v[4] = r->model;
-	v[5] = r->status;
-	v[6] = n[0];
-	v[7] = n[1];
-	v[8] = n[2];
-	v[9] = n[3];
-	v[10] = n[4];
-	v[11] = n[5];
-	v[12] = r->error;
-	v[13] = r->stop_reason != NULL && r->stop_reason[0] != '\0' ?
-	    r->stop_reason : NULL;
-	v[14] = n[6];
-	v[15] = n[7];
-	return db_run(c, &document_stmts[STMT_RUN_ADD], v);
+	db_agent_run_params(generation_id, project_id, user_id, r, &p);
+	return db_run(c, &document_stmts[STMT_RUN_ADD], p.v);
 }
 
 bs_err
