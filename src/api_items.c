@@ -69,19 +69,14 @@ static const struct field_rule update_rules[] = {
 };
 #define UPDATE_NRULES	(sizeof(update_rules) / sizeof(update_rules[0]))
 
-static void
-respond_not_found(struct http_ctx *ctx)
-{
-	http_respond_error(ctx, 404, "not_found", "No such item.");
-}
+static const struct api_error_row item_errors[] = {
+	API_ERROR_NOT_FOUND("item"),
+};
 
 static void
 respond_error(struct http_ctx *ctx, bs_err e)
 {
-	if (e == BS_ERR_NOT_FOUND)
-		respond_not_found(ctx);
-	else
-		api_respond_db_error(ctx, e);
+	api_respond_error(ctx, e, API_ERROR_ROWS(item_errors));
 }
 
 /*
@@ -342,7 +337,7 @@ api_items_update(struct http_ctx *ctx)
 	bs_err			 e;
 
 	if ((item_id = item_param(ctx)) == NULL) {
-		respond_not_found(ctx);
+		respond_error(ctx, BS_ERR_NOT_FOUND);
 		goto out;
 	}
 	if (validate_object(ctx->req.json, update_rules, UPDATE_NRULES, f,
@@ -395,7 +390,7 @@ api_items_delete(struct http_ctx *ctx)
 	bs_err			 e;
 
 	if ((item_id = item_param(ctx)) == NULL) {
-		respond_not_found(ctx);
+		respond_error(ctx, BS_ERR_NOT_FOUND);
 		goto out;
 	}
 	memset(&actor, 0, sizeof(actor));
@@ -423,7 +418,7 @@ api_items_history(struct http_ctx *ctx)
 	bs_err		 e;
 
 	if ((item_id = item_param(ctx)) == NULL) {
-		respond_not_found(ctx);
+		respond_error(ctx, BS_ERR_NOT_FOUND);
 		goto out;
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||

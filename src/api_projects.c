@@ -57,13 +57,14 @@ static const struct field_rule project_update_rules[] = {
 	(sizeof(project_update_rules) / sizeof(project_update_rules[0]))
 
 /* A not-found here means the project went away after the ownership check. */
+static const struct api_error_row project_errors[] = {
+	API_ERROR_NOT_FOUND("project"),
+};
+
 static void
 respond_error(struct http_ctx *ctx, bs_err e)
 {
-	if (e == BS_ERR_NOT_FOUND)
-		http_respond_error(ctx, 404, "not_found", "No such project.");
-	else
-		api_respond_db_error(ctx, e);
+	api_respond_error(ctx, e, API_ERROR_ROWS(project_errors));
 }
 
 /* The cursor is opaque to clients: base64url of "<created_us>:<id>". */

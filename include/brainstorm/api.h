@@ -108,13 +108,13 @@ void	api_respond_error(struct http_ctx *ctx, bs_err e,
 /* The row of a resource that is not there: API_ERROR_NOT_FOUND("item"). */
 #define API_ERROR_NOT_FOUND(what) \
 	{ BS_ERR_NOT_FOUND, { 404, "not_found", "No such " what ".", 0 } }
-/* 422 validation_failed naming the field. */
 struct json_writer;
 /*
  * End a list written as JSON text, "{"key":[...]" so far, with its
  * "next_cursor" (NULL: null) and the closing brace.
  */
 bs_err	api_page_end(struct json_writer *w, const char *next_cursor);
+/* 422 validation_failed naming the field. */
 void	api_respond_invalid(struct http_ctx *ctx, const char *field,
 	    const char *message);
 /* 503 for an unavailable database, 500 otherwise; logs the cause (no rows). */
