@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "brainstorm/app.h"
 #include "brainstorm/db.h"
 #include "brainstorm/db_documents.h"
 #include "brainstorm/db_items.h"
@@ -14,6 +15,7 @@
 #include "brainstorm/db_users.h"
 
 const struct db_stmt_table db_stmt_tables[] = {
+	{ "app.c", app_guard_stmts, &app_guard_nstmts },
 	{ "db_users.c", db_user_stmts, &db_user_nstmts },
 	{ "db_members.c", db_member_stmts, &db_member_nstmts },
 	{ "db_turns.c", db_turn_stmts, &db_turn_nstmts },
