@@ -11,13 +11,14 @@
 #include <string.h>
 
 #include "brainstorm/agent.h"
+#include "brainstorm/buf.h"
 #include "brainstorm/db_documents.h"
 #include "brainstorm/db_items.h"
 #include "brainstorm/db_turns.h"
 #include "brainstorm/doc_render.h"
 #include "brainstorm/document.h"
 #include "brainstorm/events.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
@@ -229,7 +230,7 @@ document_context_build(const struct doc_kind *kind, json_object *source,
 	if (e == BS_OK)
 		e = buf_printf(&b, "</conversation>\n<message>\nWrite the %s "
 		    "of this project.\n</message>\n", kind->title);
-	if (e == BS_OK && (*out = strdup(buf_cstr(&b))) == NULL)
+	if (e == BS_OK && (*out = buf_take(&b)) == NULL)
 		e = BS_ERR_NOMEM;
 	buf_free(&b);
 	json_object_put(by_item);

@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "brainstorm/document.h"
 #include "brainstorm/engine.h"
 #include "brainstorm/events.h"
+#include "brainstorm/json.h"
 #include "brainstorm/log.h"
 #include "brainstorm/ratelimit.h"
 #include "brainstorm/validate.h"
@@ -46,16 +46,11 @@ path_kind(struct http_ctx *ctx)
 static long
 version_parse(const char *s)
 {
-	char	*end;
-	long	 n;
+	const char	*errstr;
+	long		 n;
 
-	if (s == NULL || *s < '0' || *s > '9')
-		return 0;
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || n < 1 || n > VERSION_MAX)
-		return 0;
-	return n;
+	n = (long)bs_strtonum(s, 1, VERSION_MAX, &errstr);
+	return errstr == NULL ? n : 0;
 }
 
 /* Generations per user per minute; 429 beyond. */
@@ -75,34 +70,26 @@ document_rate_allowed(struct http_ctx *ctx)
 	return false;
 }
 
-/* A generation's queueing error, for the person. */
+static const struct api_error_row queue_errors[] = {
+	{ BS_ERR_CONFLICT, { 409, "generation_running", "A document of this "
+	    "project is being generated; try again when it is done.", 0 } },
+	{ BS_ERR_TOO_LARGE, { 503, "queue_full", "Too many turns and "
+	    "documents are waiting to run; try again shortly.", 15 } },
+	API_ERROR_NOT_FOUND("project"),
+};
+
+/* A generation's queueing error, for the person; the limit is named. */
 static void
 queue_error(struct http_ctx *ctx, bs_err e)
 {
-	switch (e) {
-	case BS_ERR_CONFLICT:
-		http_respond_error(ctx, 409, "generation_running", "A document "
-		    "of this project is being generated; try again when it is "
-		    "done.");
-		return;
-	case BS_ERR_RATE_LIMITED:
+	if (e == BS_ERR_RATE_LIMITED) {
 		http_header_add(ctx, "Retry-After", "10");
 		http_respond_error(ctx, 429, "too_many_turns", "You have %ld turns "
 		    "and documents queued or running, the most one account may "
 		    "have; wait for one to end.", ctx->app->cfg->turn_user_max);
 		return;
-	case BS_ERR_TOO_LARGE:
-		http_header_add(ctx, "Retry-After", "15");
-		http_respond_error(ctx, 503, "queue_full", "Too many turns and "
-		    "documents are waiting to run; try again shortly.");
-		return;
-	case BS_ERR_NOT_FOUND:
-		http_respond_error(ctx, 404, "not_found", "No such project.");
-		return;
-	default:
-		api_respond_db_error(ctx, e);
-		return;
 	}
+	api_respond_error(ctx, e, API_ERROR_ROWS(queue_errors));
 }
 
 /*
@@ -340,17 +327,6 @@ query_version(struct http_ctx *ctx, const char *name, long *out)
 	return false;
 }
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* The unified diff's lines as a JSON array (without their line breaks). */
 static json_object *
 diff_lines(const char *text)
@@ -397,7 +373,8 @@ api_documents_diff(struct http_ctx *ctx)
 	snprintf(label_from, sizeof(label_from), "%s version %ld", kind->name,
 	    nfrom);
 	snprintf(label_to, sizeof(label_to), "%s version %ld", kind->name, nto);
-	e = doc_diff_unified(jstr(from, "markdown"), jstr(to, "markdown"),
+	e = doc_diff_unified(json_member_string(from, "markdown"),
+	    json_member_string(to, "markdown"),
 	    label_from, label_to, DIFF_CONTEXT, DOC_DIFF_MAX_LINES, &diff,
 	    &stats);
 	if (e == BS_ERR_TOO_LARGE) {

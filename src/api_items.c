@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +68,17 @@ static const struct field_rule update_rules[] = {
 };
 #define UPDATE_NRULES	(sizeof(update_rules) / sizeof(update_rules[0]))
 
+/* The list's query: an empty cursor is the first page ("cursor="). */
+enum { LIST_Q_STATE, LIST_Q_LIMIT, LIST_Q_CURSOR };
+static const struct field_rule list_query_rules[] = {
+	[LIST_Q_STATE] =	{ "state", FIELD_ENUM, false, 0, 0, item_states },
+	[LIST_Q_LIMIT] =	{ "limit", FIELD_INT, false, 1, ITEMS_LIMIT_MAX,
+				  NULL },
+	[LIST_Q_CURSOR] =	{ "cursor", FIELD_STRING, false, 0, LONG_MAX,
+				  NULL },
+};
+#define LIST_Q_NRULES	(sizeof(list_query_rules) / sizeof(list_query_rules[0]))
+
 static const struct api_error_row item_errors[] = {
 	API_ERROR_NOT_FOUND("item"),
 };
@@ -127,11 +137,13 @@ static bs_err
 cursor_number(char **p, char sep, long long min, long long max,
     long long *out)
 {
-	char	*end;
+	const char	*errstr;
+	char		*end;
 
-	errno = 0;
-	*out = strtoll(*p, &end, 10);
-	if (errno != 0 || end == *p || *end != sep || *out < min || *out > max)
+	if ((end = strchr(*p, sep)) == NULL)
+		return BS_ERR_INVALID;
+	*out = bs_strntonum(*p, (size_t)(end - *p), min, max, &errstr);
+	if (errstr != NULL)
 		return BS_ERR_INVALID;
 	*p = end + 1;
 	return BS_OK;
@@ -209,38 +221,28 @@ api_items_list(struct http_ctx *ctx)
 	struct db_item_key	 after, next;
 	struct json_writer	 w;
 	struct buf		 body;
-	const char		*state, *cursor;
+	struct field_value	 q[LIST_Q_NRULES];
+	struct validate_error	 verr;
+	const char		*state;
 	char			 encoded[CURSOR_MAX + 1];
 	bool			 has_after = false, has_next = false;
 	long			 limit;
-	size_t			 i;
 	int			 count = 0;
 	bs_err			 e;
 
 	buf_init(&body, LIST_BODY_MAX);
-	if ((state = http_query_get(&ctx->req, "state")) != NULL) {
-		for (i = 0; item_states[i] != NULL; i++)
-			if (strcmp(state, item_states[i]) == 0)
-				break;
-		if (item_states[i] == NULL) {
-			if (app_guard_check(ctx))
-				api_respond_invalid(ctx, "state",
-				    "state must be decided, exploring, "
-				    "parked or rejected.");
-			goto out;
-		}
-	}
-	if (api_query_number(ctx, "limit", 1, ITEMS_LIMIT_MAX,
-	    ITEMS_LIMIT_DEFAULT, &limit) != BS_OK) {
+	/* A refused caller hears the refusal, not what was wrong with the query. */
+	if (validate_query(&ctx->req, list_query_rules, LIST_Q_NRULES, q,
+	    &verr) != BS_OK) {
 		if (app_guard_check(ctx))
-			api_respond_invalid(ctx, "limit", "limit must be a "
-			    "whole number from 1 to 1000.");
+			api_respond_invalid(ctx, verr.field, verr.message);
 		goto out;
 	}
-	/* An empty cursor is the first page: clients send "cursor=". */
-	cursor = http_query_get(&ctx->req, "cursor");
-	if (cursor != NULL && cursor[0] != '\0') {
-		if (cursor_decode(cursor, &after) != BS_OK) {
+	state = q[LIST_Q_STATE].str;
+	limit = q[LIST_Q_LIMIT].present ? q[LIST_Q_LIMIT].num :
+	    ITEMS_LIMIT_DEFAULT;
+	if (q[LIST_Q_CURSOR].present) {
+		if (cursor_decode(q[LIST_Q_CURSOR].str, &after) != BS_OK) {
 			if (app_guard_check(ctx))
 				api_respond_invalid(ctx, "cursor", "cursor "
 				    "must be a next_cursor from this list.");

@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,16 @@
 #define CURSOR_US_MAX		(1LL << 53)
 
 static const char *const project_statuses[] = { "active", "archived", NULL };
+
+/* The list's query: an empty cursor is the first page ("cursor="). */
+enum { LIST_Q_LIMIT, LIST_Q_CURSOR };
+static const struct field_rule list_query_rules[] = {
+	[LIST_Q_LIMIT] =	{ "limit", FIELD_INT, false, 1,
+				  PROJECTS_LIMIT_MAX, NULL },
+	[LIST_Q_CURSOR] =	{ "cursor", FIELD_STRING, false, 0, LONG_MAX,
+				  NULL },
+};
+#define LIST_Q_NRULES	(sizeof(list_query_rules) / sizeof(list_query_rules[0]))
 
 enum { CREATE_TITLE, CREATE_DESCRIPTION };
 static const struct field_rule project_create_rules[] = {
@@ -87,8 +96,7 @@ static bs_err
 cursor_decode(const char *cursor, struct db_project_key *key)
 {
 	unsigned char	 raw[CURSOR_MAX];
-	const char	*colon;
-	char		*end;
+	const char	*colon, *errstr;
 	size_t		 len = strlen(cursor), rawlen;
 	long long	 us;
 
@@ -99,10 +107,9 @@ cursor_decode(const char *cursor, struct db_project_key *key)
 	if (strlen((char *)raw) != rawlen ||
 	    (colon = strchr((char *)raw, ':')) == NULL)
 		return BS_ERR_INVALID;
-	errno = 0;
-	us = strtoll((char *)raw, &end, 10);
-	if (errno != 0 || end == (char *)raw || end != colon ||
-	    us > CURSOR_US_MAX || us < -CURSOR_US_MAX || !uuid_valid(colon + 1))
+	us = bs_strntonum((char *)raw, (size_t)(colon - (char *)raw),
+	    -CURSOR_US_MAX, CURSOR_US_MAX, &errstr);
+	if (errstr != NULL || !uuid_valid(colon + 1))
 		return BS_ERR_INVALID;
 	key->created_us = us;
 	snprintf(key->id, sizeof(key->id), "%s", colon + 1);
@@ -123,7 +130,8 @@ api_projects_list(struct http_ctx *ctx)
 	struct db_project_key	 after, next;
 	struct json_writer	 w;
 	struct buf		 body;
-	const char		*cursor;
+	struct field_value	 q[LIST_Q_NRULES];
+	struct validate_error	 verr;
 	char			 encoded[CURSOR_MAX + 1];
 	bool			 has_after = false, has_next = false;
 	long			 limit;
@@ -131,17 +139,17 @@ api_projects_list(struct http_ctx *ctx)
 	bs_err			 e;
 
 	buf_init(&body, LIST_BODY_MAX);
-	if (api_query_number(ctx, "limit", 1, PROJECTS_LIMIT_MAX,
-	    PROJECTS_LIMIT_DEFAULT, &limit) != BS_OK) {
+	/* A refused caller hears the refusal, not what was wrong with the query. */
+	if (validate_query(&ctx->req, list_query_rules, LIST_Q_NRULES, q,
+	    &verr) != BS_OK) {
 		if (app_guard_check(ctx))
-			api_respond_invalid(ctx, "limit",
-			    "limit must be a whole number from 1 to 100.");
+			api_respond_invalid(ctx, verr.field, verr.message);
 		goto out;
 	}
-	/* An empty cursor is the first page: clients send "cursor=". */
-	cursor = http_query_get(&ctx->req, "cursor");
-	if (cursor != NULL && cursor[0] != '\0') {
-		if (cursor_decode(cursor, &after) != BS_OK) {
+	limit = q[LIST_Q_LIMIT].present ? q[LIST_Q_LIMIT].num :
+	    PROJECTS_LIMIT_DEFAULT;
+	if (q[LIST_Q_CURSOR].present) {
+		if (cursor_decode(q[LIST_Q_CURSOR].str, &after) != BS_OK) {
 			if (app_guard_check(ctx))
 				api_respond_invalid(ctx, "cursor", "cursor "
 				    "must be a next_cursor from this list.");

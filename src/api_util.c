@@ -114,23 +114,6 @@ usage_month_json(const struct bs_config *cfg, long long used)
 	return o;
 }
 
-bs_err
-api_query_number(struct http_ctx *ctx, const char *name, long min, long max,
-    long def, long *out)
-{
-	const char	*v = http_query_get(&ctx->req, name), *errstr;
-	long		 n;
-
-	*out = def;
-	if (v == NULL)
-		return BS_OK;
-	n = (long)bs_strtonum(v, min, max, &errstr);
-	if (errstr != NULL)
-		return BS_ERR_INVALID;
-	*out = n;
-	return BS_OK;
-}
-
 bool
 api_query_valid(struct http_ctx *ctx, const struct field_rule *rules, size_t n,
     struct field_value *out)

@@ -33,11 +33,15 @@
 	"(SELECT m.role FROM project_members m " \
 	"WHERE m.project_id = $2::uuid AND m.user_id = u.id)"
 
-static const struct db_stmt guard_stmt = { "guard",
-	"SELECT " GUARD_COLUMNS " FROM users u WHERE u.id = $1::uuid", 3 };
-static const struct db_stmt guard_metered_stmt = { "guard_metered",
-	"SELECT " GUARD_COLUMNS ", " USER_MONTH_TOKENS_SQL("u.id")
-	" FROM users u WHERE u.id = $1::uuid", 3 };
+enum { GUARD_STMT, GUARD_STMT_METERED, GUARD_STMT__COUNT };
+const struct db_stmt app_guard_stmts[GUARD_STMT__COUNT] = {
+	[GUARD_STMT] = { "guard",
+	  "SELECT " GUARD_COLUMNS " FROM users u WHERE u.id = $1::uuid", 3 },
+	[GUARD_STMT_METERED] = { "guard_metered",
+	  "SELECT " GUARD_COLUMNS ", " USER_MONTH_TOKENS_SQL("u.id")
+	  " FROM users u WHERE u.id = $1::uuid", 3 },
+};
+const size_t app_guard_nstmts = GUARD_STMT__COUNT;
 
 enum { GUARD_ENABLED, GUARD_SESSION, GUARD_ROLE, GUARD_MONTH_TOKENS };
 
@@ -118,8 +122,8 @@ app_guard_check(struct http_ctx *ctx)
 	values[1] = need != PROJECT_ROLE_NONE ? ctx->req.project_id : NULL;
 	values[2] = ctx->req.session_id;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
-	    (e = db_exec(conn, metered ? &guard_metered_stmt : &guard_stmt,
-	    values, &res, NULL)) != BS_OK) {
+	    (e = db_exec(conn, &app_guard_stmts[metered ?
+	    GUARD_STMT_METERED : GUARD_STMT], values, &res, NULL)) != BS_OK) {
 		ctx->req.user_id[0] = '\0';	/* not known to be anyone */
 		ctx->req.session_id[0] = '\0';
 		api_respond_db_error(ctx, e);

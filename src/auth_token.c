@@ -9,7 +9,7 @@
 #include <json-c/json.h>
 
 #include "brainstorm/auth.h"
-#include "brainstorm/http.h"
+#include "brainstorm/json.h"
 #include "brainstorm/validate.h"
 
 #define CLOCK_SKEW_S	30

@@ -107,10 +107,11 @@ enum document_stmt {
 	STMT_EXPORT_PROJECT, STMT_EXPORT_ITEMS, STMT_EXPORT_EVENTS,
 	STMT_EXPORT_MESSAGES, STMT_EXPORT_TURNS, STMT_EXPORT_VERSIONS,
 	STMT_IMPORT_PROJECT, STMT_IMPORT_CONVERSATION, STMT_IMPORT_ITEMS,
-	STMT_IMPORT_EVENT_IDS, STMT_IMPORT_EVENTS, STMT_IMPORT_DOCUMENTS
+	STMT_IMPORT_EVENT_IDS, STMT_IMPORT_EVENTS, STMT_IMPORT_DOCUMENTS,
+	DOCUMENT_STMT__COUNT
 };
 
-static const struct db_stmt document_stmts[] = {
+const struct db_stmt db_document_stmts[DOCUMENT_STMT__COUNT] = {
 	[STMT_SOURCE] = { "documents_source",
 	  "SELECT p.title, p.description,"
 	  " (SELECT max(e.id) FROM item_events e WHERE e.project_id = p.id),"
@@ -293,6 +294,7 @@ static const struct db_stmt document_stmts[] = {
 	  " model text, input_tokens integer, output_tokens integer,"
 	  " created_at timestamptz) JOIN d ON d.kind = x.kind", 3 },
 };
+const size_t db_document_nstmts = DOCUMENT_STMT__COUNT;
 
 /* All rows of a statement on project_id (and more values) as JSON. */
 static bs_err
@@ -303,7 +305,7 @@ rows(struct db_conn *c, enum document_stmt stmt, const char *const *v,
 	bs_err		 e;
 
 	*out = NULL;
-	if ((e = db_exec(c, &document_stmts[stmt], v, &res, NULL)) == BS_OK)
+	if ((e = db_exec(c, &db_document_stmts[stmt], v, &res, NULL)) == BS_OK)
 		e = db_rows_json(res, cols, ncols, out);
 	PQclear(res);
 	return e;
@@ -318,7 +320,7 @@ db_document_source(struct db_conn *c, const char *project_id,
 	bs_err		 e;
 
 	*out = NULL;
-	if ((e = db_exec(c, &document_stmts[STMT_SOURCE], v, &res, NULL)) !=
+	if ((e = db_exec(c, &db_document_stmts[STMT_SOURCE], v, &res, NULL)) !=
 	    BS_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
@@ -359,7 +361,7 @@ db_generation_queue(struct db_conn *c, const struct db_turn_limits *lim,
 	begun = true;
 	if ((e = db_turns_room(c, user_id, lim)) != BS_OK)
 		goto out;
-	if ((e = db_exec(c, &document_stmts[STMT_GENERATION_QUEUE], v, &res,
+	if ((e = db_exec(c, &db_document_stmts[STMT_GENERATION_QUEUE], v, &res,
 	    state)) != BS_OK) {
 		if (e == BS_ERR_DB && strcmp(state, SQLSTATE_FOREIGN_KEY) == 0)
 			e = BS_ERR_NOT_FOUND;
@@ -398,7 +400,7 @@ db_generation_get(struct db_conn *c, const char *project_id,
 
 	*out = NULL;
 	*finished_ago_s = -1;
-	if ((e = db_exec(c, &document_stmts[STMT_GENERATION_GET], v, &res,
+	if ((e = db_exec(c, &db_document_stmts[STMT_GENERATION_GET], v, &res,
 	    state)) != BS_OK) {
 		if (strcmp(state, "22P02") == 0)
 			e = BS_ERR_NOT_FOUND;
@@ -440,7 +442,7 @@ db_generation_finish(struct db_conn *c, const char *generation_id,
 {
 	const char	*v[] = { generation_id, status, error, version_id };
 
-	return db_run(c, &document_stmts[STMT_GENERATION_FINISH], v);
+	return db_run(c, &db_document_stmts[STMT_GENERATION_FINISH], v);
 }
 
 bs_err
@@ -450,7 +452,7 @@ db_generation_run_add(struct db_conn *c, const char *generation_id,
 	struct db_agent_run_values	 p;
 
 	db_agent_run_params(generation_id, project_id, user_id, r, &p);
-	return db_run(c, &document_stmts[STMT_RUN_ADD], p.v);
+	return db_run(c, &db_document_stmts[STMT_RUN_ADD], p.v);
 }
 
 bs_err
@@ -478,7 +480,7 @@ db_document_version_add(struct db_conn *c, const char *project_id,
 	v[9] = d->created_by;
 	snprintf(keep, sizeof(keep), "%ld", d->keep);
 	v[10] = keep;
-	if ((e = db_exec(c, &document_stmts[STMT_VERSION_ADD], v, &res,
+	if ((e = db_exec(c, &db_document_stmts[STMT_VERSION_ADD], v, &res,
 	    NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
@@ -517,7 +519,7 @@ db_document_get(struct db_conn *c, const char *project_id, const char *kind,
 		snprintf(num, sizeof(num), "%ld", n);
 		v[2] = num;
 	}
-	if ((e = db_exec(c, &document_stmts[STMT_GET], v, &res, NULL)) !=
+	if ((e = db_exec(c, &db_document_stmts[STMT_GET], v, &res, NULL)) !=
 	    BS_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
@@ -650,7 +652,7 @@ export_read(struct db_conn *c, const char *project_id, json_object *doc)
 	PGresult	*res = NULL;
 	bs_err		 e;
 
-	if ((e = db_exec(c, &document_stmts[STMT_EXPORT_PROJECT], v, &res,
+	if ((e = db_exec(c, &db_document_stmts[STMT_EXPORT_PROJECT], v, &res,
 	    NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
@@ -864,7 +866,7 @@ run(struct db_conn *c, enum document_stmt stmt, const char *const *v,
 	char		 state[6];
 	bs_err		 e;
 
-	e = db_exec(c, &document_stmts[stmt], v, &r, state);
+	e = db_exec(c, &db_document_stmts[stmt], v, &r, state);
 	/* A value the database refuses (data or constraint): a bad file. */
 	if (e == BS_ERR_DB && (strncmp(state, "22", 2) == 0 ||
 	    strncmp(state, "23", 2) == 0))

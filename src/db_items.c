@@ -84,10 +84,10 @@ static const struct db_column event_columns[] = {
 
 enum item_stmt {
 	STMT_LIST, STMT_PAGE, STMT_PAGE_GUARDED, STMT_CONTEXT, STMT_GET, STMT_PROJECT,
-	STMT_CREATE, STMT_UPDATE, STMT_DELETE, STMT_HISTORY
+	STMT_CREATE, STMT_UPDATE, STMT_DELETE, STMT_HISTORY, ITEM_STMT__COUNT
 };
 
-static const struct db_stmt item_stmts[] = {
+const struct db_stmt db_item_stmts[ITEM_STMT__COUNT] = {
 	[STMT_LIST] = { "items_list",
 	  "SELECT " ITEM_COLUMNS " FROM items i WHERE i.project_id = $1::uuid"
 	  " AND ($2::text IS NULL OR i.state = $2::text)"
@@ -215,6 +215,7 @@ static const struct db_stmt item_stmts[] = {
 	  " ORDER BY h.id DESC LIMIT $3::integer) e"
 	  " ORDER BY e.id", 3 },
 };
+const size_t db_item_nstmts = ITEM_STMT__COUNT;
 
 /* A statement returning at most one item: the item, or BS_ERR_NOT_FOUND. */
 static bs_err
@@ -226,7 +227,7 @@ item_one(struct db_conn *conn, enum item_stmt stmt, const char *const *values,
 	bs_err		 e;
 
 	*out = NULL;
-	if ((e = db_exec(conn, &item_stmts[stmt], values, &res,
+	if ((e = db_exec(conn, &db_item_stmts[stmt], values, &res,
 	    sqlstate)) != BS_OK) {
 		/* The project went away after the caller checked it. */
 		if (e == BS_ERR_DB &&
@@ -253,7 +254,7 @@ db_items_list(struct db_conn *conn, const char *project_id, const char *state,
 	bs_err		 e;
 
 	*out = NULL;
-	if ((e = db_exec(conn, &item_stmts[STMT_LIST], values, &res,
+	if ((e = db_exec(conn, &db_item_stmts[STMT_LIST], values, &res,
 	    NULL)) != BS_OK)
 		goto out;
 	e = db_rows_json(res, item_columns, ITEM_NCOLUMNS, out);
@@ -290,7 +291,7 @@ db_items_page(struct db_conn *conn, const char *project_id, const char *state,
 		values[5] = after->id;
 	}
 	values[6] = lim;
-	if ((e = db_exec(conn, &item_stmts[STMT_PAGE], values, &res,
+	if ((e = db_exec(conn, &db_item_stmts[STMT_PAGE], values, &res,
 	    NULL)) != BS_OK)
 		goto out;
 	if ((rows = PQntuples(res)) > limit) {
@@ -347,7 +348,7 @@ db_items_page_write(struct db_conn *conn, const char *user_id,
 		values[7] = after->id;
 	}
 	values[8] = lim;
-	if ((e = db_exec_binary(conn, &item_stmts[STMT_PAGE_GUARDED], values,
+	if ((e = db_exec_binary(conn, &db_item_stmts[STMT_PAGE_GUARDED], values,
 	    &res, NULL)) != BS_OK)
 		goto out;
 	rows = PQntuples(res);
@@ -399,7 +400,7 @@ db_items_context(struct db_conn *conn, const char *project_id, int limit,
 	snprintf(lim, sizeof(lim), "%d", limit);
 	values[0] = project_id;
 	values[1] = lim;
-	if ((e = db_exec(conn, &item_stmts[STMT_CONTEXT], values, &res,
+	if ((e = db_exec(conn, &db_item_stmts[STMT_CONTEXT], values, &res,
 	    NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) > 0 &&
@@ -451,7 +452,7 @@ db_item_create(struct db_conn *conn, const char *project_id,
 	    item->max_items <= 0)
 		return e;
 	/* Nothing inserted: the cap held it back, or the project is gone. */
-	if ((e = db_exec(conn, &item_stmts[STMT_PROJECT], values, &res,
+	if ((e = db_exec(conn, &db_item_stmts[STMT_PROJECT], values, &res,
 	    NULL)) == BS_OK)
 		e = PQntuples(res) > 0 ? BS_ERR_TOO_LARGE : BS_ERR_NOT_FOUND;
 	PQclear(res);
@@ -504,7 +505,7 @@ db_item_delete(struct db_conn *conn, const char *project_id,
 	values[4] = actor->reason;
 	values[5] = actor->turn_id;
 	values[6] = actor->message_id;
-	if ((e = db_exec(conn, &item_stmts[STMT_DELETE], values, &res,
+	if ((e = db_exec(conn, &db_item_stmts[STMT_DELETE], values, &res,
 	    NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) == 0)
@@ -528,7 +529,7 @@ db_item_history(struct db_conn *conn, const char *project_id,
 	*out = NULL;
 	*omitted = 0;
 	snprintf(lim, sizeof(lim), "%d", limit);
-	if ((e = db_exec(conn, &item_stmts[STMT_HISTORY], values, &res,
+	if ((e = db_exec(conn, &db_item_stmts[STMT_HISTORY], values, &res,
 	    NULL)) != BS_OK)
 		goto out;
 	/* No events: an item written around this module, or none at all. */

@@ -81,14 +81,14 @@ static const struct db_column project_counts[] = {
 
 enum project_stmt {
 	STMT_LIST_FIRST, STMT_LIST_AFTER, STMT_GET, STMT_CREATE,
-	STMT_UPDATE, STMT_DELETE
+	STMT_UPDATE, STMT_DELETE, PROJECT_STMT__COUNT
 };
 
 /*
  * The list runs as two statements, so each has a plain plan: the caller's
  * memberships (project_members_user_idx), then their projects, sorted.
  */
-static const struct db_stmt project_stmts[] = {
+const struct db_stmt db_project_stmts[PROJECT_STMT__COUNT] = {
 	[STMT_LIST_FIRST] = { "projects_list_first",
 	  PROJECTS_LIST_GUARDED("", "$3::integer"), 3 },
 	[STMT_LIST_AFTER] = { "projects_list_after",
@@ -119,6 +119,7 @@ static const struct db_stmt project_stmts[] = {
 	  "DELETE FROM projects p WHERE p.id = $1::uuid AND"
 	  PROJECT_MEMBER("$2::uuid") " RETURNING p.id", 2 },
 };
+const size_t db_project_nstmts = PROJECT_STMT__COUNT;
 
 /* Row row of a PROJECT_COLUMNS result as the API's project object. */
 static bs_err
@@ -208,7 +209,7 @@ db_projects_list_write(struct db_conn *conn, const char *user_id,
 	values[1] = session_id;
 	if (after == NULL) {
 		values[2] = fetch;
-		e = db_exec_binary(conn, &project_stmts[STMT_LIST_FIRST],
+		e = db_exec_binary(conn, &db_project_stmts[STMT_LIST_FIRST],
 		    values, &res, NULL);
 	} else {
 		snprintf(created_us, sizeof(created_us), "%lld",
@@ -216,7 +217,7 @@ db_projects_list_write(struct db_conn *conn, const char *user_id,
 		values[2] = created_us;
 		values[3] = after->id;
 		values[4] = fetch;
-		e = db_exec_binary(conn, &project_stmts[STMT_LIST_AFTER],
+		e = db_exec_binary(conn, &db_project_stmts[STMT_LIST_AFTER],
 		    values, &res, NULL);
 	}
 	if (e != BS_OK)
@@ -257,7 +258,7 @@ db_project_get(struct db_conn *conn, const char *project_id,
 {
 	const char	*values[] = { project_id, user_id };
 
-	return project_one(conn, &project_stmts[STMT_GET], values, out);
+	return project_one(conn, &db_project_stmts[STMT_GET], values, out);
 }
 
 bs_err
@@ -266,7 +267,7 @@ db_project_create(struct db_conn *conn, const char *user_id,
 {
 	const char	*values[] = { user_id, title, description };
 
-	return project_one(conn, &project_stmts[STMT_CREATE], values, out);
+	return project_one(conn, &db_project_stmts[STMT_CREATE], values, out);
 }
 
 bs_err
@@ -285,7 +286,7 @@ db_project_update(struct db_conn *conn, const char *project_id,
 	values[3] = title;
 	values[4] = description;
 	values[5] = status;
-	e = project_one(conn, &project_stmts[STMT_UPDATE], values, out);
+	e = project_one(conn, &db_project_stmts[STMT_UPDATE], values, out);
 	if (e != BS_ERR_NOT_FOUND)
 		return e;
 	/* No row: either the version is stale or the project is gone. */
@@ -302,7 +303,7 @@ db_project_delete(struct db_conn *conn, const char *project_id,
 	const char	*values[] = { project_id, user_id };
 	bs_err		 e;
 
-	if ((e = db_exec(conn, &project_stmts[STMT_DELETE], values, &res,
+	if ((e = db_exec(conn, &db_project_stmts[STMT_DELETE], values, &res,
 	    NULL)) != BS_OK)
 		goto out;
 	if (PQntuples(res) == 0)

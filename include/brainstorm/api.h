@@ -120,12 +120,6 @@ void	api_respond_invalid(struct http_ctx *ctx, const char *field,
 /* 503 for an unavailable database, 500 otherwise; logs the cause (no rows). */
 void	api_respond_db_error(struct http_ctx *ctx, bs_err e);
 /*
- * The whole number of query parameter name: def when absent,
- * BS_ERR_INVALID unless it is min..max (nothing answered).
- */
-bs_err	api_query_number(struct http_ctx *ctx, const char *name, long min,
-	    long max, long def, long *out);
-/*
  * The query string against a table of rules (validate_query): false with
  * 422 validation_failed naming the parameter already answered.
  */

@@ -45,4 +45,8 @@ void	app_handle(struct http_ctx *ctx);
  */
 bool	app_guard_check(struct http_ctx *ctx);
 
+/* The guard's statements (db_stmt_tables lists them). */
+extern const struct db_stmt	app_guard_stmts[];
+extern const size_t		app_guard_nstmts;
+
 #endif

@@ -104,4 +104,8 @@ bs_err	db_project_export(struct db_conn *c, const char *project_id,
 bs_err	db_project_import(struct db_conn *c, const char *owner_id,
 	    json_object *doc, char project_id[DB_ID_LEN]);
 
+/* The statement table (db_stmt_tables lists it). */
+extern const struct db_stmt	db_document_stmts[];
+extern const size_t		db_document_nstmts;
+
 #endif

@@ -123,4 +123,8 @@ bs_err	db_item_delete(struct db_conn *conn, const char *project_id,
 bs_err	db_item_history(struct db_conn *conn, const char *project_id,
 	    const char *item_id, int limit, json_object **out, long *omitted);
 
+/* The statement table (db_stmt_tables lists it). */
+extern const struct db_stmt	db_item_stmts[];
+extern const size_t		db_item_nstmts;
+
 #endif

@@ -52,4 +52,8 @@ bs_err	db_project_update(struct db_conn *conn, const char *project_id,
 bs_err	db_project_delete(struct db_conn *conn, const char *project_id,
 	    const char *user_id);
 
+/* The statement table (db_stmt_tables lists it). */
+extern const struct db_stmt	db_project_stmts[];
+extern const size_t		db_project_nstmts;
+
 #endif
