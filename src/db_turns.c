@@ -90,7 +90,7 @@ const struct db_stmt db_turn_stmts[TURN_STMT__COUNT] = {
 	  DB_ISO_UTC("t.queued_at") ", " DB_ISO_UTC("t.finished_at") ", t.notes, "
 	  "extract(epoch FROM now() - t.finished_at)::bigint "
 	  "FROM turns t WHERE t.id = $2::uuid AND t.project_id = $1 "
-	"AND t.document_kind IS NULL", 2 },
+	  "AND t.document_kind IS NULL", 2 },
 	[STMT_TURN_MESSAGES] = { "turn_messages",
 	  "SELECT " DB_MESSAGE_COLUMNS " FROM messages m WHERE m.turn_id = $1 "
 	  "ORDER BY m.created_at, m.id", 1 },
@@ -107,8 +107,8 @@ const struct db_stmt db_turn_stmts[TURN_STMT__COUNT] = {
 	  "WHERE turn_id = $1 ORDER BY id", 1 },
 	/* Room for a message and its reply in the conversation's bound. */
 	[STMT_MESSAGES_ROOM] = { "messages_room",
-	"SELECT count(*) + 2 <= $2::bigint FROM messages WHERE project_id = $1",
-	2 },
+	  "SELECT count(*) + 2 <= $2::bigint FROM messages WHERE project_id = $1",
+	  2 },
 };
 const size_t db_turn_nstmts = TURN_STMT__COUNT;
 
