@@ -249,10 +249,9 @@ server_signal_wait(const sigset_t *set)
 	int		 sig;
 
 	/*
-	 * Every thread has its own malloc arena, and each keeps the pages its
-	 * busiest moment needed: resident memory creeps up for hours. While
-	 * no signal comes, this idle thread gives every arena's free pages
-	 * back to the kernel.
+	 * A malloc arena keeps the pages its busiest moment needed: resident
+	 * memory creeps up for hours. While no signal comes, this idle thread
+	 * gives every arena's free pages back to the kernel.
 	 */
 	while ((sig = sigtimedwait(set, NULL, &trim_every)) < 0)
 		if (errno == EAGAIN)
