@@ -139,20 +139,17 @@ api_projects_list(struct http_ctx *ctx)
 	bs_err			 e;
 
 	buf_init(&body, LIST_BODY_MAX);
-	/* A refused caller hears the refusal, not what was wrong with the query. */
 	if (validate_query(&ctx->req, list_query_rules, LIST_Q_NRULES, q,
 	    &verr) != BS_OK) {
-		if (app_guard_check(ctx))
-			api_respond_invalid(ctx, verr.field, verr.message);
+		api_refuse_query(ctx, verr.field, verr.message);
 		goto out;
 	}
 	limit = q[LIST_Q_LIMIT].present ? q[LIST_Q_LIMIT].num :
 	    PROJECTS_LIMIT_DEFAULT;
 	if (q[LIST_Q_CURSOR].present) {
 		if (cursor_decode(q[LIST_Q_CURSOR].str, &after) != BS_OK) {
-			if (app_guard_check(ctx))
-				api_respond_invalid(ctx, "cursor", "cursor "
-				    "must be a next_cursor from this list.");
+			api_refuse_query(ctx, "cursor",
+			    "cursor must be a next_cursor from this list.");
 			goto out;
 		}
 		has_after = true;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "brainstorm/api.h"
+#include "brainstorm/app.h"
 #include "brainstorm/config.h"
 #include "brainstorm/json_write.h"
 #include "brainstorm/log.h"
@@ -138,4 +139,12 @@ api_page_end(struct json_writer *w, const char *next_cursor)
 	} else
 		json_write_raw(w, "null}", 5);
 	return json_writer_finish(w);
+}
+
+void
+api_refuse_query(struct http_ctx *ctx, const char *field, const char *message)
+{
+	/* A caller the guard refuses hears that, not what was wrong. */
+	if (app_guard_check(ctx))
+		api_respond_invalid(ctx, field, message);
 }

@@ -359,7 +359,7 @@ db_generation_queue(struct db_conn *c, const struct db_turn_limits *lim,
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		goto out;
 	begun = true;
-	if ((e = db_turns_room(c, user_id, lim)) != BS_OK)
+	if ((e = db_turns_room(c, user_id, project_id, lim)) != BS_OK)
 		goto out;
 	if ((e = db_exec(c, &db_document_stmts[STMT_GENERATION_QUEUE], v, &res,
 	    state)) != BS_OK) {

@@ -14,7 +14,7 @@ enum turn_stmt {
 	STMT_MESSAGE_INSERT_USER, STMT_TURN_REQUEUE, STMT_TURN_QUEUE_COUNTS,
 	STMT_TURN_FINISH, STMT_TURNS_CLAIM, STMT_TURNS_RENEW, STMT_TURN_HOLD,
 	STMT_TURN_GET, STMT_TURN_MESSAGES, STMT_TURN_ITEMS, STMT_TURNS_COUNT,
-	STMT_TURN_RUNS, STMT_MESSAGES_ROOM, TURN_STMT__COUNT
+	STMT_TURN_RUNS, TURN_STMT__COUNT
 };
 
 /* The turn queue statements; db_stmt_tables lists the table (names unique). */
@@ -50,7 +50,10 @@ const struct db_stmt db_turn_stmts[TURN_STMT__COUNT] = {
 	  "SELECT pg_advisory_xact_lock(hashtextextended('turns:' || $1, 0))::text, "
 	  "(SELECT count(*) FROM turns WHERE status = 'queued'), "
 	  "(SELECT count(*) FROM turns WHERE user_id = $1::uuid "
-	  "AND status IN ('queued', 'running'))", 1 },
+	  "AND status IN ('queued', 'running')), "
+	  /* Room in the conversation for a message and its reply. */
+	  "(SELECT $3::bigint IS NULL OR count(*) + 2 <= $3::bigint "
+	  "FROM messages WHERE project_id = $2::uuid)", 3 },
 	/* Ends the run: the lease goes with it. */
 	[STMT_TURN_FINISH] = { "turn_finish",
 	  "UPDATE turns SET intent = $2, confidence = $3, status = $4, error = $5, "
@@ -105,10 +108,6 @@ const struct db_stmt db_turn_stmts[TURN_STMT__COUNT] = {
 	[STMT_TURN_RUNS] = { "turn_runs",
 	  "SELECT agent, status, latency_ms, error FROM agent_runs "
 	  "WHERE turn_id = $1 ORDER BY id", 1 },
-	/* Room for a message and its reply in the conversation's bound. */
-	[STMT_MESSAGES_ROOM] = { "messages_room",
-	  "SELECT count(*) + 2 <= $2::bigint FROM messages WHERE project_id = $1",
-	  2 },
 };
 const size_t db_turn_nstmts = TURN_STMT__COUNT;
 
@@ -116,14 +115,17 @@ const size_t db_turn_nstmts = TURN_STMT__COUNT;
 
 /* Whether the queue takes one more turn of user_id. Transaction open. */
 bs_err
-db_turns_room(struct db_conn *c, const char *user_id,
+db_turns_room(struct db_conn *c, const char *user_id, const char *project_id,
     const struct db_turn_limits *lim)
 {
-	const char	*v[] = { user_id };
+	char		 room[24];
+	const char	*v[] = { user_id, project_id,
+	    lim->messages_max > 0 ? room : NULL };
 	PGresult	*res = NULL;
 	long long	 queued, mine;
 	bs_err		 e;
 
+	snprintf(room, sizeof(room), "%ld", lim->messages_max);
 	if ((e = db_exec(c, &db_turn_stmts[STMT_TURN_QUEUE_COUNTS], v, &res, NULL)) != BS_OK)
 		goto out;
 	if ((e = db_int64(PQgetvalue(res, 0, 1), &queued)) != BS_OK ||
@@ -133,6 +135,8 @@ db_turns_room(struct db_conn *c, const char *user_id,
 		e = BS_ERR_TOO_LARGE;
 	else if (mine >= lim->user_max)
 		e = BS_ERR_RATE_LIMITED;
+	else if (PQgetvalue(res, 0, 3)[0] != 't')
+		e = BS_ERR_FULL;
 out:
 	PQclear(res);
 	return e;
@@ -146,8 +150,7 @@ db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
 {
 	const char	*v[] = { project_id, content, user_id, queued_by };
 	const char	*r[] = { project_id, retry_turn_id, user_id, queued_by };
-	char		 room_max[24];
-	const char	*room[] = { project_id, room_max };
+	struct db_turn_limits	 room = *lim;
 	PGresult	*res = NULL;
 	char		 state[6] = "";
 	bool		 begun = false;
@@ -157,19 +160,11 @@ db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		goto out;
 	begun = true;
-	if ((e = db_turns_room(c, user_id, lim)) != BS_OK)
+	if (retry_turn_id != NULL)
+		room.messages_max = 0;	/* a retry adds no message */
+	if ((e = db_turns_room(c, user_id, project_id, &room)) != BS_OK)
 		goto out;
 	if (retry_turn_id == NULL) {
-		snprintf(room_max, sizeof(room_max), "%ld", lim->messages_max);
-		if ((e = db_exec(c, &db_turn_stmts[STMT_MESSAGES_ROOM], room, &res,
-		    state)) != BS_OK)
-			goto out;
-		if (PQgetvalue(res, 0, 0)[0] != 't') {
-			e = BS_ERR_FULL;
-			goto out;
-		}
-		PQclear(res);
-		res = NULL;
 		if ((e = db_exec(c, &db_turn_stmts[STMT_MESSAGE_INSERT_USER], v, &res, state)) != BS_OK)
 			goto out;
 		if (PQntuples(res) != 1) {

@@ -114,6 +114,12 @@ struct json_writer;
  * "next_cursor" (NULL: null) and the closing brace.
  */
 bs_err	api_page_end(struct json_writer *w, const char *next_cursor);
+/*
+ * On a route whose guard runs in the handler's statement: 422 naming the
+ * field to a caller the guard lets in, the guard's own answer otherwise.
+ */
+void	api_refuse_query(struct http_ctx *ctx, const char *field,
+	    const char *message);
 /* 422 validation_failed naming the field. */
 void	api_respond_invalid(struct http_ctx *ctx, const char *field,
 	    const char *message);

@@ -34,7 +34,8 @@ extern const size_t		db_agent_run_nstmts;
 struct db_turn_limits {
 	long	 queue_max;	/* queued turns of everybody */
 	long	 user_max;	/* queued or running turns of one user */
-	long	 messages_max;	/* messages of one project, replies included */
+	long	 messages_max;	/* messages of one project, replies included;
+				   0: not counted */
 };
 
 /*
@@ -55,10 +56,12 @@ bs_err	db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
 /*
  * Within a transaction: lock the user's place in the queue, then
  * BS_ERR_TOO_LARGE when queue_max turns (of any job) wait, or
- * BS_ERR_RATE_LIMITED when the user has user_max queued or running.
+ * BS_ERR_RATE_LIMITED when the user has user_max queued or running, or
+ * BS_ERR_FULL when project_id's conversation has no room for a message
+ * and its reply (messages_max; 0: not counted).
  */
 bs_err	db_turns_room(struct db_conn *c, const char *user_id,
-	    const struct db_turn_limits *lim);
+	    const char *project_id, const struct db_turn_limits *lim);
 
 /*
  * A turn an engine has leased: a user message's (message_id) or a
