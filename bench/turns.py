@@ -7,9 +7,13 @@
    storage, context, two stages, the transaction, nchan) plus the double's.
 2. Concurrency: N streaming turns at once against the stack, the double
    waiting --latency-ms before each answer and pacing tokens, for growing N;
-   errors, the time the batch took next to one such turn alone, and the
+   errors, the time the batch took next to one such turn alone, how long
+   the streams took to open (the message stored and the turn queued), the
    RSS of this stack's workers and nginx (its master and workers, from the
-   pid files in --run-dir) after each batch.
+   pid files in --run-dir) after each batch, and the CPU each part spent,
+   the bench's own client too. The batch's turns are sent from one asyncio
+   loop (threads would start one by one, each new one waiting for the
+   interpreter's lock, and stretch the batch's wall time).
 
 Usage: BS_BASE_URL=... BS_CLAUDE_URL=... bench/turns.py [--turns 30]
         [--concurrency 8,16,32,64] [--latency-ms 0] [--token-delay-ms 10]
@@ -18,6 +22,8 @@ Traffic goes to loopback addresses only.
 """
 
 import argparse
+import asyncio
+import concurrent.futures
 import http.client
 import json
 import os
@@ -25,11 +31,10 @@ import re
 import socket
 import statistics
 import subprocess
-import threading
 import time
 import uuid
 
-from benchlib import call, loopback
+from benchlib import call, call_async, loopback
 
 
 _sources = iter("127.0.%d.%d" % (3 + i // 250, 1 + i % 250)
@@ -160,55 +165,63 @@ def mb(value):
     return "?" if value is None else "%.0f MB" % value
 
 
-def concurrent(base, claude, n, latency_ms, token_delay_ms, run_dir):
+def sessions_for(base, n):
+    """n sessions, made by a few threads (registering hashes a password)."""
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        return list(pool.map(lambda i: session(base, "c%d" % i), range(n)))
+
+
+async def batch(base, sessions, text):
+    """Every session's streamed turn at once, from one event loop: [(ok,
+    seconds to the response's head, seconds in all, status or error)] and
+    the batch's wall time."""
+    async def one(i):
+        auth, project, source = sessions[i]
+        try:
+            st, body, t_head, t_all = await call_async(
+                base, "POST", "/api/projects/%s/messages" % project,
+                {"content": text % i}, dict(auth, Accept="text/event-stream"),
+                source=source)
+            return (st == 200 and b"event: turn.done" in body and
+                    b'"status":"done"' in body), t_head, t_all, st
+        except Exception as e:  # noqa: BLE001 - counted as an error
+            return False, 0.0, 0.0, repr(e)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    results = await asyncio.gather(*(one(i) for i in range(len(sessions))))
+    return results, loop.time() - t0
+
+
+def concurrent_turns(base, claude, n, latency_ms, token_delay_ms, run_dir):
     call(claude, "POST", "/_double/config",
          {"latency_ms": latency_ms, "token_delay_ms": token_delay_ms})
-    sessions = [session(base, "c%d" % i) for i in range(n)]
+    sessions = sessions_for(base, n)
     # Texts of this batch only: a text an earlier batch sent would have its
     # stage A answered from the agent cache (AGENT_CACHE_TTL), without a call.
-    batch = uuid.uuid4().hex[:8]
-    results = [None] * n
-    barrier = threading.Barrier(n)
-
-    def one(i):
-        auth, project, source = sessions[i]
-        h = dict(auth, Accept="text/event-stream")
-        barrier.wait()
-        t0 = time.monotonic()
-        try:
-            st, body = call(base, "POST", "/api/projects/%s/messages" % project,
-                            {"content": "Concurrent idea %d of batch %s [no-changes]"
-                             % (i, batch)}, h,
-                            source=source)
-            ok = st == 200 and b"event: turn.done" in body and \
-                b'"status":"done"' in body
-            results[i] = (ok, time.monotonic() - t0, st)
-        except Exception as e:  # noqa: BLE001 - counted as an error
-            results[i] = (False, time.monotonic() - t0, repr(e))
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    text = "Concurrent idea %%d of batch %s [no-changes]" % uuid.uuid4().hex[:8]
     pids = stack_pids(run_dir)
     cpu0 = cpu_seconds(pids)
+    client0 = time.process_time()
     published0 = nchan_published(run_dir)
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - t0
+    results, wall = asyncio.run(batch(base, sessions, text))
+    client = time.process_time() - client0
     cpu1 = cpu_seconds(pids)
     published1 = nchan_published(run_dir)
     errors = [r for r in results if not r[0]]
-    times = sorted(r[1] for r in results)
+    heads = sorted(r[1] for r in results)
+    times = sorted(r[2] for r in results)
     print("  %4d concurrent streaming turns: %d errors, wall %.1f s, "
-          "p50 %.1f s, max %.1f s; RSS workers %s, nginx %s (PSS %s)%s" % (
+          "p50 %.1f s, max %.1f s; stream open after p50 %.2f s, max %.2f s; "
+          "RSS workers %s, nginx %s (PSS %s)%s" % (
               n, len(errors), wall, statistics.median(times), times[-1],
+              statistics.median(heads), heads[-1],
               mb(rss_mb(pids["workers"])), mb(rss_mb(pids["nginx"])),
               mb(rss_mb(pids["nginx"], "Pss:", "smaps_rollup")),
-              (" (first error: %r)" % (errors[0][2],)) if errors else ""))
-    print("        CPU s during the batch: %s; load average %.1f" % (
-        ", ".join("%s %.1f" % (part, cpu1[part] - cpu0[part]) for part in cpu1),
-        os.getloadavg()[0]))
+              (" (first error: %r)" % (errors[0][3],)) if errors else ""))
+    print("        CPU s during the batch: %s, bench client %.1f; load "
+          "average %.1f" % (
+              ", ".join("%s %.1f" % (part, cpu1[part] - cpu0[part])
+                        for part in cpu1), client, os.getloadavg()[0]))
     if published0 is not None and published1 is not None:
         print("        nchan publishes per turn: %.1f"
               % ((published1 - published0) / n))
@@ -234,10 +247,10 @@ def main():
         overhead(base, claude, args.turns)
     print("concurrent streaming turns (double: %d ms before each answer, "
           "%d ms between tokens):" % (args.latency_ms, args.token_delay_ms))
-    one = concurrent(base, claude, 1, args.latency_ms, args.token_delay_ms,
+    one = concurrent_turns(base, claude, 1, args.latency_ms, args.token_delay_ms,
                      args.run_dir)
     for n in (int(x) for x in args.concurrency.split(",")):
-        wall = concurrent(base, claude, n, args.latency_ms, args.token_delay_ms,
+        wall = concurrent_turns(base, claude, n, args.latency_ms, args.token_delay_ms,
                           args.run_dir)
         print("        wall / one turn alone: %.2f" % (wall / one))
     call(claude, "POST", "/_double/config", {"latency_ms": 0, "token_delay_ms": 5})

@@ -2259,6 +2259,7 @@ class DoubleHandler:
                 line = await self._read_line()
         except ValueError:
             line = b"x" * (HTTP_LINE_MAX + 1)
+        self.arrived = asyncio.get_running_loop().time()
         if len(line) > HTTP_LINE_MAX:
             self.send_error(414)
             await self._flush()
@@ -2780,7 +2781,7 @@ class DoubleHandler:
             record["fault"] = fault.kind
             latency_ms += fault.ms if fault.kind == "delay" else 0
         if latency_ms:
-            await asyncio.sleep(latency_ms / 1000.0)
+            await pause_until(self.arrived + latency_ms / 1000.0)
         if fault:
             await self._apply_fault_before_answer(fault, req.stream, release)
         answer = compose_answer(req)
@@ -2839,6 +2840,7 @@ class DoubleHandler:
         await self._write_event("message_start", {"type": "message_start", "message": message})
         await self._write_event("ping", {"type": "ping"})
         sent = 0
+        begun = asyncio.get_running_loop().time()
         blocks = answer.streamed
         fail_at = min(3, sum(len(block.deltas) for block in blocks) // 2)
         for index, block in enumerate(blocks):
@@ -2855,7 +2857,7 @@ class DoubleHandler:
                 if sent == fail_at and fault_kind in ("stream_error", "drop"):
                     await self._fail_stream(fault_kind)
                 if token_delay_ms:
-                    await asyncio.sleep(token_delay_ms / 1000.0)
+                    await pause_until(begun + (sent + 1) * token_delay_ms / 1000.0)
                 await self._write_event("content_block_delta", {"type": "content_block_delta",
                                                                 "index": index, "delta": delta})
                 sent += 1
@@ -2879,6 +2881,18 @@ class DoubleHandler:
             self.close_connection = True
             raise ConnectionDropped("stream_error")
         await self._abort_connection("dropped")
+
+
+async def pause_until(moment):
+    """Waits until moment (the loop's clock). The double keeps the model's
+    pace, not its own: the latency counts from the request's arrival and a
+    stream's deltas follow a schedule from its start, so a double busy with
+    other calls sends what fell due back to back instead of stretching every
+    answer by its own delays (the real API's pace does not depend on how
+    many others are calling)."""
+    delay = moment - asyncio.get_running_loop().time()
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 class DoubleServer:
