@@ -138,7 +138,7 @@ static const struct key keys[] = {
 	  "open live-event streams per user; 429 beyond (a turn's own stream ends with the turn)" },
 	{ "ENGINE", KEY_BOOL, OFF(engine), "true", NULL, 0, 0, false,
 	  "run a turn engine in this worker process (false: only --engine-only processes run turns)" },
-	{ "ENGINE_TURNS", KEY_INT, OFF(engine_turns), "256", NULL, 1, 4096, false,
+	{ "ENGINE_TURNS", KEY_INT, OFF(engine_turns), "512", NULL, 1, 4096, false,
 	  "turns one engine runs at once, all on one event loop" },
 	{ "ENGINE_IO_THREADS", KEY_INT, OFF(engine_io_threads), "4", NULL, 1, 64, false,
 	  "threads of an engine that talk to PostgreSQL and Redis for its turns" },

@@ -246,6 +246,7 @@ struct engine {
 	long long		 next_claim_ms, next_renew_ms;
 
 	atomic_long		 n_running;
+	atomic_long		 owed;		/* jobs queued naming us, not yet claimed */
 	atomic_ullong		 n_claimed, n_finished, n_taken_over;
 	atomic_long		 lag_us;
 	long long		 lag_since_ms;
@@ -564,6 +565,21 @@ stage_start(struct engine *en, struct held *h)
 	}
 }
 
+/*
+ * What a claim took off what is owed: a claim that found fewer jobs than it
+ * wanted leaves nothing owed (a request that failed after engine_owner
+ * queued nothing).
+ */
+static void
+owed_settle(struct engine *en, int got, bool drained)
+{
+	long	 owed = atomic_load(&en->owed);
+
+	while (!atomic_compare_exchange_weak(&en->owed, &owed,
+	    drained || owed < got ? 0 : owed - got))
+		;
+}
+
 /* Loop: what an IO thread finished. */
 static void
 job_done(struct engine *en, struct job *j)
@@ -576,6 +592,7 @@ job_done(struct engine *en, struct job *j)
 		en->claim_pending = false;
 		en->running += j->got;
 		atomic_store(&en->n_running, en->running);
+		owed_settle(en, j->got, j->got < j->want);
 		for (i = 0; i < j->got; i++) {
 			if (en->abandoning)
 				held_done(en, j->leased[i]);
@@ -816,7 +833,14 @@ engine_stats_get(struct engine *en, struct engine_stats *out)
 }
 
 const char *
-engine_owner(const struct engine *en)
+engine_owner(struct engine *en)
 {
-	return en != NULL ? en->owner : NULL;
+	if (en == NULL || atomic_load(&en->stopping))
+		return NULL;
+	if (atomic_fetch_add(&en->owed, 1) + atomic_load(&en->n_running) >=
+	    en->max_turns) {
+		atomic_fetch_sub(&en->owed, 1);
+		return NULL;
+	}
+	return en->owner;
 }

@@ -37,7 +37,12 @@ void	engine_stop(struct engine *en, int grace_ms);
 /* A turn was queued: claim now rather than at the next poll. Any thread. */
 void	engine_notify(struct engine *en);
 void	engine_stats_get(struct engine *en, struct engine_stats *out);
-/* The engine's lease name, or NULL without an engine. */
-const char *engine_owner(const struct engine *en);
+/*
+ * The owner a job about to be queued names: this engine's lease name while
+ * it has room for the job beside those it runs and those already queued
+ * naming it; NULL (any engine's at once) when it is full or stopping, or
+ * without an engine. A hint, counted: call it once per job queued.
+ */
+const char *engine_owner(struct engine *en);
 
 #endif

@@ -284,6 +284,40 @@ def test_an_engine_alone_runs_turns():
         engine.log()[-2000:]
 
 
+def test_a_full_engine_leaves_the_next_turn_to_any_engine():
+    """A worker whose engine has room names itself on the turn it queues
+    (the turn waits for it); once full (ENGINE_TURNS=1, its one turn still
+    running) it names none, so any engine may take the next turn at once,
+    and both turns end."""
+    auth, first = user_and_project()
+    r = request("POST", "/api/projects", {"title": "Second"}, headers=auth)
+    assert r.status == 201, r
+    second = r.json()["id"]
+    token = auth["Authorization"].split(" ", 1)[1]
+    worker = Worker("one-turn", {"ENGINE_TURNS": "1"})
+    try:
+        status, body = worker.post("/api/projects/%s/messages" % first, {
+            "content": "A turn that takes its time [fault:delay] [no-changes]"},
+            token)
+        assert status == 202, (status, body)
+        turns = [body["turn_id"]]
+        wait_until("the worker's engine to run it", lambda: psql(
+            "SELECT status FROM turns WHERE id = :'t'", t=turns[0]) ==
+            [["running"]], timeout=30, interval=0.05)
+        status, body = worker.post("/api/projects/%s/messages" % second, {
+            "content": "A turn for any engine [no-changes]"}, token)
+        assert status == 202, (status, body)
+        turns.append(body["turn_id"])
+        rows = dict(psql("SELECT id, coalesce(queued_by, '-') FROM turns "
+                         "WHERE id IN (:'a', :'b')", a=turns[0], b=turns[1]))
+        assert rows[turns[0]].split(":")[1] == str(worker.proc.pid), rows
+        assert rows[turns[1]] == "-", rows
+        for project, turn in zip((first, second), turns):
+            assert turn_result(auth, project, turn)["status"] == "done"
+    finally:
+        worker.stop()
+
+
 def test_an_engine_alone_answers_health_and_metrics():
     """brainstorm-fcgi --engine-only --listen: FastCGI on that address for
     /api/health, /api/ready and /metrics (with the engine's gauges), and
