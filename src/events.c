@@ -23,6 +23,7 @@
 #define URL_MAX			512
 #define DELTA_WINDOW_MAX	60000	/* configured: 0..1000 ms */
 #define DELTA_FLUSH_BYTES	2048	/* a held delta this long goes at once */
+#define IDLE_MAX		16	/* kept nchan connections of requests */
 
 /* One queued event, or a channel deletion. */
 struct pending {
@@ -56,6 +57,8 @@ struct events {
 	bool			 started;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 ready, sent;
+	CURL			*idle[IDLE_MAX];	/* kept handles, for requests */
+	int			 nidle;
 	struct pending		*head, *tail;
 	struct pending		*held;		/* open deltas, oldest first */
 	long			 window_ms;	/* 0: every delta queued at once */
@@ -75,9 +78,9 @@ answer_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-/* A handle for one nchan request; NULL when curl has none to give. */
+/* A handle for nchan requests; NULL when curl has none to give. */
 static CURL *
-nchan_handle(const struct events *ev, struct buf *answer)
+nchan_handle(const struct events *ev)
 {
 	CURL	*c;
 
@@ -90,8 +93,40 @@ nchan_handle(const struct events *ev, struct buf *answer)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)REQUEST_MS);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, answer_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, answer);
 	return c;
+}
+
+/*
+ * A handle for a request thread: a kept one, whose connection to nchan is
+ * open already, or a new one. Publishing a turn's first event and counting
+ * a user's streams then cost no connect each.
+ */
+static CURL *
+handle_take(struct events *ev)
+{
+	CURL	*c = NULL;
+
+	pthread_mutex_lock(&ev->lock);
+	if (ev->nidle > 0)
+		c = ev->idle[--ev->nidle];
+	pthread_mutex_unlock(&ev->lock);
+	return c != NULL ? c : nchan_handle(ev);
+}
+
+/* Keep the handle of a request nchan answered (status not 0); else close. */
+static void
+handle_give(struct events *ev, CURL *c, long status)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&ev->lock);
+	if (status != 0 && ev->nidle < IDLE_MAX && !ev->stopping) {
+		ev->idle[ev->nidle++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&ev->lock);
+	if (c != NULL)
+		curl_easy_cleanup(c);
 }
 
 /* GET/POST/DELETE path on nchan's publisher server; the HTTP status or 0. */
@@ -106,6 +141,7 @@ nchan_request(const struct events *ev, CURL *c, const char *method,
 	buf_reset(answer);
 	snprintf(url, sizeof(url), "%s%s", ev->base, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, answer);
 	h = curl_slist_append(h, "Accept: text/json");
 	h = curl_slist_append(h, "Expect:");
 	if (type != NULL && type[0] != '\0') {
@@ -301,7 +337,7 @@ sender_main(void *arg)
 		pthread_mutex_unlock(&ev->lock);
 
 		if (c == NULL)
-			c = nchan_handle(ev, &answer);
+			c = nchan_handle(ev);
 		snprintf(path, sizeof(path), "/pub/%s", p->channels);
 		status = 0;
 		if (c != NULL && p->type[0] == '\0')
@@ -413,6 +449,8 @@ events_destroy(struct events *ev)
 		pthread_mutex_unlock(&ev->lock);
 		pthread_join(ev->thread, NULL);
 	}
+	while (ev->nidle > 0)
+		curl_easy_cleanup(ev->idle[--ev->nidle]);
 	pthread_cond_destroy(&ev->sent);
 	pthread_cond_destroy(&ev->ready);
 	pthread_mutex_destroy(&ev->lock);
@@ -616,16 +654,14 @@ events_publish_now(struct events *ev, const char *channels, const char *type,
 		return BS_ERR_NOT_FOUND;
 	if (!channels_valid(channels))
 		return BS_ERR_INVALID;
-	buf_init(&answer, ANSWER_MAX);
-	if ((c = nchan_handle(ev, &answer)) == NULL) {
-		buf_free(&answer);
+	if ((c = handle_take(ev)) == NULL)
 		return BS_ERR_NOMEM;
-	}
+	buf_init(&answer, ANSWER_MAX);
 	snprintf(path, sizeof(path), "/pub/%s", channels);
 	status = nchan_request(ev, c, "POST", path, type,
 	    json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE), &answer);
-	curl_easy_cleanup(c);
+	handle_give(ev, c, status);
 	buf_free(&answer);
 	if (status < 200 || status >= 300) {
 		complain(ev, "an event", status);
@@ -724,11 +760,9 @@ events_subscribers(struct events *ev, const char *channel, long *out)
 		return BS_OK;
 	if (!channels_valid(channel) || strchr(channel, ',') != NULL)
 		return BS_ERR_INVALID;
-	buf_init(&answer, ANSWER_MAX);
-	if ((c = nchan_handle(ev, &answer)) == NULL) {
-		buf_free(&answer);
+	if ((c = handle_take(ev)) == NULL)
 		return BS_ERR_NOMEM;
-	}
+	buf_init(&answer, ANSWER_MAX);
 	snprintf(path, sizeof(path), "/pub/%s", channel);
 	status = nchan_request(ev, c, "GET", path, NULL, NULL, &answer);
 	if (status == 404)		/* no such channel: nobody listens */
@@ -738,7 +772,7 @@ events_subscribers(struct events *ev, const char *channel, long *out)
 		e = BS_OK;
 	if (*out < 0)
 		*out = 0;
-	curl_easy_cleanup(c);
+	handle_give(ev, c, status);
 	buf_free(&answer);
 	return e;
 }
@@ -749,17 +783,17 @@ events_status_get(struct events *ev, struct events_status *out)
 	struct buf	 answer;
 	CURL		*c;
 	const char	*t;
+	long		 status;
 	bs_err		 e = BS_ERR_IO;
 
 	memset(out, 0, sizeof(*out));
 	if (ev == NULL)
 		return BS_ERR_NOT_FOUND;
-	buf_init(&answer, ANSWER_MAX);
-	if ((c = nchan_handle(ev, &answer)) == NULL) {
-		buf_free(&answer);
+	if ((c = handle_take(ev)) == NULL)
 		return BS_ERR_NOMEM;
-	}
-	if (nchan_request(ev, c, "GET", "/status", NULL, NULL, &answer) == 200) {
+	buf_init(&answer, ANSWER_MAX);
+	if ((status = nchan_request(ev, c, "GET", "/status", NULL, NULL,
+	    &answer)) == 200) {
 		t = buf_cstr(&answer);
 		out->subscribers = answer_number(t, "subscribers");
 		out->channels = answer_number(t, "channels");
@@ -768,7 +802,7 @@ events_status_get(struct events *ev, struct events_status *out)
 		out->shm_limit_kib = answer_number(t, "shared memory limit");
 		e = out->subscribers >= 0 ? BS_OK : BS_ERR_IO;
 	}
-	curl_easy_cleanup(c);
+	handle_give(ev, c, status);
 	buf_free(&answer);
 	return e;
 }

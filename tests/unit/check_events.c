@@ -44,6 +44,7 @@ struct server {
 	pthread_cond_t	 changed;
 	bool		 hold;		/* answer nothing until released */
 	int		 waiting;	/* requests read and held */
+	int		 accepted;	/* connections */
 	struct seen	 seen[SEEN_MAX];
 	int		 nseen;
 };
@@ -95,6 +96,9 @@ server_main(void *arg)
 
 	(void)arg;
 	while ((fd = accept(srv.lfd, NULL, NULL)) >= 0) {
+		pthread_mutex_lock(&srv.lock);
+		srv.accepted++;
+		pthread_mutex_unlock(&srv.lock);
 		while (request_read(fd, &s)) {
 			pthread_mutex_lock(&srv.lock);
 			srv.waiting++;
@@ -494,6 +498,30 @@ START_TEST(channel_names_are_checked)
 }
 END_TEST
 
+/* A request thread's publish keeps its connection for the next one. */
+START_TEST(requests_keep_their_connection)
+{
+	struct events	*ev;
+	json_object	*d = json_object_new_object();
+	int		 i;
+
+	server_start();
+	ev = publisher(1 << 20);
+	json_object_object_add(d, "turn_id", json_object_new_string("t"));
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(events_publish_now(ev, "t-a", "turn.queued", d),
+		    BS_OK);
+	server_wait_seen(3);
+	pthread_mutex_lock(&srv.lock);
+	ck_assert_int_eq(srv.accepted, 1);
+	ck_assert_str_eq(srv.seen[2].event, "turn.queued");
+	pthread_mutex_unlock(&srv.lock);
+	json_object_put(d);
+	events_destroy(ev);
+	server_stop();
+}
+END_TEST
+
 static Suite *
 events_suite(void)
 {
@@ -511,6 +539,7 @@ events_suite(void)
 	tcase_add_test(tc, held_deltas_count_against_the_bound);
 	tcase_add_test(tc, the_queue_is_bounded);
 	tcase_add_test(tc, channel_names_are_checked);
+	tcase_add_test(tc, requests_keep_their_connection);
 	suite_add_tcase(s, tc);
 	return s;
 }
