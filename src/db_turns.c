@@ -11,7 +11,8 @@
 #define TURN_HANDOFF	"2 seconds"
 
 enum turn_stmt {
-	STMT_MESSAGE_INSERT_USER, STMT_TURN_REQUEUE, STMT_TURN_QUEUE_COUNTS,
+	STMT_MESSAGE_INSERT_USER, STMT_TURN_REQUEUE, STMT_TURN_QUEUE_LOCK,
+	STMT_TURN_QUEUE_COUNTS,
 	STMT_TURN_FINISH, STMT_TURNS_CLAIM, STMT_TURNS_RENEW, STMT_TURN_HOLD,
 	STMT_TURN_GET, STMT_TURN_MESSAGES, STMT_TURN_ITEMS, STMT_TURNS_COUNT,
 	STMT_TURN_RUNS, TURN_STMT__COUNT
@@ -43,12 +44,18 @@ const struct db_stmt db_turn_stmts[TURN_STMT__COUNT] = {
 	  "SELECT " DB_MESSAGE_COLUMNS ", old.status, upd.user_message_id FROM old "
 	  "LEFT JOIN upd ON true LEFT JOIN messages m ON m.id = upd.user_message_id", 4 },
 	/*
-	 * The queue's bounds, counted under a lock of the user's so that two of
-	 * their requests cannot both pass the last free place.
+	 * The user's lock, until the transaction ends: two of their requests
+	 * cannot both pass the last free place. A statement of its own: the
+	 * counts must come from a snapshot taken after it is granted (under
+	 * READ COMMITTED a statement sees the database as it was when the
+	 * statement began, so counts in the statement that waited for the lock
+	 * would miss the request that held it).
 	 */
+	[STMT_TURN_QUEUE_LOCK] = { "turn_queue_lock",
+	  "SELECT pg_advisory_xact_lock(hashtextextended('turns:' || $1, 0))", 1 },
+	/* The queue's bounds, under that lock. */
 	[STMT_TURN_QUEUE_COUNTS] = { "turn_queue_counts",
-	  "SELECT pg_advisory_xact_lock(hashtextextended('turns:' || $1, 0))::text, "
-	  "(SELECT count(*) FROM turns WHERE status = 'queued'), "
+	  "SELECT (SELECT count(*) FROM turns WHERE status = 'queued'), "
 	  "(SELECT count(*) FROM turns WHERE user_id = $1::uuid "
 	  "AND status IN ('queued', 'running')), "
 	  /* Room in the conversation for a message and its reply. */
@@ -126,16 +133,17 @@ db_turns_room(struct db_conn *c, const char *user_id, const char *project_id,
 	bs_err		 e;
 
 	snprintf(room, sizeof(room), "%ld", lim->messages_max);
-	if ((e = db_exec(c, &db_turn_stmts[STMT_TURN_QUEUE_COUNTS], v, &res, NULL)) != BS_OK)
+	if ((e = db_run(c, &db_turn_stmts[STMT_TURN_QUEUE_LOCK], v)) != BS_OK ||
+	    (e = db_exec(c, &db_turn_stmts[STMT_TURN_QUEUE_COUNTS], v, &res, NULL)) != BS_OK)
 		goto out;
-	if ((e = db_int64(PQgetvalue(res, 0, 1), &queued)) != BS_OK ||
-	    (e = db_int64(PQgetvalue(res, 0, 2), &mine)) != BS_OK)
+	if ((e = db_int64(PQgetvalue(res, 0, 0), &queued)) != BS_OK ||
+	    (e = db_int64(PQgetvalue(res, 0, 1), &mine)) != BS_OK)
 		goto out;
 	if (queued >= lim->queue_max)
 		e = BS_ERR_TOO_LARGE;
 	else if (mine >= lim->user_max)
 		e = BS_ERR_RATE_LIMITED;
-	else if (PQgetvalue(res, 0, 3)[0] != 't')
+	else if (PQgetvalue(res, 0, 2)[0] != 't')
 		e = BS_ERR_FULL;
 out:
 	PQclear(res);

@@ -7,6 +7,8 @@ a turn taken over by another engine after its engine was SIGKILLed."""
 import json
 import os
 import signal
+import subprocess
+import threading
 import uuid
 
 import helpers
@@ -183,6 +185,65 @@ def test_one_turn_per_project_and_a_few_per_user():
     for p, t in queued:
         assert turn_result({"Authorization": "Bearer " + token}, p, t)[
             "status"] == "done"
+
+
+def test_the_user_limit_counts_the_request_it_waited_for():
+    """Two requests of one user race for their last free place: the second
+    waits for the first's lock, then counts what the first committed (its
+    counts come from after the wait, not from when its statement began),
+    and answers 429."""
+    auth, project = user_and_project()
+    user = psql("SELECT owner_id FROM projects WHERE id = :'p'", p=project)[0][0]
+    user_max = int(worker_env().get("TURN_USER_MAX", "4"))
+    ghosts = []
+    sql = ["BEGIN;", "SELECT pg_advisory_xact_lock(hashtextextended("
+           "'turns:' || '%s', 0));" % user]
+    for _ in range(user_max):
+        r = request("POST", "/api/projects", {"title": "Ghost"}, headers=auth)
+        assert r.status == 201, r
+        ghost = str(uuid.uuid4())
+        ghosts.append(ghost)
+        # Jobs of the user's for an engine nobody runs, in the first
+        # request's transaction.
+        sql += ["INSERT INTO document_generations (id, project_id, kind, "
+                "user_id) VALUES ('%s', '%s', 'brief', '%s');" % (
+                    ghost, r.json()["id"], user),
+                "INSERT INTO turns (id, project_id, document_kind, status, "
+                "user_id, queued_by, queued_at) VALUES ('%s', '%s', 'brief', "
+                "'queued', '%s', 'nobody:0:0', now() + interval '1 hour');" % (
+                    ghost, r.json()["id"], user)]
+    first = subprocess.Popen(["psql", helpers.env("BS_DATABASE_URL"), "-X",
+                              "-q", "-v", "ON_ERROR_STOP=1"],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             text=True)
+    answer = {}
+    second = threading.Thread(target=lambda: answer.update(r=request(
+        "POST", "/api/projects/%s/messages" % project,
+        {"content": "The last free place?"}, headers=auth,
+        source=auth["X-Test-Source"])))
+    try:
+        first.stdin.write("\n".join(sql) + "\n")
+        first.stdin.flush()
+        wait_until("the first request's jobs", lambda: psql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND granted") != [["0"]] and psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = "
+            "'idle in transaction' AND query LIKE 'INSERT INTO turns%%'")
+            != [["0"]], timeout=30)
+        second.start()
+        wait_until("the second request to wait for the lock", lambda: psql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND NOT granted") != [["0"]], timeout=30)
+        first.stdin.write("COMMIT;\n")
+        first.stdin.close()
+        assert first.wait(timeout=30) == 0
+        second.join(timeout=60)
+        expect_error(answer["r"], 429, "too_many_turns")
+    finally:
+        if first.poll() is None:
+            first.kill()
+        psql("DELETE FROM turns WHERE id = ANY(:'g'::uuid[])",
+             g="{%s}" % ",".join(ghosts))
 
 
 def test_a_full_queue_answers_503():
