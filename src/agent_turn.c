@@ -692,36 +692,36 @@ stage_b_messages(struct turn *t, struct db_conn *conn)
 	return e;
 }
 
+/* Every call of both stages, one statement. */
 static bs_err
 runs_record(struct turn *t, struct db_conn *conn)
 {
-	struct db_agent_run	 r;
-	size_t			 s, i;
-	bs_err			 e = BS_OK;
+	struct db_agent_run	 runs[2 * STAGE_MAX], *r;
+	size_t			 s, i, n = 0;
 
+	memset(runs, 0, sizeof(runs));
 	for (s = 0; s < 2; s++) {
-		for (i = 0; i < t->ncalls[s] && e == BS_OK; i++) {
+		for (i = 0; i < t->ncalls[s] && n < 2 * STAGE_MAX; i++) {
 			struct agent_call *c = &t->calls[s][i];
 
-			memset(&r, 0, sizeof(r));
-			r.agent = c->agent->name;
-			r.model = c->req.model;
-			r.status = c->status;
-			r.latency_ms = c->latency_ms;
-			r.attempts = c->call.attempts;
-			r.input_tokens = c->call.res.usage.input_tokens;
-			r.output_tokens = c->call.res.usage.output_tokens;
-			r.cache_read_tokens = c->call.res.usage.cache_read_input_tokens;
-			r.cache_write_tokens = c->call.res.usage.cache_creation_input_tokens;
-			r.cache_write_1h_tokens = c->call.res.usage.cache_creation_1h_tokens;
-			r.thinking_tokens = c->call.res.usage.thinking_tokens;
-			r.stop_reason = c->call.res.stop_reason;
-			r.error = c->error[0] != '\0' ? c->error : NULL;
-			e = db_agent_run_add(conn, t->turn_id, t->job.project_id,
-			    t->job.user_id, &r);
+			r = &runs[n++];
+			r->agent = c->agent->name;
+			r->model = c->req.model;
+			r->status = c->status;
+			r->latency_ms = c->latency_ms;
+			r->attempts = c->call.attempts;
+			r->input_tokens = c->call.res.usage.input_tokens;
+			r->output_tokens = c->call.res.usage.output_tokens;
+			r->cache_read_tokens = c->call.res.usage.cache_read_input_tokens;
+			r->cache_write_tokens = c->call.res.usage.cache_creation_input_tokens;
+			r->cache_write_1h_tokens = c->call.res.usage.cache_creation_1h_tokens;
+			r->thinking_tokens = c->call.res.usage.thinking_tokens;
+			r->stop_reason = c->call.res.stop_reason;
+			r->error = c->error[0] != '\0' ? c->error : NULL;
 		}
 	}
-	return e;
+	return db_agent_runs_add(conn, t->turn_id, t->job.project_id,
+	    t->job.user_id, runs, n);
 }
 
 /*

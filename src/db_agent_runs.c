@@ -15,12 +15,24 @@ enum agent_run_stmt {
 
 /* The agent run statements; db_stmt_tables lists the table (names unique). */
 const struct db_stmt db_agent_run_stmts[AGENT_RUN_STMT__COUNT] = {
+	/* A turn's runs, in the order given (their ids keep it). */
 	[STMT_AGENT_RUN_INSERT] = { "agent_run_insert",
 	  "INSERT INTO agent_runs (turn_id, project_id, user_id, agent, model, status, "
 	  "latency_ms, attempts, input_tokens, output_tokens, cache_read_tokens, "
 	  "cache_write_tokens, error, stop_reason, thinking_tokens, "
-	  "cache_write_1h_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-	  "$10, $11, $12, $13, $14, $15, $16)", 16 },
+	  "cache_write_1h_tokens) SELECT $1, $2, $3, r.agent, r.model, r.status, "
+	  "r.latency_ms, r.attempts, r.input_tokens, r.output_tokens, "
+	  "r.cache_read_tokens, r.cache_write_tokens, r.error, r.stop_reason, "
+	  "r.thinking_tokens, r.cache_write_1h_tokens "
+	  "FROM ROWS FROM (json_to_recordset($4::json) AS (agent text, "
+	  "model text, status text, latency_ms integer, attempts integer, "
+	  "input_tokens integer, output_tokens integer, cache_read_tokens integer, "
+	  "cache_write_tokens integer, error text, stop_reason text, "
+	  "thinking_tokens integer, cache_write_1h_tokens integer)) "
+	  "WITH ORDINALITY AS r(agent, model, status, latency_ms, attempts, "
+	  "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+	  "error, stop_reason, thinking_tokens, cache_write_1h_tokens, n) "
+	  "ORDER BY r.n", 4 },
 	[STMT_ACTIVITY_LIST] = { "activity_list",
 	  "SELECT r.turn_id, r.agent, r.model, r.status, r.latency_ms, r.attempts, "
 	  "r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, "
@@ -89,14 +101,59 @@ db_agent_run_params(const char *owner_id, const char *project_id,
 	out->v[15] = n[7];
 }
 
-bs_err
-db_agent_run_add(struct db_conn *c, const char *turn_id, const char *project_id,
-    const char *user_id, const struct db_agent_run *r)
+static void
+add_text(json_object *o, const char *key, const char *value)
 {
-	struct db_agent_run_values	 p;
+	json_object_object_add(o, key, value != NULL ?
+	    json_object_new_string(value) : NULL);
+}
 
-	db_agent_run_params(turn_id, project_id, user_id, r, &p);
-	return db_run(c, &db_agent_run_stmts[STMT_AGENT_RUN_INSERT], p.v);
+static void
+add_int(json_object *o, const char *key, long value)
+{
+	json_object_object_add(o, key, json_object_new_int64(value));
+}
+
+bs_err
+db_agent_runs_add(struct db_conn *c, const char *turn_id, const char *project_id,
+    const char *user_id, const struct db_agent_run *runs, size_t n)
+{
+	json_object	*a, *o;
+	const char	*v[4];
+	size_t		 i;
+	bs_err		 e;
+
+	if (n == 0)
+		return BS_OK;
+	if ((a = json_object_new_array_ext((int)n)) == NULL)
+		return BS_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		const struct db_agent_run *r = &runs[i];
+
+		o = json_object_new_object();
+		add_text(o, "agent", r->agent);
+		add_text(o, "model", r->model);
+		add_text(o, "status", r->status);
+		add_int(o, "latency_ms", r->latency_ms);
+		add_int(o, "attempts", r->attempts);
+		add_int(o, "input_tokens", r->input_tokens);
+		add_int(o, "output_tokens", r->output_tokens);
+		add_int(o, "cache_read_tokens", r->cache_read_tokens);
+		add_int(o, "cache_write_tokens", r->cache_write_tokens);
+		add_text(o, "error", r->error);
+		add_text(o, "stop_reason", r->stop_reason != NULL &&
+		    r->stop_reason[0] != '\0' ? r->stop_reason : NULL);
+		add_int(o, "thinking_tokens", r->thinking_tokens);
+		add_int(o, "cache_write_1h_tokens", r->cache_write_1h_tokens);
+		json_object_array_add(a, o);
+	}
+	v[0] = turn_id;
+	v[1] = project_id;
+	v[2] = user_id;
+	v[3] = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
+	e = db_run(c, &db_agent_run_stmts[STMT_AGENT_RUN_INSERT], v);
+	json_object_put(a);
+	return e;
 }
 
 bs_err

@@ -138,9 +138,10 @@ struct db_agent_run {
 	const char	*error;		/* NULL when ok */
 };
 
-bs_err	db_agent_run_add(struct db_conn *c, const char *turn_id,
+/* A turn's n runs in one statement, in their order. */
+bs_err	db_agent_runs_add(struct db_conn *c, const char *turn_id,
 	    const char *project_id, const char *user_id,
-	    const struct db_agent_run *run);
+	    const struct db_agent_run *runs, size_t n);
 /*
  * The 16 parameters of a run's row, in agent_runs' column order after its
  * owner (a turn's or a document generation's id): one writer for both.
