@@ -258,7 +258,8 @@ db_pool_release(struct db_pool *pool, struct db_conn *conn)
 		return;
 	/* A broken session or an abandoned transaction is not handed on. */
 	if (conn->pg != NULL && (PQstatus(conn->pg) != CONNECTION_OK ||
-	    PQtransactionStatus(conn->pg) != PQTRANS_IDLE))
+	    PQtransactionStatus(conn->pg) != PQTRANS_IDLE ||
+	    PQpipelineStatus(conn->pg) != PQ_PIPELINE_OFF))
 		db_conn_close(conn);
 	pthread_mutex_lock(&pool->lock);
 	conn->busy = false;
@@ -324,6 +325,27 @@ db_result_check(PGresult *res, char *sqlstate, PGconn *pg)
 	return BS_ERR_DB;
 }
 
+/* Prepare stmt on the connection unless it is, or no slot is left (false). */
+static bs_err
+db_conn_prepare(struct db_conn *conn, const struct db_stmt *stmt,
+    char *sqlstate, bool *prepared)
+{
+	PGresult	*res;
+	bs_err		 e;
+
+	*prepared = db_conn_prepared(conn, stmt);
+	if (*prepared || conn->nprepared == PREPARED_MAX)
+		return BS_OK;
+	res = PQprepare(conn->pg, stmt->name, stmt->sql, stmt->nparams, NULL);
+	e = db_result_check(res, sqlstate, conn->pg);
+	PQclear(res);
+	if (e == BS_OK) {
+		conn->prepared[conn->nprepared++] = stmt;
+		*prepared = true;
+	}
+	return e;
+}
+
 /* db_exec with the result in format (0 text, 1 binary). */
 static bs_err
 db_exec_format(struct db_conn *conn, const struct db_stmt *stmt,
@@ -331,6 +353,7 @@ db_exec_format(struct db_conn *conn, const struct db_stmt *stmt,
 {
 	PGresult	*res = NULL;
 	double		 t0 = now_seconds();
+	bool		 prepared;
 	bs_err		 e;
 
 	*out = NULL;
@@ -338,26 +361,12 @@ db_exec_format(struct db_conn *conn, const struct db_stmt *stmt,
 		sqlstate[0] = '\0';
 	if (conn->pg == NULL)
 		return BS_ERR_DB_UNAVAILABLE;
-	if (!db_conn_prepared(conn, stmt) && conn->nprepared == PREPARED_MAX) {
-		/* More statements than slots: run this one unprepared. */
-		res = PQexecParams(conn->pg, stmt->sql, stmt->nparams, NULL, values,
-		    NULL, NULL, format);
-		if ((e = db_result_check(res, sqlstate, conn->pg)) == BS_OK) {
-			*out = res;
-			res = NULL;
-		}
+	if ((e = db_conn_prepare(conn, stmt, sqlstate, &prepared)) != BS_OK)
 		goto out;
-	}
-	if (!db_conn_prepared(conn, stmt)) {
-		res = PQprepare(conn->pg, stmt->name, stmt->sql, stmt->nparams, NULL);
-		if ((e = db_result_check(res, sqlstate, conn->pg)) != BS_OK)
-			goto out;
-		PQclear(res);
-		res = NULL;
-		conn->prepared[conn->nprepared++] = stmt;
-	}
-	res = PQexecPrepared(conn->pg, stmt->name, stmt->nparams, values, NULL,
-	    NULL, format);
+	/* More statements than slots: this one runs unprepared. */
+	res = prepared ? PQexecPrepared(conn->pg, stmt->name, stmt->nparams,
+	    values, NULL, NULL, format) : PQexecParams(conn->pg, stmt->sql,
+	    stmt->nparams, NULL, values, NULL, NULL, format);
 	if ((e = db_result_check(res, sqlstate, conn->pg)) != BS_OK)
 		goto out;
 	*out = res;
@@ -391,6 +400,81 @@ db_run(struct db_conn *conn, const struct db_stmt *stmt,
 
 	e = db_exec(conn, stmt, values, &res, NULL);
 	PQclear(res);
+	return e;
+}
+
+/*
+ * Between the Sync messages of the extended protocol the statements run in
+ * one implicit transaction, which an error aborts. The connection leaves
+ * pipeline mode only when every result was read; otherwise it is broken
+ * and db_pool_release closes it.
+ */
+bs_err
+db_pipeline(struct db_conn *conn, const struct db_step *steps, size_t n,
+    PGresult **out, char *sqlstate)
+{
+	PGresult	*res;
+	bool		 prepared[DB_PIPELINE_MAX];
+	size_t		 i, sent = 0;
+	double		 t0 = now_seconds();
+	bs_err		 e = BS_OK, ee;
+
+	*out = NULL;
+	if (sqlstate != NULL)
+		sqlstate[0] = '\0';
+	if (n == 0 || n > DB_PIPELINE_MAX)
+		return BS_ERR_INVALID;
+	if (conn->pg == NULL)
+		return BS_ERR_DB_UNAVAILABLE;
+	for (i = 0; i < n; i++)
+		if ((e = db_conn_prepare(conn, steps[i].stmt, sqlstate,
+		    &prepared[i])) != BS_OK)
+			return e;
+	if (PQenterPipelineMode(conn->pg) != 1)
+		return BS_ERR_DB;
+	for (; sent < n; sent++) {
+		const struct db_stmt *s = steps[sent].stmt;
+
+		if ((prepared[sent] ? PQsendQueryPrepared(conn->pg, s->name,
+		    s->nparams, steps[sent].values, NULL, NULL, 0) :
+		    PQsendQueryParams(conn->pg, s->sql, s->nparams, NULL,
+		    steps[sent].values, NULL, NULL, 0)) != 1)
+			break;
+	}
+	if (PQpipelineSync(conn->pg) != 1) {
+		e = BS_ERR_DB_UNAVAILABLE;
+		goto out;
+	}
+	if (sent < n)
+		e = BS_ERR_DB;
+	/* Each statement's result, then the end of its results (NULL). */
+	for (i = 0; i < sent; i++) {
+		while ((res = PQgetResult(conn->pg)) != NULL) {
+			if (e == BS_OK && PQresultStatus(res) !=
+			    PGRES_PIPELINE_ABORTED) {
+				ee = db_result_check(res, sqlstate, conn->pg);
+				if (ee != BS_OK)
+					e = ee;
+				else if (i == n - 1 && *out == NULL) {
+					*out = res;
+					res = NULL;
+				}
+			}
+			PQclear(res);
+		}
+	}
+	if ((res = PQgetResult(conn->pg)) == NULL ||
+	    (PQresultStatus(res) != PGRES_PIPELINE_SYNC && e == BS_OK))
+		e = BS_ERR_DB_UNAVAILABLE;
+	PQclear(res);
+out:
+	if (PQexitPipelineMode(conn->pg) != 1 && e == BS_OK)
+		e = BS_ERR_DB_UNAVAILABLE;
+	if (e != BS_OK) {
+		PQclear(*out);
+		*out = NULL;
+	}
+	metrics_db_observe(now_seconds() - t0);
 	return e;
 }
 

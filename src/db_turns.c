@@ -10,6 +10,18 @@
 /* A queued turn waits this long for the engine of its process. */
 #define TURN_HANDOFF	"2 seconds"
 
+/*
+ * The queue's counts for a user and a project: queued turns of everybody,
+ * active ones of the user's, and whether the conversation has room for a
+ * message and its reply (room: the most messages, or NULL for no bound).
+ */
+#define TURN_ROOM_SQL(user, project, room) \
+	"SELECT (SELECT count(*) FROM turns WHERE status = 'queued') AS queued, " \
+	"(SELECT count(*) FROM turns WHERE user_id = " user "::uuid " \
+	"AND status IN ('queued', 'running')) AS mine, " \
+	"(SELECT " room "::bigint IS NULL OR count(*) + 2 <= " room "::bigint " \
+	"FROM messages WHERE project_id = " project "::uuid) AS fits"
+
 enum turn_stmt {
 	STMT_MESSAGE_INSERT_USER, STMT_TURN_REQUEUE, STMT_TURN_QUEUE_LOCK,
 	STMT_TURN_QUEUE_COUNTS,
@@ -23,15 +35,20 @@ const struct db_stmt db_turn_stmts[TURN_STMT__COUNT] = {
 	/*
 	 * The message and its turn point at each other: both ids are made first
 	 * and both rows inserted by one statement (foreign keys are checked at its
-	 * end). The turn waits in the queue for an engine.
+	 * end), when the queue has room: its counts come after the columns of the
+	 * message, which are NULL without room. The turn waits in the queue for
+	 * an engine. Runs after STMT_TURN_QUEUE_LOCK, in its transaction.
 	 */
 	[STMT_MESSAGE_INSERT_USER] = { "message_insert_user",
-	  "WITH ids AS (SELECT gen_random_uuid() AS mid, gen_random_uuid() AS tid), "
+	  "WITH room AS (" TURN_ROOM_SQL("$3", "$1", "$5") "), "
+	  "ids AS (SELECT gen_random_uuid() AS mid, gen_random_uuid() AS tid "
+	  "FROM room WHERE queued < $6::bigint AND mine < $7::bigint AND fits), "
 	  "t AS (INSERT INTO turns (id, project_id, user_message_id, status, user_id, "
 	  "queued_by) SELECT tid, $1, mid, 'queued', $3, $4 FROM ids), "
 	  "m AS (INSERT INTO messages (id, project_id, role, content, turn_id) "
 	  "SELECT mid, $1, 'user', $2, tid FROM ids RETURNING *) "
-	  "SELECT " DB_MESSAGE_COLUMNS " FROM m", 4 },
+	  "SELECT " DB_MESSAGE_COLUMNS ", room.queued, room.mine, room.fits "
+	  "FROM room LEFT JOIN m ON true", 7 },
 	/* A failed turn back in the queue; its stored message is asked again. */
 	[STMT_TURN_REQUEUE] = { "turn_requeue",
 	  "WITH old AS (SELECT t.id, t.status FROM turns t WHERE t.id = $2::uuid "
@@ -55,12 +72,8 @@ const struct db_stmt db_turn_stmts[TURN_STMT__COUNT] = {
 	  "SELECT pg_advisory_xact_lock(hashtextextended('turns:' || $1, 0))", 1 },
 	/* The queue's bounds, under that lock. */
 	[STMT_TURN_QUEUE_COUNTS] = { "turn_queue_counts",
-	  "SELECT (SELECT count(*) FROM turns WHERE status = 'queued'), "
-	  "(SELECT count(*) FROM turns WHERE user_id = $1::uuid "
-	  "AND status IN ('queued', 'running')), "
-	  /* Room in the conversation for a message and its reply. */
-	  "(SELECT $3::bigint IS NULL OR count(*) + 2 <= $3::bigint "
-	  "FROM messages WHERE project_id = $2::uuid)", 3 },
+	  "SELECT queued, mine, fits FROM (" TURN_ROOM_SQL("$1", "$2", "$3")
+	  ") room", 3 },
 	/* Ends the run: the lease goes with it. */
 	[STMT_TURN_FINISH] = { "turn_finish",
 	  "UPDATE turns SET intent = $2, confidence = $3, status = $4, error = $5, "
@@ -120,6 +133,25 @@ const size_t db_turn_nstmts = TURN_STMT__COUNT;
 
 #define NCOLS(c)	(int)(sizeof(c) / sizeof((c)[0]))
 
+/* Which bound TURN_ROOM_SQL's columns from col on say is reached, if any. */
+static bs_err
+room_check(PGresult *res, int col, const struct db_turn_limits *lim)
+{
+	long long	 queued, mine;
+	bs_err		 e;
+
+	if ((e = db_int64(PQgetvalue(res, 0, col), &queued)) != BS_OK ||
+	    (e = db_int64(PQgetvalue(res, 0, col + 1), &mine)) != BS_OK)
+		return e;
+	if (queued >= lim->queue_max)
+		return BS_ERR_TOO_LARGE;
+	if (mine >= lim->user_max)
+		return BS_ERR_RATE_LIMITED;
+	if (PQgetvalue(res, 0, col + 2)[0] != 't')
+		return BS_ERR_FULL;
+	return BS_OK;
+}
+
 /* Whether the queue takes one more turn of user_id. Transaction open. */
 bs_err
 db_turns_room(struct db_conn *c, const char *user_id, const char *project_id,
@@ -129,22 +161,56 @@ db_turns_room(struct db_conn *c, const char *user_id, const char *project_id,
 	const char	*v[] = { user_id, project_id,
 	    lim->messages_max > 0 ? room : NULL };
 	PGresult	*res = NULL;
-	long long	 queued, mine;
 	bs_err		 e;
 
 	snprintf(room, sizeof(room), "%ld", lim->messages_max);
-	if ((e = db_run(c, &db_turn_stmts[STMT_TURN_QUEUE_LOCK], v)) != BS_OK ||
-	    (e = db_exec(c, &db_turn_stmts[STMT_TURN_QUEUE_COUNTS], v, &res, NULL)) != BS_OK)
+	if ((e = db_run(c, &db_turn_stmts[STMT_TURN_QUEUE_LOCK], v)) == BS_OK &&
+	    (e = db_exec(c, &db_turn_stmts[STMT_TURN_QUEUE_COUNTS], v, &res,
+	    NULL)) == BS_OK)
+		e = room_check(res, 0, lim);
+	PQclear(res);
+	return e;
+}
+
+/*
+ * A new message and its turn: the user's lock and the conditional insert in
+ * one round trip (one transaction, the insert's snapshot taken after the
+ * lock).
+ */
+static bs_err
+message_queue(struct db_conn *c, const struct db_turn_limits *lim,
+    const char *project_id, const char *user_id, const char *content,
+    const char *queued_by, char turn_id[DB_ID_LEN], json_object **message,
+    char *state)
+{
+	char		 room[24], qmax[24], umax[24];
+	const char	*lock[] = { user_id };
+	const char	*v[] = { project_id, content, user_id, queued_by,
+	    lim->messages_max > 0 ? room : NULL, qmax, umax };
+	struct db_step	 steps[] = {
+		{ &db_turn_stmts[STMT_TURN_QUEUE_LOCK], lock },
+		{ &db_turn_stmts[STMT_MESSAGE_INSERT_USER], v },
+	};
+	PGresult	*res = NULL;
+	bs_err		 e;
+
+	snprintf(room, sizeof(room), "%ld", lim->messages_max);
+	snprintf(qmax, sizeof(qmax), "%ld", lim->queue_max);
+	snprintf(umax, sizeof(umax), "%ld", lim->user_max);
+	if ((e = db_pipeline(c, steps, 2, &res, state)) != BS_OK)
 		goto out;
-	if ((e = db_int64(PQgetvalue(res, 0, 0), &queued)) != BS_OK ||
-	    (e = db_int64(PQgetvalue(res, 0, 1), &mine)) != BS_OK)
+	if (PQntuples(res) != 1) {
+		e = BS_ERR_NOT_FOUND;
 		goto out;
-	if (queued >= lim->queue_max)
-		e = BS_ERR_TOO_LARGE;
-	else if (mine >= lim->user_max)
-		e = BS_ERR_RATE_LIMITED;
-	else if (PQgetvalue(res, 0, 2)[0] != 't')
-		e = BS_ERR_FULL;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		/* No message: a bound said no (or the counts moved since). */
+		if ((e = room_check(res, DB_MESSAGE_NCOLUMNS, lim)) == BS_OK)
+			e = BS_ERR_TOO_LARGE;
+		goto out;
+	}
+	snprintf(turn_id, DB_ID_LEN, "%s", PQgetvalue(res, 0, 5));
+	e = db_row_json(res, 0, db_message_columns, DB_MESSAGE_NCOLUMNS, message);
 out:
 	PQclear(res);
 	return e;
@@ -156,7 +222,6 @@ db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
     const char *retry_turn_id, const char *queued_by, char turn_id[DB_ID_LEN],
     json_object **message)
 {
-	const char	*v[] = { project_id, content, user_id, queued_by };
 	const char	*r[] = { project_id, retry_turn_id, user_id, queued_by };
 	struct db_turn_limits	 room = *lim;
 	PGresult	*res = NULL;
@@ -165,34 +230,27 @@ db_turn_queue(struct db_conn *c, const struct db_turn_limits *lim,
 	bs_err		 e;
 
 	*message = NULL;
+	if (retry_turn_id == NULL) {
+		e = message_queue(c, lim, project_id, user_id, content, queued_by,
+		    turn_id, message, state);
+		goto out;
+	}
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		goto out;
 	begun = true;
-	if (retry_turn_id != NULL)
-		room.messages_max = 0;	/* a retry adds no message */
+	room.messages_max = 0;	/* a retry adds no message */
 	if ((e = db_turns_room(c, user_id, project_id, &room)) != BS_OK)
 		goto out;
-	if (retry_turn_id == NULL) {
-		if ((e = db_exec(c, &db_turn_stmts[STMT_MESSAGE_INSERT_USER], v, &res, state)) != BS_OK)
-			goto out;
-		if (PQntuples(res) != 1) {
-			e = BS_ERR_NOT_FOUND;
-			goto out;
-		}
-		snprintf(turn_id, DB_ID_LEN, "%s", PQgetvalue(res, 0, 5));
-		e = db_row_json(res, 0, db_message_columns, DB_MESSAGE_NCOLUMNS, message);
-	} else {
-		if ((e = db_exec(c, &db_turn_stmts[STMT_TURN_REQUEUE], r, &res, state)) != BS_OK)
-			goto out;
-		if (PQntuples(res) != 1)
-			e = BS_ERR_NOT_FOUND;
-		else if (PQgetisnull(res, 0, DB_MESSAGE_NCOLUMNS + 1))
-			e = BS_ERR_CONFLICT;
-		else {
-			snprintf(turn_id, DB_ID_LEN, "%s", retry_turn_id);
-			e = db_row_json(res, 0, db_message_columns, DB_MESSAGE_NCOLUMNS,
-			    message);
-		}
+	if ((e = db_exec(c, &db_turn_stmts[STMT_TURN_REQUEUE], r, &res, state)) != BS_OK)
+		goto out;
+	if (PQntuples(res) != 1)
+		e = BS_ERR_NOT_FOUND;
+	else if (PQgetisnull(res, 0, DB_MESSAGE_NCOLUMNS + 1))
+		e = BS_ERR_CONFLICT;
+	else {
+		snprintf(turn_id, DB_ID_LEN, "%s", retry_turn_id);
+		e = db_row_json(res, 0, db_message_columns, DB_MESSAGE_NCOLUMNS,
+		    message);
 	}
 	if (e == BS_OK)
 		e = db_command(c, "COMMIT");

@@ -87,6 +87,22 @@ bs_err	db_run(struct db_conn *conn, const struct db_stmt *stmt,
 /* Plain command without parameters (BEGIN, COMMIT, ROLLBACK). */
 bs_err	db_command(struct db_conn *conn, const char *sql);
 
+/* One statement of a pipeline, and its values. */
+struct db_step {
+	const struct db_stmt	*stmt;
+	const char *const	*values;
+};
+#define DB_PIPELINE_MAX	8
+/*
+ * The steps in one round trip (libpq's pipeline mode), as one transaction:
+ * each sees what the ones before it did, and what others committed before
+ * it began (a lock taken by a step holds for the steps after it); the
+ * first error ends the rest and undoes them all. On success *out holds the
+ * last step's result, to PQclear. sqlstate as for db_exec.
+ */
+bs_err	db_pipeline(struct db_conn *conn, const struct db_step *steps,
+	    size_t n, PGresult **out, char *sqlstate);
+
 /* A result column as a JSON member: its name, and whether it is a number. */
 struct db_column {
 	const char	*name;
