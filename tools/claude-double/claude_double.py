@@ -2643,7 +2643,10 @@ class DoubleHandler:
     async def _flush(self):
         self._hand_over()
         transport = self.writer.transport
-        if transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[1]:
+        pending = transport.get_write_buffer_size()
+        if not pending and not transport.is_closing():
+            return   # all sent, connection up: drain() would return at once
+        if pending <= transport.get_write_buffer_limits()[1]:
             await self.writer.drain()   # does not wait; raises if the client is gone
             return
         async with asyncio.timeout(self.timeout):   # a client that does not read
