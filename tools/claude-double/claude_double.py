@@ -58,8 +58,8 @@ IDLE_CONNECTION_SECONDS = 300
 GENERATED_ITEMS_MAX = 100         # caps on what a hostile schema can make us build
 GENERATED_STRING_MAX = 100000
 SCHEMA_DEPTH_MAX = 64
-WORD_COUNT_CACHED_MIN = 1024      # texts whose word counts are remembered (bytes)
-WORD_COUNT_CACHED_MAX = 256 * 1024
+REMEMBERED_TEXT_MIN = 1024        # texts whose word count and cache key are
+REMEMBERED_TEXT_MAX = 64 * 1024   # remembered (characters; 256 of each at most)
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # Signs the thinking blocks the double hands out, so that a client that sends
@@ -214,7 +214,7 @@ def random_id(prefix):
 
 
 def word_count(text):
-    if WORD_COUNT_CACHED_MIN <= len(text) <= WORD_COUNT_CACHED_MAX:
+    if REMEMBERED_TEXT_MIN <= len(text) <= REMEMBERED_TEXT_MAX:
         return _cached_word_count(text)
     return len(text.split())
 
@@ -1929,15 +1929,22 @@ def cache_prefix(req):
     tokens = sum(word_count(text) for text in prefix)
     if tokens < req.spec.cache_min_tokens:
         return 0, None, None
-    return tokens, prefix_key(req.model, prefix), \
-        req.system_blocks[last]["cache_control"].get("ttl", "5m")
+    if sum(len(text) for text in prefix) <= REMEMBERED_TEXT_MAX:
+        key = _cached_prefix_key(req.model, prefix)
+    else:
+        key = prefix_key(req.model, prefix)
+    return tokens, key, req.system_blocks[last]["cache_control"].get("ttl", "5m")
+
+
+def prefix_key(model, prefix):
+    """The prompt cache's key of a system prefix (a tuple of texts)."""
+    return hashlib.sha256(json.dumps([model, list(prefix)]).encode("utf-8")).hexdigest()
 
 
 @functools.lru_cache(maxsize=256)
-def prefix_key(model, prefix):
-    """The prompt cache's key of a system prefix (a tuple of texts); the
-    same prefix comes back with every call of an agent."""
-    return hashlib.sha256(json.dumps([model, list(prefix)]).encode("utf-8")).hexdigest()
+def _cached_prefix_key(model, prefix):
+    """The same prefix comes back with every call of an agent."""
+    return prefix_key(model, prefix)
 
 
 class PromptCache:
@@ -2588,7 +2595,7 @@ class DoubleHandler:
     # than building the bytes) and waits until the client has taken them (or
     # the connection is gone, or idle for too long).  So what is written back
     # to back (a head and its body, the events of a stream that fall due
-    # together) leaves in one segment, and nothing waits in the buffer while
+    # together) leaves in one write, and nothing waits in the buffer while
     # the handler itself waits: every wait is preceded by a _flush.
 
     def send_response(self, code, message=None):
