@@ -13,10 +13,17 @@ this process, so the figures include the client's share of the CPU.
    for --seconds, with no latency and no token delay; calls per second,
    non-streamed and streamed.
 
+Every call sends the same small body, unless --bodies names a JSON list of
+request bodies: then the calls take them in turn (bench/double-turn.json
+holds the four calls of one of the product's turns, as the double recorded
+them: a system prompt of 7-9 KB, a JSON schema, the conversation).
+
 Usage: bench/double.py [--held 500,1000,1500,2000] [--latency-ms 2000]
         [--token-delay-ms 10] [--connections 32] [--seconds 5]
-        [--url URL | --double PATH]
+        [--bodies FILE] [--url URL | --double PATH]
 """
+
+import itertools
 
 import argparse
 import asyncio
@@ -104,12 +111,12 @@ def process_figures(pid):
     return cpu, rss
 
 
-async def streamed_call(host, port):
+async def streamed_call(host, port, body):
     """(ok, seconds) of one streamed call on a connection of its own."""
     client = Client(host, port)
     started = time.monotonic()
     try:
-        status, data = await client.call("POST", "/v1/messages", dict(BODY, stream=True),
+        status, data = await client.call("POST", "/v1/messages", dict(body, stream=True),
                                          HEADERS)
         return status == 200 and b"event: message_stop" in data, time.monotonic() - started
     except (OSError, asyncio.IncompleteReadError, ValueError):
@@ -118,26 +125,28 @@ async def streamed_call(host, port):
         client.close()
 
 
-async def held(host, port, pid, n, one):
+async def held(host, port, pid, n, one, bodies):
     await control(host, port, "POST", "reset")
     cpu0, _ = process_figures(pid)
     client0 = time.process_time()
     started = time.monotonic()
-    results = await asyncio.gather(*(streamed_call(host, port) for _ in range(n)))
+    results = await asyncio.gather(*(streamed_call(host, port, next(bodies))
+                                     for _ in range(n)))
     wall = time.monotonic() - started
     stats = await idle_stats(host, port)
     cpu1, rss = process_figures(pid)
     client = time.process_time() - client0
     times = sorted(seconds for _, seconds in results)
     print("  %5d streamed calls at once: %d errors, wall %.2f s (%.2f x one call), "
-          "p50 %.2f s, max_in_flight %d, CPU %.1f s (client's %.1f s), RSS %.0f MB"
+          "p50 %.2f s, max_in_flight %d, CPU %.2f s (%.2f ms a call; client's %.1f s), "
+          "RSS %.0f MB"
           % (n, [ok for ok, _ in results].count(False), wall, wall / one,
-             times[len(times) // 2], stats["max_in_flight"], cpu1 - cpu0, client, rss))
+             times[len(times) // 2], stats["max_in_flight"], cpu1 - cpu0,
+             1000 * (cpu1 - cpu0) / n, client, rss))
 
 
-async def rate(host, port, pid, connections, seconds, stream):
+async def rate(host, port, pid, connections, seconds, stream, bodies):
     await control(host, port, "POST", "reset")
-    body = dict(BODY, stream=stream)
     deadline = time.monotonic() + seconds
     counts = {"ok": 0, "errors": 0}
 
@@ -145,7 +154,8 @@ async def rate(host, port, pid, connections, seconds, stream):
         client = Client(host, port)
         try:
             while time.monotonic() < deadline:
-                status, _ = await client.call("POST", "/v1/messages", body, HEADERS)
+                status, _ = await client.call("POST", "/v1/messages",
+                                              dict(next(bodies), stream=stream), HEADERS)
                 counts["ok" if status == 200 else "errors"] += 1
         finally:
             client.close()
@@ -155,24 +165,32 @@ async def rate(host, port, pid, connections, seconds, stream):
     await asyncio.gather(*(worker() for _ in range(connections)))
     wall = time.monotonic() - started
     cpu1, _ = process_figures(pid)
+    calls = counts["ok"] + counts["errors"]
     print("  %s: %.0f calls/s over %d connections (%d errors), double CPU %.0f%% of a core"
+          " (%.2f ms a call)"
           % ("streamed    " if stream else "non-streamed", counts["ok"] / wall, connections,
-             counts["errors"], 100 * (cpu1 - cpu0) / wall))
+             counts["errors"], 100 * (cpu1 - cpu0) / wall,
+             1000 * (cpu1 - cpu0) / max(1, calls)))
 
 
 async def run(args, host, port, pid):
+    bodies = [BODY]
+    if args.bodies:
+        with open(args.bodies, encoding="utf-8") as handle:
+            bodies = json.load(handle)
+    bodies = itertools.cycle(bodies)
     await control(host, port, "POST", "config",
                   {"latency_ms": args.latency_ms, "token_delay_ms": args.token_delay_ms})
-    ok, one = await streamed_call(host, port)
+    ok, one = await streamed_call(host, port, next(bodies))
     print("held calls (%d ms before each answer, %d ms before each delta): one call "
           "alone %.2f s%s" % (args.latency_ms, args.token_delay_ms, one,
                               "" if ok else " (it failed)"))
     for n in (int(x) for x in args.held.split(",") if x):
-        await held(host, port, pid, n, one)
+        await held(host, port, pid, n, one, bodies)
     await control(host, port, "POST", "config", {"latency_ms": 0, "token_delay_ms": 0})
     print("rate (no latency, no token delay, %d s each):" % args.seconds)
     for stream in (False, True):
-        await rate(host, port, pid, args.connections, args.seconds, stream)
+        await rate(host, port, pid, args.connections, args.seconds, stream, bodies)
 
 
 def main():
@@ -182,6 +200,8 @@ def main():
     ap.add_argument("--token-delay-ms", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--bodies", default=None,
+                    help="a JSON list of request bodies the calls take in turn")
     ap.add_argument("--double", default=DOUBLE,
                     help="the double to start (another version, to compare)")
     ap.add_argument("--url", default=None,

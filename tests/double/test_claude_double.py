@@ -553,6 +553,42 @@ def test_unknown_route_and_method(double):
     check(status == 405 and error_type(payload) == "invalid_request_error", "405: %d" % status)
 
 
+def raw_status(double, header_lines):
+    """The status of a POST /v1/messages sent with exactly these header lines."""
+    data = json.dumps(body_for()).encode()
+    request = (b"POST /v1/messages HTTP/1.1\r\n" + b"".join(header_lines)
+               + b"content-length: %d\r\n\r\n" % len(data) + data)
+    with socket.create_connection(("127.0.0.1", double.port), timeout=15) as sock:
+        sock.sendall(request)
+        head = b""
+        while b"\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    return int(head.split(b" ", 2)[1])
+
+
+@test
+def test_header_lines_read_as_http_server_reads_them(double):
+    """Plain header lines are split without email.parser; anything else must
+    still read as http.server reads it (folded lines, kept whitespace, the
+    first of two headers)."""
+    fixed = [b"anthropic-version: 2023-06-01\r\n", b"content-type: application/json\r\n"]
+    key = API_KEY.encode()
+    cases = [([b"x-api-key: " + key + b"\r\n"], 200),
+             ([b"X-Api-Key:\t" + key + b"\r\n"], 200),
+             ([b"x-api-key: " + key + b"\n"], 200),
+             ([b"x-api-key: " + key + b"  \r\n"], 401),          # trailing blanks are kept
+             ([b"x-api-key: " + key + b"\r\n", b" continued\r\n"], 401),   # a folded line
+             ([b"x-api-key: " + key + b"\r\n", b"X-API-KEY: other\r\n"], 200),  # the first wins
+             ([b"x-api-key: other\r\n", b"x-api-key: " + key + b"\r\n"], 401),
+             ([b"x-api-key: " + key + b"\r\n", b"x-note: caf\xe9\r\n"], 200)]
+    for lines, expected in cases:
+        status = raw_status(double, fixed + lines)
+        check(status == expected, "%r: %d, not %d" % (lines, status, expected))
+
+
 # ---------------------------------------------------------------------------
 # Non-streamed answers
 

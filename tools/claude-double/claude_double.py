@@ -58,6 +58,8 @@ IDLE_CONNECTION_SECONDS = 300
 GENERATED_ITEMS_MAX = 100         # caps on what a hostile schema can make us build
 GENERATED_STRING_MAX = 100000
 SCHEMA_DEPTH_MAX = 64
+REMEMBERED_TEXT_MIN = 1024        # texts whose word count and cache key are
+REMEMBERED_TEXT_MAX = 64 * 1024   # remembered (characters; 256 of each at most)
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # Signs the thinking blocks the double hands out, so that a client that sends
@@ -186,6 +188,18 @@ def stable_hash(*parts):
     return int.from_bytes(digest.digest()[:8], "big")
 
 
+def stable_hasher(*parts):
+    """stable_hash(*parts, last) as a function of last, for the many pieces
+    of one answer: the parts (a seed can be a long text) are hashed once."""
+    head = hashlib.sha256(("\x1f".join(str(p) for p in parts) + "\x1f").encode("utf-8"))
+
+    def hash_with(last):
+        digest = head.copy()
+        digest.update(str(last).encode("utf-8"))
+        return int.from_bytes(digest.digest()[:8], "big")
+    return hash_with
+
+
 def base62(number, length):
     out = []
     for _ in range(length):
@@ -200,6 +214,15 @@ def random_id(prefix):
 
 
 def word_count(text):
+    if REMEMBERED_TEXT_MIN <= len(text) <= REMEMBERED_TEXT_MAX:
+        return _cached_word_count(text)
+    return len(text.split())
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_word_count(text):
+    """A system prompt or a tool's JSON comes back with every call of its
+    agent: looking it up costs a tenth of counting its words again."""
     return len(text.split())
 
 
@@ -504,6 +527,7 @@ class MessagesRequest:
     thinking_display: str = "omitted"
     budget_tokens: int = None
     effort: str = None                    # the request's, or the model's default
+    input_tokens: int = None              # input_token_estimate, once validated
 
     @property
     def model(self):
@@ -517,6 +541,11 @@ class MessagesRequest:
             return self.tool["name"]
         title = (self.json_schema or {}).get("title")
         return title if isinstance(title, str) and title else "text"
+
+    @functools.cached_property
+    def user(self):
+        """What the answer derives from (read_user_text), read once."""
+        return read_user_text(self.messages)
 
     @property
     def thinking_tokens(self):
@@ -991,10 +1020,10 @@ def _apply_model_rules(req, thinking, effort):
         raise invalid("messages: This model does not support assistant message prefill. "
                       "The conversation must end with a user message.")
     _check_structured_outputs(req)
-    total = input_token_estimate(req)
-    if total > spec.max_input_tokens:
+    req.input_tokens = input_token_estimate(req)
+    if req.input_tokens > spec.max_input_tokens:
         raise invalid("prompt is too long: %d tokens > %d maximum"
-                      % (total, spec.max_input_tokens))
+                      % (req.input_tokens, spec.max_input_tokens))
 
 
 def _apply_thinking(req, thinking):
@@ -1688,8 +1717,9 @@ def split_text_deltas(text, seed):
     if "".join(words) != text:
         return [text] if text else []
     pieces, position, turn = [], 0, 0
+    piece_hash = stable_hasher("delta", seed)
     while position < len(words):
-        size = 1 + stable_hash("delta", seed, turn) % 3
+        size = 1 + piece_hash(turn) % 3
         pieces.append("".join(words[position:position + size]))
         position += size
         turn += 1
@@ -1699,8 +1729,9 @@ def split_text_deltas(text, seed):
 def split_json_deltas(serialized, seed):
     """input_json_delta pieces of 5-20 characters, after the real API's empty one."""
     pieces, position, turn = [""], 0, 0
+    piece_hash = stable_hasher("json", seed)
     while position < len(serialized):
-        size = 5 + stable_hash("json", seed, turn) % 16
+        size = 5 + piece_hash(turn) % 16
         pieces.append(serialized[position:position + size])
         position += size
         turn += 1
@@ -1819,7 +1850,7 @@ def compose_tool_block(req, user, room):
 def compose_answer(req, limit=None):
     """Thinking first (when the model thinks), then the tool call, the
     json_schema text or the reply, all within limit (default max_tokens)."""
-    user = read_user_text(req.messages)
+    user = req.user
     limit = req.max_tokens if limit is None else limit
     blocks, thinking = compose_thinking(req, user, limit)
     room = limit - thinking
@@ -1894,12 +1925,26 @@ def cache_prefix(req):
             last = index
     if last is None:
         return 0, None, None
-    prefix = [block["text"] for block in req.system_blocks[:last + 1]]
+    prefix = tuple(block["text"] for block in req.system_blocks[:last + 1])
     tokens = sum(word_count(text) for text in prefix)
     if tokens < req.spec.cache_min_tokens:
         return 0, None, None
-    key = hashlib.sha256(json.dumps([req.model, prefix]).encode("utf-8")).hexdigest()
+    if sum(len(text) for text in prefix) <= REMEMBERED_TEXT_MAX:
+        key = _cached_prefix_key(req.model, prefix)
+    else:
+        key = prefix_key(req.model, prefix)
     return tokens, key, req.system_blocks[last]["cache_control"].get("ttl", "5m")
+
+
+def prefix_key(model, prefix):
+    """The prompt cache's key of a system prefix (a tuple of texts)."""
+    return hashlib.sha256(json.dumps([model, list(prefix)]).encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_prefix_key(model, prefix):
+    """The same prefix comes back with every call of an agent."""
+    return prefix_key(model, prefix)
 
 
 class PromptCache:
@@ -1925,7 +1970,7 @@ class PromptCache:
 
 
 def compute_usage(req, answer, cache):
-    total = input_token_estimate(req)
+    total = req.input_tokens
     prefix_tokens, key, ttl = cache_prefix(req)
     creation = read = 0
     if key is not None:
@@ -2201,6 +2246,56 @@ class DoubleState:
 HTTP_LINE_MAX = 65536          # http.server's limits on the request line
 HTTP_HEADERS_MAX = 100         # and on the headers
 STREAM_READER_LIMIT = 1 << 20  # asyncio's buffer limit for one connection
+STREAM_EVENTS_PER_WRITE = 64   # a stream with nothing to wait for flushes this often
+
+# json.dumps(value, ensure_ascii=False), without building an encoder per call.
+encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def http_chunk(data):
+    """data as one chunk of the chunked transfer coding (b"" ends the body)."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def sse_chunk(name, data_json):
+    """One SSE event, one chunk."""
+    return http_chunk(("event: %s\ndata: %s\n\n" % (name, data_json)).encode("utf-8"))
+
+
+def delta_chunk(index, delta):
+    """The content_block_delta event; the same bytes as encoding the whole
+    {"type", "index", "delta"} object, with the constant part written once."""
+    return sse_chunk("content_block_delta", '{"type": "content_block_delta", "index": %d, '
+                     '"delta": %s}' % (index, encode_json(delta)))
+
+
+PING_CHUNK = sse_chunk("ping", encode_json({"type": "ping"}))
+MESSAGE_STOP_CHUNK = sse_chunk("message_stop", encode_json({"type": "message_stop"}))
+LAST_CHUNK = http_chunk(b"")
+
+
+# A header line email.parser reads as plain "Name: value": a name of visible
+# characters, a value of printable ASCII and tabs (no CR, no other line
+# breaks, no continuation line).  Those are most lines, and are cheaper to
+# split here.
+SIMPLE_HEADER_LINE_RE = re.compile(rb"([!-9;-~]+):[ \t]*([\t -~]*)\r?\n")
+
+
+def parse_header_lines(lines):
+    """The HTTPMessage email.parser makes of these lines (http.server's
+    parsing), built directly when every line is a simple one; the parser
+    itself decides anything else (folded lines, lines without a colon, bytes
+    beyond ASCII, a first line starting "From ")."""
+    message = http.client.HTTPMessage()
+    for line in lines:
+        if line in (b"\r\n", b"\n"):
+            return message
+        match = SIMPLE_HEADER_LINE_RE.fullmatch(line)
+        if match is None:
+            break
+        message.set_raw(match.group(1).decode("ascii"), match.group(2).decode("ascii"))
+    text = b"".join(lines).decode("iso-8859-1")
+    return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
 
 
 class ConnectionDropped(Exception):
@@ -2224,11 +2319,13 @@ class DoubleHandler:
         self.reader = reader
         self.writer = writer
         self.server = server
+        # Looked up once: asyncio.get_running_loop() costs a getpid(2) each time.
+        self.loop = asyncio.get_running_loop()
         self.close_connection = True
         self.command = self.path = None
         self.request_version = "HTTP/0.9"
         self.headers = http.client.HTTPMessage()
-        self._head = []
+        self._out = []            # bytes written but not yet handed to the transport
         self._discard_after = None
 
     def version_string(self):
@@ -2248,6 +2345,7 @@ class DoubleHandler:
         except Exception:  # a bug in the double ends this connection, not the loop
             traceback.print_exc()
         finally:
+            self._hand_over()
             self.writer.close()
 
     async def handle_one_request(self):
@@ -2259,7 +2357,7 @@ class DoubleHandler:
                 line = await self._read_line()
         except ValueError:
             line = b"x" * (HTTP_LINE_MAX + 1)
-        self.arrived = asyncio.get_running_loop().time()
+        self.arrived = self.loop.time()
         if len(line) > HTTP_LINE_MAX:
             self.send_error(414)
             await self._flush()
@@ -2343,23 +2441,24 @@ class DoubleHandler:
         return True
 
     async def _read_headers(self):
+        """Each line may take the idle timeout (one timer, moved on line by line)."""
         lines = []
-        while True:
-            try:
-                async with asyncio.timeout(self.timeout):
+        async with asyncio.timeout(None) as idle:
+            while True:
+                idle.reschedule(self.loop.time() + self.timeout)
+                try:
                     line = await self._read_line()
-            except ValueError:
-                raise BadRequestHead(431, "Line too long",
-                                     "got more than %d bytes when reading header line"
-                                     % HTTP_LINE_MAX) from None
-            lines.append(line)
-            if len(lines) > HTTP_HEADERS_MAX:
-                raise BadRequestHead(431, "Too many headers",
-                                     "got more than %d headers" % HTTP_HEADERS_MAX)
-            if line in (b"\r\n", b"\n", b""):
-                break
-        text = b"".join(lines).decode("iso-8859-1")
-        self.headers = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
+                except ValueError:
+                    raise BadRequestHead(431, "Line too long",
+                                         "got more than %d bytes when reading header line"
+                                         % HTTP_LINE_MAX) from None
+                lines.append(line)
+                if len(lines) > HTTP_HEADERS_MAX:
+                    raise BadRequestHead(431, "Too many headers",
+                                         "got more than %d headers" % HTTP_HEADERS_MAX)
+                if line in (b"\r\n", b"\n", b""):
+                    break
+        self.headers = parse_header_lines(lines)
 
     def handle_expect_100(self):
         """No 100 Continue for a body we will refuse: the client then need not send it."""
@@ -2368,7 +2467,7 @@ class DoubleHandler:
                 return True
         except ValueError:
             pass
-        self._head.append(b"%s 100 Continue\r\n\r\n" % self.protocol_version.encode("latin-1"))
+        self._write(b"%s 100 Continue\r\n\r\n" % self.protocol_version.encode("latin-1"))
         return True
 
     # -- routing ----------------------------------------------------------
@@ -2491,22 +2590,26 @@ class DoubleHandler:
     # -- writing ----------------------------------------------------------
     #
     # The head is gathered as http.server does (send_response, send_header,
-    # end_headers); _write hands bytes to the transport, and _flush waits
-    # until the client has taken them (or the connection is gone, or idle
-    # for too long).
+    # end_headers).  _write only gathers bytes; _flush hands all that was
+    # gathered to the transport in one write (one send(2), which costs more
+    # than building the bytes) and waits until the client has taken them (or
+    # the connection is gone, or idle for too long).  So what is written back
+    # to back (a head and its body, the events of a stream that fall due
+    # together) leaves in one write, and nothing waits in the buffer while
+    # the handler itself waits: every wait is preceded by a _flush.
 
     def send_response(self, code, message=None):
         if message is None:
             message = self.responses[code][0] if code in self.responses else ""
         if self.request_version != "HTTP/0.9":
-            self._head.append(("%s %d %s\r\n" % (self.protocol_version, code, message))
-                              .encode("latin-1", "strict"))
+            self._out.append(("%s %d %s\r\n" % (self.protocol_version, code, message))
+                             .encode("latin-1", "strict"))
         self.send_header("Server", self.version_string())
         self.send_header("Date", email.utils.formatdate(time.time(), usegmt=True))
 
     def send_header(self, keyword, value):
         if self.request_version != "HTTP/0.9":
-            self._head.append(("%s: %s\r\n" % (keyword, value)).encode("latin-1", "strict"))
+            self._out.append(("%s: %s\r\n" % (keyword, value)).encode("latin-1", "strict"))
         if keyword.lower() == "connection":
             if value.lower() == "close":
                 self.close_connection = True
@@ -2515,8 +2618,7 @@ class DoubleHandler:
 
     def end_headers(self):
         if self.request_version != "HTTP/0.9":
-            self._head.append(b"\r\n")
-        self._write(b"")
+            self._out.append(b"\r\n")
 
     def send_error(self, code, message=None, explain=None):
         """http.server's error page, for requests too malformed to route."""
@@ -2535,16 +2637,23 @@ class DoubleHandler:
             self._write(content)
 
     def _write(self, data):
-        if self._head:
-            data = b"".join(self._head) + data
-            self._head = []
-        if data:
-            self.writer.write(data)
+        self._out.append(data)
+
+    def _hand_over(self):
+        """What was written, to the transport (which sends what it can at once)."""
+        if self._out:
+            data = b"".join(self._out)
+            self._out = []
+            if data:
+                self.writer.write(data)
 
     async def _flush(self):
-        self._write(b"")
+        self._hand_over()
         transport = self.writer.transport
-        if transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[1]:
+        pending = transport.get_write_buffer_size()
+        if not pending and not transport.is_closing():
+            return   # all sent, connection up: drain() would return at once
+        if pending <= transport.get_write_buffer_limits()[1]:
             await self.writer.drain()   # does not wait; raises if the client is gone
             return
         async with asyncio.timeout(self.timeout):   # a client that does not read
@@ -2586,13 +2695,18 @@ class DoubleHandler:
         await self._send_error(error)
         self._log(error.status)
 
-    async def _write_chunk(self, data):
-        self._write(b"%x\r\n%s\r\n" % (len(data), data))
-        await self._flush()
+    def _write_event(self, name, payload):
+        self._write(sse_chunk(name, encode_json(payload)))
 
-    async def _write_event(self, name, payload):
-        data = "event: %s\ndata: %s\n\n" % (name, json.dumps(payload, ensure_ascii=False))
-        await self._write_chunk(data.encode("utf-8"))
+    async def _pace_stream(self, moment):
+        """Before a streamed delta: what is written goes out and the stream
+        waits until moment (None: no token delay); a delta already due goes
+        out with what precedes it."""
+        if moment is not None and moment > self.loop.time():
+            await self._flush()
+            await pause_until(self.loop, moment)
+        elif len(self._out) >= STREAM_EVENTS_PER_WRITE:
+            await self._flush()
 
     async def _abort_connection(self, how):
         """Closes without a proper end, as a failing network would: what was
@@ -2775,13 +2889,13 @@ class DoubleHandler:
         req = validate_messages_request(body, version)
         record.update(tool=req.tool_label, model=req.model, stream=req.stream)
         state.note_call(req)
-        fault = state.take_fault(req) or state.directive_fault(req, read_user_text(req.messages))
+        fault = state.take_fault(req) or state.directive_fault(req, req.user)
         latency_ms, token_delay_ms, release = state.pace()
         if fault:
             record["fault"] = fault.kind
             latency_ms += fault.ms if fault.kind == "delay" else 0
         if latency_ms:
-            await pause_until(self.arrived + latency_ms / 1000.0)
+            await pause_until(self.loop, self.arrived + latency_ms / 1000.0)
         if fault:
             await self._apply_fault_before_answer(fault, req.stream, release)
         answer = compose_answer(req)
@@ -2826,7 +2940,8 @@ class DoubleHandler:
         await self._send_bytes(200, data, "application/json", headers)
 
     async def _stream_answer(self, message, answer, usage, headers, token_delay_ms, fault_kind):
-        """The SSE sequence of docs/CLAUDE-API.md, one chunk per event."""
+        """The SSE sequence of docs/CLAUDE-API.md, one chunk per event; the
+        events due at the same moment leave in one write (see _pace_stream)."""
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
@@ -2837,62 +2952,74 @@ class DoubleHandler:
         start_usage = dict(usage, output_tokens=1, output_tokens_details={"thinking_tokens": 0})
         message.update(content=[], stop_reason=None, stop_sequence=None, stop_details=None,
                        usage=start_usage)
-        await self._write_event("message_start", {"type": "message_start", "message": message})
-        await self._write_event("ping", {"type": "ping"})
+        self._write_event("message_start", {"type": "message_start", "message": message})
+        self._write(PING_CHUNK)
         sent = 0
-        begun = asyncio.get_running_loop().time()
+        begun = self.loop.time()
         blocks = answer.streamed
         fail_at = min(3, sum(len(block.deltas) for block in blocks) // 2)
         for index, block in enumerate(blocks):
-            await self._write_event("content_block_start", {"type": "content_block_start",
-                                                            "index": index,
-                                                            "content_block": block.start})
+            self._write_event("content_block_start", {"type": "content_block_start",
+                                                      "index": index,
+                                                      "content_block": block.start})
             if fault_kind == "malformed":
-                await self._write_chunk(b'event: content_block_delta\ndata: {"type": '
-                                        b'"content_block_delta", "index": %d, "delta": {"ty\n\n'
-                                        % index)
+                self._write(http_chunk(b'event: content_block_delta\ndata: {"type": '
+                                       b'"content_block_delta", "index": %d, "delta": {"ty\n\n'
+                                       % index))
             for delta in block.deltas:
                 if sent and sent % PING_EVERY_DELTAS == 0:
-                    await self._write_event("ping", {"type": "ping"})
+                    self._write(PING_CHUNK)
                 if sent == fail_at and fault_kind in ("stream_error", "drop"):
                     await self._fail_stream(fault_kind)
-                if token_delay_ms:
-                    await pause_until(begun + (sent + 1) * token_delay_ms / 1000.0)
-                await self._write_event("content_block_delta", {"type": "content_block_delta",
-                                                                "index": index, "delta": delta})
+                await self._pace_stream(begun + (sent + 1) * token_delay_ms / 1000.0
+                                        if token_delay_ms else None)
+                self._write(delta_chunk(index, delta))
                 sent += 1
-            await self._write_event("content_block_stop", {"type": "content_block_stop",
-                                                           "index": index})
-        await self._write_event("message_delta", {
+            self._write_event("content_block_stop", {"type": "content_block_stop",
+                                                     "index": index})
+        self._write_event("message_delta", {
             "type": "message_delta",
             "delta": {"stop_reason": answer.stop_reason,
                       "stop_sequence": answer.stop_sequence,
                       "stop_details": answer.stop_details},
             "usage": {"output_tokens": answer.output_tokens,
                       "output_tokens_details": usage["output_tokens_details"]}})
-        await self._write_event("message_stop", {"type": "message_stop"})
-        await self._write_chunk(b"")
+        self._write(MESSAGE_STOP_CHUNK)
+        self._write(LAST_CHUNK)
+        await self._flush()
 
     async def _fail_stream(self, fault_kind):
         """Ends a stream that has started: an error event, or a cut connection."""
         if fault_kind == "stream_error":
-            await self._write_event("error", error_body("overloaded_error", "Overloaded"))
-            await self._write_chunk(b"")
+            self._write_event("error", error_body("overloaded_error", "Overloaded"))
+            self._write(LAST_CHUNK)
+            await self._flush()
             self.close_connection = True
             raise ConnectionDropped("stream_error")
         await self._abort_connection("dropped")
 
 
-async def pause_until(moment):
+async def pause_until(loop, moment):
     """Waits until moment (the loop's clock). The double keeps the model's
     pace, not its own: the latency counts from the request's arrival and a
     stream's deltas follow a schedule from its start, so a double busy with
     other calls sends what fell due back to back instead of stretching every
     answer by its own delays (the real API's pace does not depend on how
-    many others are calling)."""
-    delay = moment - asyncio.get_running_loop().time()
-    if delay > 0:
-        await asyncio.sleep(delay)
+    many others are calling).  This is asyncio.sleep with the loop at hand
+    and the moment as the timer's own: it runs before every streamed delta."""
+    if moment <= loop.time():
+        return
+    woken = loop.create_future()
+    timer = loop.call_at(moment, _wake, woken)
+    try:
+        await woken
+    finally:
+        timer.cancel()
+
+
+def _wake(future):
+    if not future.done():   # a cancelled pause's timer may still fire
+        future.set_result(None)
 
 
 class DoubleServer:
