@@ -17,7 +17,7 @@
 
 Usage: BS_BASE_URL=... BS_CLAUDE_URL=... bench/turns.py [--turns 30]
         [--concurrency 8,16,32,64] [--latency-ms 0] [--token-delay-ms 10]
-        [--run-dir var/run]
+        [--rounds 1] [--run-dir var/run]
 Traffic goes to loopback addresses only.
 """
 
@@ -198,10 +198,9 @@ async def batch(base, sessions, text):
     return results, loop.time() - t0
 
 
-def concurrent_turns(base, claude, n, latency_ms, token_delay_ms, run_dir):
-    call(claude, "POST", "/_double/config",
-         {"latency_ms": latency_ms, "token_delay_ms": token_delay_ms})
-    sessions = sessions_for(base, n)
+def one_batch(base, sessions, run_dir):
+    """One batch of every session's turn, its figures printed; its wall."""
+    n = len(sessions)
     # Texts of this batch only: a text an earlier batch sent would have its
     # stage A answered from the agent cache (AGENT_CACHE_TTL), without a call.
     text = "Concurrent idea %%d of batch %s [no-changes]" % uuid.uuid4().hex[:8]
@@ -235,6 +234,23 @@ def concurrent_turns(base, claude, n, latency_ms, token_delay_ms, run_dir):
     return wall
 
 
+def concurrent_turns(base, claude, n, latency_ms, token_delay_ms, run_dir,
+                     rounds=1):
+    """rounds batches of n turns on the same n new accounts: the first
+    runs right after the accounts were made (the registrations' password
+    hashing and PostgreSQL's autovacuum of the new rows still busy), the
+    next ones on a settled stack. Their walls."""
+    call(claude, "POST", "/_double/config",
+         {"latency_ms": latency_ms, "token_delay_ms": token_delay_ms})
+    sessions = sessions_for(base, n)
+    walls = []
+    for i in range(rounds):
+        if i:
+            time.sleep(2)   # the last batch's streams close
+        walls.append(one_batch(base, sessions, run_dir))
+    return walls
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--turns", type=int, default=30)
@@ -245,6 +261,9 @@ def main():
         os.path.dirname(os.path.abspath(__file__)), "..", "var", "run"),
                     help="the stack's run directory, for its pid files "
                          "(default: $BS_RUN_DIR, else script/server's var/run)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="batches of each N on the same accounts (the first "
+                         "right after they were made, then settled ones)")
     ap.add_argument("--no-overhead", action="store_true",
                     help="skip the sequential turns; only the concurrency")
     args = ap.parse_args()
@@ -255,11 +274,12 @@ def main():
     print("concurrent streaming turns (double: %d ms before each answer, "
           "%d ms between tokens):" % (args.latency_ms, args.token_delay_ms))
     one = concurrent_turns(base, claude, 1, args.latency_ms, args.token_delay_ms,
-                     args.run_dir)
+                           args.run_dir)[0]
     for n in (int(x) for x in args.concurrency.split(",")):
-        wall = concurrent_turns(base, claude, n, args.latency_ms, args.token_delay_ms,
-                          args.run_dir)
-        print("        wall / one turn alone: %.2f" % (wall / one))
+        walls = concurrent_turns(base, claude, n, args.latency_ms,
+                                 args.token_delay_ms, args.run_dir, args.rounds)
+        print("        wall / one turn alone: %s" % ", ".join(
+            "%.2f" % (wall / one) for wall in walls))
     call(claude, "POST", "/_double/config", {"latency_ms": 0, "token_delay_ms": 5})
 
 
