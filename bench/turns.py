@@ -237,9 +237,9 @@ def one_batch(base, sessions, run_dir):
 def concurrent_turns(base, claude, n, latency_ms, token_delay_ms, run_dir,
                      rounds=1):
     """rounds batches of n turns on the same n new accounts: the first
-    runs right after the accounts were made (the registrations' password
-    hashing and PostgreSQL's autovacuum of the new rows still busy), the
-    next ones on a settled stack. Their walls."""
+    runs right after the accounts were made (their password hashing just
+    over, PostgreSQL spending more on the batch than later ones), the next
+    ones on a settled stack. Their walls."""
     call(claude, "POST", "/_double/config",
          {"latency_ms": latency_ms, "token_delay_ms": token_delay_ms})
     sessions = sessions_for(base, n)
