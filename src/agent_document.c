@@ -732,8 +732,8 @@ save(struct document_job *g, struct db_conn *conn, json_object **version)
 		    g->kind->name, &v, version_id, version);
 	}
 	if (e == BS_OK && g->calling)
-		e = db_generation_run_add(conn, g->job.turn_id, g->job.project_id,
-		    g->job.user_id, &r);
+		e = db_agent_runs_add(conn, DB_RUNS_OF_GENERATION,
+		    g->job.turn_id, g->job.project_id, g->job.user_id, &r, 1);
 	if (e == BS_OK)
 		e = db_generation_finish(conn, g->job.turn_id, g->code == NULL ?
 		    "done" : "failed", g->code == NULL ? NULL : g->error,

@@ -720,8 +720,8 @@ runs_record(struct turn *t, struct db_conn *conn)
 			r->error = c->error[0] != '\0' ? c->error : NULL;
 		}
 	}
-	return db_agent_runs_add(conn, t->turn_id, t->job.project_id,
-	    t->job.user_id, runs, n);
+	return db_agent_runs_add(conn, DB_RUNS_OF_TURN, t->turn_id,
+	    t->job.project_id, t->job.user_id, runs, n);
 }
 
 /*

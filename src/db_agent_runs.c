@@ -9,30 +9,40 @@
 /* Agent runs: one row per model call of a turn, read as activity and usage. */
 
 enum agent_run_stmt {
-	STMT_AGENT_RUN_INSERT, STMT_ACTIVITY_LIST, STMT_USAGE_LIST,
-	AGENT_RUN_STMT__COUNT
+	STMT_AGENT_RUN_INSERT, STMT_GENERATION_RUN_INSERT, STMT_ACTIVITY_LIST,
+	STMT_USAGE_LIST, AGENT_RUN_STMT__COUNT
 };
+
+/*
+ * Runs from a JSON array ($4) for their owner ($1, a turn's or a document
+ * generation's id), one statement for them all; their ids keep the
+ * array's order.
+ */
+#define AGENT_RUNS_INSERT(owner) \
+	"INSERT INTO agent_runs (" owner ", project_id, user_id, agent, model, " \
+	"status, latency_ms, attempts, input_tokens, output_tokens, " \
+	"cache_read_tokens, cache_write_tokens, error, stop_reason, " \
+	"thinking_tokens, cache_write_1h_tokens) SELECT $1, $2, $3, r.agent, " \
+	"r.model, r.status, r.latency_ms, r.attempts, r.input_tokens, " \
+	"r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.error, " \
+	"r.stop_reason, r.thinking_tokens, r.cache_write_1h_tokens " \
+	"FROM ROWS FROM (json_to_recordset($4::json) AS (agent text, " \
+	"model text, status text, latency_ms integer, attempts integer, " \
+	"input_tokens integer, output_tokens integer, cache_read_tokens integer, " \
+	"cache_write_tokens integer, error text, stop_reason text, " \
+	"thinking_tokens integer, cache_write_1h_tokens integer)) " \
+	"WITH ORDINALITY AS r(agent, model, status, latency_ms, attempts, " \
+	"input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, " \
+	"error, stop_reason, thinking_tokens, cache_write_1h_tokens, n) " \
+	"ORDER BY r.n"
 
 /* The agent run statements; db_stmt_tables lists the table (names unique). */
 const struct db_stmt db_agent_run_stmts[AGENT_RUN_STMT__COUNT] = {
-	/* A turn's runs, in the order given (their ids keep it). */
+	/* A turn's runs, or a document generation's, in the order given. */
 	[STMT_AGENT_RUN_INSERT] = { "agent_run_insert",
-	  "INSERT INTO agent_runs (turn_id, project_id, user_id, agent, model, status, "
-	  "latency_ms, attempts, input_tokens, output_tokens, cache_read_tokens, "
-	  "cache_write_tokens, error, stop_reason, thinking_tokens, "
-	  "cache_write_1h_tokens) SELECT $1, $2, $3, r.agent, r.model, r.status, "
-	  "r.latency_ms, r.attempts, r.input_tokens, r.output_tokens, "
-	  "r.cache_read_tokens, r.cache_write_tokens, r.error, r.stop_reason, "
-	  "r.thinking_tokens, r.cache_write_1h_tokens "
-	  "FROM ROWS FROM (json_to_recordset($4::json) AS (agent text, "
-	  "model text, status text, latency_ms integer, attempts integer, "
-	  "input_tokens integer, output_tokens integer, cache_read_tokens integer, "
-	  "cache_write_tokens integer, error text, stop_reason text, "
-	  "thinking_tokens integer, cache_write_1h_tokens integer)) "
-	  "WITH ORDINALITY AS r(agent, model, status, latency_ms, attempts, "
-	  "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
-	  "error, stop_reason, thinking_tokens, cache_write_1h_tokens, n) "
-	  "ORDER BY r.n", 4 },
+	  AGENT_RUNS_INSERT("turn_id"), 4 },
+	[STMT_GENERATION_RUN_INSERT] = { "agent_run_insert_generation",
+	  AGENT_RUNS_INSERT("generation_id"), 4 },
 	[STMT_ACTIVITY_LIST] = { "activity_list",
 	  "SELECT r.turn_id, r.agent, r.model, r.status, r.latency_ms, r.attempts, "
 	  "r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, "
@@ -67,40 +77,6 @@ static const struct db_column usage_columns[] = {
 
 #define NCOLS(c)	(int)(sizeof(c) / sizeof((c)[0]))
 
-void
-db_agent_run_params(const char *owner_id, const char *project_id,
-    const char *user_id, const struct db_agent_run *r,
-    struct db_agent_run_values *out)
-{
-	char	(*n)[24] = out->num;
-
-	snprintf(n[0], sizeof(n[0]), "%ld", r->latency_ms);
-	snprintf(n[1], sizeof(n[1]), "%d", r->attempts);
-	snprintf(n[2], sizeof(n[2]), "%ld", r->input_tokens);
-	snprintf(n[3], sizeof(n[3]), "%ld", r->output_tokens);
-	snprintf(n[4], sizeof(n[4]), "%ld", r->cache_read_tokens);
-	snprintf(n[5], sizeof(n[5]), "%ld", r->cache_write_tokens);
-	snprintf(n[6], sizeof(n[6]), "%ld", r->thinking_tokens);
-	snprintf(n[7], sizeof(n[7]), "%ld", r->cache_write_1h_tokens);
-	out->v[0] = owner_id;
-	out->v[1] = project_id;
-	out->v[2] = user_id;
-	out->v[3] = r->agent;
-	out->v[4] = r->model;
-	out->v[5] = r->status;
-	out->v[6] = n[0];
-	out->v[7] = n[1];
-	out->v[8] = n[2];
-	out->v[9] = n[3];
-	out->v[10] = n[4];
-	out->v[11] = n[5];
-	out->v[12] = r->error;
-	out->v[13] = r->stop_reason != NULL && r->stop_reason[0] != '\0' ?
-	    r->stop_reason : NULL;
-	out->v[14] = n[6];
-	out->v[15] = n[7];
-}
-
 static void
 add_text(json_object *o, const char *key, const char *value)
 {
@@ -115,8 +91,9 @@ add_int(json_object *o, const char *key, long value)
 }
 
 bs_err
-db_agent_runs_add(struct db_conn *c, const char *turn_id, const char *project_id,
-    const char *user_id, const struct db_agent_run *runs, size_t n)
+db_agent_runs_add(struct db_conn *c, enum db_run_owner owner,
+    const char *owner_id, const char *project_id, const char *user_id,
+    const struct db_agent_run *runs, size_t n)
 {
 	json_object	*a, *o;
 	const char	*v[4];
@@ -147,11 +124,12 @@ db_agent_runs_add(struct db_conn *c, const char *turn_id, const char *project_id
 		add_int(o, "cache_write_1h_tokens", r->cache_write_1h_tokens);
 		json_object_array_add(a, o);
 	}
-	v[0] = turn_id;
+	v[0] = owner_id;
 	v[1] = project_id;
 	v[2] = user_id;
 	v[3] = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
-	e = db_run(c, &db_agent_run_stmts[STMT_AGENT_RUN_INSERT], v);
+	e = db_run(c, &db_agent_run_stmts[owner == DB_RUNS_OF_GENERATION ?
+	    STMT_GENERATION_RUN_INSERT : STMT_AGENT_RUN_INSERT], v);
 	json_object_put(a);
 	return e;
 }

@@ -102,7 +102,7 @@ static const struct db_column export_version_columns[] = {
 
 enum document_stmt {
 	STMT_SOURCE, STMT_HISTORY, STMT_GENERATION_QUEUE, STMT_GENERATION_GET,
-	STMT_GENERATION_FINISH, STMT_RUN_ADD,
+	STMT_GENERATION_FINISH,
 	STMT_VERSION_ADD, STMT_LATEST, STMT_GET, STMT_VERSIONS,
 	STMT_EXPORT_PROJECT, STMT_EXPORT_ITEMS, STMT_EXPORT_EVENTS,
 	STMT_EXPORT_MESSAGES, STMT_EXPORT_TURNS, STMT_EXPORT_VERSIONS,
@@ -148,12 +148,6 @@ const struct db_stmt db_document_stmts[DOCUMENT_STMT__COUNT] = {
 	[STMT_GENERATION_FINISH] = { "documents_generation_finish",
 	  "UPDATE document_generations SET status = $2::text, error = $3::text,"
 	  " version_id = $4::uuid, finished_at = now() WHERE id = $1::uuid", 4 },
-	[STMT_RUN_ADD] = { "documents_run_add",
-	  "INSERT INTO agent_runs (generation_id, project_id, user_id, agent,"
-	  " model, status, latency_ms, attempts, input_tokens, output_tokens,"
-	  " cache_read_tokens, cache_write_tokens, error, stop_reason,"
-	  " thinking_tokens, cache_write_1h_tokens) VALUES ($1, $2, $3, $4,"
-	  " $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)", 16 },
 	/*
 	 * The document's row is made on first use, and locked by the upsert
 	 * otherwise, so two versions of one document queue for their number.
@@ -443,16 +437,6 @@ db_generation_finish(struct db_conn *c, const char *generation_id,
 	const char	*v[] = { generation_id, status, error, version_id };
 
 	return db_run(c, &db_document_stmts[STMT_GENERATION_FINISH], v);
-}
-
-bs_err
-db_generation_run_add(struct db_conn *c, const char *generation_id,
-    const char *project_id, const char *user_id, const struct db_agent_run *r)
-{
-	struct db_agent_run_values	 p;
-
-	db_agent_run_params(generation_id, project_id, user_id, r, &p);
-	return db_run(c, &db_document_stmts[STMT_RUN_ADD], p.v);
 }
 
 bs_err

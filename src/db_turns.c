@@ -72,8 +72,7 @@ const struct db_stmt db_turn_stmts[TURN_STMT__COUNT] = {
 	  "SELECT pg_advisory_xact_lock(hashtextextended('turns:' || $1, 0))", 1 },
 	/* The queue's bounds, under that lock. */
 	[STMT_TURN_QUEUE_COUNTS] = { "turn_queue_counts",
-	  "SELECT queued, mine, fits FROM (" TURN_ROOM_SQL("$1", "$2", "$3")
-	  ") room", 3 },
+	  TURN_ROOM_SQL("$1", "$2", "$3"), 3 },
 	/* Ends the run: the lease goes with it. */
 	[STMT_TURN_FINISH] = { "turn_finish",
 	  "UPDATE turns SET intent = $2, confidence = $3, status = $4, error = $5, "

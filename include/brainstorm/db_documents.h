@@ -54,10 +54,6 @@ bs_err	db_generation_get(struct db_conn *c, const char *project_id,
 /* status done (with version_id) or failed (with error). */
 bs_err	db_generation_finish(struct db_conn *c, const char *generation_id,
 	    const char *status, const char *error, const char *version_id);
-/* The generation's model call, in agent_runs (GET /api/usage counts it). */
-bs_err	db_generation_run_add(struct db_conn *c, const char *generation_id,
-	    const char *project_id, const char *user_id,
-	    const struct db_agent_run *run);
 
 struct db_document_version {
 	const char	*title;

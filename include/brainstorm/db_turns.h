@@ -138,21 +138,12 @@ struct db_agent_run {
 	const char	*error;		/* NULL when ok */
 };
 
-/* A turn's n runs in one statement, in their order. */
-bs_err	db_agent_runs_add(struct db_conn *c, const char *turn_id,
-	    const char *project_id, const char *user_id,
+/* Whose runs: a turn's, or a document generation's. */
+enum db_run_owner { DB_RUNS_OF_TURN, DB_RUNS_OF_GENERATION };
+/* The owner's n runs in one statement, in their order. */
+bs_err	db_agent_runs_add(struct db_conn *c, enum db_run_owner owner,
+	    const char *owner_id, const char *project_id, const char *user_id,
 	    const struct db_agent_run *runs, size_t n);
-/*
- * The 16 parameters of a run's row, in agent_runs' column order after its
- * owner (a turn's or a document generation's id): one writer for both.
- */
-struct db_agent_run_values {
-	char		 num[8][24];
-	const char	*v[16];
-};
-void	db_agent_run_params(const char *owner_id, const char *project_id,
-	    const char *user_id, const struct db_agent_run *run,
-	    struct db_agent_run_values *out);
 /* The project's agent runs, newest first, with their turn's intent. */
 bs_err	db_activity_list(struct db_conn *c, const char *project_id, int limit,
 	    json_object **out);
