@@ -82,9 +82,10 @@ const struct db_stmt db_turn_stmts[TURN_STMT__COUNT] = {
 	 * The oldest queued turns, and running ones whose engine let the lease
 	 * expire, each leased to owner. A turn queued by a process with an engine
 	 * that had room is that engine's for its first TURN_HANDOFF seconds (it
-	 * was told at once); then any engine's. SKIP LOCKED: engines claiming at the same
-	 * moment take different turns. The candidates come from the two partial
-	 * indexes; the outer condition checks them again under the row lock.
+	 * was told at once); then any engine's. SKIP LOCKED: engines claiming at
+	 * the same moment take different turns. The candidates come from the two
+	 * partial indexes; the outer condition checks them again under the row
+	 * lock.
 	 */
 	[STMT_TURNS_CLAIM] = { "turns_claim",
 	  "WITH c AS (SELECT id FROM turns WHERE id IN ("
