@@ -32,6 +32,9 @@
 #                        one, every nginx must see every channel: a Redis
 #                        for nchan, redis://[:PASSWORD@]HOST:PORT[/DB], and
 #                        the workers may publish to any of them [empty]
+#   NGINX_WORKERS        nginx's worker processes, a count or auto [1]: nchan
+#                        passes messages between workers, which cost more
+#                        than a second worker gains on a few cores
 #   WEB_ROOT             the web app's files [/usr/share/brainstorm-web/html]
 #   WEB_RUN_DIR          pid, temporary files, the rendered config
 #                        [/run/brainstorm-web]
@@ -48,6 +51,7 @@ trusted_proxies=${TRUSTED_PROXIES:-}
 nchan_port=${NCHAN_PORT:-9146}
 nchan_allow=${NCHAN_ALLOW:-127.0.0.1 ::1 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7}
 nchan_redis=${NCHAN_REDIS_URL:-}
+nginx_workers=${NGINX_WORKERS:-1}
 root=${WEB_ROOT:-/usr/share/brainstorm-web/html}
 run=${WEB_RUN_DIR:-/run/brainstorm-web}
 
@@ -83,6 +87,8 @@ render() {
 		publish+=$'\n        '"allow $addr;"
 	done
 	publish+=$'\n        allow unix:;\n        deny all;'
+	[[ $nginx_workers =~ ^([1-9][0-9]{0,2}|auto)$ ]] ||
+		die "NGINX_WORKERS: '$nginx_workers' is not a count (1-999) or auto"
 	conf=$(<"$template")
 	[[ $conf == *"# @NCHAN_PUBLISH_TCP@"* ]] ||
 		die "$template: no '# @NCHAN_PUBLISH_TCP@' line for the publisher's port"
@@ -109,6 +115,7 @@ render() {
 	if [ "$(id -u)" -ne 0 ]; then
 		conf=${conf//user @USER@;/# user: the master does not run as root}
 	fi
+	conf=${conf//@NGINX_WORKERS@/$nginx_workers}
 	conf=${conf//@PREFIX@/$run}
 	conf=${conf//@PORT@/$port}
 	conf=${conf//@ROOT@/$root}

@@ -17,6 +17,7 @@ BS_DB_USER=brainstorm
 BS_DB_PASSWORD=brainstorm		# local stack only, 127.0.0.1
 BS_WORKER_COUNT=${BS_WORKER_COUNT:-2}
 BS_WORKER_THREADS=${BS_WORKER_THREADS:-8}
+BS_NGINX_WORKERS=${BS_NGINX_WORKERS:-1}	# nginx's worker_processes (or auto)
 BS_LOG_LEVEL=${BS_LOG_LEVEL:-info}
 BS_DEBUG_ROUTES=${BS_DEBUG_ROUTES:-false}
 BS_WORKER_PIDS=()
@@ -456,7 +457,10 @@ bs_nginx_render() {
 		[ -n "$servers" ] && servers+=$'\n        '
 		servers+="server unix:$BS_RUN_DIR/fcgi-$i.sock max_fails=3 fail_timeout=10s;"
 	done
+	[[ $BS_NGINX_WORKERS =~ ^([1-9][0-9]{0,2}|auto)$ ]] ||
+		bs_die "BS_NGINX_WORKERS: '$BS_NGINX_WORKERS' is not a count (1-999) or auto"
 	conf=$(<"$BS_ROOT/nginx/nginx.conf.in")
+	conf=${conf//@NGINX_WORKERS@/$BS_NGINX_WORKERS}
 	conf=${conf//@PREFIX@/$BS_RUN_DIR}
 	conf=${conf//@PORT@/$BS_HTTP_PORT}
 	conf=${conf//@ROOT@/$root}

@@ -332,11 +332,17 @@ web_entrypoint() {
 	[ "$(grep -E '^[[:space:]]*(allow|deny)' <<<"$conf" | tail -n 1 | tr -d ' ')" = "denyall;" ] ||
 		{ echo "deny all is not the last rule"; return 1; }
 	! grep -q '@NCHAN_PUBLISH_TCP@' "$run/nginx.conf" || { echo "marker left"; return 1; }
+	! grep -Ev '^[[:space:]]*#' "$run/nginx.conf" | grep -Eq '@[A-Z_]+@' ||
+		{ echo "a placeholder left"; return 1; }
+	grep -q '^worker_processes 1;$' "$run/nginx.conf" || { echo "not one nginx worker by default"; return 1; }
 	grep -q '^    nchan_redis_url "redis://nchan-redis:6379/0";$' "$run/nginx.conf" &&
 		grep -q '^    nchan_use_redis on;$' "$run/nginx.conf" || { echo "no Redis lines"; return 1; }
 	# A bad value is refused before nginx sees it.
 	! NCHAN_PORT=x BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR=$run bash "$ep" true 2>/dev/null || return 1
 	! NCHAN_REDIS_URL='redis://x";' BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR=$run bash "$ep" true 2>/dev/null || return 1
+	! NGINX_WORKERS='2; user root' BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR=$run bash "$ep" true 2>/dev/null || return 1
+	NGINX_WORKERS=auto BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR=$run WEB_ROOT=$TMP/html bash "$ep" true &&
+		grep -q '^worker_processes auto;$' "$run/nginx.conf" || { echo "NGINX_WORKERS=auto not applied"; return 1; }
 	if [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
 		# Without Redis: nginx -t (Redis would be connected to at start only).
 		BRAINSTORM_UPSTREAM=127.0.0.1:9000 WEB_RUN_DIR=$run WEB_ROOT=$TMP/html \
@@ -344,7 +350,7 @@ web_entrypoint() {
 		return 0
 	fi
 }
-check "web entry point: nchan's private port, allow list, Redis option" web_entrypoint
+check "web entry point: nchan's private port, allow list, Redis option, nginx workers" web_entrypoint
 
 # Two web containers' nginx (the entry point's config, nchan on a shared
 # Redis, as the swarm stack and Kubernetes run web): a worker's publish on
