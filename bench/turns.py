@@ -198,7 +198,19 @@ async def batch(base, sessions, text):
     return results, loop.time() - t0
 
 
-def one_batch(base, sessions, run_dir):
+def double_lateness(claude):
+    """The double's late_ms once its calls are over (it counts an answer
+    after its last byte); None from a double without it."""
+    for _ in range(100):
+        status, body = call(claude, "GET", "/_double/stats")
+        stats = json.loads(body) if status == 200 else {}
+        if stats.get("in_flight", 1) == 0:
+            return stats.get("late_ms")
+        time.sleep(0.1)
+    return None
+
+
+def one_batch(base, claude, sessions, run_dir):
     """One batch of every session's turn, its figures printed; its wall."""
     n = len(sessions)
     # Texts of this batch only: a text an earlier batch sent would have its
@@ -208,6 +220,8 @@ def one_batch(base, sessions, run_dir):
     cpu0 = cpu_seconds(pids)
     client0 = time.process_time()
     published0 = nchan_published(run_dir)
+    # The double's lateness counts this batch's answers only.
+    call(claude, "POST", "/_double/reset", {})
     with asyncio.Runner(loop_factory=LOOP) as runner:
         results, wall = runner.run(batch(base, sessions, text))
     client = time.process_time() - client0
@@ -231,6 +245,12 @@ def one_batch(base, sessions, run_dir):
     if published0 is not None and published1 is not None:
         print("        nchan publishes per turn: %.1f"
               % ((published1 - published0) / n))
+    late = double_lateness(claude)
+    if late is not None and late.get("answers"):
+        print("        the double's own delay (its answers' last byte against "
+              "the model's pace): p50 %.0f ms, p90 %.0f ms, max %.0f ms over "
+              "%d answers" % (late["p50"], late["p90"], late["max"],
+                              late["answers"]))
     return wall
 
 
@@ -247,7 +267,7 @@ def concurrent_turns(base, claude, n, latency_ms, token_delay_ms, run_dir,
     for i in range(rounds):
         if i:
             time.sleep(2)   # the last batch's streams close
-        walls.append(one_batch(base, sessions, run_dir))
+        walls.append(one_batch(base, claude, sessions, run_dir))
     return walls
 
 

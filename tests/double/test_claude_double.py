@@ -1245,6 +1245,10 @@ def test_stats_counts(double):
     # so even sequential requests may briefly overlap: no exact max_in_flight.
     check(stats["max_in_flight"] >= 1 and stats["faults_pending"] == 0, "stats %s" % stats)
     check(stats["by_status"] == {"200": 3, "400": 1}, "by_status %s" % stats["by_status"])
+    # Every answer counts its lateness against the model's pace; a refusal none.
+    late = stats["late_ms"]
+    check(late["answers"] == 3 and 0 <= late["p50"] <= late["p90"] <= late["max"],
+          "late_ms %s" % late)
     status, recent = double.control("GET", "requests")
     logged = recent["requests"]
     check(status == 200 and sorted(str(r["status"]) for r in logged) == ["200"] * 3 + ["400"],
@@ -1263,7 +1267,8 @@ def test_reset_clears_counters_faults_and_cache(double):
     check(status == 200, "reset %s" % answer)
     stats = double.stats()
     check(stats["requests"] == 0 and stats["faults_pending"] == 0 and stats["by_model"] == {}
-          and stats["by_tool"] == {} and stats["max_in_flight"] == 0, "stats %s" % stats)
+          and stats["by_tool"] == {} and stats["max_in_flight"] == 0
+          and stats["late_ms"]["answers"] == 0, "stats %s" % stats)
     status, _, payload = double.messages(body)
     usage = json.loads(payload)["usage"]
     check(status == 200, "fault cleared")
@@ -1276,8 +1281,10 @@ def test_config_endpoint(double):
     check(status == 200 and config == {"latency_ms": 5, "token_delay_ms": 2}, "set %s" % config)
     status, config = double.control("GET", "config")
     check(config == {"latency_ms": 5, "token_delay_ms": 2}, "get %s" % config)
+    before = double.idle_stats()["late_ms"]["answers"]
     _, _, events = stream(double, body_for("Paced stream."))
     check(events[-1][0] == "message_stop", "paced stream completes")
+    check(double.idle_stats()["late_ms"]["answers"] == before + 1, "a stream counts once")
     for bad in ({"latency_ms": -1}, {"token_delay_ms": "3"}, {"speed": 1}):
         status, answer = double.control("POST", "config", bad)
         check(status == 400, "%s → %d" % (bad, status))

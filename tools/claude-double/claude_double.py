@@ -53,6 +53,7 @@ PING_EVERY_DELTAS = 8
 RATE_LIMIT_REQUESTS = 4000
 RATE_LIMIT_TOKENS = 400000
 RECENT_REQUESTS_KEPT = 100
+LATENESS_KEPT = 100000         # answers whose lateness /_double/stats sums up
 RECENT_BODY_MAX_BYTES = 256 * 1024
 IDLE_CONNECTION_SECONDS = 300
 GENERATED_ITEMS_MAX = 100         # caps on what a hostile schema can make us build
@@ -2117,6 +2118,7 @@ class DoubleState:
         self.faults = []
         self.directive_calls = collections.Counter()
         self.recent = collections.deque(maxlen=RECENT_REQUESTS_KEPT)
+        self.late_ms = collections.deque(maxlen=LATENESS_KEPT)
         self.window_start = 0
         self.window_requests = 0
         self.window_tokens = 0
@@ -2134,6 +2136,12 @@ class DoubleState:
             if record.get("fault"):
                 self.faults_injected[record["fault"]] += 1
             self.recent.append(record)
+
+    def note_late(self, seconds):
+        """How late an answer had its last byte ready, against the model's
+        pace (latency from arrival, then one delta per token delay)."""
+        with self.lock:
+            self.late_ms.append(max(0.0, seconds * 1000.0))
 
     def note_call(self, req):
         with self.lock:
@@ -2205,7 +2213,8 @@ class DoubleState:
                     "by_tool": dict(self.by_tool),
                     "by_status": dict(self.by_status),
                     "faults_injected": dict(self.faults_injected),
-                    "faults_pending": sum(f.count for f in self.faults)}
+                    "faults_pending": sum(f.count for f in self.faults),
+                    "late_ms": lateness_summary(self.late_ms)}
 
     def recent_requests(self):
         with self.lock:
@@ -2894,8 +2903,9 @@ class DoubleHandler:
         if fault:
             record["fault"] = fault.kind
             latency_ms += fault.ms if fault.kind == "delay" else 0
+        due = self.arrived + latency_ms / 1000.0
         if latency_ms:
-            await pause_until(self.loop, self.arrived + latency_ms / 1000.0)
+            await pause_until(self.loop, due)
         if fault:
             await self._apply_fault_before_answer(fault, req.stream, release)
         answer = compose_answer(req)
@@ -2911,9 +2921,9 @@ class DoubleHandler:
         record["status"] = 200
         if req.stream:
             await self._stream_answer(message, answer, usage, headers, token_delay_ms,
-                                      fault_kind)
+                                      fault_kind, due)
         else:
-            await self._send_answer(message, answer, usage, headers, fault_kind)
+            await self._send_answer(message, answer, usage, headers, fault_kind, due)
 
     async def _apply_fault_before_answer(self, fault, streaming, release):
         """Faults that replace the answer: errors, drops, hangs."""
@@ -2930,16 +2940,18 @@ class DoubleHandler:
                 pass
             await self._abort_connection("hung")
 
-    async def _send_answer(self, message, answer, usage, headers, fault_kind):
+    async def _send_answer(self, message, answer, usage, headers, fault_kind, due):
         message.update(content=answer.content, stop_reason=answer.stop_reason,
                        stop_sequence=answer.stop_sequence, stop_details=answer.stop_details,
                        usage=usage)
         data = json.dumps(message, ensure_ascii=False).encode("utf-8")
         if fault_kind == "malformed":
             data = data[:len(data) // 2]
+        self.server.state.note_late(self.loop.time() - due)
         await self._send_bytes(200, data, "application/json", headers)
 
-    async def _stream_answer(self, message, answer, usage, headers, token_delay_ms, fault_kind):
+    async def _stream_answer(self, message, answer, usage, headers, token_delay_ms, fault_kind,
+                             due):
         """The SSE sequence of docs/CLAUDE-API.md, one chunk per event; the
         events due at the same moment leave in one write (see _pace_stream)."""
         self.send_response(200)
@@ -2986,6 +2998,7 @@ class DoubleHandler:
                       "output_tokens_details": usage["output_tokens_details"]}})
         self._write(MESSAGE_STOP_CHUNK)
         self._write(LAST_CHUNK)
+        self.server.state.note_late(self.loop.time() - due - sent * token_delay_ms / 1000.0)
         await self._flush()
 
     async def _fail_stream(self, fault_kind):
@@ -2997,6 +3010,18 @@ class DoubleHandler:
             self.close_connection = True
             raise ConnectionDropped("stream_error")
         await self._abort_connection("dropped")
+
+
+def lateness_summary(late_ms):
+    """Answers counted, and the median, 90th percentile and largest of how
+    late they were (ms): the double's own delay when the machine it shares
+    is busy, which a remote API would not add."""
+    ordered = sorted(late_ms)
+    if not ordered:
+        return {"answers": 0, "p50": 0.0, "p90": 0.0, "max": 0.0}
+    def at(q):
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+    return {"answers": len(ordered), "p50": at(0.5), "p90": at(0.9), "max": round(ordered[-1], 1)}
 
 
 async def pause_until(loop, moment):
