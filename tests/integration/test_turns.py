@@ -335,8 +335,7 @@ class EventStream(threading.Thread):
     once the constructor returns: nchan sends the headers on subscribing.
 
     Each stream comes from its own loopback address unless source says
-    otherwise: nginx caps streams per address, and a closed stream keeps its
-    place until nchan's next heartbeat finds it gone."""
+    otherwise: nginx caps streams per address."""
 
     def __init__(self, path, headers, source=None):
         super().__init__(daemon=True)
@@ -348,6 +347,10 @@ class EventStream(threading.Thread):
         headers = dict(headers)
         headers["Accept"] = "text/event-stream"
         self.conn.request("GET", path, headers=headers)
+        # The socket itself: an answer that ends with the connection takes
+        # it from conn (conn.sock becomes None), and the reader's file keeps
+        # it open after conn.close().
+        self.sock = self.conn.sock
         self.resp = self.conn.getresponse()
         self.status = self.resp.status
         if self.status == 200:
@@ -370,9 +373,11 @@ class EventStream(threading.Thread):
         self.events.put(None)   # the stream ended
 
     def close(self):
+        """Closes the connection at once, as a closed tab does: nginx sees
+        it end, and the reader gets the stream's end."""
         try:
-            self.conn.sock.shutdown(socket.SHUT_RDWR)
-        except (OSError, AttributeError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
             pass
         self.conn.close()
 
