@@ -737,13 +737,15 @@ engine_start(struct app *app, struct engine **out)
 		goto fail;
 	}
 	for (i = 0; i < app->cfg->engine_io_threads; i++) {
-		if (server_thread_start(&en->io_threads[i], io_main, en) != 0) {
+		if (server_thread_start(&en->io_threads[i], "bs-engine-io",
+		    io_main, en) != 0) {
 			e = BS_ERR_INTERNAL;
 			goto fail;
 		}
 		en->nio++;
 	}
-	if (server_thread_start(&en->loop_thread, loop_main, en) != 0) {
+	if (server_thread_start(&en->loop_thread, "bs-engine",
+	    loop_main, en) != 0) {
 		e = BS_ERR_INTERNAL;
 		goto fail;
 	}

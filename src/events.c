@@ -403,7 +403,7 @@ events_create(const char *url, size_t max_bytes, struct events **out)
 	pthread_cond_init(&ev->ready, &monotonic);
 	pthread_condattr_destroy(&monotonic);
 	pthread_cond_init(&ev->sent, NULL);
-	if (server_thread_start(&ev->thread, sender_main, ev) != 0) {
+	if (server_thread_start(&ev->thread, "bs-events", sender_main, ev) != 0) {
 		events_destroy(ev);
 		return BS_ERR_INTERNAL;
 	}

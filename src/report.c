@@ -1303,6 +1303,8 @@ report_start(const struct bs_config *cfg, char *err, size_t errlen)
 	atomic_store(&rep.on, true);
 	rc = pthread_create(&rep.thread, NULL, sender_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		(void)pthread_setname_np(rep.thread, "bs-report");
 	if (rc != 0) {
 		atomic_store(&rep.on, false);
 		bs_errf(err, errlen, "cannot start the error report thread: %s",

@@ -45,7 +45,8 @@ signal_noop(int sig)
 }
 
 int
-server_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
+server_thread_start(pthread_t *thread, const char *name, void *(*fn)(void *),
+    void *arg)
 {
 	sigset_t	 all, old;
 	int		 rc;
@@ -59,6 +60,8 @@ server_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(thread, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		(void)pthread_setname_np(*thread, name);
 	return rc;
 }
 
@@ -320,6 +323,7 @@ server_run(struct app *app, int listen_fd, int nthreads, int shutdown_timeout_s)
 			e = BS_ERR_INTERNAL;
 			break;
 		}
+		(void)pthread_setname_np(workers[i].tid, "bs-request");
 		started++;
 	}
 	if (started == 0)

@@ -33,9 +33,11 @@ void	server_malloc_setup(void);
 int	server_signal_wait(const sigset_t *set);
 /*
  * Start a thread that takes no process signal: SIGTERM, SIGINT and SIGHUP
- * belong to the thread that sigwaits for them; faults stay open. The
+ * belong to the thread that sigwaits for them; faults stay open. name (at
+ * most 15 bytes) is what top -H, ps -L and perf show for it. The
  * pthread_create result.
  */
-int	server_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg);
+int	server_thread_start(pthread_t *thread, const char *name,
+	    void *(*fn)(void *), void *arg);
 
 #endif

@@ -1,8 +1,10 @@
 """Liveness and request ids, through nginx."""
 
+import collections
+import os
 import re
 
-from helpers import expect_error, request
+from helpers import expect_error, request, worker_env, worker_pids
 
 NGINX_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -30,3 +32,22 @@ def test_request_id_is_nginx_s_and_echoed():
 def test_request_ids_differ():
     ids = {request("GET", "/api/health").header("X-Request-Id") for _ in range(5)}
     assert len(ids) == 5, ids
+
+
+def test_worker_threads_are_named():
+    """top -H, ps -L and perf tell a worker's threads apart by name: its
+    request threads, its event sender and, with an engine, the engine's
+    loop and IO threads."""
+    cfg = worker_env()
+    for pid in worker_pids():
+        names = collections.Counter()
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/comm" % (pid, tid),
+                      encoding="utf-8") as f:
+                names[f.read().strip()] += 1
+        assert names["bs-request"] == int(cfg.get("WORKER_THREADS") or 8), names
+        assert names["bs-events"] == 1, names
+        if names["bs-engine"]:
+            assert names["bs-engine"] == 1, names
+            assert names["bs-engine-io"] == \
+                int(cfg.get("ENGINE_IO_THREADS") or 4), names
