@@ -27,6 +27,7 @@ Traffic goes to loopback addresses only.
 import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import http.client
 import json
 import os
@@ -109,11 +110,13 @@ def stack_pids(run_dir):
                 run_dir, "..", "pg", "data", "postmaster.pid"), lines=1))}
 
 
-def set_nice(pids, nice):
-    """Every thread of pids at nice; their niceness before, by thread id
-    (empty where it could not be changed: raising a priority needs root)."""
+@contextlib.contextmanager
+def niced(pids, nice):
+    """Every thread of pids at nice (None: as they are) until the block
+    ends, then back; yields how many changed (none without root, which
+    raising a priority needs)."""
     before = {}
-    for pid in pids:
+    for pid in pids if nice is not None else ():
         try:
             tids = [int(t) for t in os.listdir("/proc/%s/task" % pid)]
         except OSError:
@@ -125,7 +128,14 @@ def set_nice(pids, nice):
                 before[tid] = old
             except OSError:
                 pass
-    return before
+    try:
+        yield len(before)
+    finally:
+        for tid, old in before.items():
+            try:
+                os.setpriority(os.PRIO_PROCESS, tid, old)
+            except OSError:
+                pass
 
 
 def cpu_seconds(pids):
@@ -289,22 +299,14 @@ def concurrent_turns(base, claude, n, latency_ms, token_delay_ms, run_dir,
     # The double stands in for an API on other machines, whose pace does
     # not depend on this one's load: ahead of the stack for the CPU, it
     # answers after latency_ms as asked instead of when the stack lets it.
-    before = set_nice(stack_pids(run_dir)["double"], double_nice) \
-        if double_nice is not None else {}
-    if double_nice and not before:
-        print("        (the double's niceness stays as it was: changing it "
-              "needs root)")
-    try:
+    with niced(stack_pids(run_dir)["double"], double_nice) as changed:
+        if double_nice and not changed:
+            print("        (the double's niceness stays as it was: changing "
+                  "it needs root)")
         for i in range(rounds):
             if i:
                 time.sleep(2)   # the last batch's streams close
             walls.append(one_batch(base, claude, sessions, run_dir))
-    finally:
-        for tid, nice in before.items():
-            try:
-                os.setpriority(os.PRIO_PROCESS, tid, nice)
-            except OSError:
-                pass
     return walls
 
 

@@ -1303,14 +1303,13 @@ report_start(const struct bs_config *cfg, char *err, size_t errlen)
 	atomic_store(&rep.on, true);
 	rc = pthread_create(&rep.thread, NULL, sender_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == 0)
-		(void)pthread_setname_np(rep.thread, "bs-report");
 	if (rc != 0) {
 		atomic_store(&rep.on, false);
 		bs_errf(err, errlen, "cannot start the error report thread: %s",
 		    strerror(rc));
 		return BS_ERR_INTERNAL;
 	}
+	(void)pthread_setname_np(rep.thread, "bs-report");
 	rep.started = true;
 	log_msgf(LOG_LEVEL_INFO, "error reports go to %s, project %s (release "
 	    "%s, environment %s)%s", rep.dsn.host, rep.dsn.project_id,
