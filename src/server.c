@@ -1,30 +1,38 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <fcgiapp.h>
 #include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "brainstorm/log.h"
+#include "brainstorm/metrics.h"
 #include "brainstorm/server.h"
 #include "brainstorm/validate.h"
 
 #define LISTEN_BACKLOG		1024
-#define UNIX_KEEPER_MS		"60000"	/* LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT */
+#define READ_TIMEOUT_S		60	/* a request begun: nginx's fastcgi_send_timeout */
 #define SD_LISTEN_FDS_START	3
 #define WAKE_INTERVAL_MS	50
 #define TRIM_INTERVAL_S		30	/* heap pages handed back to the kernel */
 #define MALLOC_ARENAS		2	/* unless MALLOC_ARENA_MAX says otherwise */
+#define ACCEPT_BATCH		64	/* connections taken per wake of the listen socket */
+#define CONNS_FLOOR		16	/* connections allowed whatever the files limit */
 
 enum worker_state { WORKER_IDLE = 0, WORKER_BUSY, WORKER_DONE };
 
@@ -32,10 +40,29 @@ struct worker {
 	pthread_t		 tid;
 	atomic_int		 state;
 	struct app		*app;
-	int			 listen_fd;
 };
 
 static atomic_bool	 stopping;
+
+/*
+ * The process's FastCGI connections. nginx keeps its connections to the
+ * workers open between requests (fastcgi_keep_conn and an upstream
+ * keepalive): an idle one waits in this epoll set, not in a thread, and the
+ * first free thread takes whichever connection has a request. Every
+ * connection and the listen socket are armed one-shot, so that one event
+ * reaches one thread, which owns the descriptor until it arms it again or
+ * closes it. Connections that nginx does not keep are closed after their
+ * request, as libfcgi always did.
+ */
+static struct {
+	int		 epfd;
+	int		 listen_fd;
+	int		 max;		/* open connections, at most */
+	int		 nfds;		/* size of armed[]: the files limit */
+	atomic_uchar	*armed;		/* by descriptor: idle, in the set */
+	atomic_int	 open;
+	atomic_bool	 listen_paused;	/* at max: the listen socket waits */
+} conns = { .epfd = -1, .listen_fd = -1 };
 
 /* Signals only interrupt blocking calls; the signal thread does the work. */
 static void
@@ -174,44 +201,243 @@ fcgx_read(void *arg, char *dst, size_t n)
 	return got;
 }
 
+static int
+conn_arm(int fd, int op)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.fd = fd;
+	if (fd != conns.listen_fd && fd < conns.nfds)
+		atomic_store(&conns.armed[fd], 1);
+	return epoll_ctl(conns.epfd, op, fd, &ev);
+}
+
+static void
+listen_resume(void)
+{
+	bool	 paused = true;
+
+	if (atomic_compare_exchange_strong(&conns.listen_paused, &paused, false) &&
+	    conn_arm(conns.listen_fd, EPOLL_CTL_MOD) != 0)
+		log_msgf(LOG_LEVEL_ERROR, "the listen socket cannot be armed: %s",
+		    strerror(errno));
+}
+
+/* A connection is gone (closed here or by libfcgi): room for another. */
+static void
+conn_gone(void)
+{
+	metrics_fastcgi_connection(-1);
+	if (atomic_fetch_sub(&conns.open, 1) - 1 < conns.max)
+		listen_resume();
+}
+
+static void
+conn_close(int fd)
+{
+	atomic_store(&conns.armed[fd], 0);
+	close(fd);
+	conn_gone();
+}
+
+/*
+ * The listen socket is ready: take what connections wait (up to a batch,
+ * and up to conns.max open), each into the set, then arm the socket again.
+ * At the limit the socket stays unarmed until a connection closes.
+ */
+static void
+conns_accept(void)
+{
+	struct sockaddr_storage	 sa;
+	struct timeval		 rcv = { READ_TIMEOUT_S, 0 };
+	socklen_t		 len;
+	int			 fd, i, one = 1;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (atomic_load(&conns.open) >= conns.max) {
+			atomic_store(&conns.listen_paused, true);
+			/* A connection closed meanwhile would not have resumed. */
+			if (atomic_load(&conns.open) < conns.max)
+				listen_resume();
+			return;
+		}
+		len = sizeof(sa);
+		fd = accept4(conns.listen_fd, (struct sockaddr *)&sa, &len,
+		    SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR) {
+				log_msgf(LOG_LEVEL_WARN, "accept failed: %s",
+				    strerror(errno));
+				usleep(10000);	/* EMFILE: let connections close */
+			}
+			break;
+		}
+		/* libfcgi's own: no replies to wait for, so no Nagle. */
+		if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+		/*
+		 * A connection waits for its first bytes in the set, without
+		 * a thread, as long as nginx keeps it; a request that stops
+		 * halfway frees its thread after this long.
+		 */
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
+		atomic_fetch_add(&conns.open, 1);
+		metrics_fastcgi_connection(1);
+		if (fd >= conns.nfds || conn_arm(fd, EPOLL_CTL_ADD) != 0) {
+			log_msgf(LOG_LEVEL_WARN, "a connection cannot be "
+			    "watched: %s", fd >= conns.nfds ? "descriptor past "
+			    "the files limit" : strerror(errno));
+			conn_close(fd);
+		}
+	}
+	if (conn_arm(conns.listen_fd, EPOLL_CTL_MOD) != 0)
+		log_msgf(LOG_LEVEL_ERROR, "the listen socket cannot be armed: %s",
+		    strerror(errno));
+}
+
+/*
+ * Whatever nginx sent of the body and the handler did not read: the next
+ * request on a kept connection starts after it. nginx caps a body
+ * (client_max_body_size); it has sent it all before it reads the answer.
+ */
+static void
+stdin_drain(FCGX_Request *req)
+{
+	char	 buf[4096];
+
+	while (FCGX_GetStr(buf, (int)sizeof(buf), req->in) > 0)
+		;
+}
+
+/* One request on a connection that had something to read. */
+static void
+conn_serve(struct worker *w, FCGX_Request *req, int fd)
+{
+	struct http_ctx		 ctx;
+	struct http_source	 src;
+
+	atomic_store(&conns.armed[fd], 0);
+	req->ipcFd = fd;
+	/* FCGX_Accept_r finishes a previous request first: not this socket. */
+	req->keepConnection = 1;
+	if (FCGX_Accept_r(req) < 0) {
+		/* Closed by nginx, or no request on it: libfcgi closed it. */
+		conn_gone();
+		return;
+	}
+	src.param = fcgx_param;
+	src.read = fcgx_read;
+	src.arg = req;
+	http_ctx_init(&ctx, w->app, &src, fcgx_write, req->out);
+	ctx.flush = fcgx_flush;
+	app_handle(&ctx);
+	http_ctx_free(&ctx);
+	if (req->keepConnection)
+		stdin_drain(req);
+	FCGX_Finish_r(req);	/* closes the connection unless nginx keeps it */
+	if (req->ipcFd < 0) {
+		conn_gone();
+		return;
+	}
+	fd = req->ipcFd;
+	req->ipcFd = -1;
+	if (atomic_load(&stopping) || conn_arm(fd, EPOLL_CTL_MOD) != 0)
+		conn_close(fd);
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker		*w = arg;
 	FCGX_Request		 req;
-	struct http_ctx		 ctx;
-	struct http_source	 src;
+	struct epoll_event	 ev;
+	int			 n;
 
-	if (FCGX_InitRequest(&req, w->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	/* No listen socket for libfcgi: connections come from the set. */
+	if (FCGX_InitRequest(&req, -1, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_msgf(LOG_LEVEL_ERROR, "FCGX_InitRequest failed");
 		goto out;
 	}
 	while (!atomic_load(&stopping)) {
 		atomic_store(&w->state, WORKER_IDLE);
-		if (FCGX_Accept_r(&req) < 0) {
-			if (atomic_load(&stopping))
-				break;
-			if (errno != EINTR) {
-				log_msgf(LOG_LEVEL_WARN, "accept failed: %s",
+		if ((n = epoll_wait(conns.epfd, &ev, 1, -1)) <= 0) {
+			if (n < 0 && errno != EINTR) {
+				log_msgf(LOG_LEVEL_WARN, "epoll_wait failed: %s",
 				    strerror(errno));
 				usleep(10000);
 			}
 			continue;
 		}
+		if (ev.data.fd == conns.listen_fd) {
+			conns_accept();
+			continue;
+		}
 		atomic_store(&w->state, WORKER_BUSY);
-		src.param = fcgx_param;
-		src.read = fcgx_read;
-		src.arg = &req;
-		http_ctx_init(&ctx, w->app, &src, fcgx_write, req.out);
-		ctx.flush = fcgx_flush;
-		app_handle(&ctx);
-		http_ctx_free(&ctx);
-		FCGX_Finish_r(&req);
+		conn_serve(w, &req, ev.data.fd);
 	}
 	FCGX_Free(&req, 0);
 out:
 	atomic_store(&w->state, WORKER_DONE);
 	return NULL;
+}
+
+/*
+ * The set, with the listen socket in it: non-blocking (a wake may find its
+ * connection taken by another process on the same socket), and room for
+ * half the files limit in connections (the rest: PostgreSQL, Redis, the
+ * Claude API, the logs).
+ */
+static bs_err
+conns_open(int listen_fd)
+{
+	struct rlimit	 rl;
+	int		 flags;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > INT_MAX)
+		rl.rlim_cur = 65536;
+	conns.nfds = (int)rl.rlim_cur;
+	conns.max = conns.nfds / 2 > CONNS_FLOOR ? conns.nfds / 2 : CONNS_FLOOR;
+	if ((conns.armed = calloc((size_t)conns.nfds, sizeof(*conns.armed))) == NULL)
+		return BS_ERR_NOMEM;
+	conns.listen_fd = listen_fd;
+	if ((flags = fcntl(listen_fd, F_GETFL)) < 0 ||
+	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    (conns.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    conn_arm(listen_fd, EPOLL_CTL_ADD) != 0) {
+		log_msgf(LOG_LEVEL_ERROR, "the listen socket cannot be watched: %s",
+		    strerror(errno));
+		return BS_ERR_IO;
+	}
+	return BS_OK;
+}
+
+/*
+ * After the threads: nothing more is accepted here, and nginx learns at
+ * once that the idle connections are gone (rather than sending requests
+ * down them while the turn engine stops).
+ */
+static void
+conns_close(void)
+{
+	int	 fd;
+
+	if (conns.listen_fd >= 0)
+		close(conns.listen_fd);
+	for (fd = 0; conns.armed != NULL && fd < conns.nfds; fd++)
+		if (atomic_load(&conns.armed[fd]))
+			close(fd);
+	if (conns.epfd >= 0)
+		close(conns.epfd);
+	free(conns.armed);
+	conns.armed = NULL;
+	conns.epfd = conns.listen_fd = -1;
 }
 
 static void
@@ -223,7 +449,7 @@ signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	/* No SA_RESTART: SIGUSR1 must interrupt a blocked accept(). */
+	/* SIGUSR1 interrupts a thread waiting in epoll_wait(). */
 	sa.sa_handler = signal_noop;
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -296,19 +522,12 @@ server_run(struct app *app, int listen_fd, int nthreads, int shutdown_timeout_s)
 		return BS_ERR_NOMEM;
 	/* Ours before FCGX_Init, whose handlers only set a flag. */
 	signals_install();
-	/*
-	 * libfcgi closes, without a word, a connection on a unix socket whose
-	 * first bytes have not come within this many milliseconds of accept()
-	 * (2000 by default): on a loaded machine nginx can be that late, and
-	 * then answers its client 502 ("upstream prematurely closed
-	 * connection"). nginx always sends its request: wait as long as its
-	 * fastcgi_send_timeout. An operator's own value stays.
-	 */
-	setenv("LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT", UNIX_KEEPER_MS, 0);
 	if (FCGX_Init() != 0) {
 		e = BS_ERR_INTERNAL;
 		goto out;
 	}
+	if ((e = conns_open(listen_fd)) != BS_OK)
+		goto out;
 	/* Stop signals are taken by this thread alone, with sigwait. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -318,7 +537,6 @@ server_run(struct app *app, int listen_fd, int nthreads, int shutdown_timeout_s)
 
 	for (i = 0; i < nthreads; i++) {
 		workers[i].app = app;
-		workers[i].listen_fd = listen_fd;
 		if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0) {
 			e = BS_ERR_INTERNAL;
 			break;
@@ -347,8 +565,8 @@ server_run(struct app *app, int listen_fd, int nthreads, int shutdown_timeout_s)
 	FCGX_ShutdownPending();
 	deadline = monotonic_now() + shutdown_timeout_s;
 	/*
-	 * Idle threads sit in accept(): interrupt them until they leave. A
-	 * thread between its stop check and accept() misses one signal, so
+	 * Idle threads sit in epoll_wait(): interrupt them until they leave. A
+	 * thread between its stop check and epoll_wait() misses one signal, so
 	 * the signal is repeated; busy threads finish their request first.
 	 */
 	while (!workers_done(workers, started) && monotonic_now() < deadline) {
@@ -368,7 +586,9 @@ server_run(struct app *app, int listen_fd, int nthreads, int shutdown_timeout_s)
 	log_msgf(LOG_LEVEL_INFO, "stopped");
 out:
 	/* Threads that still run keep their memory until the process exits. */
-	if (e != BS_ERR_TIMEOUT)
+	if (e != BS_ERR_TIMEOUT) {
+		conns_close();
 		free(workers);
+	}
 	return e;
 }

@@ -17,6 +17,8 @@ void	metrics_init(void);
 void	metrics_http_observe(const char *method, const char *route, int status,
 	    double seconds);
 void	metrics_db_observe(double seconds);
+/* A FastCGI connection accepted (+1) or closed (-1). */
+void	metrics_fastcgi_connection(int delta);
 /* One agent call of a turn: status ok, error or cached. */
 void	metrics_agent_run(const char *agent, const char *status, double seconds);
 /* One Claude Messages API call and its tokens. */

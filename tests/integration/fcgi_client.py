@@ -16,6 +16,7 @@ FCGI_STDIN = 5
 FCGI_STDOUT = 6
 FCGI_STDERR = 7
 FCGI_RESPONDER = 1
+FCGI_KEEP_CONN = 1
 FCGI_REQUEST_COMPLETE = 0
 REQUEST_ID = 1
 MAX_CONTENT = 65535
@@ -99,14 +100,10 @@ def connect(address, timeout=10.0):
     return sock
 
 
-def request(address, method, path, query="", body=b"", headers=None,
-            timeout=30.0, on_sent=None, before_send=None):
-    """Send one request; return (status, headers, body) of the response.
-
-    headers: extra HTTP headers as {"X-Request-Id": "..."}. on_sent, if
-    given, is called once the whole request has been written; before_send
-    once connected, before anything is written.
-    """
+def _message(method, path, query="", body=b"", headers=None, keep=False):
+    """The records of one request; keep asks the application to leave the
+    connection open after its answer (FCGI_KEEP_CONN, as nginx's
+    fastcgi_keep_conn does)."""
     params = {
         "GATEWAY_INTERFACE": "CGI/1.1",
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -129,43 +126,99 @@ def request(address, method, path, query="", body=b"", headers=None,
         else:
             params["HTTP_" + name.upper().replace("-", "_")] = value
 
-    begin = struct.pack("!HB5x", FCGI_RESPONDER, 0)
-    message = (_record(FCGI_BEGIN_REQUEST, begin)
-               + _stream(FCGI_PARAMS, encode_params(params))
-               + _stream(FCGI_STDIN, body))
+    begin = struct.pack("!HB5x", FCGI_RESPONDER,
+                        FCGI_KEEP_CONN if keep else 0)
+    return (_record(FCGI_BEGIN_REQUEST, begin)
+            + _stream(FCGI_PARAMS, encode_params(params))
+            + _stream(FCGI_STDIN, body))
 
-    stdout, stderr = b"", b""
+
+def _response(sock):
+    """Records up to FCGI_END_REQUEST -> (status, headers, body)."""
+    stdout = b""
+    while True:
+        version, rtype, _rid, clen, plen = struct.unpack(
+            "!BBHHBx", _read_exact(sock, 8))
+        if version != FCGI_VERSION:
+            raise FastCGIError("bad record version %d" % version)
+        content = _read_exact(sock, clen + plen)[:clen]
+        if rtype == FCGI_STDOUT:
+            stdout += content
+        elif rtype == FCGI_END_REQUEST:
+            _app_status, protocol_status = struct.unpack("!IB3x", content)
+            if protocol_status != FCGI_REQUEST_COMPLETE:
+                raise FastCGIError("protocol status %d" % protocol_status)
+            return parse_cgi_response(stdout)
+
+
+def request(address, method, path, query="", body=b"", headers=None,
+            timeout=30.0, on_sent=None, before_send=None):
+    """Send one request; return (status, headers, body) of the response.
+
+    headers: extra HTTP headers as {"X-Request-Id": "..."}. on_sent, if
+    given, is called once the whole request has been written; before_send
+    once connected, before anything is written.
+    """
+    message = _message(method, path, query, body, headers)
     with connect(address, timeout) as sock:
         if before_send:
             before_send()
         sock.sendall(message)
         if on_sent:
             on_sent()
-        while True:
-            version, rtype, _rid, clen, plen = struct.unpack(
-                "!BBHHBx", _read_exact(sock, 8))
-            if version != FCGI_VERSION:
-                raise FastCGIError("bad record version %d" % version)
-            content = _read_exact(sock, clen + plen)[:clen]
-            if rtype == FCGI_STDOUT:
-                stdout += content
-            elif rtype == FCGI_STDERR:
-                stderr += content
-            elif rtype == FCGI_END_REQUEST:
-                _app_status, protocol_status = struct.unpack("!IB3x", content)
-                if protocol_status != FCGI_REQUEST_COMPLETE:
-                    raise FastCGIError("protocol status %d" % protocol_status)
-                break
-    return parse_cgi_response(stdout)
+        return _response(sock)
+
+
+class Connection:
+    """One connection for many requests, one after another, as nginx uses
+    a connection from its upstream keepalive cache: every request asks the
+    application to keep the connection (FCGI_KEEP_CONN)."""
+
+    def __init__(self, address, timeout=10.0):
+        self.sock = connect(address, timeout)
+
+    def request(self, method, path, query="", body=b"", headers=None,
+                keep=True):
+        self.sock.sendall(_message(method, path, query, body, headers, keep))
+        return _response(self.sock)
+
+    def send_only(self, method, path, query="", body=b"", headers=None):
+        """Write a kept request and return before its answer."""
+        self.sock.sendall(_message(method, path, query, body, headers, True))
+
+    def response(self):
+        return _response(self.sock)
+
+    def closed_by_peer(self, timeout=10.0):
+        """True once the application has closed its side (EOF)."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b""
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 class Responder:
-    """A FastCGI application on a unix socket that closes its connections as
-    libfcgi does: it answers, shuts its sending side, and reads (dropping)
-    whatever still comes for `linger` seconds before closing. Here the
-    shutdown comes `close_after` seconds after the answer (a thread that
-    lost the CPU in between). A request that arrives after the answer is
-    counted in `swallowed`: its sender gets no answer."""
+    """A FastCGI application on a unix socket that treats its connections as
+    the workers do. One whose request asks to keep it (FCGI_KEEP_CONN)
+    waits for the next request; any other is closed as libfcgi does: it
+    answers, shuts its sending side, and reads (dropping) whatever still
+    comes for `linger` seconds before closing. Here the shutdown comes
+    `close_after` seconds after the answer (a thread that lost the CPU in
+    between). A request that arrives on a connection being closed is counted
+    in `swallowed`: its sender gets no answer. `connections` counts the
+    connections accepted."""
 
     def __init__(self, path, stdout, close_after=0.2, linger=1.0):
         import threading
@@ -174,6 +227,7 @@ class Responder:
         self.linger = linger
         self.answered = 0
         self.swallowed = 0
+        self.connections = 0
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.bind(path)
@@ -203,25 +257,35 @@ class Responder:
             return False
 
     def _one(self, conn):
+        with self._lock:
+            self.connections += 1
         with conn:
             conn.settimeout(10)
             try:
-                while True:     # up to the end of STDIN
-                    _v, rtype, _rid, clen, plen = struct.unpack(
-                        "!BBHHBx", _read_exact(conn, 8))
-                    _read_exact(conn, clen + plen)
-                    if rtype == FCGI_STDIN and clen == 0:
-                        break
-                conn.sendall(_stream(FCGI_STDOUT, self.stdout) +
-                             _record(FCGI_END_REQUEST, struct.pack(
-                                 "!IB3x", 0, FCGI_REQUEST_COMPLETE)))
-                with self._lock:
-                    self.answered += 1
-                late = self._late(conn, self.close_after)
-                conn.shutdown(socket.SHUT_WR)
-                late = self._late(conn, self.linger) or late
-                if late:
+                while True:
+                    keep = False
+                    while True:     # up to the end of STDIN
+                        _v, rtype, _rid, clen, plen = struct.unpack(
+                            "!BBHHBx", _read_exact(conn, 8))
+                        content = _read_exact(conn, clen + plen)
+                        if rtype == FCGI_BEGIN_REQUEST:
+                            keep = bool(content[2] & FCGI_KEEP_CONN)
+                        if rtype == FCGI_STDIN and clen == 0:
+                            break
+                    conn.sendall(_stream(FCGI_STDOUT, self.stdout) +
+                                 _record(FCGI_END_REQUEST, struct.pack(
+                                     "!IB3x", 0, FCGI_REQUEST_COMPLETE)))
                     with self._lock:
-                        self.swallowed += 1
+                        self.answered += 1
+                    if keep:        # the next request, or the peer's close
+                        conn.settimeout(None)
+                        continue
+                    late = self._late(conn, self.close_after)
+                    conn.shutdown(socket.SHUT_WR)
+                    late = self._late(conn, self.linger) or late
+                    if late:
+                        with self._lock:
+                            self.swallowed += 1
+                    return
             except (OSError, FastCGIError):
                 pass

@@ -92,13 +92,12 @@ def test_502_when_no_worker_answers():
 
 
 def test_no_request_on_a_connection_the_worker_closes():
-    # nginx asks the workers to close each connection (fastcgi_keep_conn
-    # off), and libfcgi does: it answers, shuts its sending side, and drops
-    # what still comes before closing. An upstream "keepalive" made nginx
-    # keep the connections of unbuffered answers (POST .../messages) and
-    # send a later request down one: dropped, so 502 "upstream prematurely
-    # closed connection" for a POST, a retry for a GET, whenever the
-    # next request came before the worker's shutdown.
+    # nginx keeps its connections to the workers (fastcgi_keep_conn on, an
+    # upstream keepalive), unbuffered answers' (POST .../messages) too, and
+    # asks the workers to keep them; a worker closes only those it is not
+    # asked to keep. Before, with fastcgi_keep_conn off, the keepalive cache
+    # sent a later request down a connection the worker was closing: 502
+    # "upstream prematurely closed connection" for a POST.
     with NginxCopy() as copy:
         answer = (b"Status: 202 Accepted\r\nContent-Type: application/json"
                   b"\r\n\r\n{\"turn_id\":\"t\"}")
@@ -121,7 +120,9 @@ def test_no_request_on_a_connection_the_worker_closes():
                 w.close()
         answered = sum(w.answered for w in workers)
         swallowed = sum(w.swallowed for w in workers)
+        connections = sum(w.connections for w in workers)
         assert statuses == [202] * 8 and swallowed == 0, \
             "statuses %s; %d answered, %d requests sent on a closing " \
             "connection; nginx said:\n%s" % (statuses, answered, swallowed,
                                             copy.errors())
+        assert connections < 8, "a connection per request: nginx kept none"

@@ -9,6 +9,7 @@ from helpers import env, expect_error, request, wait_until
 METRICS = [
     "http_requests_total", "http_request_duration_seconds",
     "db_query_duration_seconds", "db_pool_connections",
+    "fastcgi_connections", "fastcgi_connections_accepted_total",
     "process_resident_memory_bytes", "process_open_fds",
     "process_cpu_seconds_total", "process_start_time_seconds",
     "process_heap_bytes",

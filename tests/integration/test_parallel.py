@@ -71,11 +71,12 @@ def test_slow_request_does_not_block_health():
 
 
 def test_a_late_request_on_a_unix_socket_is_answered():
-    """libfcgi closes a unix-socket connection whose request has not come
-    within LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT of accept() (2 s unless
+    """libfcgi's own accept closes a unix-socket connection whose request
+    has not come within LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT (2 s unless
     set): nginx, late on a loaded machine, then answers 502 "upstream
-    prematurely closed connection". The workers wait as long as nginx's
-    send timeout: a request sent 3 s after connecting is answered."""
+    prematurely closed connection". The workers keep a connection without
+    a request in their epoll set for as long as its peer keeps it: a
+    request sent 3 s after connecting is answered."""
     import os
 
     import fcgi_client

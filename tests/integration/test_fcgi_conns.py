@@ -1,0 +1,164 @@
+"""FastCGI connections kept between requests (nginx's fastcgi_keep_conn and
+upstream keepalive): a worker answers request after request on one
+connection, an idle connection holds no thread, and a connection is closed
+when its peer closes it, when the peer does not ask to keep it, and when the
+worker stops. Talks FastCGI to a worker of its own with two threads."""
+
+import os
+import signal
+import time
+
+import fcgi_client
+from helpers import Worker, request, wait_until, worker_sockets
+
+THREADS = 2
+
+# /proc/net/tcp states (include/net/tcp_states.h)
+TCP_LISTEN = "0A"
+TCP_TIME_WAIT = "06"
+
+
+def _worker_side_sockets(port):
+    """The worker's open connections on its port: every socket whose local
+    port it is, but the listening one and those in TIME_WAIT (closed)."""
+    count = 0
+    with open("/proc/net/tcp", encoding="ascii") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local_port = int(fields[1].split(":")[1], 16)
+            if local_port == port and fields[3] not in (TCP_LISTEN,
+                                                        TCP_TIME_WAIT):
+                count += 1
+    return count
+
+
+def _health(conn):
+    status, _, body = conn.request("GET", "/api/health")
+    assert status == 200, (status, body)
+
+
+def test_one_connection_serves_request_after_request():
+    worker = Worker("keep-serial", {"WORKER_THREADS": str(THREADS)})
+    try:
+        with fcgi_client.Connection(("127.0.0.1", worker.port)) as conn:
+            for _ in range(25):
+                _health(conn)
+            # A body the handler never reads (refused before it): the next
+            # request on the connection starts after it all the same.
+            status, _, _ = conn.request(
+                "POST", "/api/projects", body=b'{"title":"' + b"x" * 30000
+                + b'"}', headers={"Content-Type": "application/json"})
+            assert status == 401, status
+            _health(conn)
+            status, _, body = conn.request("GET", "/api/nowhere")
+            assert status == 404, (status, body)
+            _health(conn)
+    finally:
+        worker.stop()
+
+
+def test_idle_connections_hold_no_thread():
+    """More idle connections than threads, kept ones and silent ones: a new
+    connection is still answered, and so is each kept one afterwards."""
+    worker = Worker("keep-idle", {"WORKER_THREADS": str(THREADS)})
+    kept, silent = [], []
+    try:
+        for _ in range(THREADS * 3):
+            conn = fcgi_client.Connection(("127.0.0.1", worker.port))
+            kept.append(conn)
+            _health(conn)
+        for _ in range(THREADS * 2):
+            silent.append(fcgi_client.connect(("127.0.0.1", worker.port)))
+        status, _, body = fcgi_client.request(("127.0.0.1", worker.port),
+                                              "GET", "/api/health",
+                                              timeout=20)
+        assert status == 200, (status, body)
+        for conn in reversed(kept):
+            _health(conn)
+        # Two at once on two kept connections, the second sent first.
+        kept[0].send_only("GET", "/api/debug/sleep", "ms=300")
+        kept[1].send_only("GET", "/api/health")
+        status, _, _ = kept[1].response()
+        assert status == 200
+        status, _, body = kept[0].response()
+        assert status == 200, (status, body)
+    finally:
+        for conn in kept:
+            conn.close()
+        for sock in silent:
+            sock.close()
+        worker.stop()
+
+
+def test_connections_close_when_their_peer_says():
+    worker = Worker("keep-close", {"WORKER_THREADS": str(THREADS)})
+    try:
+        # Not asked to keep it: closed after the answer, as libfcgi does.
+        with fcgi_client.Connection(("127.0.0.1", worker.port)) as conn:
+            status, _, _ = conn.request("GET", "/api/health", keep=False)
+            assert status == 200
+            assert conn.closed_by_peer(), "kept though not asked to"
+
+        conns = [fcgi_client.Connection(("127.0.0.1", worker.port))
+                 for _ in range(8)]
+        for conn in conns:
+            _health(conn)
+        assert _worker_side_sockets(worker.port) >= 8
+        for conn in conns:
+            conn.close()
+        # The worker closes its side of each: none stays in CLOSE_WAIT.
+        wait_until("the worker to close the connections its peer closed",
+                   lambda: _worker_side_sockets(worker.port) == 0)
+        with fcgi_client.Connection(("127.0.0.1", worker.port)) as conn:
+            _health(conn)
+    finally:
+        worker.stop()
+
+
+def test_stop_closes_idle_connections():
+    """On SIGTERM the idle connections are closed at once (nginx must not
+    send requests down them while the process ends), and the worker exits
+    0 with a request in flight on another connection answered first."""
+    worker = Worker("keep-stop", {"WORKER_THREADS": str(THREADS)})
+    try:
+        idle = fcgi_client.Connection(("127.0.0.1", worker.port))
+        _health(idle)
+        busy = fcgi_client.Connection(("127.0.0.1", worker.port), timeout=30)
+        _health(busy)
+        busy.send_only("GET", "/api/debug/sleep", "ms=1000")
+        # The worker takes a request as soon as it arrives; this is only a
+        # margin for it to have done so (the sleep lasts 1 s).
+        time.sleep(0.3)
+        os.kill(worker.proc.pid, signal.SIGTERM)
+        status, _, body = busy.response()
+        assert status == 200, (status, body)
+        assert busy.closed_by_peer(), "the busy connection stayed open"
+        assert idle.closed_by_peer(timeout=30), "the idle connection stayed open"
+        assert worker.proc.wait(timeout=30) == 0
+    finally:
+        worker.stop()
+
+
+def _accepted(sock_path):
+    """The process's fastcgi_connections_accepted_total, scraped on a
+    connection of its own (counted too)."""
+    status, _, body = fcgi_client.request(sock_path, "GET", "/metrics")
+    assert status == 200, status
+    for line in body.decode().splitlines():
+        if line.startswith("fastcgi_connections_accepted_total "):
+            return int(line.split()[1])
+    raise AssertionError("no fastcgi_connections_accepted_total")
+
+
+def test_nginx_keeps_its_connections_to_the_workers():
+    """The stack's nginx (fastcgi_keep_conn on, an upstream keepalive):
+    requests one after another reuse its connections to the workers."""
+    socks = worker_sockets()
+    for _ in range(5):
+        assert request("GET", "/api/health").status == 200
+    before = sum(_accepted(s) for s in socks)
+    for _ in range(60):
+        assert request("GET", "/api/health").status == 200
+    accepted = sum(_accepted(s) for s in socks) - before - len(socks)
+    assert accepted < 10, "%d connections for 60 requests" % accepted
