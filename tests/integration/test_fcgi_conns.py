@@ -7,9 +7,11 @@ worker stops. Talks FastCGI to a worker of its own with two threads."""
 import os
 import signal
 import time
+import json
 
 import fcgi_client
-from helpers import Worker, request, wait_until, worker_sockets
+from helpers import (Worker, api, create_item, create_project, register_user,
+                     request, wait_until, worker_sockets)
 
 THREADS = 2
 
@@ -162,3 +164,30 @@ def test_nginx_keeps_its_connections_to_the_workers():
         assert request("GET", "/api/health").status == 200
     accepted = sum(_accepted(s) for s in socks) - before - len(socks)
     assert accepted < 10, "%d connections for 60 requests" % accepted
+
+
+def test_a_large_answer_on_a_kept_connection():
+    """An answer larger than a worker holds before sending (64 KiB) and
+    than one FastCGI record (65,535 bytes), through nginx and on a kept
+    connection, followed by another request on it."""
+    user = register_user("bigpage")
+    project = create_project(user.token)
+    texts = ["%04d " % i + "long idea " * 199 for i in range(80)]
+    for text in texts:
+        create_item(user.token, project["id"], text=text)
+    path = "/api/projects/%s/items" % project["id"]
+
+    resp = api("GET", path + "?limit=1000", user.token)
+    assert resp.status == 200, resp
+    assert len(resp.body) > 150000, len(resp.body)
+    assert sorted(i["text"] for i in resp.json()["items"]) == texts
+
+    with fcgi_client.Connection(worker_sockets()[0]) as conn:
+        for _ in range(2):
+            status, _, body = conn.request(
+                "GET", path, "limit=1000",
+                headers={"Authorization": "Bearer " + user.token})
+            assert status == 200, (status, body[:200])
+            assert sorted(i["text"] for i in json.loads(body)["items"]) \
+                == texts
+        _health(conn)
