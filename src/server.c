@@ -243,6 +243,22 @@ conn_close(int fd)
 }
 
 /*
+ * Out of descriptors (the Claude calls of the turn engine count too): the
+ * connection waits in the backlog; said at most once a second.
+ */
+static void
+accept_failed(int err)
+{
+	static atomic_llong	 said;
+	struct timespec		 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (atomic_exchange(&said, (long long)now.tv_sec) != (long long)now.tv_sec)
+		log_msgf(LOG_LEVEL_WARN, "accept failed: %s", strerror(err));
+	usleep(10000);	/* let connections close */
+}
+
+/*
  * The listen socket is ready: take what connections wait (up to a batch,
  * and up to conns.max open), each into the set, then arm the socket again.
  * At the limit the socket stays unarmed until a connection closes.
@@ -270,11 +286,8 @@ conns_accept(void)
 			if (errno == ECONNABORTED || errno == EPROTO)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR) {
-				log_msgf(LOG_LEVEL_WARN, "accept failed: %s",
-				    strerror(errno));
-				usleep(10000);	/* EMFILE: let connections close */
-			}
+			    errno != EINTR)
+				accept_failed(errno);
 			break;
 		}
 		/* libfcgi's own: no replies to wait for, so no Nagle. */

@@ -518,7 +518,8 @@ class Worker:
     or a turn engine alone (engine_only: brainstorm-fcgi --engine-only),
     with its health, readiness and metrics on a free TCP port (ops)."""
 
-    def __init__(self, name, extra, engine_only=False, ops=False):
+    def __init__(self, name, extra, engine_only=False, ops=False,
+                 nofile=None):
         import fcgi_client      # noqa: F401 - checked here, used below
         self.name = name
         self.port = free_port()
@@ -529,10 +530,16 @@ class Worker:
         args += ["--engine-only"] if engine_only else []
         if not engine_only or ops:
             args += ["--listen", "127.0.0.1:%d" % self.port]
+        def limit():
+            if nofile is not None:      # the open-files limit, soft and hard
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, env=wenv,
                                          stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log)
+                                         stdout=log, stderr=log,
+                                         preexec_fn=limit)
         if not engine_only or ops:
             wait_until("worker %s to listen" % name, self._ready, timeout=20)
             assert self.proc.poll() is None, "worker %s exited (see %s)" % (

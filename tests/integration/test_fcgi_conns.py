@@ -191,3 +191,45 @@ def test_a_large_answer_on_a_kept_connection():
             assert sorted(i["text"] for i in json.loads(body)["items"]) \
                 == texts
         _health(conn)
+
+
+def _socket_fds(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:"):
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+def test_connections_are_capped_at_half_the_files_limit():
+    """A worker takes at most half its open-files limit in connections; the
+    rest wait in the listen backlog, are taken as others close, and the
+    worker never runs out of descriptors (no "accept failed")."""
+    nofile = 128
+    worker = Worker("keep-cap", {"WORKER_THREADS": str(THREADS)},
+                    nofile=nofile)
+    conns = []
+    try:
+        for _ in range(nofile):
+            conns.append(fcgi_client.Connection(("127.0.0.1", worker.port)))
+        _health(conns[0])
+        wait_until("the worker to take connections up to its cap",
+                   lambda: _socket_fds(worker.proc.pid) >= nofile // 2)
+        assert _socket_fds(worker.proc.pid) < nofile - 8, \
+            "%d sockets open with a limit of %d" % (
+                _socket_fds(worker.proc.pid), nofile)
+        last = conns[-1]
+        last.send_only("GET", "/api/health")
+        for conn in conns[1:-1]:
+            conn.close()
+        status, _, body = last.response()
+        assert status == 200, (status, body)
+        assert worker.proc.poll() is None, "the worker exited"
+        assert "accept failed" not in worker.log(), worker.log()[-2000:]
+    finally:
+        for conn in conns:
+            conn.close()
+        worker.stop()
