@@ -237,7 +237,8 @@ conn_gone(void)
 static void
 conn_close(int fd)
 {
-	atomic_store(&conns.armed[fd], 0);
+	if (fd < conns.nfds)
+		atomic_store(&conns.armed[fd], 0);
 	close(fd);
 	conn_gone();
 }
