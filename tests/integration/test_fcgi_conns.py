@@ -2,12 +2,14 @@
 upstream keepalive): a worker answers request after request on one
 connection, an idle connection holds no thread, and a connection is closed
 when its peer closes it, when the peer does not ask to keep it, and when the
-worker stops. Talks FastCGI to a worker of its own with two threads."""
+worker stops; a worker takes at most half its open-files limit in
+connections. Most tests talk FastCGI to a worker of their own with two
+threads; two go through the stack's nginx and workers."""
 
+import json
 import os
 import signal
 import time
-import json
 
 import fcgi_client
 from helpers import (Worker, api, create_item, create_project, register_user,
