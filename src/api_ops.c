@@ -14,6 +14,7 @@
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/migrate.h"
+#include "brainstorm/server.h"
 #include "brainstorm/validate.h"
 
 #define READY_RETRY_AFTER_S	5
@@ -111,6 +112,7 @@ live_read(struct app *app, struct metrics_live *m)
 	struct db_conn		*conn = NULL;
 
 	memset(m, 0, sizeof(*m));
+	server_connections(&m->fastcgi_open, &m->fastcgi_accepted);
 	m->streams = m->channels = m->nchan_shm_used_kib = -1;
 	m->nchan_shm_limit_kib = m->turns_queued = m->turns_running = -1;
 	if (events_status_get(app->events, &st) == BS_OK) {

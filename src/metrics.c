@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +45,6 @@ static unsigned long long	 http_series_dropped;
 static struct route_histogram	 route_hist[ROUTES_MAX];
 static size_t			 route_nhist;
 static struct histogram		 db_hist;
-/* Connections from nginx (server.c), outside the lock. */
-static atomic_long		 fastcgi_open;
-static atomic_ullong		 fastcgi_accepted;
 
 /* Labelled counters of the agents and the model, one table. */
 enum counter_family {
@@ -155,14 +151,6 @@ metrics_http_observe(const char *method, const char *route, int status,
 	if (i < route_nhist)
 		histogram_observe(&route_hist[i].h, seconds);
 	pthread_mutex_unlock(&metrics_lock);
-}
-
-void
-metrics_fastcgi_connection(int delta)
-{
-	if (delta > 0)
-		atomic_fetch_add(&fastcgi_accepted, (unsigned long long)delta);
-	atomic_fetch_add(&fastcgi_open, delta);
 }
 
 void
@@ -451,16 +439,6 @@ metrics_render(struct buf *out, const struct metrics_pool *pool)
 	    "db_pool_connections{state=\"busy\"} %d\n"
 	    "db_pool_connections{state=\"max\"} %d\n", pool->idle, pool->busy,
 	    pool->max));
-	TRY(buf_printf(out, "# HELP fastcgi_connections FastCGI connections "
-	    "from nginx open in this process, idle or serving.\n"
-	    "# TYPE fastcgi_connections gauge\n"
-	    "fastcgi_connections %ld\n"
-	    "# HELP fastcgi_connections_accepted_total FastCGI connections "
-	    "accepted (nginx's keepalive reuses them: far fewer than "
-	    "requests).\n"
-	    "# TYPE fastcgi_connections_accepted_total counter\n"
-	    "fastcgi_connections_accepted_total %llu\n",
-	    atomic_load(&fastcgi_open), atomic_load(&fastcgi_accepted)));
 
 	process_stat(&cpu, &start, &rss);
 	TRY(buf_printf(out,
@@ -516,6 +494,11 @@ metrics_render_live(struct buf *out, const struct metrics_live *m)
 #define LIVE(name, type, help, v) \
 	if (e == BS_OK) \
 		e = live_line(out, name, type, help, (double)(v))
+	LIVE("fastcgi_connections", "gauge", "FastCGI connections from nginx "
+	    "open in this process, idle or serving.", m->fastcgi_open);
+	LIVE("fastcgi_connections_accepted_total", "counter", "FastCGI "
+	    "connections accepted (nginx's keepalive reuses them: far fewer "
+	    "than requests).", m->fastcgi_accepted);
 	LIVE("nchan_streams", "gauge", "Streams nchan holds open on this nginx.",
 	    m->streams);
 	LIVE("nchan_channels", "gauge", "Channels nchan knows on this nginx.",

@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "brainstorm/log.h"
-#include "brainstorm/metrics.h"
 #include "brainstorm/server.h"
 #include "brainstorm/validate.h"
 
@@ -61,6 +60,7 @@ static struct {
 	int		 nfds;		/* size of armed[]: the files limit */
 	atomic_uchar	*armed;		/* by descriptor: idle, in the set */
 	atomic_int	 open;
+	atomic_ullong	 accepted;
 	atomic_bool	 listen_paused;	/* at max: the listen socket waits */
 } conns = { .epfd = -1, .listen_fd = -1 };
 
@@ -229,7 +229,6 @@ listen_resume(void)
 static void
 conn_gone(void)
 {
-	metrics_fastcgi_connection(-1);
 	if (atomic_fetch_sub(&conns.open, 1) - 1 < conns.max)
 		listen_resume();
 }
@@ -302,7 +301,7 @@ conns_accept(void)
 		 */
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
 		atomic_fetch_add(&conns.open, 1);
-		metrics_fastcgi_connection(1);
+		atomic_fetch_add(&conns.accepted, 1);
 		if (fd >= conns.nfds || conn_arm(fd, EPOLL_CTL_ADD) != 0) {
 			log_msgf(LOG_LEVEL_WARN, "a connection cannot be "
 			    "watched: %s", fd >= conns.nfds ? "descriptor past "
@@ -452,6 +451,13 @@ conns_close(void)
 	free(conns.armed);
 	conns.armed = NULL;
 	conns.epfd = conns.listen_fd = -1;
+}
+
+void
+server_connections(long *open, unsigned long long *accepted)
+{
+	*open = atomic_load(&conns.open);
+	*accepted = atomic_load(&conns.accepted);
 }
 
 static void

@@ -17,8 +17,6 @@ void	metrics_init(void);
 void	metrics_http_observe(const char *method, const char *route, int status,
 	    double seconds);
 void	metrics_db_observe(double seconds);
-/* A FastCGI connection accepted (+1) or closed (-1). */
-void	metrics_fastcgi_connection(int delta);
 /* One agent call of a turn: status ok, error or cached. */
 void	metrics_agent_run(const char *agent, const char *status, double seconds);
 /* One Claude Messages API call and its tokens. */
@@ -32,6 +30,8 @@ bs_err	metrics_render(struct buf *out, const struct metrics_pool *pool);
 
 /* The live path's figures, read at scrape time; -1 where unknown. */
 struct metrics_live {
+	long			 fastcgi_open;	/* server_connections */
+	unsigned long long	 fastcgi_accepted;
 	long			 streams;	/* nchan's subscribers, this nginx */
 	long			 channels;
 	long			 nchan_shm_used_kib, nchan_shm_limit_kib;

@@ -24,6 +24,9 @@ bs_err	server_listen_socket(const char *listen, int *fd, char *err, size_t errle
 bs_err	server_run(struct app *app, int listen_fd, int nthreads,
 	    int shutdown_timeout_s);
 
+/* The FastCGI connections of this process: open now, accepted so far. */
+void	server_connections(long *open, unsigned long long *accepted);
+
 /* Before any thread: at most 2 malloc arenas unless MALLOC_ARENA_MAX is set. */
 void	server_malloc_setup(void);
 /*

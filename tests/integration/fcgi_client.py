@@ -179,12 +179,13 @@ class Connection:
 
     def request(self, method, path, query="", body=b"", headers=None,
                 keep=True):
-        self.sock.sendall(_message(method, path, query, body, headers, keep))
-        return _response(self.sock)
+        self.send_only(method, path, query, body, headers, keep)
+        return self.response()
 
-    def send_only(self, method, path, query="", body=b"", headers=None):
-        """Write a kept request and return before its answer."""
-        self.sock.sendall(_message(method, path, query, body, headers, True))
+    def send_only(self, method, path, query="", body=b"", headers=None,
+                  keep=True):
+        """Write a request and return before its answer."""
+        self.sock.sendall(_message(method, path, query, body, headers, keep))
 
     def response(self):
         return _response(self.sock)
