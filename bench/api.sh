@@ -2,10 +2,17 @@
 # Benchmarks of the API through nginx, on a stack of their own (not tests:
 # they print numbers and judge nothing):
 #   1. reads against the FastCGI ceiling: a libfcgi hello (bench/fcgi_hello.c,
-#      built here) behind the same nginx, then GET /api/health, an
-#      authenticated GET /api/projects (20 projects) and GET
-#      /api/projects/{id}/items (50 items), each with wrk; a table of req/s,
-#      p50, p99 and each one's ratio to the hello of the same run;
+#      built here) behind the same nginx, GET /api/health, an authenticated
+#      GET /api/projects (20 projects) and GET /api/projects/{id}/items (50
+#      items), with wrk; a table of req/s, p50, p99 and each one's ratio to
+#      the hello of the same round. A round takes the four in turn, a slice
+#      of wrk each, BENCH_SLICES times over, so that what the machine does
+#      meanwhile falls on all four alike; each row adds up its slices (req/s
+#      over their total time, p50 and p99 of all their answers: wrk's
+#      histograms through bench/wrk-report.lua). Before the first round
+#      each URL is requested for BENCH_WARMUP: fresh workers open their
+#      pooled connections and plan their statements on their first
+#      requests (ARCHITECTURE.md, "Reads near the FastCGI ceiling");
 #   2. turns against the Claude double: the platform's overhead per turn,
 #      and concurrent streaming turns on one worker process.
 #
@@ -13,12 +20,15 @@
 #
 #   --reads   part 1 only
 #
-# BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_ROUNDS (1: the read
-# table again, on the same stack), BENCH_LOG_LEVEL (info, as script/server
+# BENCH_DURATION (10: seconds per endpoint and round), BENCH_SLICES (5:
+# the slices a round cuts that time into), BENCH_WARMUP (2: seconds per URL
+# before the first round; 0: none), BENCH_CONNECTIONS (64), BENCH_ROUNDS (1:
+# the read table again, on the same stack), BENCH_LOG_LEVEL (info, as script/server
 # and production run), BENCH_HELLO_PROCESSES (2), BENCH_HELLO_THREADS (4),
 # BENCH_TURN_THREADS (64: the worker's threads for part 2),
 # BENCH_CONCURRENCY (8,16,32,64). The API's workers run as script/server
-# runs them: 2 processes of 8 threads.
+# runs them, 2 processes of 8 threads, unless BENCH_API_PROCESSES and
+# BENCH_API_THREADS say otherwise (part 1).
 set -euo pipefail
 
 BS_PROG=bench/api.sh
@@ -34,7 +44,16 @@ case ${1:-} in
 *) bs_die "unknown argument $1 (see --help)" ;;
 esac
 
-duration=${BENCH_DURATION:-10s}
+duration=${BENCH_DURATION:-10}
+duration=${duration%s}
+slices=${BENCH_SLICES:-5}
+warmup=${BENCH_WARMUP:-2}
+warmup=${warmup%s}
+[[ $duration =~ ^[1-9][0-9]*$ && $slices =~ ^[1-9][0-9]*$ &&
+	$warmup =~ ^[0-9]+$ ]] ||
+	bs_die "BENCH_DURATION, BENCH_SLICES and BENCH_WARMUP are whole numbers of seconds and slices"
+slice=$((duration / slices))
+[ "$slice" -ge 1 ] || bs_die "BENCH_DURATION ($duration s) is shorter than BENCH_SLICES ($slices) seconds"
 connections=${BENCH_CONNECTIONS:-64}
 rounds=${BENCH_ROUNDS:-1}
 hello_processes=${BENCH_HELLO_PROCESSES:-2}
@@ -116,33 +135,47 @@ location = /bench/hello {
 EOF
 }
 
-# wrk_row LABEL URL [HEADER]: one row of the table from wrk's output:
-# label, req/s, p50 and p99 in ms, non-2xx answers and socket errors.
-wrk_row() {
-	local label=$1 url=$2 out
-	shift 2
-	out=$(wrk -t2 -c"$connections" -d"$duration" --latency "$@" "$url")
-	printf '%s\n' "$out" >>"$BS_TMP/wrk.log"
-	# What the errors column counts, said in wrk's words.
+# wrk_slice SECONDS FILE URL [HEADER...]: one run of wrk, its report
+# (bench/wrk-report.lua) added to FILE; wrk's own output goes to wrk.log,
+# and what its errors count, in wrk's words, to stderr.
+wrk_slice() {
+	local seconds=$1 file=$2 url=$3 out
+	shift 3
+	out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency \
+		-s "$BS_ROOT/bench/wrk-report.lua" "$@" "$url")
+	printf '%s\n' "$out" | sed '/^report /,$d' >>"$BS_TMP/wrk.log"
 	printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' |
-		sed "s|^|  $label: |" >&2 || true
-	printf '%s\n' "$out" | awk -v label="$label" '
-		function ms(v) {
-			if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-			if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-			if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-			if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000
-			return v + 0
-		}
-		$1 == "50%" { p50 = ms($2) }
-		$1 == "99%" { p99 = ms($2) }
-		/^Requests\/sec:/ { rps = $2 }
-		/Non-2xx or 3xx responses:/ { bad = $NF }
-		/Socket errors:/ { gsub(/,/, ""); errs = $4 + $6 + $8 + $10 }
+		sed "s|^|  ${file##*/}: |" >&2 || true
+	printf '%s\n' "$out" | sed -n '/^report /,$p' >>"$file"
+}
+
+# row LABEL FILE: one row of the table from the reports in FILE: label,
+# req/s over the slices' total time, p50 and p99 in ms of all their
+# answers, and the errors.
+row() {
+	awk -v label="$1" '
+		$1 == "report" { n += $2; us += $3; errs += $4 }
+		$1 == "latency" { count[$2] += $3; total += $3 }
 		END {
-			printf "%s\t%.0f\t%.2f\t%.2f\t%d\n", label, rps, p50, p99,
-			    bad + errs
-		}'
+			k = 0
+			for (v in count)
+				values[++k] = v + 0
+			# Insertion sort: some thousands of distinct latencies.
+			for (i = 2; i <= k; i++) {
+				x = values[i]
+				for (j = i - 1; j >= 1 && values[j] > x; j--)
+					values[j + 1] = values[j]
+				values[j + 1] = x
+			}
+			seen = 0; p50 = p99 = -1
+			for (i = 1; i <= k; i++) {
+				seen += count[values[i]]
+				if (p50 < 0 && seen >= total * 0.50) p50 = values[i]
+				if (p99 < 0 && seen >= total * 0.99) p99 = values[i]
+			}
+			printf "%s\t%.0f\t%.2f\t%.2f\t%d\n", label,
+			    (us > 0 ? n / (us / 1e6) : 0), p50 / 1000, p99 / 1000, errs
+		}' "$2"
 }
 
 # The table of one round, ratios to its first row (the hello).
@@ -169,7 +202,7 @@ bs_log "building the libfcgi hello"
 "${CC:-cc}" -O2 -Wall -o "$BS_TMP/fcgi-hello" "$BS_ROOT/bench/fcgi_hello.c" \
 	-lfcgi -lpthread
 
-stack 8 2 "${BENCH_LOG_LEVEL:-info}"
+stack "${BENCH_API_THREADS:-8}" "${BENCH_API_PROCESSES:-2}" "${BENCH_LOG_LEVEL:-info}"
 hello_start
 # shellcheck disable=SC2119  # no extra databases
 bs_stack_start
@@ -212,20 +245,41 @@ for url in "$BS_BASE_URL/bench/hello" "$BS_BASE_URL/api/health" \
 	curl -fsS -o /dev/null -H "$auth" "$url" || bs_die "$url does not answer 200"
 done
 
-printf '\n== 1. reads through nginx, wrk -t2 -c%s -d%s (API: 2 workers x 8 threads, LOG_LEVEL=%s)\n' \
-	"$connections" "$duration" "$BS_LOG_LEVEL"
+printf '\n== 1. reads through nginx, wrk -t2 -c%s, %s x %s s per endpoint and round, in turn (API: %s workers x %s threads, LOG_LEVEL=%s)\n' \
+	"$connections" "$slices" "$slice" "$BS_WORKER_COUNT" "$BS_WORKER_THREADS" "$BS_LOG_LEVEL"
 printf 'workers before:\n'
 rss "${BS_WORKER_PIDS[@]}"
+labels=("libfcgi hello (${hello_processes} x ${hello_threads} threads)"
+	"GET /api/health" "GET /api/projects (20 projects)"
+	"GET /api/projects/{id}/items (50)")
+urls=("$BS_BASE_URL/bench/hello" "$BS_BASE_URL/api/health"
+	"$BS_BASE_URL/api/projects" "$items_url")
+# Only the API's reads carry the token.
+headers=(0 0 1 1)
+# wrk_endpoint I SECONDS FILE: a slice of endpoint I.
+wrk_endpoint() {
+	if [ "${headers[$1]}" -eq 1 ]; then
+		wrk_slice "$2" "$3" "${urls[$1]}" -H "$auth"
+	else
+		wrk_slice "$2" "$3" "${urls[$1]}"
+	fi
+}
+if [ "$warmup" -gt 0 ]; then
+	for i in "${!urls[@]}"; do
+		wrk_endpoint "$i" "$warmup" "$BS_TMP/warmup"
+	done
+fi
 for ((round = 1; round <= rounds; round++)); do
+	rm -f "$BS_TMP"/slices-*
+	for ((s = 1; s <= slices; s++)); do
+		for i in "${!urls[@]}"; do
+			wrk_endpoint "$i" "$slice" "$BS_TMP/slices-$i"
+		done
+	done
 	: >"$BS_TMP/table"
-	{
-		wrk_row "libfcgi hello (${hello_processes} x ${hello_threads} threads)" \
-			"$BS_BASE_URL/bench/hello"
-		wrk_row "GET /api/health" "$BS_BASE_URL/api/health"
-		wrk_row "GET /api/projects (20 projects)" \
-			"$BS_BASE_URL/api/projects" -H "$auth"
-		wrk_row "GET /api/projects/{id}/items (50)" "$items_url" -H "$auth"
-	} >>"$BS_TMP/table"
+	for i in "${!urls[@]}"; do
+		row "${labels[$i]}" "$BS_TMP/slices-$i" >>"$BS_TMP/table"
+	done
 	[ "$rounds" -gt 1 ] && printf '\nround %d:\n' "$round"
 	print_table "$BS_TMP/table"
 done
