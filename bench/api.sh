@@ -4,7 +4,9 @@
 #   1. reads against the FastCGI ceiling: a libfcgi hello (bench/fcgi_hello.c,
 #      built here) behind the same nginx, GET /api/health, an authenticated
 #      GET /api/projects (20 projects) and GET /api/projects/{id}/items (50
-#      items), with wrk; a table of req/s, p50, p99 and each one's ratio to
+#      items), with wrk; a table of req/s, p50 and p99 as wrk saw them,
+#      nginx's own p99 (its request_time, from the request's first bytes to
+#      the answer's last, from the access log) and each one's ratio to
 #      the hello of the same round. A round takes the four in turn, a slice
 #      of wrk each, BENCH_SLICES times over, so that what the machine does
 #      meanwhile falls on all four alike; each row adds up its slices (req/s
@@ -136,45 +138,58 @@ EOF
 }
 
 # wrk_slice SECONDS FILE URL [HEADER...]: one run of wrk, its report
-# (bench/wrk-report.lua) added to FILE; wrk's own output goes to wrk.log,
-# and what its errors count, in wrk's words, to stderr.
+# (bench/wrk-report.lua) added to FILE with nginx's request_time of each
+# of its requests (from the access log, in ms); wrk's own output goes to
+# wrk.log, and what its errors count, in wrk's words, to stderr.
 wrk_slice() {
-	local seconds=$1 file=$2 url=$3 out
+	local seconds=$1 file=$2 url=$3 out log=$BS_RUN_DIR/logs/access.log from
 	shift 3
+	from=$(($(stat -c %s "$log") + 1))
 	out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency \
 		-s "$BS_ROOT/bench/wrk-report.lua" "$@" "$url")
 	printf '%s\n' "$out" | sed '/^report /,$d' >>"$BS_TMP/wrk.log"
 	printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' |
 		sed "s|^|  ${file##*/}: |" >&2 || true
 	printf '%s\n' "$out" | sed -n '/^report /,$p' >>"$file"
+	tail -c +"$from" "$log" |
+		sed -n 's/.*"request_time":\([0-9.]*\),.*/nginx \1/p' >>"$file"
 }
 
 # row LABEL FILE: one row of the table from the reports in FILE: label,
 # req/s over the slices' total time, p50 and p99 in ms of all their
-# answers, and the errors.
+# answers as wrk saw them, p99 in ms of nginx's request_time, and the
+# errors.
 row() {
 	awk -v label="$1" '
-		$1 == "report" { n += $2; us += $3; errs += $4 }
-		$1 == "latency" { count[$2] += $3; total += $3 }
-		END {
+		# p: the value below which a share q of count[] lies.
+		function p(count, total, q,    k, v, values, i, j, x, seen) {
 			k = 0
 			for (v in count)
 				values[++k] = v + 0
-			# Insertion sort: some thousands of distinct latencies.
+			# Insertion sort: some thousands of distinct values.
 			for (i = 2; i <= k; i++) {
 				x = values[i]
 				for (j = i - 1; j >= 1 && values[j] > x; j--)
 					values[j + 1] = values[j]
 				values[j + 1] = x
 			}
-			seen = 0; p50 = p99 = -1
+			seen = 0
 			for (i = 1; i <= k; i++) {
 				seen += count[values[i]]
-				if (p50 < 0 && seen >= total * 0.50) p50 = values[i]
-				if (p99 < 0 && seen >= total * 0.99) p99 = values[i]
+				if (seen >= total * q)
+					return values[i]
 			}
-			printf "%s\t%.0f\t%.2f\t%.2f\t%d\n", label,
-			    (us > 0 ? n / (us / 1e6) : 0), p50 / 1000, p99 / 1000, errs
+			return 0
+		}
+		$1 == "report" { n += $2; us += $3; errs += $4 }
+		$1 == "latency" { wrk[$2] += $3; wrk_total += $3 }
+		$1 == "nginx" { nginx[$2 * 1000]++; nginx_total++ }
+		END {
+			printf "%s\t%.0f\t%.2f\t%.2f\t%.0f\t%d\n", label,
+			    (us > 0 ? n / (us / 1e6) : 0),
+			    p(wrk, wrk_total, 0.50) / 1000,
+			    p(wrk, wrk_total, 0.99) / 1000,
+			    p(nginx, nginx_total, 0.99), errs
 		}' "$2"
 }
 
@@ -182,13 +197,13 @@ row() {
 print_table() {
 	awk -F'\t' '
 		BEGIN {
-			printf "%-38s %9s %9s %9s %6s %7s\n", "endpoint", "req/s",
-			    "p50 ms", "p99 ms", "ratio", "errors"
+			printf "%-34s %7s %7s %7s %7s %6s %6s\n", "endpoint", "req/s",
+			    "p50 ms", "p99 ms", "nginx99", "ratio", "errors"
 		}
 		NR == 1 { base = $2 }
 		{
-			printf "%-38s %9d %9.2f %9.2f %6.2f %7d\n", $1, $2, $3, $4,
-			    (base > 0 ? $2 / base : 0), $5
+			printf "%-34s %7d %7.2f %7.2f %7d %6.2f %6d\n", $1, $2, $3,
+			    $4, $5, (base > 0 ? $2 / base : 0), $6
 		}' "$1"
 }
 
