@@ -137,19 +137,20 @@ location = /bench/hello {
 EOF
 }
 
-# wrk_slice SECONDS FILE URL [HEADER...]: one run of wrk, its report
+# wrk_slice LABEL SECONDS FILE URL [HEADER...]: one run of wrk, its report
 # (bench/wrk-report.lua) added to FILE with nginx's request_time of each
 # of its requests (from the access log, in ms); wrk's own output goes to
 # wrk.log, and what its errors count, in wrk's words, to stderr.
 wrk_slice() {
-	local seconds=$1 file=$2 url=$3 out log=$BS_RUN_DIR/logs/access.log from
-	shift 3
+	local label=$1 seconds=$2 file=$3 url=$4 out from
+	local log=$BS_RUN_DIR/logs/access.log
+	shift 4
 	from=$(($(stat -c %s "$log") + 1))
 	out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency \
 		-s "$BS_ROOT/bench/wrk-report.lua" "$@" "$url")
 	printf '%s\n' "$out" | sed '/^report /,$d' >>"$BS_TMP/wrk.log"
 	printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' |
-		sed "s|^|  ${file##*/}: |" >&2 || true
+		sed "s|^|  $label: |" >&2 || true
 	printf '%s\n' "$out" | sed -n '/^report /,$p' >>"$file"
 	tail -c +"$from" "$log" |
 		sed -n 's/.*"request_time":\([0-9.]*\),.*/nginx \1/p' >>"$file"
@@ -274,9 +275,9 @@ headers=(0 0 1 1)
 # wrk_endpoint I SECONDS FILE: a slice of endpoint I.
 wrk_endpoint() {
 	if [ "${headers[$1]}" -eq 1 ]; then
-		wrk_slice "$2" "$3" "${urls[$1]}" -H "$auth"
+		wrk_slice "${labels[$1]}" "$2" "$3" "${urls[$1]}" -H "$auth"
 	else
-		wrk_slice "$2" "$3" "${urls[$1]}"
+		wrk_slice "${labels[$1]}" "$2" "$3" "${urls[$1]}"
 	fi
 }
 if [ "$warmup" -gt 0 ]; then
