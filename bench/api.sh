@@ -153,7 +153,24 @@ wrk_slice() {
 		sed "s|^|  $label: |" >&2 || true
 	printf '%s\n' "$out" | sed -n '/^report /,$p' >>"$file"
 	tail -c +"$from" "$log" |
-		sed -n 's/.*"request_time":\([0-9.]*\),.*/nginx \1/p' >>"$file"
+		sed -n 's/.*"request_time":\([0-9.]*\),.*/nginx \1 1/p' >>"$file"
+}
+
+# percentiles KIND FILE: p50 and p99, tab-separated, of the values of the
+# "KIND VALUE COUNT" lines of FILE.
+percentiles() {
+	awk -v kind="$1" '$1 == kind { print $2, $3 }' "$2" | sort -n |
+		awk '
+			{ value[NR] = $1; count[NR] = $2; total += $2 }
+			END {
+				p50 = p99 = -1
+				for (i = 1; i <= NR; i++) {
+					seen += count[i]
+					if (p50 < 0 && seen >= total * 0.50) p50 = value[i]
+					if (p99 < 0 && seen >= total * 0.99) p99 = value[i]
+				}
+				printf "%s\t%s\n", p50, p99
+			}'
 }
 
 # row LABEL FILE: one row of the table from the reports in FILE: label,
@@ -161,36 +178,15 @@ wrk_slice() {
 # answers as wrk saw them, p99 in ms of nginx's request_time, and the
 # errors.
 row() {
-	awk -v label="$1" '
-		# p: the value below which a share q of count[] lies.
-		function p(count, total, q,    k, v, values, i, j, x, seen) {
-			k = 0
-			for (v in count)
-				values[++k] = v + 0
-			# Insertion sort: some thousands of distinct values.
-			for (i = 2; i <= k; i++) {
-				x = values[i]
-				for (j = i - 1; j >= 1 && values[j] > x; j--)
-					values[j + 1] = values[j]
-				values[j + 1] = x
-			}
-			seen = 0
-			for (i = 1; i <= k; i++) {
-				seen += count[values[i]]
-				if (seen >= total * q)
-					return values[i]
-			}
-			return 0
-		}
+	awk -v label="$1" -v wrk="$(percentiles latency "$2")" \
+		-v nginx="$(percentiles nginx "$2")" '
 		$1 == "report" { n += $2; us += $3; errs += $4 }
-		$1 == "latency" { wrk[$2] += $3; wrk_total += $3 }
-		$1 == "nginx" { nginx[$2 * 1000]++; nginx_total++ }
 		END {
+			split(wrk, w, "\t")	# microseconds
+			split(nginx, g, "\t")	# seconds
 			printf "%s\t%.0f\t%.2f\t%.2f\t%.0f\t%d\n", label,
-			    (us > 0 ? n / (us / 1e6) : 0),
-			    p(wrk, wrk_total, 0.50) / 1000,
-			    p(wrk, wrk_total, 0.99) / 1000,
-			    p(nginx, nginx_total, 0.99), errs
+			    (us > 0 ? n / (us / 1e6) : 0), w[1] / 1000, w[2] / 1000,
+			    g[2] * 1000, errs
 		}' "$2"
 }
 
@@ -270,15 +266,12 @@ labels=("libfcgi hello (${hello_processes} x ${hello_threads} threads)"
 	"GET /api/projects/{id}/items (50)")
 urls=("$BS_BASE_URL/bench/hello" "$BS_BASE_URL/api/health"
 	"$BS_BASE_URL/api/projects" "$items_url")
-# Only the API's reads carry the token.
-headers=(0 0 1 1)
-# wrk_endpoint I SECONDS FILE: a slice of endpoint I.
+# wrk_endpoint I SECONDS FILE: a slice of endpoint I; only the API's
+# reads (2 and 3) carry the token.
 wrk_endpoint() {
-	if [ "${headers[$1]}" -eq 1 ]; then
-		wrk_slice "${labels[$1]}" "$2" "$3" "${urls[$1]}" -H "$auth"
-	else
-		wrk_slice "${labels[$1]}" "$2" "$3" "${urls[$1]}"
-	fi
+	local header=()
+	[ "$1" -ge 2 ] && header=(-H "$auth")
+	wrk_slice "${labels[$1]}" "$2" "$3" "${urls[$1]}" ${header[@]+"${header[@]}"}
 }
 if [ "$warmup" -gt 0 ]; then
 	for i in "${!urls[@]}"; do
