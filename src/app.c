@@ -358,6 +358,9 @@ app_handle(struct http_ctx *ctx)
 
 	app_dispatch(ctx);
 	http_response_send(ctx);
+	/* The answer leaves before the line is written: a slow log is no client's wait. */
+	if (ctx->finish != NULL && ctx->finish(ctx->write_arg) < 0)
+		ctx->client_gone = true;
 	seconds = elapsed_seconds(&ctx->req.started);
 	route = ctx->req.route != NULL ? ctx->req.route->pattern : ROUTE_UNMATCHED;
 	metrics_http_observe(method_label(ctx->req.method), route, ctx->res.status,

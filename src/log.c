@@ -1,5 +1,8 @@
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,16 +10,24 @@
 #include <strings.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "brainstorm/json_write.h"
 #include "brainstorm/log.h"
 
 #define LOG_LINE_MAX	((size_t)1 << 20)
 
-/* One lock for the destination, so lines never interleave and a SIGHUP
- * reopen never races a write. */
-static pthread_mutex_t	 log_lock = PTHREAD_MUTEX_INITIALIZER;
-static FILE		*log_fp;	/* guarded by log_lock; NULL = stderr */
+/*
+ * The destination, and who may write to it at once. A line goes out in
+ * one write(2), and the kernel keeps a write of up to PIPE_BUF bytes
+ * whole against other writers, whether the destination is a file (the
+ * log file is opened O_APPEND), a pipe, a terminal or a socket: such
+ * lines share the lock, so that a thread writing one never waits for
+ * another's (a write to a file can wait for its journal). A longer line,
+ * and a reopen on SIGHUP, take it alone.
+ */
+static pthread_rwlock_t	 log_lock = PTHREAD_RWLOCK_INITIALIZER;
+static int		 log_fd = -1;	/* guarded by log_lock; -1 = stderr */
 static char		 log_path[4096]; /* guarded by log_lock */
 static enum log_level	 log_threshold = LOG_LEVEL_INFO;
 
@@ -48,65 +59,69 @@ log_level_parse(const char *s, enum log_level *out)
 	return BS_ERR_INVALID;
 }
 
+static int
+log_file_open(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
 bs_err
 log_open(enum log_level level, const char *path)
 {
 	bs_err	 e = BS_OK;
 
-	pthread_mutex_lock(&log_lock);
+	pthread_rwlock_wrlock(&log_lock);
 	log_threshold = level;
-	if (log_fp != NULL)
-		fclose(log_fp);
-	log_fp = NULL;
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = -1;
 	log_path[0] = '\0';
 	if (path != NULL && *path != '\0') {
 		if (strlen(path) >= sizeof(log_path)) {
 			e = BS_ERR_INVALID;
 			goto out;
 		}
-		if ((log_fp = fopen(path, "a")) == NULL) {
+		if ((log_fd = log_file_open(path)) < 0) {
 			e = BS_ERR_IO;
 			goto out;
 		}
-		setvbuf(log_fp, NULL, _IOLBF, 0);
 		strcpy(log_path, path);
 	}
 out:
-	pthread_mutex_unlock(&log_lock);
+	pthread_rwlock_unlock(&log_lock);
 	return e;
 }
 
 bs_err
 log_reopen(void)
 {
-	FILE	*fp;
+	int	 fd;
 	bs_err	 e = BS_OK;
 
-	pthread_mutex_lock(&log_lock);
+	pthread_rwlock_wrlock(&log_lock);
 	if (log_path[0] == '\0')
 		goto out;
-	if ((fp = fopen(log_path, "a")) == NULL) {
+	if ((fd = log_file_open(log_path)) < 0) {
 		e = BS_ERR_IO;	/* keep writing to the old file */
 		goto out;
 	}
-	setvbuf(fp, NULL, _IOLBF, 0);
-	if (log_fp != NULL)
-		fclose(log_fp);
-	log_fp = fp;
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = fd;
 out:
-	pthread_mutex_unlock(&log_lock);
+	pthread_rwlock_unlock(&log_lock);
 	return e;
 }
 
 void
 log_close(void)
 {
-	pthread_mutex_lock(&log_lock);
-	if (log_fp != NULL)
-		fclose(log_fp);
-	log_fp = NULL;
+	pthread_rwlock_wrlock(&log_lock);
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = -1;
 	log_path[0] = '\0';
-	pthread_mutex_unlock(&log_lock);
+	pthread_rwlock_unlock(&log_lock);
 }
 
 int
@@ -125,7 +140,9 @@ log_line_write(enum log_level level, const char *msg, const char *members,
 	struct timeval	 tv;
 	struct tm	 tm;
 	char		 when[96];
-	FILE		*fp;
+	size_t		 off;
+	ssize_t		 n;
+	int		 fd;
 
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
@@ -144,11 +161,18 @@ log_line_write(enum log_level level, const char *msg, const char *members,
 	json_write_raw(&w, "}\n", 2);
 	if (json_writer_finish(&w) != BS_OK)
 		goto out;	/* a line too long to be useful, or no memory */
-	pthread_mutex_lock(&log_lock);
-	fp = log_fp != NULL ? log_fp : stderr;
-	fwrite(b.data, 1, b.len, fp);
-	fflush(fp);
-	pthread_mutex_unlock(&log_lock);
+	if (b.len <= PIPE_BUF)
+		pthread_rwlock_rdlock(&log_lock);
+	else
+		pthread_rwlock_wrlock(&log_lock);
+	fd = log_fd >= 0 ? log_fd : STDERR_FILENO;
+	for (off = 0; off < b.len; off += (size_t)n)
+		if ((n = write(fd, b.data + off, b.len - off)) < 0 &&
+		    errno != EINTR)
+			break;	/* nowhere to say so */
+		else if (n < 0)
+			n = 0;
+	pthread_rwlock_unlock(&log_lock);
 out:
 	buf_free(&b);
 }

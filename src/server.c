@@ -162,13 +162,13 @@ server_listen_socket(const char *listen, int *fd, char *err, size_t errlen)
 static long
 fcgx_write(void *arg, const char *data, size_t n)
 {
-	FCGX_Stream	*out = arg;
+	FCGX_Request	*req = arg;
 	size_t		 off = 0;
 	int		 chunk, w;
 
 	while (off < n) {
 		chunk = n - off > (1 << 20) ? (1 << 20) : (int)(n - off);
-		if ((w = FCGX_PutStr(data + off, chunk, out)) < 0)
+		if ((w = FCGX_PutStr(data + off, chunk, req->out)) < 0)
 			return -1;
 		off += (size_t)w;
 	}
@@ -178,7 +178,42 @@ fcgx_write(void *arg, const char *data, size_t n)
 static int
 fcgx_flush(void *arg)
 {
-	return FCGX_FFlush((FCGX_Stream *)arg);
+	return FCGX_FFlush(((FCGX_Request *)arg)->out);
+}
+
+/*
+ * Whatever nginx sent of the body and the handler did not read: the next
+ * request on a kept connection starts after it. nginx caps a body
+ * (client_max_body_size); it has sent it all before it reads the answer.
+ */
+static void
+stdin_drain(FCGX_Request *req)
+{
+	char	 buf[4096];
+
+	while (FCGX_GetStr(buf, (int)sizeof(buf), req->in) > 0)
+		;
+}
+
+/*
+ * The request's end, before the access line: first the rest of its body
+ * (once nginx has FCGI_END_REQUEST it may send the next request on this
+ * connection, and a read must not take that too), then stderr's stream
+ * (nothing was written to it: it adds nothing), then stdout's, whose
+ * close writes what is buffered, its end and FCGI_END_REQUEST, in one
+ * write for an answer that fits libfcgi's buffer. FCGX_Finish_r closes
+ * them again, a no-op.
+ */
+static int
+fcgx_finish(void *arg)
+{
+	FCGX_Request	*req = arg;
+	int		 rc;
+
+	if (req->keepConnection)
+		stdin_drain(req);
+	rc = FCGX_FClose(req->err);
+	return FCGX_FClose(req->out) != 0 || rc != 0 ? -1 : 0;
 }
 
 static const char *
@@ -314,20 +349,6 @@ conns_accept(void)
 		    strerror(errno));
 }
 
-/*
- * Whatever nginx sent of the body and the handler did not read: the next
- * request on a kept connection starts after it. nginx caps a body
- * (client_max_body_size); it has sent it all before it reads the answer.
- */
-static void
-stdin_drain(FCGX_Request *req)
-{
-	char	 buf[4096];
-
-	while (FCGX_GetStr(buf, (int)sizeof(buf), req->in) > 0)
-		;
-}
-
 /* One request on a connection that had something to read. */
 static void
 conn_serve(struct worker *w, FCGX_Request *req, int fd)
@@ -347,13 +368,14 @@ conn_serve(struct worker *w, FCGX_Request *req, int fd)
 	src.param = fcgx_param;
 	src.read = fcgx_read;
 	src.arg = req;
-	http_ctx_init(&ctx, w->app, &src, fcgx_write, req->out);
+	http_ctx_init(&ctx, w->app, &src, fcgx_write, req);
 	ctx.flush = fcgx_flush;
+	ctx.finish = fcgx_finish;
 	app_handle(&ctx);
 	http_ctx_free(&ctx);
-	if (req->keepConnection)
-		stdin_drain(req);
-	FCGX_Finish_r(req);	/* closes the connection unless nginx keeps it */
+	/* The answer has ended (fcgx_finish); this closes the connection
+	 * unless nginx keeps it. */
+	FCGX_Finish_r(req);
 	if (req->ipcFd < 0) {
 		conn_gone();
 		return;

@@ -83,6 +83,12 @@ struct http_ctx {
 	long	(*write)(void *arg, const char *data, size_t n);
 	/* Pushes written bytes to the client now (streams); -1 on a gone client. */
 	int	(*flush)(void *arg);
+	/*
+	 * Ends the answer: the client has all of it, before the access line
+	 * and the metrics (NULL: the transport ends it after app_handle).
+	 * Nothing is written after it; -1 on a gone client.
+	 */
+	int	(*finish)(void *arg);
 	void	*write_arg;
 	bool	 client_gone;	/* a stream write failed: stop writing */
 };

@@ -5,6 +5,7 @@ directly, without nginx. Standard library only.
                                     "/api/debug/sleep", "ms=100")
 """
 
+import select
 import socket
 import struct
 
@@ -186,6 +187,18 @@ class Connection:
                   keep=True):
         """Write a request and return before its answer."""
         self.sock.sendall(_message(method, path, query, body, headers, keep))
+
+    def send_part(self, method, path, body, held, headers=None):
+        """Write a request but its last held bytes (the end of its body and
+        of its stdin stream); return a function that writes them."""
+        message = _message(method, path, "", body, headers, True)
+        self.sock.sendall(message[:-held])
+        return lambda: self.sock.sendall(message[-held:])
+
+    def answered_within(self, seconds):
+        """True if the application has written anything within seconds."""
+        readable, _, _ = select.select([self.sock], [], [], seconds)
+        return bool(readable)
 
     def response(self):
         return _response(self.sock)

@@ -62,6 +62,28 @@ def test_one_connection_serves_request_after_request():
         worker.stop()
 
 
+def test_the_answer_waits_for_the_whole_request():
+    """A request refused before its body is read (no token) is answered
+    only once the worker has read all of it. nginx sends its next request
+    on a kept connection as soon as it has an answer's end; were the answer
+    to end first, the worker's read of the rest of the body could take the
+    start of that next request with it."""
+    worker = Worker("keep-whole", {"WORKER_THREADS": str(THREADS)})
+    try:
+        with fcgi_client.Connection(("127.0.0.1", worker.port)) as conn:
+            rest = conn.send_part(
+                "POST", "/api/projects", b'{"title":"' + b"x" * 30000 + b'"}',
+                held=1000, headers={"Content-Type": "application/json"})
+            assert not conn.answered_within(1.0), \
+                "answered before the whole request was read"
+            rest()
+            status, _, body = conn.response()
+            assert status == 401, (status, body)
+            _health(conn)
+    finally:
+        worker.stop()
+
+
 def test_idle_connections_hold_no_thread():
     """More idle connections than threads, kept ones and silent ones: a new
     connection is still answered, and so is each kept one afterwards."""
