@@ -358,7 +358,7 @@ app_handle(struct http_ctx *ctx)
 
 	app_dispatch(ctx);
 	http_response_send(ctx);
-	/* The answer leaves before the line is written: a slow log is no client's wait. */
+	/* The answer leaves before the access line: a slow log delays none. */
 	if (ctx->finish != NULL && ctx->finish(ctx->write_arg) < 0)
 		ctx->client_gone = true;
 	seconds = elapsed_seconds(&ctx->req.started);

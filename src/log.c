@@ -166,12 +166,13 @@ log_line_write(enum log_level level, const char *msg, const char *members,
 	else
 		pthread_rwlock_wrlock(&log_lock);
 	fd = log_fd >= 0 ? log_fd : STDERR_FILENO;
-	for (off = 0; off < b.len; off += (size_t)n)
-		if ((n = write(fd, b.data + off, b.len - off)) < 0 &&
-		    errno != EINTR)
-			break;	/* nowhere to say so */
-		else if (n < 0)
+	for (off = 0; off < b.len; off += (size_t)n) {
+		n = write(fd, b.data + off, b.len - off);
+		if (n < 0 && errno == EINTR)
 			n = 0;
+		else if (n <= 0)
+			break;	/* nowhere to say so */
+	}
 	pthread_rwlock_unlock(&log_lock);
 out:
 	buf_free(&b);
