@@ -306,9 +306,6 @@ stack "${BENCH_TURN_THREADS:-64}" 1 warn
 # shellcheck disable=SC2119  # no extra databases
 bs_stack_start
 printf '\n== 2. turns (1 worker x %s threads)\n' "${BENCH_TURN_THREADS:-64}"
-# turns.py finds this stack's processes by its pid files, as script/server
-# writes them.
-printf '%s\n' "${BS_WORKER_PIDS[@]}" >"$BS_RUN_DIR/workers.pid"
 BS_BASE_URL=$BS_BASE_URL BS_CLAUDE_URL=$BS_CLAUDE_BASE_URL /usr/bin/python3 \
 	"$BS_ROOT/bench/turns.py" --concurrency "${BENCH_CONCURRENCY:-8,16,32,64}" \
 	--run-dir "$BS_RUN_DIR"

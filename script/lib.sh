@@ -389,6 +389,8 @@ bs_workers_start() {
 			bs_die "worker $i (pid $pid) did not start"
 		}
 	done
+	# Their pid file, for script/server's next start and the benches.
+	printf '%s\n' "${BS_WORKER_PIDS[@]}" >"$BS_RUN_DIR/workers.pid"
 	bs_log "workers: ${BS_WORKER_PIDS[*]}"
 }
 

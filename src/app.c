@@ -359,8 +359,8 @@ app_handle(struct http_ctx *ctx)
 	app_dispatch(ctx);
 	http_response_send(ctx);
 	/* The answer leaves before the access line: a slow log delays none. */
-	if (ctx->finish != NULL && ctx->finish(ctx->write_arg) < 0)
-		ctx->client_gone = true;
+	if (ctx->finish != NULL)
+		(void)ctx->finish(ctx->write_arg);	/* nothing left to write */
 	seconds = elapsed_seconds(&ctx->req.started);
 	route = ctx->req.route != NULL ? ctx->req.route->pattern : ROUTE_UNMATCHED;
 	metrics_http_observe(method_label(ctx->req.method), route, ctx->res.status,

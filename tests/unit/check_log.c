@@ -109,22 +109,41 @@ check_all_once(int seen[THREADS][LINES])
 			    "seen %d times", i, id, seen[id][i]);
 }
 
-START_TEST(test_lines_whole_in_a_file)
+/* A new empty file for the log, under TMPDIR. */
+static void
+log_file_make(char *path, size_t len)
 {
-	char	 path[] = "/tmp/check_log.XXXXXX";
-	int	 seen[THREADS][LINES] = { { 0 } };
-	FILE	*fp;
-	int	 fd;
+	const char	*base = getenv("TMPDIR");
+	int		 fd;
 
+	snprintf(path, len, "%s/check_log.XXXXXX",
+	    base != NULL && *base != '\0' ? base : "/tmp");
 	ck_assert_int_ge(fd = mkstemp(path), 0);
 	close(fd);
-	ck_assert_int_eq(log_open(LOG_LEVEL_INFO, path), BS_OK);
-	write_lines(false);
-	log_close();
+}
+
+/* check_lines on the file at path, which is then removed. */
+static void
+check_file(const char *path, int seen[THREADS][LINES])
+{
+	FILE	*fp;
+
 	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
 	check_lines(fp, seen);
 	fclose(fp);
 	unlink(path);
+}
+
+START_TEST(test_lines_whole_in_a_file)
+{
+	char	 path[PATH_MAX];
+	int	 seen[THREADS][LINES] = { { 0 } };
+
+	log_file_make(path, sizeof(path));
+	ck_assert_int_eq(log_open(LOG_LEVEL_INFO, path), BS_OK);
+	write_lines(false);
+	log_close();
+	check_file(path, seen);
 	check_all_once(seen);
 }
 END_TEST
@@ -176,26 +195,17 @@ END_TEST
 /* Rotated while it writes: each line in the old file or the new, whole. */
 START_TEST(test_lines_whole_across_reopen)
 {
-	char	 path[] = "/tmp/check_log.XXXXXX", old[64];
+	char	 path[PATH_MAX], old[PATH_MAX + 2];
 	int	 seen[THREADS][LINES] = { { 0 } };
-	FILE	*fp;
-	int	 fd;
 
-	ck_assert_int_ge(fd = mkstemp(path), 0);
-	close(fd);
+	log_file_make(path, sizeof(path));
 	snprintf(old, sizeof(old), "%s.1", path);
 	ck_assert_int_eq(log_open(LOG_LEVEL_INFO, path), BS_OK);
 	ck_assert_int_eq(rename(path, old), 0);	/* logrotate's move */
 	write_lines(true);
 	log_close();
-	ck_assert_ptr_nonnull(fp = fopen(old, "r"));
-	check_lines(fp, seen);
-	fclose(fp);
-	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
-	check_lines(fp, seen);
-	fclose(fp);
-	unlink(old);
-	unlink(path);
+	check_file(old, seen);
+	check_file(path, seen);
 	check_all_once(seen);
 }
 END_TEST
