@@ -50,6 +50,8 @@ static const struct key keys[] = {
 	  "unix:/path or HOST:PORT; empty = inherited socket (spawn-fcgi, systemd)" },
 	{ "WORKER_THREADS", KEY_INT, OFF(worker_threads), "8", NULL, 1, 256, false,
 	  "request threads per worker process" },
+	{ "WORKER_SCHED_BATCH", KEY_BOOL, OFF(worker_sched_batch), "true", NULL, 0, 0, false,
+	  "request threads run as SCHED_BATCH: woken, they do not preempt nginx on a busy core" },
 	{ "SHUTDOWN_TIMEOUT", KEY_INT, OFF(shutdown_timeout_s), "25", NULL, 0, 3600, false,
 	  "seconds in-flight requests get to finish after SIGTERM" },
 	{ "DATABASE_URL", KEY_STRING, OFF(database_url), "postgresql:///brainstorm", "", 0, 0, true,

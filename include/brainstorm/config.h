@@ -22,6 +22,7 @@ struct bs_config {
 	enum app_env	 app_env;
 	char		*listen;		/* LISTEN: unix:/path, HOST:PORT or "" */
 	long		 worker_threads;	/* WORKER_THREADS */
+	bool		 worker_sched_batch;	/* WORKER_SCHED_BATCH */
 	long		 shutdown_timeout_s;	/* SHUTDOWN_TIMEOUT */
 	char		*database_url;		/* DATABASE_URL */
 	long		 db_pool_min;		/* DB_POOL_MIN */

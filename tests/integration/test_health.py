@@ -4,7 +4,7 @@ import collections
 import os
 import re
 
-from helpers import expect_error, request, worker_env, worker_pids
+from helpers import Worker, expect_error, request, worker_env, worker_pids
 
 NGINX_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -51,3 +51,39 @@ def test_worker_threads_are_named():
             assert names["bs-engine"] == 1, names
             assert names["bs-engine-io"] == \
                 int(cfg.get("ENGINE_IO_THREADS") or 4), names
+
+
+def _thread_policies(pid):
+    """{thread name: set of scheduling policies} of process pid."""
+    out = collections.defaultdict(set)
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid), encoding="utf-8") as f:
+            name = f.read().strip()
+        out[name].add(os.sched_getscheduler(int(tid)))
+    return out
+
+
+def test_request_threads_run_as_batch():
+    """WORKER_SCHED_BATCH (on by default): the request threads, and only
+    they, run as SCHED_BATCH; a woken request thread then does not preempt
+    nginx on a busy core."""
+    for pid in worker_pids():
+        policies = _thread_policies(pid)
+        assert policies.pop("bs-request") == {os.SCHED_BATCH}, (pid, policies)
+        assert policies, pid
+        for name, seen in policies.items():
+            assert seen == {os.SCHED_OTHER}, (pid, name, seen)
+
+
+def test_request_threads_keep_the_normal_policy_when_told():
+    worker = Worker("sched-normal", {"WORKER_SCHED_BATCH": "false",
+                                     "WORKER_THREADS": "2"})
+    try:
+        policies = _thread_policies(worker.proc.pid)
+        assert policies["bs-request"] == {os.SCHED_OTHER}, policies
+        assert all(seen == {os.SCHED_OTHER} for seen in policies.values()), \
+            policies
+        assert worker.call("GET", "/api/health")[0] == 200
+    finally:
+        worker.stop()
+    assert "SCHED_BATCH" not in worker.log()
