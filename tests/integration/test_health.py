@@ -34,17 +34,22 @@ def test_request_ids_differ():
     assert len(ids) == 5, ids
 
 
+def _threads(pid):
+    """[(thread id, name)] of process pid."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid), encoding="utf-8") as f:
+            out.append((int(tid), f.read().strip()))
+    return out
+
+
 def test_worker_threads_are_named():
     """top -H, ps -L and perf tell a worker's threads apart by name: its
     request threads, its event sender and, with an engine, the engine's
     loop and IO threads."""
     cfg = worker_env()
     for pid in worker_pids():
-        names = collections.Counter()
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/comm" % (pid, tid),
-                      encoding="utf-8") as f:
-                names[f.read().strip()] += 1
+        names = collections.Counter(name for _, name in _threads(pid))
         assert names["bs-request"] == int(cfg.get("WORKER_THREADS") or 8), names
         assert names["bs-events"] == 1, names
         if names["bs-engine"]:
@@ -56,10 +61,8 @@ def test_worker_threads_are_named():
 def _thread_policies(pid):
     """{thread name: set of scheduling policies} of process pid."""
     out = collections.defaultdict(set)
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid), encoding="utf-8") as f:
-            name = f.read().strip()
-        out[name].add(os.sched_getscheduler(int(tid)))
+    for tid, name in _threads(pid):
+        out[name].add(os.sched_getscheduler(tid))
     return out
 
 

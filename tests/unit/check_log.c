@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "brainstorm/log.h"
+#include "tmp_path.h"
 
 #define THREADS		8
 #define LINES		400	/* per thread */
@@ -113,11 +114,9 @@ check_all_once(int seen[THREADS][LINES])
 static void
 log_file_make(char *path, size_t len)
 {
-	const char	*base = getenv("TMPDIR");
-	int		 fd;
+	int	 fd;
 
-	snprintf(path, len, "%s/check_log.XXXXXX",
-	    base != NULL && *base != '\0' ? base : "/tmp");
+	tmp_path_template(path, len, "check_log");
 	ck_assert_int_ge(fd = mkstemp(path), 0);
 	close(fd);
 }

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "brainstorm/migrate.h"
+#include "tmp_path.h"
 
 #define ERR_LEN	1024
 
@@ -39,10 +40,7 @@ notice_ignore(void *arg, const char *message)
 static void
 tmpdir_make(char *path, size_t len)
 {
-	const char	*base = getenv("TMPDIR");
-
-	snprintf(path, len, "%s/check_migrate.XXXXXX",
-	    base != NULL && *base != '\0' ? base : "/tmp");
+	tmp_path_template(path, len, "check_migrate");
 	ck_assert_ptr_nonnull(mkdtemp(path));
 }
 
