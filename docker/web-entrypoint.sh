@@ -35,6 +35,14 @@
 #   NGINX_WORKERS        nginx's worker processes, a count or auto [1]: nchan
 #                        passes messages between workers, which cost more
 #                        than a second worker gains on a few cores
+#   NGINX_PRIORITY       nginx's worker_priority, a nice value from -20 to
+#                        19, 0 for the one it starts with [-5 where the
+#                        container may take it, else 0]:
+#                        ahead of the workers and PostgreSQL for a core on a
+#                        shared host. Below 0 it needs RLIMIT_NICE of 20 minus
+#                        the value (compose: "ulimits: nice: 25" for -5), or
+#                        root with CAP_SYS_NICE; a value the container may not
+#                        take is refused
 #   WEB_ROOT             the web app's files [/usr/share/brainstorm-web/html]
 #   WEB_RUN_DIR          pid, temporary files, the rendered config
 #                        [/run/brainstorm-web]
@@ -52,10 +60,45 @@ nchan_port=${NCHAN_PORT:-9146}
 nchan_allow=${NCHAN_ALLOW:-127.0.0.1 ::1 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7}
 nchan_redis=${NCHAN_REDIS_URL:-}
 nginx_workers=${NGINX_WORKERS:-1}
+nginx_priority=${NGINX_PRIORITY:-}
 root=${WEB_ROOT:-/usr/share/brainstorm-web/html}
 run=${WEB_RUN_DIR:-/run/brainstorm-web}
 
 die() { echo "brainstorm-web-entrypoint: $*" >&2; exit 1; }
+
+# The lowest nice value nginx may take here: any with CAP_SYS_NICE (bit 23
+# of the effective set), else down to 20 - RLIMIT_NICE, and never above the
+# current one (a process may always lower its own priority).
+nice_floor() {
+	local key value cap=0 limit now
+	while read -r key value; do
+		[ "$key" = CapEff: ] && cap=$value
+	done </proc/self/status
+	if (((16#$cap >> 23) & 1)); then
+		echo -20
+		return
+	fi
+	limit=$(ulimit -e)
+	now=$(nice)
+	[ "$limit" = unlimited ] && limit=40
+	echo $((20 - limit < now ? 20 - limit : now))
+}
+
+# NGINX_PRIORITY, checked; unset: -5 where allowed, else 0.
+priority() {
+	local floor
+	floor=$(nice_floor)
+	if [ -z "$nginx_priority" ]; then
+		echo $((floor <= -5 ? -5 : 0))
+		return
+	fi
+	[[ $nginx_priority =~ ^(-?(1?[0-9])|-20)$ ]] ||
+		die "NGINX_PRIORITY: '$nginx_priority' is not a nice value (-20 to 19)"
+	# 0 leaves the priority nginx started with.
+	((nginx_priority == 0 || nginx_priority >= floor)) ||
+		die "NGINX_PRIORITY: $nginx_priority is below what this container may take ($floor): give it RLIMIT_NICE $((20 - nginx_priority)) (compose: ulimits: nice: $((20 - nginx_priority)))"
+	echo "$nginx_priority"
+}
 
 render() {
 	local conf servers="" allow="" real_ip="" publish="" redis="" addr
@@ -89,6 +132,7 @@ render() {
 	publish+=$'\n        allow unix:;\n        deny all;'
 	[[ $nginx_workers =~ ^([1-9][0-9]{0,2}|auto)$ ]] ||
 		die "NGINX_WORKERS: '$nginx_workers' is not a count (1-999) or auto"
+	nginx_priority=$(priority) || exit 1
 	conf=$(<"$template")
 	[[ $conf == *"# @NCHAN_PUBLISH_TCP@"* ]] ||
 		die "$template: no '# @NCHAN_PUBLISH_TCP@' line for the publisher's port"
@@ -116,6 +160,7 @@ render() {
 		conf=${conf//user @USER@;/# user: the master does not run as root}
 	fi
 	conf=${conf//@NGINX_WORKERS@/$nginx_workers}
+	conf=${conf//@NGINX_PRIORITY@/$nginx_priority}
 	conf=${conf//@PREFIX@/$run}
 	conf=${conf//@PORT@/$port}
 	conf=${conf//@ROOT@/$root}

@@ -18,6 +18,13 @@ BS_DB_PASSWORD=brainstorm		# local stack only, 127.0.0.1
 BS_WORKER_COUNT=${BS_WORKER_COUNT:-2}
 BS_WORKER_THREADS=${BS_WORKER_THREADS:-8}
 BS_NGINX_WORKERS=${BS_NGINX_WORKERS:-1}	# nginx's worker_processes (or auto)
+# nginx's worker_priority: ahead of the workers and PostgreSQL when nginx's
+# master starts as root (it sets the priority before it drops to the user).
+if [ "$(id -u)" -eq 0 ]; then
+	BS_NGINX_PRIORITY=${BS_NGINX_PRIORITY:--5}
+else
+	BS_NGINX_PRIORITY=${BS_NGINX_PRIORITY:-0}
+fi
 BS_LOG_LEVEL=${BS_LOG_LEVEL:-info}
 BS_DEBUG_ROUTES=${BS_DEBUG_ROUTES:-false}
 BS_WORKER_PIDS=()
@@ -448,6 +455,11 @@ bs_real_ip_lines() {
 	printf '%s\n' "${out:-# TRUSTED_PROXIES is empty: X-Forwarded-For is ignored.}"
 }
 
+# bs_nice_valid N: N is a nice value, -20 to 19.
+bs_nice_valid() {
+	[[ $1 =~ ^(-?(1?[0-9])|-20)$ ]]
+}
+
 # nginx/nginx.conf.in -> run/nginx.conf. BS_TRUSTED_PROXIES (else
 # TRUSTED_PROXIES) are the proxies whose X-Forwarded-For nginx believes.
 bs_nginx_render() {
@@ -461,8 +473,11 @@ bs_nginx_render() {
 	done
 	[[ $BS_NGINX_WORKERS =~ ^([1-9][0-9]{0,2}|auto)$ ]] ||
 		bs_die "BS_NGINX_WORKERS: '$BS_NGINX_WORKERS' is not a count (1-999) or auto"
+	bs_nice_valid "$BS_NGINX_PRIORITY" ||
+		bs_die "BS_NGINX_PRIORITY: '$BS_NGINX_PRIORITY' is not a nice value (-20 to 19)"
 	conf=$(<"$BS_ROOT/nginx/nginx.conf.in")
 	conf=${conf//@NGINX_WORKERS@/$BS_NGINX_WORKERS}
+	conf=${conf//@NGINX_PRIORITY@/$BS_NGINX_PRIORITY}
 	conf=${conf//@PREFIX@/$BS_RUN_DIR}
 	conf=${conf//@PORT@/$BS_HTTP_PORT}
 	conf=${conf//@ROOT@/$root}

@@ -3,8 +3,11 @@
 import collections
 import os
 import re
+import subprocess
+import tempfile
 
-from helpers import Worker, expect_error, request, worker_env, worker_pids
+from helpers import (Worker, env, expect_error, request, worker_env,
+                     worker_pids)
 
 NGINX_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -90,3 +93,72 @@ def test_request_threads_keep_the_normal_policy_when_told():
     finally:
         worker.stop()
     assert "SCHED_BATCH" not in worker.log()
+
+
+def _children(parent):
+    """The processes whose parent is parent."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, encoding="ascii") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if ppid == parent:
+            out.append(int(name))
+    return out
+
+
+def test_nginx_runs_ahead_of_the_workers():
+    """nginx's one event loop carries every connection: its workers run at
+    the worker_priority script/lib.sh renders, -5 when nginx starts as root
+    (it sets the priority before it drops to the user), so that they do not
+    wait for a core behind request threads and database backends."""
+    run = env("BS_RUN_DIR")
+    with open(os.path.join(run, "nginx.pid"), encoding="ascii") as f:
+        master = int(f.read())
+    with open(os.path.join(run, "nginx.conf"), encoding="utf-8") as f:
+        want = int(re.search(r"^worker_priority (-?[0-9]+);$", f.read(),
+                             re.M).group(1))
+    if os.geteuid() == 0:
+        assert want == -5, want
+    nginx = _children(master)
+    assert nginx, master
+    for pid in nginx:
+        assert os.getpriority(os.PRIO_PROCESS, pid) == want, (pid, want)
+    for pid in worker_pids():
+        assert os.getpriority(os.PRIO_PROCESS, pid) == 0, pid
+
+
+def _render_nginx(priority):
+    """script/lib.sh's bs_nginx_render with BS_NGINX_PRIORITY=priority, in a
+    directory of its own: (exit status, stderr, the config or None)."""
+    lib = os.path.join(os.path.dirname(env("BS_WORKER_BIN")), "script",
+                       "lib.sh")
+    with tempfile.TemporaryDirectory() as run:
+        done = subprocess.run(
+            ["bash", "-c", '. "$1" && bs_nginx_render', "bash", lib],
+            env=dict(os.environ, BS_RUN_DIR=run, BS_NGINX_PRIORITY=priority),
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=60, check=False)
+        try:
+            with open(os.path.join(run, "nginx.conf"), encoding="utf-8") as f:
+                conf = f.read()
+        except FileNotFoundError:
+            conf = None
+    return done.returncode, done.stderr, conf
+
+
+def test_nginx_priority_is_a_nice_value():
+    """BS_NGINX_PRIORITY goes into worker_priority as given; anything but a
+    nice value (-20 to 19) stops the script before nginx sees it."""
+    for good in ("3", "0", "-20", "19"):
+        rc, err, conf = _render_nginx(good)
+        assert rc == 0, (good, err)
+        assert "\nworker_priority %s;\n" % good in conf, good
+    for bad in ("-21", "20", "-5; user root", "05", "x"):
+        rc, err, conf = _render_nginx(bad)
+        assert rc != 0 and conf is None, bad
+        assert "BS_NGINX_PRIORITY" in err and "nice value" in err, (bad, err)

@@ -352,6 +352,42 @@ web_entrypoint() {
 }
 check "web entry point: nchan's private port, allow list, Redis option, nginx workers" web_entrypoint
 
+# NGINX_PRIORITY: unset, -5 where the container may take it (CAP_SYS_NICE,
+# or RLIMIT_NICE of 25), else 0, which leaves nginx's priority alone; a
+# value below what it may take, or no nice value, is refused. The web image
+# runs as a user without capabilities: setpriv makes one here.
+web_entrypoint_priority() {
+	local ep=$TMP/web-entrypoint err=$TMP/prio.err user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	chmod 755 "$TMP" "$TMP/html"
+	# render [VAR=VALUE...] [COMMAND...]: the entry point's worker_priority.
+	render() {
+		local run
+		run=$(mktemp -d "$TMP/prio.XXXXXX") && chmod 777 "$run" || return 1
+		env BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR="$run" WEB_ROOT="$TMP/html" \
+			"$@" bash "$ep" true 2>"$err" &&
+			sed -n 's/^worker_priority \(.*\);$/\1/p' "$run/nginx.conf"
+	}
+	[ "$(render)" = -5 ] || { echo "root with CAP_SYS_NICE: not -5"; return 1; }
+	[ "$(render "${user[@]}")" = 0 ] || { echo "no capability, RLIMIT_NICE 0: not 0"; return 1; }
+	[ "$(render NGINX_PRIORITY=3 "${user[@]}")" = 3 ] || { echo "3 not taken"; return 1; }
+	[ "$(render NGINX_PRIORITY=0 nice -n 5 "${user[@]}")" = 0 ] || { echo "0 refused at nice 5"; return 1; }
+	! render NGINX_PRIORITY=-5 "${user[@]}" >/dev/null || return 1
+	grep -q 'RLIMIT_NICE 25 (compose: ulimits: nice: 25)' "$err" ||
+		{ echo "no hint for -5:"; cat "$err"; return 1; }
+	! render NGINX_PRIORITY=3 nice -n 5 "${user[@]}" >/dev/null || return 1
+	local bad
+	for bad in -21 20 '-5; user root' 05 x; do
+		! render NGINX_PRIORITY="$bad" >/dev/null || { echo "'$bad' taken"; return 1; }
+		grep -q 'is not a nice value' "$err" || { echo "'$bad': no message"; return 1; }
+	done
+}
+if [ "$(id -u)" -eq 0 ] &&
+	(((16#$(awk '/^CapEff:/ { print $2 }' /proc/self/status) >> 23) & 1)); then
+	check "web entry point: NGINX_PRIORITY, by what the container may take" web_entrypoint_priority
+else
+	skip "web entry point: NGINX_PRIORITY" "needs root with CAP_SYS_NICE (setpriv makes the unprivileged user)"
+fi
+
 # Two web containers' nginx (the entry point's config, nchan on a shared
 # Redis, as the swarm stack and Kubernetes run web): a worker's publish on
 # one reaches a turn's stream on the other.
