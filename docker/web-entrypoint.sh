@@ -92,6 +92,7 @@ priority() {
 		echo $((floor <= -5 ? -5 : 0))
 		return
 	fi
+	# As script/lib.sh's bs_nice_valid.
 	[[ $nginx_priority =~ ^(-?(1?[0-9])|-20)$ ]] ||
 		die "NGINX_PRIORITY: '$nginx_priority' is not a nice value (-20 to 19)"
 	# 0 leaves the priority nginx started with.
