@@ -257,8 +257,8 @@ for url in "$BS_BASE_URL/bench/hello" "$BS_BASE_URL/api/health" \
 	curl -fsS -o /dev/null -H "$auth" "$url" || bs_die "$url does not answer 200"
 done
 
-printf '\n== 1. reads through nginx, wrk -t2 -c%s, %s x %s s per endpoint and round, in turn (API: %s workers x %s threads, LOG_LEVEL=%s)\n' \
-	"$connections" "$slices" "$slice" "$BS_WORKER_COUNT" "$BS_WORKER_THREADS" "$BS_LOG_LEVEL"
+printf '\n== 1. reads through nginx, wrk -t2 -c%s, %s x %s s per endpoint and round, in turn (API: %s workers x %s threads, LOG_LEVEL=%s; nginx at nice %s)\n' \
+	"$connections" "$slices" "$slice" "$BS_WORKER_COUNT" "$BS_WORKER_THREADS" "$BS_LOG_LEVEL" "$BS_NGINX_PRIORITY"
 printf 'workers before:\n'
 rss "${BS_WORKER_PIDS[@]}"
 labels=("libfcgi hello (${hello_processes} x ${hello_threads} threads)"
