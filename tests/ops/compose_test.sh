@@ -400,26 +400,50 @@ shared_channels() {
 	stop_started
 	return "$rc"
 }
+# start_web NAME REDIS_PORT: a web nginx of the entry point's config on
+# free ports, listening when this returns; ports[NAME] is its nchan port.
+# A port that another process took between free_port and nginx's bind
+# means new ports, up to five times.
+start_web() {
+	local n=$1 rport=$2 port pid
+	for _ in 1 2 3 4 5; do
+		port=$(free_port)
+		rm -rf "$TMP/web-$n"
+		mkdir -p "$TMP/web-$n"
+		BRAINSTORM_UPSTREAM=127.0.0.1:9 WEB_RUN_DIR=$TMP/web-$n WEB_ROOT=$TMP/html \
+			WEB_PORT=$(free_port) METRICS_PORT=$(free_port) NCHAN_PORT=$port \
+			NCHAN_REDIS_URL=redis://127.0.0.1:$rport/0 \
+			bash "$TMP/web-entrypoint" nginx </dev/null >"$TMP/web-$n.log" 2>&1 &
+		pid=$!
+		# nginx writes its pid file once it has bound every listener (a
+		# port that answers may be another process's).
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			if [ -s "$TMP/web-$n/nginx.pid" ] &&
+				(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				echo "$pid" >>"$TMP/pids"
+				ports[$n]=$port
+				return 0
+			fi
+			sleep 0.1
+		done
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		grep -q 'Address already in use' "$TMP/web-$n.log" ||
+			{ tail -n 5 "$TMP/web-$n.log"; return 1; }
+	done
+	echo "web $n: no free ports in five tries"
+	return 1
+}
 shared_channels_run() {
-	local rport n port pid turn=5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+	local rport n turn=5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d pid
 	local -A ports
 	rport=$(free_port)
 	redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no \
 		--dir "$TMP" </dev/null >"$TMP/redis.log" 2>&1 &
 	echo "$!" >>"$TMP/pids"
 	for n in a b; do
-		port=$(free_port)
-		mkdir -p "$TMP/web-$n"
-		BRAINSTORM_UPSTREAM=127.0.0.1:9 WEB_RUN_DIR=$TMP/web-$n WEB_ROOT=$TMP/html \
-			WEB_PORT=$(free_port) METRICS_PORT=$(free_port) NCHAN_PORT=$port \
-			NCHAN_REDIS_URL=redis://127.0.0.1:$rport/0 \
-			bash "$TMP/web-entrypoint" nginx </dev/null >"$TMP/web-$n.log" 2>&1 &
-		echo "$!" >>"$TMP/pids"
-		ports[$n]=$port
-	done
-	for _ in $(seq 100); do
-		[ -S "$TMP/web-a/nchan.sock" ] && (exec 3<>"/dev/tcp/127.0.0.1/${ports[b]}") 2>/dev/null && break
-		sleep 0.1
+		start_web "$n" "$rport" || return 1
 	done
 	# Until nginx a has reached Redis: a publish is taken (201/202).
 	for _ in $(seq 100); do
