@@ -64,14 +64,32 @@ def worker_env():
     return out
 
 
-def pid_alive(pid):
-    """True while pid is a process that is not a zombie."""
+def proc_stat(pid):
+    """/proc/PID/stat's fields after the command name (state, ppid, ...),
+    or None when there is no such process."""
     try:
         with open("/proc/%d/stat" % pid, encoding="ascii") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
+            return f.read().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
+        return None
+
+
+def pid_alive(pid):
+    """True while pid is a process that is not a zombie."""
+    fields = proc_stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def nginx_render(run_dir, **settings):
+    """script/lib.sh's bs_nginx_render into run_dir, with BS_* settings on
+    top of our environment; the finished process (returncode, stderr)."""
+    lib = os.path.join(os.path.dirname(env("BS_WORKER_BIN")), "script",
+                       "lib.sh")
+    return subprocess.run(["bash", "-c", '. "$1" && bs_nginx_render',
+                           "bash", lib],
+                          env=dict(os.environ, BS_RUN_DIR=run_dir, **settings),
+                          stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=60, check=False)
 
 
 def free_port():

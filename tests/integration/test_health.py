@@ -3,11 +3,10 @@
 import collections
 import os
 import re
-import subprocess
 import tempfile
 
-from helpers import (Worker, env, expect_error, request, worker_env,
-                     worker_pids)
+from helpers import (Worker, env, expect_error, nginx_render, proc_stat,
+                     request, worker_env, worker_pids)
 
 NGINX_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -99,15 +98,10 @@ def _children(parent):
     """The processes whose parent is parent."""
     out = []
     for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name, encoding="ascii") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if ppid == parent:
-            out.append(int(name))
+        if name.isdigit():
+            fields = proc_stat(int(name))
+            if fields is not None and int(fields[1]) == parent:
+                out.append(int(name))
     return out
 
 
@@ -135,14 +129,8 @@ def test_nginx_runs_ahead_of_the_workers():
 def _render_nginx(priority):
     """script/lib.sh's bs_nginx_render with BS_NGINX_PRIORITY=priority, in a
     directory of its own: (exit status, stderr, the config or None)."""
-    lib = os.path.join(os.path.dirname(env("BS_WORKER_BIN")), "script",
-                       "lib.sh")
     with tempfile.TemporaryDirectory() as run:
-        done = subprocess.run(
-            ["bash", "-c", '. "$1" && bs_nginx_render', "bash", lib],
-            env=dict(os.environ, BS_RUN_DIR=run, BS_NGINX_PRIORITY=priority),
-            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            timeout=60, check=False)
+        done = nginx_render(run, BS_NGINX_PRIORITY=priority)
         try:
             with open(os.path.join(run, "nginx.conf"), encoding="utf-8") as f:
                 conf = f.read()

@@ -12,7 +12,7 @@ import subprocess
 import threading
 import uuid
 
-from helpers import env, free_port, wait_until, worker_env
+from helpers import env, free_port, nginx_render, wait_until, worker_env
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -31,15 +31,9 @@ class Nginx:
         self.dir = os.path.join(env("BS_RUN_DIR"), "nchan-redis-" + name)
         self.port = free_port()
         os.makedirs(self.dir, exist_ok=True)
-        lib = os.path.join(os.path.dirname(env("BS_WORKER_BIN")), "script",
-                           "lib.sh")
-        render = dict(os.environ, BS_RUN_DIR=self.dir,
-                      BS_HTTP_PORT=str(self.port), BS_WORKER_COUNT="1",
-                      BS_NCHAN_REDIS_URL=worker_env()["REDIS_URL"])
-        done = subprocess.run(["bash", "-c", '. "$1" && bs_nginx_render',
-                               "bash", lib], env=render,
-                              stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=60, check=False)
+        done = nginx_render(self.dir, BS_HTTP_PORT=str(self.port),
+                            BS_WORKER_COUNT="1",
+                            BS_NCHAN_REDIS_URL=worker_env()["REDIS_URL"])
         assert done.returncode == 0, done.stderr
         with open(os.path.join(self.dir, "nginx.conf"), encoding="utf-8") as f:
             assert "nchan_use_redis on;" in f.read()

@@ -27,7 +27,7 @@ import time
 import uuid
 
 from helpers import base_address, create_project, env, fresh_source, \
-    free_port, new_email, new_password, psql, register_user, \
+    free_port, new_email, new_password, nginx_render, psql, register_user, \
     remember_secret, request, shell, wait_until, worker_env
 from test_turns import double
 
@@ -530,14 +530,8 @@ class MiniStack:
     def start(self):
         for i in range(2):
             self.start_worker(i)
-        lib = os.path.join(os.path.dirname(env("BS_WORKER_BIN")), "script",
-                           "lib.sh")
-        render = dict(os.environ, BS_RUN_DIR=self.dir,
-                      BS_HTTP_PORT=str(self.port), BS_WORKER_COUNT="2")
-        done = subprocess.run(["bash", "-c", '. "$1" && bs_nginx_render',
-                               "bash", lib], env=render,
-                              stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=60, check=False)
+        done = nginx_render(self.dir, BS_HTTP_PORT=str(self.port),
+                            BS_WORKER_COUNT="2")
         assert done.returncode == 0, done.stderr
         with open(os.path.join(self.dir, "nginx.out"), "ab") as out:
             self.nginx = subprocess.Popen(
