@@ -18,6 +18,11 @@
 #   2. turns against the Claude double: the platform's overhead per turn,
 #      and concurrent streaming turns on one worker process.
 #
+#   Unless BENCH_OTHER_ACCOUNTS is 0, the database also holds that many
+#      other accounts (20000: 400,000 projects, 1,000,000 items;
+#      bench/others.sql), so that the statements run on tables of a
+#      production's size, where PostgreSQL walks the indexes;
+#
 #   bench/api.sh [--reads]
 #
 #   --reads   part 1 only
@@ -28,7 +33,8 @@
 # the read table again, on the same stack), BENCH_LOG_LEVEL (info, as script/server
 # and production run), BENCH_HELLO_PROCESSES (2), BENCH_HELLO_THREADS (4),
 # BENCH_TURN_THREADS (64: the worker's threads for part 2),
-# BENCH_CONCURRENCY (8,16,32,64). The API's workers run as script/server
+# BENCH_CONCURRENCY (8,16,32,64), BENCH_OTHER_ACCOUNTS (20000; at most
+# 1000000). The API's workers run as script/server
 # runs them, 2 processes of 8 threads, unless BENCH_API_PROCESSES and
 # BENCH_API_THREADS say otherwise (part 1).
 set -euo pipefail
@@ -60,6 +66,9 @@ connections=${BENCH_CONNECTIONS:-64}
 rounds=${BENCH_ROUNDS:-1}
 hello_processes=${BENCH_HELLO_PROCESSES:-2}
 hello_threads=${BENCH_HELLO_THREADS:-4}
+others=${BENCH_OTHER_ACCOUNTS:-20000}
+[[ $others =~ ^(0|[1-9][0-9]{0,5}|1000000)$ ]] ||
+	bs_die "BENCH_OTHER_ACCOUNTS is a whole number from 0 to 1000000"
 
 rss() {
 	local pid
@@ -249,6 +258,11 @@ PY
 )
 [ "${#seed[@]}" -eq 2 ] || bs_die "could not seed the benchmark's data"
 auth="Authorization: Bearer ${seed[0]}"
+if [ "$others" -gt 0 ]; then
+	bs_log "loading $others other accounts (bench/others.sql)"
+	bs_pg_psql -d "$BS_DB_NAME" -v accounts="$others" \
+		<"$BS_ROOT/bench/others.sql"
+fi
 items_url=$BS_BASE_URL/api/projects/${seed[1]}/items
 
 # Every URL answers 200 before it is timed: a fast 401 measures nothing.
@@ -259,6 +273,10 @@ done
 
 printf '\n== 1. reads through nginx, wrk -t2 -c%s, %s x %s s per endpoint and round, in turn (API: %s workers x %s threads, LOG_LEVEL=%s; nginx at nice %s)\n' \
 	"$connections" "$slices" "$slice" "$BS_WORKER_COUNT" "$BS_WORKER_THREADS" "$BS_LOG_LEVEL" "$BS_NGINX_PRIORITY"
+bs_pg_psql -d "$BS_DB_NAME" -tA -F ' ' -c "SELECT (SELECT count(*) FROM users),
+	(SELECT count(*) FROM projects), (SELECT count(*) FROM items),
+	pg_size_pretty(pg_database_size(current_database()))" |
+	awk '{ printf "database: %d accounts, %d projects, %d items, %s %s\n", $1, $2, $3, $4, $5 }'
 printf 'workers before:\n'
 rss "${BS_WORKER_PIDS[@]}"
 labels=("libfcgi hello (${hello_processes} x ${hello_threads} threads)"
