@@ -23,6 +23,10 @@ static const struct api_error_row project_errors[] = {
 	API_ERROR_NOT_FOUND("project"),
 };
 
+static const struct api_error_row import_errors[] = {
+	API_ERROR_PROJECTS_LIMIT,
+};
+
 /* "brainstorm-<title as lower-case ASCII words joined by ->" */
 static void
 export_filename(json_object *doc, const char *ext, char *out, size_t len)
@@ -200,14 +204,14 @@ api_projects_import(struct http_ctx *ctx)
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK &&
 	    (e = db_project_import(conn, ctx->req.user_id, ctx->req.json,
-	    project_id)) == BS_OK)
+	    ctx->app->cfg->projects_max_per_user, project_id)) == BS_OK)
 		e = db_project_get(conn, project_id, ctx->req.user_id, &project);
 	db_pool_release(ctx->app->db, conn);
 	if (e == BS_ERR_INVALID)
 		api_respond_invalid(ctx, "", "The database refused a value of the "
 		    "file; nothing was imported.");
 	else if (e != BS_OK)
-		api_respond_db_error(ctx, e);
+		api_respond_error(ctx, e, API_ERROR_ROWS(import_errors));
 	else {
 		log_msgf(LOG_LEVEL_INFO, "project %s imported by %s", project_id,
 		    ctx->req.user_id);

@@ -70,6 +70,10 @@ static const struct api_error_row project_errors[] = {
 	API_ERROR_NOT_FOUND("project"),
 };
 
+static const struct api_error_row create_errors[] = {
+	API_ERROR_PROJECTS_LIMIT,
+};
+
 static void
 respond_error(struct http_ctx *ctx, bs_err e)
 {
@@ -193,8 +197,9 @@ api_projects_create(struct http_ctx *ctx)
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_project_create(conn, ctx->req.user_id, f[CREATE_TITLE].str,
-	    f[CREATE_DESCRIPTION].str, &project)) != BS_OK) {
-		api_respond_db_error(ctx, e);
+	    f[CREATE_DESCRIPTION].str, ctx->app->cfg->projects_max_per_user,
+	    &project)) != BS_OK) {
+		api_respond_error(ctx, e, API_ERROR_ROWS(create_errors));
 		goto out;
 	}
 	http_respond_json(ctx, 201, project);

@@ -121,6 +121,8 @@ static const struct key keys[] = {
 	{ "REGISTRATION", KEY_STRING, OFF(registration), "open", NULL, 0, 0, false,
 	  "who may register: open (anyone), invite (emails a project owner invited; "
 	  "operators create others with brainstormctl user create) or closed" },
+	{ "PROJECTS_MAX_PER_USER", KEY_INT, OFF(projects_max_per_user), "1000", NULL, 1, 1000000, false,
+	  "projects one account may own, imported ones included (409 beyond)" },
 	{ "PROJECT_MEMBERS_MAX", KEY_INT, OFF(project_members_max), "100", NULL, 1, 10000, false,
 	  "members and open invitations a project may have (422 beyond)" },
 	{ "USER_MONTHLY_TOKEN_LIMIT", KEY_INT, OFF(user_monthly_token_limit), "0", NULL, 0, 1000000000000L, false,

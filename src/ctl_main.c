@@ -901,7 +901,8 @@ ctl_project_import(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 			ctl_errx("cannot look up %s: %s", email, bs_strerror(rc));
 		goto out;
 	}
-	rc = db_project_import(conn, owner.id, doc, project_id);
+	/* The operator decides: no PROJECTS_MAX_PER_USER here. */
+	rc = db_project_import(conn, owner.id, doc, 0, project_id);
 	if (rc == BS_ERR_INVALID)
 		ctl_errx("%s: the database refused a value; nothing was "
 		    "imported", path);

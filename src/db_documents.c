@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "brainstorm/db_documents.h"
+#include "brainstorm/db_projects.h"
 #include "brainstorm/doc_export.h"
 #include "brainstorm/http.h"
 
@@ -216,16 +217,20 @@ const struct db_stmt db_document_stmts[DOCUMENT_STMT__COUNT] = {
 	  " JOIN document_versions v ON v.document_id = d.id"
 	  " WHERE d.project_id = $1::uuid ORDER BY d.kind, v.version", 1 },
 
-	/* The importer is the new project's first owner. */
+	/*
+	 * The importer is the new project's first owner; no row when they own
+	 * $7 projects already ($7 NULL: no cap).
+	 */
 	[STMT_IMPORT_PROJECT] = { "import_project",
 	  "WITH p AS (INSERT INTO projects (owner_id, title, description, status,"
-	  " created_at, updated_at) VALUES ($1::uuid, $2::text,"
+	  " created_at, updated_at) SELECT $1::uuid, $2::text,"
 	  " coalesce($3::text, ''), coalesce($4::text, 'active'),"
 	  " coalesce($5::timestamptz, now()),"
-	  " coalesce($6::timestamptz, $5::timestamptz, now())) RETURNING id),"
+	  " coalesce($6::timestamptz, $5::timestamptz, now())"
+	  " WHERE " DB_PROJECTS_ROOM("$1::uuid", "$7::integer") " RETURNING id),"
 	  " m AS (INSERT INTO project_members (project_id, user_id, role,"
 	  " added_by) SELECT p.id, $1::uuid, 'owner', $1::uuid FROM p)"
-	  " SELECT id FROM p", 6 },
+	  " SELECT id FROM p", 7 },
 	/*
 	 * A message names its turn and a turn its message: both tables in
 	 * one statement, whose foreign keys are checked at its end.
@@ -728,6 +733,7 @@ struct import {
 	json_object	*event_ids;	/* old event id -> new (as text) */
 	uint64_t	 ms;
 	uint32_t	 counter;
+	char		 cap[24];	/* PROJECTS_MAX_PER_USER, "": none */
 };
 
 static void
@@ -1012,7 +1018,7 @@ import_all(struct db_conn *c, struct import *im, const char *owner_id,
 	json_object	*project = member(doc, "project"), *messages = NULL;
 	json_object	*turns = NULL, *items = NULL, *list;
 	PGresult	*res = NULL;
-	const char	*v[6];
+	const char	*v[7];
 	size_t		 i, k;
 	bs_err		 e;
 
@@ -1022,8 +1028,13 @@ import_all(struct db_conn *c, struct import *im, const char *owner_id,
 	v[3] = mstr(project, "status");
 	v[4] = mstr(project, "created_at");
 	v[5] = mstr(project, "updated_at");
+	v[6] = im->cap[0] != '\0' ? im->cap : NULL;
 	if ((e = run(c, STMT_IMPORT_PROJECT, v, &res)) != BS_OK)
 		goto out;
+	if (PQntuples(res) != 1) {
+		e = BS_ERR_TOO_LARGE;
+		goto out;
+	}
 	snprintf(project_id, DB_ID_LEN, "%s", PQgetvalue(res, 0, 0));
 	/* New ids in the file's order, table by table. */
 	for (k = 0; k < 4; k++) {
@@ -1060,7 +1071,7 @@ out:
 
 bs_err
 db_project_import(struct db_conn *c, const char *owner_id, json_object *doc,
-    char project_id[DB_ID_LEN])
+    long max_projects, char project_id[DB_ID_LEN])
 {
 	struct import	 im;
 	struct timespec	 now;
@@ -1070,6 +1081,8 @@ db_project_import(struct db_conn *c, const char *owner_id, json_object *doc,
 	project_id[0] = '\0';
 	clock_gettime(CLOCK_REALTIME, &now);
 	im.ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	if (max_projects > 0)
+		snprintf(im.cap, sizeof(im.cap), "%ld", max_projects);
 	if ((im.ids = json_object_new_object()) == NULL ||
 	    (im.event_ids = json_object_new_object()) == NULL) {
 		e = BS_ERR_NOMEM;

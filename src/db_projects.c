@@ -98,13 +98,19 @@ const struct db_stmt db_project_stmts[PROJECT_STMT__COUNT] = {
 	[STMT_GET] = { "projects_get",
 	  "SELECT " PROJECT_COLUMNS(MEMBER_ROLE("$2::uuid")) " FROM projects p"
 	  " WHERE p.id = $1::uuid AND" PROJECT_MEMBER("$2::uuid"), 2 },
-	/* The creator is the first owner. */
+	/*
+	 * The creator is the first owner. No row when they own $4 projects
+	 * already ($4 NULL: no cap): projects_room (migrations/0014) locks
+	 * their users row, so their creations take turns, and counts with a
+	 * snapshot of its own.
+	 */
 	[STMT_CREATE] = { "projects_create",
 	  "WITH p AS (INSERT INTO projects (owner_id, title, description)"
-	  " VALUES ($1::uuid, $2::text, coalesce($3::text, '')) RETURNING *),"
+	  " SELECT $1::uuid, $2::text, coalesce($3::text, '')"
+	  " WHERE " DB_PROJECTS_ROOM("$1::uuid", "$4::integer") " RETURNING *),"
 	  " m AS (INSERT INTO project_members (project_id, user_id, role,"
 	  " added_by) SELECT p.id, $1::uuid, 'owner', $1::uuid FROM p)"
-	  " SELECT " PROJECT_COLUMNS("'owner'::text") " FROM p", 3 },
+	  " SELECT " PROJECT_COLUMNS("'owner'::text") " FROM p", 4 },
 	[STMT_UPDATE] = { "projects_update",
 	  "WITH p AS (UPDATE projects p SET"
 	  " title = coalesce($4::text, title),"
@@ -263,11 +269,19 @@ db_project_get(struct db_conn *conn, const char *project_id,
 
 bs_err
 db_project_create(struct db_conn *conn, const char *user_id,
-    const char *title, const char *description, json_object **out)
+    const char *title, const char *description, long max_projects,
+    json_object **out)
 {
-	const char	*values[] = { user_id, title, description };
+	char		 cap[24];
+	const char	*values[] = { user_id, title, description, NULL };
+	bs_err		 e;
 
-	return project_one(conn, &db_project_stmts[STMT_CREATE], values, out);
+	if (max_projects > 0) {
+		snprintf(cap, sizeof(cap), "%ld", max_projects);
+		values[3] = cap;
+	}
+	e = project_one(conn, &db_project_stmts[STMT_CREATE], values, out);
+	return e == BS_ERR_NOT_FOUND ? BS_ERR_TOO_LARGE : e;
 }
 
 bs_err

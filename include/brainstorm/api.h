@@ -108,6 +108,11 @@ void	api_respond_error(struct http_ctx *ctx, bs_err e,
 /* The row of a resource that is not there: API_ERROR_NOT_FOUND("item"). */
 #define API_ERROR_NOT_FOUND(what) \
 	{ BS_ERR_NOT_FOUND, { 404, "not_found", "No such " what ".", 0 } }
+/* Creating or importing past PROJECTS_MAX_PER_USER (db_project_create). */
+#define API_ERROR_PROJECTS_LIMIT \
+	{ BS_ERR_TOO_LARGE, { 409, "projects_limit", "You own as many " \
+	    "projects as an account may; delete one you no longer need " \
+	    "before adding another.", 0 } }
 struct json_writer;
 /*
  * End a list written as JSON text, "{"key":[...]" so far, with its

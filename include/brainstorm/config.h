@@ -57,6 +57,7 @@ struct bs_config {
 	long		 document_rate_limit;	/* DOCUMENT_RATE_LIMIT */
 	long		 import_max_bytes;	/* IMPORT_MAX_BYTES */
 	char		*registration;		/* REGISTRATION: open, invite, closed */
+	long		 projects_max_per_user;	/* PROJECTS_MAX_PER_USER */
 	long		 project_members_max;	/* PROJECT_MEMBERS_MAX */
 	long		 user_monthly_token_limit; /* USER_MONTHLY_TOKEN_LIMIT (0 = none) */
 	long		 context_messages;	/* CONTEXT_MESSAGES */

@@ -94,11 +94,12 @@ bs_err	db_project_export(struct db_conn *c, const char *project_id,
 /*
  * A new project of owner_id from doc (export_check must have accepted
  * it), in one transaction: every id is new, times are kept. *project_id
- * the new project's id. BS_ERR_INVALID when the database refuses a value
- * (nothing is created).
+ * the new project's id. BS_ERR_INVALID when the database refuses a value,
+ * BS_ERR_TOO_LARGE when owner_id owns max_projects projects already (0: no
+ * cap); nothing is created.
  */
 bs_err	db_project_import(struct db_conn *c, const char *owner_id,
-	    json_object *doc, char project_id[DB_ID_LEN]);
+	    json_object *doc, long max_projects, char project_id[DB_ID_LEN]);
 
 /* The statement table (db_stmt_tables lists it). */
 extern const struct db_stmt	db_document_stmts[];

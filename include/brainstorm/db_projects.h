@@ -16,6 +16,14 @@
 
 #define DB_UUID_LEN	37	/* 36 characters and the NUL */
 
+/*
+ * SQL: true when owner (a uuid) owns fewer than cap (an integer, NULL: no
+ * cap) projects; projects_room (migrations/0014) locks the owner's users
+ * row first, so that creations and imports at once cannot both pass cap.
+ */
+#define DB_PROJECTS_ROOM(owner, cap) \
+	"(" cap " IS NULL OR projects_room(" owner ", " cap "))"
+
 /* Where a page of the newest-first list ends: (created_at, id). */
 struct db_project_key {
 	long long	 created_us;	/* created_at in microseconds */
@@ -37,9 +45,13 @@ bs_err	db_projects_list_write(struct db_conn *conn, const char *user_id,
 	    struct db_project_key *next);
 bs_err	db_project_get(struct db_conn *conn, const char *project_id,
 	    const char *user_id, json_object **out);
-/* description may be NULL (empty). user_id becomes its first owner. */
+/*
+ * description may be NULL (empty). user_id becomes its first owner.
+ * BS_ERR_TOO_LARGE: they own max_projects projects already (0: no cap).
+ */
 bs_err	db_project_create(struct db_conn *conn, const char *user_id,
-	    const char *title, const char *description, json_object **out);
+	    const char *title, const char *description, long max_projects,
+	    json_object **out);
 /*
  * Change the fields that are not NULL and bump the version, only when the
  * stored version is still version. BS_ERR_CONFLICT: *out holds the stored

@@ -148,6 +148,9 @@ export function importProblem(e: { status: number; code: string; message: string
       path: null,
     };
   }
+  if (e.code === "projects_limit") {
+    return { title: "No room for another project", detail: e.message, path: null };
+  }
   if (e.status === 422 || e.code === "invalid_json" || e.status === 400) {
     return {
       title: "This file cannot be imported",

@@ -1,0 +1,1 @@
+DROP FUNCTION projects_room(uuid, integer);
