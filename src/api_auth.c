@@ -123,8 +123,8 @@ session_respond(struct http_ctx *ctx, struct db_conn *conn,
 
 	if (refresh_token == NULL) {
 		auth_refresh_new(ctx->app->cfg, token, hash);
-		if ((e = db_token_insert(conn, u->id, hash,
-		    new_family)) != BS_OK) {
+		if ((e = db_session_start(conn, u->id, hash,
+		    ctx->app->cfg->sessions_max_per_user, new_family)) != BS_OK) {
 			api_respond_db_error(ctx, e);
 			goto out;
 		}
@@ -271,6 +271,7 @@ api_auth_refresh(struct http_ctx *ctx)
 	char			 old_hash[AUTH_HASH_HEX_LEN], hash[AUTH_HASH_HEX_LEN];
 	char			 token[AUTH_REFRESH_LEN], user_id[AUTH_UUID_LEN];
 	char			 family[AUTH_UUID_LEN];
+	long			 retry = 0;
 	bs_err			 e;
 
 	if (!body_valid(ctx, refresh_rules, NRULES(refresh_rules), f))
@@ -282,9 +283,17 @@ api_auth_refresh(struct http_ctx *ctx)
 		goto out;
 	}
 	auth_refresh_new(ctx->app->cfg, token, hash);
-	e = db_token_rotate(conn, old_hash, hash, user_id, family);
+	e = db_token_rotate(conn, old_hash, hash,
+	    ctx->app->cfg->refresh_rate_limit, user_id, family, &retry);
 	if (e == BS_ERR_UNAUTHORIZED)
 		goto unauthorized;
+	if (e == BS_ERR_RATE_LIMITED) {
+		http_header_add(ctx, "Retry-After", "%ld", retry);
+		http_respond_error(ctx, 429, "rate_limited", "This session has "
+		    "been refreshed too often; try again in %ld seconds.",
+		    retry);
+		goto out;
+	}
 	if (e == BS_OK)
 		e = db_user_find(conn, user_id, &u);
 	if (e != BS_OK) {

@@ -98,6 +98,12 @@ static const struct key keys[] = {
 	  "login/register attempts per client address per window" },
 	{ "AUTH_RATE_WINDOW", KEY_INT, OFF(auth_rate_window_s), "300", NULL, 1, 86400, false,
 	  "rate-limit window in seconds" },
+	{ "SESSIONS_MAX_PER_USER", KEY_INT, OFF(sessions_max_per_user), "100", NULL, 1, 10000, false,
+	  "open sessions (signed-in browsers) an account may have; a new sign-in "
+	  "past it ends the one used least recently" },
+	{ "REFRESH_RATE_LIMIT", KEY_INT, OFF(refresh_rate_limit), "60", NULL, 2, 100000, false,
+	  "tokens one session may be given per hour, its sign-in included "
+	  "(a refresh past it answers 429)" },
 	{ "CLAUDE_MODEL_FAST", KEY_STRING, OFF(claude_model_fast), "claude-haiku-5-5", NULL, 0, 0, false,
 	  "model for classification and checks" },
 	{ "AGENT_MODELS", KEY_STRING, OFF(agent_models), "", NULL, 0, 0, false,

@@ -15,7 +15,7 @@ enum user_stmt {
 	STMT_USER_BY_EMAIL, STMT_USER_BY_ID, STMT_USER_SET_DISABLED,
 	STMT_USER_DISABLE_TOKENS, STMT_TOKEN_INSERT, STMT_TOKEN_LOCK,
 	STMT_TOKEN_REPLACE, STMT_FAMILY_REVOKE, STMT_FAMILY_REVOKE_BY_HASH,
-	USER_STMT__COUNT
+	STMT_SESSION_START, STMT_FAMILY_HOUR, USER_STMT__COUNT
 };
 
 /* The account and session statements; db_stmt_tables lists the table (names unique). */
@@ -111,6 +111,41 @@ const struct db_stmt db_user_stmts[USER_STMT__COUNT] = {
 	  "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
 	  "WHERE family_id = (SELECT family_id FROM refresh_tokens "
 	  "WHERE token_hash = $1)", 1 },
+	/*
+	 * A new session (family) of $1 with its first token. Of the sessions
+	 * open before it, the $4 - 1 used last stay (a session's live token
+	 * is its only unrevoked one, made by its last sign-in or refresh); the
+	 * others end. Sessions that ended before (no live token left) go
+	 * with all their tokens: a token of theirs presented again is refused
+	 * as unknown instead of as revoked. The statement's snapshot does not
+	 * see its own new token, nor the sessions it ends: those go with the
+	 * next sign-in. Two sign-ins at once may leave one session over the
+	 * cap; the next sign-in ends it.
+	 */
+	[STMT_SESSION_START] = { "session_start",
+	  "WITH t AS (INSERT INTO refresh_tokens (user_id, family_id, "
+	  "token_hash, expires_at) VALUES ($1::uuid, gen_random_uuid(), $2, "
+	  "now() + make_interval(secs => $3)) RETURNING id, family_id), "
+	  "ended AS (UPDATE refresh_tokens o SET revoked_at = now() "
+	  "WHERE o.user_id = $1::uuid AND o.revoked_at IS NULL "
+	  "AND o.expires_at > now() AND o.id NOT IN (SELECT l.id "
+	  "FROM refresh_tokens l WHERE l.user_id = $1::uuid "
+	  "AND l.revoked_at IS NULL AND l.expires_at > now() "
+	  "ORDER BY l.created_at DESC, l.id DESC LIMIT $4::integer - 1)), "
+	  "gone AS (DELETE FROM refresh_tokens d WHERE d.user_id = $1::uuid "
+	  "AND NOT EXISTS (SELECT 1 FROM refresh_tokens l "
+	  "WHERE l.family_id = d.family_id AND l.revoked_at IS NULL "
+	  "AND l.expires_at > now())) "
+	  "SELECT id, family_id FROM t", 4 },
+	/*
+	 * The tokens a session was given in the last hour, and the seconds
+	 * until the oldest of them is an hour old.
+	 */
+	[STMT_FAMILY_HOUR] = { "family_hour",
+	  "SELECT count(*), coalesce(ceil(extract(epoch FROM min(created_at) "
+	  "+ interval '1 hour' - now())), 0)::integer FROM refresh_tokens "
+	  "WHERE family_id = $1::uuid AND created_at > now() - interval '1 hour'",
+	  1 },
 };
 const size_t db_user_nstmts = USER_STMT__COUNT;
 
@@ -388,16 +423,55 @@ token_insert_row(struct db_conn *c, const char *user_id, const char *family_id,
 }
 
 bs_err
-db_token_insert(struct db_conn *c, const char *user_id,
-    const char *hash, char family[AUTH_UUID_LEN])
+db_session_start(struct db_conn *c, const char *user_id, const char *hash,
+    long max_sessions, char family[AUTH_UUID_LEN])
 {
-	return token_insert_row(c, user_id, NULL, hash, NULL, family);
+	char		 ttl[32], max[24];
+	const char	*v[] = { user_id, hash, ttl, max };
+	PGresult	*res = NULL;
+	bs_err		 e;
+
+	snprintf(ttl, sizeof(ttl), "%d", AUTH_REFRESH_TTL_S);
+	snprintf(max, sizeof(max), "%ld", max_sessions);
+	if ((e = db_exec(c, &db_user_stmts[STMT_SESSION_START], v, &res,
+	    NULL)) == BS_OK)
+		snprintf(family, AUTH_UUID_LEN, "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return e;
+}
+
+/*
+ * BS_ERR_RATE_LIMITED when the family was given max_per_hour tokens in the
+ * last hour; *retry_after the seconds until one more is allowed.
+ */
+static bs_err
+family_room(struct db_conn *c, const char *family, long max_per_hour,
+    long *retry_after)
+{
+	const char	*v[] = { family };
+	PGresult	*res = NULL;
+	long long	 n = 0, wait = 0;
+	bs_err		 e;
+
+	if ((e = db_exec(c, &db_user_stmts[STMT_FAMILY_HOUR], v, &res,
+	    NULL)) != BS_OK)
+		goto out;
+	if ((e = db_int64(PQgetvalue(res, 0, 0), &n)) != BS_OK ||
+	    (e = db_int64(PQgetvalue(res, 0, 1), &wait)) != BS_OK)
+		goto out;
+	if (n >= max_per_hour) {
+		*retry_after = wait > 0 ? (long)wait : 1;
+		e = BS_ERR_RATE_LIMITED;
+	}
+out:
+	PQclear(res);
+	return e;
 }
 
 bs_err
 db_token_rotate(struct db_conn *c, const char *old_hash,
-    const char *new_hash, char user_id[AUTH_UUID_LEN],
-    char family_out[AUTH_UUID_LEN])
+    const char *new_hash, long max_per_hour, char user_id[AUTH_UUID_LEN],
+    char family_out[AUTH_UUID_LEN], long *retry_after)
 {
 	const char	*v[2];
 	PGresult	*res = NULL;
@@ -442,6 +516,8 @@ db_token_rotate(struct db_conn *c, const char *old_hash,
 		e = BS_ERR_UNAUTHORIZED;
 		goto out;
 	}
+	if ((e = family_room(c, family, max_per_hour, retry_after)) != BS_OK)
+		goto out;
 	if ((e = token_insert_row(c, user_id, family, new_hash, new_id,
 	    family_out)) != BS_OK)
 		goto out;

@@ -46,6 +46,8 @@ struct bs_config {
 	long		 auth_rate_limit_email;	/* AUTH_RATE_LIMIT_EMAIL */
 	long		 auth_rate_limit_ip;	/* AUTH_RATE_LIMIT_IP */
 	long		 auth_rate_window_s;	/* AUTH_RATE_WINDOW */
+	long		 sessions_max_per_user;	/* SESSIONS_MAX_PER_USER */
+	long		 refresh_rate_limit;	/* REFRESH_RATE_LIMIT, per hour */
 	char		*claude_model_fast;	/* CLAUDE_MODEL_FAST */
 	char		*agent_models;		/* AGENT_MODELS: agent=model,... */
 	long		 claude_timeout_ms;	/* CLAUDE_TIMEOUT_MS */

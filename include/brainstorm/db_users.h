@@ -71,18 +71,25 @@ bs_err	db_user_set_disabled(struct db_conn *c, const char *email, bool disabled,
 /* {"id","email","display_name","created_at"} */
 json_object *db_user_json(const struct user *u);
 
-/* Store a refresh token's hash in a new family (a session): *family. */
-bs_err	db_token_insert(struct db_conn *c, const char *user_id,
-	    const char *hash, char family[AUTH_UUID_LEN]);
+/*
+ * Store a refresh token's hash in a new family (a session): *family. Of
+ * the user's other open sessions, the max_sessions - 1 used last stay and
+ * the rest end; the tokens of sessions that had ended are deleted.
+ */
+bs_err	db_session_start(struct db_conn *c, const char *user_id,
+	    const char *hash, long max_sessions, char family[AUTH_UUID_LEN]);
 /*
  * Exchange the token with hash old_hash for one with new_hash, in one
  * transaction. BS_ERR_UNAUTHORIZED when it is unknown, expired, revoked, or
  * its user is disabled; a token already rotated revokes its whole family.
- * user_id receives the owner and family its family on success.
+ * BS_ERR_RATE_LIMITED when its family was given max_per_hour tokens in the
+ * last hour (the sign-in's included; the old token stays good), with
+ * *retry_after the seconds until the next is allowed. user_id receives the
+ * owner and family its family on success.
  */
 bs_err	db_token_rotate(struct db_conn *c, const char *old_hash,
-	    const char *new_hash, char user_id[AUTH_UUID_LEN],
-	    char family[AUTH_UUID_LEN]);
+	    const char *new_hash, long max_per_hour, char user_id[AUTH_UUID_LEN],
+	    char family[AUTH_UUID_LEN], long *retry_after);
 /* Revoke the family of the token with this hash (logout). */
 bs_err	db_token_revoke_family(struct db_conn *c, const char *hash);
 

@@ -1,0 +1,108 @@
+"""Refresh tokens have bounds, through nginx: an account keeps at most
+SESSIONS_MAX_PER_USER open sessions (a new sign-in ends the one used least
+recently), a sign-in deletes the tokens of its account's sessions that had
+ended, and a session is given at most REFRESH_RATE_LIMIT tokens an hour
+(a refresh past it answers 429 and the token stays good).
+
+Sessions and tokens are added with psql, not sign-in by sign-in: sign-ins
+are rate limited, and the behaviour under test is what happens at the
+bound."""
+
+from helpers import api, expect_error, jwt_claims, login, logout, psql, \
+    refresh, register_user, worker_env
+
+
+def _setting(name, default):
+    return int(worker_env().get(name) or default)
+
+
+def _sid(session):
+    return jwt_claims(session["access_token"])["sid"]
+
+
+def _live(user):
+    return int(psql("SELECT count(*) FROM refresh_tokens"
+                    " WHERE user_id = :'uid' AND revoked_at IS NULL"
+                    " AND expires_at > now()", uid=user.id)[0][0])
+
+
+def _rows(sid):
+    return int(psql("SELECT count(*) FROM refresh_tokens"
+                    " WHERE family_id = :'sid'", sid=sid)[0][0])
+
+
+def _open_sessions(user, n):
+    """n open sessions of user's, each newer than those before."""
+    psql("INSERT INTO refresh_tokens (user_id, family_id, token_hash,"
+         " expires_at, created_at)"
+         " SELECT :'uid', gen_random_uuid(), md5(random()::text || g),"
+         " now() + interval '30 days', now() + g * interval '1 microsecond'"
+         " FROM generate_series(1, :n) g", uid=user.id, n=n)
+
+
+def test_a_sign_in_past_the_cap_ends_the_least_recently_used():
+    cap = _setting("SESSIONS_MAX_PER_USER", 100)
+    user = register_user("sessions")
+    first = user.session
+    _open_sessions(user, cap - 1)
+    assert _live(user) == cap
+    resp = login(user.email, user.password)
+    assert resp.status == 200, resp
+    newest = resp.json()
+    assert _live(user) == cap
+    # The registration's session was used least recently: it has ended,
+    # its access token with it.
+    expect_error(api("GET", "/api/auth/me", first["access_token"]), 401,
+                 "unauthorized")
+    expect_error(refresh(first["refresh_token"]), 401,
+                 "invalid_refresh_token")
+    resp = api("GET", "/api/auth/me", newest["access_token"])
+    assert resp.status == 200, resp
+
+
+def test_a_sign_in_deletes_the_tokens_of_ended_sessions():
+    user = register_user("sessions")
+    ended = user.session
+    assert logout(ended["refresh_token"]).status == 204
+    assert _rows(_sid(ended)) == 1
+    resp = login(user.email, user.password)
+    assert resp.status == 200, resp
+    kept = resp.json()
+    assert _rows(_sid(ended)) == 0
+    expect_error(refresh(ended["refresh_token"]), 401,
+                 "invalid_refresh_token")
+    # An open session's rotated tokens stay, so that an old one presented
+    # again still gives the theft away.
+    resp = refresh(kept["refresh_token"])
+    assert resp.status == 200, resp
+    rotated = resp.json()
+    resp = login(user.email, user.password)
+    assert resp.status == 200, resp
+    assert _rows(_sid(kept)) == 2
+    expect_error(refresh(kept["refresh_token"]), 401,
+                 "invalid_refresh_token")
+    expect_error(refresh(rotated["refresh_token"]), 401,
+                 "invalid_refresh_token")
+
+
+def test_a_session_refreshed_too_often_is_429_and_keeps_its_token():
+    limit = _setting("REFRESH_RATE_LIMIT", 60)
+    user = register_user("sessions")
+    sid = _sid(user.session)
+    # The sign-in's token and limit - 1 more given within the hour.
+    psql("INSERT INTO refresh_tokens (user_id, family_id, token_hash,"
+         " expires_at, revoked_at, created_at)"
+         " SELECT :'uid', :'sid', md5(random()::text || g),"
+         " now() + interval '30 days', now(),"
+         " now() - interval '50 minutes'"
+         " FROM generate_series(1, :n) g", uid=user.id, sid=sid, n=limit - 1)
+    resp = refresh(user.refresh_token)
+    expect_error(resp, 429, "rate_limited")
+    retry = int(resp.header("Retry-After"))
+    assert 0 < retry <= 600, retry
+    # The token was not used up: once the hour has passed, it refreshes.
+    psql("UPDATE refresh_tokens SET created_at = created_at"
+         " - interval '1 hour' WHERE family_id = :'sid'", sid=sid)
+    resp = refresh(user.refresh_token)
+    assert resp.status == 200, resp
+    assert _sid(resp.json()) == sid
