@@ -16,7 +16,6 @@
 #include "brainstorm/doc_export.h"
 #include "brainstorm/log.h"
 
-#define EXPORT_MD_MAX	(64 * 1024 * 1024)
 #define SLUG_MAX	48
 
 static const struct api_error_row project_errors[] = {
@@ -55,18 +54,37 @@ export_filename(json_object *doc, const char *ext, char *out, size_t len)
 	snprintf(out, len, "brainstorm-%s.%s", n > 0 ? slug : "project", ext);
 }
 
+/* 409 export_too_large: about size bytes against EXPORT_MAX_BYTES. */
+static void
+export_refuse(struct http_ctx *ctx, size_t size)
+{
+	const double	 mib = 1024.0 * 1024.0;
+	long		 max = ctx->app->cfg->export_max_bytes;
+
+	if (size > 0)
+		http_respond_error(ctx, 409, "export_too_large", "This project's "
+		    "export would be about %.0f MiB; an export may be at most "
+		    "%.0f MiB (EXPORT_MAX_BYTES).", size / mib, max / mib);
+	else
+		http_respond_error(ctx, 409, "export_too_large", "This project's "
+		    "export would be more than %.0f MiB, the most an export may "
+		    "be (EXPORT_MAX_BYTES).", max / mib);
+}
+
 void
 api_projects_export(struct http_ctx *ctx)
 {
 	struct db_conn	*conn = NULL;
 	json_object	*doc = NULL;
 	const char	*format = http_query_get(&ctx->req, "format"), *text;
+	size_t		 max = (size_t)ctx->app->cfg->export_max_bytes, size = 0;
+	size_t		 len;
 	char		 filename[80];
 	struct buf	 md;
 	bool		 markdown;
 	bs_err		 e;
 
-	buf_init(&md, EXPORT_MD_MAX);
+	buf_init(&md, max);
 	if (format == NULL || *format == '\0')
 		format = "json";
 	if (strcmp(format, "json") != 0 && strcmp(format, "md") != 0) {
@@ -75,28 +93,42 @@ api_projects_export(struct http_ctx *ctx)
 	}
 	markdown = strcmp(format, "md") == 0;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
-		e = db_project_export(conn, ctx->req.project_id, &doc);
+		e = db_project_export(conn, ctx->req.project_id, max, &doc,
+		    &size);
 	db_pool_release(ctx->app->db, conn);
+	if (e == BS_ERR_TOO_LARGE) {
+		export_refuse(ctx, size);
+		goto out;
+	}
 	if (e != BS_OK) {
 		api_respond_error(ctx, e, API_ERROR_ROWS(project_errors));
 		goto out;
 	}
 	export_filename(doc, format, filename, sizeof(filename));
-	if (markdown && (e = export_markdown(doc, &md)) != BS_OK) {
-		api_respond_db_error(ctx, e);
+	if (markdown) {
+		if ((e = export_markdown(doc, &md)) == BS_ERR_TOO_LARGE)
+			export_refuse(ctx, 0);
+		else if (e != BS_OK)
+			api_respond_db_error(ctx, e);
+		else {
+			http_header_add(ctx, "Content-Disposition",
+			    "attachment; filename=\"%s\"", filename);
+			http_respond_text(ctx, 200,
+			    "text/markdown; charset=utf-8",
+			    md.data != NULL ? md.data : "", md.len);
+		}
+		goto out;
+	}
+	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* Escapes the estimate left out may still take it past. */
+	if ((len = strlen(text)) > max) {
+		export_refuse(ctx, len);
 		goto out;
 	}
 	http_header_add(ctx, "Content-Disposition", "attachment; filename=\"%s\"",
 	    filename);
-	if (markdown)
-		http_respond_text(ctx, 200, "text/markdown; charset=utf-8",
-		    md.data != NULL ? md.data : "", md.len);
-	else {
-		text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-		    JSON_C_TO_STRING_NOSLASHESCAPE);
-		http_respond_text(ctx, 200, "application/json", text,
-		    strlen(text));
-	}
+	http_respond_text(ctx, 200, "application/json", text, len);
 out:
 	buf_free(&md);
 	json_object_put(doc);

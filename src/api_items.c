@@ -182,7 +182,11 @@ cursor_decode(const char *cursor, struct db_item_key *key)
 	return BS_OK;
 }
 
-/* Items created per user per minute (ITEM_RATE_LIMIT); 429 beyond. */
+/*
+ * Item creations, changes and deletions per user per minute
+ * (ITEM_RATE_LIMIT); 429 beyond. Each one is a row of the item's history,
+ * which is kept.
+ */
 static bool
 item_rate_allowed(struct http_ctx *ctx)
 {
@@ -194,8 +198,8 @@ item_rate_allowed(struct http_ctx *ctx)
 	    60, &retry) == BS_OK)
 		return true;
 	http_header_add(ctx, "Retry-After", "%ld", retry);
-	http_respond_error(ctx, 429, "rate_limited", "Too many new items; try "
-	    "again in %ld seconds.", retry);
+	http_respond_error(ctx, 429, "rate_limited", "Too many changes to "
+	    "items; try again in %ld seconds.", retry);
 	return false;
 }
 
@@ -361,6 +365,8 @@ api_items_update(struct http_ctx *ctx)
 	actor.user_id = ctx->req.user_id;
 	actor.reason = f[UPDATE_REASON].str;
 
+	if (!item_rate_allowed(ctx))
+		goto out;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
 		e = db_item_update(conn, ctx->req.project_id, item_id,
 		    f[UPDATE_VERSION].num, &patch, &actor, &item);
@@ -395,6 +401,8 @@ api_items_delete(struct http_ctx *ctx)
 	memset(&actor, 0, sizeof(actor));
 	actor.name = ITEM_ACTOR_USER;
 	actor.user_id = ctx->req.user_id;
+	if (!item_rate_allowed(ctx))
+		goto out;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||
 	    (e = db_item_delete(conn, ctx->req.project_id, item_id,
 	    &actor)) != BS_OK) {

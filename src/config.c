@@ -124,6 +124,8 @@ static const struct key keys[] = {
 	  "documents a user may ask to generate per minute" },
 	{ "IMPORT_MAX_BYTES", KEY_INT, OFF(import_max_bytes), "8388608", NULL, 1024, 268435456, false,
 	  "largest project file POST /api/projects/import accepts (413 beyond)" },
+	{ "EXPORT_MAX_BYTES", KEY_INT, OFF(export_max_bytes), "33554432", NULL, 1048576, 67108864, false,
+	  "largest project export GET /api/projects/{id}/export writes (409 beyond)" },
 	{ "REGISTRATION", KEY_STRING, OFF(registration), "open", NULL, 0, 0, false,
 	  "who may register: open (anyone), invite (emails a project owner invited; "
 	  "operators create others with brainstormctl user create) or closed" },
@@ -165,7 +167,7 @@ static const struct key keys[] = {
 	{ "DOCUMENT_VERSIONS_MAX", KEY_INT, OFF(document_versions_max), "100", NULL, 1, 10000, false,
 	  "versions kept of one document: a new one removes the oldest past it" },
 	{ "ITEM_RATE_LIMIT", KEY_INT, OFF(item_rate_limit), "600", NULL, 1, 1000000, false,
-	  "items a user may create per minute (429 beyond)" },
+	  "items a user may create, change or delete per minute (429 beyond)" },
 	{ "CONTEXT_ITEMS_MAX", KEY_INT, OFF(context_items_max), "200", NULL, 1, 100000, false,
 	  "board items a turn loads for the agents: decided first, then the most recently changed" },
 	{ "SENTRY_DSN", KEY_STRING, OFF(sentry_dsn), "", NULL, 0, 0, true,

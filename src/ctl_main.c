@@ -769,6 +769,7 @@ ctl_project_export(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	json_object		*doc = NULL;
 	struct buf		 md;
 	const char		*format = "json", *text;
+	size_t			 size;
 	int			 status;
 	bs_err			 rc;
 
@@ -786,7 +787,8 @@ ctl_project_export(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 	status = CTL_EXIT_FAIL;
 	if (!ctl_config_load(ctl, &cfg) || !ctl_db_open(&cfg, &pool, &conn))
 		goto out;
-	rc = db_project_export(conn, argv[optind], &doc);
+	/* The operator's own memory: no EXPORT_MAX_BYTES here. */
+	rc = db_project_export(conn, argv[optind], 0, &doc, &size);
 	if (rc == BS_ERR_NOT_FOUND) {
 		ctl_errx("no project %s", argv[optind]);
 		goto out;

@@ -58,6 +58,7 @@ struct bs_config {
 	long		 message_rate_limit;	/* MESSAGE_RATE_LIMIT */
 	long		 document_rate_limit;	/* DOCUMENT_RATE_LIMIT */
 	long		 import_max_bytes;	/* IMPORT_MAX_BYTES */
+	long		 export_max_bytes;	/* EXPORT_MAX_BYTES */
 	char		*registration;		/* REGISTRATION: open, invite, closed */
 	long		 projects_max_per_user;	/* PROJECTS_MAX_PER_USER */
 	long		 project_members_max;	/* PROJECT_MEMBERS_MAX */

@@ -87,10 +87,12 @@ bs_err	db_document_versions(struct db_conn *c, const char *project_id,
 /*
  * The whole project in the export format (doc_export.h), read in one
  * snapshot. BS_ERR_NOT_FOUND when it does not exist. Checks no owner: the
- * caller did (or is the operator).
+ * caller did (or is the operator). BS_ERR_TOO_LARGE, before any of it is
+ * read, when the JSON export would be about more than max_bytes (0: no
+ * cap); *size is that estimate (0 when none was made).
  */
 bs_err	db_project_export(struct db_conn *c, const char *project_id,
-	    json_object **out);
+	    size_t max_bytes, json_object **out, size_t *size);
 /*
  * A new project of owner_id from doc (export_check must have accepted
  * it), in one transaction: every id is new, times are kept. *project_id

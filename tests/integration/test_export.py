@@ -315,6 +315,38 @@ def worker_post_claiming(sock, auth, length):
     return status, data
 
 
+def test_an_export_past_its_cap_is_409_before_it_is_read():
+    """EXPORT_MAX_BYTES bounds what a worker builds: a project whose rows
+    add up to more answers 409 export_too_large, in either format, with
+    about how large; text whose escapes take the JSON past the cap (the
+    estimate counts bytes as stored) is refused after it is written, not
+    sent as a 5xx. The rows go in with psql: messages are rate limited."""
+    cap = int(helpers.worker_env().get("EXPORT_MAX_BYTES") or 33554432)
+    mib = 1024 * 1024
+    auth, pid = user_and_project()
+    n = cap // 8000 + 10
+    psql("INSERT INTO messages (project_id, role, content, created_at)"
+         " SELECT :'pid', 'user', repeat('x', 8000),"
+         " now() - g * interval '1 second' FROM generate_series(1, :n) g",
+         pid=pid, n=n)
+    for fmt in ("json", "md"):
+        r = request("GET", "/api/projects/%s/export?format=%s" % (pid, fmt),
+                    headers=auth)
+        err = expect_error(r, 409, "export_too_large")
+        assert "about %d MiB" % round(n * 8300 / mib) in err["message"], err
+        assert "at most %d MiB" % (cap // mib) in err["message"], err
+    # One sixth of the cap in control characters: each is six bytes of
+    # JSON ("\u0001").
+    auth, pid = user_and_project()
+    psql("INSERT INTO messages (project_id, role, content, created_at)"
+         " SELECT :'pid', 'user', repeat(chr(1), 8000),"
+         " now() - g * interval '1 second' FROM generate_series(1, :n) g",
+         pid=pid, n=cap // 6 // 8000 + 10)
+    r = request("GET", "/api/projects/%s/export" % pid, headers=auth)
+    err = expect_error(r, 409, "export_too_large")
+    assert "at most %d MiB" % (cap // mib) in err["message"], err
+
+
 def test_export_of_another_users_project_is_404():
     auth, project, _ = full_project()
     other, _ = user_and_project()

@@ -325,7 +325,7 @@ def test_a_turn_loads_a_bounded_board():
 
 # ---- the rate --------------------------------------------------------------
 
-def test_item_creation_is_rate_limited_per_user():
+def test_item_writes_are_rate_limited_per_user():
     rate = int(worker_env().get("ITEM_RATE_LIMIT") or 600)
     user = register_user("itemrate")
     pid = create_project(user.token)["id"]
@@ -357,6 +357,16 @@ def test_item_creation_is_rate_limited_per_user():
     assert "item" in err["message"], err
     retry = limited.header_all("Retry-After")
     assert len(retry) == 1 and 0 < int(retry[0]) <= 60, retry
+    # Changes and deletions count in the same window: each one is a row
+    # of the item's history.
+    item = api("GET", _items_path(pid) + "?limit=1", user.token) \
+        .json()["items"][0]
+    path = _items_path(pid) + "/" + item["id"]
+    expect_error(api("PATCH", path, user.token,
+                     {"state": "parked", "version": item["version"]}),
+                 429, "rate_limited")
+    expect_error(api("DELETE", path, user.token), 429, "rate_limited")
+    assert _count(pid) == created
     # Another user is not held back.
     create_item(other.token, other_pid)
 
