@@ -661,22 +661,16 @@ export_fits(struct db_conn *c, const char *project_id, size_t max_bytes,
     size_t *size)
 {
 	const char	*v[] = { project_id };
-	PGresult	*res = NULL;
 	long long	 n = 0;
 	bs_err		 e;
 
 	if (max_bytes == 0)
 		return BS_OK;
-	if ((e = db_exec(c, &db_document_stmts[STMT_EXPORT_SIZE], v, &res,
-	    NULL)) != BS_OK || (e = db_int64(PQgetvalue(res, 0, 0), &n)) !=
-	    BS_OK)
-		goto out;
+	if ((e = db_exec_int64s(c, &db_document_stmts[STMT_EXPORT_SIZE], v, &n,
+	    1)) != BS_OK)
+		return e;
 	*size = n > 0 ? (size_t)n : 0;
-	if (*size > max_bytes)
-		e = BS_ERR_TOO_LARGE;
-out:
-	PQclear(res);
-	return e;
+	return *size > max_bytes ? BS_ERR_TOO_LARGE : BS_OK;
 }
 
 static bs_err

@@ -403,6 +403,27 @@ db_run(struct db_conn *conn, const struct db_stmt *stmt,
 	return e;
 }
 
+bs_err
+db_exec_int64s(struct db_conn *conn, const struct db_stmt *stmt,
+    const char *const *values, long long *out, int n)
+{
+	PGresult	*res = NULL;
+	int		 i;
+	bs_err		 e;
+
+	if ((e = db_exec(conn, stmt, values, &res, NULL)) != BS_OK)
+		goto out;
+	if (PQntuples(res) != 1 || PQnfields(res) < n) {
+		e = BS_ERR_INTERNAL;
+		goto out;
+	}
+	for (i = 0; i < n && e == BS_OK; i++)
+		e = db_int64(PQgetvalue(res, 0, i), &out[i]);
+out:
+	PQclear(res);
+	return e;
+}
+
 /*
  * Between the Sync messages of the extended protocol the statements run in
  * one implicit transaction, which an error aborts. The connection leaves

@@ -330,14 +330,12 @@ bs_err
 db_user_month_tokens(struct db_conn *c, const char *id, long long *used)
 {
 	const char	*v[] = { id };
-	PGresult	*res = NULL;
 	bs_err		 e;
 
 	*used = 0;
-	if ((e = db_exec(c, &db_user_stmts[STMT_USER_MONTH_TOKENS], v, &res, NULL)) == BS_OK)
-		e = PQntuples(res) == 1 ? db_int64(PQgetvalue(res, 0, 0), used) :
-		    BS_ERR_INTERNAL;
-	PQclear(res);
+	if ((e = db_exec_int64s(c, &db_user_stmts[STMT_USER_MONTH_TOKENS], v,
+	    used, 1)) != BS_OK)
+		*used = 0;
 	return e;
 }
 
@@ -449,23 +447,16 @@ family_room(struct db_conn *c, const char *family, long max_per_hour,
     long *retry_after)
 {
 	const char	*v[] = { family };
-	PGresult	*res = NULL;
-	long long	 n = 0, wait = 0;
+	long long	 hour[2];	/* tokens, seconds until one is older */
 	bs_err		 e;
 
-	if ((e = db_exec(c, &db_user_stmts[STMT_FAMILY_HOUR], v, &res,
-	    NULL)) != BS_OK)
-		goto out;
-	if ((e = db_int64(PQgetvalue(res, 0, 0), &n)) != BS_OK ||
-	    (e = db_int64(PQgetvalue(res, 0, 1), &wait)) != BS_OK)
-		goto out;
-	if (n >= max_per_hour) {
-		*retry_after = wait > 0 ? (long)wait : 1;
-		e = BS_ERR_RATE_LIMITED;
-	}
-out:
-	PQclear(res);
-	return e;
+	if ((e = db_exec_int64s(c, &db_user_stmts[STMT_FAMILY_HOUR], v, hour,
+	    2)) != BS_OK)
+		return e;
+	if (hour[0] < max_per_hour)
+		return BS_OK;
+	*retry_after = hour[1] > 0 ? (long)hour[1] : 1;
+	return BS_ERR_RATE_LIMITED;
 }
 
 bs_err

@@ -84,6 +84,9 @@ bs_err	db_exec_binary(struct db_conn *conn, const struct db_stmt *stmt,
 /* db_exec for a statement whose result is not needed. */
 bs_err	db_run(struct db_conn *conn, const struct db_stmt *stmt,
 	    const char *const *values);
+/* db_exec for one row whose first n columns are whole numbers: out[0..n). */
+bs_err	db_exec_int64s(struct db_conn *conn, const struct db_stmt *stmt,
+	    const char *const *values, long long *out, int n);
 /* Plain command without parameters (BEGIN, COMMIT, ROLLBACK). */
 bs_err	db_command(struct db_conn *conn, const char *sql);
 

@@ -606,3 +606,48 @@ class Worker:
         if self.proc.poll() is None:
             self.proc.terminate()
         self.proc.wait(timeout=60)
+
+
+def race_behind_lock(lock_sql, lock_like, waiting_like, call, n=10):
+    """n calls of call(i) let go together: a transaction of the test's own
+    runs lock_sql (a row lock; its text matches lock_like), the calls start
+    and wait until n statements whose text matches waiting_like wait on a
+    lock, then the transaction ends. The calls' statuses, in the order
+    they finished."""
+    statuses = []
+    lock = threading.Lock()
+    holder = subprocess.Popen(
+        ["psql", env("BS_DATABASE_URL"), "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+
+    def run(i):
+        status = call(i).status
+        with lock:
+            statuses.append(status)
+
+    def waiting():
+        rows = psql("SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query LIKE :'q'",
+                    q=waiting_like)
+        return int(rows[0][0]) >= n
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    try:
+        holder.stdin.write("BEGIN;\n%s;\n" % lock_sql)
+        holder.stdin.flush()
+        wait_until("the test's transaction to hold its lock",
+                   lambda: psql("SELECT count(*) FROM pg_stat_activity"
+                                " WHERE state = 'idle in transaction'"
+                                " AND query LIKE :'q'",
+                                q=lock_like)[0][0] != "0", timeout=60)
+        for t in threads:
+            t.start()
+        wait_until("%d calls waiting" % n, waiting, timeout=60)
+    finally:
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.close()
+        holder.wait(60)
+        for t in threads:
+            t.join(120)
+    return statuses

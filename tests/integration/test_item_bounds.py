@@ -13,13 +13,11 @@ would take minutes, and the behaviour under test is what happens at the cap."""
 import base64
 import http.client
 import json
-import subprocess
-import threading
 import uuid
 
-from helpers import api, base_address, create_item, create_project, env, \
-    expect_error, expect_invalid, psql, register_user, wait_until, \
-    worker_env
+from helpers import api, base_address, create_item, create_project, \
+    expect_error, expect_invalid, psql, race_behind_lock, register_user, \
+    wait_until, worker_env
 from test_turns import double, post_message, user_and_project
 import helpers
 
@@ -170,45 +168,11 @@ def test_creations_at_once_do_not_pass_the_cap():
     user = register_user("cap")
     pid = create_project(user.token)["id"]
     _fill(pid, cap - 2)
-    statuses = []
-    lock = threading.Lock()
-    holder = subprocess.Popen(
-        ["psql", env("BS_DATABASE_URL"), "-X", "-q", "-v", "ON_ERROR_STOP=1"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True)
-
-    def create(n):
-        resp = api("POST", _items_path(pid), user.token,
-                   {"text": "racer %d" % n}, timeout=120)
-        with lock:
-            statuses.append(resp.status)
-
-    def waiting():
-        rows = psql("SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock'"
-                    " AND query LIKE '%INSERT INTO items%'")
-        return int(rows[0][0]) >= 10
-    threads = [threading.Thread(target=create, args=(n,)) for n in range(10)]
-    try:
-        holder.stdin.write("BEGIN;\nSELECT 1 FROM projects WHERE id = '%s'"
-                           " FOR UPDATE;\n" % pid)
-        holder.stdin.flush()
-        wait_until("the test's transaction to hold the project",
-                   lambda: psql("SELECT count(*) FROM pg_stat_activity"
-                                " WHERE state = 'idle in transaction'"
-                                " AND query LIKE :'q'",
-                                q="%%%s%%FOR UPDATE%%" % pid)[0][0] != "0",
-                   timeout=60)
-        for t in threads:
-            t.start()
-        wait_until("ten creations waiting", waiting, timeout=60)
-    finally:
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.close()
-        holder.wait(60)
-        for t in threads:
-            t.join(120)
+    statuses = race_behind_lock(
+        "SELECT 1 FROM projects WHERE id = '%s' FOR UPDATE" % pid,
+        "%%%s%%FOR UPDATE%%" % pid, "%INSERT INTO items%",
+        lambda n: api("POST", _items_path(pid), user.token,
+                      {"text": "racer %d" % n}, timeout=120))
     assert sorted(statuses) == [201] * 2 + [409] * 8, statuses
     assert _count(pid) == cap
 

@@ -6,11 +6,8 @@ one makes room, and creations at once cannot pass the cap.
 Accounts are filled up to the cap with psql, not project by project: the
 behaviour under test is what happens at the cap."""
 
-import subprocess
-import threading
-
-from helpers import api, create_project, env, expect_error, psql, \
-    register_user, wait_until, worker_env
+from helpers import api, create_project, expect_error, psql, \
+    race_behind_lock, register_user, worker_env
 
 
 def _cap():
@@ -94,44 +91,10 @@ def test_creations_at_once_do_not_pass_the_cap():
     cap = _cap()
     user = register_user("projects-cap")
     _fill(user, cap - 2)
-    statuses = []
-    lock = threading.Lock()
-    holder = subprocess.Popen(
-        ["psql", env("BS_DATABASE_URL"), "-X", "-q", "-v", "ON_ERROR_STOP=1"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True)
-
-    def create(n):
-        resp = api("POST", "/api/projects", user.token,
-                   {"title": "racer %d" % n}, timeout=120)
-        with lock:
-            statuses.append(resp.status)
-
-    def waiting():
-        rows = psql("SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock'"
-                    " AND query LIKE '%INSERT INTO projects%'")
-        return int(rows[0][0]) >= 10
-    threads = [threading.Thread(target=create, args=(n,)) for n in range(10)]
-    try:
-        holder.stdin.write("BEGIN;\nSELECT 1 FROM users WHERE id = '%s'"
-                           " FOR UPDATE;\n" % user.id)
-        holder.stdin.flush()
-        wait_until("the test's transaction to hold the account",
-                   lambda: psql("SELECT count(*) FROM pg_stat_activity"
-                                " WHERE state = 'idle in transaction'"
-                                " AND query LIKE :'q'",
-                                q="%%%s%%FOR UPDATE%%" % user.id)[0][0]
-                   != "0", timeout=60)
-        for t in threads:
-            t.start()
-        wait_until("ten creations waiting", waiting, timeout=60)
-    finally:
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.close()
-        holder.wait(60)
-        for t in threads:
-            t.join(120)
+    statuses = race_behind_lock(
+        "SELECT 1 FROM users WHERE id = '%s' FOR UPDATE" % user.id,
+        "%%%s%%FOR UPDATE%%" % user.id, "%INSERT INTO projects%",
+        lambda n: api("POST", "/api/projects", user.token,
+                      {"title": "racer %d" % n}, timeout=120))
     assert sorted(statuses) == [201] * 2 + [409] * 8, statuses
     assert _owned(user) == cap
