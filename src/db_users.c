@@ -15,7 +15,8 @@ enum user_stmt {
 	STMT_USER_BY_EMAIL, STMT_USER_BY_ID, STMT_USER_SET_DISABLED,
 	STMT_USER_DISABLE_TOKENS, STMT_TOKEN_INSERT, STMT_TOKEN_LOCK,
 	STMT_TOKEN_REPLACE, STMT_FAMILY_REVOKE, STMT_FAMILY_REVOKE_BY_HASH,
-	STMT_SESSION_START, STMT_FAMILY_HOUR, USER_STMT__COUNT
+	STMT_SESSION_START, STMT_FAMILY_HOUR, STMT_FAMILY_PRUNE,
+	USER_STMT__COUNT
 };
 
 /* The account and session statements; db_stmt_tables lists the table (names unique). */
@@ -146,6 +147,16 @@ const struct db_stmt db_user_stmts[USER_STMT__COUNT] = {
 	  "+ interval '1 hour' - now())), 0)::integer FROM refresh_tokens "
 	  "WHERE family_id = $1::uuid AND created_at > now() - interval '1 hour'",
 	  1 },
+	/*
+	 * A session's rotated tokens that have expired (each expires $2
+	 * seconds after it was made): presented again, one is refused as
+	 * unknown, as it would be as expired, but no longer ends the session
+	 * as a reuse would.
+	 */
+	[STMT_FAMILY_PRUNE] = { "family_prune",
+	  "DELETE FROM refresh_tokens WHERE family_id = $1::uuid "
+	  "AND created_at < now() - make_interval(secs => $2) "
+	  "AND expires_at <= now() AND replaced_by IS NOT NULL", 2 },
 };
 const size_t db_user_nstmts = USER_STMT__COUNT;
 
@@ -467,11 +478,12 @@ db_token_rotate(struct db_conn *c, const char *old_hash,
 	const char	*v[2];
 	PGresult	*res = NULL;
 	char		 old_id[AUTH_UUID_LEN], family[AUTH_UUID_LEN];
-	char		 new_id[AUTH_UUID_LEN];
+	char		 new_id[AUTH_UUID_LEN], ttl[32];
 	bool		 revoked, replaced, expired, disabled;
 	bs_err		 e;
 
 	user_id[0] = '\0';
+	snprintf(ttl, sizeof(ttl), "%d", AUTH_REFRESH_TTL_S);
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		return e;
 	v[0] = old_hash;
@@ -508,6 +520,10 @@ db_token_rotate(struct db_conn *c, const char *old_hash,
 		goto out;
 	}
 	if ((e = family_room(c, family, max_per_hour, retry_after)) != BS_OK)
+		goto out;
+	v[0] = family;
+	v[1] = ttl;
+	if ((e = db_run(c, &db_user_stmts[STMT_FAMILY_PRUNE], v)) != BS_OK)
 		goto out;
 	if ((e = token_insert_row(c, user_id, family, new_hash, new_id,
 	    family_out)) != BS_OK)

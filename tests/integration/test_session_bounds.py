@@ -106,3 +106,29 @@ def test_a_session_refreshed_too_often_is_429_and_keeps_its_token():
     resp = refresh(user.refresh_token)
     assert resp.status == 200, resp
     assert _sid(resp.json()) == sid
+
+
+def test_a_refresh_deletes_its_sessions_expired_rotated_tokens():
+    """A session's rotated tokens stay while they could still be used, so
+    that a stolen one presented again ends the session; once one has
+    expired, the session's next refresh deletes it, and presented again it
+    is refused like any unknown token, the session going on."""
+    user = register_user("sessions")
+    sid = _sid(user.session)
+    old = user.refresh_token
+    resp = refresh(old)
+    assert resp.status == 200, resp
+    current = resp.json()["refresh_token"]
+    # The rotated token made 31 days ago: expired a day ago.
+    psql("UPDATE refresh_tokens SET created_at = now() - interval '31 days',"
+         " expires_at = now() - interval '1 day'"
+         " WHERE family_id = :'sid' AND replaced_by IS NOT NULL", sid=sid)
+    assert _rows(sid) == 2
+    resp = refresh(current)
+    assert resp.status == 200, resp
+    current = resp.json()["refresh_token"]
+    assert _rows(sid) == 2, "the expired rotated token is still there"
+    expect_error(refresh(old), 401, "invalid_refresh_token")
+    resp = refresh(current)
+    assert resp.status == 200, resp
+    assert _sid(resp.json()) == sid
