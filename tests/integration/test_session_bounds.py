@@ -1,15 +1,20 @@
-"""Refresh tokens have bounds, through nginx: an account keeps at most
+"""Sessions have bounds, through nginx: an account keeps at most
 SESSIONS_MAX_PER_USER open sessions (a new sign-in ends the one used least
 recently), a sign-in deletes the tokens of its account's sessions that had
-ended, and a session is given at most REFRESH_RATE_LIMIT tokens an hour
-(a refresh past it answers 429 and the token stays good).
+ended, a session is given at most REFRESH_RATE_LIMIT tokens an hour (a
+refresh past it answers 429 and the token stays good) and a refresh deletes
+its session's expired rotated tokens; a worker hashes one password per core
+at once.
 
 Sessions and tokens are added with psql, not sign-in by sign-in: sign-ins
 are rate limited, and the behaviour under test is what happens at the
 bound."""
 
+import os
+import threading
+
 from helpers import api, expect_error, jwt_claims, login, logout, psql, \
-    refresh, register_user, worker_env
+    refresh, register_user, worker_env, worker_pids
 
 
 def _setting(name, default):
@@ -132,3 +137,44 @@ def test_a_refresh_deletes_its_sessions_expired_rotated_tokens():
     resp = refresh(current)
     assert resp.status == 200, resp
     assert _sid(resp.json()) == sid
+
+
+def _peak_mib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM for %d" % pid)
+
+
+def test_password_hashes_at_once_are_bounded_per_worker():
+    """Each password hash (Argon2id) takes 64 MiB for its 0.1 s. A worker
+    runs one per core at once, whatever its request threads: a flood of
+    sign-ins from many addresses leaves each worker's peak memory at about
+    a hash per core, where eight threads hashing at once took it to
+    540 MB. The peak is the process's since it started, so every sign-in
+    of the tests before counts too."""
+    threads = int(worker_env().get("WORKER_THREADS") or 8)
+    slots = max(1, min(os.cpu_count() or 1, 8))
+    if threads <= slots + 1:
+        return  # as many threads as hashes: nothing to tell apart
+    user = register_user("sessions")
+    statuses = []
+    lock = threading.Lock()
+
+    def attempt(i):
+        resp = login("nobody-%d-%s" % (i, user.email), "not the password")
+        with lock:
+            statuses.append(resp.status)
+    flood = [threading.Thread(target=attempt, args=(i,))
+             for i in range(4 * threads * len(worker_pids()))]
+    for t in flood:
+        t.start()
+    for t in flood:
+        t.join(120)
+    assert set(statuses) == {401}, sorted(set(statuses))
+    bound = (slots + 1) * 64 + 48
+    for pid in worker_pids():
+        assert _peak_mib(pid) < bound, \
+            "worker %d peaked at %.0f MiB (bound %d)" % (
+                pid, _peak_mib(pid), bound)
