@@ -779,7 +779,7 @@ struct import {
 	json_object	*event_ids;	/* old event id -> new (as text) */
 	uint64_t	 ms;
 	uint32_t	 counter;
-	char		 cap[24];	/* PROJECTS_MAX_PER_USER, "": none */
+	long		 max_projects;	/* PROJECTS_MAX_PER_USER, 0: none */
 };
 
 static void
@@ -1065,6 +1065,7 @@ import_all(struct db_conn *c, struct import *im, const char *owner_id,
 	json_object	*turns = NULL, *items = NULL, *list;
 	PGresult	*res = NULL;
 	const char	*v[7];
+	char		 cap[DB_CAP_LEN];
 	size_t		 i, k;
 	bs_err		 e;
 
@@ -1074,7 +1075,7 @@ import_all(struct db_conn *c, struct import *im, const char *owner_id,
 	v[3] = mstr(project, "status");
 	v[4] = mstr(project, "created_at");
 	v[5] = mstr(project, "updated_at");
-	v[6] = im->cap[0] != '\0' ? im->cap : NULL;
+	v[6] = db_cap_value(im->max_projects, cap);
 	if ((e = run(c, STMT_IMPORT_PROJECT, v, &res)) != BS_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
@@ -1127,8 +1128,7 @@ db_project_import(struct db_conn *c, const char *owner_id, json_object *doc,
 	project_id[0] = '\0';
 	clock_gettime(CLOCK_REALTIME, &now);
 	im.ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-	if (max_projects > 0)
-		snprintf(im.cap, sizeof(im.cap), "%ld", max_projects);
+	im.max_projects = max_projects;
 	if ((im.ids = json_object_new_object()) == NULL ||
 	    (im.event_ids = json_object_new_object()) == NULL) {
 		e = BS_ERR_NOMEM;

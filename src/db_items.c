@@ -429,12 +429,11 @@ db_item_create(struct db_conn *conn, const char *project_id,
 {
 	PGresult	*res = NULL;
 	const char	*values[13];
-	char		 confidence[24], position[24], max[24];
+	char		 confidence[24], position[24], max[DB_CAP_LEN];
 	bs_err		 e;
 
 	snprintf(confidence, sizeof(confidence), "%d", item->confidence);
 	snprintf(position, sizeof(position), "%ld", item->position);
-	snprintf(max, sizeof(max), "%ld", item->max_items);
 	values[0] = project_id;
 	values[1] = item->text;
 	values[2] = item->state;
@@ -447,7 +446,7 @@ db_item_create(struct db_conn *conn, const char *project_id,
 	values[9] = actor->reason;
 	values[10] = actor->turn_id;
 	values[11] = actor->message_id;
-	values[12] = item->max_items > 0 ? max : NULL;
+	values[12] = db_cap_value(item->max_items, max);
 	if ((e = item_one(conn, STMT_CREATE, values, out)) != BS_ERR_NOT_FOUND ||
 	    item->max_items <= 0)
 		return e;

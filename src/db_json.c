@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "brainstorm/db.h"
@@ -19,6 +20,15 @@ db_int64(const char *s, long long *out)
 		return BS_ERR_INTERNAL;
 	*out = n;
 	return BS_OK;
+}
+
+const char *
+db_cap_value(long cap, char buf[DB_CAP_LEN])
+{
+	if (cap <= 0)
+		return NULL;
+	snprintf(buf, DB_CAP_LEN, "%ld", cap);
+	return buf;
 }
 
 bs_err

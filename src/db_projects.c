@@ -272,14 +272,11 @@ db_project_create(struct db_conn *conn, const char *user_id,
     const char *title, const char *description, long max_projects,
     json_object **out)
 {
-	char		 cap[24];
-	const char	*values[] = { user_id, title, description, NULL };
+	char		 cap[DB_CAP_LEN];
+	const char	*values[] = { user_id, title, description,
+	    db_cap_value(max_projects, cap) };
 	bs_err		 e;
 
-	if (max_projects > 0) {
-		snprintf(cap, sizeof(cap), "%ld", max_projects);
-		values[3] = cap;
-	}
 	e = project_one(conn, &db_project_stmts[STMT_CREATE], values, out);
 	return e == BS_ERR_NOT_FOUND ? BS_ERR_TOO_LARGE : e;
 }

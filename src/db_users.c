@@ -5,6 +5,9 @@
 
 #include "brainstorm/db_users.h"
 
+/* How long a refresh token lasts, in SQL. */
+#define REFRESH_TTL \
+	"make_interval(secs => " DB_SQL_INT(AUTH_REFRESH_TTL_S) ")"
 #define USER_COLUMNS	"id, email, display_name, " DB_ISO_UTC("created_at") ", " \
 			"disabled_at IS NOT NULL, password_hash"
 
@@ -95,8 +98,7 @@ const struct db_stmt db_user_stmts[USER_STMT__COUNT] = {
 	  "AND refresh_tokens.revoked_at IS NULL", 1 },
 	[STMT_TOKEN_INSERT] = { "token_insert",
 	  "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) "
-	  "VALUES ($1, coalesce($2::uuid, gen_random_uuid()), $3, "
-	  "now() + make_interval(secs => $4)) RETURNING id, family_id", 4 },
+	  "VALUES ($1, $2::uuid, $3, now() + " REFRESH_TTL ") RETURNING id", 3 },
 	[STMT_TOKEN_LOCK] = { "token_lock",
 	  "SELECT t.id, t.user_id, t.family_id, t.revoked_at IS NOT NULL, "
 	  "t.replaced_by IS NOT NULL, t.expires_at <= now(), u.disabled_at IS NOT NULL "
@@ -126,18 +128,18 @@ const struct db_stmt db_user_stmts[USER_STMT__COUNT] = {
 	[STMT_SESSION_START] = { "session_start",
 	  "WITH t AS (INSERT INTO refresh_tokens (user_id, family_id, "
 	  "token_hash, expires_at) VALUES ($1::uuid, gen_random_uuid(), $2, "
-	  "now() + make_interval(secs => $3)) RETURNING id, family_id), "
+	  "now() + " REFRESH_TTL ") RETURNING id, family_id), "
 	  "ended AS (UPDATE refresh_tokens o SET revoked_at = now() "
 	  "WHERE o.user_id = $1::uuid AND o.revoked_at IS NULL "
 	  "AND o.expires_at > now() AND o.id NOT IN (SELECT l.id "
 	  "FROM refresh_tokens l WHERE l.user_id = $1::uuid "
 	  "AND l.revoked_at IS NULL AND l.expires_at > now() "
-	  "ORDER BY l.created_at DESC, l.id DESC LIMIT $4::integer - 1)), "
+	  "ORDER BY l.created_at DESC, l.id DESC LIMIT $3::integer - 1)), "
 	  "gone AS (DELETE FROM refresh_tokens d WHERE d.user_id = $1::uuid "
 	  "AND NOT EXISTS (SELECT 1 FROM refresh_tokens l "
 	  "WHERE l.family_id = d.family_id AND l.revoked_at IS NULL "
 	  "AND l.expires_at > now())) "
-	  "SELECT id, family_id FROM t", 4 },
+	  "SELECT id, family_id FROM t", 3 },
 	/*
 	 * The tokens a session was given in the last hour, and the seconds
 	 * until the oldest of them is an hour old.
@@ -148,15 +150,15 @@ const struct db_stmt db_user_stmts[USER_STMT__COUNT] = {
 	  "WHERE family_id = $1::uuid AND created_at > now() - interval '1 hour'",
 	  1 },
 	/*
-	 * A session's rotated tokens that have expired (each expires $2
-	 * seconds after it was made): presented again, one is refused as
+	 * A session's rotated tokens that have expired (each expires
+	 * REFRESH_TTL after it was made): presented again, one is refused as
 	 * unknown, as it would be as expired, but no longer ends the session
 	 * as a reuse would.
 	 */
 	[STMT_FAMILY_PRUNE] = { "family_prune",
 	  "DELETE FROM refresh_tokens WHERE family_id = $1::uuid "
-	  "AND created_at < now() - make_interval(secs => $2) "
-	  "AND expires_at <= now() AND replaced_by IS NOT NULL", 2 },
+	  "AND created_at < now() - " REFRESH_TTL " "
+	  "AND expires_at <= now() AND replaced_by IS NOT NULL", 1 },
 };
 const size_t db_user_nstmts = USER_STMT__COUNT;
 
@@ -410,37 +412,15 @@ db_user_json(const struct user *u)
 	return o;
 }
 
-static bs_err
-token_insert_row(struct db_conn *c, const char *user_id, const char *family_id,
-    const char *hash, char id[AUTH_UUID_LEN], char family[AUTH_UUID_LEN])
-{
-	char		 ttl[32];
-	const char	*v[] = { user_id, family_id, hash, ttl };
-	PGresult	*res = NULL;
-	bs_err		 e;
-
-	snprintf(ttl, sizeof(ttl), "%d", AUTH_REFRESH_TTL_S);
-	if ((e = db_exec(c, &db_user_stmts[STMT_TOKEN_INSERT], v, &res, NULL)) == BS_OK) {
-		if (id != NULL)
-			snprintf(id, AUTH_UUID_LEN, "%s", PQgetvalue(res, 0, 0));
-		if (family != NULL)
-			snprintf(family, AUTH_UUID_LEN, "%s",
-			    PQgetvalue(res, 0, 1));
-	}
-	PQclear(res);
-	return e;
-}
-
 bs_err
 db_session_start(struct db_conn *c, const char *user_id, const char *hash,
     long max_sessions, char family[AUTH_UUID_LEN])
 {
-	char		 ttl[32], max[24];
-	const char	*v[] = { user_id, hash, ttl, max };
+	char		 max[24];
+	const char	*v[] = { user_id, hash, max };
 	PGresult	*res = NULL;
 	bs_err		 e;
 
-	snprintf(ttl, sizeof(ttl), "%d", AUTH_REFRESH_TTL_S);
 	snprintf(max, sizeof(max), "%ld", max_sessions);
 	if ((e = db_exec(c, &db_user_stmts[STMT_SESSION_START], v, &res,
 	    NULL)) == BS_OK)
@@ -475,15 +455,14 @@ db_token_rotate(struct db_conn *c, const char *old_hash,
     const char *new_hash, long max_per_hour, char user_id[AUTH_UUID_LEN],
     char family_out[AUTH_UUID_LEN], long *retry_after)
 {
-	const char	*v[2];
+	const char	*v[3];
 	PGresult	*res = NULL;
 	char		 old_id[AUTH_UUID_LEN], family[AUTH_UUID_LEN];
-	char		 new_id[AUTH_UUID_LEN], ttl[32];
+	char		 new_id[AUTH_UUID_LEN];
 	bool		 revoked, replaced, expired, disabled;
 	bs_err		 e;
 
 	user_id[0] = '\0';
-	snprintf(ttl, sizeof(ttl), "%d", AUTH_REFRESH_TTL_S);
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		return e;
 	v[0] = old_hash;
@@ -522,12 +501,18 @@ db_token_rotate(struct db_conn *c, const char *old_hash,
 	if ((e = family_room(c, family, max_per_hour, retry_after)) != BS_OK)
 		goto out;
 	v[0] = family;
-	v[1] = ttl;
 	if ((e = db_run(c, &db_user_stmts[STMT_FAMILY_PRUNE], v)) != BS_OK)
 		goto out;
-	if ((e = token_insert_row(c, user_id, family, new_hash, new_id,
-	    family_out)) != BS_OK)
+	v[0] = user_id;
+	v[1] = family;
+	v[2] = new_hash;
+	if ((e = db_exec(c, &db_user_stmts[STMT_TOKEN_INSERT], v, &res,
+	    NULL)) != BS_OK)
 		goto out;
+	copy_field(new_id, sizeof(new_id), res, 0);
+	snprintf(family_out, AUTH_UUID_LEN, "%s", family);
+	PQclear(res);
+	res = NULL;
 	v[0] = old_id;
 	v[1] = new_id;
 	if ((e = db_exec(c, &db_user_stmts[STMT_TOKEN_REPLACE], v, &res, NULL)) != BS_OK)

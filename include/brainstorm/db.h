@@ -143,5 +143,14 @@ bs_err	db_timestamp_us(const PGresult *res, int row, int col, int64_t *out);
 bs_err	db_integer(const PGresult *res, int row, int col, int64_t *out);
 /* A whole decimal number from a result value. */
 bs_err	db_int64(const char *s, long long *out);
+/*
+ * A cap as a statement's value: its digits in buf, or NULL (SQL NULL: no
+ * cap) when it is 0 or less.
+ */
+#define DB_CAP_LEN	24
+const char *db_cap_value(long cap, char buf[DB_CAP_LEN]);
+/* An integer constant of C (a macro) as SQL text in a statement. */
+#define DB_SQL_INT(x)	DB_SQL_INT_(x)
+#define DB_SQL_INT_(x)	#x
 
 #endif
