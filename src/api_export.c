@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,42 @@ static const struct api_error_row project_errors[] = {
 static const struct api_error_row import_errors[] = {
 	API_ERROR_PROJECTS_LIMIT,
 };
+
+/*
+ * How long an export or import waits for one of its worker's
+ * PROJECT_FILE_SLOTS before it answers 503, and the Retry-After it gives.
+ */
+#define FILE_SLOT_WAIT_MS	5000
+#define FILE_SLOT_RETRY_S	5
+
+/*
+ * Take one of the worker's slots for a project file (an export holds
+ * several times its size while it writes it; an import its body and the
+ * parsed tree), or answer 503 server_busy: false then.
+ */
+static bool
+file_slot_take(struct http_ctx *ctx)
+{
+	if (slots_take_within(&ctx->app->file_slots, FILE_SLOT_WAIT_MS))
+		return true;
+	http_header_add(ctx, "Retry-After", "%d", FILE_SLOT_RETRY_S);
+	http_respond_error(ctx, 503, "server_busy", "The server is busy with "
+	    "other exports and imports; try again in a few seconds.");
+	return false;
+}
+
+/*
+ * Give the slot back, and the memory the file took back to the system:
+ * glibc keeps what a thread freed in its arena (and after a large block
+ * is freed, it stops mapping blocks that size apart), so a worker that
+ * wrote one 28 MiB export used to keep 160 MB for good.
+ */
+static void
+file_slot_give(struct http_ctx *ctx)
+{
+	slots_give(&ctx->app->file_slots);
+	malloc_trim(0);
+}
 
 /* "brainstorm-<title as lower-case ASCII words joined by ->" */
 static void
@@ -81,7 +118,7 @@ api_projects_export(struct http_ctx *ctx)
 	size_t		 len;
 	char		 filename[80];
 	struct buf	 md;
-	bool		 markdown;
+	bool		 markdown, slot = false;
 	bs_err		 e;
 
 	buf_init(&md, max);
@@ -92,6 +129,8 @@ api_projects_export(struct http_ctx *ctx)
 		goto out;
 	}
 	markdown = strcmp(format, "md") == 0;
+	if (!(slot = file_slot_take(ctx)))
+		goto out;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
 		e = db_project_export(conn, ctx->req.project_id, max, &doc,
 		    &size);
@@ -132,6 +171,8 @@ api_projects_export(struct http_ctx *ctx)
 out:
 	buf_free(&md);
 	json_object_put(doc);
+	if (slot)
+		file_slot_give(ctx);
 }
 
 /* 422 with the path of the file's first problem. */
@@ -215,11 +256,14 @@ api_projects_import(struct http_ctx *ctx)
 	char			 project_id[DB_ID_LEN];
 	bs_err			 e;
 
+	/* The slot first: the body is read into memory, then parsed. */
+	if (!file_slot_take(ctx))
+		return;
 	/* A project file may be larger than any other body: its own limit. */
 	lim.max_body_bytes = (size_t)ctx->app->cfg->import_max_bytes;
 	lim.max_json_depth = ctx->app->limits.max_json_depth;
 	if (http_request_parse_json(ctx, &lim) != BS_OK)
-		return;
+		goto out;
 	/*
 	 * The cap first, before any work on a file that cannot be taken. A
 	 * new project: nothing else adds to it before the import ends.
@@ -227,12 +271,12 @@ api_projects_import(struct http_ctx *ctx)
 	if (!import_bounded(ctx->app->cfg, ctx->req.json, path, sizeof(path),
 	    why, sizeof(why))) {
 		import_refuse(ctx, path, why);
-		return;
+		goto out;
 	}
 	if (export_check(ctx->req.json, path, sizeof(path), why,
 	    sizeof(why)) != BS_OK) {
 		import_refuse(ctx, path, why);
-		return;
+		goto out;
 	}
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK &&
 	    (e = db_project_import(conn, ctx->req.user_id, ctx->req.json,
@@ -249,4 +293,10 @@ api_projects_import(struct http_ctx *ctx)
 		    ctx->req.user_id);
 		http_respond_json(ctx, 201, project);
 	}
+out:
+	/* The file and its tree go before the slot does. */
+	json_object_put(ctx->req.json);
+	ctx->req.json = NULL;
+	buf_free(&ctx->req.body);
+	file_slot_give(ctx);
 }

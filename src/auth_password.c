@@ -6,6 +6,7 @@
 
 #include "brainstorm/auth.h"
 #include "brainstorm/log.h"
+#include "brainstorm/slots.h"
 
 /*
  * Argon2id with libsodium's interactive limits (2 passes, 64 MiB): about
@@ -26,34 +27,23 @@ static char	 decoy_hash[AUTH_PASSWORD_HASH_LEN];
  */
 #define PWHASH_SLOTS_MAX	8
 
-static pthread_mutex_t	 slots_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 slots_freed = PTHREAD_COND_INITIALIZER;
-static long		 slots, slots_busy;
+static struct slots	 hash_slots;
+static pthread_once_t	 hash_slots_once = PTHREAD_ONCE_INIT;
 
 static void
-slot_take(void)
+hash_slots_init(void)
 {
-	pthread_mutex_lock(&slots_lock);
-	if (slots == 0) {
-		slots = sysconf(_SC_NPROCESSORS_ONLN);
-		if (slots < 1)
-			slots = 1;
-		if (slots > PWHASH_SLOTS_MAX)
-			slots = PWHASH_SLOTS_MAX;
-	}
-	while (slots_busy >= slots)
-		pthread_cond_wait(&slots_freed, &slots_lock);
-	slots_busy++;
-	pthread_mutex_unlock(&slots_lock);
+	long	 cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	slots_init(&hash_slots, cores > PWHASH_SLOTS_MAX ? PWHASH_SLOTS_MAX :
+	    cores);
 }
 
 static void
-slot_give(void)
+hash_slot_take(void)
 {
-	pthread_mutex_lock(&slots_lock);
-	slots_busy--;
-	pthread_cond_signal(&slots_freed);
-	pthread_mutex_unlock(&slots_lock);
+	pthread_once(&hash_slots_once, hash_slots_init);
+	slots_take(&hash_slots);
 }
 
 bs_err
@@ -74,10 +64,10 @@ auth_password_hash(const char *password, char out[AUTH_PASSWORD_HASH_LEN])
 {
 	int	 rc;
 
-	slot_take();
+	hash_slot_take();
 	rc = crypto_pwhash_str(out, password, strlen(password), PWHASH_OPSLIMIT,
 	    PWHASH_MEMLIMIT);
-	slot_give();
+	slots_give(&hash_slots);
 	return rc == 0 ? BS_OK : BS_ERR_NOMEM;
 }
 
@@ -88,9 +78,9 @@ auth_password_verify(const char *hash, const char *password)
 	int	 rc;
 
 	/* The decoy's result is thrown away; only its cost matters. */
-	slot_take();
+	hash_slot_take();
 	rc = crypto_pwhash_str_verify(decoy ? decoy_hash : hash, password,
 	    strlen(password));
-	slot_give();
+	slots_give(&hash_slots);
 	return !decoy && rc == 0;
 }

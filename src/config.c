@@ -122,10 +122,13 @@ static const struct key keys[] = {
 	  "messages a user may post per minute" },
 	{ "DOCUMENT_RATE_LIMIT", KEY_INT, OFF(document_rate_limit), "10", NULL, 1, 100000, false,
 	  "documents a user may ask to generate per minute" },
-	{ "IMPORT_MAX_BYTES", KEY_INT, OFF(import_max_bytes), "8388608", NULL, 1024, 268435456, false,
-	  "largest project file POST /api/projects/import accepts (413 beyond)" },
+	{ "IMPORT_MAX_BYTES", KEY_INT, OFF(import_max_bytes), "33554432", NULL, 1024, 268435456, false,
+	  "largest project file POST /api/projects/import accepts (413 beyond); at least EXPORT_MAX_BYTES" },
 	{ "EXPORT_MAX_BYTES", KEY_INT, OFF(export_max_bytes), "33554432", NULL, 1048576, 67108864, false,
 	  "largest project export GET /api/projects/{id}/export writes (409 beyond)" },
+	{ "PROJECT_FILE_SLOTS", KEY_INT, OFF(project_file_slots), "2", NULL, 1, 64, false,
+	  "project exports and imports one worker process runs at once; the next "
+	  "waits up to 5 s for its turn, then answers 503 busy" },
 	{ "REGISTRATION", KEY_STRING, OFF(registration), "open", NULL, 0, 0, false,
 	  "who may register: open (anyone), invite (emails a project owner invited; "
 	  "operators create others with brainstormctl user create) or closed" },
@@ -473,6 +476,12 @@ config_validate(const struct bs_config *cfg, struct config_problems *p)
 	    strcmp(cfg->claude_api_version, LLM_API_VERSION_LEGACY) != 0)
 		problem_add(p, "CLAUDE_API_VERSION: expected %s or %s",
 		    LLM_API_VERSION_CURRENT, LLM_API_VERSION_LEGACY);
+	/* What the product exports, it imports again. */
+	if (cfg->import_max_bytes < cfg->export_max_bytes)
+		problem_add(p, "IMPORT_MAX_BYTES (%ld) must be at least "
+		    "EXPORT_MAX_BYTES (%ld), or a project's export could not be "
+		    "imported again", cfg->import_max_bytes,
+		    cfg->export_max_bytes);
 	/* A turn still inside its budget must never look abandoned. */
 	if (cfg->turn_budget_ms / 1000 + TURN_SAVE_MARGIN_S >= cfg->turn_stale_s)
 		problem_add(p, "TURN_STALE_AFTER (%ld s) must exceed TURN_BUDGET_MS "

@@ -320,6 +320,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	app.cfg = &cfg;
+	slots_init(&app.file_slots, cfg.project_file_slots);
 	app.started = time(NULL);
 	app.limits.max_body_bytes = (size_t)cfg.max_body_bytes;
 	app.limits.max_json_depth = (int)cfg.max_json_depth;
@@ -387,6 +388,8 @@ out:
 	cache_destroy(app.cache);
 	db_pool_destroy(app.db);
 	migrate_set_free(&migrations);
+	if (app.cfg != NULL)
+		slots_destroy(&app.file_slots);
 	config_free(&cfg);
 	report_stop();		/* sends what is queued; before curl goes */
 	llm_global_cleanup();

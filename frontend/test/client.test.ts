@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import {
   ApiClient,
+  ACCESS_TOKEN_KEY,
   ApiError,
   REFRESH_TOKEN_KEY,
   parseErrorResponse,
@@ -55,7 +56,7 @@ function errorBody(code: string, message: string, extra: Record<string, unknown>
 
 type Handler = (call: Call) => Response | Promise<Response>;
 
-function setup(handler: Handler, options: { now?: () => number } = {}) {
+function setup(handler: Handler, options: { now?: () => number; persistent?: MemoryStorage } = {}) {
   const calls: Call[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const headers: Record<string, string> = {};
@@ -71,7 +72,7 @@ function setup(handler: Handler, options: { now?: () => number } = {}) {
     calls.push(call);
     return handler(call);
   });
-  const persistent = new MemoryStorage();
+  const persistent = options.persistent ?? new MemoryStorage();
   const tab = new MemoryStorage();
   const changes: SessionChange[] = [];
   const timers: { fn: () => void; ms: number }[] = [];
@@ -280,6 +281,98 @@ describe("ApiClient: sessions", () => {
     expect(err.status).toBe(0);
     expect(persistent.getItem(REFRESH_TOKEN_KEY)).toBe("refresh-1");
     expect(client.user).toEqual(USER);
+  });
+});
+
+describe("ApiClient: tabs of one session", () => {
+  const paths = (calls: Call[]) => calls.map((c) => `${c.method} ${new URL(c.url, "http://x").pathname}`);
+
+  it("a tab that opens takes the access token another tab stored, without a refresh", async () => {
+    let now = 1_000_000;
+    const s = server({ "GET /api/agents": () => json(200, { agents: [], demo_model: false }) });
+    const first = setup(s.handler, { now: () => now });
+    await first.client.login("a@b.co", "pw");
+    now += 60_000;
+    const second = setup(s.handler, { now: () => now, persistent: first.persistent });
+    expect(await second.client.restore()).toEqual(USER);
+    expect(second.changes).toEqual([{ kind: "signed_in", user: USER }]);
+    await second.client.agents();
+    expect(paths(second.calls)).toEqual(["GET /api/agents"]);
+    expect(second.calls[0]?.headers.authorization).toBe("Bearer access-1");
+    expect(s.state.refreshes).toBe(0);
+    // Its refresh is due when the shared token's is: 14 minutes after it was given.
+    expect(second.timers[second.timers.length - 1]?.ms).toBe(780_000);
+  });
+
+  it("one refresh serves every tab when their tokens come due", async () => {
+    let now = 1_000_000;
+    const s = server();
+    const tabs = [setup(s.handler, { now: () => now })];
+    await tabs[0]?.client.login("a@b.co", "pw");
+    for (let i = 1; i < 20; i++) {
+      const t = setup(s.handler, { now: () => now, persistent: tabs[0]?.persistent });
+      await t.client.restore();
+      tabs.push(t);
+    }
+    now += 840_000;
+    for (const t of tabs) {
+      t.timers[t.timers.length - 1]?.fn();
+      await vi.waitFor(() => expect(t.changes[t.changes.length - 1]?.kind).toBe("refreshed"));
+    }
+    expect(s.state.refreshes).toBe(1);
+    for (const t of tabs) {
+      expect(await t.client.me().catch(() => null)).toBeNull(); // no route: 404 with the new token
+      const last = t.calls[t.calls.length - 1] as Call;
+      expect(last.headers.authorization).toBe("Bearer access-2");
+    }
+  });
+
+  it("asks the server when the stored token is the one a request was refused with", async () => {
+    const s = server({ "GET /api/agents": () => json(200, { agents: [], demo_model: true }) });
+    const first = setup(s.handler);
+    await first.client.login("a@b.co", "pw");
+    const second = setup(s.handler, { persistent: first.persistent });
+    await second.client.restore();
+    s.state.expireAccess();
+    expect((await second.client.agents()).demo_model).toBe(true);
+    expect(paths(second.calls)).toEqual(["GET /api/agents", "POST /api/auth/refresh", "GET /api/agents"]);
+    // The first tab is refused with its token too, and takes the second's.
+    expect((await first.client.agents()).demo_model).toBe(true);
+    expect(paths(first.calls).slice(1)).toEqual(["GET /api/agents", "GET /api/agents"]);
+    expect(first.calls[first.calls.length - 1]?.headers.authorization).toBe("Bearer access-2");
+    expect(s.state.refreshes).toBe(1);
+  });
+
+  it("asks the server when the stored token is about to expire or belongs to an older refresh token", async () => {
+    let now = 1_000_000;
+    const s = server();
+    const first = setup(s.handler, { now: () => now });
+    await first.client.login("a@b.co", "pw");
+    now += 850_000; // 50 s left: less than the margin
+    const second = setup(s.handler, { now: () => now, persistent: first.persistent });
+    await second.client.restore();
+    expect(s.state.refreshes).toBe(1);
+    const shared = JSON.parse(first.persistent.getItem(ACCESS_TOKEN_KEY) as string) as { token: string };
+    expect(shared.token).toBe("access-2");
+    // A tab of an older version of the app rotates the refresh token and
+    // stores no access token: the stored one belongs to refresh-2.
+    const older = setup(s.handler, { now: () => now });
+    older.persistent.setItem(REFRESH_TOKEN_KEY, "refresh-2");
+    await older.client.restore();
+    first.persistent.setItem(REFRESH_TOKEN_KEY, "refresh-3");
+    const third = setup(s.handler, { now: () => now, persistent: first.persistent });
+    expect(await third.client.restore()).toEqual(USER);
+    expect(s.state.refreshes).toBe(3);
+    expect(third.calls[0]?.body).toEqual({ refresh_token: "refresh-3" });
+  });
+
+  it("forgets the stored access token at sign-out", async () => {
+    const s = server();
+    const { client, persistent } = setup(s.handler);
+    await client.login("a@b.co", "pw");
+    expect(persistent.getItem(ACCESS_TOKEN_KEY)).not.toBeNull();
+    await client.logout();
+    expect(persistent.getItem(ACCESS_TOKEN_KEY)).toBeNull();
   });
 });
 

@@ -10,6 +10,7 @@
 #include "brainstorm/config.h"
 #include "brainstorm/db.h"
 #include "brainstorm/http.h"
+#include "brainstorm/slots.h"
 
 struct agent_plans;
 struct engine;
@@ -25,6 +26,8 @@ struct app {
 	const struct agent_plans *plans;
 	int			 migrations_latest; /* newest version on disk */
 	struct http_limits	 limits;
+	/* Exports and imports at once (PROJECT_FILE_SLOTS): their memory. */
+	struct slots		 file_slots;
 	time_t			 started;
 	bool			 ops_only; /* engine-only: api_ops_routes alone */
 };

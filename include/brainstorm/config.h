@@ -59,6 +59,7 @@ struct bs_config {
 	long		 document_rate_limit;	/* DOCUMENT_RATE_LIMIT */
 	long		 import_max_bytes;	/* IMPORT_MAX_BYTES */
 	long		 export_max_bytes;	/* EXPORT_MAX_BYTES */
+	long		 project_file_slots;	/* PROJECT_FILE_SLOTS */
 	char		*registration;		/* REGISTRATION: open, invite, closed */
 	long		 projects_max_per_user;	/* PROJECTS_MAX_PER_USER */
 	long		 project_members_max;	/* PROJECT_MEMBERS_MAX */

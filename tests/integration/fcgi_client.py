@@ -57,14 +57,14 @@ def encode_params(params):
 
 
 def _read_exact(sock, n):
-    buf = b""
+    buf = bytearray()
     while len(buf) < n:
         chunk = sock.recv(n - len(buf))
         if not chunk:
             raise FastCGIError("connection closed after %d of %d bytes"
                                % (len(buf), n))
         buf += chunk
-    return buf
+    return bytes(buf)
 
 
 def parse_cgi_response(stdout):
@@ -136,7 +136,7 @@ def _message(method, path, query="", body=b"", headers=None, keep=False):
 
 def _response(sock):
     """Records up to FCGI_END_REQUEST -> (status, headers, body)."""
-    stdout = b""
+    stdout = bytearray()
     while True:
         version, rtype, _rid, clen, plen = struct.unpack(
             "!BBHHBx", _read_exact(sock, 8))
@@ -149,7 +149,7 @@ def _response(sock):
             _app_status, protocol_status = struct.unpack("!IB3x", content)
             if protocol_status != FCGI_REQUEST_COMPLETE:
                 raise FastCGIError("protocol status %d" % protocol_status)
-            return parse_cgi_response(stdout)
+            return parse_cgi_response(bytes(stdout))
 
 
 def request(address, method, path, query="", body=b"", headers=None,

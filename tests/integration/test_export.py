@@ -4,7 +4,9 @@ a board item cannot inject HTML), the import of an export as a new project
 of the caller, the round trip export -> import -> export (the same JSON but
 for ids and times), a bad file (422 with the path of the first problem,
 nothing created), an oversized one (413, at nginx and at the worker's own
-IMPORT_MAX_BYTES), and brainstormctl project export/import."""
+IMPORT_MAX_BYTES), an export of any size importing again, the worker's
+file slots (503 server_busy past them), and brainstormctl project
+export/import."""
 
 import http.client as httpclient
 import json
@@ -228,7 +230,7 @@ def test_bad_import_names_the_problem_and_creates_nothing():
 
 def test_oversized_import_413():
     auth, _ = user_and_project()
-    limit = int(helpers.worker_env().get("IMPORT_MAX_BYTES") or 8388608)
+    limit = int(helpers.worker_env().get("IMPORT_MAX_BYTES") or 33554432)
     # nginx refuses it by its Content-Length, before the body.
     head = ("POST /api/projects/import HTTP/1.1\r\nHost: localhost\r\n"
             "Authorization: %s\r\nContent-Type: application/json\r\n"
@@ -345,6 +347,76 @@ def test_an_export_past_its_cap_is_409_before_it_is_read():
     r = request("GET", "/api/projects/%s/export" % pid, headers=auth)
     err = expect_error(r, 409, "export_too_large")
     assert "at most %d MiB" % (cap // mib) in err["message"], err
+
+
+def test_an_export_past_the_old_import_cap_imports_again():
+    """A JSON export imports again, whatever its size up to
+    EXPORT_MAX_BYTES: IMPORT_MAX_BYTES is at least as large (the
+    configuration is refused otherwise). Before, an export of 8 to 32 MiB
+    was refused by the import with 413."""
+    auth, pid = user_and_project()
+    n = 1200  # 1200 messages of 8,000 characters: about 9.3 MiB of JSON
+    psql("INSERT INTO messages (project_id, role, content, created_at)"
+         " SELECT :'pid', 'user', repeat('y', 8000),"
+         " now() - g * interval '1 second' FROM generate_series(1, :n) g",
+         pid=pid, n=n)
+    r = export(auth, pid)
+    assert r.status == 200, r
+    assert len(r.body) > 8 * 1024 * 1024, len(r.body)
+    r = request("POST", "/api/projects/import", r.body.decode(),
+                headers=dict(auth, **{"Content-Type": "application/json"}),
+                timeout=120)
+    assert r.status == 201, r
+    rows = psql("SELECT count(*) FROM messages WHERE project_id = :'p'",
+                p=r.json()["id"])
+    assert rows == [[str(n)]], rows
+
+
+def _stalled_import(sock, auth):
+    """An import whose body never ends: its request thread holds one of
+    the worker's file slots, waiting for the rest (nginx would have sent
+    the whole body first; this talks to the worker directly)."""
+    conn = fcgi_client.Connection(sock, 30)
+    conn.send_part("POST", "/api/projects/import", b'{"format": "' + b"x" * 64,
+                   40, headers={"Content-Type": "application/json",
+                                "Authorization": auth["Authorization"]})
+    return conn
+
+
+def test_exports_and_imports_wait_for_a_file_slot_then_503():
+    """A worker runs PROJECT_FILE_SLOTS exports and imports at once (each
+    holds several times its file in memory); the next one waits up to
+    5 s for its turn and then answers 503 server_busy with Retry-After.
+    When a slot is given back, the next one runs."""
+    slots = int(helpers.worker_env().get("PROJECT_FILE_SLOTS") or 2)
+    threads = int(helpers.worker_env().get("WORKER_THREADS") or 8)
+    if threads <= slots + 1:
+        return  # no thread left to be refused on
+    auth, pid = user_and_project()
+    sock = helpers.worker_sockets()[0]
+    held = [_stalled_import(sock, auth) for _ in range(slots)]
+    try:
+        for path in ("/api/projects/%s/export" % pid, "/api/projects/import"):
+            status, headers, data = fcgi_client.request(
+                sock, "POST" if path.endswith("import") else "GET", path,
+                body=b"{}" if path.endswith("import") else b"",
+                headers={"Content-Type": "application/json",
+                         "Authorization": auth["Authorization"]}, timeout=60)
+            assert status == 503, (status, data[:300])
+            assert json.loads(data)["error"]["code"] == "server_busy", data
+            assert headers.get("retry-after") == ["5"], headers
+        # The other requests of the worker are not held up.
+        status, _, _ = fcgi_client.request(
+            sock, "GET", "/api/projects/%s" % pid,
+            headers={"Authorization": auth["Authorization"]})
+        assert status == 200, status
+    finally:
+        for conn in held:
+            conn.close()
+    status, _, data = fcgi_client.request(
+        sock, "GET", "/api/projects/%s/export" % pid,
+        headers={"Authorization": auth["Authorization"]}, timeout=60)
+    assert status == 200, (status, data[:300])
 
 
 def test_export_of_another_users_project_is_404():

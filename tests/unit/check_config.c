@@ -281,6 +281,25 @@ START_TEST(test_api_version_and_turn_times)
 }
 END_TEST
 
+START_TEST(test_every_export_imports_again)
+{
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems), BS_OK);
+	ck_assert_int_ge(cfg.import_max_bytes, cfg.export_max_bytes);
+	ck_assert_int_eq(cfg.project_file_slots, 2);
+	config_free(&cfg);
+	setenv("IMPORT_MAX_BYTES", "8388608", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems),
+	    BS_ERR_CONFIG);
+	ck_assert(problem_mentions("IMPORT_MAX_BYTES (8388608) must be at "
+	    "least EXPORT_MAX_BYTES (33554432)"));
+	config_free(&cfg);
+	setenv("EXPORT_MAX_BYTES", "8388608", 1);
+	ck_assert_int_eq(config_load(&cfg, NULL, false, &problems), BS_OK);
+	unsetenv("IMPORT_MAX_BYTES");
+	unsetenv("EXPORT_MAX_BYTES");
+}
+END_TEST
+
 START_TEST(test_env_file_documents_every_key)
 {
 	const struct config_key_info	*keys;
@@ -333,6 +352,7 @@ config_suite(void)
 	tcase_add_test(tc, test_redis_url_format);
 	tcase_add_test(tc, test_agent_models);
 	tcase_add_test(tc, test_api_version_and_turn_times);
+	tcase_add_test(tc, test_every_export_imports_again);
 	tcase_add_test(tc, test_env_file_documents_every_key);
 	suite_add_tcase(s, tc);
 	return s;

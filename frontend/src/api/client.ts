@@ -1,7 +1,13 @@
 // The one typed API client that every component uses (docs/API.md).
 //
-// Sessions: the access token lives in memory only; the refresh token in
-// localStorage ("keep me signed in") or sessionStorage (this tab only). The
+// Sessions: the refresh token lives in localStorage ("keep me signed in") or
+// sessionStorage (this tab only), and beside it the access token it last
+// gave, so that every tab of a session shares one: a tab that opens, or
+// whose token is about to expire, takes the stored one while it has more
+// than the refresh margin left, and asks the server only otherwise. One
+// refresh every quarter of an hour serves any number of tabs; the server
+// allows a session REFRESH_RATE_LIMIT refreshes an hour (60 by default),
+// which tabs refreshing on their own would use up at fourteen tabs. The
 // access token is refreshed before it expires and, transparently, when a
 // request answers 401; refresh tokens rotate on every use, so a refresh
 // always presents the newest stored token, one tab at a time (Web Locks),
@@ -25,6 +31,23 @@ import type {
 } from "./types";
 
 export const REFRESH_TOKEN_KEY = "brainstorm.refresh_token";
+/** The access token the stored refresh token last gave (a SharedAccess). */
+export const ACCESS_TOKEN_KEY = "brainstorm.access_token";
+
+/** What ACCESS_TOKEN_KEY holds, as JSON. */
+interface SharedAccess {
+  token: string;
+  /** ms since the epoch. */
+  expires_at: number;
+  user: User;
+  /** The end of the refresh token it goes with: a newer one makes it stale. */
+  refresh: string;
+}
+
+/** Enough of a refresh token to tell it from the next one. */
+function refreshTag(token: string): string {
+  return token.slice(-16);
+}
 /** Items per page of the board: the API's largest page. */
 export const ITEMS_PAGE_MAX = 1000;
 /** Pages of one board at most (ITEMS_MAX_PER_PROJECT is 2000 by default). */
@@ -280,11 +303,49 @@ export class ApiClient {
     return this.persistent?.getItem(REFRESH_TOKEN_KEY) ?? this.tab?.getItem(REFRESH_TOKEN_KEY) ?? null;
   }
 
-  private storeRefreshToken(token: string, remember: boolean): void {
+  private storeSession(session: Session, expiresAt: number, remember: boolean): void {
     const keep = remember ? this.persistent : this.tab;
     const other = remember ? this.tab : this.persistent;
     other?.removeItem(REFRESH_TOKEN_KEY);
-    (keep ?? other)?.setItem(REFRESH_TOKEN_KEY, token);
+    other?.removeItem(ACCESS_TOKEN_KEY);
+    const shared: SharedAccess = {
+      token: session.access_token,
+      expires_at: expiresAt,
+      user: session.user,
+      refresh: refreshTag(session.refresh_token),
+    };
+    (keep ?? other)?.setItem(REFRESH_TOKEN_KEY, session.refresh_token);
+    (keep ?? other)?.setItem(ACCESS_TOKEN_KEY, JSON.stringify(shared));
+  }
+
+  /**
+   * The access token another tab stored for the current refresh token, if it
+   * is neither `rejected` (the one a request was just refused with) nor the
+   * one this tab holds, and has more than the refresh margin left.
+   */
+  private sharedAccess(refreshToken: string, rejected: string | null): SharedAccess | null {
+    const store = this.persistent?.getItem(REFRESH_TOKEN_KEY) != null ? this.persistent : this.tab;
+    const text = store?.getItem(ACCESS_TOKEN_KEY);
+    if (text == null) return null;
+    let shared: SharedAccess;
+    try {
+      shared = JSON.parse(text) as SharedAccess;
+    } catch {
+      return null;
+    }
+    if (
+      typeof shared.token !== "string" ||
+      typeof shared.expires_at !== "number" ||
+      typeof shared.user !== "object" ||
+      shared.user === null ||
+      shared.refresh !== refreshTag(refreshToken) ||
+      shared.token === rejected ||
+      shared.token === this.accessToken ||
+      shared.expires_at - this.now() <= this.refreshMarginMs
+    ) {
+      return null;
+    }
+    return shared;
   }
 
   private rememberedPersistently(): boolean {
@@ -292,16 +353,26 @@ export class ApiClient {
   }
 
   private clearStoredTokens(): void {
-    this.persistent?.removeItem(REFRESH_TOKEN_KEY);
-    this.tab?.removeItem(REFRESH_TOKEN_KEY);
+    for (const store of [this.persistent, this.tab]) {
+      store?.removeItem(REFRESH_TOKEN_KEY);
+      store?.removeItem(ACCESS_TOKEN_KEY);
+    }
   }
 
   private applySession(session: Session, remember: boolean): void {
     this.accessToken = session.access_token;
     this.accessExpiresAt = this.now() + session.expires_in * 1000;
     this.user = session.user;
-    this.storeRefreshToken(session.refresh_token, remember);
+    this.storeSession(session, this.accessExpiresAt, remember);
     this.scheduleRefresh(session.expires_in * 1000);
+  }
+
+  /** Take the access token another tab of this session stored. */
+  private adoptSharedAccess(shared: SharedAccess): void {
+    this.accessToken = shared.token;
+    this.accessExpiresAt = shared.expires_at;
+    this.user = shared.user;
+    this.scheduleRefresh(shared.expires_at - this.now());
   }
 
   private scheduleRefresh(lifetimeMs: number): void {
@@ -395,10 +466,14 @@ export class ApiClient {
     }
   }
 
-  /** One refresh at a time in this tab, and one at a time across tabs. */
-  refresh(): Promise<void> {
+  /**
+   * One refresh at a time in this tab, and one at a time across tabs.
+   * rejected: the access token a request was just refused with, which must
+   * not be taken again from the storage the tabs share.
+   */
+  refresh(rejected: string | null = null): Promise<void> {
     if (this.refreshing === null) {
-      this.refreshing = this.withLock("brainstorm-refresh", () => this.doRefresh(0)).finally(
+      this.refreshing = this.withLock("brainstorm-refresh", () => this.doRefresh(0, rejected)).finally(
         () => {
           this.refreshing = null;
         },
@@ -407,7 +482,7 @@ export class ApiClient {
     return this.refreshing;
   }
 
-  private async doRefresh(attempt: number): Promise<void> {
+  private async doRefresh(attempt: number, rejected: string | null): Promise<void> {
     // Read the token now, inside the lock: another tab may have rotated it.
     const token = this.storedRefreshToken();
     if (token === null) {
@@ -418,6 +493,13 @@ export class ApiClient {
       });
       this.endSession({ kind: "expired" });
       throw e;
+    }
+    const wasSignedIn = this.user !== null;
+    const shared = this.sharedAccess(token, rejected);
+    if (shared !== null) {
+      this.adoptSharedAccess(shared);
+      this.emit(wasSignedIn ? { kind: "refreshed", user: shared.user } : { kind: "signed_in", user: shared.user });
+      return;
     }
     const remember = this.rememberedPersistently();
     let res: Response;
@@ -438,7 +520,7 @@ export class ApiClient {
         // (browsers without Web Locks): then the newer one is tried once.
         const stored = this.storedRefreshToken();
         if (stored !== null && stored !== token && attempt === 0) {
-          return this.doRefresh(1);
+          return this.doRefresh(1, rejected);
         }
         this.endSession({ kind: "expired" });
         throw new ApiError({
@@ -451,7 +533,6 @@ export class ApiClient {
       throw err;
     }
     const session = (await res.json()) as Session;
-    const wasSignedIn = this.user !== null;
     this.applySession(session, remember);
     this.emit(wasSignedIn ? { kind: "refreshed", user: session.user } : { kind: "signed_in", user: session.user });
   }
@@ -526,7 +607,7 @@ export class ApiClient {
     if (res.status === 401 && auth) {
       await res.body?.cancel().catch(() => undefined);
       // Another request may already have refreshed the token.
-      if (this.accessToken === token) await this.refresh();
+      if (this.accessToken === token) await this.refresh(token);
       const fresh = await this.accessTokenForRequest();
       res = await send(fresh);
       if (res.status === 401) {

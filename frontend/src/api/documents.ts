@@ -251,7 +251,7 @@ export async function exportProject(
 }
 
 /** The largest file the import takes (IMPORT_MAX_BYTES by default); the server decides. */
-export const IMPORT_MAX_BYTES = 8 * 1024 * 1024;
+export const IMPORT_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
  * A JSON export (the file's text) as a new project. A file that is not

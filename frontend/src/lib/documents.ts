@@ -144,7 +144,7 @@ export function importProblem(e: { status: number; code: string; message: string
   if (e.status === 413) {
     return {
       title: "This file is too large to import",
-      detail: "The server takes export files of up to 8 MiB. Export a smaller project, or ask an operator to raise IMPORT_MAX_BYTES.",
+      detail: "The server takes export files of up to 32 MiB. Export a smaller project, or ask an operator to raise IMPORT_MAX_BYTES.",
       path: null,
     };
   }
