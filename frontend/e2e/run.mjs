@@ -644,9 +644,9 @@ await test("import: an export becomes a new project; a bad file names the proble
   await input.setInputFiles({ name: "notes.json", mimeType: "application/json", buffer: Buffer.from("# just some notes") });
   await a.getByTestId("import-error").filter({ hasText: "not JSON" }).waitFor();
   // Too large: 413, said plainly.
-  const huge = { format: "brainstorm.project", format_version: 1, project: { title: "Huge", description: "x".repeat(9 * 1024 * 1024) } };
+  const huge = { format: "brainstorm.project", format_version: 1, project: { title: "Huge", description: "x".repeat(33 * 1024 * 1024) } };
   const sent = a.waitForResponse((r) => r.url().endsWith("/api/projects/import")).catch(() => null);
-  // From a file on disk: a 9 MiB buffer sent through the protocol is slow.
+  // From a file on disk: a 33 MiB buffer sent through the protocol is slow.
   const hugeFile = path.join(profileRoot, "huge.json");
   writeFileSync(hugeFile, JSON.stringify(huge));
   await input.setInputFiles(hugeFile);
