@@ -128,7 +128,7 @@ static const struct key keys[] = {
 	  "largest project export GET /api/projects/{id}/export writes (409 beyond)" },
 	{ "PROJECT_FILE_SLOTS", KEY_INT, OFF(project_file_slots), "2", NULL, 1, 64, false,
 	  "project exports and imports one worker process runs at once; the next "
-	  "waits up to 5 s for its turn, then answers 503 busy" },
+	  "waits up to 5 s for its turn, then answers 503 server_busy" },
 	{ "REGISTRATION", KEY_STRING, OFF(registration), "open", NULL, 0, 0, false,
 	  "who may register: open (anyone), invite (emails a project owner invited; "
 	  "operators create others with brainstormctl user create) or closed" },
