@@ -314,8 +314,9 @@ export class ApiClient {
       user: session.user,
       refresh: refreshTag(session.refresh_token),
     };
-    (keep ?? other)?.setItem(REFRESH_TOKEN_KEY, session.refresh_token);
-    (keep ?? other)?.setItem(ACCESS_TOKEN_KEY, JSON.stringify(shared));
+    const store = keep ?? other;
+    store?.setItem(REFRESH_TOKEN_KEY, session.refresh_token);
+    store?.setItem(ACCESS_TOKEN_KEY, JSON.stringify(shared));
   }
 
   /**
@@ -324,7 +325,7 @@ export class ApiClient {
    * one this tab holds, and has more than the refresh margin left.
    */
   private sharedAccess(refreshToken: string, rejected: string | null): SharedAccess | null {
-    const store = this.persistent?.getItem(REFRESH_TOKEN_KEY) != null ? this.persistent : this.tab;
+    const store = this.rememberedPersistently() ? this.persistent : this.tab;
     const text = store?.getItem(ACCESS_TOKEN_KEY);
     if (text == null) return null;
     let shared: SharedAccess;
@@ -494,11 +495,11 @@ export class ApiClient {
       this.endSession({ kind: "expired" });
       throw e;
     }
-    const wasSignedIn = this.user !== null;
+    const change = this.user !== null ? "refreshed" : "signed_in";
     const shared = this.sharedAccess(token, rejected);
     if (shared !== null) {
       this.adoptSharedAccess(shared);
-      this.emit(wasSignedIn ? { kind: "refreshed", user: shared.user } : { kind: "signed_in", user: shared.user });
+      this.emit({ kind: change, user: shared.user });
       return;
     }
     const remember = this.rememberedPersistently();
@@ -534,7 +535,7 @@ export class ApiClient {
     }
     const session = (await res.json()) as Session;
     this.applySession(session, remember);
-    this.emit(wasSignedIn ? { kind: "refreshed", user: session.user } : { kind: "signed_in", user: session.user });
+    this.emit({ kind: change, user: session.user });
   }
 
   /** A valid access token, refreshed first when it is about to expire. */
