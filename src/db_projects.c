@@ -40,8 +40,11 @@
  * The list with app.c's guard in the same statement, for a binary result:
  * the guard (an enabled user, an open session of theirs: GUARD_COLUMNS in
  * app.c) is a condition evaluated once, before any project is read; no
- * rows when it fails (or there are none). cursor is empty or a condition
- * on p.
+ * rows when it fails (or there are none). The order is the projects'
+ * (created_at, id), read from the memberships' copy of it (migration 0017):
+ * project_members_user_order_idx gives a page's rows in order, so a page
+ * reads as many memberships and projects as it lists, however many the
+ * caller has. cursor is empty or a condition on mm.
  */
 #define PROJECTS_LIST_GUARDED(cursor, limit) \
 	"SELECT " PROJECT_SELECT(DB_AS_IS, "mm.role") \
@@ -51,7 +54,8 @@
 	" AND u.disabled_at IS NULL AND EXISTS (SELECT 1 FROM refresh_tokens t" \
 	" WHERE t.family_id = $2::uuid AND t.user_id = u.id" \
 	" AND t.revoked_at IS NULL AND t.expires_at > now()))" \
-	" ORDER BY p.created_at DESC, p.id DESC LIMIT " limit
+	" ORDER BY mm.project_created_at DESC, mm.project_id DESC" \
+	" LIMIT " limit
 
 enum project_column {
 	PROJECT_ID, PROJECT_TITLE, PROJECT_DESCRIPTION, PROJECT_STATUS,
@@ -86,13 +90,15 @@ enum project_stmt {
 
 /*
  * The list runs as two statements, so each has a plain plan: the caller's
- * memberships (project_members_user_idx), then their projects, sorted.
+ * memberships in order (project_members_user_order_idx), from the cursor
+ * on, each joined to its project.
  */
 const struct db_stmt db_project_stmts[PROJECT_STMT__COUNT] = {
 	[STMT_LIST_FIRST] = { "projects_list_first",
 	  PROJECTS_LIST_GUARDED("", "$3::integer"), 3 },
 	[STMT_LIST_AFTER] = { "projects_list_after",
-	  PROJECTS_LIST_GUARDED(" AND (p.created_at, p.id) < (timestamptz"
+	  PROJECTS_LIST_GUARDED(" AND (mm.project_created_at, mm.project_id)"
+	  " < (timestamptz"
 	  " 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)",
 	  "$5::integer"), 5 },
 	[STMT_GET] = { "projects_get",

@@ -467,6 +467,14 @@ def psql(sql, **variables):
     return [line.split("\t") for line in done.stdout.splitlines() if line]
 
 
+def memberships_out_of_step():
+    """Memberships whose copy of their project's created_at (migration
+    0017, the project list's order) differs from the project's own."""
+    return psql("SELECT m.project_id, m.user_id FROM project_members m"
+                " JOIN projects p ON p.id = m.project_id"
+                " WHERE m.project_created_at IS DISTINCT FROM p.created_at")
+
+
 class NginxCopy:
     """A second nginx from the stack's own rendered config, in a directory
     of its own on a free port: its upstream sockets are `sock(1)`,

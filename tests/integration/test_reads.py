@@ -8,8 +8,8 @@ import threading
 import uuid
 
 from helpers import api, brainstormctl, create_item, create_project, \
-    expect_error, expect_invalid, expect_unauthorized, logout, psql, \
-    register_user
+    expect_error, expect_invalid, expect_unauthorized, logout, \
+    memberships_out_of_step, psql, register_user
 
 STATES = ("decided", "exploring", "parked", "rejected")
 
@@ -300,3 +300,57 @@ def test_pages_join_into_the_whole_list():
         if cursor is None:
             break
     assert paged == whole["projects"]
+
+
+def test_a_members_list_is_in_the_projects_order():
+    """The list is newest project first, whenever the caller joined each:
+    projects shared with them long after they were made sit among their
+    own by creation time, page after page. Every way a membership is
+    written (a creation, an import in the project's own statement, an
+    owner adding a member, a project inserted without one) copies its
+    project's created_at, from which the list reads its order."""
+    owner, member = register_user("order-owner"), register_user("order-member")
+    shared = [create_project(owner.token, title="shared %d" % i)["id"]
+              for i in range(3)]
+    own = create_project(member.token, title="own")["id"]
+    # Shared in the reverse of their creation, after the member's own.
+    for project in reversed(shared):
+        resp = api("POST", "/api/projects/%s/members" % project, owner.token,
+                   {"email": member.email, "role": "viewer"})
+        assert resp.status == 201, resp
+    # An import keeps the exported project's created_at (in milliseconds).
+    resp = api("GET", "/api/projects/%s/export?format=json" % own,
+               member.token)
+    assert resp.status == 200, resp
+    resp = api("POST", "/api/projects/import", member.token, resp.json())
+    assert resp.status == 201, resp
+    imported = resp.json()["id"]
+    # The release before teams inserted projects without a membership.
+    legacy = psql("INSERT INTO projects (owner_id, title) VALUES (:'u',"
+                  " 'legacy') RETURNING id", u=member.id)[0][0]
+
+    made = {row[0]: row[1] for row in psql(
+        "SELECT id, to_char(created_at AT TIME ZONE 'UTC',"
+        " 'YYYYMMDDHH24MISSUS') FROM projects WHERE id IN (:'a', :'b', :'c',"
+        " :'d', :'e', :'f')", a=shared[0], b=shared[1], c=shared[2], d=own,
+        e=imported, f=legacy)}
+    # The file's time (to the millisecond), not the import's.
+    assert made[imported][:17] == made[own][:17] < made[legacy], made
+    expected = sorted(made, key=lambda p: (made[p], uuid.UUID(p)),
+                      reverse=True)
+    whole = api("GET", "/api/projects?limit=100", member.token).json()
+    assert [p["id"] for p in whole["projects"]] == expected, (whole, made)
+    paged, cursor = [], ""
+    while True:
+        page = api("GET", "/api/projects?limit=2&cursor=%s" % cursor,
+                   member.token).json()
+        assert len(page["projects"]) <= 2, page
+        paged += page["projects"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == whole["projects"]
+    assert {p["id"]: p["role"] for p in paged} == dict(
+        [(p, "viewer") for p in shared]
+        + [(p, "owner") for p in (own, imported, legacy)])
+    assert memberships_out_of_step() == []

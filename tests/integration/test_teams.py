@@ -13,8 +13,9 @@ import uuid
 
 from helpers import Worker, api, auth_post, bearer, \
     brainstormctl, create_item, create_project, env, expect_error, \
-    expect_invalid, expect_unauthorized, jwt_claims, login, new_email, \
-    new_password, psql, refresh, register_user, wait_until, worker_env
+    expect_invalid, expect_unauthorized, jwt_claims, login, \
+    memberships_out_of_step, new_email, new_password, psql, refresh, \
+    register_user, wait_until, worker_env
 from test_turns import EventStream as LiveStream
 
 
@@ -420,6 +421,7 @@ def test_registration_invite_only():
         assert resp.status == 200 and resp.json()["role"] == "editor", resp
         doc = _members(owner.token, project)
         assert doc["invitations"] == [], doc
+        assert memberships_out_of_step() == []
         assert {m["role"] for m in doc["members"]} == {"owner", "editor"}
         # A withdrawn invitation admits nobody.
         withdrawn = new_email("withdrawn")

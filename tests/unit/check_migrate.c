@@ -732,6 +732,62 @@ START_TEST(test_down)
 }
 END_TEST
 
+/*
+ * Every down file of the project undoes its up file: from the latest
+ * version down to nothing leaves no table, function or type of the
+ * schema, and the way back up works again. On the way, the memberships
+ * of migration 0017 take their project's created_at from its row.
+ */
+START_TEST(test_down_every_migration)
+{
+	struct migration_set	set;
+	char			err[ERR_LEN];
+	int			latest;
+
+	set_load(migrations_dir, &set);
+	latest = migrate_set_latest(&set);
+	ck_assert_int_ge(latest, 17);
+	ck_assert_msg(migrate_up(conn, &set, 0, NULL, err, sizeof err) ==
+	    BS_OK, "up: %s", err);
+	db_do(conn, "INSERT INTO users (email, password_hash) "
+	    "VALUES ('ann@example.com', 'x'), ('bo@example.com', 'x')");
+	db_do(conn, "INSERT INTO projects (owner_id, title, created_at) "
+	    "SELECT id, 'An idea', timestamptz '2020-01-02 03:04:05.678901Z' "
+	    "FROM users WHERE email = 'ann@example.com'");
+	db_do(conn, "INSERT INTO project_members (project_id, user_id, role) "
+	    "SELECT p.id, u.id, 'viewer' FROM projects p, users u "
+	    "WHERE u.email = 'bo@example.com'");
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM project_members "
+	    "WHERE project_created_at = "
+	    "timestamptz '2020-01-02 03:04:05.678901Z'"), 2);
+
+	ck_assert_msg(migrate_down(conn, &set, 1, NULL, err, sizeof err) ==
+	    BS_OK, "down 1: %s", err);
+	ck_assert_int_eq(db_version(), latest - 1);
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM project_members"),
+	    2);
+	ck_assert_msg(migrate_down(conn, &set, MIGRATE_DOWN_ALL, NULL, err,
+	    sizeof err) == BS_OK, "down all: %s", err);
+	ck_assert_int_eq(db_version(), 0);
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM pg_class c "
+	    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+	    "WHERE n.nspname = 'public' AND c.relname NOT LIKE "
+	    "'schema_migrations%'"), 0);
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM pg_proc p "
+	    "JOIN pg_namespace n ON n.oid = p.pronamespace "
+	    "WHERE n.nspname = 'public'"), 0);
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM pg_type t "
+	    "JOIN pg_namespace n ON n.oid = t.typnamespace "
+	    "WHERE n.nspname = 'public' AND t.typname NOT LIKE "
+	    "'%schema_migrations'"), 0);
+
+	ck_assert_msg(migrate_up(conn, &set, 0, NULL, err, sizeof err) ==
+	    BS_OK, "up again: %s", err);
+	ck_assert_int_eq(db_version(), latest);
+	migrate_set_free(&set);
+}
+END_TEST
+
 START_TEST(test_down_missing_file)
 {
 	struct migration_set	set;
@@ -1011,6 +1067,7 @@ suite_db(void)
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_dry_run);
 	tcase_add_test(tc, test_down);
+	tcase_add_test(tc, test_down_every_migration);
 	tcase_add_test(tc, test_down_missing_file);
 	tcase_add_test(tc, test_checksum_drift);
 	tcase_add_test(tc, test_applied_without_file);
