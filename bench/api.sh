@@ -21,7 +21,10 @@
 #   Unless BENCH_OTHER_ACCOUNTS is 0, the database also holds that many
 #      other accounts (20000: 400,000 projects, 1,000,000 items;
 #      bench/others.sql), so that the statements run on tables of a
-#      production's size, where PostgreSQL walks the indexes;
+#      production's size, where PostgreSQL walks the indexes; and part 1
+#      has a fifth row: GET /api/projects for a member of 1,000 of their
+#      projects (or as many as there are), whose first page lists 20 like
+#      the others';
 #
 #   bench/api.sh [--reads]
 #
@@ -254,14 +257,29 @@ for i in range(50):
           "state": states[i % 4]}, auth)
 print(s["access_token"])
 print(projects[0])
+# An account that owns nothing, to be made a member of others' projects.
+w = call("POST", "/api/auth/register", {"email": "bench-%s@example.com" %
+         uuid.uuid4().hex[:8], "password": "benchmark passphrase"})
+print(w["access_token"])
+print(w["user"]["id"])
 PY
 )
-[ "${#seed[@]}" -eq 2 ] || bs_die "could not seed the benchmark's data"
+[ "${#seed[@]}" -eq 4 ] || bs_die "could not seed the benchmark's data"
 auth="Authorization: Bearer ${seed[0]}"
+wide_auth="Authorization: Bearer ${seed[2]}"
 if [ "$others" -gt 0 ]; then
 	bs_log "loading $others other accounts (bench/others.sql)"
 	bs_pg_psql -d "$BS_DB_NAME" -v accounts="$others" \
 		<"$BS_ROOT/bench/others.sql"
+	# The wide member: a viewer of 1,000 of their projects, picked at
+	# random (memberships made over time, not in the projects' order).
+	bs_pg_psql -d "$BS_DB_NAME" -q -v member="${seed[3]}" <<'SQL'
+\set ON_ERROR_STOP 1
+INSERT INTO project_members (project_id, user_id, role)
+SELECT id, :'member', 'viewer' FROM projects
+WHERE owner_id <> :'member' ORDER BY random() LIMIT 1000;
+VACUUM (ANALYZE) project_members;
+SQL
 fi
 items_url=$BS_BASE_URL/api/projects/${seed[1]}/items
 
@@ -270,6 +288,8 @@ for url in "$BS_BASE_URL/bench/hello" "$BS_BASE_URL/api/health" \
 	"$BS_BASE_URL/api/projects" "$items_url"; do
 	curl -fsS -o /dev/null -H "$auth" "$url" || bs_die "$url does not answer 200"
 done
+curl -fsS -o /dev/null -H "$wide_auth" "$BS_BASE_URL/api/projects" ||
+	bs_die "the wide member's project list does not answer 200"
 
 printf '\n== 1. reads through nginx, wrk -t2 -c%s, %s x %s s per endpoint and round, in turn (API: %s workers x %s threads, LOG_LEVEL=%s; nginx at nice %s)\n' \
 	"$connections" "$slices" "$slice" "$BS_WORKER_COUNT" "$BS_WORKER_THREADS" "$BS_LOG_LEVEL" "$BS_NGINX_PRIORITY"
@@ -284,11 +304,16 @@ labels=("libfcgi hello (${hello_processes} x ${hello_threads} threads)"
 	"GET /api/projects/{id}/items (50)")
 urls=("$BS_BASE_URL/bench/hello" "$BS_BASE_URL/api/health"
 	"$BS_BASE_URL/api/projects" "$items_url")
+if [ "$others" -gt 0 ]; then
+	labels+=("GET /api/projects (member of 1000)")
+	urls+=("$BS_BASE_URL/api/projects")
+fi
 # wrk_endpoint I SECONDS FILE: a slice of endpoint I; only the API's
-# reads (2 and 3) carry the token.
+# reads (2 and up) carry a token, the wide member's for the fifth.
 wrk_endpoint() {
 	local header=()
 	[ "$1" -ge 2 ] && header=(-H "$auth")
+	[ "$1" -ge 4 ] && header=(-H "$wide_auth")
 	wrk_slice "${labels[$1]}" "$2" "$3" "${urls[$1]}" ${header[@]+"${header[@]}"}
 }
 if [ "$warmup" -gt 0 ]; then

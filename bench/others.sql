@@ -29,8 +29,12 @@ SELECT id, owner_id, 'Project ' || k, 'A project of another account.',
 	now() - interval '1 year' + (n * 20 + k) * interval '1 second',
 	now() - interval '1 year' + (n * 20 + k) * interval '1 second'
 FROM bench_projects;
-INSERT INTO project_members (project_id, user_id, role, added_by)
-SELECT id, owner_id, 'owner', owner_id FROM bench_projects;
+-- With triggers off, each membership's copy of its project's created_at
+-- (migration 0017) is written here.
+INSERT INTO project_members (project_id, user_id, role, added_by,
+	project_created_at)
+SELECT p.id, p.owner_id, 'owner', p.owner_id, p.created_at
+FROM projects p JOIN bench_projects b ON b.id = p.id;
 INSERT INTO items (project_id, text, state, position)
 SELECT p.id, 'Item ' || i || ': something worth deciding about',
 	(ARRAY['decided', 'exploring', 'parked', 'rejected'])[i % 4 + 1], i
