@@ -571,6 +571,7 @@ change_apply(struct turn *t, struct db_conn *conn, json_object *ch, size_t i,
 	if (verdict == GATE_HOLD)
 		state = "exploring";
 	actor.name = "recorder";
+	actor.history_max = t->cfg->item_events_max_per_project;
 	actor.reason = verdict == GATE_HOLD ? reason : NULL;
 	actor.turn_id = t->turn_id;
 	actor.message_id = t->message_id;

@@ -189,7 +189,6 @@ import_refuse(struct http_ctx *ctx, const char *path, const char *why)
 	http_respond_json(ctx, 422, body);
 }
 
-/* The items the import puts on the board (deleted_items keep history only). */
 /* The length of doc's array member key (0 when it is not an array). */
 static size_t
 import_count(json_object *doc, const char *key)
@@ -203,8 +202,39 @@ import_count(json_object *doc, const char *key)
 }
 
 /*
+ * Whether the file's item history (the events of its items, then of its
+ * deleted items) stays within max; else path names the first event past it.
+ */
+static bool
+import_history_bounded(json_object *doc, long max, char *path,
+    size_t pathlen)
+{
+	static const char *const lists[] = { "items", "deleted_items" };
+	json_object	*a;
+	size_t		 k, i, n, total = 0;
+
+	for (k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+		if (!json_object_object_get_ex(doc, lists[k], &a) ||
+		    !json_object_is_type(a, json_type_array))
+			continue;
+		for (i = 0; i < json_object_array_length(a); i++) {
+			n = import_count(json_object_array_get_idx(a, i),
+			    "events");
+			if (total + n > (size_t)max) {
+				snprintf(path, pathlen, "%s[%zu].events[%zu]",
+				    lists[k], i, (size_t)max - total);
+				return false;
+			}
+			total += n;
+		}
+	}
+	return true;
+}
+
+/*
  * Whether a project file stays within the bounds a project has: items,
- * messages, and each document's versions. Else path and why say which.
+ * their history, messages, and each document's versions. Else path and why
+ * say which.
  */
 static bool
 import_bounded(const struct bs_config *cfg, json_object *doc, char *path,
@@ -218,6 +248,13 @@ import_bounded(const struct bs_config *cfg, json_object *doc, char *path,
 		snprintf(why, whylen, "A project holds at most %ld items "
 		    "(ITEMS_MAX_PER_PROJECT); this file has %zu.",
 		    cfg->items_max_per_project, n);
+		return false;
+	}
+	if (!import_history_bounded(doc, cfg->item_events_max_per_project,
+	    path, pathlen)) {
+		snprintf(why, whylen, "A project keeps at most %ld entries of "
+		    "item history (ITEM_EVENTS_MAX_PER_PROJECT); this file has "
+		    "more.", cfg->item_events_max_per_project);
 		return false;
 	}
 	if ((n = import_count(doc, "messages")) >

@@ -275,6 +275,16 @@ out:
 	buf_free(&body);
 }
 
+/* The caller as the author of a change, and the history their project keeps. */
+static void
+user_actor(struct http_ctx *ctx, struct db_item_actor *actor)
+{
+	memset(actor, 0, sizeof(*actor));
+	actor->name = ITEM_ACTOR_USER;
+	actor->user_id = ctx->req.user_id;
+	actor->history_max = ctx->app->cfg->item_events_max_per_project;
+}
+
 void
 api_items_create(struct http_ctx *ctx)
 {
@@ -301,9 +311,7 @@ api_items_create(struct http_ctx *ctx)
 	item.has_position = f[CREATE_POSITION].present;
 	item.position = f[CREATE_POSITION].num;
 	item.max_items = ctx->app->cfg->items_max_per_project;
-	memset(&actor, 0, sizeof(actor));
-	actor.name = ITEM_ACTOR_USER;
-	actor.user_id = ctx->req.user_id;
+	user_actor(ctx, &actor);
 
 	if (!item_rate_allowed(ctx))
 		goto out;
@@ -360,9 +368,7 @@ api_items_update(struct http_ctx *ctx)
 	patch.state = f[UPDATE_STATE].str;
 	patch.has_position = f[UPDATE_POSITION].present;
 	patch.position = f[UPDATE_POSITION].num;
-	memset(&actor, 0, sizeof(actor));
-	actor.name = ITEM_ACTOR_USER;
-	actor.user_id = ctx->req.user_id;
+	user_actor(ctx, &actor);
 	actor.reason = f[UPDATE_REASON].str;
 
 	if (!item_rate_allowed(ctx))
@@ -398,9 +404,7 @@ api_items_delete(struct http_ctx *ctx)
 		respond_error(ctx, BS_ERR_NOT_FOUND);
 		goto out;
 	}
-	memset(&actor, 0, sizeof(actor));
-	actor.name = ITEM_ACTOR_USER;
-	actor.user_id = ctx->req.user_id;
+	user_actor(ctx, &actor);
 	if (!item_rate_allowed(ctx))
 		goto out;
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) != BS_OK ||

@@ -165,6 +165,8 @@ static const struct key keys[] = {
 	  "queued or running turns and document generations of one user; 429 beyond (a project runs one of each at a time: 409)" },
 	{ "ITEMS_MAX_PER_PROJECT", KEY_INT, OFF(items_max_per_project), "2000", NULL, 1, 1000000, false,
 	  "items one project may hold (409 items_limit beyond; a turn skips its additions)" },
+	{ "ITEM_EVENTS_MAX_PER_PROJECT", KEY_INT, OFF(item_events_max_per_project), "20000", NULL, 100, 1000000, false,
+	  "item history entries one project keeps, deleted items' included: a change past it removes the oldest" },
 	{ "MESSAGES_MAX_PER_PROJECT", KEY_INT, OFF(messages_max_per_project), "10000", NULL, 10, 1000000, false,
 	  "messages one project's conversation may hold, replies included (409 messages_limit beyond)" },
 	{ "DOCUMENT_VERSIONS_MAX", KEY_INT, OFF(document_versions_max), "100", NULL, 1, 10000, false,

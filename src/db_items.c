@@ -39,10 +39,32 @@
 	"(SELECT coalesce(max(n.position) + 1, 0) FROM items n" \
 	" WHERE n.project_id = " project " AND n.state = " state ")"
 
-/* The project's row, locked first (see above); no row when it is gone. */
+/*
+ * The project's row, locked first (see above), with the number of events
+ * its history holds; no row when it is gone.
+ */
 #define LOCK_PROJECT \
-	"p AS MATERIALIZED (SELECT id FROM projects WHERE id = $1::uuid" \
-	" FOR NO KEY UPDATE)"
+	"p AS MATERIALIZED (SELECT id, item_event_count FROM projects" \
+	" WHERE id = $1::uuid FOR NO KEY UPDATE)"
+
+/*
+ * The project's oldest events past max (a parameter; NULL: no bound) less
+ * one, removed when the statement writes an event (changed, a CTE of the
+ * changed item, has a row): the project then keeps max. Its count on the
+ * project's row (migration 0018) is read under the row's lock, so each
+ * change reads the count the one before it left. The oldest events are
+ * locked as they are read (FOR UPDATE): the statement's snapshot is older
+ * than the lock it waited for, and still shows the events the change
+ * before it removed; a locking read skips those and takes the next. The
+ * ids are gathered first (ARRAY), so that the delete looks them up by key
+ * whatever the generic plan guesses of the LIMIT.
+ */
+#define PRUNE_HISTORY(max, changed) \
+	" x AS (DELETE FROM item_events WHERE id = ANY (ARRAY(SELECT o.id" \
+	" FROM item_events o WHERE o.project_id = $1::uuid ORDER BY o.id" \
+	" LIMIT coalesce((SELECT greatest(p.item_event_count + 1 - " max \
+	", 0) FROM p WHERE EXISTS (SELECT 1 FROM " changed ")), 0)" \
+	" FOR UPDATE)))"
 
 /*
  * The board's order after the key (state, position, created_at, id) of
@@ -160,8 +182,9 @@ const struct db_stmt db_item_stmts[ITEM_STMT__COUNT] = {
 	  " to_state, new_text, actor, actor_user_id, reason, turn_id,"
 	  " message_id)"
 	  " SELECT project_id, id, 'created', state, text, $7::text, $9::uuid,"
-	  " coalesce($10::text, ''), $11::uuid, $12::uuid FROM i)"
-	  " SELECT " ITEM_COLUMNS " FROM i", 13 },
+	  " coalesce($10::text, ''), $11::uuid, $12::uuid FROM i),"
+	  PRUNE_HISTORY("$14::integer", "i")
+	  " SELECT " ITEM_COLUMNS " FROM i", 14 },
 	/*
 	 * After the project, old locks the row, so a concurrent change with
 	 * the same version waits for the winner's commit, then finds the
@@ -194,8 +217,9 @@ const struct db_stmt db_item_stmts[ITEM_STMT__COUNT] = {
 	  " CASE WHEN text <> old_text THEN old_text END,"
 	  " CASE WHEN text <> old_text THEN text END,"
 	  " $7::text, $8::uuid, coalesce($9::text, ''), $10::uuid, $11::uuid"
-	  " FROM u)"
-	  " SELECT " ITEM_COLUMNS " FROM u i", 11 },
+	  " FROM u),"
+	  PRUNE_HISTORY("$12::integer", "u")
+	  " SELECT " ITEM_COLUMNS " FROM u i", 12 },
 	[STMT_DELETE] = { "items_delete",
 	  "WITH " LOCK_PROJECT ","
 	  " d AS (DELETE FROM items"
@@ -205,8 +229,9 @@ const struct db_stmt db_item_stmts[ITEM_STMT__COUNT] = {
 	  " from_state, old_text, actor, actor_user_id, reason, turn_id,"
 	  " message_id)"
 	  " SELECT project_id, id, 'deleted', state, text, $3::text, $4::uuid,"
-	  " coalesce($5::text, ''), $6::uuid, $7::uuid FROM d)"
-	  " SELECT id FROM d", 7 },
+	  " coalesce($5::text, ''), $6::uuid, $7::uuid FROM d),"
+	  PRUNE_HISTORY("$8::integer", "d")
+	  " SELECT id FROM d", 8 },
 	/* The newest $3 events, oldest first; the last column counts them all. */
 	[STMT_HISTORY] = { "items_history",
 	  "SELECT " EVENT_COLUMNS ", e.total FROM (SELECT h.*,"
@@ -428,8 +453,9 @@ db_item_create(struct db_conn *conn, const char *project_id,
     json_object **out)
 {
 	PGresult	*res = NULL;
-	const char	*values[13];
+	const char	*values[14];
 	char		 confidence[24], position[24], max[DB_CAP_LEN];
+	char		 history[DB_CAP_LEN];
 	bs_err		 e;
 
 	snprintf(confidence, sizeof(confidence), "%d", item->confidence);
@@ -447,6 +473,7 @@ db_item_create(struct db_conn *conn, const char *project_id,
 	values[10] = actor->turn_id;
 	values[11] = actor->message_id;
 	values[12] = db_cap_value(item->max_items, max);
+	values[13] = db_cap_value(actor->history_max, history);
 	if ((e = item_one(conn, STMT_CREATE, values, out)) != BS_ERR_NOT_FOUND ||
 	    item->max_items <= 0)
 		return e;
@@ -463,8 +490,8 @@ db_item_update(struct db_conn *conn, const char *project_id,
     const char *item_id, long version, const struct db_item_patch *patch,
     const struct db_item_actor *actor, json_object **out)
 {
-	const char	*values[11];
-	char		 v[24], position[24];
+	const char	*values[12];
+	char		 v[24], position[24], history[DB_CAP_LEN];
 	bs_err		 e;
 
 	snprintf(v, sizeof(v), "%ld", version);
@@ -480,6 +507,7 @@ db_item_update(struct db_conn *conn, const char *project_id,
 	values[8] = actor->reason;
 	values[9] = actor->turn_id;
 	values[10] = actor->message_id;
+	values[11] = db_cap_value(actor->history_max, history);
 	e = item_one(conn, STMT_UPDATE, values, out);
 	if (e != BS_ERR_NOT_FOUND)
 		return e;
@@ -494,7 +522,8 @@ db_item_delete(struct db_conn *conn, const char *project_id,
     const char *item_id, const struct db_item_actor *actor)
 {
 	PGresult	*res = NULL;
-	const char	*values[7];
+	const char	*values[8];
+	char		 history[DB_CAP_LEN];
 	bs_err		 e;
 
 	values[0] = project_id;
@@ -504,6 +533,7 @@ db_item_delete(struct db_conn *conn, const char *project_id,
 	values[4] = actor->reason;
 	values[5] = actor->turn_id;
 	values[6] = actor->message_id;
+	values[7] = db_cap_value(actor->history_max, history);
 	if ((e = db_exec(conn, &db_item_stmts[STMT_DELETE], values, &res,
 	    NULL)) != BS_OK)
 		goto out;

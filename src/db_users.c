@@ -56,20 +56,26 @@ const struct db_stmt db_user_stmts[USER_STMT__COUNT] = {
 	[STMT_USER_MEMBERSHIPS] = { "user_memberships",
 	  "SELECT project_id FROM project_members WHERE user_id = $1::uuid "
 	  "ORDER BY project_id", 1 },
-	/* Every project the account touches, locked against concurrent role changes. */
+	/*
+	 * Every project the account touches, locked against concurrent role
+	 * changes. The ids come from the owner's and the member's indexes: a
+	 * condition on p itself ("owner or member") would read every project.
+	 */
 	[STMT_USER_DELETE_LOCK] = { "user_delete_lock",
-	  "SELECT p.id FROM projects p WHERE p.owner_id = $1::uuid OR EXISTS "
-	  "(SELECT 1 FROM project_members m WHERE m.project_id = p.id "
-	  "AND m.user_id = $1::uuid) ORDER BY p.id FOR UPDATE", 1 },
+	  "SELECT p.id FROM projects p WHERE p.id IN "
+	  "(SELECT id FROM projects WHERE owner_id = $1::uuid UNION "
+	  "SELECT project_id FROM project_members WHERE user_id = $1::uuid) "
+	  "ORDER BY p.id FOR UPDATE", 1 },
 	/*
 	 * The projects it owns with no other owner go; another owner takes over
 	 * projects.owner_id of the others. Rows: each project it leaves, with
 	 * whether the project itself was deleted.
 	 */
 	[STMT_USER_DELETE_PROJECTS] = { "user_delete_projects",
-	  "WITH doomed AS (SELECT p.id FROM projects p WHERE (p.owner_id = $1::uuid "
-	  "OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id "
-	  "AND m.user_id = $1::uuid AND m.role = 'owner')) AND NOT EXISTS "
+	  "WITH doomed AS (SELECT p.id FROM projects p WHERE p.id IN "
+	  "(SELECT id FROM projects WHERE owner_id = $1::uuid UNION "
+	  "SELECT project_id FROM project_members WHERE user_id = $1::uuid "
+	  "AND role = 'owner') AND NOT EXISTS "
 	  "(SELECT 1 FROM project_members o WHERE o.project_id = p.id "
 	  "AND o.role = 'owner' AND o.user_id <> $1::uuid)), "
 	  "moved AS (UPDATE projects p SET owner_id = (SELECT o.user_id "

@@ -77,6 +77,7 @@ struct bs_config {
 	long		 turn_queue_max;	/* TURN_QUEUE_MAX */
 	long		 turn_user_max;		/* TURN_USER_MAX */
 	long		 items_max_per_project;	/* ITEMS_MAX_PER_PROJECT */
+	long		 item_events_max_per_project; /* ITEM_EVENTS_MAX_PER_PROJECT */
 	long		 item_rate_limit;	/* ITEM_RATE_LIMIT, per minute */
 	long		 messages_max_per_project; /* MESSAGES_MAX_PER_PROJECT */
 	long		 document_versions_max;	/* DOCUMENT_VERSIONS_MAX */

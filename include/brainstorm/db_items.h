@@ -19,13 +19,18 @@
 #include "brainstorm/db.h"
 #include "brainstorm/err.h"
 
-/* Who changes an item and why, as its item_events row records it. */
+/*
+ * Who changes an item and why, as its item_events row records it, and how
+ * many events the project's history keeps: a change that finds it full
+ * removes the project's oldest event.
+ */
 struct db_item_actor {
 	const char	*name;		/* "user" or an agent's name */
 	const char	*user_id;	/* the user behind "user", else NULL */
 	const char	*reason;	/* NULL: none */
 	const char	*turn_id;	/* the agent turn, else NULL */
 	const char	*message_id;	/* the message behind it, else NULL */
+	long		 history_max;	/* ITEM_EVENTS_MAX_PER_PROJECT (0: all) */
 };
 
 struct db_item_new {

@@ -3,7 +3,9 @@ ITEMS_MAX_PER_PROJECT of them (409 items_limit past it, two creations at
 once cannot both pass it, a turn skips the recorder's additions past it
 with a note, an import with more answers 422 with the path), the board read
 in pages with an opaque cursor, an item's history answered up to its
-newest 1000 events, a turn that loads at most CONTEXT_ITEMS_MAX
+newest 1000 events, a project's whole history kept at
+ITEM_EVENTS_MAX_PER_PROJECT events (a change past it removes the oldest;
+an import with more answers 422 with the path), a turn that loads at most CONTEXT_ITEMS_MAX
 items (decided first, then the most recently changed) and says how many it
 left out, and ITEM_RATE_LIMIT creations per user and minute (429).
 
@@ -247,6 +249,111 @@ def test_a_long_history_answers_its_newest_events():
     assert ids == sorted(ids), "not oldest first"
     assert events[-1]["new_text"] == "text 1204", events[-1]
     assert events[0]["new_text"] == "text 205", events[0]
+
+
+# ---- a project's history -----------------------------------------------------
+
+def _history_cap():
+    return int(worker_env().get("ITEM_EVENTS_MAX_PER_PROJECT") or 20000)
+
+
+def _fill_history(pid, n):
+    """n events of a deleted item straight into the table, older than
+    anything the API writes."""
+    psql("INSERT INTO item_events (project_id, item_id, action, old_text,"
+         " actor, created_at) SELECT :'pid'::uuid, gen_random_uuid(),"
+         " 'deleted', 'old ' || g, 'user', now() - interval '1 day'"
+         " FROM generate_series(1, :n) g", pid=pid, n=n)
+
+
+def _history(pid):
+    """(the count on the project's row, the events in the table)."""
+    return tuple(int(v) for v in psql(
+        "SELECT item_event_count, (SELECT count(*) FROM item_events"
+        " WHERE project_id = :'pid') FROM projects WHERE id = :'pid'",
+        pid=pid)[0])
+
+
+def _assert_history(pid, n, line=0):
+    got = _history(pid)
+    assert got == (n, n), "line %d: count on the row, rows: %r, expected" \
+        " %d" % (line, got, n)
+
+
+def test_a_full_history_drops_its_oldest_events():
+    """A project keeps ITEM_EVENTS_MAX_PER_PROJECT events: a creation, a
+    change or a deletion that finds it full removes the project's oldest,
+    in the same statement, and the count on the project's row stays the
+    number of rows. Ten changes held behind the project's lock and let go
+    together leave it exact too."""
+    cap = _history_cap()
+    auth, pid = user_and_project()
+    token = auth["Authorization"].split(" ", 1)[1]
+    first = create_item(token, pid, "the oldest event's item")
+    _fill_history(pid, cap - 2)
+    _assert_history(pid, cap - 1, 293)
+    second = create_item(token, pid, "fills the history")
+    _assert_history(pid, cap, 295)
+    path = _items_path(pid) + "/" + first["id"]
+    resp = api("PATCH", path, token, {"text": "changed", "version": 1})
+    assert resp.status == 200, resp
+    _assert_history(pid, cap, 299)
+    # The oldest event is the one written first: the first item's
+    # creation (the fillers say they are older, but came after it).
+    events = api("GET", path + "/history", token).json()["events"]
+    assert [e["action"] for e in events] == ["updated"], events
+    left = int(psql("SELECT count(*) FROM item_events WHERE project_id ="
+                    " :'pid' AND action = 'deleted'", pid=pid)[0][0])
+    assert left == cap - 2, left
+    resp = api("DELETE", _items_path(pid) + "/" + second["id"], token)
+    assert resp.status == 204, resp
+    _assert_history(pid, cap, 309)
+
+    items = [create_item(token, pid, "racer %d" % n) for n in range(10)]
+    _assert_history(pid, cap, 312)
+    statuses = race_behind_lock(
+        "SELECT 1 FROM projects WHERE id = '%s' FOR UPDATE" % pid,
+        "%%%s%%FOR UPDATE%%" % pid, "%UPDATE items t SET%",
+        lambda n: api("PATCH", _items_path(pid) + "/" + items[n]["id"],
+                      token, {"state": "decided", "version": 1},
+                      timeout=120))
+    assert statuses == [200] * 10, statuses
+    _assert_history(pid, cap, 320)
+    # A turn's changes keep the bound as well.
+    resp = post_message(auth, pid, DECISION)
+    assert resp.status == 202 and resp.json()["status"] == "done", resp
+    assert resp.json()["items"], resp.json()
+    _assert_history(pid, cap, 326)
+
+
+def test_import_past_the_history_bound_is_422_with_the_path():
+    cap = _history_cap()
+    user = register_user("history-cap")
+    pid = create_project(user.token)["id"]
+    item = create_item(user.token, pid, "exported")
+    resp = api("PATCH", _items_path(pid) + "/" + item["id"], user.token,
+               {"text": "exported, changed", "version": 1})
+    assert resp.status == 200, resp
+    doc = api("GET", "/api/projects/%s/export" % pid, user.token).json()
+    events = doc["items"][0]["events"]
+    assert len(events) == 2, events
+    # cap events in all: the first item's two, the rest on deleted items.
+    gone = [{"id": str(uuid.uuid4()), "events": [dict(
+        events[0], id=10 ** 6 + 1000 * k + j, action="deleted",
+        from_state="exploring", to_state=None)
+        for j in range(min(1000, cap - 2 - 1000 * k))]}
+        for k in range((cap - 2 + 999) // 1000)]
+    doc["deleted_items"] = gone
+    resp = api("POST", "/api/projects/import", user.token, doc, timeout=120)
+    assert resp.status == 201, resp
+    imported = resp.json()["id"]
+    _assert_history(imported, cap, 350)
+    gone[-1]["events"].append(dict(gone[-1]["events"][0], id=10 ** 9))
+    resp = api("POST", "/api/projects/import", user.token, doc, timeout=120)
+    where = "deleted_items[%d].events[%d]" % (len(gone) - 1,
+                                              len(gone[-1]["events"]) - 1)
+    err = expect_invalid(resp, where)
+    assert "ITEM_EVENTS_MAX_PER_PROJECT" in err["message"], err
 
 
 # ---- what a turn loads -------------------------------------------------------

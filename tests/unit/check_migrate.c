@@ -19,6 +19,7 @@
 #include <check.h>
 #include <libpq-fe.h>
 
+#include "brainstorm/db.h"
 #include "brainstorm/migrate.h"
 #include "tmp_path.h"
 
@@ -736,7 +737,8 @@ END_TEST
  * Every down file of the project undoes its up file: from the latest
  * version down to nothing leaves no table, function or type of the
  * schema, and the way back up works again. On the way, the memberships
- * of migration 0017 take their project's created_at from its row.
+ * of migration 0017 take their project's created_at from its row, and
+ * the count of 0018 follows the item history.
  */
 START_TEST(test_down_every_migration)
 {
@@ -746,7 +748,7 @@ START_TEST(test_down_every_migration)
 
 	set_load(migrations_dir, &set);
 	latest = migrate_set_latest(&set);
-	ck_assert_int_ge(latest, 17);
+	ck_assert_int_ge(latest, 18);
 	ck_assert_msg(migrate_up(conn, &set, 0, NULL, err, sizeof err) ==
 	    BS_OK, "up: %s", err);
 	db_do(conn, "INSERT INTO users (email, password_hash) "
@@ -760,6 +762,14 @@ START_TEST(test_down_every_migration)
 	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM project_members "
 	    "WHERE project_created_at = "
 	    "timestamptz '2020-01-02 03:04:05.678901Z'"), 2);
+	/* Migration 0018: the project's row counts its item history. */
+	db_do(conn, "INSERT INTO item_events (project_id, item_id, action, "
+	    "actor) SELECT p.id, gen_random_uuid(), 'created', 'user' "
+	    "FROM projects p, generate_series(1, 3)");
+	db_do(conn, "DELETE FROM item_events WHERE id = "
+	    "(SELECT min(id) FROM item_events)");
+	ck_assert_int_eq(db_long(conn, "SELECT item_event_count FROM projects"),
+	    2);
 
 	ck_assert_msg(migrate_down(conn, &set, 1, NULL, err, sizeof err) ==
 	    BS_OK, "down 1: %s", err);
@@ -785,6 +795,118 @@ START_TEST(test_down_every_migration)
 	    BS_OK, "up again: %s", err);
 	ck_assert_int_eq(db_version(), latest);
 	migrate_set_free(&set);
+}
+END_TEST
+
+/*
+ * What a statement may read whole (NULL: any statement): the partial
+ * indexes of the turns that are queued or running, which TURN_QUEUE_MAX
+ * bounds, whatever the history holds. Anything else read whole is read
+ * for every project's rows to find a few, and grows with the platform, not
+ * with what the statement answers.
+ */
+static const struct {
+	const char	*statement;
+	const char	*what;
+} whole_reads[] = {
+	{ NULL, "using turns_queue_idx on turns" },
+	{ NULL, "using turns_lease_idx on turns" },
+};
+
+static bool
+whole_read_allowed(const char *statement, const char *plan_line)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(whole_reads) / sizeof(whole_reads[0]); i++)
+		if ((whole_reads[i].statement == NULL ||
+		    strcmp(whole_reads[i].statement, statement) == 0) &&
+		    strstr(plan_line, whole_reads[i].what) != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * Whether row r of an EXPLAIN's text reads a table whole: a sequential
+ * scan, or an index scan with no Index Cond among its details (the rows
+ * up to the next node), which walks the whole index.
+ */
+static bool
+plan_reads_whole(const PGresult *res, int r)
+{
+	const char	*line = PQgetvalue(res, r, 0);
+
+	if (strstr(line, "Seq Scan on ") != NULL)
+		return true;
+	if (strstr(line, "Index Scan using ") == NULL &&
+	    strstr(line, "Index Only Scan using ") == NULL)
+		return false;
+	if (strstr(line, "Bitmap Index Scan") != NULL)
+		return false;
+	for (r++; r < PQntuples(res); r++) {
+		line = PQgetvalue(res, r, 0);
+		if (strstr(line, "->") != NULL)
+			break;
+		if (strstr(line, "Index Cond:") != NULL)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Every statement of the pool has a plan that finds its rows through an
+ * index: its generic plan (as the pool runs them), with sequential scans
+ * made as dear as PostgreSQL makes them (enable_seqscan off), reads no
+ * table whole, by a sequential scan or by walking all of an index; so on
+ * a production's tables none of them need to either.
+ */
+START_TEST(test_every_statement_reads_by_index)
+{
+	struct migration_set		 set;
+	const struct db_stmt_table	*t;
+	const struct db_stmt		*st;
+	PGresult			*res;
+	char				 err[ERR_LEN], sql[512], *line;
+	size_t				 i, k;
+	int				 p, r, bad = 0;
+
+	set_load(migrations_dir, &set);
+	ck_assert_msg(migrate_up(conn, &set, 0, NULL, err, sizeof err) ==
+	    BS_OK, "up: %s", err);
+	migrate_set_free(&set);
+	db_do(conn, "SET enable_seqscan = off");
+	db_do(conn, "SET plan_cache_mode = force_generic_plan");
+	for (i = 0; i < db_stmt_ntables; i++) {
+		t = &db_stmt_tables[i];
+		for (k = 0; k < *t->n; k++) {
+			st = &t->stmts[k];
+			res = PQprepare(conn, st->name, st->sql, 0, NULL);
+			ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK,
+			    "%s: %s", st->name, PQresultErrorMessage(res));
+			PQclear(res);
+			r = snprintf(sql, sizeof sql, "EXPLAIN EXECUTE %s",
+			    st->name);
+			for (p = 0; p < st->nparams; p++)
+				r += snprintf(sql + r, sizeof sql - (size_t)r,
+				    "%sNULL", p == 0 ? "(" : ", ");
+			if (st->nparams > 0)
+				snprintf(sql + r, sizeof sql - (size_t)r, ")");
+			res = PQexec(conn, sql);
+			ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK,
+			    "%s: %s", st->name, PQresultErrorMessage(res));
+			for (r = 0; r < PQntuples(res); r++) {
+				line = PQgetvalue(res, r, 0);
+				if (!plan_reads_whole(res, r) ||
+				    whole_read_allowed(st->name, line))
+					continue;
+				fprintf(stderr, "%s (%s): %s\n", st->name,
+				    t->module, line);
+				bad++;
+			}
+			PQclear(res);
+		}
+	}
+	ck_assert_msg(bad == 0, "%d plans read a table whole (above)", bad);
 }
 END_TEST
 
@@ -1068,6 +1190,7 @@ suite_db(void)
 	tcase_add_test(tc, test_dry_run);
 	tcase_add_test(tc, test_down);
 	tcase_add_test(tc, test_down_every_migration);
+	tcase_add_test(tc, test_every_statement_reads_by_index);
 	tcase_add_test(tc, test_down_missing_file);
 	tcase_add_test(tc, test_checksum_drift);
 	tcase_add_test(tc, test_applied_without_file);

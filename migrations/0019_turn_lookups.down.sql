@@ -1,0 +1,2 @@
+DROP INDEX item_events_turn_idx;
+DROP INDEX messages_turn_idx;
