@@ -28,11 +28,16 @@
 	ts("i.created_at") ", " ts("i.updated_at")
 #define ITEM_COLUMNS	ITEM_SELECT(DB_ISO_UTC)
 
-/* The select list of an event, in the order of event_columns. */
+/*
+ * The select list of an event, in the order of event_columns: with the
+ * person behind a "user" event (u, joined by actor_user_id), so that a
+ * board shared by a team tells whose change each was.
+ */
 #define EVENT_COLUMNS \
 	"e.id, e.item_id, e.action, e.from_state, e.to_state, e.old_text," \
 	" e.new_text, e.actor, e.reason, e.turn_id, e.message_id, " \
-	DB_ISO_UTC("e.created_at")
+	DB_ISO_UTC("e.created_at") ", e.actor_user_id," \
+	" coalesce(nullif(u.display_name, ''), u.email)"
 
 /* Where a new item goes when no position is given: after the last of state. */
 #define NEXT_POSITION(project, state) \
@@ -98,6 +103,7 @@ static const struct db_column event_columns[] = {
 	{ "from_state", false }, { "to_state", false }, { "old_text", false },
 	{ "new_text", false }, { "actor", false }, { "reason", false },
 	{ "turn_id", false }, { "message_id", false }, { "created_at", false },
+	{ "actor_user_id", false }, { "actor_name", false },
 };
 #define EVENT_NCOLUMNS	(int)(sizeof(event_columns) / sizeof(event_columns[0]))
 
@@ -238,6 +244,7 @@ const struct db_stmt db_item_stmts[ITEM_STMT__COUNT] = {
 	  " count(*) OVER () AS total FROM item_events h"
 	  " WHERE h.item_id = $2::uuid AND h.project_id = $1::uuid"
 	  " ORDER BY h.id DESC LIMIT $3::integer) e"
+	  " LEFT JOIN users u ON u.id = e.actor_user_id"
 	  " ORDER BY e.id", 3 },
 };
 const size_t db_item_nstmts = ITEM_STMT__COUNT;

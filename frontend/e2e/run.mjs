@@ -733,6 +733,14 @@ await test("members: a viewer reads the project, board, chat and documents witho
   assert((await v.getByRole("button", { name: /^Add a card/ }).count()) === 0, "a viewer can add cards");
   assert((await v.getByRole("button", { name: /to another column/ }).count()) === 0, "a viewer can move cards");
   assert((await v.locator('[data-testid="item-card"][draggable="true"]').count()) === 0, "a viewer's cards are draggable");
+  // The history names who made each change: never "you" for another's.
+  await card(v, "on Saturdays").first().getByRole("button", { name: /^History of/ }).click();
+  const history = v.getByRole("dialog", { name: "Card history" });
+  await history.getByTestId("history-list").waitFor();
+  const said = await history.getByTestId("history-list").textContent();
+  assert(!/by you/.test(said), `the viewer's history says "by you": ${said}`);
+  assert(said.includes(`by ${USER.name}`), `the viewer's history does not name ${USER.name}: ${said}`);
+  await v.keyboard.press("Escape");
   await shot(v, "project-viewer-light");
   await v.getByTestId("view-documents").click();
   await v.locator('[data-testid="document-article"][data-version="2"]').waitFor();

@@ -17,7 +17,7 @@ ITEM_KEYS = {"id", "project_id", "text", "state", "confidence", "user_quote",
              "created_at", "updated_at"}
 EVENT_KEYS = {"id", "item_id", "action", "from_state", "to_state", "old_text",
               "new_text", "actor", "reason", "turn_id", "message_id",
-              "created_at"}
+              "created_at", "actor_user_id", "actor_name"}
 PARALLEL = 12
 
 

@@ -107,6 +107,28 @@ def test_members_add_change_remove():
                  "not_found")
 
 
+def test_history_says_whose_change_each_was():
+    """On a board the team shares, each person's change names its person
+    (display name, else email); the agents' and imported ones name none."""
+    owner = register_user("team-history", display_name="Ann Owner")
+    editor = register_user("team-history")
+    project = create_project(owner.token)["id"]
+    assert _add(owner.token, project, editor.email, "editor").status == 201
+    item = create_item(owner.token, project, "shared card")
+    resp = api("PATCH", "/api/projects/%s/items/%s" % (project, item["id"]),
+               editor.token, {"state": "decided", "version": 1})
+    assert resp.status == 200, resp
+    for reader in (owner, editor):
+        resp = api("GET", "/api/projects/%s/items/%s/history" % (
+            project, item["id"]), reader.token)
+        assert resp.status == 200, resp
+        events = resp.json()["events"]
+        assert [(e["action"], e["actor"], e["actor_user_id"],
+                 e["actor_name"]) for e in events] == [
+            ("created", "user", owner.id, "Ann Owner"),
+            ("moved", "user", editor.id, editor.email)], events
+
+
 def test_projects_made_without_a_membership_get_their_owner():
     """The release before teams inserts projects with owner_id only (during
     a rolling update): migration 0009's trigger makes the owner a member."""

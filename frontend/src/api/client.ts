@@ -18,7 +18,7 @@ import type {
   AgentRun,
   AgentsResponse,
   Item,
-  ItemEvent,
+  ItemHistory,
   ItemPage,
   ItemState,
   Message,
@@ -733,12 +733,11 @@ export class ApiClient {
     );
   }
 
-  async itemHistory(projectId: string, itemId: string): Promise<ItemEvent[]> {
-    const r = await this.request<{ events: ItemEvent[] }>(
+  itemHistory(projectId: string, itemId: string): Promise<ItemHistory> {
+    return this.request<ItemHistory>(
       "GET",
       `/api/projects/${encodeURIComponent(projectId)}/items/${encodeURIComponent(itemId)}/history`,
     );
-    return r.events;
   }
 
   // ---- the conversation ------------------------------------------------------

@@ -77,11 +77,23 @@ export interface ItemEvent {
   to_state: ItemState | null;
   old_text: string | null;
   new_text: string | null;
+  /** "user" or an agent's name. */
   actor: string;
   reason: string | null;
   turn_id: string | null;
   message_id: string | null;
   created_at: string;
+  /** The person behind a "user" event (null: an agent, an imported event). */
+  actor_user_id: string | null;
+  /** Their display name, else email (null: no such account any more). */
+  actor_name: string | null;
+}
+
+/** An item's history: its newest events, oldest first. */
+export interface ItemHistory {
+  events: ItemEvent[];
+  /** Older events the answer left out. */
+  omitted: number;
 }
 
 export interface Message {

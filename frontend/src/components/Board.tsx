@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
 import { errorMessage } from "../api/client";
-import type { Item, ItemEvent } from "../api/types";
+import type { Item, ItemEvent, ItemHistory } from "../api/types";
 import { COLUMNS, COLUMN_LABELS, groupColumns, type BoardState, type Column } from "../lib/board";
 import { formatDateTime } from "../lib/format";
 import { humanizeAgent } from "../lib/conversation";
-import { useClient } from "../lib/session";
+import { useSession } from "../lib/session";
 import type { EditResult } from "../lib/useProject";
 import { IconDots, IconHistory, IconMove, IconPencil, IconPlus, IconQuote, IconTrash } from "./icons";
 import { Alert, Button, ConfirmDialog, Dialog, EmptyState, IconButton, MenuButton, Skeleton, Spinner, cx } from "./ui";
@@ -569,6 +569,14 @@ function describeEvent(e: ItemEvent): string {
   return e.action;
 }
 
+/** Who made a change: an agent, the reader, or another person of the team. */
+function describeActor(e: ItemEvent, me: string | undefined): string {
+  if (e.actor !== "user") return humanizeAgent(e.actor);
+  if (e.actor_user_id === null) return "a person";
+  if (e.actor_user_id === me) return "you";
+  return e.actor_name ?? "a former member";
+}
+
 function HistoryDialog({ item, projectId, onClose }: { item: Item | null; projectId: string; onClose: () => void }) {
   return (
     <Dialog open={item !== null} onClose={onClose} title="Card history" description={item ? `“${item.text}”` : undefined} wide>
@@ -578,36 +586,49 @@ function HistoryDialog({ item, projectId, onClose }: { item: Item | null; projec
 }
 
 function HistoryList({ itemId, projectId }: { itemId: string; projectId: string }) {
-  const client = useClient();
-  const [events, setEvents] = useState<ItemEvent[] | null>(null);
+  const { client, user } = useSession();
+  const [history, setHistory] = useState<ItemHistory | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let cancelled = false;
     client
       .itemHistory(projectId, itemId)
-      .then((ev) => !cancelled && setEvents(ev))
+      .then((h) => !cancelled && setHistory(h))
       .catch((e: unknown) => !cancelled && setError(errorMessage(e)));
     return () => {
       cancelled = true;
     };
   }, [client, projectId, itemId]);
   if (error) return <Alert>{error}</Alert>;
-  if (events === null)
+  if (history === null)
     return (
       <div className="flex items-center gap-2 py-6 text-sm text-stone-500" role="status">
         <Spinner /> Loading history…
       </div>
     );
+  const { events, omitted } = history;
   if (events.length === 0) return <EmptyState title="No history yet" />;
+  // A project keeps a bounded history: its oldest changes go first.
+  const earlier =
+    omitted > 0
+      ? `${omitted} earlier ${omitted === 1 ? "change is" : "changes are"} not shown.`
+      : events[0]?.action !== "created"
+        ? "Earlier changes of this card are no longer kept."
+        : null;
   return (
     <div className="max-h-[60vh] overflow-y-auto py-1 pl-2">
+      {earlier && (
+        <p className="mb-4 text-xs text-stone-500 dark:text-stone-400" data-testid="history-earlier">
+          {earlier}
+        </p>
+      )}
       <ol className="relative space-y-5 border-l border-stone-200 pl-5 dark:border-stone-700" data-testid="history-list">
         {events.map((e) => (
           <li key={e.id} className="relative">
             <span aria-hidden="true" className="absolute top-1 -left-[27px] h-3 w-3 rounded-full border-2 border-white bg-indigo-500 dark:border-stone-900" />
             <p className="text-sm font-medium">{describeEvent(e)}</p>
             <p className="text-xs text-stone-500 dark:text-stone-400">
-              {formatDateTime(e.created_at)} · by {e.actor === "user" ? "you" : humanizeAgent(e.actor)}
+              {formatDateTime(e.created_at)} · by {describeActor(e, user?.id)}
             </p>
             {e.old_text !== null && e.new_text !== null && e.old_text !== e.new_text && (
               <div className="mt-1.5 space-y-1 text-xs">
