@@ -32,6 +32,19 @@ def _listed(token, project_id):
     raise AssertionError("project %s not listed" % project_id)
 
 
+def _pages(token, path, key):
+    """The list at path read two at a time, cursor to cursor."""
+    paged, cursor = [], ""
+    while True:
+        page = api("GET", "%s?limit=2&cursor=%s" % (path, cursor),
+                   token).json()
+        assert len(page[key]) <= 2, page
+        paged += page[key]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return paged
+
+
 def test_lists_answer_as_the_single_routes():
     """Each listed project is the object GET /api/projects/{id} answers,
     members in the same order; each listed item is the one its last write
@@ -273,16 +286,8 @@ def test_pages_join_into_the_whole_list():
     whole = api("GET", "/api/projects/%s/items?limit=1000" % pids[0],
                 user.token).json()
     assert whole["next_cursor"] is None and len(whole["items"]) == 9, whole
-    paged, cursor = [], ""
-    while True:
-        page = api("GET", "/api/projects/%s/items?limit=2&cursor=%s" % (
-            pids[0], cursor), user.token).json()
-        assert len(page["items"]) <= 2, page
-        paged += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert paged == whole["items"]
+    assert _pages(user.token, "/api/projects/%s/items" % pids[0],
+                  "items") == whole["items"]
     state_page = api("GET", "/api/projects/%s/items?state=decided&limit=2"
                      % pids[0], user.token).json()
     assert state_page["items"] == [i for i in whole["items"]
@@ -291,15 +296,8 @@ def test_pages_join_into_the_whole_list():
 
     whole = api("GET", "/api/projects?limit=100", user.token).json()
     assert [p["id"] for p in whole["projects"]] == pids[::-1], whole
-    paged, cursor = [], ""
-    while True:
-        page = api("GET", "/api/projects?limit=2&cursor=%s" % cursor,
-                   user.token).json()
-        paged += page["projects"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert paged == whole["projects"]
+    assert _pages(user.token, "/api/projects", "projects") == \
+        whole["projects"]
 
 
 def test_a_members_list_is_in_the_projects_order():
@@ -340,15 +338,7 @@ def test_a_members_list_is_in_the_projects_order():
                       reverse=True)
     whole = api("GET", "/api/projects?limit=100", member.token).json()
     assert [p["id"] for p in whole["projects"]] == expected, (whole, made)
-    paged, cursor = [], ""
-    while True:
-        page = api("GET", "/api/projects?limit=2&cursor=%s" % cursor,
-                   member.token).json()
-        assert len(page["projects"]) <= 2, page
-        paged += page["projects"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    paged = _pages(member.token, "/api/projects", "projects")
     assert paged == whole["projects"]
     assert {p["id"]: p["role"] for p in paged} == dict(
         [(p, "viewer") for p in shared]
