@@ -383,6 +383,13 @@ def _stalled_import(sock, auth):
     return conn
 
 
+def _assert_busy(status, headers, data, attempt=None):
+    """A 503 server_busy that says when to come back."""
+    assert status == 503, (attempt, status, data[:300])
+    assert json.loads(data)["error"]["code"] == "server_busy", data
+    assert headers.get("retry-after") == ["5"], headers
+
+
 def test_exports_and_imports_wait_for_a_file_slot_then_503():
     """A worker runs PROJECT_FILE_SLOTS exports and imports at once (each
     holds several times its file in memory); the next one waits up to
@@ -406,15 +413,10 @@ def test_exports_and_imports_wait_for_a_file_slot_then_503():
                 headers=headers, timeout=60)
             if status != 200:
                 break
-        assert status == 503, (attempt, status, data[:300])
-        assert json.loads(data)["error"]["code"] == "server_busy", data
-        assert answer.get("retry-after") == ["5"], answer
-        status, answer, data = fcgi_client.request(
+        _assert_busy(status, answer, data, attempt)
+        _assert_busy(*fcgi_client.request(
             sock, "POST", "/api/projects/import", body=b"{}",
-            headers=headers, timeout=60)
-        assert status == 503, (status, data[:300])
-        assert json.loads(data)["error"]["code"] == "server_busy", data
-        assert answer.get("retry-after") == ["5"], answer
+            headers=headers, timeout=60))
         # The other requests of the worker are not held up.
         status, _, _ = fcgi_client.request(
             sock, "GET", "/api/projects/%s" % pid,

@@ -14,6 +14,7 @@ would take minutes, and the behaviour under test is what happens at the cap."""
 
 import base64
 import http.client
+import inspect
 import json
 import uuid
 
@@ -266,18 +267,14 @@ def _fill_history(pid, n):
          " FROM generate_series(1, :n) g", pid=pid, n=n)
 
 
-def _history(pid):
-    """(the count on the project's row, the events in the table)."""
-    return tuple(int(v) for v in psql(
+def _assert_history(pid, n):
+    """The project's count on its row and its events in the table are n."""
+    got = tuple(int(v) for v in psql(
         "SELECT item_event_count, (SELECT count(*) FROM item_events"
         " WHERE project_id = :'pid') FROM projects WHERE id = :'pid'",
         pid=pid)[0])
-
-
-def _assert_history(pid, n, line=0):
-    got = _history(pid)
     assert got == (n, n), "line %d: count on the row, rows: %r, expected" \
-        " %d" % (line, got, n)
+        " %d" % (inspect.currentframe().f_back.f_lineno, got, n)
 
 
 def test_a_full_history_drops_its_oldest_events():
@@ -291,13 +288,13 @@ def test_a_full_history_drops_its_oldest_events():
     token = auth["Authorization"].split(" ", 1)[1]
     first = create_item(token, pid, "the oldest event's item")
     _fill_history(pid, cap - 2)
-    _assert_history(pid, cap - 1, 293)
+    _assert_history(pid, cap - 1)
     second = create_item(token, pid, "fills the history")
-    _assert_history(pid, cap, 295)
+    _assert_history(pid, cap)
     path = _items_path(pid) + "/" + first["id"]
     resp = api("PATCH", path, token, {"text": "changed", "version": 1})
     assert resp.status == 200, resp
-    _assert_history(pid, cap, 299)
+    _assert_history(pid, cap)
     # The oldest event is the one written first: the first item's
     # creation (the fillers say they are older, but came after it).
     events = api("GET", path + "/history", token).json()["events"]
@@ -307,10 +304,10 @@ def test_a_full_history_drops_its_oldest_events():
     assert left == cap - 2, left
     resp = api("DELETE", _items_path(pid) + "/" + second["id"], token)
     assert resp.status == 204, resp
-    _assert_history(pid, cap, 309)
+    _assert_history(pid, cap)
 
     items = [create_item(token, pid, "racer %d" % n) for n in range(10)]
-    _assert_history(pid, cap, 312)
+    _assert_history(pid, cap)
     statuses = race_behind_lock(
         "SELECT 1 FROM projects WHERE id = '%s' FOR UPDATE" % pid,
         "%%%s%%FOR UPDATE%%" % pid, "%UPDATE items t SET%",
@@ -318,12 +315,12 @@ def test_a_full_history_drops_its_oldest_events():
                       token, {"state": "decided", "version": 1},
                       timeout=120))
     assert statuses == [200] * 10, statuses
-    _assert_history(pid, cap, 320)
+    _assert_history(pid, cap)
     # A turn's changes keep the bound as well.
     resp = post_message(auth, pid, DECISION)
     assert resp.status == 202 and resp.json()["status"] == "done", resp
     assert resp.json()["items"], resp.json()
-    _assert_history(pid, cap, 326)
+    _assert_history(pid, cap)
 
 
 def test_import_past_the_history_bound_is_422_with_the_path():
@@ -347,7 +344,7 @@ def test_import_past_the_history_bound_is_422_with_the_path():
     resp = api("POST", "/api/projects/import", user.token, doc, timeout=120)
     assert resp.status == 201, resp
     imported = resp.json()["id"]
-    _assert_history(imported, cap, 350)
+    _assert_history(imported, cap)
     gone[-1]["events"].append(dict(gone[-1]["events"][0], id=10 ** 9))
     resp = api("POST", "/api/projects/import", user.token, doc, timeout=120)
     where = "deleted_items[%d].events[%d]" % (len(gone) - 1,
