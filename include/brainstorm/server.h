@@ -31,9 +31,19 @@ void	server_connections(long *open, unsigned long long *accepted);
 void	server_malloc_setup(void);
 /*
  * Wait for one of the signals in set (blocked by the caller) and return it;
- * meanwhile, every 30 s, hand the heap's free pages back to the kernel.
+ * meanwhile, every 30 s at most, hand the heap's free pages back to the
+ * kernel at a moment when no request is being served (server_trim_tick).
  */
 int	server_signal_wait(const sigset_t *set);
+/* A request thread's request, from its first byte to its answer's last. */
+void	server_request_begin(void);
+void	server_request_end(void);
+/*
+ * The signal thread's tick at monotonic time now (seconds): trims the heap
+ * when TRIM_INTERVAL_S has passed since the first tick or the last trim
+ * and no request is in flight, and says whether it did.
+ */
+bool	server_trim_tick(double now);
 /*
  * Start a thread that takes no process signal: SIGTERM, SIGINT and SIGHUP
  * belong to the thread that sigwaits for them; faults stay open. name (at
