@@ -32,6 +32,7 @@
 #define TRIM_INTERVAL_S		30	/* heap pages handed back to the kernel, at most */
 #define TRIM_CHECK_S		1	/* how often a due trim looks for a quiet moment */
 #define MALLOC_ARENAS		2	/* unless MALLOC_ARENA_MAX says otherwise */
+#define MALLOC_MMAP_BYTES	((size_t)4 << 20) /* blocks mapped apart; an arena's top kept */
 #define ACCEPT_BATCH		64	/* connections taken per wake of the listen socket */
 #define CONNS_FLOOR		16	/* connections allowed whatever the files limit */
 
@@ -542,6 +543,20 @@ server_malloc_setup(void)
 	 */
 	if (getenv("MALLOC_ARENA_MAX") == NULL)
 		mallopt(M_ARENA_MAX, MALLOC_ARENAS);
+	/*
+	 * Blocks of 4 MiB and more (an export's or an import's buffers) are
+	 * mapped apart and unmapped when freed. glibc's own threshold moves
+	 * up to a block's size once such a block is freed; the next ones then
+	 * came from a thread's arena, whose free top malloc_trim does not give
+	 * back: a worker kept 16 MB after a few 26 MiB imports, free in its
+	 * arena (malloc_info) and resident for good. The trim threshold is
+	 * fixed at the same size: free() gives back an arena's top past it,
+	 * and below it a request's buffers are reused, not faulted in again.
+	 */
+	if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL)
+		mallopt(M_MMAP_THRESHOLD, (int)MALLOC_MMAP_BYTES);
+	if (getenv("MALLOC_TRIM_THRESHOLD_") == NULL)
+		mallopt(M_TRIM_THRESHOLD, (int)MALLOC_MMAP_BYTES);
 }
 
 static double
