@@ -108,17 +108,24 @@ db_conn_close(struct db_conn *c)
 	c->nprepared = 0;
 }
 
-/* The parameters about to be sent: past DB_CONN_RETIRE_BYTES, retire. */
+/*
+ * The parameters about to be sent: past DB_CONN_RETIRE_BYTES, retire (no
+ * more of them is read than that).
+ */
 static void
 db_conn_sending(struct db_conn *c, int nparams, const char *const *values)
 {
-	size_t	 bytes = 0;
+	size_t	 left = DB_CONN_RETIRE_BYTES, n;
 	int	 i;
 
-	for (i = 0; i < nparams && !c->retire; i++)
-		if (values[i] != NULL &&
-		    (bytes += strlen(values[i])) > DB_CONN_RETIRE_BYTES)
+	for (i = 0; i < nparams && !c->retire; i++) {
+		if (values[i] == NULL)
+			continue;
+		if ((n = strnlen(values[i], left + 1)) > left)
 			c->retire = true;
+		else
+			left -= n;
+	}
 }
 
 /*

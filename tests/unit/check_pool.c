@@ -18,6 +18,9 @@ static const char	*db_url;
 static const struct db_stmt	 length_stmt = {
 	"check_pool_length", "SELECT length($1::text)", 1
 };
+static const struct db_stmt	 lengths_stmt = {
+	"check_pool_lengths", "SELECT length($1::text) + length($2::text)", 2
+};
 
 /* The length PostgreSQL counts of value, on the pool's one connection. */
 static long
@@ -43,6 +46,24 @@ run_length(struct db_pool *pool, const char *value, long *length)
 	ck_assert_int_eq(db_pool_checkout(pool, &conn), BS_OK);
 	pid = PQbackendPID(db_conn_pg(conn));
 	*length = exec_length(conn, value);
+	db_pool_release(pool, conn);
+	return pid;
+}
+
+/* The same with two parameters. */
+static int
+run_lengths(struct db_pool *pool, const char *a, const char *b, long *length)
+{
+	const char	*v[] = { a, b };
+	struct db_conn	*conn;
+	PGresult	*res = NULL;
+	int		 pid;
+
+	ck_assert_int_eq(db_pool_checkout(pool, &conn), BS_OK);
+	pid = PQbackendPID(db_conn_pg(conn));
+	ck_assert_int_eq(db_exec(conn, &lengths_stmt, v, &res, NULL), BS_OK);
+	*length = atol(PQgetvalue(res, 0, 0));
+	PQclear(res);
 	db_pool_release(pool, conn);
 	return pid;
 }
@@ -82,6 +103,12 @@ START_TEST(test_a_connection_that_sent_a_large_statement_is_not_kept)
 	ck_assert_int_ne(pid2, pid);
 	ck_assert_int_eq(n, 5);
 	ck_assert_int_eq(run_length(pool, "small", &n), pid2);	/* kept */
+
+	/* The parameters of a statement count together: 2 x (512 KiB + 1). */
+	value[big / 2 + 1] = '\0';
+	ck_assert_int_eq(run_lengths(pool, value, value, &n), pid2);
+	ck_assert_int_eq(n, (long)(big / 2 + 1) * 2);
+	ck_assert_int_ne(run_length(pool, "small", &n), pid2);
 
 	free(value);
 	db_pool_destroy(pool);
