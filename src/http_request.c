@@ -124,7 +124,11 @@ http_query_parse(const char *qs, struct http_kv *out, size_t max, size_t *n)
 		}
 		eq = memchr(p, '=', plen);
 		klen = eq != NULL ? (size_t)(eq - p) : plen;
-		if (klen == 0 || plen - klen > QUERY_VALUE_MAX_LEN) {
+		if (eq != NULL && plen - klen - 1 > QUERY_VALUE_MAX_LEN) {
+			e = BS_ERR_TOO_LARGE;
+			goto out;
+		}
+		if (klen == 0) {
 			e = BS_ERR_INVALID;
 			goto out;
 		}

@@ -150,6 +150,27 @@ START_TEST(test_bad_query_strings)
 }
 END_TEST
 
+/* A value past 2048 bytes is too long, not malformed: the answer says so. */
+START_TEST(test_too_long_query_value)
+{
+	char	 qs[2100] = "cursor=";
+
+	memset(qs + 7, 'A', 2048);
+	qs[7 + 2048] = '\0';
+	param_set("QUERY_STRING", qs);
+	ck_assert_int_eq(http_request_parse(&ctx), BS_OK);
+	teardown();
+	setup();
+	qs[7 + 2048] = 'A';
+	qs[7 + 2049] = '\0';
+	param_set("QUERY_STRING", qs);
+	ck_assert_int_eq(http_request_parse(&ctx), BS_ERR_INVALID);
+	ck_assert_int_eq(ctx.res.status, 400);
+	ck_assert_str_eq(error_code(), "bad_query");
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&ctx.res.body), "too long"));
+}
+END_TEST
+
 START_TEST(test_too_many_query_params)
 {
 	char	 qs[4096] = "";
@@ -344,6 +365,7 @@ request_suite(void)
 	tcase_add_test(tc, test_bad_content_length);
 	tcase_add_test(tc, test_bad_query_strings);
 	tcase_add_test(tc, test_too_many_query_params);
+	tcase_add_test(tc, test_too_long_query_value);
 	tcase_add_test(tc, test_body_below_at_and_above_cap);
 	tcase_add_test(tc, test_body_read_in_small_chunks);
 	tcase_add_test(tc, test_body_shorter_than_content_length);
