@@ -19,7 +19,7 @@
 static const struct field_rule register_rules[] = {
 	{ "email", FIELD_STRING, true, 1, 320, NULL },
 	{ "password", FIELD_STRING, true, 0, 1024, NULL },
-	{ "display_name", FIELD_STRING, false, 0, 100, NULL },
+	{ "display_name", FIELD_LINE, false, 0, DISPLAY_NAME_MAX_CHARS, NULL },
 };
 static const struct field_rule login_rules[] = {
 	{ "email", FIELD_STRING, true, 1, 320, NULL },
@@ -29,7 +29,7 @@ static const struct field_rule refresh_rules[] = {
 	{ "refresh_token", FIELD_STRING, true, 1, 200, NULL },
 };
 static const struct field_rule me_update_rules[] = {
-	{ "display_name", FIELD_STRING, true, 0, 100, NULL },
+	{ "display_name", FIELD_LINE, true, 0, DISPLAY_NAME_MAX_CHARS, NULL },
 };
 enum { PASSWORD_CURRENT, PASSWORD_NEW };
 static const struct field_rule password_rules[] = {

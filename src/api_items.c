@@ -42,10 +42,10 @@ static const char *const item_states[] = {
 enum { CREATE_TEXT, CREATE_STATE, CREATE_USER_QUOTE, CREATE_CONFIDENCE,
 	CREATE_POSITION };
 static const struct field_rule create_rules[] = {
-	[CREATE_TEXT] =		{ "text", FIELD_STRING, true, 1, 2000, NULL },
+	[CREATE_TEXT] =		{ "text", FIELD_TEXT, true, 1, 2000, NULL },
 	[CREATE_STATE] =	{ "state", FIELD_ENUM, false, 0, 0,
 				  item_states },
-	[CREATE_USER_QUOTE] =	{ "user_quote", FIELD_STRING, false, 0, 2000,
+	[CREATE_USER_QUOTE] =	{ "user_quote", FIELD_TEXT, false, 0, 2000,
 				  NULL },
 	[CREATE_CONFIDENCE] =	{ "confidence", FIELD_INT, false, 0, 100,
 				  NULL },
@@ -57,12 +57,12 @@ static const struct field_rule create_rules[] = {
 enum { UPDATE_TEXT, UPDATE_STATE, UPDATE_POSITION, UPDATE_REASON,
 	UPDATE_VERSION };
 static const struct field_rule update_rules[] = {
-	[UPDATE_TEXT] =		{ "text", FIELD_STRING, false, 1, 2000, NULL },
+	[UPDATE_TEXT] =		{ "text", FIELD_TEXT, false, 1, 2000, NULL },
 	[UPDATE_STATE] =	{ "state", FIELD_ENUM, false, 0, 0,
 				  item_states },
 	[UPDATE_POSITION] =	{ "position", FIELD_INT, false, 0, 1000000,
 				  NULL },
-	[UPDATE_REASON] =	{ "reason", FIELD_STRING, false, 0, 500, NULL },
+	[UPDATE_REASON] =	{ "reason", FIELD_TEXT, false, 0, 500, NULL },
 	[UPDATE_VERSION] =	{ "version", FIELD_INT, true, 1, INT_MAX,
 				  NULL },
 };

@@ -19,7 +19,7 @@
 #define MESSAGE_MAX_CHARS	8000
 
 static const struct field_rule message_rules[] = {
-	{ "content", FIELD_STRING, true, 1, MESSAGE_MAX_CHARS, NULL },
+	{ "content", FIELD_TEXT, true, 1, MESSAGE_MAX_CHARS, NULL },
 };
 
 #define MESSAGES_LIMIT_DEFAULT	50

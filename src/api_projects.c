@@ -45,8 +45,8 @@ static const struct field_rule list_query_rules[] = {
 
 enum { CREATE_TITLE, CREATE_DESCRIPTION };
 static const struct field_rule project_create_rules[] = {
-	[CREATE_TITLE] =	{ "title", FIELD_STRING, true, 1, 255, NULL },
-	[CREATE_DESCRIPTION] =	{ "description", FIELD_STRING, false, 0, 10000,
+	[CREATE_TITLE] =	{ "title", FIELD_LINE, true, 1, 255, NULL },
+	[CREATE_DESCRIPTION] =	{ "description", FIELD_TEXT, false, 0, 10000,
 				  NULL },
 };
 #define CREATE_NRULES \
@@ -54,8 +54,8 @@ static const struct field_rule project_create_rules[] = {
 
 enum { UPDATE_TITLE, UPDATE_DESCRIPTION, UPDATE_STATUS, UPDATE_VERSION };
 static const struct field_rule project_update_rules[] = {
-	[UPDATE_TITLE] =	{ "title", FIELD_STRING, false, 1, 255, NULL },
-	[UPDATE_DESCRIPTION] =	{ "description", FIELD_STRING, false, 0, 10000,
+	[UPDATE_TITLE] =	{ "title", FIELD_LINE, false, 1, 255, NULL },
+	[UPDATE_DESCRIPTION] =	{ "description", FIELD_TEXT, false, 0, 10000,
 				  NULL },
 	[UPDATE_STATUS] =	{ "status", FIELD_ENUM, false, 0, 0,
 				  project_statuses },

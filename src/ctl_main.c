@@ -580,6 +580,9 @@ static int
 ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
     char **argv)
 {
+	static const struct field_rule name_rule = { "display_name", FIELD_LINE,
+	    false, 0, DISPLAY_NAME_MAX_CHARS, NULL };
+	struct validate_error	 verr;
 	struct bs_config	 cfg;
 	struct db_pool		*pool = NULL;
 	struct db_conn		*conn = NULL;
@@ -600,8 +603,13 @@ ctl_user_create(struct ctl *ctl, const struct ctl_command *cmd, int argc,
 		return CTL_EXIT_USAGE;
 	}
 	name = argc - optind == 2 ? argv[optind + 1] : "";
-	if (strlen(name) > 400 || !utf8_valid(name, strlen(name))) {
-		ctl_errx("the display name must be UTF-8, at most 100 characters");
+	if (!utf8_valid(name, strlen(name))) {
+		ctl_errx("the display name must be UTF-8 text");
+		return CTL_EXIT_USAGE;
+	}
+	if (validate_string(name, &name_rule, &verr) != BS_OK) {
+		/* The API's rule, in the API's words. */
+		ctl_errx("%s", verr.message);
 		return CTL_EXIT_USAGE;
 	}
 	memset(&cfg, 0, sizeof cfg);

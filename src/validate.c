@@ -103,6 +103,85 @@ verr(struct validate_error *err, const char *field, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The code point at s (valid UTF-8, as the JSON parser leaves it); *n: its bytes. */
+static unsigned long
+utf8_next(const unsigned char *s, size_t *n)
+{
+	if (s[0] < 0x80) {
+		*n = 1;
+		return s[0];
+	}
+	if (s[0] < 0xe0) {
+		*n = 2;
+		return ((unsigned long)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+	}
+	if (s[0] < 0xf0) {
+		*n = 3;
+		return ((unsigned long)(s[0] & 0x0f) << 12) |
+		    ((unsigned long)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+	}
+	*n = 4;
+	return ((unsigned long)(s[0] & 0x07) << 18) |
+	    ((unsigned long)(s[1] & 0x3f) << 12) |
+	    ((unsigned long)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+}
+
+static bool
+space_char(unsigned long c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || c == 0x85 ||
+	    c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200b) ||
+	    c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
+	    c == 0x3000 || c == 0xfeff;
+}
+
+static bool
+control_char(unsigned long c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
+
+static bool
+bidi_control(unsigned long c)
+{
+	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/*
+ * The rules FIELD_TEXT and FIELD_LINE add to a string's (s: len bytes of
+ * valid UTF-8 of the right length).
+ */
+static bs_err
+person_text_check(const char *s, size_t len, const struct field_rule *r,
+    struct validate_error *err)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	unsigned long		 c;
+	size_t			 i, n;
+	bool			 blank = true, line = r->type == FIELD_LINE;
+
+	for (i = 0; i < len; i += n) {
+		c = utf8_next(p + i, &n);
+		if (!space_char(c))
+			blank = false;
+		if (line && (control_char(c) || bidi_control(c))) {
+			verr(err, r->name, "%s must be one line, without control "
+			    "characters or direction overrides.", r->name);
+			return BS_ERR_INVALID;
+		}
+		if (control_char(c) && c != '\t' && c != '\n' && c != '\r') {
+			verr(err, r->name, "%s must not hold control characters "
+			    "other than tabs and line breaks.", r->name);
+			return BS_ERR_INVALID;
+		}
+	}
+	if (blank && len > 0 && (line || r->min > 0)) {
+		verr(err, r->name, "%s must not be blank.", r->name);
+		return BS_ERR_INVALID;
+	}
+	return BS_OK;
+}
+
 static bs_err
 validate_field(json_object *v, const struct field_rule *r,
     struct field_value *out, struct validate_error *err)
@@ -113,6 +192,8 @@ validate_field(json_object *v, const struct field_rule *r,
 
 	switch (r->type) {
 	case FIELD_STRING:
+	case FIELD_TEXT:
+	case FIELD_LINE:
 	case FIELD_ENUM:
 	case FIELD_UUID:
 		if (!json_object_is_type(v, json_type_string)) {
@@ -149,6 +230,8 @@ validate_field(json_object *v, const struct field_rule *r,
 				    r->name, r->min, r->max);
 			return BS_ERR_INVALID;
 		}
+		if (r->type == FIELD_TEXT || r->type == FIELD_LINE)
+			return person_text_check(s, len, r, err);
 		return BS_OK;
 	case FIELD_INT:
 		if (!json_object_is_type(v, json_type_int)) {
@@ -260,15 +343,32 @@ validate_query_value(const char *v, const struct field_rule *r,
 		verr(err, r->name, "%s must be an id.", r->name);
 		return BS_ERR_INVALID;
 	case FIELD_STRING:
+	case FIELD_TEXT:
+	case FIELD_LINE:
 		out->str = v;
 		chars = utf8_length(v, strlen(v));
-		if ((long)chars >= r->min && (long)chars <= r->max)
-			return BS_OK;
-		verr(err, r->name, "%s must be %ld to %ld characters long.",
-		    r->name, r->min, r->max);
-		return BS_ERR_INVALID;
+		if ((long)chars < r->min || (long)chars > r->max) {
+			verr(err, r->name, "%s must be %ld to %ld characters "
+			    "long.", r->name, r->min, r->max);
+			return BS_ERR_INVALID;
+		}
+		if (r->type != FIELD_STRING)
+			return person_text_check(v, strlen(v), r, err);
+		return BS_OK;
 	}
 	return BS_ERR_INTERNAL;
+}
+
+bs_err
+validate_string(const char *v, const struct field_rule *r,
+    struct validate_error *err)
+{
+	struct field_value	 out;
+
+	if (r->type != FIELD_STRING && r->type != FIELD_TEXT &&
+	    r->type != FIELD_LINE)
+		return BS_ERR_INTERNAL;
+	return validate_query_value(v, r, &out, err);
 }
 
 bs_err
@@ -282,8 +382,8 @@ validate_query(const struct http_request *req, const struct field_rule *rules,
 	memset(out, 0, n * sizeof(*out));
 	for (i = 0; i < n; i++) {
 		v = http_query_get(req, rules[i].name);
-		if (v != NULL && *v == '\0' && (rules[i].type == FIELD_STRING ||
-		    rules[i].type == FIELD_UUID))
+		if (v != NULL && *v == '\0' && rules[i].type != FIELD_INT &&
+		    rules[i].type != FIELD_ENUM)
 			v = NULL;
 		if (v == NULL) {
 			if (rules[i].required) {

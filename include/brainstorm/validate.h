@@ -19,6 +19,17 @@ enum field_type {
 	FIELD_INT,	/* min/max: value */
 	FIELD_ENUM,	/* one of choices */
 	FIELD_UUID,	/* a canonical textual UUID */
+	/*
+	 * A person's text, as FIELD_STRING and: no control characters but
+	 * tabs and line breaks; with min 1, not only white space.
+	 */
+	FIELD_TEXT,
+	/*
+	 * A name or a title that others see: one line, no control
+	 * characters, no bidirectional embeddings, overrides or isolates
+	 * (which can make it read as another); not only white space.
+	 */
+	FIELD_LINE,
 };
 
 struct field_rule {
@@ -58,6 +69,15 @@ struct http_request;
 bs_err	validate_query(const struct http_request *req,
 	    const struct field_rule *rules, size_t n, struct field_value *out,
 	    struct validate_error *err);
+/*
+ * One string value v against r (FIELD_STRING, FIELD_TEXT or FIELD_LINE):
+ * valid UTF-8 (the caller's to check), its length and r's type's rules.
+ * BS_ERR_INVALID with err filled.
+ */
+bs_err	validate_string(const char *v, const struct field_rule *r,
+	    struct validate_error *err);
+/* The display name of an account, in characters (API and brainstormctl). */
+#define DISPLAY_NAME_MAX_CHARS	100
 /*
  * OpenBSD strtonum(3), strict: the whole of s is an optional '-' and
  * decimal digits, in min..max. On failure 0, errno EINVAL or ERANGE, and

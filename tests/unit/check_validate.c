@@ -183,6 +183,68 @@ START_TEST(test_string_with_nul)
 }
 END_TEST
 
+enum { P_NAME, P_BODY, P_NOTE };
+static const struct field_rule person_rules[] = {
+	[P_NAME] =	{ "name", FIELD_LINE, false, 0, 20, NULL },
+	[P_BODY] =	{ "body", FIELD_TEXT, false, 1, 50, NULL },
+	[P_NOTE] =	{ "note", FIELD_TEXT, false, 0, 50, NULL },
+};
+
+/* text against person_rules: BS_OK, or the field and the message's word. */
+static void
+person(const char *text, const char *field, const char *word)
+{
+	struct field_value	 pv[3];
+	bs_err			 e;
+
+	teardown();
+	doc = parse(text);
+	memset(&verr, 0, sizeof(verr));
+	e = validate_object(doc, person_rules, 3, pv, &verr);
+	if (field == NULL) {
+		ck_assert_msg(e == BS_OK, "%s refused: %s", text, verr.message);
+		return;
+	}
+	ck_assert_msg(e == BS_ERR_INVALID, "%s accepted", text);
+	ck_assert_str_eq(verr.field, field);
+	ck_assert_msg(strstr(verr.message, word) != NULL, "%s: %s", text,
+	    verr.message);
+}
+
+/*
+ * Names and titles others see are one line, without control characters
+ * or direction overrides (which can make a name read as another's), and
+ * not blank; a person's text may hold tabs and line breaks.
+ */
+START_TEST(test_person_lines_and_texts)
+{
+	person("{\"name\":\"Ada\"}", NULL, NULL);
+	person("{\"name\":\"\"}", NULL, NULL);
+	person("{\"name\":\"Zo\\u00eb \\ud83d\\ude00 \\u05e9\\u05dc\\u05d5\\u05dd\"}",
+	    NULL, NULL);
+	person("{\"name\":\"   \"}", "name", "blank");
+	person("{\"name\":\"\\u00a0\\u3000\"}", "name", "blank");
+	person("{\"name\":\"a\\tb\"}", "name", "one line");
+	person("{\"name\":\"a\\nb\"}", "name", "one line");
+	person("{\"name\":\"a\\u0007b\"}", "name", "one line");
+	person("{\"name\":\"a\\u007fb\"}", "name", "one line");
+	person("{\"name\":\"a\\u0085b\"}", "name", "one line");
+	person("{\"name\":\"evil\\u202egnp.exe\"}", "name", "direction");
+	person("{\"name\":\"a\\u202ab\"}", "name", "direction");
+	person("{\"name\":\"a\\u2067b\\u2069\"}", "name", "direction");
+
+	person("{\"body\":\"line one\\nline two\\ta\\r\\n\\u202eb\"}", NULL,
+	    NULL);
+	person("{\"body\":\"  \\n\\t \"}", "body", "blank");
+	person("{\"body\":\"\\u2003\\ufeff\"}", "body", "blank");
+	person("{\"body\":\"\"}", "body", "empty");
+	person("{\"body\":\"a\\u0007b\"}", "body", "control");
+	person("{\"body\":\"a\\u009bb\"}", "body", "control");
+	person("{\"note\":\"   \"}", NULL, NULL);
+	person("{\"note\":\"a\\u001bb\"}", "note", "control");
+}
+END_TEST
+
 START_TEST(test_int_bounds)
 {
 	ck_assert_int_eq(check("{\"title\":\"a\",\"count\":-2}"), BS_OK);
@@ -462,6 +524,7 @@ validate_suite(void)
 	tcase_add_test(tc, test_query_refusals);
 	tcase_add_test(tc, test_query_required);
 	tcase_add_test(tc, test_body_uuid);
+	tcase_add_test(tc, test_person_lines_and_texts);
 	suite_add_tcase(s, tc);
 	return s;
 }
