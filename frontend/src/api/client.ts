@@ -14,6 +14,7 @@
 // because presenting an already rotated token revokes the whole family. A
 // refresh answered 401 (revoked, expired, reused) ends the session.
 
+import { cleanLine } from "../lib/text";
 import type {
   AgentRun,
   AgentsResponse,
@@ -432,7 +433,8 @@ export class ApiClient {
     remember = true,
   ): Promise<User> {
     const body: Record<string, string> = { email, password };
-    if (displayName.trim() !== "") body.display_name = displayName.trim();
+    const name = cleanLine(displayName);
+    if (name !== "") body.display_name = name;
     const session = await this.request<Session>("POST", "/api/auth/register", {
       body,
       auth: false,

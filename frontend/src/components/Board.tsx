@@ -3,6 +3,7 @@ import { errorMessage } from "../api/client";
 import type { Item, ItemEvent, ItemHistory } from "../api/types";
 import { COLUMNS, COLUMN_LABELS, groupColumns, type BoardState, type Column } from "../lib/board";
 import { formatDateTime } from "../lib/format";
+import { cleanText } from "../lib/text";
 import { humanizeAgent } from "../lib/conversation";
 import { useSession } from "../lib/session";
 import type { EditResult } from "../lib/useProject";
@@ -261,11 +262,11 @@ function AddCardForm({
   const [error, setError] = useState<string | null>(null);
   const submit = async (e?: FormEvent) => {
     e?.preventDefault();
-    if (text.trim() === "") return;
+    if (cleanText(text) === "") return;
     setBusy(true);
     setError(null);
     try {
-      await onAdd(text.trim());
+      await onAdd(cleanText(text));
     } catch (err) {
       setError(errorMessage(err));
     } finally {
@@ -299,7 +300,7 @@ function AddCardForm({
         <Button size="sm" variant="ghost" onClick={onCancel}>
           Cancel
         </Button>
-        <Button size="sm" variant="primary" type="submit" busy={busy} disabled={text.trim() === ""}>
+        <Button size="sm" variant="primary" type="submit" busy={busy} disabled={cleanText(text) === ""}>
           Add card
         </Button>
       </div>
@@ -379,7 +380,7 @@ function ItemCard({
 
   const save = async (version: number) => {
     if (!editing) return;
-    const text = editing.draft.trim();
+    const text = cleanText(editing.draft);
     if (text === "") {
       setEditError("A card needs some text.");
       return;

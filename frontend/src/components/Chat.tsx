@@ -18,6 +18,7 @@ import {
   type TimelineBlock,
 } from "../lib/conversation";
 import { formatCompact, formatLatency, formatTime } from "../lib/format";
+import { cleanText } from "../lib/text";
 import { IconAlert, IconCheck, IconQuestion, IconSend, IconSparkle, IconX } from "./icons";
 import { Alert, Button, EmptyState, LiveAnnouncer, Skeleton, Spinner, cx } from "./ui";
 
@@ -392,7 +393,7 @@ export const Chat = forwardRef<ChatHandle, ChatProps>(function Chat(props, ref) 
 
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
-    const text = draft.trim();
+    const text = cleanText(draft);
     if (text === "" || sending || text.length > MAX_MESSAGE) return;
     stickToBottom.current = true;
     onSend(text);
@@ -525,7 +526,7 @@ export const Chat = forwardRef<ChatHandle, ChatProps>(function Chat(props, ref) 
             type="submit"
             variant="primary"
             aria-label="Send message"
-            disabled={draft.trim() === "" || sending !== null || over}
+            disabled={cleanText(draft) === "" || sending !== null || over}
             busy={sending !== null}
             className="h-10 w-10 px-0"
           >

@@ -8,6 +8,7 @@ import { AppShell } from "../components/Layout";
 import { Alert, Button, Dialog, Field } from "../components/ui";
 import { navigate } from "../lib/router";
 import { useSession } from "../lib/session";
+import { cleanLine } from "../lib/text";
 
 const MIN_PASSWORD = 10;
 
@@ -43,7 +44,7 @@ function ProfileForm() {
     setError(null);
     setSaved(false);
     try {
-      await updateDisplayName(client, name.trim());
+      await updateDisplayName(client, cleanLine(name));
       setSaved(true);
     } catch (err) {
       setError(errorMessage(err));
@@ -72,7 +73,7 @@ function ProfileForm() {
         hint="Shown to the people you share projects with. Up to 100 characters."
       />
       <div className="flex items-center gap-3">
-        <Button type="submit" variant="primary" busy={busy} disabled={name.trim() === (user?.display_name ?? "")}>
+        <Button type="submit" variant="primary" busy={busy} disabled={cleanLine(name) === (user?.display_name ?? "")}>
           Save name
         </Button>
         {saved && (

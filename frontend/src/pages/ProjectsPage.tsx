@@ -9,6 +9,7 @@ import { IconArchive, IconDots, IconLogout, IconPencil, IconPlus, IconSparkle, I
 import { importProblem } from "../lib/documents";
 import { Alert, Button, ConfirmDialog, Dialog, EmptyState, Field, MenuButton, Skeleton, cx } from "../components/ui";
 import { formatRelative } from "../lib/format";
+import { cleanLine, cleanText } from "../lib/text";
 import { Link, navigate } from "../lib/router";
 import { useClient } from "../lib/session";
 
@@ -404,14 +405,14 @@ function CreateProjectDialog({
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (title.trim() === "") {
+    if (cleanLine(title) === "") {
       setError("Give the project a name.");
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      const p = await client.createProject(title.trim(), description.trim());
+      const p = await client.createProject(cleanLine(title), cleanText(description));
       setTitle("");
       setDescription("");
       onCreated(p);
@@ -489,13 +490,13 @@ function RenameForm({
   const [error, setError] = useState<string | null>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (title.trim() === "") {
+    if (cleanLine(title) === "") {
       setError("The name cannot be empty.");
       return;
     }
     setBusy(true);
     try {
-      await onSave(title.trim());
+      await onSave(cleanLine(title));
     } catch (err) {
       setError(errorMessage(err));
     } finally {
