@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,57 +16,36 @@
 
 static const char	*db_url;
 
-static const struct db_stmt	 length_stmt = {
-	"check_pool_length", "SELECT length($1::text)", 1
-};
+/* The lengths of its two parameters, and whether the session was marked. */
 static const struct db_stmt	 lengths_stmt = {
-	"check_pool_lengths", "SELECT length($1::text) + length($2::text)", 2
+	"check_pool_lengths",
+	"SELECT length($1::text) + length($2::text),"
+	" coalesce(current_setting('check_pool.mark', true), '') = 'marked'", 2
 };
 
-/* The length PostgreSQL counts of value, on the pool's one connection. */
-static long
-exec_length(struct db_conn *conn, const char *value)
-{
-	const char	*v[] = { value };
-	PGresult	*res = NULL;
-	long		 n;
-
-	ck_assert_int_eq(db_exec(conn, &length_stmt, v, &res, NULL), BS_OK);
-	n = atol(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return n;
-}
-
-/* Checks the one connection out, runs value, and gives it back. */
-static int
-run_length(struct db_pool *pool, const char *value, long *length)
-{
-	struct db_conn	*conn;
-	int		 pid;
-
-	ck_assert_int_eq(db_pool_checkout(pool, &conn), BS_OK);
-	pid = PQbackendPID(db_conn_pg(conn));
-	*length = exec_length(conn, value);
-	db_pool_release(pool, conn);
-	return pid;
-}
-
-/* The same with two parameters. */
-static int
-run_lengths(struct db_pool *pool, const char *a, const char *b, long *length)
+/*
+ * Checks the pool's one connection out, sends a and b, marks its session
+ * (a setting that lives as long as the session) and gives it back. Says
+ * whether the session was marked already, that is, kept since the last
+ * call; *length is what PostgreSQL counted of a and b.
+ */
+static bool
+run(struct db_pool *pool, const char *a, const char *b, long *length)
 {
 	const char	*v[] = { a, b };
 	struct db_conn	*conn;
 	PGresult	*res = NULL;
-	int		 pid;
+	bool		 kept;
 
 	ck_assert_int_eq(db_pool_checkout(pool, &conn), BS_OK);
-	pid = PQbackendPID(db_conn_pg(conn));
 	ck_assert_int_eq(db_exec(conn, &lengths_stmt, v, &res, NULL), BS_OK);
 	*length = atol(PQgetvalue(res, 0, 0));
+	kept = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	PQclear(res);
+	ck_assert_int_eq(db_command(conn,
+	    "SELECT set_config('check_pool.mark', 'marked', false)"), BS_OK);
 	db_pool_release(pool, conn);
-	return pid;
+	return kept;
 }
 
 /*
@@ -80,35 +60,33 @@ START_TEST(test_a_connection_that_sent_a_large_statement_is_not_kept)
 	size_t			 big = ((size_t)1 << 20) + 1;
 	char			*value;
 	long			 n;
-	int			 pid, pid2;
 
 	ck_assert_int_eq(db_pool_create(&opt, &pool), BS_OK);
 	ck_assert_ptr_nonnull(value = malloc(big + 1));
 	memset(value, 'x', big);
 	value[big] = '\0';
 
-	pid = run_length(pool, "small", &n);
+	ck_assert(!run(pool, "small", "", &n));	/* a new session */
 	ck_assert_int_eq(n, 5);
-	ck_assert_int_eq(run_length(pool, "small", &n), pid);	/* kept */
+	ck_assert(run(pool, "small", "", &n));	/* kept */
 
 	value[big - 1] = '\0';	/* exactly the bound: kept */
-	ck_assert_int_eq(run_length(pool, value, &n), pid);
+	ck_assert(run(pool, value, "", &n));
 	ck_assert_int_eq(n, (long)big - 1);
-	ck_assert_int_eq(run_length(pool, "small", &n), pid);
+	ck_assert(run(pool, "small", "", &n));
 
 	value[big - 1] = 'x';	/* one byte past it: closed at release */
-	ck_assert_int_eq(run_length(pool, value, &n), pid);
+	ck_assert(run(pool, value, "", &n));
 	ck_assert_int_eq(n, (long)big);
-	pid2 = run_length(pool, "small", &n);
-	ck_assert_int_ne(pid2, pid);
+	ck_assert(!run(pool, "small", "", &n));
 	ck_assert_int_eq(n, 5);
-	ck_assert_int_eq(run_length(pool, "small", &n), pid2);	/* kept */
+	ck_assert(run(pool, "small", "", &n));	/* kept */
 
 	/* The parameters of a statement count together: 2 x (512 KiB + 1). */
 	value[big / 2 + 1] = '\0';
-	ck_assert_int_eq(run_lengths(pool, value, value, &n), pid2);
+	ck_assert(run(pool, value, value, &n));
 	ck_assert_int_eq(n, (long)(big / 2 + 1) * 2);
-	ck_assert_int_ne(run_length(pool, "small", &n), pid2);
+	ck_assert(!run(pool, "small", "", &n));
 
 	free(value);
 	db_pool_destroy(pool);
