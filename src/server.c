@@ -46,6 +46,7 @@ struct worker {
 
 static atomic_bool	 stopping;
 static atomic_int	 in_flight;	/* requests this process is serving */
+static atomic_bool	 trim_asked;	/* server_trim_soon: before it is due */
 static double		 trim_due;	/* monotonic; the signal thread's */
 
 /*
@@ -580,13 +581,21 @@ server_request_end(void)
 	atomic_fetch_sub(&in_flight, 1);
 }
 
+void
+server_trim_soon(void)
+{
+	atomic_store(&trim_asked, true);
+}
+
 bool
 server_trim_tick(double now)
 {
 	if (trim_due == 0)
 		trim_due = now + TRIM_INTERVAL_S;
-	if (now < trim_due || atomic_load(&in_flight) > 0)
+	if ((now < trim_due && !atomic_load(&trim_asked)) ||
+	    atomic_load(&in_flight) > 0)
 		return false;
+	atomic_store(&trim_asked, false);
 	malloc_trim(0);
 	trim_due = now + TRIM_INTERVAL_S;
 	return true;

@@ -40,10 +40,14 @@ void	server_request_begin(void);
 void	server_request_end(void);
 /*
  * The signal thread's tick at monotonic time now (seconds): trims the heap
- * when TRIM_INTERVAL_S has passed since the first tick or the last trim
- * and no request is in flight, and says whether it did.
+ * when TRIM_INTERVAL_S has passed since the first tick or the last trim,
+ * or a trim was asked for, and no request is in flight; says whether it
+ * did.
  */
 bool	server_trim_tick(double now);
+/* Ask for a trim at the next tick with no request in flight (a large
+ * request's memory just freed). */
+void	server_trim_soon(void);
 /*
  * Start a thread that takes no process signal: SIGTERM, SIGINT and SIGHUP
  * belong to the thread that sigwaits for them; faults stay open. name (at

@@ -30,6 +30,23 @@ START_TEST(test_a_due_trim_waits_for_no_request_in_flight)
 }
 END_TEST
 
+/* A large request's end asks for a trim: at the next tick with none in flight. */
+START_TEST(test_an_asked_trim_comes_before_its_time_when_nothing_runs)
+{
+	double	 t = 5000.0;
+
+	/* Due now or never set (the test before, with CK_FORK=no): 30 s on. */
+	(void)server_trim_tick(t);
+	server_trim_soon();
+	server_request_begin();
+	ck_assert(!server_trim_tick(t + 1.0));	/* a request in flight */
+	server_request_end();
+	ck_assert(server_trim_tick(t + 2.0));
+	ck_assert(!server_trim_tick(t + 3.0));	/* asked once, trimmed once */
+	ck_assert(server_trim_tick(t + 32.0));
+}
+END_TEST
+
 static Suite *
 server_suite(void)
 {
@@ -37,6 +54,7 @@ server_suite(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, test_a_due_trim_waits_for_no_request_in_flight);
+	tcase_add_test(tc, test_an_asked_trim_comes_before_its_time_when_nothing_runs);
 	suite_add_tcase(s, tc);
 	return s;
 }
