@@ -262,11 +262,12 @@ function AddCardForm({
   const [error, setError] = useState<string | null>(null);
   const submit = async (e?: FormEvent) => {
     e?.preventDefault();
-    if (cleanText(text) === "") return;
+    const clean = cleanText(text);
+    if (clean === "") return;
     setBusy(true);
     setError(null);
     try {
-      await onAdd(cleanText(text));
+      await onAdd(clean);
     } catch (err) {
       setError(errorMessage(err));
     } finally {

@@ -405,14 +405,15 @@ function CreateProjectDialog({
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (cleanLine(title) === "") {
+    const name = cleanLine(title);
+    if (name === "") {
       setError("Give the project a name.");
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      const p = await client.createProject(cleanLine(title), cleanText(description));
+      const p = await client.createProject(name, cleanText(description));
       setTitle("");
       setDescription("");
       onCreated(p);
@@ -490,13 +491,14 @@ function RenameForm({
   const [error, setError] = useState<string | null>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (cleanLine(title) === "") {
+    const name = cleanLine(title);
+    if (name === "") {
       setError("The name cannot be empty.");
       return;
     }
     setBusy(true);
     try {
-      await onSave(cleanLine(title));
+      await onSave(name);
     } catch (err) {
       setError(errorMessage(err));
     } finally {
