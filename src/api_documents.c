@@ -127,7 +127,7 @@ api_documents_create(struct http_ctx *ctx)
 	if ((e = db_pool_checkout(ctx->app->db, &conn)) == BS_OK)
 		e = db_generation_queue(conn, &lim, ctx->req.project_id,
 		    kind->name, ctx->req.user_id, engine_owner(ctx->app->engine),
-		    id);
+		    ctx->app->cfg->document_generations_kept, id);
 	db_pool_release(ctx->app->db, conn);
 	if (e != BS_OK) {
 		queue_error(ctx, e);

@@ -50,13 +50,13 @@ const struct db_stmt db_agent_run_stmts[AGENT_RUN_STMT__COUNT] = {
 	  "r.thinking_tokens FROM agent_runs r "
 	  "JOIN turns t ON t.id = r.turn_id WHERE r.project_id = $1 "
 	  "ORDER BY r.id DESC LIMIT $2", 2 },
+	/* The ledger's last $2 days (UTC), today's included. */
 	[STMT_USAGE_LIST] = { "usage_list",
-	  "SELECT to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), "
-	  "'YYYY-MM-DD'), model, count(*), sum(input_tokens), sum(output_tokens), "
-	  "sum(cache_read_tokens), sum(cache_write_tokens), "
-	  "sum(cache_write_1h_tokens), sum(thinking_tokens) FROM agent_runs "
-	  "WHERE user_id = $1 AND created_at > now() - make_interval(days => $2) "
-	  "GROUP BY 1, 2 ORDER BY 1 DESC, 2", 2 },
+	  "SELECT to_char(day, 'YYYY-MM-DD'), model, calls, input_tokens, "
+	  "output_tokens, cache_read_tokens, cache_write_tokens, "
+	  "cache_write_1h_tokens, thinking_tokens FROM usage_daily "
+	  "WHERE user_id = $1 AND day > (now() AT TIME ZONE 'UTC')::date - $2::int "
+	  "ORDER BY day DESC, model", 2 },
 };
 const size_t db_agent_run_nstmts = AGENT_RUN_STMT__COUNT;
 

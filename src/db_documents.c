@@ -129,7 +129,9 @@ const struct db_stmt db_document_stmts[DOCUMENT_STMT__COUNT] = {
 	 * The generation and its job (a turn with its document_kind, same
 	 * id) in one statement: the partial unique index of generations
 	 * refuses a second one running in the project, and then neither row
-	 * is made.
+	 * is made. The project keeps the record of its newest $5: the
+	 * finished ones before the newest $5 - 1 go (their runs by cascade;
+	 * their tokens stay in usage_daily).
 	 */
 	[STMT_GENERATION_QUEUE] = { "documents_generation_queue",
 	  "WITH g AS (INSERT INTO document_generations (project_id, kind,"
@@ -137,8 +139,15 @@ const struct db_stmt db_document_stmts[DOCUMENT_STMT__COUNT] = {
 	  " ON CONFLICT DO NOTHING RETURNING id),"
 	  " t AS (INSERT INTO turns (id, project_id, document_kind, status,"
 	  " user_id, queued_by) SELECT g.id, $1::uuid, $2::text, 'queued',"
-	  " $3::uuid, $4::text FROM g RETURNING id)"
-	  " SELECT id FROM t", 4 },
+	  " $3::uuid, $4::text FROM g RETURNING id),"
+	  " old AS (DELETE FROM turns x WHERE x.id IN (SELECT o.id FROM turns o"
+	  " WHERE o.project_id = $1::uuid AND o.document_kind IS NOT NULL"
+	  " AND o.status IN ('done', 'failed')"
+	  " ORDER BY o.queued_at DESC, o.id DESC OFFSET $5::integer - 1)"
+	  " RETURNING x.id),"
+	  " gone AS (DELETE FROM document_generations d USING old"
+	  " WHERE d.id = old.id)"
+	  " SELECT id FROM t", 5 },
 	[STMT_GENERATION_GET] = { "documents_generation_get",
 	  "SELECT t.id, t.document_kind, t.status, t.runs, t.error, "
 	  DB_ISO_UTC("t.queued_at") ", " DB_ISO_UTC("t.finished_at") ","
@@ -368,14 +377,16 @@ db_document_history(struct db_conn *c, const char *project_id, int limit,
 bs_err
 db_generation_queue(struct db_conn *c, const struct db_turn_limits *lim,
     const char *project_id, const char *kind, const char *user_id,
-    const char *queued_by, char generation_id[DB_ID_LEN])
+    const char *queued_by, long kept, char generation_id[DB_ID_LEN])
 {
-	const char	*v[] = { project_id, kind, user_id, queued_by };
+	char		 keep[24];
+	const char	*v[] = { project_id, kind, user_id, queued_by, keep };
 	PGresult	*res = NULL;
 	char		 state[6] = "";
 	bool		 begun = false;
 	bs_err		 e;
 
+	snprintf(keep, sizeof(keep), "%ld", kept);
 	if ((e = db_command(c, "BEGIN")) != BS_OK)
 		goto out;
 	begun = true;

@@ -81,6 +81,7 @@ struct bs_config {
 	long		 item_rate_limit;	/* ITEM_RATE_LIMIT, per minute */
 	long		 messages_max_per_project; /* MESSAGES_MAX_PER_PROJECT */
 	long		 document_versions_max;	/* DOCUMENT_VERSIONS_MAX */
+	long		 document_generations_kept; /* DOCUMENT_GENERATIONS_KEPT */
 	long		 context_items_max;	/* CONTEXT_ITEMS_MAX */
 	char		*sentry_dsn;		/* SENTRY_DSN ("" = no error reports) */
 	char		*sentry_environment;	/* SENTRY_ENVIRONMENT ("" = APP_ENV) */

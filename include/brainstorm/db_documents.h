@@ -37,11 +37,13 @@ bs_err	db_document_history(struct db_conn *c, const char *project_id,
  * BS_ERR_CONFLICT while another generation of the project is queued or
  * running; BS_ERR_NOT_FOUND when the project is gone; BS_ERR_TOO_LARGE
  * and BS_ERR_RATE_LIMITED as db_turns_room says. queued_by as for
- * db_turn_queue.
+ * db_turn_queue. The project keeps the record of its newest kept
+ * generations (kept >= 1, this one included): the older finished ones
+ * are removed in the same statement, with their runs.
  */
 bs_err	db_generation_queue(struct db_conn *c, const struct db_turn_limits *lim,
 	    const char *project_id, const char *kind, const char *user_id,
-	    const char *queued_by, char generation_id[DB_ID_LEN]);
+	    const char *queued_by, long kept, char generation_id[DB_ID_LEN]);
 /*
  * A generation's state: {"generation_id", "kind", "status" (queued,
  * running, done, failed), "runs", "error", "queued_at", "finished_at",

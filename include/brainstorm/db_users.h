@@ -24,14 +24,15 @@ struct user {
 
 /*
  * Model tokens the user whose id is the SQL expression user spent this
- * calendar month (UTC): input, output and cache tokens of every agent run
- * (turns and documents). One bigint.
+ * calendar month (UTC): input, output and cache tokens of every model call
+ * (turns and documents), from the ledger, which keeps them when a project
+ * goes (migration 0020). One bigint.
  */
 #define USER_MONTH_TOKENS_SQL(user) \
-	"(SELECT coalesce(sum(r.input_tokens::bigint + r.output_tokens + " \
-	"r.cache_read_tokens + r.cache_write_tokens), 0) FROM agent_runs r " \
-	"WHERE r.user_id = " user " AND r.created_at >= " \
-	"date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+	"(SELECT coalesce(sum(d.input_tokens + d.output_tokens + " \
+	"d.cache_read_tokens + d.cache_write_tokens), 0)::bigint " \
+	"FROM usage_daily d WHERE d.user_id = " user " AND d.day >= " \
+	"date_trunc('month', now() AT TIME ZONE 'UTC')::date)"
 
 /*
  * BS_ERR_CONFLICT when the email exists (in any case). The email's project

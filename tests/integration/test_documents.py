@@ -160,14 +160,19 @@ def test_each_kind_generates_a_version_with_citations():
         assert "person: Maybe a weekly digest" in text, text
 
 
-def _versions_max():
-    """DOCUMENT_VERSIONS_MAX of the stack's workers (script/test: 3)."""
+def _worker_setting(name, default):
+    """A setting of the stack's workers (script/test's worker.env)."""
     with open(os.path.join(env("BS_RUN_DIR"), "worker.env"),
               encoding="utf-8") as f:
         for line in f:
-            if line.startswith("DOCUMENT_VERSIONS_MAX="):
+            if line.startswith(name + "="):
                 return int(line.split("=", 1)[1])
-    return 100
+    return default
+
+
+def _versions_max():
+    """DOCUMENT_VERSIONS_MAX of the stack's workers (script/test: 3)."""
+    return _worker_setting("DOCUMENT_VERSIONS_MAX", 100)
 
 
 def test_a_document_keeps_its_newest_versions():
@@ -198,6 +203,37 @@ def test_a_document_keeps_its_newest_versions():
     r = request("POST", "/api/projects/import", doc, headers=auth)
     err = expect_error(r, 422, "validation_failed")
     assert err["path"] == "documents[%d].versions[%d]" % (risks[0], keep), err
+
+
+def test_a_project_keeps_its_newest_generations():
+    """Past DOCUMENT_GENERATIONS_KEPT (script/test: 3) queueing a generation
+    removes the oldest records, runs included; the versions they made and
+    the tokens they spent stay."""
+    keep = _worker_setting("DOCUMENT_GENERATIONS_KEPT", 100)
+    assert keep <= 4, "the stack keeps %d generations: too many" % keep
+    auth, project = user_and_project()
+    made = []
+    for kind in ["brief"] * 2 + ["risks"] * keep:
+        r = generate(auth, project, kind)
+        assert r.status == 202 and r.json()["status"] == "done", r
+        made.append(r.json()["generation_id"])
+    rows = psql("SELECT (SELECT count(*) FROM document_generations "
+                "WHERE project_id = :'p'), (SELECT count(*) FROM turns "
+                "WHERE project_id = :'p' AND document_kind IS NOT NULL), "
+                "(SELECT count(*) FROM agent_runs WHERE project_id = :'p' "
+                "AND generation_id IS NOT NULL)", p=project)
+    assert rows == [[str(keep), str(keep), str(keep)]], rows
+    for gone in made[:-keep]:
+        r = request("GET", path(project, "/generations/" + gone),
+                    headers=auth)
+        expect_error(r, 404)
+    r = request("GET", path(project, "/generations/" + made[-keep]),
+                headers=auth)
+    assert r.status == 200 and r.json()["status"] == "done", r
+    r = request("GET", path(project, "/brief/versions"), headers=auth)
+    assert [v["version"] for v in r.json()["versions"]] == [2, 1], r.json()
+    r = request("GET", "/api/usage", headers=auth)
+    assert sum(u["calls"] for u in r.json()["usage"]) == len(made), r.json()
 
 
 def test_versions_list_read_and_diff():

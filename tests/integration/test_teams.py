@@ -543,3 +543,50 @@ def test_monthly_token_limit():
     assert resp.status == 202, resp
     month = api("GET", "/api/usage", user.token).json()["month"]
     assert month["tokens_used"] > 0 and month["token_limit"] is None, month
+
+
+def test_usage_outlives_the_project():
+    """Tokens spent in a project stay counted when the project goes: its
+    owner's and a member's, for the usage list and the monthly limit."""
+    owner = register_user("ledger-owner")
+    editor = register_user("ledger-editor")
+    project = create_project(owner.token)["id"]
+    assert _add(owner.token, project, editor.email, "editor").status == 201
+    for user in (owner, editor):
+        resp = api("POST", "/api/projects/%s/messages" % project, user.token,
+                   {"content": "An idea from %s." % user.email})
+        assert resp.status == 202, resp
+
+        def finished():
+            rows = psql("SELECT count(*) FROM turns WHERE project_id = "
+                        ":'p' AND status IN ('queued', 'running')",
+                        p=project)
+            return rows == [["0"]]
+        wait_until("the turn finished", finished)
+
+    def usage(user):
+        doc = api("GET", "/api/usage", user.token).json()
+        return doc["month"]["tokens_used"], sum(u["calls"]
+                                                 for u in doc["usage"])
+    before = {u.id: usage(u) for u in (owner, editor)}
+    assert all(t > 0 and c > 0 for t, c in before.values()), before
+
+    resp = api("DELETE", "/api/projects/%s" % project, owner.token)
+    assert resp.status in (200, 204), resp
+    assert psql("SELECT count(*) FROM agent_runs WHERE project_id = :'p'",
+                p=project) == [["0"]]
+    after = {u.id: usage(u) for u in (owner, editor)}
+    assert after == before, (before, after)
+
+    # The limit still counts them: a new project cannot start a turn.
+    fresh = create_project(editor.token)["id"]
+    worker = Worker("ledger", {"USER_MONTHLY_TOKEN_LIMIT":
+                               str(before[editor.id][0])})
+    try:
+        status, doc = worker.call(
+            "POST", "/api/projects/%s/messages" % fresh,
+            {"content": "Another idea."}, editor.token)
+        assert status == 429, (status, doc)
+        assert doc["error"]["code"] == "token_limit_reached", doc
+    finally:
+        worker.stop()

@@ -172,7 +172,7 @@ digest() {
 digest "$SRC_URL" >"$TMP/src.digest" 2>&1
 populated() {
 	local t n
-	for t in users projects items item_events messages turns agent_runs schema_migrations; do
+	for t in users projects items item_events messages turns agent_runs usage_daily schema_migrations; do
 		n=$(awk -v t="$t" '$1 == t { print $2 }' "$TMP/src.digest")
 		if [ -z "$n" ] || [ "$n" -eq 0 ]; then
 			echo "table $t: '${n}' rows"

@@ -799,6 +799,62 @@ START_TEST(test_down_every_migration)
 END_TEST
 
 /*
+ * Migration 0020: the usage ledger starts with the runs already made, adds
+ * each statement's runs by day and model, and keeps them when their project
+ * goes; it goes with its user.
+ */
+START_TEST(test_usage_ledger)
+{
+	struct migration_set	set;
+	char			err[ERR_LEN];
+
+	set_load(migrations_dir, &set);
+	ck_assert_msg(migrate_up(conn, &set, 19, NULL, err, sizeof err) ==
+	    BS_OK, "up --to 19: %s", err);
+	db_do(conn, "INSERT INTO users (email, password_hash) "
+	    "VALUES ('ann@example.com', 'x')");
+	db_do(conn, "INSERT INTO projects (owner_id, title) "
+	    "SELECT id, 'An idea' FROM users");
+	db_do(conn, "INSERT INTO document_generations (project_id, kind, "
+	    "user_id) SELECT p.id, 'brief', p.owner_id FROM projects p");
+	db_do(conn, "INSERT INTO agent_runs (generation_id, project_id, "
+	    "user_id, agent, model, status, input_tokens, output_tokens, "
+	    "created_at) SELECT g.id, g.project_id, g.user_id, 'writer', 'm', "
+	    "'ok', 10, 1, t FROM document_generations g, (VALUES "
+	    "(timestamptz '2026-11-30 23:59:59Z'), ('2026-12-01 00:00:00Z'), "
+	    "('2026-12-01 12:00:00Z')) v (t)");
+
+	ck_assert_msg(migrate_up(conn, &set, 0, NULL, err, sizeof err) ==
+	    BS_OK, "up: %s", err);
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM usage_daily"), 2);
+	ck_assert_int_eq(db_long(conn, "SELECT calls * 100 + input_tokens "
+	    "FROM usage_daily WHERE day = '2026-11-30'"), 110);
+	ck_assert_int_eq(db_long(conn, "SELECT calls * 100 + input_tokens "
+	    "FROM usage_daily WHERE day = '2026-12-01'"), 220);
+
+	/* Two runs of one statement, one day and model: one upsert. */
+	db_do(conn, "INSERT INTO agent_runs (generation_id, project_id, "
+	    "user_id, agent, model, status, input_tokens, output_tokens, "
+	    "cache_read_tokens, created_at) SELECT g.id, g.project_id, "
+	    "g.user_id, a, 'm', 'ok', 5, 2, 7, '2026-12-01 18:00:00Z' "
+	    "FROM document_generations g, (VALUES ('a'), ('b')) v (a)");
+	ck_assert_int_eq(db_long(conn, "SELECT calls * 1000 + input_tokens "
+	    "FROM usage_daily WHERE day = '2026-12-01'"), 4030);
+	ck_assert_int_eq(db_long(conn, "SELECT output_tokens * 1000 + "
+	    "cache_read_tokens FROM usage_daily WHERE day = '2026-12-01'"),
+	    6014);
+
+	db_do(conn, "DELETE FROM projects");
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM agent_runs"), 0);
+	ck_assert_int_eq(db_long(conn, "SELECT sum(calls) FROM usage_daily"),
+	    5);
+	db_do(conn, "DELETE FROM users");
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM usage_daily"), 0);
+	migrate_set_free(&set);
+}
+END_TEST
+
+/*
  * What a statement may read whole (NULL: any statement): the partial
  * indexes of the turns that are queued or running, which TURN_QUEUE_MAX
  * bounds, whatever the history holds. Anything else read whole is read
@@ -1190,6 +1246,7 @@ suite_db(void)
 	tcase_add_test(tc, test_dry_run);
 	tcase_add_test(tc, test_down);
 	tcase_add_test(tc, test_down_every_migration);
+	tcase_add_test(tc, test_usage_ledger);
 	tcase_add_test(tc, test_every_statement_reads_by_index);
 	tcase_add_test(tc, test_down_missing_file);
 	tcase_add_test(tc, test_checksum_drift);

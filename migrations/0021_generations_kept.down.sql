@@ -1,0 +1,1 @@
+DROP INDEX turns_documents_idx;
