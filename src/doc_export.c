@@ -26,6 +26,13 @@ enum xf_type { XF_STRING, XF_INT, XF_ENUM, XF_UUID, XF_TIME, XF_ARRAY,
 
 #define XF_REQUIRED	0x1
 #define XF_NULLABLE	0x2
+/*
+ * Text people wrote, made to follow the API's rules (FIELD_LINE and
+ * FIELD_TEXT) as it is checked: an export made before them still imports,
+ * and a name does not bring in what the API refuses.
+ */
+#define XF_LINE		0x4
+#define XF_TEXT		0x8
 
 /* One field of an object of the format. */
 struct xfield {
@@ -65,8 +72,8 @@ static const struct xfield root_fields[] = {
 
 static const struct xfield project_fields[] = {
 	{ "id", XF_UUID, 0, 0, 0, NULL },
-	{ "title", XF_STRING, XF_REQUIRED, 1, 255, NULL },
-	{ "description", XF_STRING, 0, 0, 10000, NULL },
+	{ "title", XF_STRING, XF_REQUIRED | XF_LINE, 1, 255, NULL },
+	{ "description", XF_STRING, XF_TEXT, 0, 10000, NULL },
 	{ "status", XF_ENUM, 0, 0, 0, statuses },
 	{ "created_at", XF_TIME, 0, 0, 0, NULL },
 	{ "updated_at", XF_TIME, 0, 0, 0, NULL },
@@ -75,10 +82,10 @@ static const struct xfield project_fields[] = {
 
 static const struct xfield item_fields[] = {
 	{ "id", XF_UUID, XF_REQUIRED, 0, 0, NULL },
-	{ "text", XF_STRING, XF_REQUIRED, 1, 2000, NULL },
+	{ "text", XF_STRING, XF_REQUIRED | XF_TEXT, 1, 2000, NULL },
 	{ "state", XF_ENUM, XF_REQUIRED, 0, 0, states },
 	{ "confidence", XF_INT, 0, 0, 100, NULL },
-	{ "user_quote", XF_STRING, 0, 0, 2000, NULL },
+	{ "user_quote", XF_STRING, XF_TEXT, 0, 2000, NULL },
 	{ "source_message_id", XF_UUID, XF_NULLABLE, 0, 0, NULL },
 	{ "created_by", XF_STRING, 0, 1, 64, NULL },
 	{ "position", XF_INT, 0, 0, INT_MAX_DB, NULL },
@@ -99,10 +106,10 @@ static const struct xfield event_fields[] = {
 	{ "action", XF_ENUM, XF_REQUIRED, 0, 0, actions },
 	{ "from_state", XF_ENUM, XF_NULLABLE, 0, 0, states },
 	{ "to_state", XF_ENUM, XF_NULLABLE, 0, 0, states },
-	{ "old_text", XF_STRING, XF_NULLABLE, 0, 2000, NULL },
-	{ "new_text", XF_STRING, XF_NULLABLE, 0, 2000, NULL },
+	{ "old_text", XF_STRING, XF_NULLABLE | XF_TEXT, 0, 2000, NULL },
+	{ "new_text", XF_STRING, XF_NULLABLE | XF_TEXT, 0, 2000, NULL },
 	{ "actor", XF_STRING, XF_REQUIRED, 1, 64, NULL },
-	{ "reason", XF_STRING, 0, 0, 2000, NULL },
+	{ "reason", XF_STRING, XF_TEXT, 0, 2000, NULL },
 	{ "turn_id", XF_UUID, XF_NULLABLE, 0, 0, NULL },
 	{ "message_id", XF_UUID, XF_NULLABLE, 0, 0, NULL },
 	{ "created_at", XF_TIME, 0, 0, 0, NULL },
@@ -113,7 +120,7 @@ static const struct xfield message_fields[] = {
 	{ "id", XF_UUID, XF_REQUIRED, 0, 0, NULL },
 	{ "role", XF_ENUM, XF_REQUIRED, 0, 0, roles },
 	{ "agent", XF_STRING, XF_NULLABLE, 1, 64, NULL },
-	{ "content", XF_STRING, XF_REQUIRED, 0, 100000, NULL },
+	{ "content", XF_STRING, XF_REQUIRED | XF_TEXT, 0, 100000, NULL },
 	{ "turn_id", XF_UUID, XF_NULLABLE, 0, 0, NULL },
 	{ "created_at", XF_TIME, 0, 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, NULL }
@@ -139,7 +146,7 @@ static const struct xfield document_fields[] = {
 
 static const struct xfield version_fields[] = {
 	{ "version", XF_INT, XF_REQUIRED, 1, 1000000, NULL },
-	{ "title", XF_STRING, XF_REQUIRED, 1, 200, NULL },
+	{ "title", XF_STRING, XF_REQUIRED | XF_LINE, 1, 200, NULL },
 	{ "markdown", XF_STRING, XF_REQUIRED, 0, 1000000, NULL },
 	{ "item_event_id", XF_INT, XF_NULLABLE, 1, 9007199254740991L, NULL },
 	{ "message_id", XF_UUID, XF_NULLABLE, 0, 0, NULL },
@@ -277,6 +284,34 @@ choice_ok(const char *const *choices, const char *s)
 	return false;
 }
 
+/*
+ * A string of a person's text (XF_LINE or XF_TEXT) v made to follow the
+ * API's rules, in the tree.
+ */
+static bs_err
+person_text_follow(struct xcheck *x, const struct xfield *f, json_object *v)
+{
+	const char	*s = json_object_get_string(v);
+	size_t		 len = (size_t)json_object_get_string_len(v), n;
+	char		*copy;
+	bool		 blank;
+	bs_err		 e = BS_OK;
+
+	if ((copy = malloc(len + 1)) == NULL)
+		return fail(x, "%s could not be checked: out of memory.",
+		    f->name);
+	memcpy(copy, s, len + 1);
+	n = person_text_clean(copy, len, (f->flags & XF_LINE) ? FIELD_LINE :
+	    FIELD_TEXT, &blank);
+	if (blank && (f->flags & XF_LINE) != 0)
+		e = fail(x, "%s must not be blank.", f->name);
+	else if ((n != len || memcmp(copy, s, len) != 0) &&
+	    json_object_set_string_len(v, copy, (int)n) != 1)
+		e = fail(x, "%s could not be checked: out of memory.", f->name);
+	free(copy);
+	return e;
+}
+
 /* One value against its rule; path already names it. */
 static bs_err
 field_check(struct xcheck *x, const struct xfield *f, json_object *v)
@@ -314,6 +349,12 @@ field_check(struct xcheck *x, const struct xfield *f, json_object *v)
 		return fail(x, "%s may not contain a NUL character.", f->name);
 	switch (f->type) {
 	case XF_STRING:
+		if ((f->flags & (XF_LINE | XF_TEXT)) != 0) {
+			if (person_text_follow(x, f, v) != BS_OK)
+				return BS_ERR_INVALID;
+			s = json_object_get_string(v);
+			len = (size_t)json_object_get_string_len(v);
+		}
 		len = utf8_length(s, len);
 		if ((long)len < f->min || (long)len > f->max)
 			return fail(x, "%s must be %ld to %ld characters long.",

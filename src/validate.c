@@ -182,6 +182,38 @@ person_text_check(const char *s, size_t len, const struct field_rule *r,
 	return BS_OK;
 }
 
+size_t
+person_text_clean(char *s, size_t len, enum field_type type, bool *blank)
+{
+	unsigned char	*p = (unsigned char *)s;
+	unsigned long	 c;
+	size_t		 i, n, o = 0;
+	bool		 line = type == FIELD_LINE;
+
+	*blank = true;
+	if (!utf8_valid(s, len))
+		return len;
+	for (i = 0; i < len; i += n) {
+		c = utf8_next(p + i, &n);
+		if (line && bidi_control(c))
+			continue;
+		if (control_char(c)) {
+			if (line || (c != '\t' && c != '\n' && c != '\r')) {
+				if (line)
+					p[o++] = ' ';
+				continue;
+			}
+		}
+		if (!space_char(c))
+			*blank = false;
+		memmove(p + o, p + i, n);
+		o += n;
+	}
+	if (o < len)
+		p[o] = '\0';
+	return o;
+}
+
 static bs_err
 validate_field(json_object *v, const struct field_rule *r,
     struct field_value *out, struct validate_error *err)

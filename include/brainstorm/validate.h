@@ -76,6 +76,16 @@ bs_err	validate_query(const struct http_request *req,
  */
 bs_err	validate_string(const char *v, const struct field_rule *r,
 	    struct validate_error *err);
+/*
+ * Text written before the rules of FIELD_TEXT and FIELD_LINE (an import of
+ * an older export) made to follow them, in place: s is len bytes of valid
+ * UTF-8 (left alone otherwise). Control characters other than tabs and
+ * line breaks go; for FIELD_LINE, tabs and line breaks become spaces and
+ * bidirectional controls go. The new length (never longer; s stays
+ * NUL-terminated when it was). *blank: nothing but white space is left.
+ */
+size_t	person_text_clean(char *s, size_t len, enum field_type type,
+	    bool *blank);
 /* The display name of an account, in characters (API and brainstormctl). */
 #define DISPLAY_NAME_MAX_CHARS	100
 /*

@@ -91,3 +91,28 @@ def test_texts_hold_line_breaks_but_no_controls_and_are_not_blank():
     resp = api("PATCH", "/api/projects/" + pid, user.token,
                {"description": "   ", "version": project["version"]})
     assert resp.status == 200, resp
+
+
+def test_an_import_follows_the_rules():
+    """An export made before these rules imports, cleaned: the title one
+    line without overrides, texts without control characters."""
+    user = register_user("person-text-import")
+    doc = {"format": "brainstorm.project", "format_version": 1,
+           "project": {"title": "Bob" + RLO + "etihw\tplan",
+                       "description": "a\u0007b"},
+           "items": [{"id": "20000000-0000-4000-8000-000000000001",
+                      "text": "x\u001b[1my", "state": "exploring",
+                      "user_quote": "q\u000cr"}]}
+    resp = api("POST", "/api/projects/import", user.token, doc)
+    assert resp.status == 201, resp
+    project = resp.json()
+    assert project["title"] == "Bobetihw plan", project
+    assert project["description"] == "ab", project
+    items = api("GET", "/api/projects/%s/items" % project["id"],
+                user.token).json()["items"]
+    assert [(i["text"], i["user_quote"]) for i in items] == \
+        [("x[1my", "qr")], items
+    doc["project"]["title"] = RLO + "\n"
+    err = expect_invalid(api("POST", "/api/projects/import", user.token, doc),
+                         "project.title")
+    assert "blank" in err["message"], err

@@ -618,6 +618,51 @@ doc_set(json_object *doc, const char *path, json_object *v)
 
 #define DELETE	((json_object *)-1)
 
+static const char *
+doc_string(json_object *doc, const char *a, const char *b, int i,
+    const char *c)
+{
+	json_object	*o = json_object_object_get(doc, a);
+
+	if (b != NULL)
+		o = json_object_object_get(o, b);
+	if (i >= 0)
+		o = json_object_array_get_idx(o, (size_t)i);
+	if (c != NULL)
+		o = json_object_object_get(o, c);
+	return json_object_get_string(o);
+}
+
+/*
+ * Text written before the API's rules follows them once checked: a title
+ * one line without direction overrides, texts without control characters
+ * other than tabs and line breaks.
+ */
+START_TEST(test_export_check_cleans_person_text)
+{
+	json_object	*doc = export_doc();
+	char		 path[EXPORT_PATH_MAX], why[256];
+
+	doc_set(doc, "project.title", parse("\"Bob\\u202eetihw\\nplan\""));
+	doc_set(doc, "project.description", parse("\"a\\u0007b\\nc\""));
+	doc_set(doc, "items.0.text", parse("\"x\\u001b[1my\\tz\""));
+	doc_set(doc, "items.0.user_quote", parse("\"q\\u0085r\""));
+	doc_set(doc, "messages.0.content", parse("\"m\\u000cn\\r\\n\""));
+	ck_assert_msg(export_check(doc, path, sizeof(path), why,
+	    sizeof(why)) == BS_OK, "%s: %s", path, why);
+	ck_assert_str_eq(doc_string(doc, "project", "title", -1, NULL),
+	    "Bobetihw plan");
+	ck_assert_str_eq(doc_string(doc, "project", "description", -1, NULL),
+	    "ab\nc");
+	ck_assert_str_eq(doc_string(doc, "items", NULL, 0, "text"),
+	    "x[1my\tz");
+	ck_assert_str_eq(doc_string(doc, "items", NULL, 0, "user_quote"), "qr");
+	ck_assert_str_eq(doc_string(doc, "messages", NULL, 0, "content"),
+	    "mn\r\n");
+	json_object_put(doc);
+}
+END_TEST
+
 START_TEST(test_export_check)
 {
 	static const struct {
@@ -672,6 +717,9 @@ START_TEST(test_export_check)
 		{ "documents.0.versions.0.item_event_id", "99",
 		  "documents[0].versions[0].item_event_id" },
 		{ "documents.0.versions.0.title", "\"\"",
+		  "documents[0].versions[0].title" },
+		{ "project.title", "\"\\u202e\\t\"", "project.title" },
+		{ "documents.0.versions.0.title", "\"\\n\"",
 		  "documents[0].versions[0].title" },
 	};
 	json_object	*doc;
@@ -864,6 +912,7 @@ documents_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("export");
 	tcase_add_test(tc, test_export_check);
+	tcase_add_test(tc, test_export_check_cleans_person_text);
 	tcase_add_test(tc, test_export_time);
 	tcase_add_test(tc, test_export_markdown);
 	suite_add_tcase(s, tc);

@@ -855,6 +855,38 @@ START_TEST(test_usage_ledger)
 END_TEST
 
 /*
+ * Migration 0022: names and titles stored before the API's rules follow
+ * them; the others are left as they are.
+ */
+START_TEST(test_names_one_line)
+{
+	struct migration_set	set;
+	char			err[ERR_LEN];
+
+	set_load(migrations_dir, &set);
+	ck_assert_msg(migrate_up(conn, &set, 21, NULL, err, sizeof err) ==
+	    BS_OK, "up --to 21: %s", err);
+	db_do(conn, "INSERT INTO users (email, password_hash, display_name) "
+	    "VALUES ('a@example.com', 'x', U&'Bob\\202Eetihw'), "
+	    "('b@example.com', 'x', U&'\\202E\\0009'), "
+	    "('c@example.com', 'x', U&'Zo\\00EB \\05E9'), "
+	    "('d@example.com', 'x', E'Ada\\nLovelace')");
+	db_do(conn, "INSERT INTO projects (owner_id, title) SELECT id, "
+	    "CASE email WHEN 'a@example.com' THEN U&'Plan\\2066x\\2069\\0007' "
+	    "WHEN 'b@example.com' THEN E'\\u202e' ELSE 'Fine' END FROM users");
+	ck_assert_msg(migrate_up(conn, &set, 0, NULL, err, sizeof err) ==
+	    BS_OK, "up: %s", err);
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM users WHERE "
+	    "display_name IN ('Bobetihw', '', U&'Zo\\00EB \\05E9', "
+	    "'Ada Lovelace')"), 4);
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM projects WHERE "
+	    "(title, version) IN (('Planx ', 2), ('Untitled', 2), "
+	    "('Fine', 1))"), 4);
+	migrate_set_free(&set);
+}
+END_TEST
+
+/*
  * What a statement may read whole (NULL: any statement): the partial
  * indexes of the turns that are queued or running, which TURN_QUEUE_MAX
  * bounds, whatever the history holds. Anything else read whole is read
@@ -1247,6 +1279,7 @@ suite_db(void)
 	tcase_add_test(tc, test_down);
 	tcase_add_test(tc, test_down_every_migration);
 	tcase_add_test(tc, test_usage_ledger);
+	tcase_add_test(tc, test_names_one_line);
 	tcase_add_test(tc, test_every_statement_reads_by_index);
 	tcase_add_test(tc, test_down_missing_file);
 	tcase_add_test(tc, test_checksum_drift);

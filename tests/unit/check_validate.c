@@ -245,6 +245,44 @@ START_TEST(test_person_lines_and_texts)
 }
 END_TEST
 
+/* in, cleaned by type's rules, must give want (and blank). */
+static void
+cleaned(const char *in, enum field_type type, const char *want,
+    bool want_blank)
+{
+	char	 s[128];
+	size_t	 n;
+	bool	 blank;
+
+	snprintf(s, sizeof(s), "%s", in);
+	n = person_text_clean(s, strlen(s), type, &blank);
+	ck_assert_uint_eq(n, strlen(want));
+	ck_assert_str_eq(s, want);
+	ck_assert_msg(blank == want_blank, "%s: blank %d", in, blank);
+}
+
+START_TEST(test_person_text_clean)
+{
+	cleaned("Ada Lovelace", FIELD_LINE, "Ada Lovelace", false);
+	cleaned("Ada\nLovelace\t", FIELD_LINE, "Ada Lovelace ", false);
+	cleaned("Bob\xe2\x80\xae" "etihw", FIELD_LINE, "Bobetihw", false);
+	cleaned("\xe2\x81\xa7" "a\xe2\x81\xa9\x07", FIELD_LINE, "a ", false);
+	cleaned("\xc2\x85x", FIELD_LINE, " x", false);
+	cleaned("\xe2\x80\xae\t", FIELD_LINE, " ", true);
+	cleaned("", FIELD_LINE, "", true);
+	cleaned("Zo\xc3\xab \xd7\xa9", FIELD_LINE, "Zo\xc3\xab \xd7\xa9",
+	    false);
+
+	cleaned("one\ntwo\tthree\r\n", FIELD_TEXT, "one\ntwo\tthree\r\n",
+	    false);
+	cleaned("a\x07" "b\x1b" "[31mc\x7f", FIELD_TEXT, "ab[31mc", false);
+	cleaned("\xc2\x9bx\xe2\x80\xaey", FIELD_TEXT, "x\xe2\x80\xaey", false);
+	cleaned(" \x0c\n", FIELD_TEXT, " \n", true);
+	/* Not UTF-8: left as it is. */
+	cleaned("a\x07\xff", FIELD_TEXT, "a\x07\xff", true);
+}
+END_TEST
+
 START_TEST(test_int_bounds)
 {
 	ck_assert_int_eq(check("{\"title\":\"a\",\"count\":-2}"), BS_OK);
@@ -525,6 +563,7 @@ validate_suite(void)
 	tcase_add_test(tc, test_query_required);
 	tcase_add_test(tc, test_body_uuid);
 	tcase_add_test(tc, test_person_lines_and_texts);
+	tcase_add_test(tc, test_person_text_clean);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,2 @@
+-- The names and titles as they were are not kept: nothing to undo.
+SELECT 1;

@@ -1,0 +1,28 @@
+-- Names and titles others see, stored before the API's rules for them
+-- (FIELD_LINE, 2026-12-06), made to follow them: one line, without
+-- control characters and without bidirectional embeddings, overrides or
+-- isolates (U+202A-U+202E, U+2066-U+2069), which could make a name on a
+-- shared board read as someone else's ("Bob" U+202E "etihw" shows as
+-- "Bobwhite"). Control characters become spaces, the others go: what
+-- person_text_clean (src/validate.c) does to an import. A display name
+-- left blank is cleared, as "" clears it through the API; a title left
+-- blank becomes "Untitled". Only rows that hold such a character are
+-- written; a project's version moves on, so an edit made from the old
+-- title is refused as any stale edit is.
+UPDATE users SET display_name = CASE WHEN btrim(c.v) = '' THEN ''
+	ELSE c.v END
+FROM (SELECT id, regexp_replace(regexp_replace(display_name,
+	'[\u202A-\u202E\u2066-\u2069]', '', 'g'),
+	'[\x01-\x1F\x7F-\x9F]', ' ', 'g') AS v
+	FROM users
+	WHERE display_name ~ '[\x01-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]') c
+WHERE users.id = c.id;
+
+UPDATE projects SET title = CASE WHEN btrim(c.v) = ''
+	THEN 'Untitled' ELSE c.v END, version = projects.version + 1
+FROM (SELECT id, regexp_replace(regexp_replace(title,
+	'[\u202A-\u202E\u2066-\u2069]', '', 'g'),
+	'[\x01-\x1F\x7F-\x9F]', ' ', 'g') AS v
+	FROM projects
+	WHERE title ~ '[\x01-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]') c
+WHERE projects.id = c.id;
