@@ -9,7 +9,13 @@ file, modules in name order (those that set RUN_LAST = True after the
 others) and functions in the order they are written,
 or only those whose "module.function" name contains one of the SUBSTRINGs.
 Prints one line per test (and the traceback of a failure), then
-"N passed, N failed"; exits 1 if any test failed or none ran.
+"N passed, N failed", also to the file BS_TEST_OUT names when set; exits 1
+if any test failed or none ran.
+
+SIGTERM stops the run: the test under way unwinds (its finally blocks stop
+the workers, servers and clients it started), and run.py exits 143.
+script/test starts it in a process group of its own and signals the group,
+so that what a test started goes too even if the test cannot unwind.
 """
 
 import importlib
@@ -28,8 +34,31 @@ class TestTimeout(Exception):
     pass
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM: not a failure of the test, the end of the run."""
+
+
 def on_alarm(signum, frame):
     raise TestTimeout("test took longer than %ds" % TEST_TIMEOUT)
+
+
+def on_term(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)   # let the test unwind
+    raise Stopped()
+
+
+class Output:
+    """Lines to stdout and, when BS_TEST_OUT names one, to that file."""
+
+    def __init__(self):
+        path = os.environ.get("BS_TEST_OUT")
+        self.file = open(path, "a", encoding="utf-8") if path else None
+
+    def say(self, line):
+        print(line, flush=True)
+        if self.file is not None:
+            self.file.write(line + "\n")
+            self.file.flush()
 
 
 def collect(patterns):
@@ -63,6 +92,8 @@ def main(argv):
     sys.dont_write_bytecode = True      # no __pycache__ in the source tree
     sys.path.insert(0, HERE)
     signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, on_term)
+    out = Output()
     passed = failed = 0
     for name, function, error in collect(argv[1:]):
         started = time.monotonic()
@@ -70,6 +101,10 @@ def main(argv):
             signal.alarm(TEST_TIMEOUT)
             try:
                 function()
+            except Stopped:
+                out.say("STOPPED %s (%.2fs): SIGTERM" % (
+                    name, time.monotonic() - started))
+                return 143
             except BaseException as e:  # noqa: BLE001 - any failure counts
                 if isinstance(e, KeyboardInterrupt):
                     raise
@@ -79,18 +114,20 @@ def main(argv):
         elapsed = time.monotonic() - started
         if error is None:
             passed += 1
-            print("PASS %s (%.2fs)" % (name, elapsed), flush=True)
+            out.say("PASS %s (%.2fs)" % (name, elapsed))
         else:
             failed += 1
-            print("FAIL %s (%.2fs)" % (name, elapsed), flush=True)
+            out.say("FAIL %s (%.2fs)" % (name, elapsed))
             for line in error.rstrip().splitlines():
-                print("    " + line)
-            sys.stdout.flush()
+                out.say("    " + line)
     if passed + failed == 0:
         print("no test matched", file=sys.stderr)
-    print("%d passed, %d failed" % (passed, failed), flush=True)
+    out.say("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 and passed > 0 else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except Stopped:
+        sys.exit(143)
