@@ -49,6 +49,8 @@ BEGIN
 		sum(cache_read_tokens), sum(cache_write_tokens),
 		sum(cache_write_1h_tokens), sum(thinking_tokens)
 	FROM added GROUP BY 1, 2, 3
+	ORDER BY 1, 2, 3	-- rows locked in one order: no deadlock between
+				-- two turns of one user saving two models each
 	ON CONFLICT (user_id, day, model) DO UPDATE SET
 		calls = u.calls + EXCLUDED.calls,
 		input_tokens = u.input_tokens + EXCLUDED.input_tokens,

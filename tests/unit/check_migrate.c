@@ -854,6 +854,62 @@ START_TEST(test_usage_ledger)
 }
 END_TEST
 
+/* Runs of the one generation, one per model named: "('b'), ('a')". */
+#define LEDGER_RUNS(models) \
+	"INSERT INTO agent_runs (generation_id, project_id, user_id, agent, " \
+	"model, status, input_tokens) SELECT g.id, g.project_id, g.user_id, " \
+	"'writer', m, 'ok', 1 FROM document_generations g, (VALUES " models \
+	") v (m)"
+
+/*
+ * Two transactions of one user that save runs of the same two models take
+ * the ledger's rows in one order: the second, which names them the other
+ * way round, waits for the first row without holding the second, and
+ * neither is chosen as a deadlock's victim.
+ */
+START_TEST(test_usage_ledger_lock_order)
+{
+	struct migration_set	set;
+	char			err[ERR_LEN], sql[256];
+	PGconn			*other;
+	PGresult		*res;
+	int			i;
+
+	set_load(migrations_dir, &set);
+	ck_assert_msg(migrate_up(conn, &set, 0, NULL, err, sizeof err) ==
+	    BS_OK, "up: %s", err);
+	db_do(conn, "INSERT INTO users (email, password_hash) "
+	    "VALUES ('ann@example.com', 'x')");
+	db_do(conn, "INSERT INTO projects (owner_id, title) "
+	    "SELECT id, 'An idea' FROM users");
+	db_do(conn, "INSERT INTO document_generations (project_id, kind, "
+	    "user_id) SELECT p.id, 'brief', p.owner_id FROM projects p");
+	db_do(conn, LEDGER_RUNS("('a'), ('b')"));	/* the rows exist */
+
+	other = db_connect();
+	db_do(conn, "BEGIN");
+	db_do(conn, LEDGER_RUNS("('a')"));
+	ck_assert(PQsendQuery(other, "BEGIN; " LEDGER_RUNS("('b'), ('a')")
+	    "; COMMIT") == 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity "
+	    "WHERE pid = %d AND wait_event_type = 'Lock'", PQbackendPID(other));
+	for (i = 0; i < 500 && db_long(conn, sql) == 0; i++)
+		usleep(10000);
+	ck_assert_msg(i < 500, "the second transaction never waited");
+	db_do(conn, LEDGER_RUNS("('b')"));
+	db_do(conn, "COMMIT");
+	while ((res = PQgetResult(other)) != NULL) {
+		ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK,
+		    "the second transaction: %s", PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	PQfinish(other);
+	ck_assert_int_eq(db_long(conn, "SELECT sum(calls) FROM usage_daily"),
+	    6);
+	migrate_set_free(&set);
+}
+END_TEST
+
 /*
  * Migration 0022: names and titles stored before the API's rules follow
  * them; the others are left as they are.
@@ -1280,6 +1336,7 @@ suite_db(void)
 	tcase_add_test(tc, test_down_every_migration);
 	tcase_add_test(tc, test_usage_ledger);
 	tcase_add_test(tc, test_names_one_line);
+	tcase_add_test(tc, test_usage_ledger_lock_order);
 	tcase_add_test(tc, test_every_statement_reads_by_index);
 	tcase_add_test(tc, test_down_missing_file);
 	tcase_add_test(tc, test_checksum_drift);
