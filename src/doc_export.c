@@ -293,22 +293,23 @@ person_text_follow(struct xcheck *x, const struct xfield *f, json_object *v)
 {
 	const char	*s = json_object_get_string(v);
 	size_t		 len = (size_t)json_object_get_string_len(v), n;
-	char		*copy;
+	enum field_type	 type = (f->flags & XF_LINE) ? FIELD_LINE : FIELD_TEXT;
+	char		*clean;
 	bool		 blank;
 	bs_err		 e = BS_OK;
 
-	if ((copy = malloc(len + 1)) == NULL)
+	if (!person_text_clean(s, len, type, NULL, NULL, &blank))
+		return blank && type == FIELD_LINE ?
+		    fail(x, "%s must not be blank.", f->name) : BS_OK;
+	if ((clean = malloc(len + 1)) == NULL)
 		return fail(x, "%s could not be checked: out of memory.",
 		    f->name);
-	memcpy(copy, s, len + 1);
-	n = person_text_clean(copy, len, (f->flags & XF_LINE) ? FIELD_LINE :
-	    FIELD_TEXT, &blank);
-	if (blank && (f->flags & XF_LINE) != 0)
+	(void)person_text_clean(s, len, type, clean, &n, &blank);
+	if (blank && type == FIELD_LINE)
 		e = fail(x, "%s must not be blank.", f->name);
-	else if ((n != len || memcmp(copy, s, len) != 0) &&
-	    json_object_set_string_len(v, copy, (int)n) != 1)
+	else if (json_object_set_string_len(v, clean, (int)n) != 1)
 		e = fail(x, "%s could not be checked: out of memory.", f->name);
-	free(copy);
+	free(clean);
 	return e;
 }
 

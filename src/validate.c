@@ -182,36 +182,70 @@ person_text_check(const char *s, size_t len, const struct field_rule *r,
 	return BS_OK;
 }
 
-size_t
-person_text_clean(char *s, size_t len, enum field_type type, bool *blank)
+/* What the rules of FIELD_LINE (line) or FIELD_TEXT do to the character c. */
+enum clean_action { CLEAN_KEEP, CLEAN_DROP, CLEAN_SPACE };
+
+static enum clean_action
+clean_action(unsigned long c, bool line)
 {
-	unsigned char	*p = (unsigned char *)s;
+	if (line && bidi_control(c))
+		return CLEAN_DROP;
+	if (!control_char(c))
+		return CLEAN_KEEP;
+	if (line)
+		return CLEAN_SPACE;
+	return c == '\t' || c == '\n' || c == '\r' ? CLEAN_KEEP : CLEAN_DROP;
+}
+
+bool
+person_text_clean(const char *s, size_t len, enum field_type type, char *out,
+    size_t *outlen, bool *blank)
+{
+	const unsigned char *p = (const unsigned char *)s;
 	unsigned long	 c;
 	size_t		 i, n, o = 0;
-	bool		 line = type == FIELD_LINE;
+	bool		 line = type == FIELD_LINE, changed = false, checked = false;
+	enum clean_action a;
 
 	*blank = true;
-	if (!utf8_valid(s, len))
-		return len;
 	for (i = 0; i < len; i += n) {
-		c = utf8_next(p + i, &n);
-		if (line && bidi_control(c))
+		if (p[i] >= 0x20 && p[i] < 0x7f) {	/* most of any text */
+			n = 1;
+			if (p[i] != ' ')
+				*blank = false;
+			if (out != NULL)
+				out[o++] = (char)p[i];
 			continue;
-		if (control_char(c)) {
-			if (line || (c != '\t' && c != '\n' && c != '\r')) {
-				if (line)
-					p[o++] = ' ';
-				continue;
+		}
+		if (p[i] >= 0x80 && !checked) {
+			if (!utf8_valid(s, len)) {
+				*blank = false;
+				return false;	/* not text: left alone */
+			}
+			checked = true;
+		}
+		c = utf8_next(p + i, &n);
+		a = clean_action(c, line);
+		if (a != CLEAN_KEEP)
+			changed = true;
+		if (a == CLEAN_DROP)
+			continue;
+		if (a == CLEAN_KEEP && !space_char(c))
+			*blank = false;
+		if (out != NULL) {
+			if (a == CLEAN_SPACE)
+				out[o++] = ' ';
+			else {
+				memcpy(out + o, p + i, n);
+				o += n;
 			}
 		}
-		if (!space_char(c))
-			*blank = false;
-		memmove(p + o, p + i, n);
-		o += n;
 	}
-	if (o < len)
-		p[o] = '\0';
-	return o;
+	if (out != NULL) {
+		out[o] = '\0';
+		*outlen = o;
+	}
+	return changed;
 }
 
 static bs_err

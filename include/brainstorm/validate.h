@@ -78,14 +78,16 @@ bs_err	validate_string(const char *v, const struct field_rule *r,
 	    struct validate_error *err);
 /*
  * Text written before the rules of FIELD_TEXT and FIELD_LINE (an import of
- * an older export) made to follow them, in place: s is len bytes of valid
- * UTF-8 (left alone otherwise). Control characters other than tabs and
- * line breaks go; for FIELD_LINE, tabs and line breaks become spaces and
- * bidirectional controls go. The new length (never longer; s stays
- * NUL-terminated when it was). *blank: nothing but white space is left.
+ * an older export) made to follow them: control characters other than
+ * tabs and line breaks go; for FIELD_LINE, tabs and line breaks become
+ * spaces and bidirectional controls go. Whether s (len bytes) changes; if
+ * so and out is not NULL, the text that follows the rules goes to out
+ * (room for len + 1 bytes: it is never longer; NUL-terminated), its length
+ * to *outlen. *blank: nothing but white space is left. A string that is not
+ * valid UTF-8 is left alone (false, and not blank).
  */
-size_t	person_text_clean(char *s, size_t len, enum field_type type,
-	    bool *blank);
+bool	person_text_clean(const char *s, size_t len, enum field_type type,
+	    char *out, size_t *outlen, bool *blank);
 /* The display name of an account, in characters (API and brainstormctl). */
 #define DISPLAY_NAME_MAX_CHARS	100
 /*
