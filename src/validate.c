@@ -148,6 +148,25 @@ bidi_control(unsigned long c)
 }
 
 /*
+ * What the rules of FIELD_LINE (line) or FIELD_TEXT do to the character c:
+ * the API refuses a text with any character that is not CLEAN_KEEP; an
+ * import drops or replaces it (person_text_clean).
+ */
+enum clean_action { CLEAN_KEEP, CLEAN_DROP, CLEAN_SPACE };
+
+static enum clean_action
+clean_action(unsigned long c, bool line)
+{
+	if (line && bidi_control(c))
+		return CLEAN_DROP;
+	if (!control_char(c))
+		return CLEAN_KEEP;
+	if (line)
+		return CLEAN_SPACE;
+	return c == '\t' || c == '\n' || c == '\r' ? CLEAN_KEEP : CLEAN_DROP;
+}
+
+/*
  * The rules FIELD_TEXT and FIELD_LINE add to a string's (s: len bytes of
  * valid UTF-8 of the right length).
  */
@@ -164,37 +183,21 @@ person_text_check(const char *s, size_t len, const struct field_rule *r,
 		c = utf8_next(p + i, &n);
 		if (!space_char(c))
 			blank = false;
-		if (line && (control_char(c) || bidi_control(c))) {
+		if (clean_action(c, line) == CLEAN_KEEP)
+			continue;
+		if (line)
 			verr(err, r->name, "%s must be one line, without control "
 			    "characters or direction overrides.", r->name);
-			return BS_ERR_INVALID;
-		}
-		if (control_char(c) && c != '\t' && c != '\n' && c != '\r') {
+		else
 			verr(err, r->name, "%s must not hold control characters "
 			    "other than tabs and line breaks.", r->name);
-			return BS_ERR_INVALID;
-		}
+		return BS_ERR_INVALID;
 	}
 	if (blank && len > 0 && (line || r->min > 0)) {
 		verr(err, r->name, "%s must not be blank.", r->name);
 		return BS_ERR_INVALID;
 	}
 	return BS_OK;
-}
-
-/* What the rules of FIELD_LINE (line) or FIELD_TEXT do to the character c. */
-enum clean_action { CLEAN_KEEP, CLEAN_DROP, CLEAN_SPACE };
-
-static enum clean_action
-clean_action(unsigned long c, bool line)
-{
-	if (line && bidi_control(c))
-		return CLEAN_DROP;
-	if (!control_char(c))
-		return CLEAN_KEEP;
-	if (line)
-		return CLEAN_SPACE;
-	return c == '\t' || c == '\n' || c == '\r' ? CLEAN_KEEP : CLEAN_DROP;
 }
 
 bool
