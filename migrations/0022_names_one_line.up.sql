@@ -9,20 +9,22 @@
 -- blank becomes "Untitled". Only rows that hold such a character are
 -- written; a project's version moves on, so an edit made from the old
 -- title is refused as any stale edit is.
-UPDATE users SET display_name = CASE WHEN btrim(c.v) = '' THEN ''
-	ELSE c.v END
-FROM (SELECT id, regexp_replace(regexp_replace(display_name,
-	'[\u202A-\u202E\u2066-\u2069]', '', 'g'),
-	'[\x01-\x1F\x7F-\x9F]', ' ', 'g') AS v
-	FROM users
-	WHERE display_name ~ '[\x01-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]') c
-WHERE users.id = c.id;
 
-UPDATE projects SET title = CASE WHEN btrim(c.v) = ''
-	THEN 'Untitled' ELSE c.v END, version = projects.version + 1
-FROM (SELECT id, regexp_replace(regexp_replace(title,
-	'[\u202A-\u202E\u2066-\u2069]', '', 'g'),
-	'[\x01-\x1F\x7F-\x9F]', ' ', 'g') AS v
-	FROM projects
-	WHERE title ~ '[\x01-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]') c
-WHERE projects.id = c.id;
+-- One line (for this migration's session only).
+CREATE FUNCTION pg_temp.one_line(t text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT regexp_replace(regexp_replace(t, '[\u202A-\u202E\u2066-\u2069]',
+	    '', 'g'), '[\x01-\x1F\x7F-\x9F]', ' ', 'g')
+$$;
+
+UPDATE users SET display_name = CASE
+	WHEN btrim(pg_temp.one_line(display_name)) = '' THEN ''
+	ELSE pg_temp.one_line(display_name) END
+WHERE display_name ~ '[\x01-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]';
+
+UPDATE projects SET title = CASE
+	WHEN btrim(pg_temp.one_line(title)) = '' THEN 'Untitled'
+	ELSE pg_temp.one_line(title) END, version = version + 1
+WHERE title ~ '[\x01-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]';
+
+DROP FUNCTION pg_temp.one_line(text);

@@ -798,6 +798,29 @@ START_TEST(test_down_every_migration)
 }
 END_TEST
 
+/* The project's migrations, up to version (0: all of them). */
+static void
+up_to(struct migration_set *set, int version)
+{
+	char	 err[ERR_LEN];
+
+	set_load(migrations_dir, set);
+	ck_assert_msg(migrate_up(conn, set, version, NULL, err, sizeof err) ==
+	    BS_OK, "up to %d: %s", version, err);
+}
+
+/* One user with one project and one document generation of it. */
+static void
+generation_fixture(void)
+{
+	db_do(conn, "INSERT INTO users (email, password_hash) "
+	    "VALUES ('ann@example.com', 'x')");
+	db_do(conn, "INSERT INTO projects (owner_id, title) "
+	    "SELECT id, 'An idea' FROM users");
+	db_do(conn, "INSERT INTO document_generations (project_id, kind, "
+	    "user_id) SELECT p.id, 'brief', p.owner_id FROM projects p");
+}
+
 /*
  * Migration 0020: the usage ledger starts with the runs already made, adds
  * each statement's runs by day and model, and keeps them when their project
@@ -808,15 +831,8 @@ START_TEST(test_usage_ledger)
 	struct migration_set	set;
 	char			err[ERR_LEN];
 
-	set_load(migrations_dir, &set);
-	ck_assert_msg(migrate_up(conn, &set, 19, NULL, err, sizeof err) ==
-	    BS_OK, "up --to 19: %s", err);
-	db_do(conn, "INSERT INTO users (email, password_hash) "
-	    "VALUES ('ann@example.com', 'x')");
-	db_do(conn, "INSERT INTO projects (owner_id, title) "
-	    "SELECT id, 'An idea' FROM users");
-	db_do(conn, "INSERT INTO document_generations (project_id, kind, "
-	    "user_id) SELECT p.id, 'brief', p.owner_id FROM projects p");
+	up_to(&set, 19);
+	generation_fixture();
 	db_do(conn, "INSERT INTO agent_runs (generation_id, project_id, "
 	    "user_id, agent, model, status, input_tokens, output_tokens, "
 	    "created_at) SELECT g.id, g.project_id, g.user_id, 'writer', 'm', "
@@ -870,20 +886,13 @@ END_TEST
 START_TEST(test_usage_ledger_lock_order)
 {
 	struct migration_set	set;
-	char			err[ERR_LEN], sql[256];
+	char			sql[256];
 	PGconn			*other;
 	PGresult		*res;
 	int			i;
 
-	set_load(migrations_dir, &set);
-	ck_assert_msg(migrate_up(conn, &set, 0, NULL, err, sizeof err) ==
-	    BS_OK, "up: %s", err);
-	db_do(conn, "INSERT INTO users (email, password_hash) "
-	    "VALUES ('ann@example.com', 'x')");
-	db_do(conn, "INSERT INTO projects (owner_id, title) "
-	    "SELECT id, 'An idea' FROM users");
-	db_do(conn, "INSERT INTO document_generations (project_id, kind, "
-	    "user_id) SELECT p.id, 'brief', p.owner_id FROM projects p");
+	up_to(&set, 0);
+	generation_fixture();
 	db_do(conn, LEDGER_RUNS("('a'), ('b')"));	/* the rows exist */
 
 	other = db_connect();
@@ -919,9 +928,7 @@ START_TEST(test_names_one_line)
 	struct migration_set	set;
 	char			err[ERR_LEN];
 
-	set_load(migrations_dir, &set);
-	ck_assert_msg(migrate_up(conn, &set, 21, NULL, err, sizeof err) ==
-	    BS_OK, "up --to 21: %s", err);
+	up_to(&set, 21);
 	db_do(conn, "INSERT INTO users (email, password_hash, display_name) "
 	    "VALUES ('a@example.com', 'x', U&'Bob\\202Eetihw'), "
 	    "('b@example.com', 'x', U&'\\202E\\0009'), "
