@@ -172,7 +172,7 @@ static const struct key keys[] = {
 	{ "DOCUMENT_VERSIONS_MAX", KEY_INT, OFF(document_versions_max), "100", NULL, 1, 10000, false,
 	  "versions kept of one document: a new one removes the oldest past it" },
 	{ "DOCUMENT_GENERATIONS_KEPT", KEY_INT, OFF(document_generations_kept), "100", NULL, 1, 100000, false,
-	  "finished document generations one project keeps the record of: queueing one removes the oldest past it" },
+	  "document generations one project keeps the record of, the one being queued included: queueing one removes the oldest finished ones past it" },
 	{ "ITEM_RATE_LIMIT", KEY_INT, OFF(item_rate_limit), "600", NULL, 1, 1000000, false,
 	  "items a user may create, change or delete per minute (429 beyond)" },
 	{ "CONTEXT_ITEMS_MAX", KEY_INT, OFF(context_items_max), "200", NULL, 1, 100000, false,
