@@ -552,16 +552,15 @@ def test_usage_outlives_the_project():
     editor = register_user("ledger-editor")
     project = create_project(owner.token)["id"]
     assert _add(owner.token, project, editor.email, "editor").status == 201
+
+    def finished():
+        return psql("SELECT count(*) FROM turns WHERE project_id = :'p' "
+                    "AND status IN ('queued', 'running')", p=project) == \
+            [["0"]]
     for user in (owner, editor):
         resp = api("POST", "/api/projects/%s/messages" % project, user.token,
                    {"content": "An idea from %s." % user.email})
         assert resp.status == 202, resp
-
-        def finished():
-            rows = psql("SELECT count(*) FROM turns WHERE project_id = "
-                        ":'p' AND status IN ('queued', 'running')",
-                        p=project)
-            return rows == [["0"]]
         wait_until("the turn finished", finished)
 
     def usage(user):
