@@ -149,8 +149,8 @@ bidi_control(unsigned long c)
 
 /*
  * What the rules of FIELD_LINE (line) or FIELD_TEXT do to the character c:
- * the API refuses a text with any character that is not CLEAN_KEEP; an
- * import drops or replaces it (person_text_clean).
+ * an import drops or replaces a character that is not CLEAN_KEEP, and the
+ * API refuses a text that holds one (person_text_check).
  */
 enum clean_action { CLEAN_KEEP, CLEAN_DROP, CLEAN_SPACE };
 
@@ -164,40 +164,6 @@ clean_action(unsigned long c, bool line)
 	if (line)
 		return CLEAN_SPACE;
 	return c == '\t' || c == '\n' || c == '\r' ? CLEAN_KEEP : CLEAN_DROP;
-}
-
-/*
- * The rules FIELD_TEXT and FIELD_LINE add to a string's (s: len bytes of
- * valid UTF-8 of the right length).
- */
-static bs_err
-person_text_check(const char *s, size_t len, const struct field_rule *r,
-    struct validate_error *err)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	unsigned long		 c;
-	size_t			 i, n;
-	bool			 blank = true, line = r->type == FIELD_LINE;
-
-	for (i = 0; i < len; i += n) {
-		c = utf8_next(p + i, &n);
-		if (!space_char(c))
-			blank = false;
-		if (clean_action(c, line) == CLEAN_KEEP)
-			continue;
-		if (line)
-			verr(err, r->name, "%s must be one line, without control "
-			    "characters or direction overrides.", r->name);
-		else
-			verr(err, r->name, "%s must not hold control characters "
-			    "other than tabs and line breaks.", r->name);
-		return BS_ERR_INVALID;
-	}
-	if (blank && len > 0 && (line || r->min > 0)) {
-		verr(err, r->name, "%s must not be blank.", r->name);
-		return BS_ERR_INVALID;
-	}
-	return BS_OK;
 }
 
 bool
@@ -249,6 +215,33 @@ person_text_clean(const char *s, size_t len, enum field_type type, char *out,
 		*outlen = o;
 	}
 	return changed;
+}
+
+/*
+ * The rules FIELD_TEXT and FIELD_LINE add to a string's (s: len bytes of
+ * valid UTF-8 of the right length): the API refuses what an import would
+ * clean.
+ */
+static bs_err
+person_text_check(const char *s, size_t len, const struct field_rule *r,
+    struct validate_error *err)
+{
+	bool	 blank, line = r->type == FIELD_LINE;
+
+	if (person_text_clean(s, len, r->type, NULL, NULL, &blank)) {
+		if (line)
+			verr(err, r->name, "%s must be one line, without control "
+			    "characters or direction overrides.", r->name);
+		else
+			verr(err, r->name, "%s must not hold control characters "
+			    "other than tabs and line breaks.", r->name);
+		return BS_ERR_INVALID;
+	}
+	if (blank && len > 0 && (line || r->min > 0)) {
+		verr(err, r->name, "%s must not be blank.", r->name);
+		return BS_ERR_INVALID;
+	}
+	return BS_OK;
 }
 
 static bs_err
