@@ -37,6 +37,16 @@ enum agent_run_stmt {
 	"ORDER BY r.n"
 
 /* The agent run statements; db_stmt_tables lists the table (names unique). */
+/* The ledger's counts summed, each with the aggregate filter f. */
+#define USAGE_SUM(col, f)	"coalesce(sum(" col ")" f ", 0)::bigint"
+#define USAGE_SUMS(f) \
+	USAGE_SUM("calls", f) ", " USAGE_SUM("input_tokens", f) ", " \
+	USAGE_SUM("output_tokens", f) ", " \
+	USAGE_SUM("cache_read_tokens", f) ", " \
+	USAGE_SUM("cache_write_tokens", f) ", " \
+	USAGE_SUM("cache_write_1h_tokens", f) ", " \
+	USAGE_SUM("thinking_tokens", f)
+
 const struct db_stmt db_agent_run_stmts[AGENT_RUN_STMT__COUNT] = {
 	/* A turn's runs, or a document generation's, in the order given. */
 	[STMT_AGENT_RUN_INSERT] = { "agent_run_insert",
@@ -50,13 +60,15 @@ const struct db_stmt db_agent_run_stmts[AGENT_RUN_STMT__COUNT] = {
 	  "r.thinking_tokens FROM agent_runs r "
 	  "JOIN turns t ON t.id = r.turn_id WHERE r.project_id = $1 "
 	  "ORDER BY r.id DESC LIMIT $2", 2 },
-	/* The ledger's last $2 days (UTC), today's included. */
+	/*
+	 * The ledger's last $2 days (UTC), today's included: a row per day and
+	 * model, then the part of it that long prompts spent (migration 0023).
+	 */
 	[STMT_USAGE_LIST] = { "usage_list",
-	  "SELECT to_char(day, 'YYYY-MM-DD'), model, calls, input_tokens, "
-	  "output_tokens, cache_read_tokens, cache_write_tokens, "
-	  "cache_write_1h_tokens, thinking_tokens FROM usage_daily "
+	  "SELECT to_char(day, 'YYYY-MM-DD'), model, " USAGE_SUMS("") ", "
+	  USAGE_SUMS(" FILTER (WHERE long_prompt)") " FROM usage_daily "
 	  "WHERE user_id = $1 AND day > (now() AT TIME ZONE 'UTC')::date - $2::int "
-	  "ORDER BY day DESC, model", 2 },
+	  "GROUP BY day, model ORDER BY day DESC, model", 2 },
 };
 const size_t db_agent_run_nstmts = AGENT_RUN_STMT__COUNT;
 
@@ -73,6 +85,11 @@ static const struct db_column usage_columns[] = {
 	{ "input_tokens", true }, { "output_tokens", true },
 	{ "cache_read_tokens", true }, { "cache_write_tokens", true },
 	{ "cache_write_1h_tokens", true }, { "thinking_tokens", true },
+	{ "long_prompt_calls", true }, { "long_input_tokens", true },
+	{ "long_output_tokens", true }, { "long_cache_read_tokens", true },
+	{ "long_cache_write_tokens", true },
+	{ "long_cache_write_1h_tokens", true },
+	{ "long_thinking_tokens", true },
 };
 
 #define NCOLS(c)	(int)(sizeof(c) / sizeof((c)[0]))

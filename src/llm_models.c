@@ -45,7 +45,9 @@ static const char *const thinking_keys[] = {
  * The built-in table, by exact id; an alias row repeats its model's values.
  * Prices in US dollars per million tokens (CLAUDE-API.md sections 1 and 9):
  * input, output, 5-minute cache write (1.25x input), 1-hour cache write
- * (2x input), cache read.
+ * (2x input), cache read; then what they are multiplied by for a call with
+ * a prompt over LLM_LONG_PROMPT_TOKENS (Haiku 5.5: 0.50/2.50, five times;
+ * its cache prices are assumed to follow its input price).
  */
 static const struct model_traits {
 	const char	*id;
@@ -54,31 +56,32 @@ static const struct model_traits {
 	bool		 thinks_by_default;
 	long		 cache_min_tokens;
 	struct llm_price price;
+	double		 long_factor;	/* the prices of a long prompt's call */
 } traits[] = {
 	{ "claude-fable-5-2", false, false, true, 512,
-	  { 8.0, 40.0, 10.0, 16.0, 0.20 } },
+	  { 8.0, 40.0, 10.0, 16.0, 0.20 }, 1 },
 	{ "claude-opus-5-5", false, false, true, 512,
-	  { 4.0, 20.0, 5.0, 8.0, 0.20 } },
+	  { 4.0, 20.0, 5.0, 8.0, 0.20 }, 1 },
 	{ "claude-sonnet-5-5", false, false, true, 512,
-	  { 2.0, 10.0, 2.5, 4.0, 0.10 } },
+	  { 2.0, 10.0, 2.5, 4.0, 0.10 }, 1 },
 	{ "claude-haiku-5-5", false, false, true, 512,
-	  { 0.10, 0.50, 0.125, 0.20, 0.01 } },
+	  { 0.10, 0.50, 0.125, 0.20, 0.01 }, 5 },
 	{ "claude-fable-5-1", false, false, true, 512,
-	  { 10.0, 50.0, 12.5, 20.0, 0.25 } },
+	  { 10.0, 50.0, 12.5, 20.0, 0.25 }, 1 },
 	{ "claude-fable-5", false, false, true, 512,
-	  { 10.0, 50.0, 12.5, 20.0, 1.0 } },
+	  { 10.0, 50.0, 12.5, 20.0, 1.0 }, 1 },
 	{ "claude-opus-5", false, false, true, 512,
-	  { 5.0, 25.0, 6.25, 10.0, 0.50 } },
+	  { 5.0, 25.0, 6.25, 10.0, 0.50 }, 1 },
 	{ "claude-sonnet-5", false, false, true, 1024,
-	  { 2.0, 10.0, 2.5, 4.0, 0.20 } },
+	  { 2.0, 10.0, 2.5, 4.0, 0.20 }, 1 },
 	{ "claude-haiku-4-5-20251001", true, true, false, 4096,
-	  { 1.0, 5.0, 1.25, 2.0, 0.10 } },
+	  { 1.0, 5.0, 1.25, 2.0, 0.10 }, 1 },
 	{ "claude-haiku-4-5", true, true, false, 4096,
-	  { 1.0, 5.0, 1.25, 2.0, 0.10 } },
+	  { 1.0, 5.0, 1.25, 2.0, 0.10 }, 1 },
 	{ "claude-opus-4-5-20251101", true, true, false, 4096,
-	  { 5.0, 25.0, 6.25, 10.0, 0.50 } },
+	  { 5.0, 25.0, 6.25, 10.0, 0.50 }, 1 },
 	{ "claude-opus-4-5", true, true, false, 4096,
-	  { 5.0, 25.0, 6.25, 10.0, 0.50 } },
+	  { 5.0, 25.0, 6.25, 10.0, 0.50 }, 1 },
 };
 
 const char *
@@ -128,13 +131,20 @@ traits_find(const char *id)
 }
 
 bool
-llm_price_of(const char *model, struct llm_price *out)
+llm_price_of(const char *model, bool long_prompt, struct llm_price *out)
 {
 	const struct model_traits *t = traits_find(model);
 
 	if (t == NULL)
 		return false;
 	*out = t->price;
+	if (long_prompt) {
+		out->in *= t->long_factor;
+		out->out *= t->long_factor;
+		out->cache_write_5m *= t->long_factor;
+		out->cache_write_1h *= t->long_factor;
+		out->cache_read *= t->long_factor;
+	}
 	return true;
 }
 

@@ -169,6 +169,14 @@ describe("usage", () => {
     ]);
   });
 
+  it("counts the calls with a long prompt per model", () => {
+    const m = usageByModel([{ ...row("2026-11-25", "a", 1), long_prompt_calls: 2 }, row("2026-11-24", "a", 1), { ...row("2026-11-25", "b", 1), long_prompt_calls: 1 }]);
+    expect(m.map((x) => [x.model, x.longCalls])).toEqual([
+      ["a", 2],
+      ["b", 1],
+    ]);
+  });
+
   it("picks a round axis maximum in four steps", () => {
     expect(niceMax(21053)).toBe(24000);
     expect(niceMax(100)).toBe(100);

@@ -503,7 +503,19 @@ void		 llm_model_defaults(const char *id, struct llm_model *m);
 /* Ask the API about id (GET /v1/models/{id}); a 404 is BS_OK with lifecycle UNKNOWN. */
 bs_err		 llm_model_fetch(const struct llm_client *client, const char *id,
 		    struct llm_model *m, char *err, size_t errlen);
-/* Prices of an exact model id (aliases and dated ids included); false when unknown. */
-bool		 llm_price_of(const char *model, struct llm_price *out);
+/*
+ * A call's prompt (input, cache reads and cache writes) over this many tokens
+ * is a long one: Haiku 5.5 prices it higher (CLAUDE-API.md, section 1), and
+ * the usage ledger keeps such calls apart (migration 0023).
+ */
+#define LLM_LONG_PROMPT_TOKENS	100000
+
+/*
+ * Prices of an exact model id (aliases and dated ids included) for a call
+ * with a long prompt or not (a model with one price gives it for both);
+ * false when unknown.
+ */
+bool		 llm_price_of(const char *model, bool long_prompt,
+		    struct llm_price *out);
 
 #endif

@@ -589,3 +589,54 @@ def test_usage_outlives_the_project():
         assert doc["error"]["code"] == "token_limit_reached", doc
     finally:
         worker.stop()
+
+
+def test_usage_prices_long_prompts():
+    """A call whose prompt is over 100,000 tokens costs Haiku 5.5's long
+    prices (five times, output included) and is counted apart; a call of
+    exactly 100,000 is not long; Sonnet 5.5 has one price."""
+    user = register_user("long-prompts")
+    project = create_project(user.token)["id"]
+    resp = api("POST", "/api/projects/%s/messages" % project, user.token,
+               {"content": "An idea to count."})
+    assert resp.status == 202, resp
+    wait_until("the turn finished", lambda: psql(
+        "SELECT count(*) FROM turns WHERE project_id = :'p' "
+        "AND status IN ('queued', 'running')", p=project) == [["0"]])
+
+    def rows():
+        doc = api("GET", "/api/usage", user.token).json()
+        return doc, {u["model"]: u for u in doc["usage"]}
+    before, before_rows = rows()
+    for row in before["usage"]:
+        assert row["long_prompt_calls"] == 0, row
+        assert not any(k.startswith("long_") and k != "long_prompt_calls"
+                       for k in row), row
+
+    # (model, input, output, cache read): long, not long, long, short.
+    psql("INSERT INTO agent_runs (turn_id, project_id, user_id, agent, "
+         "model, status, input_tokens, output_tokens, cache_read_tokens) "
+         "SELECT t.id, t.project_id, t.user_id, 'recorder', m, 'ok', i, o, r "
+         "FROM (SELECT * FROM turns WHERE project_id = :'p' LIMIT 1) t, "
+         "(VALUES ('claude-haiku-5-5', 90000, 1000, 20000), "
+         "('claude-haiku-5-5', 100000, 100, 0), "
+         "('claude-sonnet-5-5', 150000, 1000, 0), "
+         "('claude-sonnet-5-5', 1000, 100, 0)) v (m, i, o, r)", p=project)
+    after, after_rows = rows()
+
+    def grew(model, key):
+        return after_rows[model][key] - \
+            before_rows.get(model, {}).get(key, 0)
+    assert grew("claude-haiku-5-5", "calls") == 2
+    assert grew("claude-haiku-5-5", "long_prompt_calls") == 1
+    assert grew("claude-sonnet-5-5", "long_prompt_calls") == 1
+    # Haiku: 90,000 x 0.50 + 1,000 x 2.50 + 20,000 x 0.05, then
+    # 100,000 x 0.10 + 100 x 0.50, per million.
+    assert abs(grew("claude-haiku-5-5", "cost_usd") - 0.05855) < 1e-9
+    # Sonnet: 151,000 x 2 + 1,100 x 10, per million.
+    assert abs(grew("claude-sonnet-5-5", "cost_usd") - 0.313) < 1e-9
+    assert abs(after["total_cost_usd"] - before["total_cost_usd"] -
+               0.37155) < 1e-9
+    # The month counts tokens alike, long or not.
+    assert after["month"]["tokens_used"] - before["month"]["tokens_used"] \
+        == 90000 + 1000 + 20000 + 100000 + 100 + 150000 + 1000 + 1000 + 100

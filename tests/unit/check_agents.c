@@ -981,17 +981,28 @@ START_TEST(test_model_table)
 	size_t			 i;
 
 	for (i = 0; i < sizeof(current) / sizeof(current[0]); i++) {
-		ck_assert_msg(llm_price_of(current[i], &price), "%s", current[i]);
+		ck_assert_msg(llm_price_of(current[i], false, &price), "%s",
+		    current[i]);
 		ck_assert(price.in > 0 && price.out > price.in &&
 		    price.cache_read < price.in &&
 		    price.cache_write_1h > price.cache_write_5m);
 		llm_model_defaults(current[i], &m);
 		ck_assert(!m.forced_tool && !m.sampling && m.thinks_by_default);
 	}
-	ck_assert(llm_price_of("claude-haiku-5-5", &price));
+	ck_assert(llm_price_of("claude-haiku-5-5", false, &price));
 	ck_assert(price.in == 0.10 && price.out == 0.50);
-	ck_assert(!llm_price_of("claude-sonnet", &price));
-	ck_assert(!llm_price_of("claude-sonnet-4-5-20250929-x", &price));
+	/* Haiku 5.5 over 100K prompt tokens: five times, output included. */
+	ck_assert(llm_price_of("claude-haiku-5-5", true, &price));
+	ck_assert_double_eq_tol(price.in, 0.50, 1e-12);
+	ck_assert_double_eq_tol(price.out, 2.50, 1e-12);
+	ck_assert_double_eq_tol(price.cache_write_5m, 0.625, 1e-12);
+	ck_assert_double_eq_tol(price.cache_write_1h, 1.00, 1e-12);
+	ck_assert_double_eq_tol(price.cache_read, 0.05, 1e-12);
+	/* One price whatever the prompt. */
+	ck_assert(llm_price_of("claude-sonnet-5-5", true, &price));
+	ck_assert(price.in == 2.0 && price.out == 10.0);
+	ck_assert(!llm_price_of("claude-sonnet", false, &price));
+	ck_assert(!llm_price_of("claude-sonnet-4-5-20250929-x", true, &price));
 	llm_model_defaults("claude-unknown-9", &m);
 	ck_assert(!m.forced_tool && !m.sampling && !m.structured_outputs);
 	ck_assert_int_eq(llm_effort_parse("xhigh"), 3);

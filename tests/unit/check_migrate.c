@@ -919,6 +919,68 @@ START_TEST(test_usage_ledger_lock_order)
 }
 END_TEST
 
+/* Runs of the one generation on 2026-12-01: (model, input, cache read). */
+#define PROMPT_RUNS(values) \
+	"INSERT INTO agent_runs (generation_id, project_id, user_id, agent, " \
+	"model, status, input_tokens, output_tokens, cache_read_tokens, " \
+	"created_at) SELECT g.id, g.project_id, g.user_id, 'writer', m, 'ok', " \
+	"i, 1, r, '2026-12-01 12:00:00Z' FROM document_generations g, " \
+	"(VALUES " values ") v (m, i, r)"
+
+/* The ledger's row of a model and kind, as calls * 10^6 + prompt tokens. */
+#define LEDGER_ROW(model, long_prompt) \
+	"SELECT coalesce(sum(calls * 1000000 + input_tokens + " \
+	"cache_read_tokens), -1) FROM usage_daily WHERE model = '" model \
+	"' AND long_prompt = " long_prompt
+
+/*
+ * Migration 0023: the ledger keeps the calls with a prompt over 100,000
+ * tokens apart. The runs already made are split out of their rows (a row
+ * left with no call goes); later ones go to their row by the trigger; down
+ * adds them back into one row per day and model.
+ */
+START_TEST(test_usage_long_prompts)
+{
+	struct migration_set	set;
+	char			err[ERR_LEN];
+
+	up_to(&set, 22);
+	generation_fixture();
+	db_do(conn, PROMPT_RUNS("('h', 10, 0), ('h', 90000, 20000), "
+	    "('h', 100000, 0), ('o', 70000, 40000)"));
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM usage_daily"), 2);
+
+	ck_assert_msg(migrate_up(conn, &set, 23, NULL, err, sizeof err) ==
+	    BS_OK, "up: %s", err);
+	ck_assert_int_eq(db_long(conn, LEDGER_ROW("h", "false")), 2100010);
+	ck_assert_int_eq(db_long(conn, LEDGER_ROW("h", "true")), 1110000);
+	ck_assert_int_eq(db_long(conn, LEDGER_ROW("o", "false")), -1);
+	ck_assert_int_eq(db_long(conn, LEDGER_ROW("o", "true")), 1110000);
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM usage_daily"), 3);
+
+	/* 100,000 is not over; 100,001 is, cache reads included. */
+	db_do(conn, PROMPT_RUNS("('h', 100000, 0), ('h', 1, 100000), "
+	    "('o', 5, 0)"));
+	ck_assert_int_eq(db_long(conn, LEDGER_ROW("h", "false")), 3200010);
+	ck_assert_int_eq(db_long(conn, LEDGER_ROW("h", "true")), 2210001);
+	ck_assert_int_eq(db_long(conn, LEDGER_ROW("o", "false")), 1000005);
+	ck_assert_int_eq(db_long(conn, "SELECT sum(calls) FROM usage_daily"),
+	    7);
+
+	ck_assert_msg(migrate_down(conn, &set, 1, NULL, err, sizeof err) ==
+	    BS_OK, "down: %s", err);
+	ck_assert_int_eq(db_long(conn, "SELECT count(*) FROM usage_daily"), 2);
+	ck_assert_int_eq(db_long(conn, "SELECT calls * 1000000 + input_tokens "
+	    "+ cache_read_tokens FROM usage_daily WHERE model = 'h'"), 5410011);
+	ck_assert_int_eq(db_long(conn, "SELECT calls * 1000000 + input_tokens "
+	    "+ cache_read_tokens FROM usage_daily WHERE model = 'o'"), 2110005);
+	db_do(conn, PROMPT_RUNS("('o', 1, 0)"));
+	ck_assert_int_eq(db_long(conn, "SELECT sum(calls) FROM usage_daily"),
+	    8);
+	migrate_set_free(&set);
+}
+END_TEST
+
 /*
  * Migration 0022: names and titles stored before the API's rules follow
  * them; the others are left as they are.
@@ -1344,6 +1406,7 @@ suite_db(void)
 	tcase_add_test(tc, test_usage_ledger);
 	tcase_add_test(tc, test_names_one_line);
 	tcase_add_test(tc, test_usage_ledger_lock_order);
+	tcase_add_test(tc, test_usage_long_prompts);
 	tcase_add_test(tc, test_every_statement_reads_by_index);
 	tcase_add_test(tc, test_down_missing_file);
 	tcase_add_test(tc, test_checksum_drift);

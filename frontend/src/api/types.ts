@@ -148,6 +148,8 @@ export interface UsageRow {
   output_tokens: number;
   cache_read_tokens: number;
   cache_write_tokens: number;
+  /** Calls whose prompt was over 100,000 tokens (priced higher on some models); absent from older servers. */
+  long_prompt_calls?: number;
   cost_usd: number;
 }
 

@@ -47,18 +47,21 @@ export interface ModelTotals {
   output: number;
   cacheRead: number;
   cacheWrite: number;
+  /** Calls with a prompt over 100,000 tokens. */
+  longCalls: number;
   cost: number;
 }
 
 export function usageByModel(rows: UsageRow[]): ModelTotals[] {
   const m = new Map<string, ModelTotals>();
   for (const r of rows) {
-    const t = m.get(r.model) ?? { model: r.model, calls: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+    const t = m.get(r.model) ?? { model: r.model, calls: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, longCalls: 0, cost: 0 };
     t.calls += r.calls;
     t.input += r.input_tokens;
     t.output += r.output_tokens;
     t.cacheRead += r.cache_read_tokens;
     t.cacheWrite += r.cache_write_tokens;
+    t.longCalls += r.long_prompt_calls ?? 0;
     t.cost += r.cost_usd;
     m.set(r.model, t);
   }

@@ -185,7 +185,14 @@ export function UsagePage() {
                     <tbody className="tabular-nums">
                       {models.map((m) => (
                         <tr key={m.model} className="border-b border-stone-100 last:border-0 dark:border-stone-800">
-                          <th scope="row" className="px-5 py-2.5 text-left font-mono text-xs font-normal">{m.model}</th>
+                          <th scope="row" className="px-5 py-2.5 text-left font-normal">
+                            <span className="font-mono text-xs">{m.model}</span>
+                            {m.longCalls > 0 && (
+                              <span className="block text-xs text-stone-500 dark:text-stone-400">
+                                {formatNumber(m.longCalls)} {m.longCalls === 1 ? "call" : "calls"} with a prompt over 100K tokens
+                              </span>
+                            )}
+                          </th>
                           <td className="px-3 py-2.5 text-right">{formatNumber(m.calls)}</td>
                           <td className="px-3 py-2.5 text-right">{formatNumber(m.input)}</td>
                           <td className="px-3 py-2.5 text-right">{formatNumber(m.output)}</td>
