@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -43,6 +44,20 @@
 #define LLM_REQUEST_ID_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 				"0123456789_-."
 #define LLM_PATH_MAX		1024
+#define LLM_PACE_MODELS		8	/* models a loop paces at once */
+#define LLM_PACE_MAX_MS		60000	/* a per-minute limit is back within it */
+#define LLM_PACE_PROBE_MS	1000	/* none left, the window's end not known */
+#define LLM_PACE_SLACK_MS	1000	/* resets this close: the same window */
+#define LLM_RATELIMIT_PREFIX	"anthropic-ratelimit-"
+
+/*
+ * The limits the API reports, anthropic-ratelimit-KIND-{limit,remaining,
+ * reset}; the first counts requests, the others tokens.
+ */
+static const char *const llm_limit_kinds[] = {
+	"requests", "tokens", "input-tokens", "output-tokens"
+};
+#define LLM_LIMIT_KINDS	(sizeof(llm_limit_kinds) / sizeof(llm_limit_kinds[0]))
 
 /* Read-only once made: shared by every thread without a lock. */
 struct llm_client {
@@ -109,6 +124,11 @@ struct llm_slot {
 	long			 retry_after_ms;	/* retry-after-ms, -1: none usable */
 	long			 retry_after_s_ms;	/* retry-after, -1: none usable */
 	int			 should_retry;	/* x-should-retry: -1 none, 0, 1 */
+	/* By llm_limit_kinds: the limit, what is left, when all is back
+	 * (epoch ms); -1, -1, 0 when the answer did not say. */
+	long			 limit_max[LLM_LIMIT_KINDS];
+	long			 limit_left[LLM_LIMIT_KINDS];
+	long long		 limit_reset_ms[LLM_LIMIT_KINDS];
 	enum llm_error_kind	 local_kind;	/* our own abort of the transfer */
 	char			 local[LLM_ERROR_MAX];
 	char			 curl_err[CURL_ERROR_SIZE];
@@ -163,6 +183,20 @@ struct llm_loop {
 	struct llm_batch	*finished;
 	struct llm_batch	*finished_tail;
 	bool			 closing;	/* in llm_loop_destroy: adds refused */
+	/*
+	 * What the API last said of each model's rate limits: requests that
+	 * may still start in its window, and when the window ends. Calls wait
+	 * for room there instead of each spending an attempt on a 429.
+	 */
+	struct llm_pace {
+		char		 model[LLM_ID_MAX];	/* "": a free entry */
+		long long	 used;		/* ms, monotonic: the oldest goes */
+		long		 max;		/* requests-limit, -1: not said */
+		long		 left;		/* to start, -1: not known */
+		long long	 reset;		/* ms, monotonic, 0: not known */
+		const char	*why;		/* the limit that is spent */
+		bool		 held;		/* a hold was logged */
+	}			 pace[LLM_PACE_MODELS];
 };
 
 #define LLM_CONTAINER(ptr, type, member) \
@@ -505,6 +539,111 @@ llm_retry_after_parse(const char *value)
 	return (long)(when - now) * 1000;
 }
 
+/*
+ * An RFC 3339 time ("2026-12-06T17:30:00Z", with or without a fraction,
+ * "Z" or an offset) in ms since the epoch; -1 when it is not one.
+ */
+static long long
+llm_rfc3339_ms(const char *v)
+{
+	struct tm	 tm;
+	const char	*p;
+	long long	 ms = 0, scale = 100;
+	int		 n = 0, oh, om, sign;
+	time_t		 t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(v, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &n) != 6 || n != 19)
+		return -1;
+	p = v + n;
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
+			ms += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		oh = om = 0;
+		p++;
+	} else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &oh,
+	    &om, &n) == 2 && n == 5) {
+		sign = *p == '-' ? -1 : 1;
+		oh *= sign;
+		om *= sign;
+		p += 6;
+	} else
+		return -1;
+	if (*p != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon--;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	return ((long long)t - oh * 3600LL - om * 60LL) * 1000 + ms;
+}
+
+/* The wall clock in ms since the epoch, for the API's reset times. */
+static long long
+llm_wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+llm_limit_clear(struct llm_slot *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < LLM_LIMIT_KINDS; i++) {
+		s->limit_max[i] = -1;
+		s->limit_left[i] = -1;
+		s->limit_reset_ms[i] = 0;
+	}
+}
+
+/* anthropic-ratelimit-NAME: NAME is KIND-limit, KIND-remaining or KIND-reset. */
+static void
+llm_limit_header(struct llm_slot *s, const char *name, size_t nlen,
+    const char *value)
+{
+	static const char *const suffixes[] = { "-limit", "-remaining",
+	    "-reset" };
+	size_t		 i, j, klen, slen;
+	long		 n;
+
+	for (j = 0; j < sizeof(suffixes) / sizeof(suffixes[0]); j++) {
+		slen = strlen(suffixes[j]);
+		if (nlen > slen && strncasecmp(name + nlen - slen, suffixes[j],
+		    slen) == 0)
+			break;
+	}
+	if (j == sizeof(suffixes) / sizeof(suffixes[0]))
+		return;
+	klen = nlen - strlen(suffixes[j]);
+	for (i = 0; i < LLM_LIMIT_KINDS; i++) {
+		if (strlen(llm_limit_kinds[i]) != klen ||
+		    strncasecmp(name, llm_limit_kinds[i], klen) != 0)
+			continue;
+		if (j == 2) {
+			s->limit_reset_ms[i] = llm_rfc3339_ms(value);
+			return;
+		}
+		n = llm_wait_parse(value, (double)LONG_MAX / 2, 1.0);
+		if (n < 0 && strcmp(value, "0") == 0)
+			n = 0;
+		if (j == 0)
+			s->limit_max[i] = n;
+		else
+			s->limit_left[i] = n;
+		return;
+	}
+}
+
 static size_t
 llm_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -518,6 +657,7 @@ llm_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 		s->retry_after_ms = -1;
 		s->retry_after_s_ms = -1;
 		s->should_retry = -1;
+		llm_limit_clear(s);
 		s->event_stream = false;
 		s->call->request_id[0] = '\0';
 		return len;
@@ -550,6 +690,10 @@ llm_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 	else if (nlen == 10 && strncasecmp(data, "request-id", nlen) == 0 &&
 	    strspn(value, LLM_REQUEST_ID_CHARS) == vlen)
 		memcpy(s->call->request_id, value, vlen + 1);	/* safe to log */
+	else if (nlen > strlen(LLM_RATELIMIT_PREFIX) && strncasecmp(data,
+	    LLM_RATELIMIT_PREFIX, strlen(LLM_RATELIMIT_PREFIX)) == 0)
+		llm_limit_header(s, data + strlen(LLM_RATELIMIT_PREFIX),
+		    nlen - strlen(LLM_RATELIMIT_PREFIX), value);
 	return len;
 }
 
@@ -666,6 +810,7 @@ llm_attempt_start(CURLM *multi, struct llm_slot *s)
 	s->retry_after_ms = -1;
 	s->retry_after_s_ms = -1;
 	s->should_retry = -1;
+	llm_limit_clear(s);
 	s->local_kind = LLM_ERR_NONE;
 	s->local[0] = '\0';
 	s->curl_err[0] = '\0';
@@ -1046,6 +1191,117 @@ llm_log_retry(const struct llm_slot *s, enum llm_error_kind kind, long wait)
 	log_write(LOG_LEVEL_INFO, "claude call retried", f);
 }
 
+/* The loop's entry of model; with make, the oldest one becomes it. */
+static struct llm_pace *
+llm_pace_of(struct llm_loop *loop, const char *model, bool make)
+{
+	struct llm_pace	*p = NULL;
+	size_t		 i;
+
+	if (model == NULL || strlen(model) >= LLM_ID_MAX)
+		return NULL;
+	for (i = 0; i < LLM_PACE_MODELS; i++) {
+		if (strcmp(loop->pace[i].model, model) == 0)
+			return &loop->pace[i];
+		if (p == NULL || loop->pace[i].used < p->used)
+			p = &loop->pace[i];
+	}
+	if (!make)
+		return NULL;
+	memset(p, 0, sizeof(*p));
+	snprintf(p->model, sizeof(p->model), "%s", model);
+	p->max = -1;
+	p->left = -1;
+	return p;
+}
+
+/*
+ * What an answer (a 200 or an error) says of its model's limits. Requests
+ * left: in the window already known, the fewer of ours and the API's (our
+ * count has the calls started since); in a new window, the API's. Tokens
+ * are not known before a call is made: none left holds the model until
+ * they are back. A 429 without these headers holds only its own call (its
+ * retry-after): one request can be refused for its own size.
+ */
+static void
+llm_pace_learn(struct llm_slot *s)
+{
+	struct llm_pace	*p;
+	long long	 now = llm_now_ms(), wall = llm_wall_ms(), reset;
+	size_t		 i;
+
+	for (i = 0; i < LLM_LIMIT_KINDS; i++)
+		if (s->limit_left[i] >= 0)
+			break;
+	if (i == LLM_LIMIT_KINDS ||
+	    (p = llm_pace_of(s->batch->loop, s->call->req->model, true)) == NULL)
+		return;
+	p->used = now;
+	for (i = 0; i < LLM_LIMIT_KINDS; i++) {
+		if (s->limit_left[i] < 0)
+			continue;
+		reset = s->limit_reset_ms[i] > wall ? now + (s->limit_reset_ms[i] -
+		    wall < LLM_PACE_MAX_MS ? s->limit_reset_ms[i] - wall :
+		    LLM_PACE_MAX_MS) : 0;
+		if (i == 0) {
+			if (s->limit_max[0] > 0)
+				p->max = s->limit_max[0];
+			if (p->left < 0 || reset > p->reset + LLM_PACE_SLACK_MS ||
+			    s->limit_left[0] < p->left)
+				p->left = s->limit_left[0];
+		} else if (s->limit_left[i] == 0)
+			p->left = 0;
+		else
+			continue;
+		if (p->left == 0 && reset > p->reset) {
+			p->reset = reset;
+			p->why = llm_limit_kinds[i];
+		} else if (i == 0 && reset > p->reset)
+			p->reset = reset;
+	}
+}
+
+/*
+ * Whether s may start now: 0 if so (one of its model's requests is
+ * counted), else when to look again (ms, monotonic). A window that has
+ * ended gives its whole limit back; none left and no end known waits
+ * LLM_PACE_PROBE_MS for an answer to say more.
+ */
+static long long
+llm_pace_admit(struct llm_loop *loop, struct llm_slot *s, long long now)
+{
+	struct llm_pace	*p;
+	json_object	*f;
+	long long	 until;
+
+	if ((p = llm_pace_of(loop, s->call->req->model, false)) == NULL)
+		return 0;
+	p->used = now;
+	if (p->reset > 0 && now >= p->reset) {
+		p->left = p->max;
+		p->reset = 0;
+	}
+	if (p->left != 0) {
+		if (p->left > 0)
+			p->left--;
+		p->held = false;
+		return 0;
+	}
+	until = p->reset > 0 ? p->reset : now + LLM_PACE_PROBE_MS;
+	if (!p->held) {
+		p->held = true;
+		f = json_object_new_object();
+		json_object_object_add(f, "model", json_object_new_string(p->model));
+		json_object_object_add(f, "limit", json_object_new_string(
+		    p->why != NULL ? p->why : "requests"));
+		json_object_object_add(f, "wait_ms", json_object_new_int64(until -
+		    now));
+		log_write(LOG_LEVEL_INFO, "claude calls held for the rate limit",
+		    f);
+	}
+	return until;
+}
+
 static void
 llm_attempt_done(struct llm_slot *s, CURLcode rc)
 {
@@ -1058,6 +1314,7 @@ llm_attempt_done(struct llm_slot *s, CURLcode rc)
 
 	curl_multi_remove_handle(loop->multi, s->easy);
 	kind = llm_attempt_classify(s, rc, &retry, msg, sizeof(msg));
+	llm_pace_learn(s);
 	llm_stream_free(s->stream);
 	s->stream = NULL;
 	if (kind == LLM_ERR_NONE) {
@@ -1480,7 +1737,7 @@ llm_loop_run(struct llm_loop *loop, int timeout_ms)
 	struct epoll_event	 ev[LLM_LOOP_EVENTS];
 	struct llm_timer	*t;
 	struct llm_slot		*s;
-	long long		 now;
+	long long		 now, held;
 	uint64_t		 count;
 	int			 running, nev, i, flags;
 	bs_err			 e = BS_OK;
@@ -1528,6 +1785,16 @@ llm_loop_run(struct llm_loop *loop, int timeout_ms)
 	while ((t = llm_heap_top(&loop->retries)) != NULL && t->at <= now) {
 		s = LLM_CONTAINER(t, struct llm_slot, start);
 		llm_heap_remove(&loop->retries, t);
+		if ((held = llm_pace_admit(loop, s, now)) > 0) {
+			/* Its model's limit is spent: back in line until then. */
+			if (s->last[0] == '\0')
+				snprintf(s->last, sizeof(s->last), "waiting for "
+				    "the API's rate limit of %s",
+				    s->call->req->model);
+			s->start.at = held;
+			llm_heap_push(&loop->retries, &s->start);
+			continue;
+		}
 		if (llm_attempt_start(loop->multi, s) != BS_OK) {
 			/* That call's failure, not the loop's. */
 			s->state = LLM_SLOT_DONE;

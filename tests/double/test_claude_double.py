@@ -404,12 +404,15 @@ def test(function):
 def test_cli_port_file_listening_line_and_open_key(double):
     with tempfile.TemporaryDirectory() as directory:
         port_file = os.path.join(directory, "port")
-        other = Double("--port-file", port_file, "--latency-ms", "7", "--token-delay-ms", "3")
+        other = Double("--port-file", port_file, "--latency-ms", "7", "--token-delay-ms", "3",
+                       "--rate-limit-requests", "90")
         try:
             with open(port_file, encoding="ascii") as handle:
                 check(int(handle.read().strip()) == other.port, "port file differs")
             status, config = other.control("GET", "config")
-            check(status == 200 and config == {"latency_ms": 7, "token_delay_ms": 3},
+            check(status == 200 and config == {"latency_ms": 7, "token_delay_ms": 3,
+                                               "rate_limit_requests": 90,
+                                               "rate_limit_tokens": 20000000},
                   "config from CLI: %s" % config)
             # Without --api-key, any non-empty key is accepted; none is not.
             status, _, _ = other.messages(body_for(), {"x-api-key": "anything-at-all"})
@@ -603,6 +606,50 @@ def test_response_headers(double):
         check(headers.get(name, "").isdigit(), "%s: %s" % (name, headers.get(name)))
     reset = headers["anthropic-ratelimit-requests-reset"]
     datetime.datetime.strptime(reset, "%Y-%m-%dT%H:%M:%SZ")
+
+
+@test
+def test_rate_limits_are_enforced_per_family(double):
+    """Past a family's requests of the minute: 429 rate_limit_error with
+    retry-after up to the minute's end and a remaining of 0; another
+    family is not affected; tokens are a limit too."""
+    def minute_left():
+        return 60 - time.time() % 60
+    if minute_left() < 5:   # the whole test in one minute
+        time.sleep(minute_left() + 0.1)
+    double.control("POST", "config", {"rate_limit_requests": 3})
+    try:
+        for i in range(3):
+            status, headers, _ = double.messages(body_for())
+            check(status == 200, "request %d: %d" % (i, status))
+            check(headers["anthropic-ratelimit-requests-remaining"] == str(2 - i),
+                  "remaining after %d: %s" % (i, headers))
+        status, headers, payload = double.messages(body_for())
+        check(status == 429 and error_type(payload) == "rate_limit_error",
+              "past the limit: %d %s" % (status, payload))
+        check("3 requests per minute" in json.loads(payload)["error"]["message"], payload)
+        check(headers["anthropic-ratelimit-requests-remaining"] == "0", headers)
+        check(headers["x-should-retry"] == "true", headers)
+        wait = int(headers["retry-after"])
+        check(1 <= wait <= 60, "retry-after %d" % wait)
+        reset = datetime.datetime.strptime(headers["anthropic-ratelimit-requests-reset"],
+                                           "%Y-%m-%dT%H:%M:%SZ")
+        check(reset.second == 0, "a minute's end: %s" % reset)
+        status, _, _ = double.messages(body_for(model=SONNET))
+        check(status == 200, "another family: %d" % status)
+        # Tokens: one answer spends the minute's few.
+        double.control("POST", "reset")
+        double.control("POST", "config", {"rate_limit_requests": 50000,
+                                          "rate_limit_tokens": 10})
+        status, headers, _ = double.messages(body_for())
+        check(status == 200 and headers["anthropic-ratelimit-tokens-remaining"] == "0",
+              "tokens spent: %d %s" % (status, headers))
+        status, _, payload = double.messages(body_for())
+        check(status == 429 and "10 input and output tokens per minute" in
+              json.loads(payload)["error"]["message"], payload)
+    finally:
+        double.control("POST", "config", {"rate_limit_requests": 50000,
+                                          "rate_limit_tokens": 20000000})
 
 
 @test
@@ -1278,17 +1325,22 @@ def test_reset_clears_counters_faults_and_cache(double):
 @test
 def test_config_endpoint(double):
     status, config = double.control("POST", "config", {"latency_ms": 5, "token_delay_ms": 2})
-    check(status == 200 and config == {"latency_ms": 5, "token_delay_ms": 2}, "set %s" % config)
+    check(status == 200 and config["latency_ms"] == 5 and config["token_delay_ms"] == 2,
+          "set %s" % config)
     status, config = double.control("GET", "config")
-    check(config == {"latency_ms": 5, "token_delay_ms": 2}, "get %s" % config)
+    check(config == {"latency_ms": 5, "token_delay_ms": 2, "rate_limit_requests": 50000,
+                     "rate_limit_tokens": 20000000}, "get %s" % config)
     before = double.idle_stats()["late_ms"]["answers"]
     _, _, events = stream(double, body_for("Paced stream."))
     check(events[-1][0] == "message_stop", "paced stream completes")
     check(double.idle_stats()["late_ms"]["answers"] == before + 1, "a stream counts once")
-    for bad in ({"latency_ms": -1}, {"token_delay_ms": "3"}, {"speed": 1}):
+    for bad in ({"latency_ms": -1}, {"token_delay_ms": "3"}, {"speed": 1},
+                {"rate_limit_requests": 0}, {"rate_limit_tokens": 1.5}):
         status, answer = double.control("POST", "config", bad)
         check(status == 400, "%s → %d" % (bad, status))
-    check(double.control("GET", "config")[1] == {"latency_ms": 5, "token_delay_ms": 2},
+    check(double.control("GET", "config")[1] == {"latency_ms": 5, "token_delay_ms": 2,
+                                                 "rate_limit_requests": 50000,
+                                                 "rate_limit_tokens": 20000000},
           "bad config changed nothing")
 
 

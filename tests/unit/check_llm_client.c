@@ -2283,6 +2283,191 @@ START_TEST(test_loop_two_batches_concurrent)
 }
 END_TEST
 
+/*
+ * "anthropic-ratelimit-requests-remaining: 0" with its reset in after_s
+ * seconds, as RFC 3339: in UTC ("Z", as the double sends it), or with a
+ * fraction and an offset of +01:00.
+ */
+static void
+limit_spent_headers(char *out, size_t len, int after_s, bool offset)
+{
+	time_t		 t = time(NULL) + after_s + (offset ? 3600 : 0);
+	struct tm	 tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, len, "anthropic-ratelimit-requests-limit: 50\r\n"
+	    "anthropic-ratelimit-requests-remaining: 0\r\n"
+	    "Anthropic-RateLimit-Requests-Reset: "
+	    "%04d-%02d-%02dT%02d:%02d:%02d%s\r\n"
+	    "anthropic-ratelimit-tokens-remaining: 7000\r\n",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, offset ? ".250+01:00" : "Z");
+}
+
+/* One call of model on the loop, run to its end. */
+static void
+loop_one(struct llm_loop *loop, struct llm_call *call, struct llm_request *req,
+    const char *model, long deadline_ms)
+{
+	struct seen	 d = { 0, 0 };
+
+	request_init(req, false);
+	req->model = model;
+	llm_call_init(call, req);
+	ck_assert_int_eq(llm_loop_add(loop, call, 1, deadline_ms, seen_done,
+	    &d, NULL), BS_OK);
+	loop_drain(loop);
+	ck_assert_int_eq(d.calls, 1);
+}
+
+/*
+ * An answer that says a model's requests are spent until a reset 30 s
+ * away: the loop's next call of that model waits for it instead of
+ * spending an attempt on a 429, and is cut at its deadline without a
+ * request; another model's call goes at once.
+ */
+START_TEST(test_loop_holds_a_spent_model)
+{
+	char			 headers[512];
+	struct step		 steps[2] = {
+		{ 200, headers, { OK_TEXT }, 0, false, ACT_REPLY, 0 },
+		step_ok,
+	};
+	struct llm_client	*c;
+	struct llm_loop		*loop;
+	struct llm_request	 req[3];
+	struct llm_call		 call[3];
+	int			 i;
+
+	limit_spent_headers(headers, sizeof(headers), 30, false);
+	server_start(steps, 2);
+	c = client_new(15000, 1 << 20);
+	ck_assert_int_eq(llm_loop_create(c, 0, &loop), BS_OK);
+	loop_one(loop, &call[0], &req[0], "claude-sonnet-5-5", 20000);
+	ck_assert_msg(call[0].err == BS_OK, "%s", call[0].error);
+	loop_one(loop, &call[1], &req[1], "claude-sonnet-5-5", 300);
+	ck_assert_int_eq(call[1].err, BS_ERR_TIMEOUT);
+	ck_assert_int_eq(call[1].kind, LLM_ERR_BUDGET);
+	ck_assert_int_eq(call[1].attempts, 0);
+	ck_assert_str_eq(call[1].error, "waiting for the API's rate limit of "
+	    "claude-sonnet-5-5; no time left within the batch's 300 ms");
+	ck_assert_int_eq(srv_read(&srv.nreq), 1);
+	loop_one(loop, &call[2], &req[2], "claude-haiku-5-5", 20000);
+	ck_assert_msg(call[2].err == BS_OK, "%s", call[2].error);
+	ck_assert_int_eq(srv_read(&srv.nreq), 2);
+	llm_loop_destroy(loop);
+	for (i = 0; i < 3; i++)
+		llm_call_free(&call[i]);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+/*
+ * One request left of the window: of a batch of three calls of that model,
+ * one starts and two wait for the window's end (cut here by the batch's
+ * deadline), where they would each have spent an attempt on a 429.
+ */
+START_TEST(test_loop_paces_by_the_requests_left)
+{
+	static const struct step	 steps[] = {
+		{ 200, "anthropic-ratelimit-requests-limit: 5\r\n"
+		    "anthropic-ratelimit-requests-remaining: 1\r\n"
+		    "anthropic-ratelimit-requests-reset: 2999-01-01T00:00:00Z\r\n",
+		    { OK_TEXT }, 0, false, ACT_REPLY, 0 },
+		step_ok,
+	};
+	struct llm_client	*c;
+	struct llm_loop		*loop;
+	struct llm_request	 req;
+	struct llm_call		 first, three[3];
+	struct seen		 d = { 0, 0 };
+	int			 i, ok = 0;
+
+	server_start(steps, 2);
+	c = client_new(15000, 1 << 20);
+	ck_assert_int_eq(llm_loop_create(c, 0, &loop), BS_OK);
+	loop_one(loop, &first, &req, "claude-sonnet-5-5", 20000);
+	ck_assert_msg(first.err == BS_OK, "%s", first.error);
+	for (i = 0; i < 3; i++)
+		llm_call_init(&three[i], &req);
+	ck_assert_int_eq(llm_loop_add(loop, three, 3, 500, seen_done, &d, NULL),
+	    BS_OK);
+	loop_drain(loop);
+	for (i = 0; i < 3; i++) {
+		if (three[i].err == BS_OK) {
+			ok++;
+			continue;
+		}
+		ck_assert_int_eq(three[i].attempts, 0);
+		ck_assert_str_eq(three[i].error, "waiting for the API's rate "
+		    "limit of claude-sonnet-5-5; no time left within the "
+		    "batch's 500 ms");
+	}
+	ck_assert_int_eq(ok, 1);
+	ck_assert_int_eq(srv_read(&srv.nreq), 2);
+	llm_loop_destroy(loop);
+	llm_call_free(&first);
+	for (i = 0; i < 3; i++)
+		llm_call_free(&three[i]);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
+/*
+ * A reset a second away: the held call starts once it has passed, and the
+ * hold is logged once, with its model and limit.
+ */
+START_TEST(test_loop_hold_ends_at_the_reset)
+{
+	char			 headers[512], path[] = "/tmp/check_llm_client.XXXXXX",
+				 line[1024];
+	struct step		 steps[2] = {
+		{ 200, headers, { OK_TEXT }, 0, false, ACT_REPLY, 0 },
+		step_ok,
+	};
+	struct llm_client	*c;
+	struct llm_loop		*loop;
+	struct llm_request	 req[2];
+	struct llm_call		 call[2];
+	FILE			*fp;
+	int			 fd, held = 0;
+
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	close(fd);
+	ck_assert_int_eq(log_open(LOG_LEVEL_INFO, path), BS_OK);
+	limit_spent_headers(headers, sizeof(headers), 1, true);
+	server_start(steps, 2);
+	c = client_new(15000, 1 << 20);
+	ck_assert_int_eq(llm_loop_create(c, 0, &loop), BS_OK);
+	loop_one(loop, &call[0], &req[0], "claude-haiku-5-5", 20000);
+	loop_one(loop, &call[1], &req[1], "claude-haiku-5-5", 20000);
+	log_open(LOG_LEVEL_ERROR, NULL);
+	ck_assert_msg(call[1].err == BS_OK, "%s", call[1].error);
+	ck_assert_int_eq(call[1].attempts, 1);
+	ck_assert_int_eq(srv_read(&srv.nreq), 2);
+
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, "claude calls held for the rate limit")) {
+			held++;
+			ck_assert_ptr_nonnull(strstr(line,
+			    "\"model\":\"claude-haiku-5-5\""));
+			ck_assert_ptr_nonnull(strstr(line,
+			    "\"limit\":\"requests\""));
+		}
+	fclose(fp);
+	unlink(path);
+	ck_assert_int_eq(held, 1);
+	llm_loop_destroy(loop);
+	llm_call_free(&call[0]);
+	llm_call_free(&call[1]);
+	llm_client_free(c);
+	server_stop();
+}
+END_TEST
+
 /* done runs once, from llm_loop_run, even for batches that end at once. */
 START_TEST(test_loop_done_once)
 {
@@ -2685,6 +2870,9 @@ llm_client_suite(void)
 	tc = tcase_create("loop");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_loop_two_batches_concurrent);
+	tcase_add_test(tc, test_loop_holds_a_spent_model);
+	tcase_add_test(tc, test_loop_paces_by_the_requests_left);
+	tcase_add_test(tc, test_loop_hold_ends_at_the_reset);
 	tcase_add_test(tc, test_loop_done_once);
 	tcase_add_test(tc, test_loop_deadlines_independent);
 	tcase_add_test(tc, test_loop_cancel);

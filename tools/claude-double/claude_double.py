@@ -50,8 +50,11 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_CACHE_BREAKPOINTS = 4
 CACHE_TTL_SECONDS = {"5m": 300, "1h": 3600}
 PING_EVERY_DELTAS = 8
-RATE_LIMIT_REQUESTS = 4000
-RATE_LIMIT_TOKENS = 400000
+# Per minute and model family, enforced: a large organisation's tier, so
+# that a test suite or a bench does not meet it unless it asks for less
+# (--rate-limit-requests, --rate-limit-tokens, POST /_double/config).
+RATE_LIMIT_REQUESTS = 50000
+RATE_LIMIT_TOKENS = 20000000
 RECENT_REQUESTS_KEPT = 100
 LATENESS_KEPT = 10000          # answers whose lateness /_double/stats sums up
 RECENT_BODY_MAX_BYTES = 256 * 1024
@@ -2099,10 +2102,14 @@ class DoubleState:
     keep it safe for threads all the same.  release_event (an asyncio.Event)
     is swapped on reset so that hung requests wake up."""
 
-    def __init__(self, latency_ms, token_delay_ms):
+    def __init__(self, latency_ms, token_delay_ms,
+                 rate_limit_requests=RATE_LIMIT_REQUESTS,
+                 rate_limit_tokens=RATE_LIMIT_TOKENS):
         self.lock = threading.Lock()
         self.latency_ms = latency_ms
         self.token_delay_ms = token_delay_ms
+        self.rate_limit_requests = rate_limit_requests
+        self.rate_limit_tokens = rate_limit_tokens
         self.in_flight = 0
         self.cache = PromptCache()
         self.release_event = asyncio.Event()
@@ -2119,9 +2126,7 @@ class DoubleState:
         self.directive_calls = collections.Counter()
         self.recent = collections.deque(maxlen=RECENT_REQUESTS_KEPT)
         self.late_ms = collections.deque(maxlen=LATENESS_KEPT)
-        self.window_start = 0
-        self.window_requests = 0
-        self.window_tokens = 0
+        self.windows = {}  # model family: [minute's start, requests, tokens]
 
     def begin_request(self):
         with self.lock:
@@ -2186,16 +2191,15 @@ class DoubleState:
         with self.lock:
             return self.latency_ms, self.token_delay_ms, self.release_event
 
-    def configure(self, latency_ms=None, token_delay_ms=None):
+    def configure(self, **values):
         with self.lock:
-            if latency_ms is not None:
-                self.latency_ms = latency_ms
-            if token_delay_ms is not None:
-                self.token_delay_ms = token_delay_ms
+            for key, value in values.items():
+                if value is not None:
+                    setattr(self, key, value)
             return self.config()
 
     def config(self):
-        return {"latency_ms": self.latency_ms, "token_delay_ms": self.token_delay_ms}
+        return {key: getattr(self, key) for key in CONFIG_KEYS}
 
     def reset(self):
         with self.lock:
@@ -2223,24 +2227,67 @@ class DoubleState:
         with self.lock:
             return list(self.recent)
 
-    def rate_limit_headers(self, tokens):
-        """Per-minute budgets, as the real API reports them on every answer."""
+    def _window(self, family, now):
+        """The family's current minute (under the lock)."""
+        start = int(now // 60) * 60
+        window = self.windows.get(family)
+        if window is None or window[0] != start:
+            window = self.windows[family] = [start, 0, 0]
+        return window
+
+    def _limit_headers(self, window):
+        reset = rfc3339(window[0] + 60)
+        return {"anthropic-ratelimit-requests-limit": str(self.rate_limit_requests),
+                "anthropic-ratelimit-requests-remaining":
+                    str(max(0, self.rate_limit_requests - window[1])),
+                "anthropic-ratelimit-requests-reset": reset,
+                "anthropic-ratelimit-tokens-limit": str(self.rate_limit_tokens),
+                "anthropic-ratelimit-tokens-remaining":
+                    str(max(0, self.rate_limit_tokens - window[2])),
+                "anthropic-ratelimit-tokens-reset": reset}
+
+    def admit(self, model):
+        """Count a request in its model family's minute, or the 429 the real
+        API answers when the minute's requests or tokens are spent (its
+        retry-after the seconds left in the minute; a fixed window, where
+        the real API refills a bucket as it goes)."""
+        now = time.time()
+        family = model_family(model)
+        with self.lock:
+            window = self._window(family, now)
+            if window[1] < self.rate_limit_requests and \
+                    window[2] < self.rate_limit_tokens:
+                window[1] += 1
+                return None
+            spent = "requests" if window[1] >= self.rate_limit_requests else \
+                "input and output tokens"
+            limit = self.rate_limit_requests if spent == "requests" else \
+                self.rate_limit_tokens
+            headers = self._limit_headers(window)
+        headers["retry-after"] = str(max(1, math.ceil(window[0] + 60 - now)))
+        return ApiError(429, "rate_limit_error",
+                        "This request would exceed your organization's rate limit "
+                        "of %d %s per minute (model family %s). Please reduce the "
+                        "prompt length or the maximum tokens requested, or try "
+                        "again later." % (limit, spent, family), headers)
+
+    def rate_limit_headers(self, model, tokens=0):
+        """Per-minute budgets of the model's family, as the real API reports
+        them on every answer; an answer's tokens count in its minute."""
         now = time.time()
         with self.lock:
-            window = int(now // 60) * 60
-            if window != self.window_start:
-                self.window_start, self.window_requests, self.window_tokens = window, 0, 0
-            self.window_requests += 1
-            self.window_tokens += tokens
-            requests_left = max(0, RATE_LIMIT_REQUESTS - self.window_requests)
-            tokens_left = max(0, RATE_LIMIT_TOKENS - self.window_tokens)
-        reset = rfc3339(window + 60)
-        return {"anthropic-ratelimit-requests-limit": str(RATE_LIMIT_REQUESTS),
-                "anthropic-ratelimit-requests-remaining": str(requests_left),
-                "anthropic-ratelimit-requests-reset": reset,
-                "anthropic-ratelimit-tokens-limit": str(RATE_LIMIT_TOKENS),
-                "anthropic-ratelimit-tokens-remaining": str(tokens_left),
-                "anthropic-ratelimit-tokens-reset": reset}
+            window = self._window(model_family(model), now)
+            window[2] += tokens
+            return self._limit_headers(window)
+
+
+def model_family(model):
+    """claude-haiku-5-5 → haiku: the real API pools limits per family."""
+    parts = str(model).split("-")
+    return parts[1] if len(parts) > 2 and parts[0] == "claude" else str(model)
+
+
+CONFIG_KEYS = ("latency_ms", "token_delay_ms", "rate_limit_requests", "rate_limit_tokens")
 
 
 # ---------------------------------------------------------------------------
@@ -2339,6 +2386,7 @@ class DoubleHandler:
         self.headers = http.client.HTTPMessage()
         self._out = []            # bytes written but not yet handed to the transport
         self._discard_after = None
+        self._model = None        # the current /v1/messages request's, once read
 
     def version_string(self):
         return self.server_version
@@ -2762,12 +2810,13 @@ class DoubleHandler:
     async def _handle_config(self):
         def config(body):
             values = {}
-            for key in ("latency_ms", "token_delay_ms"):
+            for key in CONFIG_KEYS:
                 if key in body:
-                    if not is_int(body[key]) or body[key] < 0:
-                        raise invalid("%s: an integer >= 0" % key)
+                    least = 1 if key.startswith("rate_limit_") else 0
+                    if not is_int(body[key]) or body[key] < least:
+                        raise invalid("%s: an integer >= %d" % (key, least))
                     values[key] = body[key]
-            unknown = [k for k in body if k not in ("latency_ms", "token_delay_ms")]
+            unknown = [k for k in body if k not in CONFIG_KEYS]
             if unknown:
                 raise invalid("%s: unknown field" % unknown[0])
             return 200, self.server.state.configure(**values)
@@ -2853,6 +2902,7 @@ class DoubleHandler:
                   "model": None, "stream": None, "fault": None, "version": None,
                   "auth": None, "body": None}
         self._discard_after = None
+        self._model = None
         state.begin_request()
         try:
             await self._serve_messages(record)
@@ -2884,7 +2934,8 @@ class DoubleHandler:
         retry = error.status in (408, 409, 429) or error.status >= 500
         headers = {"request-id": random_id("req"),
                    "x-should-retry": "true" if retry else "false"}
-        headers.update(self.server.state.rate_limit_headers(0))
+        if self._model is not None:
+            headers.update(self.server.state.rate_limit_headers(self._model))
         headers.update(error.headers)
         try:
             await self._send_error(error, headers)
@@ -2900,6 +2951,10 @@ class DoubleHandler:
         record["body"] = body if len(raw) <= RECENT_BODY_MAX_BYTES else {"omitted_bytes": len(raw)}
         req = validate_messages_request(body, version)
         record.update(tool=req.tool_label, model=req.model, stream=req.stream)
+        self._model = req.model
+        refused = state.admit(req.model)
+        if refused is not None:
+            raise refused
         state.note_call(req)
         fault = state.take_fault(req) or state.directive_fault(req, req.user)
         latency_ms, token_delay_ms, release = state.pace()
@@ -2916,7 +2971,8 @@ class DoubleHandler:
             answer = end_answer_early(req, answer, fault.kind)
         usage = compute_usage(req, answer, state.cache)
         headers = {"request-id": random_id("req")}
-        headers.update(state.rate_limit_headers(usage["input_tokens"] + usage["output_tokens"]))
+        headers.update(state.rate_limit_headers(req.model, usage["input_tokens"] +
+                                                usage["output_tokens"]))
         headers.update(fault.headers() if fault else {})
         message = {"id": random_id("msg"), "type": "message", "role": "assistant",
                    "model": req.model}
@@ -3104,6 +3160,10 @@ def parse_args(argv):
                         help="wait this long before answering each request")
     parser.add_argument("--token-delay-ms", type=int, default=0,
                         help="wait this long between streamed deltas")
+    parser.add_argument("--rate-limit-requests", type=int, default=RATE_LIMIT_REQUESTS,
+                        help="requests a model family may have per minute before 429s")
+    parser.add_argument("--rate-limit-tokens", type=int, default=RATE_LIMIT_TOKENS,
+                        help="input and output tokens a model family may have per minute")
     parser.add_argument("--api-key", default=None,
                         help="the only API key accepted, in x-api-key or "
                              "Authorization: Bearer (default: any non-empty key)")
@@ -3114,6 +3174,8 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.latency_ms < 0 or args.token_delay_ms < 0:
         parser.error("delays must be >= 0")
+    if args.rate_limit_requests < 1 or args.rate_limit_tokens < 1:
+        parser.error("rate limits must be >= 1")
     return args
 
 
@@ -3136,7 +3198,8 @@ async def serve_until_signalled(server):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    state = DoubleState(args.latency_ms, args.token_delay_ms)
+    state = DoubleState(args.latency_ms, args.token_delay_ms,
+                        args.rate_limit_requests, args.rate_limit_tokens)
     server = DoubleServer((args.host, args.port), state, args.api_key, args.quiet)
     port = server.server_address[1]
     if args.port_file:

@@ -337,6 +337,26 @@ test('rate_limit with retry-after-ms is retried quickly', async () => {
   equal((await stats()).requests, 3, 'two retries');
 });
 
+test('a spent rate limit is a RateLimitError with the headers to pace on', async () => {
+  if (60 - (Date.now() / 1000) % 60 < 5) await new Promise((r) => setTimeout(r, 6000));
+  await control('POST', 'config', { rate_limit_requests: 1 });
+  try {
+    const anthropic = client();
+    const { response } = await anthropic.messages.create(ask('x')).withResponse();
+    equal(response.headers.get('anthropic-ratelimit-requests-remaining'), '0', 'remaining');
+    const error = await rejects(anthropic.messages.create(ask('x')), Anthropic.RateLimitError,
+                                429, 'past the limit');
+    equal(error.headers.get('x-should-retry'), 'true', 'x-should-retry');
+    check(Number(error.headers.get('retry-after')) >= 1, 'retry-after');
+    check(Date.parse(error.headers.get('anthropic-ratelimit-requests-reset')) > Date.now(),
+          'reset ahead');
+    const other = await anthropic.messages.create(ask('x', { model: HAIKU }));
+    equal(other.stop_reason, 'end_turn', 'another family');
+  } finally {
+    await control('POST', 'config', { rate_limit_requests: 50000 });
+  }
+});
+
 test('stream_error raises mid-stream', async () => {
   await faults({ kind: 'stream_error' });
   const stream = client().messages.stream(ask('Break this stream after a few words.'));
