@@ -112,6 +112,7 @@ struct llm_slot {
 	CURL			*easy;
 	enum llm_slot_state	 state;
 	struct llm_timer	 start;		/* when WAITING: the attempt's start */
+	long long		 held_since;	/* ms: waiting for the rate limit, 0 */
 	struct buf		 body;		/* the request, sent by every attempt */
 	bool			 delivered;	/* text went to the caller: no retry */
 	char			 last[LLM_ERROR_MAX]; /* the failure a retry follows */
@@ -1111,6 +1112,16 @@ llm_batch_finished(struct llm_batch *b)
  * may hold many idle batches), observe hears of it, and the batch counts
  * it. The slot must be stopped (llm_slot_stop) or never started.
  */
+/* A hold for the rate limit is over: its time goes to the call's held_ms. */
+static void
+llm_slot_unhold(struct llm_slot *s, long long now)
+{
+	if (s->held_since == 0)
+		return;
+	s->call->held_ms += (long)(now - s->held_since);
+	s->held_since = 0;
+}
+
 static void
 llm_call_finish(struct llm_slot *s, enum llm_error_kind kind, const char *msg)
 {
@@ -1122,6 +1133,7 @@ llm_call_finish(struct llm_slot *s, enum llm_error_kind kind, const char *msg)
 	snprintf(call->error, sizeof(call->error), "%s", msg);
 	llm_redact(s->client, call->error, sizeof(call->error));
 	call->latency_ms = (long)(llm_now_ms() - b->t0);
+	llm_slot_unhold(s, llm_now_ms());
 	s->state = LLM_SLOT_DONE;
 	if (s->easy != NULL)
 		curl_easy_cleanup(s->easy);
@@ -1576,6 +1588,7 @@ llm_loop_add(struct llm_loop *loop, struct llm_call *calls, size_t n,
 		calls[i].http_status = 0;
 		calls[i].attempts = 0;
 		calls[i].latency_ms = 0;
+		calls[i].held_ms = 0;
 		calls[i].request_id[0] = '\0';
 		calls[i].error[0] = '\0';
 	}
@@ -1791,10 +1804,13 @@ llm_loop_run(struct llm_loop *loop, int timeout_ms)
 				snprintf(s->last, sizeof(s->last), "waiting for "
 				    "the API's rate limit of %s",
 				    s->call->req->model);
+			if (s->held_since == 0)
+				s->held_since = now;
 			s->start.at = held;
 			llm_heap_push(&loop->retries, &s->start);
 			continue;
 		}
+		llm_slot_unhold(s, now);
 		if (llm_attempt_start(loop->multi, s) != BS_OK) {
 			/* That call's failure, not the loop's. */
 			s->state = LLM_SLOT_DONE;

@@ -56,6 +56,9 @@ claude_observe(void *arg, const struct llm_call *call)
 	    call->res.usage.input_tokens, call->res.usage.output_tokens,
 	    call->res.usage.cache_read_input_tokens,
 	    call->res.usage.cache_creation_input_tokens);
+	if (call->held_ms > 0)
+		metrics_claude_held(call->req->model,
+		    llm_error_kind_name(call->kind), call->held_ms / 1000.0);
 }
 
 /* What the model check found, and where it goes. */

@@ -53,6 +53,7 @@ enum counter_family {
 	COUNTER_CLAUDE_TOKENS,
 	COUNTER_TURNS,
 	COUNTER_ERROR_REPORTS,
+	COUNTER_CLAUDE_HELD,
 	COUNTER__COUNT
 };
 
@@ -67,6 +68,9 @@ static const struct {
 	{ "turns_total", "Turns by intent and status." },
 	{ "error_reports_total", "Error reports (SENTRY_DSN) by kind (http_5xx, "
 	    "crash) and outcome (sent, failed, dropped, rate_limited)." },
+	{ "claude_rate_limit_wait_seconds_total", "Time Claude calls waited for "
+	    "the API's rate limit before they started, by model and the call's "
+	    "status." },
 };
 
 #define COUNTER_SERIES_MAX	1024
@@ -233,6 +237,13 @@ metrics_claude_request(const char *model, const char *status, long input,
 	    (double)cache_read);
 	counter_add(COUNTER_CLAUDE_TOKENS, "model", model, "kind", "cache_write",
 	    (double)cache_write);
+}
+
+void
+metrics_claude_held(const char *model, const char *status, double seconds)
+{
+	counter_add(COUNTER_CLAUDE_HELD, "model", model, "status", status,
+	    seconds);
 }
 
 void

@@ -272,6 +272,7 @@ struct llm_call {
 	int			 http_status;	/* of the last attempt, 0 = none */
 	int			 attempts;
 	long			 latency_ms;	/* from batch start to the outcome */
+	long			 held_ms;	/* of it, waiting for the rate limit */
 	struct llm_response	 res;		/* the last attempt's (partial on failure) */
 	char			 request_id[LLM_ID_MAX]; /* request-id header */
 	char			 error[LLM_ERROR_MAX];	/* "" when ok; never the key */

@@ -22,6 +22,9 @@ void	metrics_agent_run(const char *agent, const char *status, double seconds);
 /* One Claude Messages API call and its tokens. */
 void	metrics_claude_request(const char *model, const char *status,
 	    long input, long output, long cache_read, long cache_write);
+/* The time a Claude call waited for the API's rate limit (llm_client.c). */
+void	metrics_claude_held(const char *model, const char *status,
+	    double seconds);
 void	metrics_turn(const char *intent, const char *status);
 /* One error report (report.c): kind http_5xx or crash; its outcome. */
 void	metrics_error_report(const char *kind, const char *outcome);

@@ -2351,6 +2351,10 @@ START_TEST(test_loop_holds_a_spent_model)
 	ck_assert_int_eq(call[1].attempts, 0);
 	ck_assert_str_eq(call[1].error, "waiting for the API's rate limit of "
 	    "claude-sonnet-5-5; no time left within the batch's 300 ms");
+	/* It waited all the while; the call before it did not. */
+	ck_assert_int_gt(call[1].held_ms, 0);
+	ck_assert_int_le(call[1].held_ms, call[1].latency_ms);
+	ck_assert_int_eq(call[0].held_ms, 0);
 	ck_assert_int_eq(srv_read(&srv.nreq), 1);
 	loop_one(loop, &call[2], &req[2], "claude-haiku-5-5", 20000);
 	ck_assert_msg(call[2].err == BS_OK, "%s", call[2].error);
@@ -2447,6 +2451,7 @@ START_TEST(test_loop_hold_ends_at_the_reset)
 	ck_assert_msg(call[1].err == BS_OK, "%s", call[1].error);
 	ck_assert_int_eq(call[1].attempts, 1);
 	ck_assert_int_eq(srv_read(&srv.nreq), 2);
+	ck_assert_int_gt(call[1].held_ms, 0);
 
 	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
 	while (fgets(line, sizeof(line), fp) != NULL)
