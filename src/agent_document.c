@@ -26,7 +26,6 @@
 
 #define CONTEXT_MAX		(512 * 1024)
 #define DOCUMENT_MAX		(1024 * 1024)	/* rendered Markdown */
-#define CHARS_PER_TOKEN		4		/* the estimate the budget uses */
 #define ITEM_TEXT_MAX		300	/* bytes of an item's text, whole characters */
 #define QUOTE_MAX		300
 #define EVENT_TEXT_MAX		200	/* bytes of a reason or an old text */
@@ -525,7 +524,7 @@ document_job_begin(struct document_job *g)
 	emit(g, "document.started", d);
 	if ((e = document_context_build(g->kind, g->source, g->board,
 	    g->history, g->messages, (size_t)cfg->context_token_budget *
-	    CHARS_PER_TOKEN, &g->context, &g->shown)) != BS_OK) {
+	    (size_t)g->plan->chars_per_token, &g->context, &g->shown)) != BS_OK) {
 		snprintf(g->agent_error, sizeof(g->agent_error), "the request "
 		    "could not be prepared (%s)", bs_strerror(e));
 		snprintf(g->error, sizeof(g->error), "The document could not be "

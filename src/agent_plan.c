@@ -79,6 +79,7 @@ agent_plan_make(const struct agent *a, const char *model,
 	memset(p, 0, sizeof(*p));
 	p->agent = a;
 	p->model = model;
+	p->chars_per_token = llm_chars_per_token(model);
 	p->info = *info;
 	if (a->answer_name == NULL)
 		p->answer = LLM_ANSWER_TEXT;
@@ -221,6 +222,10 @@ agent_plans_make(const struct bs_config *cfg, const struct llm_client *client,
 		    problem, arg);
 		agent_plan_make(&agent_table[i], model, &info, version,
 		    &ps->plan[i]);
+		if (agent_table[i].stage != AGENT_STAGE_DOCUMENT &&
+		    (ps->turn_chars_per_token == 0 ||
+		    ps->plan[i].chars_per_token < ps->turn_chars_per_token))
+			ps->turn_chars_per_token = ps->plan[i].chars_per_token;
 		if (ps->plan[i].answer != LLM_ANSWER_TEXT &&
 		    ps->plan[i].schema == NULL) {
 			e = BS_ERR_NOMEM;

@@ -21,7 +21,6 @@
 #define CONTEXT_MAX		(512 * 1024)
 #define REPLY_MAX		(256 * 1024)
 #define CACHED_ANSWER_MAX	(256 * 1024)
-#define CHARS_PER_TOKEN		4	/* the estimate the budget uses */
 #define ITEM_TEXT_MAX		300	/* bytes of an item in the context, whole characters */
 
 /* One agent's call within a stage. */
@@ -123,7 +122,9 @@ context_build(struct turn *t, json_object *board, long board_total,
 	const char	*text, *role;
 	bs_err		 e = BS_OK;
 
-	budget = (size_t)t->cfg->context_token_budget * CHARS_PER_TOKEN;
+	budget = (size_t)t->cfg->context_token_budget *
+	    (size_t)(t->app->plans != NULL ? t->app->plans->turn_chars_per_token :
+	    LLM_CHARS_PER_TOKEN_MIN);
 	buf_init(&b, CONTEXT_MAX);
 	e = buf_puts(&b, "<board>\n");
 	n = board != NULL ? json_object_array_length(board) : 0;

@@ -43,6 +43,9 @@ static const char *const thinking_keys[] = {
 
 /*
  * The built-in table, by exact id; an alias row repeats its model's values.
+ * Characters of prompt text per token: 4 with Haiku 4.5's tokenizer, 3 with
+ * the newer one (Claude 4.7 and later, Haiku 5.5), which counts about 30%
+ * more tokens for one text (CLAUDE-API.md section 1).
  * Prices in US dollars per million tokens (CLAUDE-API.md sections 1 and 9):
  * input, output, 5-minute cache write (1.25x input), 1-hour cache write
  * (2x input), cache read; then what they are multiplied by for a call with
@@ -55,32 +58,33 @@ static const struct model_traits {
 	bool		 sampling;
 	bool		 thinks_by_default;
 	long		 cache_min_tokens;
+	int		 chars_per_token;	/* the tokenizer, estimated */
 	struct llm_price price;
 	double		 long_factor;	/* the prices of a long prompt's call */
 } traits[] = {
-	{ "claude-fable-5-2", false, false, true, 512,
+	{ "claude-fable-5-2", false, false, true, 512, 3,
 	  { 8.0, 40.0, 10.0, 16.0, 0.20 }, 1 },
-	{ "claude-opus-5-5", false, false, true, 512,
+	{ "claude-opus-5-5", false, false, true, 512, 3,
 	  { 4.0, 20.0, 5.0, 8.0, 0.20 }, 1 },
-	{ "claude-sonnet-5-5", false, false, true, 512,
+	{ "claude-sonnet-5-5", false, false, true, 512, 3,
 	  { 2.0, 10.0, 2.5, 4.0, 0.10 }, 1 },
-	{ "claude-haiku-5-5", false, false, true, 512,
+	{ "claude-haiku-5-5", false, false, true, 512, 3,
 	  { 0.10, 0.50, 0.125, 0.20, 0.01 }, 5 },
-	{ "claude-fable-5-1", false, false, true, 512,
+	{ "claude-fable-5-1", false, false, true, 512, 3,
 	  { 10.0, 50.0, 12.5, 20.0, 0.25 }, 1 },
-	{ "claude-fable-5", false, false, true, 512,
+	{ "claude-fable-5", false, false, true, 512, 3,
 	  { 10.0, 50.0, 12.5, 20.0, 1.0 }, 1 },
-	{ "claude-opus-5", false, false, true, 512,
+	{ "claude-opus-5", false, false, true, 512, 3,
 	  { 5.0, 25.0, 6.25, 10.0, 0.50 }, 1 },
-	{ "claude-sonnet-5", false, false, true, 1024,
+	{ "claude-sonnet-5", false, false, true, 1024, 3,
 	  { 2.0, 10.0, 2.5, 4.0, 0.20 }, 1 },
-	{ "claude-haiku-4-5-20251001", true, true, false, 4096,
+	{ "claude-haiku-4-5-20251001", true, true, false, 4096, 4,
 	  { 1.0, 5.0, 1.25, 2.0, 0.10 }, 1 },
-	{ "claude-haiku-4-5", true, true, false, 4096,
+	{ "claude-haiku-4-5", true, true, false, 4096, 4,
 	  { 1.0, 5.0, 1.25, 2.0, 0.10 }, 1 },
-	{ "claude-opus-4-5-20251101", true, true, false, 4096,
+	{ "claude-opus-4-5-20251101", true, true, false, 4096, 4,
 	  { 5.0, 25.0, 6.25, 10.0, 0.50 }, 1 },
-	{ "claude-opus-4-5", true, true, false, 4096,
+	{ "claude-opus-4-5", true, true, false, 4096, 4,
 	  { 5.0, 25.0, 6.25, 10.0, 0.50 }, 1 },
 };
 
@@ -146,6 +150,14 @@ llm_price_of(const char *model, bool long_prompt, struct llm_price *out)
 		out->cache_read *= t->long_factor;
 	}
 	return true;
+}
+
+int
+llm_chars_per_token(const char *model)
+{
+	const struct model_traits *t = traits_find(model);
+
+	return t != NULL ? t->chars_per_token : LLM_CHARS_PER_TOKEN_MIN;
 }
 
 /*

@@ -119,6 +119,7 @@ bs_err		 agent_models_parse(char *text, const char **out, char *err,
 struct agent_plan {
 	const struct agent *agent;
 	const char	*model;		/* the model id (points into the config) */
+	int		 chars_per_token; /* its tokenizer's, for the budgets */
 	struct llm_model info;
 	enum llm_answer	 answer;
 	enum llm_thinking thinking;
@@ -153,6 +154,12 @@ enum plan_problem {
 struct agent_plans {
 	struct agent_plan	*plan;		/* agent_count rows */
 	char			*models_text;	/* AGENT_MODELS copy */
+	/*
+	 * The fewest characters a token of the turn's agents' models takes
+	 * (stages A and B read one context): CONTEXT_TOKEN_BUDGET in bytes
+	 * is the budget times this.
+	 */
+	int			 turn_chars_per_token;
 };
 bs_err		 agent_plans_make(const struct bs_config *cfg,
 		    const struct llm_client *client, struct agent_plans *out,

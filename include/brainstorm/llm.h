@@ -505,6 +505,16 @@ void		 llm_model_defaults(const char *id, struct llm_model *m);
 bs_err		 llm_model_fetch(const struct llm_client *client, const char *id,
 		    struct llm_model *m, char *err, size_t errlen);
 /*
+ * Characters of prompt text per token, as the context budgets estimate it
+ * (CONTEXT_TOKEN_BUDGET): 4 on the models of Haiku 4.5's tokenizer, 3
+ * (LLM_CHARS_PER_TOKEN_MIN) on the newer one (Claude 4.7 and later, Haiku
+ * 5.5: about 30% more tokens for one text) and on ids the table does not
+ * know.
+ */
+#define LLM_CHARS_PER_TOKEN_MIN	3
+int		 llm_chars_per_token(const char *model);
+
+/*
  * A call's prompt (input, cache reads and cache writes) over this many tokens
  * is a long one: Haiku 5.5 prices it higher (CLAUDE-API.md, section 1), and
  * the usage ledger keeps such calls apart (migration 0023).

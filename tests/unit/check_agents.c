@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "brainstorm/agent.h"
+#include "brainstorm/config.h"
 #include "brainstorm/doc_render.h"
 #include "brainstorm/document.h"
 #include "brainstorm/err.h"
@@ -972,6 +973,60 @@ START_TEST(test_strict_schemas)
 END_TEST
 
 /* The built-in table knows today's lineup and prices the exact ids. */
+static void
+plans_problem(void *arg, enum plan_problem kind, const char *text)
+{
+	(void)arg;
+	(void)kind;
+	(void)text;
+}
+
+/*
+ * A turn's context budget counts characters per token of its agents' most
+ * token-hungry model: the newer tokenizer (3) if any of them has it, Haiku
+ * 4.5's (4) only when all do. Document agents keep their own.
+ */
+START_TEST(test_plans_chars_per_token)
+{
+	static const struct {
+		const char	*fast, *main, *agents;
+		int		 turn;
+	} cases[] = {
+		{ "claude-haiku-5-5", "claude-sonnet-5-5", "", 3 },
+		{ "claude-haiku-4-5-20251001", "claude-opus-4-5", "", 4 },
+		{ "claude-haiku-4-5-20251001", "claude-opus-4-5",
+		  "recorder=claude-sonnet-5-5", 3 },
+		{ "claude-haiku-4-5-20251001", "claude-opus-4-5",
+		  "brief_writer=claude-sonnet-5-5", 4 },
+	};
+	struct bs_config	 cfg;
+	struct agent_plans	 ps;
+	char			 version[] = LLM_API_VERSION_CURRENT, fast[64],
+				 main_model[64], agents[64];
+	bool			 refuse;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		snprintf(fast, sizeof(fast), "%s", cases[i].fast);
+		snprintf(main_model, sizeof(main_model), "%s", cases[i].main);
+		snprintf(agents, sizeof(agents), "%s", cases[i].agents);
+		cfg.claude_model_fast = fast;
+		cfg.claude_model = main_model;
+		cfg.agent_models = agents;
+		cfg.claude_api_version = version;
+		ck_assert_int_eq(agent_plans_make(&cfg, NULL, &ps, &refuse,
+		    plans_problem, NULL), BS_OK);
+		ck_assert_msg(ps.turn_chars_per_token == cases[i].turn,
+		    "case %zu: %d", i, ps.turn_chars_per_token);
+		agent_plans_free(&ps);
+	}
+	ck_assert_int_eq(llm_chars_per_token("claude-sonnet-5-5"), 3);
+	ck_assert_int_eq(llm_chars_per_token("claude-haiku-4-5-20251001"), 4);
+	ck_assert_int_eq(llm_chars_per_token("claude-unknown-9"), 3);
+}
+END_TEST
+
 START_TEST(test_model_table)
 {
 	static const char *const current[] = { "claude-sonnet-5-5",
@@ -1366,6 +1421,7 @@ agents_suite(void)
 	tcase_add_test(tc, test_plan_effort_caps);
 	tcase_add_test(tc, test_strict_schemas);
 	tcase_add_test(tc, test_model_table);
+	tcase_add_test(tc, test_plans_chars_per_token);
 	tcase_add_test(tc, test_model_parse);
 	tcase_add_test(tc, test_intents);
 	tcase_add_test(tc, test_classifier_enum_is_intents);
