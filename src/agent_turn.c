@@ -123,8 +123,7 @@ context_build(struct turn *t, json_object *board, long board_total,
 	bs_err		 e = BS_OK;
 
 	budget = (size_t)t->cfg->context_token_budget *
-	    (size_t)(t->app->plans != NULL ? t->app->plans->turn_chars_per_token :
-	    LLM_CHARS_PER_TOKEN_MIN);
+	    (size_t)t->app->plans->turn_chars_per_token;
 	buf_init(&b, CONTEXT_MAX);
 	e = buf_puts(&b, "<board>\n");
 	n = board != NULL ? json_object_array_length(board) : 0;

@@ -58,8 +58,7 @@ usage_cost(json_object *row)
 {
 	static const char *const long_keys[] = { "long_input_tokens",
 	    "long_output_tokens", "long_cache_read_tokens",
-	    "long_cache_write_tokens", "long_cache_write_1h_tokens",
-	    "long_thinking_tokens" };
+	    "long_cache_write_tokens", "long_cache_write_1h_tokens" };
 	const char	*model = json_object_get_string(
 	    json_object_object_get(row, "model"));
 	struct usage_tokens all, lng, rest;

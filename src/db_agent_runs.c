@@ -39,13 +39,13 @@ enum agent_run_stmt {
 /* The agent run statements; db_stmt_tables lists the table (names unique). */
 /* The ledger's counts summed, each with the aggregate filter f. */
 #define USAGE_SUM(col, f)	"coalesce(sum(" col ")" f ", 0)::bigint"
-#define USAGE_SUMS(f) \
+/* What a cost is reckoned from (thinking tokens are in the output's). */
+#define USAGE_PRICED_SUMS(f) \
 	USAGE_SUM("calls", f) ", " USAGE_SUM("input_tokens", f) ", " \
 	USAGE_SUM("output_tokens", f) ", " \
 	USAGE_SUM("cache_read_tokens", f) ", " \
 	USAGE_SUM("cache_write_tokens", f) ", " \
-	USAGE_SUM("cache_write_1h_tokens", f) ", " \
-	USAGE_SUM("thinking_tokens", f)
+	USAGE_SUM("cache_write_1h_tokens", f)
 
 const struct db_stmt db_agent_run_stmts[AGENT_RUN_STMT__COUNT] = {
 	/* A turn's runs, or a document generation's, in the order given. */
@@ -65,8 +65,9 @@ const struct db_stmt db_agent_run_stmts[AGENT_RUN_STMT__COUNT] = {
 	 * model, then the part of it that long prompts spent (migration 0023).
 	 */
 	[STMT_USAGE_LIST] = { "usage_list",
-	  "SELECT to_char(day, 'YYYY-MM-DD'), model, " USAGE_SUMS("") ", "
-	  USAGE_SUMS(" FILTER (WHERE long_prompt)") " FROM usage_daily "
+	  "SELECT to_char(day, 'YYYY-MM-DD'), model, " USAGE_PRICED_SUMS("")
+	  ", " USAGE_SUM("thinking_tokens", "") ", "
+	  USAGE_PRICED_SUMS(" FILTER (WHERE long_prompt)") " FROM usage_daily "
 	  "WHERE user_id = $1 AND day > (now() AT TIME ZONE 'UTC')::date - $2::int "
 	  "GROUP BY day, model ORDER BY day DESC, model", 2 },
 };
@@ -89,7 +90,6 @@ static const struct db_column usage_columns[] = {
 	{ "long_output_tokens", true }, { "long_cache_read_tokens", true },
 	{ "long_cache_write_tokens", true },
 	{ "long_cache_write_1h_tokens", true },
-	{ "long_thinking_tokens", true },
 };
 
 #define NCOLS(c)	(int)(sizeof(c) / sizeof((c)[0]))

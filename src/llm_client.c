@@ -31,6 +31,7 @@
 #include "brainstorm/json.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
+#include "brainstorm/validate.h"
 
 #define LLM_MESSAGES_PATH	"/v1/messages"
 #define LLM_ERROR_BODY_MAX	(64 * 1024)	/* an error body is small */
@@ -283,13 +284,20 @@ llm_heap_top(const struct llm_heap *h)
 	return h->n > 0 ? h->v[0] : NULL;
 }
 
+/* A clock in ms: CLOCK_MONOTONIC for our timers, CLOCK_REALTIME for the API's times. */
 static long long
-llm_now_ms(void)
+llm_clock_ms(clockid_t id)
 {
 	struct timespec	 ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long
+llm_now_ms(void)
+{
+	return llm_clock_ms(CLOCK_MONOTONIC);
 }
 
 bs_err
@@ -585,16 +593,6 @@ llm_rfc3339_ms(const char *v)
 	return ((long long)t - oh * 3600LL - om * 60LL) * 1000 + ms;
 }
 
-/* The wall clock in ms since the epoch, for the API's reset times. */
-static long long
-llm_wall_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 llm_limit_clear(struct llm_slot *s)
 {
@@ -612,32 +610,36 @@ static void
 llm_limit_header(struct llm_slot *s, const char *name, size_t nlen,
     const char *value)
 {
-	static const char *const suffixes[] = { "-limit", "-remaining",
-	    "-reset" };
-	size_t		 i, j, klen, slen;
+	enum { LIMIT_MAX, LIMIT_LEFT, LIMIT_RESET, LIMIT_PARTS };
+	static const char *const suffixes[LIMIT_PARTS] = {
+		[LIMIT_MAX] = "-limit", [LIMIT_LEFT] = "-remaining",
+		[LIMIT_RESET] = "-reset"
+	};
+	const char	*errstr;
+	size_t		 i, part, klen, slen;
 	long		 n;
 
-	for (j = 0; j < sizeof(suffixes) / sizeof(suffixes[0]); j++) {
-		slen = strlen(suffixes[j]);
-		if (nlen > slen && strncasecmp(name + nlen - slen, suffixes[j],
-		    slen) == 0)
+	for (part = 0; part < LIMIT_PARTS; part++) {
+		slen = strlen(suffixes[part]);
+		if (nlen > slen && strncasecmp(name + nlen - slen,
+		    suffixes[part], slen) == 0)
 			break;
 	}
-	if (j == sizeof(suffixes) / sizeof(suffixes[0]))
+	if (part == LIMIT_PARTS)
 		return;
-	klen = nlen - strlen(suffixes[j]);
+	klen = nlen - strlen(suffixes[part]);
 	for (i = 0; i < LLM_LIMIT_KINDS; i++) {
 		if (strlen(llm_limit_kinds[i]) != klen ||
 		    strncasecmp(name, llm_limit_kinds[i], klen) != 0)
 			continue;
-		if (j == 2) {
+		if (part == LIMIT_RESET) {
 			s->limit_reset_ms[i] = llm_rfc3339_ms(value);
 			return;
 		}
-		n = llm_wait_parse(value, (double)LONG_MAX / 2, 1.0);
-		if (n < 0 && strcmp(value, "0") == 0)
-			n = 0;
-		if (j == 0)
+		n = (long)bs_strtonum(value, 0, LONG_MAX, &errstr);
+		if (errstr != NULL)
+			n = -1;
+		if (part == LIMIT_MAX)
 			s->limit_max[i] = n;
 		else
 			s->limit_left[i] = n;
@@ -1239,7 +1241,8 @@ static void
 llm_pace_learn(struct llm_slot *s)
 {
 	struct llm_pace	*p;
-	long long	 now = llm_now_ms(), wall = llm_wall_ms(), reset;
+	long long	 now = llm_now_ms(), wall = llm_clock_ms(CLOCK_REALTIME),
+			 reset;
 	size_t		 i;
 
 	for (i = 0; i < LLM_LIMIT_KINDS; i++)
@@ -1265,11 +1268,11 @@ llm_pace_learn(struct llm_slot *s)
 			p->left = 0;
 		else
 			continue;
-		if (p->left == 0 && reset > p->reset) {
+		if (reset > p->reset) {
 			p->reset = reset;
-			p->why = llm_limit_kinds[i];
-		} else if (i == 0 && reset > p->reset)
-			p->reset = reset;
+			if (p->left == 0)
+				p->why = llm_limit_kinds[i];
+		}
 	}
 }
 

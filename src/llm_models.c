@@ -20,6 +20,7 @@
 #define MODEL_INFO_MAX		(256 * 1024)
 #define MODEL_INFO_DEPTH	16
 #define MODEL_FETCH_TIMEOUT_MS	10000
+#define CHARS_PER_TOKEN_NEWER	3	/* the newer tokenizer's, and the unknown's */
 
 static const char *const effort_names[LLM_EFFORT_LEVELS] = {
 	"low", "medium", "high", "xhigh", "max"
@@ -157,7 +158,7 @@ llm_chars_per_token(const char *model)
 {
 	const struct model_traits *t = traits_find(model);
 
-	return t != NULL ? t->chars_per_token : LLM_CHARS_PER_TOKEN_MIN;
+	return t != NULL ? t->chars_per_token : CHARS_PER_TOKEN_NEWER;
 }
 
 /*

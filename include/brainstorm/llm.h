@@ -506,12 +506,10 @@ bs_err		 llm_model_fetch(const struct llm_client *client, const char *id,
 		    struct llm_model *m, char *err, size_t errlen);
 /*
  * Characters of prompt text per token, as the context budgets estimate it
- * (CONTEXT_TOKEN_BUDGET): 4 on the models of Haiku 4.5's tokenizer, 3
- * (LLM_CHARS_PER_TOKEN_MIN) on the newer one (Claude 4.7 and later, Haiku
- * 5.5: about 30% more tokens for one text) and on ids the table does not
- * know.
+ * (CONTEXT_TOKEN_BUDGET): 4 on the models of Haiku 4.5's tokenizer, 3 on
+ * the newer one (Claude 4.7 and later, Haiku 5.5: about 30% more tokens
+ * for one text) and on ids the table does not know.
  */
-#define LLM_CHARS_PER_TOKEN_MIN	3
 int		 llm_chars_per_token(const char *model);
 
 /*

@@ -2425,8 +2425,8 @@ END_TEST
  */
 START_TEST(test_loop_hold_ends_at_the_reset)
 {
-	char			 headers[512], path[] = "/tmp/check_llm_client.XXXXXX",
-				 line[1024];
+	char			 headers[512], line[1024];
+	char			 path[] = "/tmp/check_llm_client.XXXXXX";
 	struct step		 steps[2] = {
 		{ 200, headers, { OK_TEXT }, 0, false, ACT_REPLY, 0 },
 		step_ok,
