@@ -605,6 +605,15 @@ call_failure(struct document_job *g)
 		    "written. Try again once an operator has raised the limit.");
 		g->code = "spend_cap";
 		return;
+	case LLM_ERR_NOT_FOUND:
+		snprintf(g->agent_error, sizeof(g->agent_error), "not_found: "
+		    "%.200s", c->error);
+		snprintf(g->error, sizeof(g->error), "The model that writes "
+		    "documents here (%s) is no longer available from Claude, so "
+		    "no document could be written. Try again once an operator "
+		    "has changed the model.", g->req.model);
+		g->code = "model_unavailable";
+		return;
 	default:
 		snprintf(g->agent_error, sizeof(g->agent_error), "%s: %.200s",
 		    llm_error_kind_name(c->kind), c->error);

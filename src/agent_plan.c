@@ -17,6 +17,10 @@
 
 #define EFFORT_HIGH	2	/* llm_effort_name(2) is "high" */
 
+const char agent_models_hint[] = "set CLAUDE_MODEL, CLAUDE_MODEL_FAST or "
+    "AGENT_MODELS to a current model (claude-sonnet-5-5, claude-haiku-5-5, "
+    "claude-opus-5-5, claude-fable-5-2)";
+
 /* The thinking that will actually happen: no headroom for none. */
 static bool
 plan_thinks(const struct agent_plan *p)
@@ -170,11 +174,9 @@ plans_model_info(const char *model, const struct llm_client *client,
 		problem(arg, PLAN_UNREACHABLE, text);
 	} else if (out->lifecycle == LLM_LIFECYCLE_UNKNOWN ||
 	    out->lifecycle == LLM_LIFECYCLE_RETIRED) {
-		snprintf(text, sizeof(text), "model %s is %s: set CLAUDE_MODEL, "
-		    "CLAUDE_MODEL_FAST or AGENT_MODELS to a current model "
-		    "(claude-sonnet-5-5, claude-haiku-5-5, claude-opus-5-5, "
-		    "claude-fable-5-2)", model, out->lifecycle ==
-		    LLM_LIFECYCLE_RETIRED ? "retired" : "unknown to the API");
+		snprintf(text, sizeof(text), "model %s is %s: %s", model,
+		    out->lifecycle == LLM_LIFECYCLE_RETIRED ? "retired" :
+		    "unknown to the API", agent_models_hint);
 		*refuse = true;
 		problem(arg, PLAN_REFUSED, text);
 	} else if (out->lifecycle == LLM_LIFECYCLE_DEPRECATED) {

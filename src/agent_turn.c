@@ -897,6 +897,12 @@ turn_failure(const struct agent_call *reply, char *error, size_t len)
 		    "is reached, so no agent could answer. Your message is saved: "
 		    "retry the turn once an operator has raised the limit.");
 		return "spend_cap";
+	case LLM_ERR_NOT_FOUND:
+		snprintf(error, len, "The model that writes the replies here "
+		    "(%s) is no longer available from Claude, so no reply could "
+		    "be produced. Your message is saved: retry the turn once an "
+		    "operator has changed the model.", reply->req.model);
+		return "model_unavailable";
 	default:
 		snprintf(error, len, "The reply could not be produced (%s).",
 		    reply->error);

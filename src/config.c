@@ -112,6 +112,8 @@ static const struct key keys[] = {
 	  "one Claude call attempt at most" },
 	{ "CLAUDE_MAX_ATTEMPTS", KEY_INT, OFF(claude_max_attempts), "3", NULL, 1, 10, false,
 	  "attempts per Claude call (429, 5xx, 529, timeouts retried)" },
+	{ "CLAUDE_MODELS_CHECK_INTERVAL", KEY_INT, OFF(claude_models_check_s), "21600", NULL, 1, 43200, false,
+	  "seconds between two questions to the Models API about the configured models while the worker runs" },
 	{ "TURN_BUDGET_MS", KEY_INT, OFF(turn_budget_ms), "120000", NULL, 1000, 900000, false,
 	  "total time for all the model calls of one turn" },
 	{ "TURN_STALE_AFTER", KEY_INT, OFF(turn_stale_s), "600", NULL, 10, 86400, false,

@@ -548,11 +548,7 @@ llm_retry_after_parse(const char *value)
 	return (long)(when - now) * 1000;
 }
 
-/*
- * An RFC 3339 time ("2026-12-06T17:30:00Z", with or without a fraction,
- * "Z" or an offset) in ms since the epoch; -1 when it is not one.
- */
-static long long
+long long
 llm_rfc3339_ms(const char *v)
 {
 	struct tm	 tm;

@@ -328,6 +328,7 @@ llm_model_fetch(const struct llm_client *client, const char *id,
 		goto out;
 	if (status == 404) {
 		m->lifecycle = LLM_LIFECYCLE_UNKNOWN;
+		m->checked = true;
 		goto out;
 	}
 	if (status == 401 || status == 403) {
@@ -342,6 +343,7 @@ llm_model_fetch(const struct llm_client *client, const char *id,
 		goto out;
 	}
 	e = llm_model_parse(id, buf_cstr(&body), body.len, m, err, errlen);
+	m->checked = e == BS_OK;
 out:
 	buf_free(&body);
 	return e;

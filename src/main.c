@@ -21,6 +21,7 @@
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/migrate.h"
+#include "brainstorm/model_watch.h"
 #include "brainstorm/report.h"
 #include "brainstorm/server.h"
 #include "brainstorm/validate.h"
@@ -224,6 +225,7 @@ main(int argc, char **argv)
 	struct migration_set	 migrations = { 0 };
 	struct db_pool_options	 dbopt;
 	struct agent_plans	 plans = { 0 };
+	struct model_watch	*watch = NULL;
 	struct model_report	 report = { 0 };
 	struct app		 app = { 0 };
 	const char		*path = NULL, *listen = NULL;
@@ -356,6 +358,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	app.plans = &plans;
+	if (model_watch_start(app.llm, &plans, cfg.claude_models_check_s,
+	    &watch) != BS_OK)
+		log_msgf(LOG_LEVEL_WARN, "the configured models will not be "
+		    "asked about again while this worker runs");
 	if (engine_only) {
 		status = engine_only_run(&app, listen) == BS_OK ? 0 : 1;
 		goto out;
@@ -385,6 +391,7 @@ main(int argc, char **argv)
 	if (e == BS_OK)
 		status = 0;
 out:
+	model_watch_stop(watch);
 	agent_plans_free(&plans);
 	llm_client_free(app.llm);
 	events_destroy(app.events);

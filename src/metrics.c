@@ -87,11 +87,32 @@ struct agent_histogram {
 	struct histogram	 h;
 };
 
+/*
+ * What the Models API last said of each configured model (model_watch.c):
+ * a lifecycle by index in model_lifecycles, and the retirement it
+ * announced (Unix time, 0 when none). A model it has not answered about
+ * has no row.
+ */
+#define MODELS_MAX	16
+static const char *const model_lifecycles[] = {
+	"active", "deprecated", "retired", "unknown"
+};
+#define NLIFECYCLES	(sizeof(model_lifecycles) / sizeof(model_lifecycles[0]))
+
+struct model_row {
+	char		 model[80];	/* cleaned for a label */
+	size_t		 lifecycle;
+	long long	 retires_at;
+};
+
 /* Guarded by metrics_lock, like everything above. */
 static struct counter_series	 counters[COUNTER_SERIES_MAX];
 static size_t			 ncounters;
 static struct agent_histogram	 agent_hist[AGENTS_MAX];
 static size_t			 nagent_hist;
+static struct model_row		 models[MODELS_MAX];
+static size_t			 nmodels;
+static long long		 models_checked_at;
 
 void
 metrics_init(void)
@@ -105,6 +126,8 @@ metrics_init(void)
 	memset(&db_hist, 0, sizeof(db_hist));
 	ncounters = 0;
 	nagent_hist = 0;
+	nmodels = 0;
+	models_checked_at = 0;
 	pthread_mutex_unlock(&metrics_lock);
 }
 
@@ -247,6 +270,40 @@ metrics_claude_held(const char *model, const char *status, double seconds)
 }
 
 void
+metrics_claude_model(const char *model, const char *lifecycle,
+    long long retires_at)
+{
+	char	 name[sizeof(models[0].model)];
+	size_t	 i, l;
+
+	label_clean(name, sizeof(name), model);
+	for (l = 0; l < NLIFECYCLES; l++)
+		if (strcmp(model_lifecycles[l], lifecycle) == 0)
+			break;
+	if (l == NLIFECYCLES)
+		l = NLIFECYCLES - 1;	/* unknown */
+	pthread_mutex_lock(&metrics_lock);
+	for (i = 0; i < nmodels; i++)
+		if (strcmp(models[i].model, name) == 0)
+			break;
+	if (i == nmodels && nmodels < MODELS_MAX)
+		memcpy(models[nmodels++].model, name, sizeof(name));
+	if (i < nmodels) {
+		models[i].lifecycle = l;
+		models[i].retires_at = retires_at;
+	}
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
+metrics_claude_models_checked(long long when)
+{
+	pthread_mutex_lock(&metrics_lock);
+	models_checked_at = when;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
 metrics_turn(const char *intent, const char *status)
 {
 	counter_add(COUNTER_TURNS, "intent", intent, "status", status, 1);
@@ -366,7 +423,9 @@ metrics_render(struct buf *out, const struct metrics_pool *pool)
 	struct histogram	 dbh;
 	struct counter_series	*cs = NULL;
 	struct agent_histogram	 ah[AGENTS_MAX];
-	size_t			 ncs, nah, f;
+	struct model_row	 mr[MODELS_MAX];
+	long long		 checked_at;
+	size_t			 ncs, nah, nmr, f, l;
 	struct buf		 labels;
 	size_t			 nseries, nhist, i;
 	unsigned long long	 dropped;
@@ -393,6 +452,9 @@ metrics_render(struct buf *out, const struct metrics_pool *pool)
 	memcpy(cs, counters, ncs * sizeof(cs[0]));
 	nah = nagent_hist;
 	memcpy(ah, agent_hist, nah * sizeof(ah[0]));
+	nmr = nmodels;
+	memcpy(mr, models, nmr * sizeof(mr[0]));
+	checked_at = models_checked_at;
 	pthread_mutex_unlock(&metrics_lock);
 
 #define TRY(expr)	do { if ((e = (expr)) != BS_OK) goto out; } while (0)
@@ -441,6 +503,29 @@ metrics_render(struct buf *out, const struct metrics_pool *pool)
 		TRY(histogram_render(out, "agent_run_duration_seconds",
 		    buf_cstr(&labels), &ah[i].h));
 	}
+
+	TRY(buf_puts(out, "# HELP claude_model_lifecycle What the Models API "
+	    "last said of each configured model: 1 for its lifecycle.\n"
+	    "# TYPE claude_model_lifecycle gauge\n"));
+	for (i = 0; i < nmr; i++)
+		for (l = 0; l < NLIFECYCLES; l++)
+			TRY(buf_printf(out, "claude_model_lifecycle{model=\"%s\","
+			    "lifecycle=\"%s\"} %d\n", mr[i].model,
+			    model_lifecycles[l], l == mr[i].lifecycle));
+	TRY(buf_puts(out, "# HELP claude_model_retires_at_seconds The "
+	    "retirement the Models API announced for a configured model, "
+	    "since the Unix epoch.\n"
+	    "# TYPE claude_model_retires_at_seconds gauge\n"));
+	for (i = 0; i < nmr; i++)
+		if (mr[i].retires_at > 0)
+			TRY(buf_printf(out, "claude_model_retires_at_seconds"
+			    "{model=\"%s\"} %lld\n", mr[i].model,
+			    mr[i].retires_at));
+	TRY(buf_printf(out, "# HELP claude_models_checked_at_seconds When the "
+	    "Models API last answered about every configured model, since the "
+	    "Unix epoch (0: not yet).\n"
+	    "# TYPE claude_models_checked_at_seconds gauge\n"
+	    "claude_models_checked_at_seconds %lld\n", checked_at));
 
 	if (pool == NULL)
 		pool = &none;

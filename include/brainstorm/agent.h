@@ -166,6 +166,8 @@ bs_err		 agent_plans_make(const struct bs_config *cfg,
 		    bool *refuse, void (*problem)(void *arg, enum plan_problem kind,
 		    const char *text), void *arg);
 void		 agent_plans_free(struct agent_plans *p);
+/* What to do about a retired or unknown model, for the operator's log. */
+extern const char	 agent_models_hint[];
 
 /*
  * The gate: what becomes of one proposed change (PRODUCT.md section 4). A

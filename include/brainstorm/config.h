@@ -52,6 +52,7 @@ struct bs_config {
 	char		*agent_models;		/* AGENT_MODELS: agent=model,... */
 	long		 claude_timeout_ms;	/* CLAUDE_TIMEOUT_MS */
 	long		 claude_max_attempts;	/* CLAUDE_MAX_ATTEMPTS */
+	long		 claude_models_check_s;	/* CLAUDE_MODELS_CHECK_INTERVAL */
 	long		 turn_budget_ms;	/* TURN_BUDGET_MS */
 	long		 turn_stale_s;		/* TURN_STALE_AFTER */
 	long		 agent_cache_ttl_s;	/* AGENT_CACHE_TTL */

@@ -469,6 +469,7 @@ struct llm_model {
 	char			 resolved[LLM_ID_MAX];	/* ModelInfo.id (aliases resolve) */
 	enum llm_lifecycle	 lifecycle;
 	char			 retires_at[40];	/* RFC 3339, "" when none */
+	bool			 checked;	/* the Models API answered (200, 404) */
 	long			 max_tokens;		/* 0 = not reported */
 	bool			 structured_outputs;
 	bool			 thinking[5];		/* by enum llm_thinking, [OMIT] always true */
@@ -489,6 +490,11 @@ struct llm_price {
 const char	*llm_effort_name(int level);
 int		 llm_effort_parse(const char *s);	/* -1 when unknown */
 const char	*llm_lifecycle_name(enum llm_lifecycle l);
+/*
+ * An RFC 3339 time ("2026-12-06T17:30:00Z", with or without a fraction,
+ * "Z" or an offset) in ms since the epoch; -1 when it is not one.
+ */
+long long	 llm_rfc3339_ms(const char *v);
 /* "adaptive", "disabled"... and "default" for LLM_THINKING_OMIT. */
 const char	*llm_thinking_name(enum llm_thinking t);
 

@@ -25,6 +25,15 @@ void	metrics_claude_request(const char *model, const char *status,
 /* The time a Claude call waited for the API's rate limit (llm_client.c). */
 void	metrics_claude_held(const char *model, const char *status,
 	    double seconds);
+/*
+ * What the Models API last said of a configured model (model_watch.c): its
+ * lifecycle (active, deprecated, retired, or unknown: the API does not know
+ * the id) and the retirement it announced (Unix time; 0: none).
+ */
+void	metrics_claude_model(const char *model, const char *lifecycle,
+	    long long retires_at);
+/* When the Models API last answered about every configured model. */
+void	metrics_claude_models_checked(long long when);
 void	metrics_turn(const char *intent, const char *status);
 /* One error report (report.c): kind http_5xx or crash; its outcome. */
 void	metrics_error_report(const char *kind, const char *outcome);

@@ -41,6 +41,9 @@ FABLE = "claude-fable-5-2"
 OPUS5 = "claude-opus-5"
 SONNET5 = "claude-sonnet-5"
 NEW_VERSION = "2026-10-21"
+# The double's calendar date unless told otherwise: the day the catalogue was
+# checked against the API, never the machine's date.
+DEFAULT_TODAY = "2026-12-04"
 
 
 # ---------------------------------------------------------------------------
@@ -412,7 +415,8 @@ def test_cli_port_file_listening_line_and_open_key(double):
             status, config = other.control("GET", "config")
             check(status == 200 and config == {"latency_ms": 7, "token_delay_ms": 3,
                                                "rate_limit_requests": 90,
-                                               "rate_limit_tokens": 20000000},
+                                               "rate_limit_tokens": 20000000,
+                                               "today": DEFAULT_TODAY},
                   "config from CLI: %s" % config)
             # Without --api-key, any non-empty key is accepted; none is not.
             status, _, _ = other.messages(body_for(), {"x-api-key": "anything-at-all"})
@@ -1329,18 +1333,20 @@ def test_config_endpoint(double):
           "set %s" % config)
     status, config = double.control("GET", "config")
     check(config == {"latency_ms": 5, "token_delay_ms": 2, "rate_limit_requests": 50000,
-                     "rate_limit_tokens": 20000000}, "get %s" % config)
+                     "rate_limit_tokens": 20000000, "today": DEFAULT_TODAY}, "get %s" % config)
     before = double.idle_stats()["late_ms"]["answers"]
     _, _, events = stream(double, body_for("Paced stream."))
     check(events[-1][0] == "message_stop", "paced stream completes")
     check(double.idle_stats()["late_ms"]["answers"] == before + 1, "a stream counts once")
     for bad in ({"latency_ms": -1}, {"token_delay_ms": "3"}, {"speed": 1},
-                {"rate_limit_requests": 0}, {"rate_limit_tokens": 1.5}):
+                {"rate_limit_requests": 0}, {"rate_limit_tokens": 1.5},
+                {"today": "2027-02-30"}, {"latency_ms": 9, "today": None}):
         status, answer = double.control("POST", "config", bad)
         check(status == 400, "%s → %d" % (bad, status))
     check(double.control("GET", "config")[1] == {"latency_ms": 5, "token_delay_ms": 2,
                                                  "rate_limit_requests": 50000,
-                                                 "rate_limit_tokens": 20000000},
+                                                 "rate_limit_tokens": 20000000,
+                                                 "today": DEFAULT_TODAY},
           "bad config changed nothing")
 
 
@@ -1516,6 +1522,185 @@ def test_models_need_auth_and_version(double):
         check(status == 200, "%s with the SDK's headers: %d" % (path, status))
         status, _, _ = double.request("POST", path, {}, api_headers())
         check(status == 405, "%s POST: %d" % (path, status))
+
+
+# ---------------------------------------------------------------------------
+# The calendar: lifecycles follow the double's date and the announced dates
+
+ALL_MODELS = NOT_RETIRED + [RETIRED]
+# At DEFAULT_TODAY; every other model is active.
+DEFAULT_LIFECYCLES = {OPUS45: "deprecated", RETIRED: "retired"}
+
+
+def lifecycles(double):
+    """{id: lifecycle} of every model in the catalogue, retired ones included."""
+    status, page = get_json(double, "/v1/models?lifecycle=active,deprecated,retired")
+    check(status == 200, "list %d" % status)
+    return {info["id"]: info["lifecycle"] for info in page["data"]}
+
+
+def listed(double, query=""):
+    return [info["id"] for info in get_json(double, "/v1/models" + query)[1]["data"]]
+
+
+def set_today(double, today):
+    status, config = double.control("POST", "config", {"today": today})
+    check(status == 200 and config["today"] == today, "today %s: %s" % (today, config))
+
+
+def announce(double, model, deprecated_at, retires_at):
+    """POST /_double/models; the ModelInfo it answers."""
+    status, info = double.control("POST", "models", {"id": model, "deprecated_at": deprecated_at,
+                                                     "retires_at": retires_at})
+    check(status == 200, "announce %s: %d %s" % (model, status, info))
+    check_model_info(info)
+    return info
+
+
+def refused_as_retired(double, model, retired_on):
+    status, _, payload = double.messages(body_for(model=model))
+    check(status == 404 and error_type(payload) == "not_found_error" and
+          "retired on %s" % retired_on in error_message(payload),
+          "%s: %d %s" % (model, status, payload[:300]))
+
+
+@test
+def test_calendar_default_date_serves_the_checked_lifecycles(double):
+    check(double.control("GET", "config")[1]["today"] == DEFAULT_TODAY, "default today")
+    expected = {model: DEFAULT_LIFECYCLES.get(model, "active") for model in ALL_MODELS}
+    check(lifecycles(double) == expected, "lifecycles %s" % lifecycles(double))
+    for model, deprecated, retires in ((OPUS45, "2026-07-22", "2027-01-22"),
+                                       (RETIRED, "2026-05-29", "2026-11-30")):
+        _, info = get_json(double, "/v1/models/" + model)
+        check(info["deprecated_at"] == deprecated + "T00:00:00Z" and
+              info["retires_at"] == retires + "T00:00:00Z", "%s dates %s" % (model, info))
+    # The dates are inclusive: the day before its retirement Sonnet 4.5 was
+    # deprecated and answered, before its deprecation it was active.
+    set_today(double, "2026-11-29")
+    check(lifecycles(double)[RETIRED] == "deprecated", "Sonnet 4.5 the day before")
+    accepted(double, body_for(model=RETIRED))
+    set_today(double, "2026-05-28")
+    check(lifecycles(double) == {model: "active" for model in ALL_MODELS}, "before any deprecation")
+
+
+@test
+def test_calendar_retires_opus_4_5_on_its_date(double):
+    accepted(double, body_for(model=OPUS45))
+    set_today(double, "2027-01-22")
+    for name in (OPUS45, "claude-opus-4-5"):
+        status, info = get_json(double, "/v1/models/" + name)
+        check(status == 200 and info["id"] == OPUS45 and info["lifecycle"] == "retired" and
+              info["retires_at"] == "2027-01-22T00:00:00Z", "%s: %s" % (name, info))
+    check(listed(double) == [m for m in NOT_RETIRED if m != OPUS45], "default list")
+    check(listed(double, "?lifecycle=retired") == [OPUS45, RETIRED], "retired list")
+    check(listed(double, "?lifecycle[]=deprecated") == [], "none deprecated")
+    for name in (OPUS45, "claude-opus-4-5"):
+        refused_as_retired(double, name, "2027-01-22")
+    refused_as_retired(double, RETIRED, "2026-11-30")
+
+
+@test
+def test_calendar_announcement_deprecates_then_retires_haiku_5_5(double):
+    accepted(double, body_for(model=HAIKU))
+    info = announce(double, HAIKU, "2026-12-01", "2027-03-01")
+    check(info["id"] == HAIKU and info["lifecycle"] == "deprecated" and
+          info["deprecated_at"] == "2026-12-01T00:00:00Z" and
+          info["retires_at"] == "2027-03-01T00:00:00Z", "announced %s" % info)
+    check(get_json(double, "/v1/models/" + HAIKU)[1] == info, "GET serves what was announced")
+    check(listed(double, "?lifecycle[]=deprecated") == [HAIKU, OPUS45], "deprecated list")
+    check(HAIKU in listed(double), "a deprecated model is listed by default")
+    accepted(double, body_for(model=HAIKU))
+    set_today(double, "2027-02-28")
+    check(lifecycles(double)[HAIKU] == "deprecated", "the day before its retirement")
+    accepted(double, body_for(model=HAIKU))
+    set_today(double, "2027-03-01")
+    check(lifecycles(double)[HAIKU] == "retired", "retired on its date")
+    check(HAIKU not in listed(double) and HAIKU in listed(double, "?lifecycle=retired"), "lists")
+    refused_as_retired(double, HAIKU, "2027-03-01")
+    # An announced date still to come is served; the lifecycle waits for it.
+    info = announce(double, SONNET, "2027-06-01", "2027-12-01")
+    check(info["lifecycle"] == "active" and info["deprecated_at"] == "2027-06-01T00:00:00Z",
+          "future deprecation %s" % info)
+    # An alias announces for its model; a retirement may wait (null).
+    info = announce(double, "claude-haiku-4-5", "2027-03-01", None)
+    check(info["id"] == LEGACY and info["lifecycle"] == "deprecated" and
+          info["retires_at"] is None, "alias %s" % info)
+    # Null dates withdraw them: the model is back.
+    check(announce(double, HAIKU, None, None)["lifecycle"] == "active", "withdrawn")
+    accepted(double, body_for(model=HAIKU))
+
+
+@test
+def test_calendar_bad_announcements_and_dates_are_refused(double):
+    good = {"id": HAIKU, "deprecated_at": "2026-12-01", "retires_at": "2027-03-01"}
+
+    def without(key):
+        return {k: v for k, v in good.items() if k != key}
+    for bad in (dict(good, deprecated_at="2026-02-29"), dict(good, retires_at="2027-3-1"),
+                dict(good, deprecated_at="2026-12-01T00:00:00Z"), dict(good, retires_at=20270301),
+                dict(good, deprecated_at=""), dict(good, retires_at="2027-13-01"),
+                dict(good, retires_at="2026-11-30"),     # before its deprecation
+                dict(good, deprecated_at=None),          # retires without a deprecation
+                dict(good, lifecycle="retired"), without("id"), without("deprecated_at"),
+                without("retires_at"), dict(good, id=7), dict(good, id=""), {}, [good]):
+        status, answer = double.control("POST", "models", bad)
+        check(status == 400 and answer["error"]["type"] == "invalid_request_error",
+              "%s → %d %s" % (bad, status, answer))
+    for unknown in ("claude-3-opus-20240229", "claude-haiku-5-5-20261007"):
+        status, answer = double.control("POST", "models", dict(good, id=unknown))
+        check(status == 404 and answer["error"]["type"] == "not_found_error",
+              "%s → %d %s" % (unknown, status, answer))
+    check(double.control("GET", "models")[0] == 405, "GET /_double/models")
+    for bad in ("2026-02-29", "2026-13-01", "2026-12-4", "20261204", "2026-W49-5",
+                "2026-12-04T00:00:00Z", " 2026-12-04", "", None, 20261204, ["2026-12-04"]):
+        status, answer = double.control("POST", "config", {"today": bad})
+        check(status == 400 and answer["error"]["type"] == "invalid_request_error" and
+              "today" in answer["error"]["message"], "today %r → %d %s" % (bad, status, answer))
+    check(double.control("GET", "config")[1]["today"] == DEFAULT_TODAY, "today unchanged")
+    expected = {model: DEFAULT_LIFECYCLES.get(model, "active") for model in ALL_MODELS}
+    check(lifecycles(double) == expected, "nothing announced: %s" % lifecycles(double))
+    # A model may retire on the day it is deprecated.
+    check(announce(double, HAIKU, "2027-01-01", "2027-01-01")["lifecycle"] == "active", "same day")
+
+
+@test
+def test_calendar_reset_restores_the_date_and_forgets_announcements(double):
+    before = lifecycles(double)
+    infos = {model: get_json(double, "/v1/models/" + model)[1] for model in ALL_MODELS}
+    announce(double, HAIKU, "2026-12-01", "2026-12-02")
+    announce(double, RETIRED, None, None)
+    announce(double, "claude-opus-4-5", "2026-07-22", "2026-12-31")
+    check(lifecycles(double)[RETIRED] == "active", "Sonnet 4.5 back until reset")
+    accepted(double, body_for(model=RETIRED))
+    set_today(double, "2027-06-01")
+    check(lifecycles(double) != before, "changed")
+    double.control("POST", "reset")
+    check(double.control("GET", "config")[1]["today"] == DEFAULT_TODAY, "today reset")
+    check(lifecycles(double) == before, "lifecycles %s" % lifecycles(double))
+    for model in ALL_MODELS:
+        check(get_json(double, "/v1/models/" + model)[1] == infos[model], "%s restored" % model)
+    accepted(double, body_for(model=HAIKU))
+    refused_as_retired(double, RETIRED, "2026-11-30")
+
+
+@test
+def test_calendar_today_from_the_command_line(double):
+    other = Double("--today", "2027-01-22")
+    try:
+        check(other.control("GET", "config")[1]["today"] == "2027-01-22", "--today")
+        check(lifecycles(other)[OPUS45] == "retired", "Opus 4.5 retired on 2027-01-22")
+        set_today(other, "2026-01-01")
+        other.control("POST", "reset")
+        check(other.control("GET", "config")[1]["today"] == "2027-01-22", "reset to --today")
+    finally:
+        other.stop()
+    for bad in ("2027-02-30", "tomorrow"):
+        try:
+            broken = Double("--today", bad)
+        except RuntimeError:
+            continue
+        broken.stop()
+        raise Failure("started with --today %s" % bad)
 
 
 # (model, thinking types, effort levels, default thinking tokens)
@@ -1931,17 +2116,19 @@ def test_structured_outputs_need_the_capability(double):
     spec = dataclasses.replace(claude_double.MODELS_BY_NAME[SONNET], id="claude-test-no-so",
                                structured_outputs=False)
     claude_double.MODELS_BY_NAME[spec.id] = spec
+    catalogue = claude_double.Catalogue(DEFAULT_TODAY, {})
     try:
         for body, needle in ((schema_body(STRICT_INTENT, model=spec.id), "output_config.format"),
                              (body_for(model=spec.id, tools=[{
                                  "name": "t", "strict": True, "input_schema": STRICT_INTENT}]),
                               "tools.0.strict")):
             try:
-                claude_double.validate_messages_request(body, "2023-06-01")
+                claude_double.validate_messages_request(body, "2023-06-01", catalogue)
                 raise Failure("accepted %s" % needle)
             except claude_double.ApiError as error:
                 check(error.status == 400 and needle in error.message, error.message)
-        claude_double.validate_messages_request(body_for(model=spec.id), "2023-06-01")
+        claude_double.validate_messages_request(body_for(model=spec.id), "2023-06-01",
+                                                catalogue)
     finally:
         del claude_double.MODELS_BY_NAME[spec.id]
 

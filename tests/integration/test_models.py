@@ -299,3 +299,98 @@ def test_a_turn_whose_save_fails_is_marked_failed():
     # Failed, not running: it can be retried at once.
     r = retry_turn(auth, project, body["turn_id"])
     assert r.status == 202 and r.json()["status"] == "done", r
+
+
+def _gauges(worker):
+    """The claude_model* lines of one worker's /metrics, by series."""
+    status, _ = worker.call("GET", "/api/health")
+    assert status == 200
+    import fcgi_client
+    status, _, out = fcgi_client.request(("127.0.0.1", worker.port), "GET",
+                                         "/metrics", timeout=10)
+    assert status == 200, status
+    found = {}
+    for line in out.decode().splitlines():
+        if line.startswith("claude_model"):
+            series, value = line.rsplit(" ", 1)
+            found[series] = float(value)
+    return found
+
+
+def _lifecycle(model, lifecycle):
+    return 'claude_model_lifecycle{model="%s",lifecycle="%s"}' % (
+        model, lifecycle)
+
+
+def _retires(model):
+    return 'claude_model_retires_at_seconds{model="%s"}' % model
+
+
+def _day(text):
+    import calendar
+    import time
+    return calendar.timegm(time.strptime(text, "%Y-%m-%d"))
+
+
+def test_a_running_worker_learns_of_deprecations_and_retirements():
+    """CLAUDE_MODELS_CHECK_INTERVAL: a worker asks the Models API about its
+    models again while it runs. A deprecation and a retirement are logged
+    once and shown in the claude_model_* gauges; a turn whose reply model
+    was retired fails with words the person can act on."""
+    opus45 = "claude-opus-4-5-20251101"
+    auth, project = user_and_project()
+    token = auth["Authorization"].split(" ", 1)[1]
+    _reset()
+    worker = Worker("models-watch", {"CLAUDE_MODELS_CHECK_INTERVAL": "1",
+                                     "CLAUDE_MODEL": opus45})
+    try:
+        # What the start learned is in the gauges at once.
+        g = _gauges(worker)
+        assert g[_lifecycle(opus45, "deprecated")] == 1, g
+        assert g[_lifecycle(opus45, "active")] == 0, g
+        assert g[_retires(opus45)] == _day("2027-01-22"), g
+        assert g[_lifecycle("claude-haiku-5-5", "active")] == 1, g
+        assert _retires("claude-haiku-5-5") not in g, g
+        assert g["claude_models_checked_at_seconds"] > 0, g
+
+        # Anthropic announces that Haiku 5.5 will retire.
+        double("POST", "/_double/models", {"id": "claude-haiku-5-5",
+                                           "deprecated_at": "2026-12-01",
+                                           "retires_at": "2027-06-01"})
+        wait_until("the worker to learn of the deprecation", lambda:
+                   _gauges(worker).get(_lifecycle("claude-haiku-5-5",
+                                                  "deprecated")) == 1,
+                   timeout=20, interval=0.2)
+        assert _gauges(worker)[_retires("claude-haiku-5-5")] == \
+            _day("2027-06-01")
+
+        # Opus 4.5's retirement date comes.
+        double("POST", "/_double/config", {"today": "2027-01-22"})
+        wait_until("the worker to learn of the retirement", lambda:
+                   _gauges(worker).get(_lifecycle(opus45, "retired")) == 1,
+                   timeout=20, interval=0.2)
+        r = worker.post("/api/projects/%s/messages" % project,
+                        {"content": "Should we open a second shop?"}, token)
+        assert r[0] == 202, r
+        body = turn_result(auth, project, r[1]["turn_id"])
+        assert body["status"] == "failed", body
+        assert "(%s) is no longer available" % opus45 in body["error"], body
+        reply = [a for a in body["agents"] if a["agent"] == "conversation"]
+        assert reply[0]["error"].startswith("not_found"), reply
+
+        # Each change is logged once, however often the worker asks.
+        import time
+        time.sleep(2.5)
+        lines = [json.loads(x) for x in worker.log().splitlines()
+                 if x.startswith("{")]
+        said = [(x["level"], x["msg"]) for x in lines
+                if "claude-haiku-5-5 is now" in x["msg"] or
+                "%s is now" % opus45 in x["msg"]]
+        assert len(said) == 2, said
+        assert said[0][0] == "warn" and "retires at 2027-06-01T00:00:00Z" \
+            in said[0][1], said
+        assert said[1][0] == "error" and "is now retired: its calls fail" \
+            in said[1][1], said
+    finally:
+        worker.stop()
+        _reset()

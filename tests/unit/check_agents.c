@@ -14,6 +14,8 @@
 #include "brainstorm/document.h"
 #include "brainstorm/err.h"
 #include "brainstorm/json.h"
+#include "brainstorm/metrics.h"
+#include "brainstorm/model_watch.h"
 #include "brainstorm/validate.h"
 
 #define PROMPT_MIN		1500	/* characters, every prompt */
@@ -1095,6 +1097,130 @@ START_TEST(test_model_parse)
 }
 END_TEST
 
+/* A model as the Models API described it, for the watch's comparisons. */
+static struct llm_model
+model_said(enum llm_lifecycle l, const char *retires_at, bool checked)
+{
+	struct llm_model m;
+
+	llm_model_defaults("claude-haiku-5-5", &m);
+	m.lifecycle = l;
+	snprintf(m.retires_at, sizeof(m.retires_at), "%s", retires_at);
+	m.checked = checked;
+	return m;
+}
+
+/* What the model watch logs when a model's answer changes, and at what level. */
+START_TEST(test_model_watch_news)
+{
+	static const struct {
+		enum llm_lifecycle	 was;
+		const char		*was_at;
+		bool			 was_checked;
+		enum llm_lifecycle	 now;
+		const char		*now_at;
+		int			 level;	/* -1: nothing said */
+		const char		*says;
+	} cases[] = {
+		{ LLM_LIFECYCLE_ACTIVE, "", true, LLM_LIFECYCLE_ACTIVE, "", -1,
+		  NULL },
+		{ LLM_LIFECYCLE_ACTIVE, "", true, LLM_LIFECYCLE_DEPRECATED,
+		  "2027-03-01T00:00:00Z", LOG_LEVEL_WARN, "is now deprecated "
+		  "and retires at 2027-03-01T00:00:00Z: before then, set "
+		  "CLAUDE_MODEL" },
+		{ LLM_LIFECYCLE_DEPRECATED, "2027-03-01T00:00:00Z", true,
+		  LLM_LIFECYCLE_DEPRECATED, "2027-03-01T00:00:00Z", -1, NULL },
+		{ LLM_LIFECYCLE_DEPRECATED, "2027-03-01T00:00:00Z", true,
+		  LLM_LIFECYCLE_DEPRECATED, "2027-02-01T00:00:00Z",
+		  LOG_LEVEL_WARN, "now retires at 2027-02-01T00:00:00Z (it was "
+		  "2027-03-01T00:00:00Z)" },
+		{ LLM_LIFECYCLE_DEPRECATED, "2027-03-01T00:00:00Z", true,
+		  LLM_LIFECYCLE_RETIRED, "2027-03-01T00:00:00Z",
+		  LOG_LEVEL_ERROR, "is now retired: its calls fail; set "
+		  "CLAUDE_MODEL" },
+		{ LLM_LIFECYCLE_ACTIVE, "", true, LLM_LIFECYCLE_UNKNOWN, "",
+		  LOG_LEVEL_ERROR, "is now unknown to the API" },
+		{ LLM_LIFECYCLE_RETIRED, "2027-03-01T00:00:00Z", true,
+		  LLM_LIFECYCLE_UNKNOWN, "", -1, NULL },
+		{ LLM_LIFECYCLE_DEPRECATED, "2027-03-01T00:00:00Z", true,
+		  LLM_LIFECYCLE_ACTIVE, "", LOG_LEVEL_INFO, "is active again" },
+		{ LLM_LIFECYCLE_ACTIVE, "", true, LLM_LIFECYCLE_ACTIVE,
+		  "2027-05-01T00:00:00Z", LOG_LEVEL_WARN, "is to retire at "
+		  "2027-05-01T00:00:00Z" },
+		/* The start got no answer: nothing known, nothing to compare. */
+		{ LLM_LIFECYCLE_UNKNOWN, "", false, LLM_LIFECYCLE_ACTIVE, "", -1,
+		  NULL },
+		{ LLM_LIFECYCLE_UNKNOWN, "", false, LLM_LIFECYCLE_DEPRECATED,
+		  "", LOG_LEVEL_WARN, "retires at a date not yet set" },
+	};
+	struct llm_model	 was, now;
+	enum log_level		 level;
+	char			 text[512];
+	size_t			 i;
+	bool			 said;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		was = model_said(cases[i].was, cases[i].was_at,
+		    cases[i].was_checked);
+		now = model_said(cases[i].now, cases[i].now_at, true);
+		text[0] = '\0';
+		said = model_watch_news(&was, &now, &level, text, sizeof(text));
+		ck_assert_msg(said == (cases[i].level >= 0), "case %zu: %s", i,
+		    text);
+		if (!said)
+			continue;
+		ck_assert_msg((int)level == cases[i].level, "case %zu", i);
+		ck_assert_msg(strstr(text, "model claude-haiku-5-5 ") == text &&
+		    strstr(text, cases[i].says) != NULL, "case %zu: %s", i,
+		    text);
+	}
+	/* An answer that did not come says nothing. */
+	was = model_said(LLM_LIFECYCLE_ACTIVE, "", true);
+	now = model_said(LLM_LIFECYCLE_RETIRED, "", false);
+	ck_assert(!model_watch_news(&was, &now, &level, text, sizeof(text)));
+}
+END_TEST
+
+/* The gauges: a row per lifecycle, a retirement only when announced. */
+START_TEST(test_model_gauges)
+{
+	struct buf	 out;
+
+	metrics_init();
+	buf_init(&out, 1 << 20);
+	ck_assert_int_eq(metrics_render(&out, NULL), BS_OK);
+	ck_assert(strstr(buf_cstr(&out), "\nclaude_models_checked_at_seconds 0\n"));
+	ck_assert(strstr(buf_cstr(&out), "claude_model_lifecycle{") == NULL);
+	metrics_claude_model("claude-opus-4-5-20251101", "deprecated",
+	    1800576000LL);
+	metrics_claude_model("claude-haiku-5-5", "active", 0);
+	metrics_claude_model("claude-haiku-5-5", "retired", 1796083200LL);
+	metrics_claude_model("claude-x\"y", "sideways", 0);
+	metrics_claude_models_checked(1796083200LL);
+	buf_reset(&out);
+	ck_assert_int_eq(metrics_render(&out, NULL), BS_OK);
+	ck_assert(strstr(buf_cstr(&out), "claude_model_lifecycle{model="
+	    "\"claude-opus-4-5-20251101\",lifecycle=\"deprecated\"} 1\n"));
+	ck_assert(strstr(buf_cstr(&out), "claude_model_lifecycle{model="
+	    "\"claude-opus-4-5-20251101\",lifecycle=\"active\"} 0\n"));
+	ck_assert(strstr(buf_cstr(&out), "claude_model_lifecycle{model="
+	    "\"claude-haiku-5-5\",lifecycle=\"retired\"} 1\n"));
+	ck_assert(strstr(buf_cstr(&out), "claude_model_lifecycle{model="
+	    "\"claude-haiku-5-5\",lifecycle=\"active\"} 0\n"));
+	ck_assert(strstr(buf_cstr(&out), "claude_model_retires_at_seconds{"
+	    "model=\"claude-haiku-5-5\"} 1796083200\n"));
+	/* A label is cleaned; a lifecycle this program does not know is unknown. */
+	ck_assert(strstr(buf_cstr(&out), "claude_model_lifecycle{model="
+	    "\"claude-x_y\",lifecycle=\"unknown\"} 1\n"));
+	ck_assert(strstr(buf_cstr(&out), "claude_model_retires_at_seconds{"
+	    "model=\"claude-x_y\"}") == NULL);
+	ck_assert(strstr(buf_cstr(&out), "\nclaude_models_checked_at_seconds "
+	    "1796083200\n"));
+	buf_free(&out);
+	metrics_init();
+}
+END_TEST
+
 START_TEST(test_validate_accepts_valid_answers)
 {
 	char	 err[256];
@@ -1423,6 +1549,8 @@ agents_suite(void)
 	tcase_add_test(tc, test_model_table);
 	tcase_add_test(tc, test_plans_chars_per_token);
 	tcase_add_test(tc, test_model_parse);
+	tcase_add_test(tc, test_model_watch_news);
+	tcase_add_test(tc, test_model_gauges);
 	tcase_add_test(tc, test_intents);
 	tcase_add_test(tc, test_classifier_enum_is_intents);
 	tcase_add_test(tc, test_change_index_bounds);

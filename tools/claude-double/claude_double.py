@@ -4,7 +4,8 @@
 No machine in this project reaches the real API, so the C client is tested
 against this server.  It speaks the protocol of ../shared/docs/CLAUDE-API.md
 (headers, validation, error shapes, the SSE event order) and is as strict as
-the real API: a model catalogue with lifecycles (GET /v1/models), and per
+the real API: a model catalogue whose lifecycles follow a calendar (GET
+/v1/models; tests can move its date and announce deprecations), and per
 model the thinking types, effort levels, max_tokens, forced tool_choice,
 sampling parameters, prefill and the structured-output schema subset.  It
 answers deterministically so tests can predict what each agent returns
@@ -55,6 +56,11 @@ PING_EVERY_DELTAS = 8
 # (--rate-limit-requests, --rate-limit-tokens, POST /_double/config).
 RATE_LIMIT_REQUESTS = 50000
 RATE_LIMIT_TOKENS = 20000000
+# The double's calendar date, which the models' lifecycles follow: the day
+# the catalogue was checked against the API (CLAUDE-API.md), deliberately not
+# the machine's date, so that what a test sees never changes with the wall
+# clock.  --today and POST /_double/config move it.
+DEFAULT_TODAY = "2026-12-04"
 RECENT_REQUESTS_KEPT = 100
 LATENESS_KEPT = 10000          # answers whose lateness /_double/stats sums up
 RECENT_BODY_MAX_BYTES = 256 * 1024
@@ -316,15 +322,16 @@ class ModelSpec:
     (only with thinking disabled).  sampling (on 2023-06-01 only): "fixed"
     (temperature 1.0, top_p >= 0.99, no top_k) or "free" (any, but not
     temperature and top_p together).  thinking_off_max_effort: the highest
-    effort allowed with thinking disabled or between_tools (None: any)."""
+    effort allowed with thinking disabled or between_tools (None: any).
+    deprecated and retires are the dates Anthropic announced (None: none);
+    the lifecycle follows from them and the double's date (lifecycle_on)."""
     id: str
     display_name: str
     line: str
     created: str                          # YYYY-MM-DD
     status: str = "current"               # the double's own note: current, older, legacy
-    lifecycle: str = "active"
-    deprecated: str = None
-    retires: str = None
+    deprecated: str = None                # YYYY-MM-DD
+    retires: str = None                   # YYYY-MM-DD
     aliases: tuple = ()
     max_input_tokens: int = 1000000
     max_tokens: int = 128000
@@ -374,35 +381,16 @@ CATALOGUE = (
           thinking_types=("adaptive", "disabled", "enabled"), forced_tool="thinking_off",
           thinking_off_max_effort="high"),
     _four_five("claude-opus-4-5-20251101", "Claude Opus 4.5", "opus", "2025-11-24",
-               aliases=("claude-opus-4-5",), lifecycle="deprecated",
-               deprecated="2026-07-22", retires="2027-01-22",
+               aliases=("claude-opus-4-5",), deprecated="2026-07-22", retires="2027-01-22",
                efforts=("low", "medium", "high"), default_effort="high"),
     _four_five("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "haiku", "2025-10-15",
                aliases=("claude-haiku-4-5",), efforts=(), default_effort=None),
     _four_five("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "sonnet", "2025-09-29",
-               aliases=("claude-sonnet-4-5",), lifecycle="retired",
-               deprecated="2026-05-29", retires="2026-11-30",
+               aliases=("claude-sonnet-4-5",), deprecated="2026-05-29", retires="2026-11-30",
                efforts=(), default_effort=None),
 )
 MODELS_BY_NAME = {name: spec for spec in CATALOGUE for name in (spec.id,) + spec.aliases}
 LIFECYCLES = ("active", "deprecated", "retired")
-
-
-def find_model(name):
-    """The catalogue entry for an id or alias; 404 for anything else."""
-    spec = MODELS_BY_NAME.get(name)
-    if spec is None:
-        raise not_found("model: %s" % name)
-    return spec
-
-
-def model_for_messages(name):
-    """Like find_model, but a retired model is gone for inference too."""
-    spec = find_model(name)
-    if spec.lifecycle == "retired":
-        raise not_found("model: %s was retired on %s and is no longer available; "
-                        "see GET /v1/models for the current models" % (name, spec.retires))
-    return spec
 
 
 def day(date):
@@ -436,36 +424,120 @@ def model_capabilities(spec):
     }
 
 
-def model_info(spec):
-    """The SDK's ModelInfo for one catalogue entry."""
-    return {"id": spec.id, "type": "model", "display_name": spec.display_name,
-            "created_at": day(spec.created), "lifecycle": spec.lifecycle,
-            "deprecated_at": day(spec.deprecated), "retires_at": day(spec.retires),
-            "line": spec.line, "max_input_tokens": spec.max_input_tokens,
-            "max_tokens": spec.max_tokens, "capabilities": model_capabilities(spec)}
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def list_models(query):
-    """GET /v1/models: newest first, paged by after_id/before_id, retired only on request."""
-    limit = _query_limit(query.get("limit"))
-    wanted = _query_lifecycles(query)
-    models = sorted((spec for spec in CATALOGUE if spec.lifecycle in wanted),
-                    key=lambda spec: (spec.created, spec.id), reverse=True)
-    ids = [spec.id for spec in models]
-    after, before = _query_one(query, "after_id"), _query_one(query, "before_id")
-    if after is not None and before is not None:
-        raise invalid("after_id and before_id cannot both be given")
-    if after is not None:
-        start = _cursor_index(ids, after, "after_id") + 1
-        page, more = models[start:start + limit], start + limit < len(models)
-    elif before is not None:
-        end = _cursor_index(ids, before, "before_id")
-        page, more = models[max(0, end - limit):end], end - limit > 0
-    else:
-        page, more = models[:limit], limit < len(models)
-    return {"data": [model_info(spec) for spec in page], "has_more": more,
-            "first_id": page[0].id if page else None,
-            "last_id": page[-1].id if page else None}
+def parse_date(value, where):
+    """A real calendar date as "YYYY-MM-DD" (the one form the double takes,
+    so dates compare as strings), or a 400."""
+    if isinstance(value, str) and DATE_RE.fullmatch(value):
+        try:
+            datetime.date.fromisoformat(value)
+            return value
+        except ValueError:
+            pass
+    raise invalid("%s: a calendar date YYYY-MM-DD" % where)
+
+
+def lifecycle_on(spec, today):
+    """retired from its retirement date on, else deprecated from its
+    deprecation date on, else active."""
+    if spec.retires is not None and spec.retires <= today:
+        return "retired"
+    if spec.deprecated is not None and spec.deprecated <= today:
+        return "deprecated"
+    return "active"
+
+
+class Catalogue:
+    """The catalogue as it stands on one day: its entries, with the dates
+    announced through POST /_double/models in place of their own.  A request
+    takes one from DoubleState.catalogue() and reads only that, so it sees
+    one date and one set of announcements throughout.  Never changed once
+    made (the state replaces its announcements instead of editing them)."""
+
+    def __init__(self, today, announced):
+        self.today = today
+        self.announced = announced    # model id: (deprecated, retires)
+
+    def find(self, name):
+        """The entry for an id or alias, with its dates as announced; 404
+        for anything else.  The one way every endpoint looks a model up."""
+        spec = MODELS_BY_NAME.get(name)
+        if spec is None:
+            raise not_found("model: %s" % name)
+        dates = self.announced.get(spec.id)
+        if dates is not None:
+            spec = dataclasses.replace(spec, deprecated=dates[0], retires=dates[1])
+        return spec
+
+    def lifecycle(self, spec):
+        return lifecycle_on(spec, self.today)
+
+    def for_messages(self, name):
+        """Like find, but a retired model is gone for inference too."""
+        spec = self.find(name)
+        if self.lifecycle(spec) == "retired":
+            raise not_found("model: %s was retired on %s and is no longer available; "
+                            "see GET /v1/models for the current models" % (name, spec.retires))
+        return spec
+
+    def info(self, spec):
+        """The SDK's ModelInfo for one entry (as find returns it)."""
+        return {"id": spec.id, "type": "model", "display_name": spec.display_name,
+                "created_at": day(spec.created), "lifecycle": self.lifecycle(spec),
+                "deprecated_at": day(spec.deprecated), "retires_at": day(spec.retires),
+                "line": spec.line, "max_input_tokens": spec.max_input_tokens,
+                "max_tokens": spec.max_tokens, "capabilities": model_capabilities(spec)}
+
+    def list(self, query):
+        """GET /v1/models: newest first, paged by after_id/before_id, retired only on request."""
+        limit = _query_limit(query.get("limit"))
+        wanted = _query_lifecycles(query)
+        current = (self.find(entry.id) for entry in CATALOGUE)
+        models = sorted((spec for spec in current if self.lifecycle(spec) in wanted),
+                        key=lambda spec: (spec.created, spec.id), reverse=True)
+        ids = [spec.id for spec in models]
+        after, before = _query_one(query, "after_id"), _query_one(query, "before_id")
+        if after is not None and before is not None:
+            raise invalid("after_id and before_id cannot both be given")
+        if after is not None:
+            start = _cursor_index(ids, after, "after_id") + 1
+            page, more = models[start:start + limit], start + limit < len(models)
+        elif before is not None:
+            end = _cursor_index(ids, before, "before_id")
+            page, more = models[max(0, end - limit):end], end - limit > 0
+        else:
+            page, more = models[:limit], limit < len(models)
+        return {"data": [self.info(spec) for spec in page], "has_more": more,
+                "first_id": page[0].id if page else None,
+                "last_id": page[-1].id if page else None}
+
+
+ANNOUNCEMENT_KEYS = ("id", "deprecated_at", "retires_at")
+
+
+def parse_announcement(body):
+    """A POST /_double/models body: (model id or alias, deprecated, retires),
+    every key required, each date YYYY-MM-DD or null.  A model retires only
+    after (or on) the day it is deprecated."""
+    for key in body:
+        if key not in ANNOUNCEMENT_KEYS:
+            raise invalid("%s: unknown field" % key)
+    for key in ANNOUNCEMENT_KEYS:
+        if key not in body:
+            raise invalid("%s: Field required" % key)
+    name = body["id"]
+    if not isinstance(name, str) or not name:
+        raise invalid("id: a model id or alias")
+    deprecated, retires = (None if body[key] is None else parse_date(body[key], key)
+                           for key in ("deprecated_at", "retires_at"))
+    if retires is not None and deprecated is None:
+        raise invalid("retires_at: a model is deprecated before it retires; "
+                      "give deprecated_at too")
+    if retires is not None and retires < deprecated:
+        raise invalid("retires_at: %s is before deprecated_at %s" % (retires, deprecated))
+    return name, deprecated, retires
 
 
 def _query_one(query, name):
@@ -570,10 +642,10 @@ def parse_json_body(raw):
         raise invalid("request body is not valid JSON: %s" % exc) from None
 
 
-def validate_messages_request(body, version):
+def validate_messages_request(body, version, catalogue):
     """Checks a body the way the real API does; raises ApiError on the first fault.
     First the shape of every field, then the model (404 if unknown or
-    retired), then the model's own rules."""
+    retired in the catalogue of the day), then the model's own rules."""
     if not isinstance(body, dict):
         raise invalid("request body must be a JSON object")
     known = KNOWN_BODY_FIELDS
@@ -599,7 +671,7 @@ def validate_messages_request(body, version):
     _validate_metadata(body.get("metadata"))
     stop_sequences = _validate_stop_sequences(body.get("stop_sequences"))
     _validate_cache_breakpoints(system_blocks, messages, tools)
-    spec = model_for_messages(model)
+    spec = catalogue.for_messages(model)
     if tool is None and choice in (None, "auto") and tools and not _answers_tool_result(messages):
         tool = tools[0]   # under auto the double always calls the first tool
     req = MessagesRequest(body, version, spec, model, max_tokens, messages, system_blocks,
@@ -2100,16 +2172,22 @@ class DoubleState:
     """Everything the connections share.  They all run on one event loop;
     the locks (one for all of it but the prompt cache, which has its own)
     keep it safe for threads all the same.  release_event (an asyncio.Event)
-    is swapped on reset so that hung requests wake up."""
+    is swapped on reset so that hung requests wake up.  today and
+    announced (the calendar the catalogue follows) are read together under
+    the lock by catalogue(); announced is replaced, never edited, so the
+    Catalogue a request holds does not change under it."""
 
     def __init__(self, latency_ms, token_delay_ms,
                  rate_limit_requests=RATE_LIMIT_REQUESTS,
-                 rate_limit_tokens=RATE_LIMIT_TOKENS):
+                 rate_limit_tokens=RATE_LIMIT_TOKENS, today=DEFAULT_TODAY):
         self.lock = threading.Lock()
         self.latency_ms = latency_ms
         self.token_delay_ms = token_delay_ms
         self.rate_limit_requests = rate_limit_requests
         self.rate_limit_tokens = rate_limit_tokens
+        self.first_today = today      # what reset goes back to
+        self.today = today
+        self.announced = {}           # model id: (deprecated, retires), by POST /_double/models
         self.in_flight = 0
         self.cache = PromptCache()
         self.release_event = asyncio.Event()
@@ -2201,9 +2279,29 @@ class DoubleState:
     def config(self):
         return {key: getattr(self, key) for key in CONFIG_KEYS}
 
+    def catalogue(self):
+        """The catalogue as of now: today's date and the announcements so far."""
+        with self.lock:
+            return Catalogue(self.today, self.announced)
+
+    def announce(self, name, deprecated, retires):
+        """Gives a model (an alias: its model) these dates, as Anthropic
+        announces them; answers its ModelInfo as it is now."""
+        with self.lock:
+            spec = Catalogue(self.today, self.announced).find(name)
+            announced = dict(self.announced)
+            announced[spec.id] = (deprecated, retires)
+            self.announced = announced
+            catalogue = Catalogue(self.today, announced)
+        return catalogue.info(catalogue.find(spec.id))
+
     def reset(self):
+        """Besides the counters: back to the first date, no announcements.
+        The other config keys stay as they are."""
         with self.lock:
             self._zero()
+            self.today = self.first_today
+            self.announced = {}
             self.release_event.set()
             self.release_event = asyncio.Event()
         self.cache.clear()
@@ -2287,7 +2385,25 @@ def model_family(model):
     return parts[1] if len(parts) > 2 and parts[0] == "claude" else str(model)
 
 
-CONFIG_KEYS = ("latency_ms", "token_delay_ms", "rate_limit_requests", "rate_limit_tokens")
+def config_integer(least):
+    """The rule of an integer config key: an integer >= least."""
+    def check(value, key):
+        if not is_int(value) or value < least:
+            raise invalid("%s: an integer >= %d" % (key, least))
+        return value
+    return check
+
+
+# The keys of GET and POST /_double/config (attributes of DoubleState), each
+# with its rule: rule(value, key) answers the value to keep, or raises the 400.
+CONFIG_RULES = {
+    "latency_ms": config_integer(0),
+    "token_delay_ms": config_integer(0),
+    "rate_limit_requests": config_integer(1),
+    "rate_limit_tokens": config_integer(1),
+    "today": parse_date,
+}
+CONFIG_KEYS = tuple(CONFIG_RULES)
 
 
 # ---------------------------------------------------------------------------
@@ -2541,6 +2657,7 @@ class DoubleHandler:
             "/_double/reset": {"POST": self._handle_reset},
             "/_double/config": {"GET": self._handle_config, "POST": self._handle_config},
             "/_double/faults": {"POST": self._handle_faults},
+            "/_double/models": {"POST": self._handle_announce},
             "/_double/requests": {"GET": self._handle_requests},
         }
         if path.startswith("/v1/models/") and "/" not in path[len("/v1/models/"):]:
@@ -2809,18 +2926,18 @@ class DoubleHandler:
 
     async def _handle_config(self):
         def config(body):
-            values = {}
-            for key in CONFIG_KEYS:
-                if key in body:
-                    least = 1 if key.startswith("rate_limit_") else 0
-                    if not is_int(body[key]) or body[key] < least:
-                        raise invalid("%s: an integer >= %d" % (key, least))
-                    values[key] = body[key]
+            values = {key: rule(body[key], key) for key, rule in CONFIG_RULES.items()
+                      if key in body}
             unknown = [k for k in body if k not in CONFIG_KEYS]
             if unknown:
                 raise invalid("%s: unknown field" % unknown[0])
             return 200, self.server.state.configure(**values)
         await self._control(config)
+
+    async def _handle_announce(self):
+        def announce(body):
+            return 200, self.server.state.announce(*parse_announcement(body))
+        await self._control(announce)
 
     async def _handle_faults(self):
         def faults(body):
@@ -2882,10 +2999,11 @@ class DoubleHandler:
         try:
             await self._read_body()
             self._check_headers(needs_json=False)
+            catalogue = self.server.state.catalogue()
             if name is None:
-                payload = list_models(urllib.parse.parse_qs(target.query))
+                payload = catalogue.list(urllib.parse.parse_qs(target.query))
             else:
-                payload = model_info(find_model(name))
+                payload = catalogue.info(catalogue.find(name))
         except ApiError as error:
             await self._send_api_error(error)
             self._log(error.status)
@@ -2949,7 +3067,7 @@ class DoubleHandler:
         record.update(version=version, auth=auth)
         body = parse_json_body(raw)
         record["body"] = body if len(raw) <= RECENT_BODY_MAX_BYTES else {"omitted_bytes": len(raw)}
-        req = validate_messages_request(body, version)
+        req = validate_messages_request(body, version, state.catalogue())
         record.update(tool=req.tool_label, model=req.model, stream=req.stream)
         self._model = req.model
         refused = state.admit(req.model)
@@ -3164,6 +3282,9 @@ def parse_args(argv):
                         help="requests a model family may have per minute before 429s")
     parser.add_argument("--rate-limit-tokens", type=int, default=RATE_LIMIT_TOKENS,
                         help="input and output tokens a model family may have per minute")
+    parser.add_argument("--today", default=DEFAULT_TODAY, metavar="YYYY-MM-DD",
+                        help="the double's date, which the models' lifecycles follow "
+                             "(default %s, not the machine's date)" % DEFAULT_TODAY)
     parser.add_argument("--api-key", default=None,
                         help="the only API key accepted, in x-api-key or "
                              "Authorization: Bearer (default: any non-empty key)")
@@ -3176,6 +3297,10 @@ def parse_args(argv):
         parser.error("delays must be >= 0")
     if args.rate_limit_requests < 1 or args.rate_limit_tokens < 1:
         parser.error("rate limits must be >= 1")
+    try:
+        parse_date(args.today, "--today")
+    except ApiError as error:
+        parser.error(error.message)
     return args
 
 
@@ -3199,7 +3324,7 @@ async def serve_until_signalled(server):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     state = DoubleState(args.latency_ms, args.token_delay_ms,
-                        args.rate_limit_requests, args.rate_limit_tokens)
+                        args.rate_limit_requests, args.rate_limit_tokens, args.today)
     server = DoubleServer((args.host, args.port), state, args.api_key, args.quiet)
     port = server.server_address[1]
     if args.port_file:

@@ -23,13 +23,16 @@ import { IconAlert, IconCheck, IconQuestion, IconSend, IconSparkle, IconX } from
 import { Alert, Button, EmptyState, LiveAnnouncer, Skeleton, Spinner, cx } from "./ui";
 
 
-/* A refusal and a spending limit are not faults to retry at once: say so. */
+/* A refusal, a spending limit and a retired model are not faults to retry
+   at once: say so. */
 function failureTitle(code: string | undefined): string {
   switch (code) {
     case "refused":
       return "Claude declined to answer";
     case "spend_cap":
       return "The Claude spending limit is reached";
+    case "model_unavailable":
+      return "The model is no longer available";
     default:
       return "This turn did not finish";
   }

@@ -35,6 +35,8 @@ function generationFailureTitle(code: string | null): string {
       return "Claude declined to write this document";
     case "spend_cap":
       return "The Claude spending limit is reached";
+    case "model_unavailable":
+      return "The model is no longer available";
     default:
       return "The document could not be written";
   }

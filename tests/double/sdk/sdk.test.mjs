@@ -267,6 +267,25 @@ test('models.list: pages newest first, retired only on request', async () => {
   equal(retired.data.map((m) => m.id), [RETIRED], 'retired on request');
 });
 
+test('an announced deprecation, then the retirement date: NotFoundError', async () => {
+  const anthropic = client();
+  try {
+    await control('POST', 'models',
+                  { id: HAIKU, deprecated_at: '2026-12-01', retires_at: '2027-03-01' });
+    const info = await anthropic.models.retrieve(HAIKU);
+    equal(info.lifecycle, 'deprecated', 'lifecycle');
+    equal(info.retires_at, '2027-03-01T00:00:00Z', 'retires_at');
+    equal((await anthropic.messages.create(ask('x', { model: HAIKU }))).stop_reason, 'end_turn',
+          'a deprecated model still answers');
+    await control('POST', 'config', { today: '2027-03-02' });
+    equal((await anthropic.models.retrieve(HAIKU)).lifecycle, 'retired', 'retired');
+    await rejects(anthropic.messages.create(ask('x', { model: HAIKU })),
+                  Anthropic.NotFoundError, 404, 'a retired Haiku 5.5');
+  } finally {
+    await control('POST', 'reset');   // the date and the announcement, for the tests after
+  }
+});
+
 // -- faults: error classes and retries ----------------------------------
 
 test('each HTTP fault raises the SDK error class', async () => {

@@ -1,0 +1,241 @@
+/*
+ * The model watch: every CLAUDE_MODELS_CHECK_INTERVAL seconds, a thread of
+ * its own asks GET /v1/models/{id} about each distinct configured model,
+ * as the start did (agent_plan.c). What changed is logged once (a
+ * deprecation or a new retirement date as a warning, a retirement as an
+ * error), and the claude_model_* gauges say where each model stands, for
+ * the alerts (monitoring/alerts.yml). The requests' plans are not changed:
+ * changing a model is the operator's decision, and takes a restart.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "brainstorm/agent.h"
+#include "brainstorm/metrics.h"
+#include "brainstorm/model_watch.h"
+#include "brainstorm/server.h"
+
+#define RETRY_S		60	/* a question that failed is asked again this soon */
+
+struct watched {
+	const char	*id;		/* the plan's model, as configured */
+	struct llm_model last;		/* the last answer (or the start's) */
+	bool		 failing;	/* the last question got no answer */
+};
+
+struct model_watch {
+	const struct llm_client	*client;
+	struct watched		*models;
+	size_t			 n;
+	long			 interval_s;
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 wake;	/* on the monotonic clock */
+	bool			 stop;	/* guarded by lock */
+};
+
+static bool
+gone(enum llm_lifecycle l)
+{
+	return l == LLM_LIFECYCLE_RETIRED || l == LLM_LIFECYCLE_UNKNOWN;
+}
+
+static const char *
+gone_words(enum llm_lifecycle l)
+{
+	return l == LLM_LIFECYCLE_RETIRED ? "retired" : "unknown to the API";
+}
+
+bool
+model_watch_news(const struct llm_model *before, const struct llm_model *now,
+    enum log_level *level, char *text, size_t len)
+{
+	enum llm_lifecycle was = before->checked ? before->lifecycle :
+	    LLM_LIFECYCLE_ACTIVE;
+	const char	*was_retires = before->checked ? before->retires_at : "";
+	const char	*retires = now->retires_at[0] != '\0' ? now->retires_at :
+	    "a date not yet set";
+
+	if (!now->checked || (now->lifecycle == was &&
+	    strcmp(now->retires_at, was_retires) == 0))
+		return false;
+	if (gone(now->lifecycle)) {
+		if (gone(was))
+			return false;
+		*level = LOG_LEVEL_ERROR;
+		snprintf(text, len, "model %s is now %s: its calls fail; %s, and "
+		    "restart the workers", now->id, gone_words(now->lifecycle),
+		    agent_models_hint);
+	} else if (now->lifecycle == LLM_LIFECYCLE_DEPRECATED &&
+	    was == LLM_LIFECYCLE_DEPRECATED) {
+		*level = LOG_LEVEL_WARN;
+		snprintf(text, len, "model %s now retires at %s (it was %s)",
+		    now->id, retires, was_retires[0] != '\0' ? was_retires :
+		    "a date not yet set");
+	} else if (now->lifecycle == LLM_LIFECYCLE_DEPRECATED) {
+		*level = LOG_LEVEL_WARN;
+		snprintf(text, len, "model %s is now deprecated and retires at "
+		    "%s: before then, %s", now->id, retires, agent_models_hint);
+	} else if (was != LLM_LIFECYCLE_ACTIVE) {
+		*level = LOG_LEVEL_INFO;
+		snprintf(text, len, "model %s is active again", now->id);
+	} else {
+		*level = LOG_LEVEL_WARN;
+		snprintf(text, len, "model %s is to retire at %s", now->id,
+		    retires);
+	}
+	return true;
+}
+
+/* The gauges of one model, once the API has said something of it. */
+static void
+publish(const struct watched *m)
+{
+	long long	 ms;
+
+	if (!m->last.checked)
+		return;
+	ms = m->last.retires_at[0] != '\0' ?
+	    llm_rfc3339_ms(m->last.retires_at) : -1;
+	metrics_claude_model(m->id, llm_lifecycle_name(m->last.lifecycle),
+	    ms > 0 ? ms / 1000 : 0);
+}
+
+/* Ask about every model once; true when each got an answer. */
+static bool
+watch_round(struct model_watch *w)
+{
+	struct llm_model now;
+	enum log_level	 level;
+	char		 err[LLM_ERROR_MAX], text[LLM_ERROR_MAX + 300];
+	bool		 all = true;
+	size_t		 i;
+
+	for (i = 0; i < w->n; i++) {
+		struct watched *m = &w->models[i];
+
+		if (llm_model_fetch(w->client, m->id, &now, err,
+		    sizeof(err)) != BS_OK || !now.checked) {
+			if (!m->failing)
+				log_msgf(LOG_LEVEL_WARN, "the Models API could "
+				    "not be asked about model %s (%s); what it "
+				    "said last stands", m->id, err);
+			m->failing = true;
+			all = false;
+			continue;
+		}
+		if (m->failing)
+			log_msgf(LOG_LEVEL_INFO, "the Models API answers about "
+			    "model %s again", m->id);
+		m->failing = false;
+		if (model_watch_news(&m->last, &now, &level, text,
+		    sizeof(text)))
+			log_msgf(level, "%s", text);
+		m->last = now;
+		publish(m);
+	}
+	if (all)
+		metrics_claude_models_checked((long long)time(NULL));
+	return all;
+}
+
+static void *
+watch_main(void *arg)
+{
+	struct model_watch	*w = arg;
+	struct timespec		 until;
+	long			 wait_s = w->interval_s;
+	size_t			 i;
+
+	for (i = 0; i < w->n; i++)
+		if (!w->models[i].last.checked && wait_s > RETRY_S)
+			wait_s = RETRY_S;	/* the start got no answer */
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += wait_s;
+		while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock,
+		    &until) == 0)
+			;
+		if (w->stop)
+			break;
+		pthread_mutex_unlock(&w->lock);
+		wait_s = w->interval_s;
+		if (!watch_round(w) && wait_s > RETRY_S)
+			wait_s = RETRY_S;
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+bs_err
+model_watch_start(const struct llm_client *client,
+    const struct agent_plans *plans, long interval_s, struct model_watch **out)
+{
+	struct model_watch	*w;
+	pthread_condattr_t	 monotonic;
+	bool			 all = true;
+	size_t			 i, j;
+
+	*out = NULL;
+	if (client == NULL || plans == NULL || plans->plan == NULL ||
+	    interval_s < 1)
+		return BS_ERR_INVALID;
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->models = calloc(agent_count, sizeof(*w->models))) == NULL) {
+		free(w);
+		return BS_ERR_NOMEM;
+	}
+	w->client = client;
+	w->interval_s = interval_s;
+	for (i = 0; i < agent_count; i++) {
+		for (j = 0; j < w->n; j++)
+			if (strcmp(w->models[j].id, plans->plan[i].model) == 0)
+				break;
+		if (j < w->n)
+			continue;
+		w->models[w->n].id = plans->plan[i].model;
+		w->models[w->n].last = plans->plan[i].info;
+		all = all && plans->plan[i].info.checked;
+		publish(&w->models[w->n++]);
+	}
+	if (all)
+		metrics_claude_models_checked((long long)time(NULL));
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->wake, &monotonic);
+	pthread_condattr_destroy(&monotonic);
+	if (server_thread_start(&w->thread, "bs-models", watch_main, w) != 0) {
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->lock);
+		free(w->models);
+		free(w);
+		return BS_ERR_INTERNAL;
+	}
+	*out = w;
+	return BS_OK;
+}
+
+void
+model_watch_stop(struct model_watch *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w->models);
+	free(w);
+}
