@@ -10,6 +10,7 @@ import {
   buildTimeline,
   emptyConversation,
   humanizeAgent,
+  turnFailureText,
   isQuestion,
   quoteForReply,
   type ConversationState,
@@ -184,5 +185,18 @@ describe("a turn known from the activity log that is still running", () => {
     expect(s.turns.t?.replyText).toBe("Hello");
     expect(s.turns.t?.status).toBe("running");
     expect(s.turns.t?.agents.map((a) => a.agent)).toEqual(["context_manager"]);
+  });
+});
+
+describe("turnFailureText", () => {
+  it("says once that the message is saved", () => {
+    expect(turnFailureText("The reply could not be produced (server: boom).")).toBe(
+      "The reply could not be produced (server: boom). Your message is saved.",
+    );
+    const said =
+      "The model that writes the replies here (claude-sonnet-5-5) is no longer available from Claude, " +
+      "so no reply could be produced. Your message is saved: retry the turn once an operator has changed the model.";
+    expect(turnFailureText(said)).toBe(said);
+    expect(turnFailureText(undefined)).toBe("The agents could not complete their work. Your message is saved.");
   });
 });

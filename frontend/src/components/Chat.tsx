@@ -12,6 +12,7 @@ import type { Message } from "../api/types";
 import {
   buildTimeline,
   humanizeAgent,
+  turnFailureText,
   type AgentProgress,
   type ConversationState,
   type LiveTurn,
@@ -296,7 +297,7 @@ function Block({
             ) : undefined
           }
         >
-          {live.error?.message ?? "The agents could not complete their work."} Your message is saved.
+          {turnFailureText(live.error?.message)}
         </Alert>
       )}
       {block.questions.length > 0 && (

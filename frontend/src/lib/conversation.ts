@@ -296,6 +296,14 @@ export function quoteForReply(question: string): string {
   return `${quoted}\n\n`;
 }
 
+/* A failed turn's error, and that the message is kept: said once (the
+   errors a person must wait out, a spending limit or a retired model, say
+   so themselves). */
+export function turnFailureText(message: string | undefined): string {
+  const text = message ?? "The agents could not complete their work.";
+  return /your message is saved/i.test(text) ? text : `${text} Your message is saved.`;
+}
+
 export function humanizeAgent(name: string): string {
   const s = name.replace(/_/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
