@@ -17,9 +17,23 @@
 
 #define EFFORT_HIGH	2	/* llm_effort_name(2) is "high" */
 
-const char agent_models_hint[] = "set CLAUDE_MODEL, CLAUDE_MODEL_FAST or "
-    "AGENT_MODELS to a current model (claude-sonnet-5-5, claude-haiku-5-5, "
-    "claude-opus-5-5, claude-fable-5-2)";
+void
+agent_models_advice(const struct llm_client *client, const struct llm_model *m,
+    char *out, size_t len)
+{
+	char	 successor[LLM_ID_MAX], err[LLM_ERROR_MAX];
+
+	if (client != NULL && llm_model_successor(client, m, successor,
+	    sizeof(successor), err, sizeof(err)) == BS_OK)
+		snprintf(out, len, "set CLAUDE_MODEL, CLAUDE_MODEL_FAST or "
+		    "AGENT_MODELS to a current model (the newest active %s "
+		    "model is %s)", m->line, successor);
+	else
+		snprintf(out, len, "set CLAUDE_MODEL, CLAUDE_MODEL_FAST or "
+		    "AGENT_MODELS to a current model (GET /v1/models lists "
+		    "them; on %s: claude-sonnet-5-5, claude-haiku-5-5, "
+		    "claude-opus-5-5, claude-fable-5-2)", AGENT_MODELS_CHECKED);
+}
 
 /* The thinking that will actually happen: no headroom for none. */
 static bool
@@ -155,7 +169,8 @@ plans_model_info(const char *model, const struct llm_client *client,
     bool *refuse, void (*problem)(void *, enum plan_problem, const char *),
     void *arg)
 {
-	char	 err[LLM_ERROR_MAX], text[LLM_ERROR_MAX + 200];
+	char	 err[LLM_ERROR_MAX], text[LLM_ERROR_MAX + 400];
+	char	 advice[LLM_ID_MAX + 300];
 	size_t	 i;
 
 	for (i = 0; i < *nknown; i++) {
@@ -174,15 +189,18 @@ plans_model_info(const char *model, const struct llm_client *client,
 		problem(arg, PLAN_UNREACHABLE, text);
 	} else if (out->lifecycle == LLM_LIFECYCLE_UNKNOWN ||
 	    out->lifecycle == LLM_LIFECYCLE_RETIRED) {
+		agent_models_advice(client, out, advice, sizeof(advice));
 		snprintf(text, sizeof(text), "model %s is %s: %s", model,
 		    out->lifecycle == LLM_LIFECYCLE_RETIRED ? "retired" :
-		    "unknown to the API", agent_models_hint);
+		    "unknown to the API", advice);
 		*refuse = true;
 		problem(arg, PLAN_REFUSED, text);
 	} else if (out->lifecycle == LLM_LIFECYCLE_DEPRECATED) {
+		agent_models_advice(client, out, advice, sizeof(advice));
 		snprintf(text, sizeof(text), "model %s is deprecated and "
-		    "retires at %s", model, out->retires_at[0] != '\0' ?
-		    out->retires_at : "a date not yet set");
+		    "retires at %s: before then, %s", model,
+		    out->retires_at[0] != '\0' ? out->retires_at :
+		    "a date not yet set", advice);
 		problem(arg, PLAN_DEPRECATED, text);
 	}
 	if (*nknown < agent_count)

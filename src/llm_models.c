@@ -270,6 +270,12 @@ llm_model_parse(const char *id, const char *body, size_t len,
 		    "lifecycle or retires_at");
 		goto out;
 	}
+	/* Only for advice: not worth a refusal. */
+	if (!copy_string(root, "line", m->line, sizeof(m->line)))
+		m->line[0] = '\0';
+	if (!copy_string(root, "created_at", m->created_at,
+	    sizeof(m->created_at)))
+		m->created_at[0] = '\0';
 	if (strcmp(lifecycle, "deprecated") == 0)
 		m->lifecycle = LLM_LIFECYCLE_DEPRECATED;
 	else if (strcmp(lifecycle, "retired") == 0)
@@ -345,6 +351,77 @@ llm_model_fetch(const struct llm_client *client, const char *id,
 	e = llm_model_parse(id, buf_cstr(&body), body.len, m, err, errlen);
 	m->checked = e == BS_OK;
 out:
+	buf_free(&body);
+	return e;
+}
+
+bs_err
+llm_models_newest(const char *body, size_t len, const struct llm_model *m,
+    char *out, size_t outlen)
+{
+	json_object	*root = NULL, *data, *model;
+	char		 id[LLM_ID_MAX], lifecycle[32], line[32], created[40];
+	char		 reason[128];
+	long long	 after = m->created_at[0] != '\0' ?
+	    llm_rfc3339_ms(m->created_at) : -1;
+	size_t		 i, n;
+	bs_err		 e = BS_ERR_INVALID;
+
+	out[0] = '\0';
+	if (json_parse_limited(body, len, MODEL_INFO_DEPTH, &root, reason,
+	    sizeof(reason)) != BS_OK ||
+	    (data = member(root, "data", json_type_array)) == NULL)
+		goto out;
+	e = BS_ERR_NOT_FOUND;
+	n = json_object_array_length(data);
+	for (i = 0; i < n; i++) {
+		model = json_object_array_get_idx(data, i);
+		if (!json_object_is_type(model, json_type_object) ||
+		    !copy_string(model, "id", id, sizeof(id)) || id[0] == '\0' ||
+		    !copy_string(model, "lifecycle", lifecycle,
+		    sizeof(lifecycle)) || !copy_string(model, "line", line,
+		    sizeof(line)) || !copy_string(model, "created_at", created,
+		    sizeof(created)))
+			continue;
+		if ((lifecycle[0] != '\0' && strcmp(lifecycle, "active") != 0) ||
+		    strcmp(line, m->line) != 0 || strcmp(id, m->resolved) == 0 ||
+		    strcmp(id, m->id) == 0 || strlen(id) >= outlen)
+			continue;
+		/* A successor is newer: the first active one is the newest. */
+		if (after > 0 && (created[0] == '\0' ||
+		    llm_rfc3339_ms(created) <= after))
+			break;
+		memcpy(out, id, strlen(id) + 1);
+		e = BS_OK;
+		break;
+	}
+out:
+	json_object_put(root);
+	return e;
+}
+
+bs_err
+llm_model_successor(const struct llm_client *client, const struct llm_model *m,
+    char *out, size_t outlen, char *err, size_t errlen)
+{
+	struct buf	 body;
+	char		 path[64];
+	int		 status = 0;
+	bs_err		 e;
+
+	out[0] = '\0';
+	if (m->line[0] == '\0')
+		return BS_ERR_NOT_FOUND;
+	snprintf(path, sizeof(path), "/v1/models?limit=%d", LLM_MODELS_PAGE);
+	buf_init(&body, MODEL_INFO_MAX * 4);
+	e = llm_client_get(client, path, MODEL_FETCH_TIMEOUT_MS, &status, &body,
+	    err, errlen);
+	if (e == BS_OK && status != 200) {
+		bs_errf(err, errlen, "GET %s answered HTTP %d", path, status);
+		e = BS_ERR_IO;
+	}
+	if (e == BS_OK)
+		e = llm_models_newest(buf_cstr(&body), body.len, m, out, outlen);
 	buf_free(&body);
 	return e;
 }

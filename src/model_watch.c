@@ -54,7 +54,7 @@ gone_words(enum llm_lifecycle l)
 
 bool
 model_watch_news(const struct llm_model *before, const struct llm_model *now,
-    enum log_level *level, char *text, size_t len)
+    const char *advice, enum log_level *level, char *text, size_t len)
 {
 	enum llm_lifecycle was = before->checked ? before->lifecycle :
 	    LLM_LIFECYCLE_ACTIVE;
@@ -71,7 +71,7 @@ model_watch_news(const struct llm_model *before, const struct llm_model *now,
 		*level = LOG_LEVEL_ERROR;
 		snprintf(text, len, "model %s is now %s: its calls fail; %s, and "
 		    "restart the workers", now->id, gone_words(now->lifecycle),
-		    agent_models_hint);
+		    advice);
 	} else if (now->lifecycle == LLM_LIFECYCLE_DEPRECATED &&
 	    was == LLM_LIFECYCLE_DEPRECATED) {
 		*level = LOG_LEVEL_WARN;
@@ -81,7 +81,7 @@ model_watch_news(const struct llm_model *before, const struct llm_model *now,
 	} else if (now->lifecycle == LLM_LIFECYCLE_DEPRECATED) {
 		*level = LOG_LEVEL_WARN;
 		snprintf(text, len, "model %s is now deprecated and retires at "
-		    "%s: before then, %s", now->id, retires, agent_models_hint);
+		    "%s: before then, %s", now->id, retires, advice);
 	} else if (was != LLM_LIFECYCLE_ACTIVE) {
 		*level = LOG_LEVEL_INFO;
 		snprintf(text, len, "model %s is active again", now->id);
@@ -113,7 +113,8 @@ watch_round(struct model_watch *w)
 {
 	struct llm_model now;
 	enum log_level	 level;
-	char		 err[LLM_ERROR_MAX], text[LLM_ERROR_MAX + 300];
+	char		 err[LLM_ERROR_MAX], text[LLM_ERROR_MAX + 600];
+	char		 advice[LLM_ID_MAX + 300] = "";
 	bool		 all = true;
 	size_t		 i;
 
@@ -134,9 +135,17 @@ watch_round(struct model_watch *w)
 			log_msgf(LOG_LEVEL_INFO, "the Models API answers about "
 			    "model %s again", m->id);
 		m->failing = false;
-		if (model_watch_news(&m->last, &now, &level, text,
-		    sizeof(text)))
+		/* The advice costs a question: asked only when there is news. */
+		if (model_watch_news(&m->last, &now, advice, &level, text,
+		    sizeof(text))) {
+			if (now.lifecycle != LLM_LIFECYCLE_ACTIVE) {
+				agent_models_advice(w->client, &now, advice,
+				    sizeof(advice));
+				model_watch_news(&m->last, &now, advice, &level,
+				    text, sizeof(text));
+			}
 			log_msgf(level, "%s", text);
+		}
 		m->last = now;
 		publish(m);
 	}

@@ -166,8 +166,15 @@ bs_err		 agent_plans_make(const struct bs_config *cfg,
 		    bool *refuse, void (*problem)(void *arg, enum plan_problem kind,
 		    const char *text), void *arg);
 void		 agent_plans_free(struct agent_plans *p);
-/* What to do about a retired or unknown model, for the operator's log. */
-extern const char	 agent_models_hint[];
+/*
+ * What to do about a deprecated, retired or unknown model m, for the
+ * operator's log: the newest active model of its line as the Models API
+ * lists it (client NULL: not asked), else the current models on
+ * AGENT_MODELS_CHECKED.
+ */
+#define AGENT_MODELS_CHECKED	"2026-12-04"
+void		 agent_models_advice(const struct llm_client *client,
+		    const struct llm_model *m, char *out, size_t len);
 
 /*
  * The gate: what becomes of one proposed change (PRODUCT.md section 4). A

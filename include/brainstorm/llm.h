@@ -470,6 +470,8 @@ struct llm_model {
 	enum llm_lifecycle	 lifecycle;
 	char			 retires_at[40];	/* RFC 3339, "" when none */
 	bool			 checked;	/* the Models API answered (200, 404) */
+	char			 line[32];		/* ModelInfo.line ("opus"), "" when none */
+	char			 created_at[40];	/* RFC 3339, "" when not reported */
 	long			 max_tokens;		/* 0 = not reported */
 	bool			 structured_outputs;
 	bool			 thinking[5];		/* by enum llm_thinking, [OMIT] always true */
@@ -510,6 +512,19 @@ void		 llm_model_defaults(const char *id, struct llm_model *m);
 /* Ask the API about id (GET /v1/models/{id}); a 404 is BS_OK with lifecycle UNKNOWN. */
 bs_err		 llm_model_fetch(const struct llm_client *client, const char *id,
 		    struct llm_model *m, char *err, size_t errlen);
+/*
+ * A successor to m: the newest active model of its line in a GET
+ * /v1/models page (newest first), released after m, into out.
+ * BS_ERR_NOT_FOUND when the page has none, BS_ERR_INVALID when it is not
+ * a model list.
+ */
+bs_err		 llm_models_newest(const char *body, size_t len,
+		    const struct llm_model *m, char *out, size_t outlen);
+/* The same, asked of the API (its first LLM_MODELS_PAGE models). */
+#define LLM_MODELS_PAGE	100
+bs_err		 llm_model_successor(const struct llm_client *client,
+		    const struct llm_model *m, char *out, size_t outlen,
+		    char *err, size_t errlen);
 /*
  * Characters of prompt text per token, as the context budgets estimate it
  * (CONTEXT_TOKEN_BUDGET): 4 on the models of Haiku 4.5's tokenizer, 3 on

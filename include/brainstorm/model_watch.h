@@ -30,11 +30,13 @@ void	model_watch_stop(struct model_watch *w);
 
 /*
  * What is worth saying when a model's answer went from before to now
- * (both checked): a line in text and its level, or false when nothing
- * changed that an operator must know. A pure function.
+ * (before unchecked: the start got no answer): a line in text and its
+ * level, or false when nothing changed that an operator must know.
+ * advice (agent_models_advice) ends the line of a deprecation or a
+ * retirement. A pure function.
  */
 bool	model_watch_news(const struct llm_model *before,
-	    const struct llm_model *now, enum log_level *level, char *text,
-	    size_t len);
+	    const struct llm_model *now, const char *advice,
+	    enum log_level *level, char *text, size_t len);
 
 #endif

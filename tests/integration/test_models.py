@@ -163,6 +163,8 @@ def test_check_config_online_asks_the_models_api():
     done = _check_config({"CLAUDE_MODEL": "claude-sonnet-4-5-20250929"})
     assert done.returncode != 0, done.stdout
     assert "claude-sonnet-4-5-20250929 is retired" in done.stderr, done.stderr
+    assert "the newest active sonnet model is claude-sonnet-5-5" in \
+        done.stderr, done.stderr
     done = _check_config({"CLAUDE_MODEL_FAST": "claude-3-opus-20240229"})
     assert done.returncode != 0, done.stdout
     assert "unknown to the API" in done.stderr, done.stderr
@@ -170,6 +172,8 @@ def test_check_config_online_asks_the_models_api():
                           "reviewer=claude-opus-4-5-20251101"})
     assert done.returncode == 0, done.stderr
     assert "deprecated and retires at 2027-01-22" in done.stderr, done.stderr
+    assert "the newest active opus model is claude-opus-5-5" in done.stderr, \
+        done.stderr
     done = _check_config({"AGENT_MODELS": "reviewr=claude-opus-5-5"})
     assert done.returncode != 0 and "reviewr" in done.stderr, done.stderr
     # Nobody answers: --online says so instead of assuming.
@@ -389,7 +393,13 @@ def test_a_running_worker_learns_of_deprecations_and_retirements():
         assert len(said) == 2, said
         assert said[0][0] == "warn" and "retires at 2027-06-01T00:00:00Z" \
             in said[0][1], said
+        # No newer Haiku is listed: where to look, not an older one.
+        assert "GET /v1/models lists them" in said[0][1], said
+        assert "claude-haiku-4-5" not in said[0][1], said
         assert said[1][0] == "error" and "is now retired: its calls fail" \
+            in said[1][1], said
+        # The successor, as the Models API lists it.
+        assert "the newest active opus model is claude-opus-5-5" \
             in said[1][1], said
     finally:
         worker.stop()

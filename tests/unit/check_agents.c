@@ -1076,7 +1076,8 @@ START_TEST(test_model_parse)
 	    "\"capabilities\":null}";
 	static const char deprecated[] = "{\"id\":\"claude-opus-4-5-20251101\","
 	    "\"lifecycle\":\"deprecated\",\"retires_at\":"
-	    "\"2027-01-22T00:00:00Z\"}";
+	    "\"2027-01-22T00:00:00Z\",\"line\":\"opus\",\"created_at\":"
+	    "\"2025-11-24T00:00:00Z\"}";
 	static const char *const bad[] = { "[]", "{\"id\":7}", "{",
 	    "{\"id\":\"a b\"}", "{\"id\":\"x\",\"retires_at\":5}" };
 	struct llm_model	 m;
@@ -1091,6 +1092,8 @@ START_TEST(test_model_parse)
 	    strlen(deprecated), &m, err, sizeof(err)), BS_OK);
 	ck_assert_int_eq(m.lifecycle, LLM_LIFECYCLE_DEPRECATED);
 	ck_assert_str_eq(m.resolved, "claude-opus-4-5-20251101");
+	ck_assert_str_eq(m.line, "opus");
+	ck_assert_str_eq(m.created_at, "2025-11-24T00:00:00Z");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(llm_model_parse("x", bad[i], strlen(bad[i]), &m,
 		    err, sizeof(err)) == BS_ERR_INVALID, "%s", bad[i]);
@@ -1164,7 +1167,9 @@ START_TEST(test_model_watch_news)
 		    cases[i].was_checked);
 		now = model_said(cases[i].now, cases[i].now_at, true);
 		text[0] = '\0';
-		said = model_watch_news(&was, &now, &level, text, sizeof(text));
+		said = model_watch_news(&was, &now, "set CLAUDE_MODEL, "
+		    "CLAUDE_MODEL_FAST or AGENT_MODELS to X", &level, text,
+		    sizeof(text));
 		ck_assert_msg(said == (cases[i].level >= 0), "case %zu: %s", i,
 		    text);
 		if (!said)
@@ -1177,7 +1182,61 @@ START_TEST(test_model_watch_news)
 	/* An answer that did not come says nothing. */
 	was = model_said(LLM_LIFECYCLE_ACTIVE, "", true);
 	now = model_said(LLM_LIFECYCLE_RETIRED, "", false);
-	ck_assert(!model_watch_news(&was, &now, &level, text, sizeof(text)));
+	ck_assert(!model_watch_news(&was, &now, "", &level, text, sizeof(text)));
+}
+END_TEST
+
+/* The advice names the newest active model of the line, newer than the one going. */
+START_TEST(test_model_successor)
+{
+	static const char page[] = "{\"data\":["
+	    "{\"id\":\"claude-opus-6\",\"lifecycle\":\"deprecated\","
+	    "\"line\":\"opus\",\"created_at\":\"2026-11-20T00:00:00Z\"},"
+	    "{\"id\":7,\"line\":\"opus\"},"
+	    "{\"id\":\"claude-haiku-5-5\",\"lifecycle\":\"active\","
+	    "\"line\":\"haiku\",\"created_at\":\"2026-10-07T00:00:00Z\"},"
+	    "{\"id\":\"claude-opus-5-5\",\"line\":\"opus\","
+	    "\"created_at\":\"2026-08-18T00:00:00Z\"},"
+	    "{\"id\":\"claude-opus-5\",\"lifecycle\":\"active\","
+	    "\"line\":\"opus\",\"created_at\":\"2026-05-05T00:00:00Z\"},"
+	    "{\"id\":\"claude-haiku-4-5-20251001\",\"lifecycle\":"
+	    "\"active\",\"line\":\"haiku\",\"created_at\":"
+	    "\"2025-10-15T00:00:00Z\"}],\"has_more\":false}";
+	static const struct {
+		const char	*id, *line, *created_at, *successor;
+	} cases[] = {
+		/* No lifecycle reported: active. */
+		{ "claude-opus-4-5-20251101", "opus", "2025-11-24T00:00:00Z",
+		  "claude-opus-5-5" },
+		/* Itself is never its successor; an older one neither. */
+		{ "claude-opus-5-5", "opus", "2026-08-18T00:00:00Z", NULL },
+		{ "claude-haiku-5-5", "haiku", "2026-10-07T00:00:00Z", NULL },
+		/* No release date known: the newest other one. */
+		{ "claude-opus-4-5", "opus", "", "claude-opus-5-5" },
+		{ "claude-fable-5", "fable", "2026-05-19T00:00:00Z", NULL },
+	};
+	struct llm_model	 m;
+	char			 out[LLM_ID_MAX], advice[512];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		llm_model_defaults(cases[i].id, &m);
+		snprintf(m.line, sizeof(m.line), "%s", cases[i].line);
+		snprintf(m.created_at, sizeof(m.created_at), "%s",
+		    cases[i].created_at);
+		ck_assert_msg(llm_models_newest(page, strlen(page), &m, out,
+		    sizeof(out)) == (cases[i].successor != NULL ? BS_OK :
+		    BS_ERR_NOT_FOUND), "case %zu: %s", i, out);
+		ck_assert_str_eq(out, cases[i].successor != NULL ?
+		    cases[i].successor : "");
+	}
+	ck_assert_int_eq(llm_models_newest("[]", 2, &m, out, sizeof(out)),
+	    BS_ERR_INVALID);
+	/* Not asked: the list this build knows, and where to find today's. */
+	llm_model_defaults("claude-opus-4-5-20251101", &m);
+	agent_models_advice(NULL, &m, advice, sizeof(advice));
+	ck_assert_msg(strstr(advice, "GET /v1/models lists them") != NULL &&
+	    strstr(advice, "claude-sonnet-5-5") != NULL, "%s", advice);
 }
 END_TEST
 
@@ -1550,6 +1609,7 @@ agents_suite(void)
 	tcase_add_test(tc, test_plans_chars_per_token);
 	tcase_add_test(tc, test_model_parse);
 	tcase_add_test(tc, test_model_watch_news);
+	tcase_add_test(tc, test_model_successor);
 	tcase_add_test(tc, test_model_gauges);
 	tcase_add_test(tc, test_intents);
 	tcase_add_test(tc, test_classifier_enum_is_intents);
