@@ -48,11 +48,18 @@ usage(FILE *fp)
 	    "  -V, --version       the version\n", config_default_path());
 }
 
-/* Every Claude call counts in /metrics, whatever agent made it. */
+/*
+ * Every Claude call counts in /metrics, whatever agent made it. arg is
+ * where the model watch will be: a 404 (a model retired since the watch
+ * last asked) makes it ask again at once.
+ */
 static void
 claude_observe(void *arg, const struct llm_call *call)
 {
-	(void)arg;
+	struct model_watch *const *watch = arg;
+
+	if (call->kind == LLM_ERR_NOT_FOUND && watch != NULL)
+		model_watch_poke(*watch);
 	metrics_claude_request(call->req->model, llm_error_kind_name(call->kind),
 	    call->res.usage.input_tokens, call->res.usage.output_tokens,
 	    call->res.usage.cache_read_input_tokens,
@@ -92,7 +99,8 @@ model_problem(void *arg, enum plan_problem kind, const char *text)
  */
 static bs_err
 claude_setup(const struct bs_config *cfg, bool online, struct model_report *r,
-    struct llm_client **client, struct agent_plans *plans)
+    struct model_watch **watch, struct llm_client **client,
+    struct agent_plans *plans)
 {
 	struct llm_client_options opt = { 0 };
 	char			 err[512];
@@ -106,6 +114,7 @@ claude_setup(const struct bs_config *cfg, bool online, struct model_report *r,
 	opt.per_call_timeout_ms = cfg->claude_timeout_ms;
 	opt.max_attempts = (int)cfg->claude_max_attempts;
 	opt.observe = claude_observe;
+	opt.observe_arg = watch;
 	if ((e = llm_client_new(&opt, client, err, sizeof(err))) != BS_OK) {
 		model_problem(r, PLAN_REFUSED, err);
 		return e;
@@ -296,7 +305,7 @@ main(int argc, char **argv)
 	if (check_only && online) {
 		report.to_stderr = true;
 		if (llm_global_init() != BS_OK || claude_setup(&cfg, true, &report,
-		    &app.llm, &plans) != BS_OK)
+		    NULL, &app.llm, &plans) != BS_OK)
 			goto out;
 		printf("configuration OK (APP_ENV=%s); every model is available "
 		    "at %s\n", config_app_env_name(cfg.app_env),
@@ -349,7 +358,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	events_delta_window(app.events, cfg.events_delta_window_ms);
-	if (claude_setup(&cfg, false, &report, &app.llm, &plans) != BS_OK) {
+	if (claude_setup(&cfg, false, &report, &watch, &app.llm, &plans) !=
+	    BS_OK) {
 		log_msgf(LOG_LEVEL_ERROR, "the Claude models are not usable "
 		    "(check CLAUDE_BASE_URL, CLAUDE_MODEL, CLAUDE_MODEL_FAST and "
 		    "AGENT_MODELS); not starting");

@@ -22,6 +22,7 @@
 #include "brainstorm/server.h"
 
 #define RETRY_S		60	/* a question that failed is asked again this soon */
+#define POKE_S		10	/* a poke's round comes this long after the last */
 
 struct watched {
 	const char	*id;		/* the plan's model, as configured */
@@ -38,7 +39,17 @@ struct model_watch {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;	/* on the monotonic clock */
 	bool			 stop;	/* guarded by lock */
+	bool			 poked;	/* guarded by lock: ask soon */
 };
+
+static long long
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static bool
 gone(enum llm_lifecycle l)
@@ -107,7 +118,21 @@ publish(const struct watched *m)
 	    ms > 0 ? ms / 1000 : 0);
 }
 
-/* Ask about every model once; true when each got an answer. */
+static bool
+watch_stopping(struct model_watch *w)
+{
+	bool	 stop;
+
+	pthread_mutex_lock(&w->lock);
+	stop = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	return stop;
+}
+
+/*
+ * Ask about every model once; true when each got an answer. A stop ends
+ * the round between two questions, so that it waits for one at most.
+ */
 static bool
 watch_round(struct model_watch *w)
 {
@@ -118,7 +143,7 @@ watch_round(struct model_watch *w)
 	bool		 all = true;
 	size_t		 i;
 
-	for (i = 0; i < w->n; i++) {
+	for (i = 0; i < w->n && !watch_stopping(w); i++) {
 		struct watched *m = &w->models[i];
 
 		if (llm_model_fetch(w->client, m->id, &now, err,
@@ -149,9 +174,23 @@ watch_round(struct model_watch *w)
 		m->last = now;
 		publish(m);
 	}
-	if (all)
+	if (all && i == w->n)
 		metrics_claude_models_checked((long long)time(NULL));
 	return all;
+}
+
+/*
+ * A round every interval_s (RETRY_S after one that got no answer), or
+ * POKE_S after the last round when poked: the loop's next due time.
+ */
+static long long
+watch_due(const struct model_watch *w, long long last, long wait_s)
+{
+	long long	 due = last + wait_s * 1000LL;
+
+	if (w->poked && last + POKE_S * 1000LL < due)
+		due = last + POKE_S * 1000LL;
+	return due;
 }
 
 static void *
@@ -159,6 +198,7 @@ watch_main(void *arg)
 {
 	struct model_watch	*w = arg;
 	struct timespec		 until;
+	long long		 last = mono_ms(), due;
 	long			 wait_s = w->interval_s;
 	size_t			 i;
 
@@ -167,21 +207,35 @@ watch_main(void *arg)
 			wait_s = RETRY_S;	/* the start got no answer */
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += wait_s;
-		while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock,
-		    &until) == 0)
-			;
-		if (w->stop)
-			break;
+		if ((due = watch_due(w, last, wait_s)) > mono_ms()) {
+			until.tv_sec = (time_t)(due / 1000);
+			until.tv_nsec = (long)(due % 1000) * 1000000;
+			pthread_cond_timedwait(&w->wake, &w->lock, &until);
+			continue;	/* stopped, poked, or due: look again */
+		}
+		w->poked = false;
 		pthread_mutex_unlock(&w->lock);
 		wait_s = w->interval_s;
 		if (!watch_round(w) && wait_s > RETRY_S)
 			wait_s = RETRY_S;
+		last = mono_ms();
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
+}
+
+void
+model_watch_poke(struct model_watch *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	if (!w->poked) {
+		w->poked = true;
+		pthread_cond_signal(&w->wake);
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 bs_err

@@ -25,6 +25,12 @@ struct model_watch;
 bs_err	model_watch_start(const struct llm_client *client,
 	    const struct agent_plans *plans, long interval_s,
 	    struct model_watch **out);
+/*
+ * Ask again soon: a call was answered 404, as a retired model's are. The
+ * round comes 10 s after the last at the earliest; safe from any thread.
+ * NULL: no-op.
+ */
+void	model_watch_poke(struct model_watch *w);
 /* Stop and free; waits for a question under way (at most 10 s). NULL: no-op. */
 void	model_watch_stop(struct model_watch *w);
 

@@ -404,3 +404,30 @@ def test_a_running_worker_learns_of_deprecations_and_retirements():
     finally:
         worker.stop()
         _reset()
+
+
+def test_a_call_to_a_retired_model_makes_the_worker_ask_at_once():
+    """A worker asks the Models API every 6 hours by default; a model can
+    retire in between. A call answered 404 makes it ask again within
+    seconds, so the retirement is logged and alerted on while people see
+    their turns fail, not hours later."""
+    opus45 = "claude-opus-4-5-20251101"
+    auth, project = user_and_project()
+    token = auth["Authorization"].split(" ", 1)[1]
+    _reset()
+    worker = Worker("models-poke", {"CLAUDE_MODEL": opus45})
+    try:
+        assert _gauges(worker)[_lifecycle(opus45, "deprecated")] == 1
+        double("POST", "/_double/config", {"today": "2027-01-22"})
+        r = worker.post("/api/projects/%s/messages" % project,
+                        {"content": "Shall we bake on Sundays?"}, token)
+        assert r[0] == 202, r
+        body = turn_result(auth, project, r[1]["turn_id"])
+        assert body["status"] == "failed", body
+        wait_until("the worker to ask after the 404", lambda:
+                   _gauges(worker).get(_lifecycle(opus45, "retired")) == 1,
+                   timeout=30, interval=0.5)
+        assert "%s is now retired" % opus45 in worker.log()
+    finally:
+        worker.stop()
+        _reset()
