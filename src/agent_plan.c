@@ -16,6 +16,7 @@
 #include "brainstorm/llm.h"
 
 #define EFFORT_HIGH	2	/* llm_effort_name(2) is "high" */
+#define MODELS_CHECKED	"2026-12-04"	/* the current models below, as of */
 
 void
 agent_models_advice(const struct llm_client *client, const struct llm_model *m,
@@ -32,7 +33,7 @@ agent_models_advice(const struct llm_client *client, const struct llm_model *m,
 		snprintf(out, len, "set CLAUDE_MODEL, CLAUDE_MODEL_FAST or "
 		    "AGENT_MODELS to a current model (GET /v1/models lists "
 		    "them; on %s: claude-sonnet-5-5, claude-haiku-5-5, "
-		    "claude-opus-5-5, claude-fable-5-2)", AGENT_MODELS_CHECKED);
+		    "claude-opus-5-5, claude-fable-5-2)", MODELS_CHECKED);
 }
 
 /* The thinking that will actually happen: no headroom for none. */

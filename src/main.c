@@ -51,7 +51,7 @@ usage(FILE *fp)
 /*
  * Every Claude call counts in /metrics, whatever agent made it. arg is
  * where the model watch will be: a 404 (a model retired since the watch
- * last asked) makes it ask again at once.
+ * last asked) makes it ask again within seconds.
  */
 static void
 claude_observe(void *arg, const struct llm_call *call)

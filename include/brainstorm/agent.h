@@ -169,10 +169,9 @@ void		 agent_plans_free(struct agent_plans *p);
 /*
  * What to do about a deprecated, retired or unknown model m, for the
  * operator's log: the newest active model of its line as the Models API
- * lists it (client NULL: not asked), else the current models on
- * AGENT_MODELS_CHECKED.
+ * lists it (client NULL: not asked), else the models current when this
+ * build was made.
  */
-#define AGENT_MODELS_CHECKED	"2026-12-04"
 void		 agent_models_advice(const struct llm_client *client,
 		    const struct llm_model *m, char *out, size_t len);
 
