@@ -431,3 +431,25 @@ def test_a_call_to_a_retired_model_makes_the_worker_ask_at_once():
     finally:
         worker.stop()
         _reset()
+
+
+def test_a_document_whose_model_is_retired_says_so():
+    from test_documents import generation_result
+    opus45 = "claude-opus-4-5-20251101"
+    auth, project = user_and_project()
+    token = auth["Authorization"].split(" ", 1)[1]
+    _reset()
+    worker = Worker("models-document", {"AGENT_MODELS":
+                                        "brief_writer=" + opus45})
+    try:
+        double("POST", "/_double/config", {"today": "2027-01-22"})
+        status, body = worker.post("/api/projects/%s/documents" % project,
+                                   {"kind": "brief"}, token)
+        assert status == 202, (status, body)
+        g = generation_result(auth, project, body["generation_id"])
+        assert g["status"] == "failed" and g["version"] is None, g
+        assert "The model that writes documents here (%s) is no longer " \
+            "available" % opus45 in g["error"], g
+    finally:
+        worker.stop()
+        _reset()
