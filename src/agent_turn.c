@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "brainstorm/agent.h"
+#include "brainstorm/clock.h"
 #include "brainstorm/db_items.h"
 #include "brainstorm/db_turns.h"
 #include "brainstorm/json.h"
@@ -67,15 +68,6 @@ struct turn {
 	bool				 reply_ok;
 	bool				 over;		/* finished or given up */
 };
-
-static double
-now_seconds(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 emit(struct turn *t, const char *type, json_object *data)
@@ -963,7 +955,8 @@ turn_new(struct app *app, const struct db_turn_job *job, const char *owner,
 	t->questions = json_object_new_array();
 	t->notes = json_object_new_array();
 	t->ids = json_object_new_array();
-	t->deadline = now_seconds() + (double)t->cfg->turn_budget_ms / 1000.0;
+	t->deadline = bs_monotonic_s() +
+	    (double)t->cfg->turn_budget_ms / 1000.0;
 	*out = t;
 	return BS_OK;
 }
@@ -1100,7 +1093,7 @@ turn_stage_calls(struct turn *t, struct llm_call **calls, long *deadline_ms)
 		t->map[t->nbatch] = i;
 		t->batch[t->nbatch++] = c->call;
 	}
-	left = (t->deadline - now_seconds()) * 1000.0;
+	left = (t->deadline - bs_monotonic_s()) * 1000.0;
 	*deadline_ms = left > 1 ? (long)left : 1;
 	*calls = t->batch;
 	return t->nbatch;

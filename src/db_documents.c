@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "brainstorm/clock.h"
 #include "brainstorm/db_documents.h"
 #include "brainstorm/db_projects.h"
 #include "brainstorm/doc_export.h"
@@ -1132,13 +1133,11 @@ db_project_import(struct db_conn *c, const char *owner_id, json_object *doc,
     long max_projects, char project_id[DB_ID_LEN])
 {
 	struct import	 im;
-	struct timespec	 now;
 	bs_err		 e;
 
 	memset(&im, 0, sizeof(im));
 	project_id[0] = '\0';
-	clock_gettime(CLOCK_REALTIME, &now);
-	im.ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	im.ms = (uint64_t)bs_clock_ms(CLOCK_REALTIME);
 	im.max_projects = max_projects;
 	if ((im.ids = json_object_new_object()) == NULL ||
 	    (im.event_ids = json_object_new_object()) == NULL) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "brainstorm/clock.h"
 #include "brainstorm/db.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
@@ -47,15 +48,6 @@ struct db_pool {
 	char		*conninfo;
 	char		 options[128];
 };
-
-static double
-now_seconds(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* libpq prints notices to stderr by itself; they belong in the JSON log. */
 static void
@@ -388,7 +380,7 @@ db_exec_format(struct db_conn *conn, const struct db_stmt *stmt,
     const char *const *values, PGresult **out, char *sqlstate, int format)
 {
 	PGresult	*res = NULL;
-	double		 t0 = now_seconds();
+	double		 t0 = bs_monotonic_s();
 	bool		 prepared;
 	bs_err		 e;
 
@@ -410,7 +402,7 @@ db_exec_format(struct db_conn *conn, const struct db_stmt *stmt,
 	res = NULL;
 out:
 	PQclear(res);
-	metrics_db_observe(now_seconds() - t0);
+	metrics_db_observe(bs_monotonic_s() - t0);
 	return e;
 }
 
@@ -474,7 +466,7 @@ db_pipeline(struct db_conn *conn, const struct db_step *steps, size_t n,
 	PGresult	*res;
 	bool		 prepared[DB_PIPELINE_MAX];
 	size_t		 i, sent = 0;
-	double		 t0 = now_seconds();
+	double		 t0 = bs_monotonic_s();
 	bs_err		 e = BS_OK, ee;
 
 	*out = NULL;
@@ -533,7 +525,7 @@ out:
 		PQclear(*out);
 		*out = NULL;
 	}
-	metrics_db_observe(now_seconds() - t0);
+	metrics_db_observe(bs_monotonic_s() - t0);
 	return e;
 }
 

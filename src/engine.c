@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "brainstorm/buf.h"
+#include "brainstorm/clock.h"
 #include "brainstorm/document.h"
 #include "brainstorm/engine.h"
 #include "brainstorm/events.h"
@@ -252,15 +253,6 @@ struct engine {
 	long long		 lag_since_ms;
 	long			 lag_max_us;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 queue_push(struct queue *q, struct job *j)
@@ -504,7 +496,7 @@ held_done(struct engine *en, struct held *h)
 		if ((l = calloc(1, sizeof(*l))) == NULL)
 			events_close(en->app->events, h->turn_channel);
 		else {
-			l->due_ms = now_ms() + LINGER_MS;
+			l->due_ms = bs_monotonic_ms() + LINGER_MS;
 			snprintf(l->channel, sizeof(l->channel), "%s",
 			    h->turn_channel);
 			if (en->linger_tail != NULL)
@@ -651,11 +643,9 @@ timers_run(struct engine *en, long long now)
 static void
 lag_note(struct engine *en, long long began_us, long long now)
 {
-	struct timespec	 ts;
 	long		 us;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	us = (long)((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - began_us);
+	us = (long)(bs_clock_us(CLOCK_MONOTONIC) - began_us);
 	if (us > en->lag_max_us)
 		en->lag_max_us = us;
 	if (now - en->lag_since_ms >= LAG_WINDOW_S * 1000) {
@@ -671,11 +661,10 @@ loop_main(void *arg)
 	struct engine	*en = arg;
 	struct job	*j;
 	struct queue	 done;
-	struct timespec	 ts;
 	long long	 now, began_us;
 
 	for (;;) {
-		now = now_ms();
+		now = bs_monotonic_ms();
 		if (atomic_load(&en->stopping)) {
 			if (en->running == 0 && !en->claim_pending)
 				break;
@@ -688,8 +677,7 @@ loop_main(void *arg)
 				break;
 			}
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		began_us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+		began_us = bs_clock_us(CLOCK_MONOTONIC);
 		pthread_mutex_lock(&en->in_lock);
 		done = en->inbox;
 		en->inbox.head = en->inbox.tail = NULL;
@@ -727,7 +715,7 @@ engine_start(struct app *app, struct engine **out)
 	pthread_mutex_init(&en->in_lock, NULL);
 	pthread_mutex_init(&en->held_lock, NULL);
 	pthread_cond_init(&en->io_ready, NULL);
-	en->lag_since_ms = now_ms();
+	en->lag_since_ms = bs_monotonic_ms();
 	if ((e = llm_loop_create(app->llm, (size_t)en->max_turns * CALLS_PER_TURN,
 	    &en->loop)) != BS_OK)
 		goto fail;
@@ -775,7 +763,7 @@ engine_stop(struct engine *en, int grace_ms)
 
 	if (en == NULL)
 		return;
-	atomic_store(&en->grace_until_ms, now_ms() + grace_ms);
+	atomic_store(&en->grace_until_ms, bs_monotonic_ms() + grace_ms);
 	atomic_store(&en->stopping, true);
 	llm_loop_wakeup(en->loop);
 	pthread_join(en->loop_thread, NULL);

@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
+#include "brainstorm/clock.h"
 #include "brainstorm/json.h"
 #include "brainstorm/llm.h"
 #include "brainstorm/log.h"
@@ -282,22 +283,6 @@ static struct llm_timer *
 llm_heap_top(const struct llm_heap *h)
 {
 	return h->n > 0 ? h->v[0] : NULL;
-}
-
-/* A clock in ms: CLOCK_MONOTONIC for our timers, CLOCK_REALTIME for the API's times. */
-static long long
-llm_clock_ms(clockid_t id)
-{
-	struct timespec	 ts;
-
-	clock_gettime(id, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long
-llm_now_ms(void)
-{
-	return llm_clock_ms(CLOCK_MONOTONIC);
 }
 
 bs_err
@@ -1130,8 +1115,8 @@ llm_call_finish(struct llm_slot *s, enum llm_error_kind kind, const char *msg)
 	call->err = llm_kind_err(kind);
 	snprintf(call->error, sizeof(call->error), "%s", msg);
 	llm_redact(s->client, call->error, sizeof(call->error));
-	call->latency_ms = (long)(llm_now_ms() - b->t0);
-	llm_slot_unhold(s, llm_now_ms());
+	call->latency_ms = (long)(bs_monotonic_ms() - b->t0);
+	llm_slot_unhold(s, bs_monotonic_ms());
 	s->state = LLM_SLOT_DONE;
 	if (s->easy != NULL)
 		curl_easy_cleanup(s->easy);
@@ -1237,8 +1222,8 @@ static void
 llm_pace_learn(struct llm_slot *s)
 {
 	struct llm_pace	*p;
-	long long	 now = llm_now_ms(), wall = llm_clock_ms(CLOCK_REALTIME),
-			 reset;
+	long long	 now = bs_monotonic_ms();
+	long long	 wall = bs_clock_ms(CLOCK_REALTIME), reset;
 	size_t		 i;
 
 	for (i = 0; i < LLM_LIMIT_KINDS; i++)
@@ -1344,7 +1329,7 @@ llm_attempt_done(struct llm_slot *s, CURLcode rc)
 		return;
 	}
 	wait = llm_retry_wait_ms(s);
-	now = llm_now_ms();
+	now = bs_monotonic_ms();
 	if (now + wait >= s->batch->deadline.at) {
 		snprintf(full, sizeof(full), "%s; no time left to retry", msg);
 		llm_call_finish(s, kind, full);
@@ -1563,7 +1548,7 @@ llm_loop_add(struct llm_loop *loop, struct llm_call *calls, size_t n,
 	b->loop = loop;
 	b->n = n;
 	b->unfinished = n;
-	b->t0 = llm_now_ms();
+	b->t0 = bs_monotonic_ms();
 	b->deadline_ms = deadline_ms;
 	b->deadline.at = b->t0 + (deadline_ms > 0 ? deadline_ms : 0);
 	b->deadline.pos = LLM_TIMER_OFF;
@@ -1656,7 +1641,7 @@ static int
 llm_loop_wait_ms(const struct llm_loop *loop, int timeout_ms)
 {
 	const struct llm_timer	*t;
-	long long		 now = llm_now_ms(), wait = timeout_ms;
+	long long		 now = bs_monotonic_ms(), wait = timeout_ms;
 
 	if (loop->finished != NULL)
 		return 0;
@@ -1706,7 +1691,7 @@ llm_loop_timer_cb(CURLM *multi, long timeout_ms, void *arg)
 	struct llm_loop	*loop = arg;
 
 	(void)multi;
-	loop->curl_at = timeout_ms < 0 ? -1 : llm_now_ms() + timeout_ms;
+	loop->curl_at = timeout_ms < 0 ? -1 : bs_monotonic_ms() + timeout_ms;
 	return 0;
 }
 
@@ -1716,7 +1701,7 @@ llm_loop_curl_timeout(struct llm_loop *loop)
 {
 	int	 running;
 
-	if (loop->curl_at < 0 || loop->curl_at > llm_now_ms())
+	if (loop->curl_at < 0 || loop->curl_at > bs_monotonic_ms())
 		return BS_OK;
 	loop->curl_at = -1;
 	if (curl_multi_socket_action(loop->multi, CURL_SOCKET_TIMEOUT, 0,
@@ -1785,7 +1770,7 @@ llm_loop_run(struct llm_loop *loop, int timeout_ms)
 		goto fail;
 	/* An answer complete by now counts, even if its deadline just passed. */
 	llm_loop_transfers_done(loop);
-	now = llm_now_ms();
+	now = bs_monotonic_ms();
 	/* Deadlines first: a batch out of time starts nothing more. */
 	while ((t = llm_heap_top(&loop->deadlines)) != NULL && t->at <= now) {
 		struct llm_batch *b = LLM_CONTAINER(t, struct llm_batch,

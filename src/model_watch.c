@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "brainstorm/agent.h"
+#include "brainstorm/clock.h"
 #include "brainstorm/metrics.h"
 #include "brainstorm/model_watch.h"
 #include "brainstorm/server.h"
@@ -41,15 +42,6 @@ struct model_watch {
 	bool			 stop;	/* guarded by lock */
 	bool			 poked;	/* guarded by lock: ask soon */
 };
-
-static long long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool
 gone(enum llm_lifecycle l)
@@ -198,7 +190,7 @@ watch_main(void *arg)
 {
 	struct model_watch	*w = arg;
 	struct timespec		 until;
-	long long		 last = mono_ms(), due;
+	long long		 last = bs_monotonic_ms(), due;
 	long			 wait_s = w->interval_s;
 	size_t			 i;
 
@@ -207,7 +199,7 @@ watch_main(void *arg)
 			wait_s = RETRY_S;	/* the start got no answer */
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
-		if ((due = watch_due(w, last, wait_s)) > mono_ms()) {
+		if ((due = watch_due(w, last, wait_s)) > bs_monotonic_ms()) {
 			until.tv_sec = (time_t)(due / 1000);
 			until.tv_nsec = (long)(due % 1000) * 1000000;
 			pthread_cond_timedwait(&w->wake, &w->lock, &until);
@@ -218,7 +210,7 @@ watch_main(void *arg)
 		wait_s = w->interval_s;
 		if (!watch_round(w) && wait_s > RETRY_S)
 			wait_s = RETRY_S;
-		last = mono_ms();
+		last = bs_monotonic_ms();
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);

@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
+#include "brainstorm/clock.h"
 #include "brainstorm/json.h"
 #include "brainstorm/log.h"
 #include "brainstorm/metrics.h"
@@ -128,24 +129,6 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
 };
-
-static long long
-now_monotonic_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long
-now_wall_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* s is non-empty, shorter than max and only letters, digits and extra. */
 static bool
@@ -848,7 +831,7 @@ sender_post(struct sender *s, const struct report_event *ev,
     long long deadline_ms)
 {
 	long		 code = 0, retry_after = -1, timeout = REPORT_TIMEOUT_MS;
-	long long	 now = now_monotonic_ms();
+	long long	 now = bs_monotonic_ms();
 	char		 curl_err[CURL_ERROR_SIZE] = "";
 	CURLcode	 rc;
 
@@ -861,8 +844,8 @@ sender_post(struct sender *s, const struct report_event *ev,
 			timeout = (long)(deadline_ms - now);
 	}
 	buf_reset(&s->envelope);
-	if (report_envelope_build(&rep.dsn, ev, now_wall_ms(), &s->envelope) !=
-	    BS_OK) {
+	if (report_envelope_build(&rep.dsn, ev, bs_clock_ms(CLOCK_REALTIME),
+	    &s->envelope) != BS_OK) {
 		log_msgf(LOG_LEVEL_WARN, "error report: the envelope could not "
 		    "be built");
 		return OUTCOME_FAILED;
@@ -912,7 +895,7 @@ sender_post(struct sender *s, const struct report_event *ev,
 			retry_after = REPORT_BACKOFF_DEFAULT_S;
 		if (retry_after > REPORT_BACKOFF_MAX_S)
 			retry_after = REPORT_BACKOFF_MAX_S;
-		s->backoff_until_ms = now_monotonic_ms() + retry_after * 1000;
+		s->backoff_until_ms = bs_monotonic_ms() + retry_after * 1000;
 		log_msgf(LOG_LEVEL_WARN, "error reports: %s answered 429; none "
 		    "sent for %ld s", rep.dsn.host, retry_after);
 		return OUTCOME_RATE_LIMITED;
@@ -1185,7 +1168,7 @@ report_http_error(const char *request_id, const char *method,
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = REPORT_HTTP_5XX;
-	ev.time_ms = now_wall_ms();
+	ev.time_ms = bs_clock_ms(CLOCK_REALTIME);
 	ev.status = status;
 	if (request_id != NULL)
 		snprintf(ev.request_id, sizeof(ev.request_id), "%s", request_id);
@@ -1196,7 +1179,7 @@ report_http_error(const char *request_id, const char *method,
 	pthread_mutex_lock(&rep.lock);
 	if (rep.stopping)
 		o = OUTCOME_DROPPED;
-	else if (!report_limiter_admit(&rep.limiter, &ev, now_monotonic_ms()))
+	else if (!report_limiter_admit(&rep.limiter, &ev, bs_monotonic_ms()))
 		o = OUTCOME_RATE_LIMITED;
 	else if (rep.count == REPORT_QUEUE_MAX)
 		o = OUTCOME_DROPPED;
@@ -1326,7 +1309,7 @@ report_stop(void)
 	atomic_store(&rep.on, false);
 	pthread_mutex_lock(&rep.lock);
 	rep.stopping = true;
-	rep.stop_deadline_ms = now_monotonic_ms() + REPORT_DRAIN_MS;
+	rep.stop_deadline_ms = bs_monotonic_ms() + REPORT_DRAIN_MS;
 	pthread_cond_signal(&rep.wake);
 	pthread_mutex_unlock(&rep.lock);
 	pthread_join(rep.thread, NULL);

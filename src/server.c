@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "brainstorm/clock.h"
 #include "brainstorm/log.h"
 #include "brainstorm/server.h"
 #include "brainstorm/validate.h"
@@ -560,15 +561,6 @@ server_malloc_setup(void)
 		mallopt(M_TRIM_THRESHOLD, (int)MALLOC_MMAP_BYTES);
 }
 
-static double
-monotonic_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void
 server_request_begin(void)
 {
@@ -619,7 +611,7 @@ server_signal_wait(const sigset_t *set)
 	 */
 	while ((sig = sigtimedwait(set, NULL, &tick)) < 0)
 		if (errno == EAGAIN)
-			(void)server_trim_tick(monotonic_now());
+			(void)server_trim_tick(bs_monotonic_s());
 	return sig;
 }
 
@@ -689,13 +681,13 @@ server_run(struct app *app, int listen_fd, int nthreads, int shutdown_timeout_s)
 	    "(up to %d s)", shutdown_timeout_s);
 	atomic_store(&stopping, true);
 	FCGX_ShutdownPending();
-	deadline = monotonic_now() + shutdown_timeout_s;
+	deadline = bs_monotonic_s() + shutdown_timeout_s;
 	/*
 	 * Idle threads sit in epoll_wait(): interrupt them until they leave. A
 	 * thread between its stop check and epoll_wait() misses one signal, so
 	 * the signal is repeated; busy threads finish their request first.
 	 */
-	while (!workers_done(workers, started) && monotonic_now() < deadline) {
+	while (!workers_done(workers, started) && bs_monotonic_s() < deadline) {
 		for (i = 0; i < started; i++)
 			if (atomic_load(&workers[i].state) == WORKER_IDLE)
 				pthread_kill(workers[i].tid, SIGUSR1);
