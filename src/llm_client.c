@@ -1090,11 +1090,6 @@ llm_batch_finished(struct llm_batch *b)
 	loop->finished_tail = b;
 }
 
-/*
- * The call's outcome, once: its transfer and buffers go at once (a loop
- * may hold many idle batches), observe hears of it, and the batch counts
- * it. The slot must be stopped (llm_slot_stop) or never started.
- */
 /* A hold for the rate limit is over: its time goes to the call's held_ms. */
 static void
 llm_slot_unhold(struct llm_slot *s, long long now)
@@ -1105,18 +1100,24 @@ llm_slot_unhold(struct llm_slot *s, long long now)
 	s->held_since = 0;
 }
 
+/*
+ * The call's outcome, once: its transfer and buffers go at once (a loop
+ * may hold many idle batches), observe hears of it, and the batch counts
+ * it. The slot must be stopped (llm_slot_stop) or never started.
+ */
 static void
 llm_call_finish(struct llm_slot *s, enum llm_error_kind kind, const char *msg)
 {
 	struct llm_batch	*b = s->batch;
 	struct llm_call		*call = s->call;
+	long long		 now = bs_monotonic_ms();
 
 	call->kind = kind;
 	call->err = llm_kind_err(kind);
 	snprintf(call->error, sizeof(call->error), "%s", msg);
 	llm_redact(s->client, call->error, sizeof(call->error));
-	call->latency_ms = (long)(bs_monotonic_ms() - b->t0);
-	llm_slot_unhold(s, bs_monotonic_ms());
+	call->latency_ms = (long)(now - b->t0);
+	llm_slot_unhold(s, now);
 	s->state = LLM_SLOT_DONE;
 	if (s->easy != NULL)
 		curl_easy_cleanup(s->easy);

@@ -230,6 +230,16 @@ model_watch_poke(struct model_watch *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* What model_watch_start made, once its thread is gone or never ran. */
+static void
+watch_free(struct model_watch *w)
+{
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w->models);
+	free(w);
+}
+
 bs_err
 model_watch_start(const struct llm_client *client,
     const struct agent_plans *plans, long interval_s, struct model_watch **out)
@@ -269,10 +279,7 @@ model_watch_start(const struct llm_client *client,
 	pthread_cond_init(&w->wake, &monotonic);
 	pthread_condattr_destroy(&monotonic);
 	if (server_thread_start(&w->thread, "bs-models", watch_main, w) != 0) {
-		pthread_cond_destroy(&w->wake);
-		pthread_mutex_destroy(&w->lock);
-		free(w->models);
-		free(w);
+		watch_free(w);
 		return BS_ERR_INTERNAL;
 	}
 	*out = w;
@@ -289,8 +296,5 @@ model_watch_stop(struct model_watch *w)
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->wake);
-	pthread_mutex_destroy(&w->lock);
-	free(w->models);
-	free(w);
+	watch_free(w);
 }

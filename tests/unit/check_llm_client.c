@@ -1312,6 +1312,7 @@ log_waits_end(char *path, long *waits, int max)
 	return n;
 }
 
+/* The log into a new temporary file, path a mkstemp template. */
 static void
 log_waits_begin(char *path)
 {
@@ -2436,11 +2437,9 @@ START_TEST(test_loop_hold_ends_at_the_reset)
 	struct llm_request	 req[2];
 	struct llm_call		 call[2];
 	FILE			*fp;
-	int			 fd, held = 0;
+	int			 held = 0;
 
-	ck_assert_int_ge(fd = mkstemp(path), 0);
-	close(fd);
-	ck_assert_int_eq(log_open(LOG_LEVEL_INFO, path), BS_OK);
+	log_waits_begin(path);
 	limit_spent_headers(headers, sizeof(headers), 1, true);
 	server_start(steps, 2);
 	c = client_new(15000, 1 << 20);
