@@ -1123,6 +1123,76 @@ START_TEST(test_every_statement_reads_by_index)
 }
 END_TEST
 
+/* The pool's statement of that name. */
+static const struct db_stmt *
+stmt_named(const char *name)
+{
+	const struct db_stmt_table	*t;
+	size_t				 i, k;
+
+	for (i = 0; i < db_stmt_ntables; i++) {
+		t = &db_stmt_tables[i];
+		for (k = 0; k < *t->n; k++)
+			if (strcmp(t->stmts[k].name, name) == 0)
+				return &t->stmts[k];
+	}
+	ck_abort_msg("no statement %s", name);
+	return NULL;
+}
+
+/*
+ * Migration 0024: an item page reads its project's items in the board's
+ * order from items_board_idx and stops at the page's end, with no sort,
+ * on a table with many projects' items (as the pool runs it: a generic
+ * plan).
+ */
+START_TEST(test_item_page_reads_in_order)
+{
+	struct migration_set	 set;
+	const struct db_stmt	*st;
+	PGresult		*res;
+	char			 err[ERR_LEN], sql[256];
+	const char		*line;
+	int			 r, sorts = 0, board = 0;
+
+	set_load(migrations_dir, &set);
+	ck_assert_msg(migrate_up(conn, &set, 0, NULL, err, sizeof err) ==
+	    BS_OK, "up: %s", err);
+	migrate_set_free(&set);
+	db_do(conn, "INSERT INTO users (email, password_hash) "
+	    "VALUES ('ann@example.com', 'x')");
+	db_do(conn, "INSERT INTO projects (owner_id, title) "
+	    "SELECT id, 'Idea ' || n FROM users, generate_series(1, 100) n");
+	db_do(conn, "INSERT INTO items (project_id, text, state, position) "
+	    "SELECT p.id, 'An item', (ARRAY['decided', 'exploring', 'parked', "
+	    "'rejected'])[1 + k % 4], k / 8 FROM projects p, "
+	    "generate_series(0, 49) k");
+	db_do(conn, "ANALYZE items");
+	db_do(conn, "SET plan_cache_mode = force_generic_plan");
+	st = stmt_named("items_page_guarded");
+	res = PQprepare(conn, st->name, st->sql, 0, NULL);
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s",
+	    PQresultErrorMessage(res));
+	PQclear(res);
+	snprintf(sql, sizeof sql, "EXPLAIN EXECUTE %s (NULL, NULL, NULL, "
+	    "NULL, NULL, NULL, NULL, NULL, 51)", st->name);
+	res = PQexec(conn, sql);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+	    PQresultErrorMessage(res));
+	for (r = 0; r < PQntuples(res); r++) {
+		line = PQgetvalue(res, r, 0);
+		sorts += strstr(line, "Sort") != NULL;
+		board += strstr(line, "Index Scan using items_board_idx") !=
+		    NULL;
+	}
+	for (r = 0; (sorts != 0 || board != 1) && r < PQntuples(res); r++)
+		fprintf(stderr, "%s\n", PQgetvalue(res, r, 0));
+	PQclear(res);
+	ck_assert_int_eq(sorts, 0);
+	ck_assert_int_eq(board, 1);
+}
+END_TEST
+
 START_TEST(test_down_missing_file)
 {
 	struct migration_set	set;
@@ -1408,6 +1478,7 @@ suite_db(void)
 	tcase_add_test(tc, test_usage_ledger_lock_order);
 	tcase_add_test(tc, test_usage_long_prompts);
 	tcase_add_test(tc, test_every_statement_reads_by_index);
+	tcase_add_test(tc, test_item_page_reads_in_order);
 	tcase_add_test(tc, test_down_missing_file);
 	tcase_add_test(tc, test_checksum_drift);
 	tcase_add_test(tc, test_applied_without_file);
