@@ -4,7 +4,8 @@
 #   1. reads against the FastCGI ceiling: a libfcgi hello (bench/fcgi_hello.c,
 #      built here) behind the same nginx, GET /api/health, an authenticated
 #      GET /api/projects (20 projects) and GET /api/projects/{id}/items (50
-#      items), with wrk; a table of req/s, p50 and p99 as wrk saw them,
+#      items), the latter also with "Accept-Encoding: gzip" as browsers
+#      send it (nginx compresses the answer), with wrk; a table of req/s, p50 and p99 as wrk saw them,
 #      nginx's own p99 (its request_time, from the request's first bytes to
 #      the answer's last, from the access log) and each one's ratio to
 #      the hello of the same round. A round takes the four in turn, a slice
@@ -22,7 +23,7 @@
 #      other accounts (20000: 400,000 projects, 1,000,000 items;
 #      bench/others.sql), so that the statements run on tables of a
 #      production's size, where PostgreSQL walks the indexes; and part 1
-#      has a fifth row: GET /api/projects for a member of 1,000 of their
+#      has a sixth row: GET /api/projects for a member of 1,000 of their
 #      projects (or as many as there are), whose first page lists 20 like
 #      the others';
 #
@@ -299,21 +300,28 @@ bs_pg_psql -d "$BS_DB_NAME" -tA -F ' ' -c "SELECT (SELECT count(*) FROM users),
 	awk '{ printf "database: %d accounts, %d projects, %d items, %s %s\n", $1, $2, $3, $4, $5 }'
 printf 'workers before:\n'
 rss "${BS_WORKER_PIDS[@]}"
+# Each row's URL and what its requests carry: nothing, the token, the
+# token and "Accept-Encoding: gzip" as a browser sends it (nginx then
+# compresses the answer), or the wide member's token.
 labels=("libfcgi hello (${hello_processes} x ${hello_threads} threads)"
 	"GET /api/health" "GET /api/projects (20 projects)"
-	"GET /api/projects/{id}/items (50)")
+	"GET /api/projects/{id}/items (50)" "  the same, gzip")
 urls=("$BS_BASE_URL/bench/hello" "$BS_BASE_URL/api/health"
-	"$BS_BASE_URL/api/projects" "$items_url")
+	"$BS_BASE_URL/api/projects" "$items_url" "$items_url")
+sends=(- - token token gzip)
 if [ "$others" -gt 0 ]; then
 	labels+=("GET /api/projects (member of 1000)")
 	urls+=("$BS_BASE_URL/api/projects")
+	sends+=(wide)
 fi
-# wrk_endpoint I SECONDS FILE: a slice of endpoint I; only the API's
-# reads (2 and up) carry a token, the wide member's for the fifth.
+# wrk_endpoint I SECONDS FILE: a slice of endpoint I.
 wrk_endpoint() {
 	local header=()
-	[ "$1" -ge 2 ] && header=(-H "$auth")
-	[ "$1" -ge 4 ] && header=(-H "$wide_auth")
+	case ${sends[$1]} in
+	token) header=(-H "$auth") ;;
+	gzip) header=(-H "$auth" -H "Accept-Encoding: gzip") ;;
+	wide) header=(-H "$wide_auth") ;;
+	esac
 	wrk_slice "${labels[$1]}" "$2" "$3" "${urls[$1]}" ${header[@]+"${header[@]}"}
 }
 if [ "$warmup" -gt 0 ]; then

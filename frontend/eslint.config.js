@@ -20,6 +20,16 @@ export default tseslint.config(
     },
   },
   {
+    // Build steps that run in Node.
+    files: ["build/**/*.ts"],
+    extends: [js.configs.recommended, ...tseslint.configs.strict],
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: "module",
+      globals: { ...globals.node },
+    },
+  },
+  {
     files: ["eslint.config.js", "vite.config.ts"],
     extends: [js.configs.recommended],
     languageOptions: {

@@ -1,12 +1,14 @@
 import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 import tailwindcss from "@tailwindcss/vite";
+import { precompress } from "./build/precompress.ts";
 
 // The app is served by nginx from dist/ (SPA fallback to index.html, a long
 // cache for /assets/). `npm run dev` proxies /api to a running stack
-// (script/server, port 8080 unless BS_BASE_URL says otherwise).
+// (script/server, port 8080 unless BS_BASE_URL says otherwise). The build
+// leaves a gzipped copy beside each text file for nginx's gzip_static.
 export default defineConfig({
-  plugins: [react(), tailwindcss()],
+  plugins: [react(), tailwindcss(), precompress()],
   build: {
     outDir: "dist",
     assetsDir: "assets",

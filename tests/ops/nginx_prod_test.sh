@@ -187,6 +187,11 @@ cat >"$TMP/web/index.html" <<'EOF'
 EOF
 python3 -c 'print("console.log(\"brainstorm\");\n" * 200, end="")' \
 	>"$TMP/web/assets/app-1234abcd.js"
+# An asset with the build's gzipped copy beside it (frontend/build/
+# precompress.ts): nginx must send that copy's bytes as they are.
+python3 -c 'print("console.log(\"precompressed\");\n" * 200, end="")' \
+	>"$TMP/web/assets/app-5678efgh.js"
+gzip -9 -k -n "$TMP/web/assets/app-5678efgh.js"
 echo 'acme-token-body' >"$TMP/acme/.well-known/acme-challenge/tok123"
 echo 'secret' >"$TMP/web/.env"
 
@@ -301,7 +306,7 @@ check "limit_req zones for auth and messages" \
 	'^[[:space:]]*limit_req_status 429;'
 check "gzip for text assets and JSON" \
 	conf_has '^[[:space:]]*gzip on;' 'gzip_types .*text/css' 'gzip_types .*application/javascript' \
-	'^[[:space:]]*application/json'
+	'^[[:space:]]*application/json' '^[[:space:]]*gzip_comp_level 1;' '^[[:space:]]*gzip_static on;'
 check "upstream of worker sockets" \
 	conf_has '^upstream brainstorm_workers' "server unix:$TMP/run/fcgi\.sock"
 check "SSE location unbuffered, uncompressed, no long timeouts" sse_location
@@ -459,6 +464,18 @@ t_asset_gzip() {
 	grep -q immutable <<<"$(header asset Cache-Control)" ||
 		{ echo "Cache-Control: $(header asset Cache-Control)"; return 1; }
 }
+t_asset_precompressed() {
+	local s
+	s=$(fetch pre -H "$HOSTHDR" -H 'Accept-Encoding: gzip' "$HTTPS/assets/app-5678efgh.js") || true
+	expect_status pre 200 "$s" || return 1
+	[ "$(header pre Content-Encoding)" = gzip ] || { echo "not gzipped"; return 1; }
+	cmp -s "$TMP/pre.b" "$TMP/web/assets/app-5678efgh.js.gz" ||
+		{ echo "not the build's gzipped copy"; return 1; }
+	s=$(fetch preplain -H "$HOSTHDR" "$HTTPS/assets/app-5678efgh.js") || true
+	expect_status preplain 200 "$s" || return 1
+	[ -z "$(header preplain Content-Encoding)" ] || { echo "gzip to a client without it"; return 1; }
+	cmp -s "$TMP/preplain.b" "$TMP/web/assets/app-5678efgh.js" || { echo "not the file"; return 1; }
+}
 t_missing_asset() {
 	local s
 	s=$(fetch noasset -H "$HOSTHDR" "$HTTPS/assets/missing-0000.js") || true
@@ -552,6 +569,7 @@ check "HSTS over https" t_hsts_on_https
 check "security headers" t_security_headers
 check "SPA fallback to index.html" t_spa_fallback
 check "assets gzipped and immutable" t_asset_gzip
+check "assets' gzipped copies sent as they are" t_asset_precompressed
 check "missing asset is 404" t_missing_asset
 check "dot files are 404" t_dotfile
 check "POST to a static path: JSON 405" t_post_static
