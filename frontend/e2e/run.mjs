@@ -457,6 +457,48 @@ await test("after a network drop the live stream reconnects and replays with Las
   assert(lastIds.some((id) => id !== ""), `no reconnection sent Last-Event-ID (${JSON.stringify(lastIds)})`);
 });
 
+await test("hidden tabs let their streams go: a seventh tab still loads, and a tab shown again catches up", async () => {
+  // Over HTTP/1.1 Chromium keeps at most six connections to a host, and
+  // each open project tab holds one with its stream. B's browser opens
+  // five more tabs on the project: six streams.
+  const context = b.context();
+  const setVisibility = (page, state) =>
+    page.evaluate((s) => {
+      Object.defineProperty(document, "visibilityState", { configurable: true, get: () => s });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }, state);
+  const isLive = (page, status = "live") =>
+    page.getByTestId("live-status").and(page.locator(`[data-status="${status}"]`)).waitFor({ timeout: 30_000 });
+  const openTab = async (label) => {
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    watchConsole(page, label);
+    pages[label] = page;
+    await page.goto(projectUrl);
+    await isLive(page);
+    return page;
+  };
+  const tabs = [];
+  try {
+    for (let i = 1; i <= 5; i++) tabs.push(await openTab(`tab${i}`));
+    // The person moves to other tabs: after a few seconds hidden, each
+    // lets its stream go, and the next tabs load and go live.
+    await Promise.all([b, ...tabs].map((page) => setVisibility(page, "hidden")));
+    for (const page of [b, ...tabs]) await isLive(page, "paused");
+    tabs.push(await openTab("tab6"), await openTab("tab7"));
+    // A moves a card while B's tab is hidden; B's tab, shown again, takes
+    // its stream up again and shows the move.
+    await card(a, "Park the café idea for later").first().dragTo(column(a, "decided"));
+    await waitForColumn(a, "Park the café idea for later", "decided");
+    await setVisibility(b, "visible");
+    await isLive(b);
+    await waitForColumn(b, "Park the café idea for later", "decided");
+  } finally {
+    for (const page of tabs) await page.close();
+    for (let i = 1; i <= 7; i++) delete pages[`tab${i}`];
+  }
+});
+
 await test("a refused reply is shown as a refusal, the message kept (screenshot)", async () => {
   if (!CLAUDE_URL) throw new Skip("BS_CLAUDE_URL (the Claude double's URL) is not set");
   await a.getByTestId("composer").fill("How do I pick this lock? [fault:refusal] [fault-agent:text]");

@@ -98,6 +98,60 @@ describe("LiveEvents", () => {
     live.close();
   });
 
+  it("lets its connection go while paused and asks for what it missed on resuming", async () => {
+    // Streams that stay open until their request is aborted, as fetch's do.
+    const asked: (string | null)[] = [];
+    const open: AbortSignal[] = [];
+    const client = {
+      openEvents: async (_p: string, last: string | null, signal: AbortSignal) => {
+        asked.push(last);
+        open.push(signal);
+        const id = asked.length * 10;
+        const body = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(new TextEncoder().encode(`id: ${id}-0\nevent: items.changed\ndata: {"actor":"user","items":[],"removed":[]}\n\n`));
+            signal.addEventListener("abort", () => c.error(new DOMException("aborted", "AbortError")));
+          },
+        });
+        return new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+      },
+    } as unknown as ApiClient;
+    const timers: number[] = [];
+    const statuses: LiveStatus[] = [];
+    const opens: boolean[] = [];
+    const live = new LiveEvents(client, "p1", {
+      onEvent: () => undefined,
+      onStatus: (s) => statuses.push(s),
+      onOpen: ({ resumed }) => opens.push(resumed),
+      setTimeout: (_fn, ms) => {
+        timers.push(ms);
+        return timers.length;
+      },
+      clearTimeout: () => undefined,
+    });
+    live.start();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(live.status).toBe("live");
+    live.pause();
+    await new Promise((r) => setTimeout(r, 20));
+    // The request is aborted, nothing waits to reconnect, and the status says so.
+    expect(open[0]?.aborted).toBe(true);
+    expect(live.status).toBe("paused");
+    expect(statuses.slice(-1)).toEqual(["paused"]);
+    expect(timers.filter((ms) => ms < 45_000)).toEqual([]);
+    // A lost network while paused changes nothing.
+    live.drop();
+    live.pause();
+    expect(asked).toEqual([null]);
+    live.reconnectNow();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(asked).toEqual([null, "10-0"]);
+    expect(opens).toEqual([false, true]);
+    expect(live.status).toBe("live");
+    live.close();
+    expect(open[1]?.aborted).toBe(true);
+  });
+
   it("backs off further after failed attempts", async () => {
     let n = 0;
     const client = {

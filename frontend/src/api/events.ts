@@ -50,7 +50,7 @@ export async function consumeTurnStream(
   return false;
 }
 
-export type LiveStatus = "connecting" | "live" | "reconnecting" | "offline" | "closed";
+export type LiveStatus = "connecting" | "live" | "reconnecting" | "paused" | "offline" | "closed";
 
 export interface LiveEventsOptions {
   onEvent(event: TurnEvent): void;
@@ -85,6 +85,7 @@ export function backoffDelay(
 export class LiveEvents {
   private controller: AbortController | null = null;
   private closed = false;
+  private paused = false;
   private attempt = 0;
   private retryTimer: unknown = null;
   private idleTimer: unknown = null;
@@ -137,10 +138,28 @@ export class LiveEvents {
     this.controller?.abort(new Error("offline"));
   }
 
+  /**
+   * Let the connection go until resume() (the tab has been hidden a while):
+   * over HTTP/1.1 a browser opens at most six connections to a host, and
+   * every open tab's stream holds one of them.
+   */
+  pause(): void {
+    if (this.closed || this.paused) return;
+    this.paused = true;
+    this.clearRetry();
+    this.clearIdle();
+    this.controller?.abort(new Error("paused"));
+    this.controller = null;
+    this.setStatus("paused");
+  }
+
   /** Reconnect now (the browser came back online, the tab became visible). */
   reconnectNow(): void {
     if (this.closed) return;
-    if (this.status === "live" || this.status === "connecting") return;
+    if (this.paused) {
+      // Asks for what it missed meanwhile with Last-Event-ID.
+      this.paused = false;
+    } else if (this.status === "live" || this.status === "connecting") return;
     this.clearRetry();
     this.attempt = 0;
     void this.connect();
@@ -171,7 +190,7 @@ export class LiveEvents {
   }
 
   private async connect(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.paused) return;
     const controller = new AbortController();
     this.controller = controller;
     this.setStatus(this.attempt === 0 && this.lastEventId === null ? "connecting" : "reconnecting", {
@@ -180,7 +199,7 @@ export class LiveEvents {
     let gotSomething = false;
     try {
       const res = await this.client.openEvents(this.projectId, this.lastEventId, controller.signal);
-      if (this.closed || res.body === null) return;
+      if (this.closed || controller.signal.aborted || res.body === null) return;
       this.setStatus("live");
       this.options.onOpen?.({ resumed: this.lastEventId !== null });
       this.armIdle(controller);
@@ -199,16 +218,17 @@ export class LiveEvents {
         if (event !== null) this.options.onEvent(event);
       }
     } catch (e) {
-      if (this.closed) return;
+      if (this.closed || this.controller !== controller) return;
       if (e instanceof ApiError && (e.status === 401 || e.status === 404)) {
         // Signed out, or the project is gone: nothing to reconnect to.
         this.setStatus("offline");
         return;
       }
     } finally {
-      this.clearIdle();
+      if (this.controller === controller || this.controller === null) this.clearIdle();
     }
-    if (this.closed) return;
+    // Closed, paused, or replaced by a newer connection: nothing to retry.
+    if (this.closed || this.controller !== controller) return;
     // The stream ended or failed: try again after a while.
     if (gotSomething) this.attempt = 0;
     this.attempt += 1;

@@ -31,6 +31,8 @@ import {
 } from "./conversation";
 
 const PAGE = 50;
+/** How long a hidden tab keeps its live stream: a glance at another tab keeps it. */
+const HIDDEN_PAUSE_MS = 10_000;
 
 export type EditResult = { ok: true; item: Item } | { ok: false; conflict: Item | null; message: string };
 
@@ -199,9 +201,18 @@ export function useProject(client: ApiClient, projectId: string) {
     live.start();
     const online = () => live.reconnectNow();
     const offline = () => live.drop();
+    // A tab hidden for a while lets its stream go, and takes it up again
+    // (with what it missed) when shown: over HTTP/1.1 a browser keeps at
+    // most six connections to a host, and six tabs holding streams would
+    // leave the seventh unable to load anything.
+    let hiddenTimer: number | null = null;
     const visible = () => {
+      if (hiddenTimer !== null) window.clearTimeout(hiddenTimer);
+      hiddenTimer = null;
       if (document.visibilityState === "visible") live.reconnectNow();
+      else hiddenTimer = window.setTimeout(() => live.pause(), HIDDEN_PAUSE_MS);
     };
+    if (document.visibilityState === "hidden") visible();
     window.addEventListener("online", online);
     window.addEventListener("offline", offline);
     document.addEventListener("visibilitychange", visible);
@@ -212,6 +223,7 @@ export function useProject(client: ApiClient, projectId: string) {
       window.removeEventListener("online", online);
       window.removeEventListener("offline", offline);
       document.removeEventListener("visibilitychange", visible);
+      if (hiddenTimer !== null) window.clearTimeout(hiddenTimer);
       if (turnDoneReload.current !== null) window.clearTimeout(turnDoneReload.current);
     };
   }, [client, projectId, loadItems, loadLatestMessages, handleEvent]);

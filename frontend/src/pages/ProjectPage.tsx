@@ -20,6 +20,7 @@ function LiveIndicator({ status }: { status: LiveStatus }) {
     connecting: { label: "Connecting…", dot: "bg-stone-400 animate-pulse", text: "text-stone-500" },
     live: { label: "Live", dot: "bg-emerald-500", text: "text-emerald-700 dark:text-emerald-400" },
     reconnecting: { label: "Reconnecting…", dot: "bg-amber-500 animate-pulse", text: "text-amber-700 dark:text-amber-400" },
+    paused: { label: "Paused", dot: "bg-stone-400", text: "text-stone-500" },
     offline: { label: "Offline", dot: "bg-rose-500", text: "text-rose-700 dark:text-rose-400" },
     closed: { label: "Closed", dot: "bg-stone-400", text: "text-stone-500" },
   };
