@@ -139,9 +139,9 @@ export class LiveEvents {
   }
 
   /**
-   * Let the connection go until resume() (the tab has been hidden a while):
-   * over HTTP/1.1 a browser opens at most six connections to a host, and
-   * every open tab's stream holds one of them.
+   * Let the connection go until reconnectNow() (the tab has been hidden a
+   * while): over HTTP/1.1 a browser opens at most six connections to a
+   * host, and every open tab's stream holds one of them.
    */
   pause(): void {
     if (this.closed || this.paused) return;
@@ -199,7 +199,7 @@ export class LiveEvents {
     let gotSomething = false;
     try {
       const res = await this.client.openEvents(this.projectId, this.lastEventId, controller.signal);
-      if (this.closed || controller.signal.aborted || res.body === null) return;
+      if (this.closed || this.controller !== controller || res.body === null) return;
       this.setStatus("live");
       this.options.onOpen?.({ resumed: this.lastEventId !== null });
       this.armIdle(controller);
