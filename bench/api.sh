@@ -5,14 +5,15 @@
 #      built here) behind the same nginx, GET /api/health, an authenticated
 #      GET /api/projects (20 projects) and GET /api/projects/{id}/items (50
 #      items), the latter also with "Accept-Encoding: gzip" as browsers
-#      send it (nginx compresses the answer), with wrk; a table of req/s, p50 and p99 as wrk saw them,
-#      nginx's own p99 (its request_time, from the request's first bytes to
-#      the answer's last, from the access log) and each one's ratio to
-#      the hello of the same round. A round takes the four in turn, a slice
-#      of wrk each, BENCH_SLICES times over, so that what the machine does
-#      meanwhile falls on all four alike; each row adds up its slices (req/s
-#      over their total time, p50 and p99 of all their answers: wrk's
-#      histograms through bench/wrk-report.lua). Before the first round
+#      send it (nginx compresses the answer), with wrk; a table of req/s,
+#      p50 and p99 as wrk saw them, nginx's own p99 (its request_time, from
+#      the request's first bytes to the answer's last, from the access log)
+#      and each one's ratio to the hello of the same round. A round takes
+#      the rows in turn, a slice of wrk each, BENCH_SLICES times over, so
+#      that what the machine does meanwhile falls on all of them alike;
+#      each row adds up its slices (req/s over their total time, p50 and
+#      p99 of all their answers: wrk's histograms through
+#      bench/wrk-report.lua). Before the first round
 #      each URL is requested for BENCH_WARMUP: fresh workers open their
 #      pooled connections and plan their statements on their first
 #      requests (ARCHITECTURE.md, "Reads near the FastCGI ceiling");
