@@ -43,6 +43,10 @@
 #                        the value (compose: "ulimits: nice: 25" for -5), or
 #                        root with CAP_SYS_NICE; a value the container may not
 #                        take is refused
+#   STREAMS_PER_ADDRESS  open event streams per client address, 1 to 65535
+#                        [64]: beside the workers' cap per user
+#                        (EVENTS_MAX_STREAMS); a team behind one NAT address
+#                        shares it, so raise it for such an office
 #   WEB_ROOT             the web app's files [/usr/share/brainstorm-web/html]
 #   WEB_RUN_DIR          pid, temporary files, the rendered config
 #                        [/run/brainstorm-web]
@@ -61,6 +65,7 @@ nchan_allow=${NCHAN_ALLOW:-127.0.0.1 ::1 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16
 nchan_redis=${NCHAN_REDIS_URL:-}
 nginx_workers=${NGINX_WORKERS:-1}
 nginx_priority=${NGINX_PRIORITY:-}
+streams_per_address=${STREAMS_PER_ADDRESS:-64}
 root=${WEB_ROOT:-/usr/share/brainstorm-web/html}
 run=${WEB_RUN_DIR:-/run/brainstorm-web}
 
@@ -134,6 +139,9 @@ render() {
 	[[ $nginx_workers =~ ^([1-9][0-9]{0,2}|auto)$ ]] ||
 		die "NGINX_WORKERS: '$nginx_workers' is not a count (1-999) or auto"
 	nginx_priority=$(priority) || exit 1
+	if ! [[ $streams_per_address =~ ^[1-9][0-9]{0,4}$ ]] || [ "$streams_per_address" -gt 65535 ]; then
+		die "STREAMS_PER_ADDRESS: '$streams_per_address' is not a count (1-65535)"
+	fi
 	conf=$(<"$template")
 	[[ $conf == *"# @NCHAN_PUBLISH_TCP@"* ]] ||
 		die "$template: no '# @NCHAN_PUBLISH_TCP@' line for the publisher's port"
@@ -162,6 +170,7 @@ render() {
 	fi
 	conf=${conf//@NGINX_WORKERS@/$nginx_workers}
 	conf=${conf//@NGINX_PRIORITY@/$nginx_priority}
+	conf=${conf//@STREAMS_PER_ADDRESS@/$streams_per_address}
 	conf=${conf//@PREFIX@/$run}
 	conf=${conf//@PORT@/$port}
 	conf=${conf//@ROOT@/$root}

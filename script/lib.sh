@@ -18,6 +18,8 @@ BS_DB_PASSWORD=brainstorm		# local stack only, 127.0.0.1
 BS_WORKER_COUNT=${BS_WORKER_COUNT:-2}
 BS_WORKER_THREADS=${BS_WORKER_THREADS:-8}
 BS_NGINX_WORKERS=${BS_NGINX_WORKERS:-1}	# nginx's worker_processes (or auto)
+# Open streams per client address (nginx's limit_conn on the stream locations).
+BS_STREAMS_PER_ADDRESS=${BS_STREAMS_PER_ADDRESS:-64}
 # nginx's worker_priority: ahead of the workers and PostgreSQL when nginx's
 # master starts as root (it sets the priority before it drops to the user).
 if [ "$(id -u)" -eq 0 ]; then
@@ -460,6 +462,12 @@ bs_nice_valid() {
 	[[ $1 =~ ^(-?(1?[0-9])|-20)$ ]]
 }
 
+# Whether $1 is a count nginx takes for limit_conn: 1 to 65535, no leading
+# zero.
+bs_streams_per_address_valid() {
+	[[ $1 =~ ^[1-9][0-9]{0,4}$ ]] && [ "$1" -le 65535 ]
+}
+
 # nginx/nginx.conf.in -> run/nginx.conf. BS_TRUSTED_PROXIES (else
 # TRUSTED_PROXIES) are the proxies whose X-Forwarded-For nginx believes.
 bs_nginx_render() {
@@ -475,9 +483,12 @@ bs_nginx_render() {
 		bs_die "BS_NGINX_WORKERS: '$BS_NGINX_WORKERS' is not a count (1-999) or auto"
 	bs_nice_valid "$BS_NGINX_PRIORITY" ||
 		bs_die "BS_NGINX_PRIORITY: '$BS_NGINX_PRIORITY' is not a nice value (-20 to 19)"
+	bs_streams_per_address_valid "$BS_STREAMS_PER_ADDRESS" ||
+		bs_die "BS_STREAMS_PER_ADDRESS: '$BS_STREAMS_PER_ADDRESS' is not a count (1-65535)"
 	conf=$(<"$BS_ROOT/nginx/nginx.conf.in")
 	conf=${conf//@NGINX_WORKERS@/$BS_NGINX_WORKERS}
 	conf=${conf//@NGINX_PRIORITY@/$BS_NGINX_PRIORITY}
+	conf=${conf//@STREAMS_PER_ADDRESS@/$BS_STREAMS_PER_ADDRESS}
 	conf=${conf//@PREFIX@/$BS_RUN_DIR}
 	conf=${conf//@PORT@/$BS_HTTP_PORT}
 	conf=${conf//@ROOT@/$root}

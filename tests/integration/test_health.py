@@ -126,11 +126,12 @@ def test_nginx_runs_ahead_of_the_workers():
         assert os.getpriority(os.PRIO_PROCESS, pid) == 0, pid
 
 
-def _render_nginx(priority):
-    """script/lib.sh's bs_nginx_render with BS_NGINX_PRIORITY=priority, in a
-    directory of its own: (exit status, stderr, the config or None)."""
+def _render_nginx(priority="0", **settings):
+    """script/lib.sh's bs_nginx_render with BS_NGINX_PRIORITY=priority (and
+    other BS_* settings), in a directory of its own: (exit status, stderr,
+    the config or None)."""
     with tempfile.TemporaryDirectory() as run:
-        done = nginx_render(run, BS_NGINX_PRIORITY=priority)
+        done = nginx_render(run, BS_NGINX_PRIORITY=priority, **settings)
         try:
             with open(os.path.join(run, "nginx.conf"), encoding="utf-8") as f:
                 conf = f.read()
@@ -150,3 +151,21 @@ def test_nginx_priority_is_a_nice_value():
         rc, err, conf = _render_nginx(bad)
         assert rc != 0 and conf is None, bad
         assert "BS_NGINX_PRIORITY" in err and "nice value" in err, (bad, err)
+
+
+def test_streams_per_address_is_a_count():
+    """BS_STREAMS_PER_ADDRESS goes into both stream locations' limit_conn
+    (64 unless set); anything but a count nginx takes stops the script."""
+    for unset in ({}, {"BS_STREAMS_PER_ADDRESS": ""}):
+        rc, err, conf = _render_nginx(**unset)
+        assert rc == 0, err
+        assert conf.count("limit_conn bs_streams 64;") == 2, conf
+    for good in ("1", "500", "65535"):
+        rc, err, conf = _render_nginx(BS_STREAMS_PER_ADDRESS=good)
+        assert rc == 0, (good, err)
+        assert conf.count("limit_conn bs_streams %s;" % good) == 2, good
+    for bad in ("0", "65536", "064", "x", "64; user root"):
+        rc, err, conf = _render_nginx(BS_STREAMS_PER_ADDRESS=bad)
+        assert rc != 0 and conf is None, bad
+        assert "BS_STREAMS_PER_ADDRESS" in err and "count" in err, (bad, err)
+

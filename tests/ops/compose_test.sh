@@ -335,6 +335,8 @@ web_entrypoint() {
 	! grep -Ev '^[[:space:]]*#' "$run/nginx.conf" | grep -Eq '@[A-Z_]+@' ||
 		{ echo "a placeholder left"; return 1; }
 	grep -q '^worker_processes 1;$' "$run/nginx.conf" || { echo "not one nginx worker by default"; return 1; }
+	[ "$(grep -c '^ *limit_conn bs_streams 64;$' "$run/nginx.conf")" = 2 ] ||
+		{ echo "not 64 streams per address by default"; return 1; }
 	grep -q '^    nchan_redis_url "redis://nchan-redis:6379/0";$' "$run/nginx.conf" &&
 		grep -q '^    nchan_use_redis on;$' "$run/nginx.conf" || { echo "no Redis lines"; return 1; }
 	# A bad value is refused before nginx sees it.
@@ -343,6 +345,13 @@ web_entrypoint() {
 	! NGINX_WORKERS='2; user root' BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR=$run bash "$ep" true 2>/dev/null || return 1
 	NGINX_WORKERS=auto BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR=$run WEB_ROOT=$TMP/html bash "$ep" true &&
 		grep -q '^worker_processes auto;$' "$run/nginx.conf" || { echo "NGINX_WORKERS=auto not applied"; return 1; }
+	for bad in 0 65536 064 x '64; user root'; do
+		! STREAMS_PER_ADDRESS=$bad BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR=$run bash "$ep" true 2>/dev/null ||
+			{ echo "STREAMS_PER_ADDRESS='$bad' taken"; return 1; }
+	done
+	STREAMS_PER_ADDRESS=500 BRAINSTORM_UPSTREAM=a:1 WEB_RUN_DIR=$run WEB_ROOT=$TMP/html bash "$ep" true &&
+		[ "$(grep -c '^ *limit_conn bs_streams 500;$' "$run/nginx.conf")" = 2 ] ||
+		{ echo "STREAMS_PER_ADDRESS=500 not applied"; return 1; }
 	if [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
 		# Without Redis: nginx -t (Redis would be connected to at start only).
 		BRAINSTORM_UPSTREAM=127.0.0.1:9000 WEB_RUN_DIR=$run WEB_ROOT=$TMP/html \
@@ -350,7 +359,7 @@ web_entrypoint() {
 		return 0
 	fi
 }
-check "web entry point: nchan's private port, allow list, Redis option, nginx workers" web_entrypoint
+check "web entry point: nchan's private port, allow list, Redis option, nginx workers, streams per address" web_entrypoint
 
 # NGINX_PRIORITY: unset, -5 where the container may take it (CAP_SYS_NICE,
 # or RLIMIT_NICE of 25), else 0, which leaves nginx's priority alone; a

@@ -85,10 +85,15 @@ check "error pages match nginx.conf.in" \
 check "nchan and stream settings match nginx.conf.in" \
 	same_lines '^[[:space:]]*(nchan_|proxy_(pass|method|http_version|set_header|buffering|read_timeout|intercept_errors|pass_request_body) |location ~ "\^/(_streams|sub)/|location ~ \^/pub/|listen unix:)' \
 	"$ROOT/nginx/brainstorm.conf"
-check "stream locations' limit_conn matches nginx.conf.in" \
+# The template's limit is a setting (BS_STREAMS_PER_ADDRESS for the stacks,
+# STREAMS_PER_ADDRESS for the web image) whose default is the site's.
+check "stream locations' limit_conn matches nginx.conf.in's default" \
 	bash -c '[ "$(grep -c "limit_conn brainstorm_streams 64;" "$1")" = 2 ] &&
-		[ "$(grep -c "limit_conn bs_streams 64;" "$2")" = 2 ]' _ \
-	"$ROOT/nginx/brainstorm.conf" "$ROOT/nginx/nginx.conf.in"
+		[ "$(grep -c "limit_conn bs_streams @STREAMS_PER_ADDRESS@;" "$2")" = 2 ] &&
+		grep -qF "BS_STREAMS_PER_ADDRESS=\${BS_STREAMS_PER_ADDRESS:-64}" "$3" &&
+		grep -qF "streams_per_address=\${STREAMS_PER_ADDRESS:-64}" "$4"' _ \
+	"$ROOT/nginx/brainstorm.conf" "$ROOT/nginx/nginx.conf.in" \
+	"$ROOT/script/lib.sh" "$ROOT/docker/web-entrypoint.sh"
 check "fastcgi params match nginx.conf.in" \
 	same_lines '^[[:space:]]*fastcgi_param ' \
 	"$ROOT/nginx/snippets/brainstorm-fastcgi.conf"
