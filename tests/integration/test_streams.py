@@ -1,6 +1,6 @@
 """The live path off the request threads (#10), through nginx and nchan:
 more open streams than all worker threads together while the API still
-answers; the per-user stream cap; streams that end with their account or
+answers; the per-user and per-address stream caps; streams that end with their account or
 project; one turn at a time per project and a few per user; a full queue;
 a turn taken over by another engine after its engine was SIGKILLed."""
 
@@ -57,6 +57,51 @@ def test_more_streams_than_threads_leave_the_api_free():
               "read and a registration answered" % (len(streams), threads))
     finally:
         for _, s in streams:
+            s.close()
+
+
+def test_streams_per_address_are_capped():
+    """nginx's cap on one client address (BS_STREAMS_PER_ADDRESS, 64 unless
+    set): the streams of three accounts from one address, each account
+    under its own cap, up to the address's; one more is a JSON 429, while
+    another address opens its stream, and a closed one frees its place."""
+    cap = int(os.environ.get("BS_STREAMS_PER_ADDRESS") or 64)
+    per_user = int(worker_env().get("EVENTS_MAX_STREAMS") or 32) - 2
+    users = [register_user("addrcap") for _ in range(cap // per_user + 1)]
+    projects = [helpers.create_project(u.token)["id"] for u in users]
+    office = helpers.fresh_source()
+    streams = []
+
+    def open_one(i, source=office):
+        return EventStream("/api/projects/%s/events" % projects[i],
+                           users[i].headers(), source=source)
+    try:
+        while len(streams) < cap:
+            s = open_one(len(streams) // per_user)
+            assert s.status == 200, (len(streams), s.status)
+            streams.append(s)
+        refused = open_one(cap // per_user)
+        body = refused.resp.read()
+        refused.close()
+        assert refused.status == 429, (refused.status, body)
+        assert json.loads(body)["error"]["code"] == "rate_limited", body
+        # The same account from another address is not held back.
+        elsewhere = open_one(cap // per_user, source=helpers.fresh_source())
+        assert elsewhere.status == 200, elsewhere.status
+        streams.append(elsewhere)
+        streams.pop(0).close()
+
+        def room():
+            s = open_one(cap // per_user)
+            if s.status == 200:
+                streams.append(s)
+                return True
+            s.close()
+            return False
+        wait_until("a closed stream to free its place", room, timeout=30,
+                   interval=0.5)
+    finally:
+        for s in streams:
             s.close()
 
 
