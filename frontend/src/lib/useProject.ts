@@ -56,7 +56,8 @@ export function useProject(client: ApiClient, projectId: string) {
   const [sendError, setSendError] = useState<{ message: string; content: string } | null>(null);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [loadingEarlier, setLoadingEarlier] = useState(false);
-  // Counts the document versions saved while the page is open (live events).
+  // Moves on with each document version saved while the page is open (live
+  // events) and after each reconnection: the documents tab reloads its list.
   const [documentsRevision, setDocumentsRevision] = useState(0);
 
   // Ids that arrived by event while a GET .../items was under way.
@@ -190,11 +191,13 @@ export function useProject(client: ApiClient, projectId: string) {
       onStatus: (s) => mounted.current && setLiveStatus(s),
       onOpen: () => {
         // After the first connection, catch up with anything the replay
-        // could not cover (a long outage).
+        // could not cover (a long outage or pause): the board, the latest
+        // messages, and an open documents tab's list.
         opens += 1;
-        if (opens > 1) {
+        if (opens > 1 && mounted.current) {
           void loadItems();
           void loadLatestMessages();
+          setDocumentsRevision((n) => n + 1);
         }
       },
     });
