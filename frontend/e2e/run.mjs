@@ -493,6 +493,9 @@ await test("hidden tabs let their streams go: a seventh tab still loads, and a t
     await setVisibility(b, "visible");
     await isLive(b);
     await waitForColumn(b, "Park the café idea for later", "decided");
+    // Back where it was, for the tests after this one.
+    await card(a, "Park the café idea for later").first().dragTo(column(a, "exploring"));
+    await waitForColumn(b, "Park the café idea for later", "exploring");
   } finally {
     for (const page of tabs) await page.close();
     for (let i = 1; i <= 7; i++) delete pages[`tab${i}`];
