@@ -9,6 +9,7 @@
 #include "brainstorm/api.h"
 #include "brainstorm/app.h"
 #include "brainstorm/auth.h"
+#include "brainstorm/clock.h"
 #include "brainstorm/db_users.h"
 #include "brainstorm/json_write.h"
 #include "brainstorm/log.h"
@@ -238,16 +239,6 @@ app_guard(struct http_ctx *ctx, unsigned flags)
 	return app_guard_check(ctx);
 }
 
-static double
-elapsed_seconds(const struct timespec *since)
-{
-	struct timespec	 now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - since->tv_sec) +
-	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
-}
-
 /* Probes and scrapes are frequent and dull: they log at debug. */
 static enum log_level
 access_log_level(const struct http_ctx *ctx)
@@ -361,7 +352,7 @@ app_handle(struct http_ctx *ctx)
 	/* The answer leaves before the access line: a slow log delays none. */
 	if (ctx->finish != NULL)
 		(void)ctx->finish(ctx->write_arg);	/* nothing left to write */
-	seconds = elapsed_seconds(&ctx->req.started);
+	seconds = bs_monotonic_s() - ctx->req.started;
 	route = ctx->req.route != NULL ? ctx->req.route->pattern : ROUTE_UNMATCHED;
 	metrics_http_observe(method_label(ctx->req.method), route, ctx->res.status,
 	    seconds);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "brainstorm/clock.h"
 #include "brainstorm/http.h"
 
 #define HEADERS_MAX	(16 * 1024)
@@ -50,7 +51,7 @@ http_ctx_init(struct http_ctx *ctx, struct app *app,
 	ctx->req.query = "";
 	ctx->req.content_type = "";
 	ctx->req.remote_addr = "";
-	clock_gettime(CLOCK_MONOTONIC, &ctx->req.started);
+	ctx->req.started = bs_monotonic_s();
 	buf_init(&ctx->req.body, 0);
 	buf_init(&ctx->res.headers, HEADERS_MAX);
 	buf_init(&ctx->res.body, RESPONSE_MAX);

@@ -19,12 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "brainstorm/buf.h"
+#include "brainstorm/clock.h"
 #include "brainstorm/migrate.h"
 #include "brainstorm/validate.h"
 
@@ -119,16 +119,6 @@ migrate_lock_key(void)
 {
 	pthread_once(&migrate_once, migrate_init_once);
 	return migrate_lock_key_value;
-}
-
-static int
-migrate_ms_since(const struct timespec *start)
-{
-	struct timespec	now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int)((now.tv_sec - start->tv_sec) * 1000 +
-	    (now.tv_nsec - start->tv_nsec) / 1000000);
 }
 
 /* Bounded parse of a whole decimal int. */
@@ -624,7 +614,7 @@ migrate_up(PGconn *conn, const struct migration_set *set, int to,
 	static const struct migrate_options	 defaults;
 	struct migrate_state			 st;
 	const struct migration			*m;
-	struct timespec				 start;
+	long long				 start;
 	size_t					 i, done = 0;
 	int					 target, newest;
 	bool					 locked = false;
@@ -666,12 +656,12 @@ migrate_up(PGconn *conn, const struct migration_set *set, int to,
 			done++;
 			continue;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &start);
+		start = bs_monotonic_ms();
 		rc = migrate_run_one(conn, m, true, err, errlen);
 		if (rc != BS_OK)
 			goto out;
 		migrate_printf(opt, "applied %04d %s (%d ms)\n", m->version,
-		    m->name, migrate_ms_since(&start));
+		    m->name, (int)(bs_monotonic_ms() - start));
 		newest = m->version;
 		done++;
 	}
@@ -699,7 +689,7 @@ migrate_down(PGconn *conn, const struct migration_set *set, int count,
 	static const struct migrate_options	 defaults;
 	struct migrate_state			 st;
 	const struct migration			*m;
-	struct timespec				 start;
+	long long				 start;
 	size_t					 n, i, done = 0;
 	bool					 locked = false;
 	bs_err					 rc;
@@ -749,12 +739,12 @@ migrate_down(PGconn *conn, const struct migration_set *set, int count,
 			done++;
 			continue;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &start);
+		start = bs_monotonic_ms();
 		rc = migrate_run_one(conn, m, false, err, errlen);
 		if (rc != BS_OK)
 			goto out;
 		migrate_printf(opt, "rolled back %04d %s (%d ms)\n", m->version,
-		    m->name, migrate_ms_since(&start));
+		    m->name, (int)(bs_monotonic_ms() - start));
 		done++;
 	}
 	if (opt->dry_run)

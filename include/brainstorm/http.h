@@ -7,7 +7,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
@@ -63,7 +62,7 @@ struct http_request {
 	char		 session_id[40]; /* the access token's sid: its refresh family */
 	char		 project_id[40]; /* project routes: user_id is a member */
 	int		 project_role;	/* and this role (enum project_role) */
-	struct timespec	 started;
+	double		 started;	/* bs_monotonic_s() when it began */
 	struct http_source src;
 };
 

@@ -209,23 +209,23 @@ export function useProject(client: ApiClient, projectId: string) {
     // most six connections to a host, and six tabs holding streams would
     // leave the seventh unable to load anything.
     let hiddenTimer: number | null = null;
-    const visible = () => {
+    const visibility = () => {
       if (hiddenTimer !== null) window.clearTimeout(hiddenTimer);
       hiddenTimer = null;
       if (document.visibilityState === "visible") live.reconnectNow();
       else hiddenTimer = window.setTimeout(() => live.pause(), HIDDEN_PAUSE_MS);
     };
-    if (document.visibilityState === "hidden") visible();
+    if (document.visibilityState === "hidden") visibility();
     window.addEventListener("online", online);
     window.addEventListener("offline", offline);
-    document.addEventListener("visibilitychange", visible);
+    document.addEventListener("visibilitychange", visibility);
     return () => {
       mounted.current = false;
       live.close();
       sendAbort.current?.abort();
       window.removeEventListener("online", online);
       window.removeEventListener("offline", offline);
-      document.removeEventListener("visibilitychange", visible);
+      document.removeEventListener("visibilitychange", visibility);
       if (hiddenTimer !== null) window.clearTimeout(hiddenTimer);
       if (turnDoneReload.current !== null) window.clearTimeout(turnDoneReload.current);
     };
